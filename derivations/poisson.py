@@ -1,0 +1,357 @@
+"""Exact Poisson equation of a finite ergodic chain (MODEL.md §5), in SymPy.
+
+For a transition matrix P (m x m) with stationary law pi (row vector, pi P = pi, pi 1 = 1) and a
+function F on the states (column vector, shape (m, 1)):
+
+* centred function      F~ = F - 1 (pi F)
+* fundamental matrix    Z = (I - P + 1 pi)^{-1}     (``1 pi`` = the m x m matrix whose rows are pi)
+* Poisson solution      u = Z F~, which solves (I - P) u = F~ with pi u = 0
+* martingale increment  D(i, j) = u(j) - (P u)(i)   (the step Z_{k-1} = i -> Z_k = j)
+* asymptotic variance   sigma^2(F) = 2 pi(F~ u) - pi(F~^2)
+
+Everything is computed by the *generic* linear algebra below (LU solves over the field of the
+entries): a rational P and F give exact Rationals, a symbolic P gives rational functions, which
+are simplified entry by entry. Nothing is typed in as a final answer; the two-state closed forms
+of :func:`two_state_closed_forms` come out of the same code.
+
+Shapes: P (m, m); pi (1, m); F, F~, u (m, 1); Z (m, m); increments (m, m).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from derivations.errors import InputError
+
+
+class ChainError(InputError):
+    """The transition matrix is not a valid (square, stochastic, ergodic) chain."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _simplify_entry(expr: sp.Expr) -> sp.Expr:
+    """Rationals are already canonical; symbolic entries are put in factored rational form."""
+    if expr.is_Rational:
+        return expr
+    return sp.factor(sp.cancel(sp.together(expr)))
+
+
+def _simplify_matrix(matrix: sp.MatrixBase) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix(matrix.applyfunc(_simplify_entry))
+
+
+def as_exact_matrix(entries: Any) -> sp.ImmutableMatrix:
+    """A SymPy matrix from nested sequences / a Matrix; Python ints, Fractions and SymPy
+    numbers stay exact (fractions.Fraction p/q becomes Rational(p, q)). Floats are rejected
+    (this module is exact); raise :class:`ChainError` on ragged input."""
+    from fractions import Fraction
+
+    def convert(value: Any) -> sp.Expr:
+        if isinstance(value, Fraction):
+            return sp.Rational(value.numerator, value.denominator)
+        if isinstance(value, float):
+            raise ChainError(f"inexact float entry {value!r}: give exact rationals")
+        if isinstance(value, sp.Basic):
+            if isinstance(value, sp.Float):
+                raise ChainError(f"inexact float entry {value!r}: give exact rationals")
+            return value
+        if isinstance(value, int):
+            return sp.Integer(value)
+        raise ChainError(f"unsupported entry {value!r}")
+
+    if isinstance(entries, sp.MatrixBase):
+        return sp.ImmutableMatrix(entries.applyfunc(convert))
+    rows = [list(row) for row in entries]
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        raise ChainError("matrix rows must be non-empty and of equal length")
+    return sp.ImmutableMatrix([[convert(v) for v in row] for row in rows])
+
+
+def _check_square(P: sp.MatrixBase) -> int:
+    m, n = P.shape
+    if m != n or m == 0:
+        raise ChainError(f"transition matrix must be square and non-empty, got {m}x{n}")
+    return m
+
+
+def _check_stochastic(P: sp.MatrixBase) -> None:
+    """Rows sum to 1 (checked symbolically); numeric entries must be >= 0."""
+    for i in range(P.rows):
+        if sp.simplify(sum(P.row(i)) - 1) != 0:
+            raise ChainError(f"row {i} of the transition matrix does not sum to 1")
+        for value in P.row(i):
+            if value.is_number and value.is_negative:
+                raise ChainError(f"negative transition probability {value} in row {i}")
+
+
+# ----------------------------------------------------------------------------- the chain
+
+
+def stationary_law(P: Any) -> sp.ImmutableMatrix:
+    """MODEL.md §1, stationary law: the row vector pi with pi (I - P) = 0 and pi 1 = 1.
+
+    Solved exactly as the linear system (I - P)^T pi^T = 0 with the last equation replaced by
+    sum(pi) = 1 (for an irreducible chain I - P has rank m - 1, so this system is regular).
+    P: (m, m) exact or symbolic. Returns (1, m). Raises ChainError if the system is singular
+    (the chain is then not irreducible: no unique stationary law).
+    """
+    P = as_exact_matrix(P)
+    m = _check_square(P)
+    _check_stochastic(P)
+    system = (sp.eye(m) - P).T.as_mutable()
+    system[m - 1, :] = sp.ones(1, m)
+    rhs = sp.zeros(m, 1)
+    rhs[m - 1, 0] = 1
+    determinant = sp.cancel(system.det(method="berkowitz"))
+    if determinant == 0:
+        raise ChainError("the chain is not irreducible: its stationary law is not unique")
+    solution = system.LUsolve(rhs)
+    pi = _simplify_matrix(solution.T)
+    for value in pi:
+        if value.is_number and value.is_negative:
+            raise ChainError("the transition matrix has a negative stationary weight")
+    return pi
+
+
+def fundamental_matrix(P: Any, pi: Any | None = None) -> sp.ImmutableMatrix:
+    """MODEL.md §5, fundamental matrix Z = (I - P + 1 pi)^{-1}, shape (m, m).
+
+    Z is invertible for every irreducible chain; pi Z = pi and Z 1 = 1.
+    """
+    P = as_exact_matrix(P)
+    m = _check_square(P)
+    pi = stationary_law(P) if pi is None else as_exact_matrix(pi)
+    matrix = sp.eye(m) - P + sp.ones(m, 1) * pi
+    return _simplify_matrix(matrix.inv(method="LU"))
+
+
+def centred(F: Any, pi: Any) -> sp.ImmutableMatrix:
+    """F~ = F - 1 (pi F), shape (m, 1) (MODEL.md §5)."""
+    F = _as_column(F)
+    pi = as_exact_matrix(pi)
+    mean = (pi * F)[0, 0]
+    return _simplify_matrix(F - sp.ones(F.rows, 1) * mean)
+
+
+def _as_column(F: Any) -> sp.ImmutableMatrix:
+    if isinstance(F, sp.MatrixBase):
+        column = as_exact_matrix(F)
+    else:
+        column = as_exact_matrix([[value] for value in F])
+    if column.cols != 1:
+        column = column.T if column.rows == 1 else column
+    if column.cols != 1:
+        raise ChainError("F must be a vector of values on the states")
+    return column
+
+
+@dataclass(frozen=True)
+class PoissonSolution:
+    """Exact Poisson data of (P, F), MODEL.md §5. All entries exact (Rationals for rational input).
+
+    transition (m, m); pi (1, m); fundamental (m, m) = Z; values (m, 1) = F; centred (m, 1) = F~;
+    u (m, 1); Pu (m, 1) = P u; increments (m, m) with increments[i, j] = u(j) - (P u)(i);
+    asymptotic_variance: scalar sigma^2(F).
+    """
+
+    transition: sp.ImmutableMatrix
+    pi: sp.ImmutableMatrix
+    fundamental: sp.ImmutableMatrix
+    values: sp.ImmutableMatrix
+    centred: sp.ImmutableMatrix
+    u: sp.ImmutableMatrix
+    Pu: sp.ImmutableMatrix
+    increments: sp.ImmutableMatrix
+    asymptotic_variance: sp.Expr
+
+    @property
+    def mean(self) -> sp.Expr:
+        """pi(F)."""
+        return _simplify_entry((self.pi * self.values)[0, 0])
+
+
+def martingale_increments(P: Any, u: Any) -> sp.ImmutableMatrix:
+    """MODEL.md §5, martingale increment of the step i -> j: D(i, j) = u(j) - (P u)(i).
+
+    P (m, m), u (m, 1) -> (m, m). sum_j P(i, j) D(i, j) = 0 for every i (martingale property).
+    """
+    P = as_exact_matrix(P)
+    u = _as_column(u)
+    Pu = P * u
+    m = P.rows
+    return _simplify_matrix(sp.Matrix(m, m, lambda i, j: u[j, 0] - Pu[i, 0]))
+
+
+def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
+    """MODEL.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2). pi (1, m); F~, u (m, 1) -> scalar."""
+    pi = as_exact_matrix(pi)
+    Ft = _as_column(centred_values)
+    u = _as_column(u)
+    value = sum(
+        (pi[0, i] * (2 * Ft[i, 0] * u[i, 0] - Ft[i, 0] ** 2) for i in range(pi.cols)),
+        sp.Integer(0),
+    )
+    return _simplify_entry(value)
+
+
+def solve_poisson(P: Any, F: Any) -> PoissonSolution:
+    """MODEL.md §5: solve (I - P) u = F - pi(F), pi u = 0, by u = Z (F - 1 pi F), exactly.
+
+    P (m, m) rational or symbolic stochastic matrix of an ergodic chain; F length-m values
+    (sequence or (m, 1) matrix) of the function on the states. Returns :class:`PoissonSolution`.
+    """
+    P = as_exact_matrix(P)
+    m = _check_square(P)
+    F = _as_column(F)
+    if F.rows != m:
+        raise ChainError(f"F has {F.rows} values but the chain has {m} states")
+    pi = stationary_law(P)
+    Z = fundamental_matrix(P, pi)
+    Ft = centred(F, pi)
+    u = _simplify_matrix(Z * Ft)
+    Pu = _simplify_matrix(P * u)
+    increments = martingale_increments(P, u)
+    variance = asymptotic_variance_from(pi, Ft, u)
+    return PoissonSolution(P, pi, Z, F, Ft, u, Pu, increments, variance)
+
+
+# ----------------------------------------------------------------------------- two states
+
+TWO_STATE_P, TWO_STATE_Q = sp.symbols("p q", positive=True)
+TWO_STATE_F1, TWO_STATE_F2 = sp.symbols("f1 f2", real=True)
+
+
+def two_state_symbols() -> dict[str, sp.Symbol]:
+    """The symbols used by :func:`two_state_closed_forms` (p, q positive; f1, f2 real)."""
+    return {"p": TWO_STATE_P, "q": TWO_STATE_Q, "f1": TWO_STATE_F1, "f2": TWO_STATE_F2}
+
+
+def two_state_transition() -> sp.ImmutableMatrix:
+    """P = [[1 - p, p], [q, 1 - q]] (ergodic for 0 < p, q and p + q < 2)."""
+    p, q = TWO_STATE_P, TWO_STATE_Q
+    return sp.ImmutableMatrix([[1 - p, p], [q, 1 - q]])
+
+
+def two_state_closed_forms() -> dict[str, sp.Expr]:
+    """MODEL.md §5 on the two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2).
+
+    Derived by :func:`solve_poisson` (the generic code) and simplified. Keys "pi_1", "pi_2",
+    "u_1", "u_2", "asymptotic_variance"; symbols from :func:`two_state_symbols`.
+    """
+    solution = solve_poisson(two_state_transition(), [TWO_STATE_F1, TWO_STATE_F2])
+    return {
+        "pi_1": sp.factor(solution.pi[0, 0]),
+        "pi_2": sp.factor(solution.pi[0, 1]),
+        "u_1": sp.factor(solution.u[0, 0]),
+        "u_2": sp.factor(solution.u[1, 0]),
+        "asymptotic_variance": sp.factor(solution.asymptotic_variance),
+    }
+
+
+# ----------------------------------------------------------------------------- equations
+
+_m = sp.Symbol("m", integer=True, positive=True)
+
+
+def _equation_symbols() -> dict[str, Any]:
+    m = _m
+    return {
+        "m": m,
+        "P": sp.MatrixSymbol("P", m, m),
+        "pi": sp.MatrixSymbol("pi", 1, m),
+        "F": sp.MatrixSymbol("F", m, 1),
+        "u": sp.MatrixSymbol("u", m, 1),
+        "Z": sp.MatrixSymbol("Z", m, m),
+        "one": sp.OneMatrix(m, 1),
+        "I": sp.Identity(m),
+    }
+
+
+def equation_symbols() -> dict[str, Any]:
+    """The MatrixSymbols of the equation objects: m, P (m,m), pi (1,m), F (m,1), u (m,1), Z."""
+    return _equation_symbols()
+
+
+def poisson_equation() -> sp.Eq:
+    """MODEL.md §5, Poisson equation: (I - P) u = F - 1 pi F (with pi u = 0), MatrixSymbols."""
+    s = _equation_symbols()
+    return sp.Eq(
+        sp.MatMul(s["I"] - s["P"], s["u"]),
+        s["F"] - sp.MatMul(s["one"], s["pi"], s["F"]),
+        evaluate=False,
+    )
+
+
+def poisson_solution() -> sp.Eq:
+    """MODEL.md §5, solution: u = (I - P + 1 pi)^{-1} (F - 1 pi F), MatrixSymbols."""
+    s = _equation_symbols()
+    fundamental = sp.Inverse(s["I"] - s["P"] + sp.MatMul(s["one"], s["pi"]))
+    return sp.Eq(
+        s["u"],
+        sp.MatMul(fundamental, s["F"] - sp.MatMul(s["one"], s["pi"], s["F"])),
+        evaluate=False,
+    )
+
+
+def asymptotic_variance() -> sp.Eq:
+    """MODEL.md §5, sigma^2(F) = 2 pi (F~ o u) - pi (F~ o F~), F~ = F - 1 pi F (o: entrywise)."""
+    s = _equation_symbols()
+    Ft = s["F"] - sp.MatMul(s["one"], s["pi"], s["F"])
+    sigma2 = sp.Symbol("sigma^2", nonnegative=True)
+    rhs = 2 * sp.MatMul(s["pi"], sp.HadamardProduct(Ft, s["u"])) - sp.MatMul(
+        s["pi"], sp.HadamardProduct(Ft, Ft)
+    )
+    return sp.Eq(sigma2, rhs, evaluate=False)
+
+
+def substitute_equation(
+    equation: sp.Eq, P: Any, F: Any, pi: Any, u: Any
+) -> tuple[sp.Matrix, sp.Matrix]:
+    """Instantiate an equation object with concrete matrices: returns (lhs, rhs) as explicit
+    matrices (used by tests to check the symbolic equations against the exact solver)."""
+    P = as_exact_matrix(P)
+    m = P.rows
+    concrete = {
+        "P": P,
+        "pi": as_exact_matrix(pi),
+        "F": _as_column(F),
+        "u": _as_column(u),
+    }
+
+    def explicit(expr: Any) -> sp.Matrix:
+        expr = expr.subs(_m, m)
+        replacements = {
+            symbol: concrete[symbol.name]
+            for symbol in expr.atoms(sp.MatrixSymbol)
+            if symbol.name in concrete
+        }
+        replacements.update({sp.OneMatrix(m, 1): sp.ones(m, 1), sp.Identity(m): sp.eye(m)})
+        value = expr.xreplace(replacements).doit()
+        # HadamardPower of an explicit matrix is left unevaluated by doit(): expand it here.
+        value = value.replace(
+            lambda e: isinstance(e, sp.HadamardPower),
+            lambda e: sp.Matrix(e.base.as_explicit()).applyfunc(lambda x: x**e.exp),
+        ).doit()
+        if isinstance(value, sp.MatrixBase):
+            return sp.Matrix(value.as_explicit()).applyfunc(sp.simplify)
+        return sp.Matrix([[sp.simplify(value)]])
+
+    return explicit(equation.lhs), explicit(equation.rhs)
+
+
+EQUATIONS: dict[str, Callable[[], sp.Eq]] = {
+    "poisson_equation": poisson_equation,
+    "poisson_solution": poisson_solution,
+    "asymptotic_variance": asymptotic_variance,
+}
+
+
+def exact_values(values: Sequence[Any]) -> sp.ImmutableMatrix:
+    """Column of exact values (convenience for callers holding Fractions/ints)."""
+    return _as_column(list(values))
