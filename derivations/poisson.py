@@ -73,6 +73,26 @@ def as_exact_matrix(entries: Any) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([[convert(v) for v in row] for row in rows])
 
 
+def _is_rational(matrix: sp.MatrixBase) -> bool:
+    return all(value.is_Rational for value in matrix)
+
+
+def _solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
+    """Exact solution of system @ x = rhs. Rational systems use DomainMatrix over QQ (fast,
+    exact fraction-field LU); symbolic ones Matrix.LUsolve. Raises ChainError if singular."""
+    if _is_rational(system) and _is_rational(rhs):
+        from sympy.polys.matrices import DomainMatrix
+
+        A = DomainMatrix.from_Matrix(sp.Matrix(system)).convert_to(sp.QQ)
+        b = DomainMatrix.from_Matrix(sp.Matrix(rhs)).convert_to(sp.QQ)
+        if A.rank() < A.shape[0]:
+            raise ChainError("singular linear system: the chain has no unique stationary law")
+        return A.lu_solve(b).to_Matrix()
+    if sp.cancel(sp.Matrix(system).det(method="berkowitz")) == 0:
+        raise ChainError("singular linear system: the chain has no unique stationary law")
+    return sp.Matrix(system).LUsolve(rhs)
+
+
 def _check_square(P: sp.MatrixBase) -> int:
     m, n = P.shape
     if m != n or m == 0:
@@ -108,10 +128,7 @@ def stationary_law(P: Any) -> sp.ImmutableMatrix:
     system[m - 1, :] = sp.ones(1, m)
     rhs = sp.zeros(m, 1)
     rhs[m - 1, 0] = 1
-    determinant = sp.cancel(system.det(method="berkowitz"))
-    if determinant == 0:
-        raise ChainError("the chain is not irreducible: its stationary law is not unique")
-    solution = system.LUsolve(rhs)
+    solution = _solve(system, rhs)
     pi = _simplify_matrix(solution.T)
     for value in pi:
         if value.is_number and value.is_negative:
@@ -128,7 +145,7 @@ def fundamental_matrix(P: Any, pi: Any | None = None) -> sp.ImmutableMatrix:
     m = _check_square(P)
     pi = stationary_law(P) if pi is None else as_exact_matrix(pi)
     matrix = sp.eye(m) - P + sp.ones(m, 1) * pi
-    return _simplify_matrix(matrix.inv(method="LU"))
+    return _simplify_matrix(_solve(matrix, sp.eye(m)))
 
 
 def centred(F: Any, pi: Any) -> sp.ImmutableMatrix:
