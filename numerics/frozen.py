@@ -1,0 +1,170 @@
+"""The RNN recursion of MODEL.md §2 with given parameters, and the frozen network of §3.
+
+Internal layout (chosen so every per-step operation is one broadcast NumPy expression):
+a batch axis B (replicas, or input paths) and the unit axis N last; vectors in R^d carry their
+component axis FIRST, e.g. w_t has shape (d, B or 1, N) and G^w has shape (d, B, N). The public
+functions take and return the documented layout (units, then components), e.g. w (N, d).
+
+The same :func:`memory_step` is used by the trainer (numerics.simulate) and by the frozen
+network here, so the tangent finite-difference tests check the code that trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from numerics.activations import Activation, activation_functions
+
+FloatArray = NDArray[np.float64]
+
+
+def resolve_activation(config_or_activation: Any) -> Activation:
+    """An Activation from an Activation, a name ("tanh", ...) or a Config (network.activation)."""
+    if isinstance(config_or_activation, Activation):
+        return config_or_activation
+    if isinstance(config_or_activation, str):
+        return activation_functions(config_or_activation)
+    network = getattr(config_or_activation, "network", None)
+    if network is not None:
+        return activation_functions(network.activation)
+    raise TypeError(f"cannot get an activation from {type(config_or_activation).__name__}")
+
+
+def memory_step(
+    activation: Activation,
+    w_t: FloatArray,
+    b: FloatArray,
+    x: FloatArray,
+    S_prev: FloatArray,
+    Gw_prev: FloatArray | None,
+    Gb_prev: FloatArray | None,
+) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+    """One step of MODEL.md §2 (memory state and tangent memories):
+
+        z_k = w . X_k + b S_{k-1},  S_k = sigma(z_k),
+        G^w_k = sigma'(z_k) (X_k + b G^w_{k-1}),  G^b_k = sigma'(z_k) (S_{k-1} + b G^b_{k-1}).
+
+    Shapes: w_t (d, B|1, N), b (B|1, N), x (B, d) = X_k per batch row, S_prev (B, N),
+    Gw_prev (d, B, N), Gb_prev (B, N). Pass Gw_prev = Gb_prev = None to skip the tangents.
+    Returns (S_k (B, N), G^w_k (d, B, N) | None, G^b_k (B, N) | None).
+    """
+    d = w_t.shape[0]
+    wx = w_t[0] * x[:, 0, None]
+    for j in range(1, d):
+        wx = wx + w_t[j] * x[:, j, None]
+    z = wx + b * S_prev
+    S = activation.sigma(z)
+    if Gw_prev is None or Gb_prev is None:
+        return S, None, None
+    slope = activation.d1(z)
+    Gw = slope * (x.T[:, :, None] + b * Gw_prev)
+    Gb = slope * (S_prev + b * Gb_prev)
+    return S, Gw, Gb
+
+
+def network_output(c: FloatArray, S: FloatArray, beta: float, paired: bool = False) -> FloatArray:
+    """f = N^-beta sum_i c_i S_i (MODEL.md §2), c and S (B|1, N) -> (B,).
+
+    ``paired`` (antisymmetric initialisation: unit i + N/2 is the copy of unit i with -c):
+    the pair terms c_i S_i + c_{i+N/2} S_{i+N/2} are added first, so the output is exactly 0
+    whenever the pairs are exact mirror images (as at initialisation).
+    """
+    N = S.shape[-1]
+    terms = c * S
+    if paired:
+        half = N // 2
+        terms = terms[..., :half] + terms[..., half:]
+    return terms.sum(axis=-1) * float(N) ** (-beta)
+
+
+def _check_inputs(w: FloatArray, b: FloatArray, inputs: FloatArray) -> tuple[FloatArray, ...]:
+    w = np.asarray(w, dtype=float)
+    b = np.asarray(b, dtype=float)
+    inputs = np.asarray(inputs, dtype=float)
+    if w.ndim != 2 or b.shape != (w.shape[0],):
+        raise ValueError(f"need w (N, d) and b (N,), got {w.shape} and {b.shape}")
+    if inputs.ndim != 3 or inputs.shape[2] != w.shape[1]:
+        raise ValueError(f"need inputs (P, K, d={w.shape[1]}), got {inputs.shape}")
+    return w, b, inputs
+
+
+@dataclass(frozen=True)
+class FrozenMemory:
+    """Memory states and tangents along input paths for frozen parameters (MODEL.md §2-§3).
+
+    S (P, K, N); Gw (P, K, N, d); Gb (P, K, N): entry [p, k] is the value after reading
+    inputs[p, 0..k] from S_{-1} = G_{-1} = 0.
+    """
+
+    S: FloatArray
+    Gw: FloatArray
+    Gb: FloatArray
+
+
+def frozen_memory(
+    w: FloatArray, b: FloatArray, config_or_activation: Any, inputs: FloatArray
+) -> FrozenMemory:
+    """Memory S and tangents G^w, G^b of MODEL.md §2 with theta frozen, along every path.
+
+    w (N, d), b (N,), inputs (P, K, d) with inputs[p, k] = X_k of path p (oldest first).
+    Memory O(P K N (d + 2)): meant for checks on short paths; see :func:`frozen_outputs`.
+    """
+    w, b, inputs = _check_inputs(w, b, inputs)
+    activation = resolve_activation(config_or_activation)
+    P, K, d = inputs.shape
+    N = w.shape[0]
+    w_t = w.T[:, None, :]
+    b_row = b[None, :]
+    S = np.zeros((P, N))
+    Gw = np.zeros((d, P, N))
+    Gb = np.zeros((P, N))
+    out_S = np.empty((P, K, N))
+    out_Gw = np.empty((P, K, N, d))
+    out_Gb = np.empty((P, K, N))
+    for k in range(K):
+        S, Gw, Gb = memory_step(activation, w_t, b_row, inputs[:, k, :], S, Gw, Gb)
+        out_S[:, k] = S
+        out_Gw[:, k] = np.moveaxis(Gw, 0, -1)
+        out_Gb[:, k] = Gb
+    return FrozenMemory(out_S, out_Gw, out_Gb)
+
+
+def frozen_outputs(
+    c: FloatArray,
+    w: FloatArray,
+    b: FloatArray,
+    config_or_activation: Any,
+    beta: float,
+    inputs: FloatArray,
+    *,
+    paired: bool | None = None,
+) -> FloatArray:
+    """The frozen network of MODEL.md §3: f_k = N^-beta sum_i c_i S_i(theta; x_{<=k}).
+
+    c (N,), w (N, d), b (N,), inputs (P, K, d) (inputs[p, k] = X_k of path p, oldest first),
+    started from S_{-1} = 0. Returns (P, K). Memory O(P N), not O(P K N).
+    ``paired`` as in :func:`network_output`; None -> config.network.antisymmetric if a Config
+    was passed, else False.
+    """
+    w, b, inputs = _check_inputs(w, b, inputs)
+    c = np.asarray(c, dtype=float)
+    if c.shape != b.shape:
+        raise ValueError(f"need c (N,), got {c.shape}")
+    activation = resolve_activation(config_or_activation)
+    if paired is None:
+        network = getattr(config_or_activation, "network", None)
+        paired = bool(network is not None and network.antisymmetric)
+    P, K, _ = inputs.shape
+    w_t = w.T[:, None, :]
+    b_row = b[None, :]
+    c_row = c[None, :]
+    S = np.zeros((P, w.shape[0]))
+    out = np.empty((P, K))
+    for k in range(K):
+        S, _, _ = memory_step(activation, w_t, b_row, inputs[:, k, :], S, None, None)
+        out[:, k] = network_output(c_row, S, beta, paired)
+    return out

@@ -1,0 +1,34 @@
+"""The finite RNN of MODEL.md §2 (facade): the trainer (numerics.simulate) and the frozen
+network of §3 (numerics.frozen). Import from here."""
+
+from __future__ import annotations
+
+from numerics.frozen import (
+    FrozenMemory,
+    frozen_memory,
+    frozen_outputs,
+    memory_step,
+    network_output,
+    resolve_activation,
+)
+from numerics.simulate import (
+    Parameters,
+    SimulationError,
+    SimulationResult,
+    simulate,
+    time_to_step,
+)
+
+__all__ = [
+    "FrozenMemory",
+    "Parameters",
+    "SimulationError",
+    "SimulationResult",
+    "frozen_memory",
+    "frozen_outputs",
+    "memory_step",
+    "network_output",
+    "resolve_activation",
+    "simulate",
+    "time_to_step",
+]

@@ -1,0 +1,320 @@
+"""Monte Carlo of the finite RNN trained by online SGD, exactly MODEL.md §2, vectorised over
+R replicas x N units.
+
+Replica r is a function of (config, N, seed, r) only (numerics.seeding): bit-identical whatever
+other replicas are simulated in the same call. Memory is O(R N d) for the network plus
+O(R steps) for the recorded states/outputs/targets (never O(steps N)), plus one O(R N d)
+parameter copy per snapshot.
+
+Targets: Y_k = y(X_{k-q}, ..., X_k) + eps_k needs q inputs before step 0, so the chain is
+started q steps early: Z_{-q} ~ initial law (the stationary law pi unless chain.initial is
+given), and the path Z_{-q}, ..., Z_{-1} ("prehistory") continues into Z_0, Z_1, ...
+The network reads X_0, X_1, ... only (S_{-1} = G_{-1} = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from derivations.errors import InputError
+from numerics.chain import sample_paths
+from numerics.frozen import memory_step, network_output, resolve_activation
+from numerics.progress import ProgressBar
+from numerics.seeding import ReplicaStreams, replica_streams
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+BACKENDS: tuple[str, ...] = ("numpy",)
+
+
+class SimulationError(InputError):
+    """A simulation request that cannot be honoured (odd N with antisymmetric init, ...)."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Network parameters of R replicas: c (R, N), w (R, N, d), b (R, N) (MODEL.md §2)."""
+
+    c: FloatArray
+    w: FloatArray
+    b: FloatArray
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Per replica (rows, in the order of ``replica_indices``), step k = 0..steps-1:
+
+    states (R, steps) 0-based chain states Z_k (X_k = chain.states[Z_k]); prehistory (R, q)
+    the states Z_{-q}..Z_{-1}; f (R, steps) the outputs f^N_k computed with theta_k;
+    y (R, steps) the targets Y_k (noise included). snapshots[i] are the parameters
+    theta_{snapshot_steps[i]} (before update number snapshot_steps[i]; = steps: the final ones),
+    with snapshot_steps[i] = floor(N snapshot_times[i]) for the requested times.
+    """
+
+    N: int
+    beta: float
+    alpha: float
+    eta: float
+    steps: int
+    seed: int
+    replica_indices: tuple[int, ...]
+    states: IntArray
+    prehistory: IntArray
+    f: FloatArray
+    y: FloatArray
+    snapshot_times: tuple[float, ...]
+    snapshot_steps: tuple[int, ...]
+    snapshots: tuple[Parameters, ...]
+
+    def parameters_at_time(self, t: float) -> Parameters:
+        """The snapshot theta_{floor(N t)} (t must have been requested)."""
+        return self.parameters_at_step(time_to_step(self.N, t))
+
+    def parameters_at_step(self, k: int) -> Parameters:
+        """The snapshot theta_k (k must have been requested)."""
+        try:
+            return self.snapshots[self.snapshot_steps.index(int(k))]
+        except ValueError:
+            raise KeyError(f"no snapshot at step {k}; have {self.snapshot_steps}") from None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Everything the simulator needs from a Config, as arrays and a target function."""
+
+    P: FloatArray  # (m, m)
+    xi: FloatArray  # (m, d)
+    initial: FloatArray | None  # (m,) or None = stationary
+    lag: int  # q
+    target: Callable[[FloatArray], FloatArray]  # window (K, q+1, d) -> (K,)
+
+
+def _problem(config: Any) -> _Problem:
+    from derivations.expression import evaluate
+
+    try:
+        from derivations.config import (
+            initial_law,
+            states_array,
+            target_expression,
+            transition_matrix,
+        )
+    except ImportError:  # TEMPORARY until the config loader lands
+        from derivations.expression import parse_expression
+
+        def transition_matrix(chain):
+            return np.array([[float(p) for p in row] for row in chain.transition])
+
+        def states_array(chain):
+            return np.array([[float(v) for v in row] for row in chain.states])
+
+        def initial_law(chain):
+            return None if chain.initial is None else np.array([float(v) for v in chain.initial])
+
+        def target_expression(cfg):
+            return parse_expression(cfg.target.expression, cfg.chain.d)
+
+    expression = target_expression(config)
+    lag = max(int(config.target.lag), int(expression.max_lag))
+    initial = initial_law(config.chain)
+    return _Problem(
+        P=np.asarray(transition_matrix(config.chain), dtype=float),
+        xi=np.asarray(states_array(config.chain), dtype=float),
+        initial=None if initial is None else np.asarray(initial, dtype=float),
+        lag=lag,
+        target=lambda window: np.asarray(evaluate(expression, window), dtype=float),
+    )
+
+
+def time_to_step(N: int, t: float) -> int:
+    """k = floor(N t) (MODEL.md §2). N t within 1e-12 (relative) below an integer j counts as j,
+    so t = j / N given as a rounded float maps to step j."""
+    x = N * float(t)
+    k = math.floor(x)
+    if math.isclose(x, k + 1, rel_tol=1e-12, abs_tol=0.0):
+        k += 1
+    return k
+
+
+def _replica_indices(replicas: int | Sequence[int] | None, default: int) -> tuple[int, ...]:
+    if replicas is None:
+        replicas = default
+    if isinstance(replicas, (int, np.integer)):
+        if replicas <= 0:
+            raise SimulationError(f"run.replicas: expected a positive integer, got {replicas}")
+        return tuple(range(int(replicas)))
+    indices = tuple(int(r) for r in replicas)
+    if not indices or any(r < 0 for r in indices) or len(set(indices)) != len(indices):
+        raise SimulationError(f"replica indices must be distinct integers >= 0, got {indices}")
+    return indices
+
+
+def _initial_parameters(
+    streams: ReplicaStreams, N: int, d: int, init: Any, antisymmetric: bool
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """theta_0 ~ mu_0 (MODEL.md §2): c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d),
+    b ~ U[-b_max, b_max]; draw order c, w, b. Antisymmetric: N/2 units, then their copies
+    with c -> -c (units i and i + N/2 mirror each other). Shapes (N,), (N, d), (N,)."""
+    n = N // 2 if antisymmetric else N
+    rng = streams.init
+    c = float(init.c_std) * rng.standard_normal(n)
+    w = float(init.w_std) * rng.standard_normal((n, d))
+    b = rng.uniform(-float(init.b_max), float(init.b_max), n)
+    if antisymmetric:
+        return np.concatenate([c, -c]), np.concatenate([w, w]), np.concatenate([b, b])
+    return c, w, b
+
+
+def _targets(problem: _Problem, path: IntArray, noise: np.random.Generator, noise_std: float):
+    """Y_k = y(X_{k-q}, ..., X_k) + eps_k for k = 0..steps-1 from the path Z_{-q}..Z_{steps-1}.
+
+    window[k, j] = X_{k-j} (the layout of derivations.expression.evaluate). Returns (steps,).
+    """
+    q = problem.lag
+    inputs = problem.xi[path]  # (q + steps, d)
+    steps = inputs.shape[0] - q
+    view = sliding_window_view(inputs, q + 1, axis=0)  # (steps, d, q+1): [k, :, i] = X_{k-q+i}
+    window = np.ascontiguousarray(view[:, :, ::-1].transpose(0, 2, 1))  # [k, j] = X_{k-j}
+    y = np.broadcast_to(problem.target(window), (steps,)).astype(float)
+    if not np.all(np.isfinite(y)):
+        k = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise SimulationError(
+            f"target.expression: not finite on the input window at step {k} "
+            f"(states {path[k:k + q + 1].tolist()}, oldest first)"
+        )
+    if noise_std > 0:
+        y = y + noise_std * noise.standard_normal(steps)
+    return y
+
+
+def simulate(
+    config: Any,
+    *,
+    N: int | None = None,
+    replicas: int | Sequence[int] | None = None,
+    snapshot_times: Sequence[float] = (),
+    snapshot_steps: Sequence[int] = (),
+    progress: bool | None = None,
+    seed: int | None = None,
+) -> SimulationResult:
+    """Train the finite RNN of MODEL.md §2 by online SGD for steps = floor(N T) steps.
+
+    At step k, with theta_k = (c, w, b) (MODEL.md §2 equations):
+        S_k, G^w_k, G^b_k from the memory recursion (numerics.frozen.memory_step),
+        f_k = N^-beta sum_i c_i S_i,  e_k = Y_k - f_k,
+        c += eta N^-beta e_k S_k,  w += eta N^-beta e_k c G^w_k,  b += eta N^-beta e_k c G^b_k,
+    all trainable groups from theta_k simultaneously, eta = alpha N^(2 beta - 2).
+
+    N (default run.N), replicas (count or indices; default run.replicas), seed (default
+    run.seed). Snapshots at steps floor(N t) for ``snapshot_times`` (0 <= t <= T) and at the
+    given ``snapshot_steps`` (0..steps), sorted and de-duplicated. ``progress``: draw a bar on
+    stderr (None: only if stderr is a terminal).
+    Shapes: see :class:`SimulationResult`.
+    """
+    N = int(config.run.N if N is None else N)
+    seed = int(config.run.seed if seed is None else seed)
+    indices = _replica_indices(replicas, config.run.replicas)
+    network, init, training = config.network, config.init, config.training
+    if N <= 0:
+        raise SimulationError(f"run.N: expected a positive integer, got {N}")
+    if network.antisymmetric and N % 2:
+        raise SimulationError(f"run.N: antisymmetric initialisation needs an even N, got {N}")
+    if config.run.backend not in BACKENDS:
+        raise SimulationError(
+            f"run.backend: {config.run.backend!r} is not available (available: "
+            f"{', '.join(BACKENDS)}; 'fast' would need numba, which is not installed)"
+        )
+    activation = resolve_activation(config)
+    problem = _problem(config)
+    beta, alpha = float(network.beta), float(training.alpha)
+    steps = time_to_step(N, training.horizon)
+    eta = alpha * float(N) ** (2.0 * beta - 2.0)
+    scale = float(N) ** (-beta)
+    d = problem.xi.shape[1]
+    q = problem.lag
+
+    times = tuple(float(t) for t in snapshot_times)
+    wanted = {time_to_step(N, t) for t in times} | {int(k) for k in snapshot_steps}
+    if any(k < 0 or k > steps for k in wanted):
+        raise SimulationError(
+            f"snapshot times must lie in [0, T = {training.horizon}] (steps 0..{steps})"
+        )
+    snap_steps = tuple(sorted(wanted))
+
+    streams = [replica_streams(seed, r) for r in indices]
+    R = len(indices)
+    paths = sample_paths(problem.P, q + steps, [s.chain for s in streams], problem.initial)
+    y = np.stack(
+        [_targets(problem, paths[i], s.noise, float(config.target.noise_std))
+         for i, s in enumerate(streams)]
+    ) if steps > 0 else np.zeros((R, 0))
+    X = problem.xi[paths[:, q:]]  # (R, steps, d)
+
+    drawn = [_initial_parameters(s, N, d, init, network.antisymmetric) for s in streams]
+    c = np.stack([p[0] for p in drawn])  # (R, N)
+    w_t = np.ascontiguousarray(np.stack([p[1] for p in drawn]).transpose(2, 0, 1))  # (d, R, N)
+    b = np.stack([p[2] for p in drawn])  # (R, N)
+
+    trainable = set(network.trainable)
+    train_c, train_w, train_b = "c" in trainable, "w" in trainable, "b" in trainable
+    tangents = train_w or train_b
+    S = np.zeros((R, N))
+    Gw = np.zeros((d, R, N)) if tangents else None
+    Gb = np.zeros((R, N)) if tangents else None
+    f = np.empty((R, steps))
+    snapshots: list[Parameters] = []
+
+    def snapshot() -> None:
+        snapshots.append(Parameters(c.copy(), np.moveaxis(w_t, 0, -1).copy(), b.copy()))
+
+    pending = list(snap_steps)
+    bar = ProgressBar(steps, f"simulate N={N} R={R}", enabled=progress)
+    try:
+        for k in range(steps):
+            if pending and pending[0] == k:
+                snapshot()
+                pending.pop(0)
+            S_new, Gw_new, Gb_new = memory_step(activation, w_t, b, X[:, k], S, Gw, Gb)
+            f_k = network_output(c, S_new, beta, network.antisymmetric)
+            f[:, k] = f_k
+            coef = (eta * scale) * (y[:, k] - f_k)[:, None]  # (R, 1)
+            coef_c = coef * c  # uses c_k: all groups move from theta_k
+            if train_w:
+                w_t = w_t + coef_c[None] * Gw_new
+            if train_b:
+                b = b + coef_c * Gb_new
+            if train_c:
+                c = c + coef * S_new
+            S, Gw, Gb = S_new, Gw_new, Gb_new
+            if not k & 63:
+                bar.update(k)
+        if pending:
+            snapshot()
+        bar.update(steps)
+    finally:
+        bar.close()
+
+    return SimulationResult(
+        N=N,
+        beta=beta,
+        alpha=alpha,
+        eta=eta,
+        steps=steps,
+        seed=seed,
+        replica_indices=indices,
+        states=paths[:, q:],
+        prehistory=paths[:, :q],
+        f=f,
+        y=y,
+        snapshot_times=times,
+        snapshot_steps=snap_steps,
+        snapshots=tuple(snapshots),
+    )
