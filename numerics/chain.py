@@ -30,15 +30,20 @@ def stationary_law(P: FloatArray) -> FloatArray:
     Grassmann-Taksar-Heyman state reduction: eliminate states m-1, ..., 1 by censoring (each
     elimination only adds non-negative numbers and divides by a sum of off-diagonal
     probabilities, no subtraction), then back-substitute. Entrywise relative accuracy, even for
-    nearly reducible chains. Raises ValueError if the chain is not irreducible enough for the
-    reduction (a zero censored exit probability).
+    nearly reducible chains. Requires an irreducible chain; raises ValueError when a reduction
+    step meets a zero exit probability (a state that cannot reach the lower-numbered ones), which
+    cannot happen for irreducible chains. Some reducible chains with a unique stationary law
+    (one closed class, reachable last) pass and give that law.
     """
     A = _as_stochastic(P)
     m = A.shape[0]
     for n in range(m - 1, 0, -1):
         exit_mass = A[n, :n].sum()
         if exit_mass <= 0.0:
-            raise ValueError("chain is reducible: stationary law not unique")
+            raise ValueError(
+                f"chain is not irreducible: state {n} cannot reach states 0..{n - 1} "
+                "(GTH reduction needs an irreducible chain)"
+            )
         A[:n, n] /= exit_mass
         A[:n, :n] += np.outer(A[:n, n], A[n, :n])
     pi = np.zeros(m)
