@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from derivations.chain_structure import is_aperiodic, is_irreducible
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -53,58 +55,21 @@ def stationary_law(P: FloatArray) -> FloatArray:
     return pi / pi.sum()
 
 
-def _reachable(pattern: np.ndarray, start: int) -> np.ndarray:
-    seen = np.zeros(pattern.shape[0], dtype=bool)
-    seen[start] = True
-    frontier = [start]
-    while frontier:
-        nxt = []
-        for u in frontier:
-            for v in np.flatnonzero(pattern[u] & ~seen):
-                seen[v] = True
-                nxt.append(int(v))
-        frontier = nxt
-    return seen
-
-
-def _local_is_irreducible(pattern: np.ndarray) -> bool:
-    """Strong connectivity of the directed graph i -> j iff pattern[i, j]."""
-    return bool(_reachable(pattern, 0).all() and _reachable(pattern.T, 0).all())
-
-
-def _local_period(pattern: np.ndarray) -> int:
-    """Period of an irreducible pattern: gcd over edges (u, v) of level(u) + 1 - level(v)."""
-    m = pattern.shape[0]
-    level = np.full(m, -1)
-    level[0] = 0
-    frontier = [0]
-    while frontier:
-        nxt = []
-        for u in frontier:
-            for v in np.flatnonzero(pattern[u]):
-                if level[v] < 0:
-                    level[v] = level[u] + 1
-                    nxt.append(int(v))
-        frontier = nxt
-    g = 0
-    for u, v in zip(*np.nonzero(pattern), strict=True):
-        g = int(np.gcd(g, abs(int(level[u]) + 1 - int(level[v]))))
-    return g
-
-
 def is_ergodic(P: FloatArray) -> bool:
-    """True iff P is irreducible and aperiodic (MODEL.md §1), judged on the pattern P > 0.
-
-    Uses derivations.chain_structure (exact, pure Python) when available, else an equivalent
-    graph search (strong connectivity + period by BFS levels).
-    """
-    pattern = _as_stochastic(P) > 0
-    try:
-        from derivations.chain_structure import is_aperiodic, is_irreducible
-    except ImportError:
-        return _local_is_irreducible(pattern) and _local_period(pattern) == 1
-    rows = pattern.tolist()
+    """True iff P is irreducible and aperiodic (MODEL.md §1), judged exactly on the pattern
+    P > 0 by derivations.chain_structure."""
+    rows = (_as_stochastic(P) > 0).tolist()
     return bool(is_irreducible(rows) and is_aperiodic(rows))
+
+
+def reversed_kernel(P: FloatArray, pi: FloatArray | None = None) -> FloatArray:
+    """Time reversal of the stationary chain: Prev[j, i] = pi_i P[i, j] / pi_j, shape (m, m).
+
+    (Z_{-k})_k is then a Markov chain with kernel Prev when (Z_k) is stationary.
+    """
+    P = _as_stochastic(P)
+    pi = stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
+    return (pi[:, None] * P).T / pi[:, None]
 
 
 def _inverse_cdf_tables(P: FloatArray) -> FloatArray:
@@ -127,8 +92,8 @@ def sample_paths(
     """Chain paths Z_0..Z_{n_steps-1}, shape (R, n_steps), R = len(rngs) (MODEL.md §1).
 
     Z_0 ~ ``initial`` (default: the stationary law pi), then Z_{k+1} ~ P[Z_k, :]. Replica r uses
-    only ``rngs[r]`` (n_steps uniforms, one per step, by inverse CDF), so its path does not
-    depend on which other replicas are sampled with it. Loop over time, vectorised over R.
+    only ``rngs[r]`` (one uniform per state, by inverse CDF, in time order), so its path does
+    not depend on which other replicas are sampled with it. Loop over time, vectorised over R.
     """
     P = _as_stochastic(P)
     m = P.shape[0]
@@ -138,14 +103,33 @@ def sample_paths(
     if law.shape != (m,) or np.any(law < 0) or not np.isclose(law.sum(), 1.0):
         raise ValueError("initial law must be a probability vector of length m")
     R = len(rngs)
+    if n_steps == 0 or R == 0:
+        return np.zeros((R, n_steps), dtype=np.int64)
+    cum_initial = np.cumsum(law)
+    cum_initial[-1] = 1.0
+    first = np.array([rng.random() for rng in rngs])
+    start = _draw(np.broadcast_to(cum_initial, (R, m)), first)
+    rest = extend_paths(P, start, n_steps - 1, rngs)
+    return np.concatenate([start[:, None], rest], axis=1)
+
+
+def extend_paths(
+    P: FloatArray, start: IntArray, n_steps: int, rngs: Sequence[np.random.Generator]
+) -> IntArray:
+    """The next n_steps states after ``start`` (R,): Z_1..Z_{n_steps} given Z_0 = start,
+    shape (R, n_steps). Replica r uses only ``rngs[r]`` (n_steps uniforms)."""
+    P = _as_stochastic(P)
+    start = np.asarray(start, dtype=np.int64)
+    R = len(rngs)
+    if start.shape != (R,):
+        raise ValueError(f"need one start state per generator, got {start.shape} for R = {R}")
     paths = np.zeros((R, n_steps), dtype=np.int64)
     if n_steps == 0 or R == 0:
         return paths
     uniforms = np.stack([rng.random(n_steps) for rng in rngs])
-    cum_initial = np.cumsum(law)
-    cum_initial[-1] = 1.0
     cum = _inverse_cdf_tables(P)
-    paths[:, 0] = _draw(np.broadcast_to(cum_initial, (R, m)), uniforms[:, 0])
-    for k in range(1, n_steps):
-        paths[:, k] = _draw(cum[paths[:, k - 1]], uniforms[:, k])
+    current = start
+    for k in range(n_steps):
+        current = _draw(cum[current], uniforms[:, k])
+        paths[:, k] = current
     return paths

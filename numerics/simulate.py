@@ -6,9 +6,12 @@ other replicas are simulated in the same call. Memory is O(R N d) for the networ
 O(R steps) for the recorded states/outputs/targets (never O(steps N)), plus one O(R N d)
 parameter copy per snapshot.
 
-Targets: Y_k = y(X_{k-q}, ..., X_k) + eps_k needs q inputs before step 0, so the chain is
-started q steps early: Z_{-q} ~ initial law (the stationary law pi unless chain.initial is
-given), and the path Z_{-q}, ..., Z_{-1} ("prehistory") continues into Z_0, Z_1, ...
+Targets: Y_k = y(X_{k-q}, ..., X_k) + eps_k needs the q inputs before step 0 (the
+"prehistory" Z_{-q}..Z_{-1}). Stationary start (default): the chain is started q steps early,
+Z_{-q} ~ pi, and runs forward through Z_0, Z_1, ... (a stationary path). Given initial law mu
+(chain.initial, the law of Z_0): Z_0 ~ mu and Z_1, Z_2, ... forward with P; the prehistory is
+drawn backward from Z_0 with the stationary time reversal Prev[j, i] = pi_i P_ij / pi_j, i.e.
+the stationary past given Z_0 (for mu = pi both constructions give the same law).
 The network reads X_0, X_1, ... only (S_{-1} = G_{-1} = 0).
 """
 
@@ -23,8 +26,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from derivations.config import initial_law, states_array, target_expression, transition_matrix
 from derivations.errors import InputError
-from numerics.chain import sample_paths
+from derivations.expression import evaluate
+from numerics.chain import extend_paths, reversed_kernel, sample_paths
 from numerics.frozen import memory_step, network_output, resolve_activation
 from numerics.progress import ProgressBar
 from numerics.seeding import ReplicaStreams, replica_streams
@@ -98,30 +103,6 @@ class _Problem:
 
 
 def _problem(config: Any) -> _Problem:
-    from derivations.expression import evaluate
-
-    try:
-        from derivations.config import (
-            initial_law,
-            states_array,
-            target_expression,
-            transition_matrix,
-        )
-    except ImportError:  # TEMPORARY until the config loader lands
-        from derivations.expression import parse_expression
-
-        def transition_matrix(chain):
-            return np.array([[float(p) for p in row] for row in chain.transition])
-
-        def states_array(chain):
-            return np.array([[float(v) for v in row] for row in chain.states])
-
-        def initial_law(chain):
-            return None if chain.initial is None else np.array([float(v) for v in chain.initial])
-
-        def target_expression(cfg):
-            return parse_expression(cfg.target.expression, cfg.chain.d)
-
     expression = target_expression(config)
     lag = max(int(config.target.lag), int(expression.max_lag))
     initial = initial_law(config.chain)
@@ -132,6 +113,18 @@ def _problem(config: Any) -> _Problem:
         lag=lag,
         target=lambda window: np.asarray(evaluate(expression, window), dtype=float),
     )
+
+
+def _paths_with_prehistory(
+    problem: _Problem, steps: int, rngs: Sequence[np.random.Generator]
+) -> IntArray:
+    """Z_{-q}, ..., Z_{steps-1} per replica, shape (R, q + steps) (see the module docstring)."""
+    q = problem.lag
+    if problem.initial is None:
+        return sample_paths(problem.P, q + steps, rngs)
+    forward = sample_paths(problem.P, max(steps, 1), rngs, problem.initial)
+    backward = extend_paths(reversed_kernel(problem.P), forward[:, 0], q, rngs)  # Z_-1..Z_-q
+    return np.concatenate([backward[:, ::-1], forward[:, :steps]], axis=1)
 
 
 def time_to_step(N: int, t: float) -> int:
@@ -251,7 +244,7 @@ def simulate(
 
     streams = [replica_streams(seed, r) for r in indices]
     R = len(indices)
-    paths = sample_paths(problem.P, q + steps, [s.chain for s in streams], problem.initial)
+    paths = _paths_with_prehistory(problem, steps, [s.chain for s in streams])
     y = np.stack(
         [_targets(problem, paths[i], s.noise, float(config.target.noise_std))
          for i, s in enumerate(streams)]

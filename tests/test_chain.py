@@ -10,9 +10,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from numerics.chain import (
-    _local_is_irreducible,
-    _local_period,
+    extend_paths,
     is_ergodic,
+    reversed_kernel,
     sample_paths,
     stationary_law,
 )
@@ -151,9 +151,6 @@ def test_ergodicity_verdict_matches_primitivity(counts):
     pattern = counts > 0
     expected = _primitive(pattern)
     assert is_ergodic(counts / DENOMINATOR) == expected
-    # the local fallback (used when derivations.chain_structure is absent) agrees as well
-    local = _local_is_irreducible(pattern) and _local_period(pattern) == 1
-    assert local == expected
 
 
 @pytest.mark.parametrize(
@@ -222,3 +219,24 @@ def test_replica_streams_depend_on_seed_and_replica_only():
     assert not np.array_equal(draws["init"], d.init.random(8))
     with pytest.raises(ValueError):
         replica_streams(-1, 0)
+
+
+def test_extend_paths_continues_from_given_states():
+    P = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    rngs = [np.random.default_rng([5, r]) for r in range(3)]
+    paths = extend_paths(P, np.array([0, 1, 2]), 4, rngs)
+    assert paths.shape == (3, 4)
+    np.testing.assert_array_equal(paths[:2, 0], [1, 2])  # forced moves
+    assert paths[2, 0] in (0, 1)
+
+
+def test_reversed_kernel_is_the_time_reversal():
+    """pi_j Prev[j, i] = pi_i P[i, j] (detailed balance between the chain and its reversal),
+    Prev stochastic with the same stationary law; a non-reversible chain has Prev != P."""
+    P = np.array([[0.1, 0.6, 0.3], [0.3, 0.1, 0.6], [0.6, 0.3, 0.1]])
+    pi = stationary_law(P)
+    Prev = reversed_kernel(P)
+    np.testing.assert_allclose(pi[:, None] * Prev, (pi[:, None] * P).T, rtol=0, atol=8 * EPS)
+    np.testing.assert_allclose(Prev.sum(axis=1), 1.0, rtol=0, atol=8 * EPS)
+    np.testing.assert_allclose(stationary_law(Prev), pi, rtol=1e-14)
+    assert np.abs(Prev - P).max() > 0.1
