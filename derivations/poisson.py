@@ -19,6 +19,7 @@ Shapes: P (m, m); pi (1, m); F, F~, u (m, 1); Z (m, m); increments (m, m).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -260,15 +261,21 @@ def two_state_closed_forms() -> dict[str, sp.Expr]:
 
     Derived by :func:`solve_poisson` (the generic code) and simplified. Keys "pi_1", "pi_2",
     "u_1", "u_2", "asymptotic_variance"; symbols from :func:`two_state_symbols`.
+    (Derived once per process, then a fresh dict of the immutable expressions is returned.)
     """
+    return dict(_two_state_closed_forms())
+
+
+@functools.lru_cache(maxsize=1)
+def _two_state_closed_forms() -> tuple[tuple[str, sp.Expr], ...]:
     solution = solve_poisson(two_state_transition(), [TWO_STATE_F1, TWO_STATE_F2])
-    return {
-        "pi_1": sp.factor(solution.pi[0, 0]),
-        "pi_2": sp.factor(solution.pi[0, 1]),
-        "u_1": sp.factor(solution.u[0, 0]),
-        "u_2": sp.factor(solution.u[1, 0]),
-        "asymptotic_variance": sp.factor(solution.asymptotic_variance),
-    }
+    return (
+        ("pi_1", sp.factor(solution.pi[0, 0])),
+        ("pi_2", sp.factor(solution.pi[0, 1])),
+        ("u_1", sp.factor(solution.u[0, 0])),
+        ("u_2", sp.factor(solution.u[1, 0])),
+        ("asymptotic_variance", sp.factor(solution.asymptotic_variance)),
+    )
 
 
 # ----------------------------------------------------------------------------- equations
