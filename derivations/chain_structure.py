@@ -28,6 +28,8 @@ def _adjacency(pattern: Pattern) -> list[list[int]]:
         if len(row) != m:
             raise ValueError(f"pattern row {i} has {len(row)} entries, expected {m}")
         successors.append([j for j, positive in enumerate(row) if positive])
+        if not successors[-1]:
+            raise ValueError(f"pattern row {i} has no positive entry (P rows sum to 1)")
     return successors
 
 

@@ -518,7 +518,7 @@ def _validate_target(config: Config) -> Expression:
 def _check_target_finite(config: Config, expression: Expression) -> None:
     """y must be finite on every window of states (x0, ..., xq) in {xi}^(q+1)."""
     m, q = config.chain.m, expression.max_lag
-    if m ** (q + 1) > _MAX_TARGET_WINDOWS:
+    if (q + 1) * math.log(m) > math.log(_MAX_TARGET_WINDOWS):  # too many windows to list
         return
     states = states_array(config.chain)
     indices = np.array(list(itertools.product(range(m), repeat=q + 1)), dtype=np.int64)
