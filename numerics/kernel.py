@@ -1,0 +1,255 @@
+"""The limit kernel A(u, v) on words (MODEL.md §3-§4), by quadrature over theta, per group.
+
+For a word u = (u_1, ..., u_L) (oldest symbol first, :mod:`numerics.words` order) the memory
+and tangent fixed points of MODEL.md §3 are approximated by running the recursion from
+S = G^w = G^b = 0 before the oldest symbol (truncation O(rho^L), MODEL.md §4):
+
+    z = w . x + b S_prev,  S = sigma(z),
+    G^w = sigma'(z) (x + b G^w_prev),  G^b = sigma'(z) (S_prev + b G^b_prev).
+
+Kernel groups (only trainable ones enter; MODEL.md §3):
+    c: E[S S'],   w: E[c^2] E[G^w . G^w'],   b: E[c^2] E[G^b G^b'],   E[c^2] = c_std^2 exact.
+
+Efficiency: the features of all m^L words are computed on the prefix tree (a word of length
+l+1 extends a prefix of length l, index p*m + s, which is the lexicographic order of
+:func:`numerics.words.enumerate_words`), node chunk by node chunk, and each group's kernel is
+accumulated as K += Phi diag(weights) Phi^T (a symmetric rank-k update).
+Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from derivations.errors import InputError
+from numerics.activations import Activation, activation_functions
+from numerics.quadrature import (
+    QuadratureSettings,
+    Rule,
+    default_settings,
+    randomisation_error,
+    sobol_rules,
+    tensor_plan,
+)
+
+FloatArray = NDArray[np.float64]
+GROUPS: tuple[str, ...] = ("c", "w", "b")
+_CHUNK_BYTES = 3e8
+
+
+class KernelToleranceError(InputError):
+    """A kernel (or limit) error estimate exceeds the requested tolerance."""
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """What the kernel depends on: activation name, init scales, trainable groups, states.
+
+    states: (m, d) the chain's states xi_1..xi_m.
+    """
+
+    activation: str
+    states: FloatArray
+    c_std: float
+    w_std: float
+    b_max: float
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KernelResult:
+    """K (n, n) on words (in the order of the ``words`` argument) with error estimates.
+
+    by_group: the K of each trainable group (sum = K). error: max-abs elementwise estimate of
+    the quadrature error of K (sum of the parts). error_parts: "w_step" (|Q_2h - Q_h|),
+    "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected Gaussian tail) or "sobol"
+    (Student-t 99.9% half-width over scramblings). alternatives: kernels from the coarser rules
+    (tensor: one per estimate) or from each scrambling (Sobol); mode says which, so that errors can
+    be propagated to g_t (see numerics.limit).
+    """
+
+    K: FloatArray
+    by_group: dict[str, FloatArray]
+    error: float
+    error_parts: dict[str, float]
+    alternatives: tuple[FloatArray, ...] = field(repr=False)
+    mode: str
+    rule_sizes: dict[str, int]
+
+
+def spec_from_config(config: object) -> KernelSpec:
+    """KernelSpec of a derivations.config.Config (states as floats, trainable groups)."""
+    from derivations.config import states_array  # config engineer's loader
+
+    return KernelSpec(
+        activation=config.network.activation,
+        states=np.asarray(states_array(config.chain), dtype=float),
+        c_std=float(config.init.c_std),
+        w_std=float(config.init.w_std),
+        b_max=float(config.init.b_max),
+        groups=tuple(g for g in GROUPS if g in config.network.trainable),
+    )
+
+
+def word_features(
+    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """MODEL.md §3 memory/tangent recursion on every word of length L, via the prefix tree.
+
+    states (m, d); nodes w (n, d), b (n,). Returns S (m^L, n), G^w (m^L, n, d), G^b (m^L, n),
+    rows in lexicographic word order (oldest symbol most significant).
+    """
+    m, d = states.shape
+    n = b.shape[0]
+    proj = w @ states.T  # (n, m): w . xi_s
+    S = np.zeros((1, n))
+    Gw = np.zeros((1, n, d))
+    Gb = np.zeros((1, n))
+    for _ in range(word_length):
+        z = proj.T[None, :, :] + b[None, None, :] * S[:, None, :]  # (p, m, n)
+        s1 = act.d1(z)
+        Gw_new = s1[..., None] * (states[None, :, None, :] + b[None, None, :, None] * Gw[:, None])
+        Gb_new = s1 * (S[:, None, :] + b[None, None, :] * Gb[:, None, :])
+        S_new = act.sigma(z)
+        p = S.shape[0] * m
+        S, Gw, Gb = S_new.reshape(p, n), Gw_new.reshape(p, n, d), Gb_new.reshape(p, n)
+    return S, Gw, Gb
+
+
+def _group_features(group: str, S: FloatArray, Gw: FloatArray, Gb: FloatArray) -> FloatArray:
+    """Feature matrix of a group: (n_words, n_nodes * k) with K_group ~ Phi W Phi^T."""
+    if group == "c":
+        return S
+    if group == "w":
+        return Gw.reshape(Gw.shape[0], -1)
+    return Gb
+
+
+def _group_scale(group: str, spec: KernelSpec) -> float:
+    """E[c^2] = c_std^2 for the w and b groups (c independent of (w, b) under mu_0); 1 for c."""
+    return 1.0 if group == "c" else spec.c_std**2
+
+
+def _accumulate(
+    spec: KernelSpec, word_length: int, rule: Rule, weight_sets: Sequence[FloatArray],
+    select: FloatArray
+) -> list[dict[str, FloatArray]]:
+    """For each weight vector, sum_nodes weight * feature feature^T per group, on selected words.
+
+    select: indices of the words (into lexicographic order) to return rows/cols for.
+    Returns one dict group -> (n_sel, n_sel) per weight vector (groups scaled by E[c^2]).
+    """
+    act = activation_functions(spec.activation)
+    m, d = spec.states.shape
+    n_words = m**word_length
+    chunk = max(32, int(_CHUNK_BYTES / (8.0 * n_words * (d + 3) * 1.6)))
+    n_sel = select.shape[0]
+    out = [{g: np.zeros((n_sel, n_sel)) for g in spec.groups} for _ in weight_sets]
+    for start in range(0, rule.size, chunk):
+        sl = slice(start, min(start + chunk, rule.size))
+        S, Gw, Gb = word_features(word_length, spec.states, rule.w[sl], rule.b[sl], act)
+        if n_sel != n_words:
+            S, Gw, Gb = S[select], Gw[select], Gb[select]
+        for g in spec.groups:
+            phi = _group_features(g, S, Gw, Gb)
+            k = phi.shape[1] // (sl.stop - sl.start)
+            for target, weights in zip(out, weight_sets, strict=True):
+                wt = np.repeat(weights[sl], k) if k > 1 else weights[sl]
+                keep = wt > 0.0
+                if not np.any(keep):
+                    continue
+                scaled = phi[:, keep] * np.sqrt(wt[keep])
+                target[g] += scaled @ scaled.T
+    for target in out:
+        for g in spec.groups:
+            target[g] *= _group_scale(g, spec)
+            target[g] = 0.5 * (target[g] + target[g].T)
+    return out
+
+
+def _total(parts: dict[str, FloatArray]) -> FloatArray:
+    return sum(parts.values())  # type: ignore[return-value]
+
+
+_LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / np.sqrt(np.pi), "linear": 1.0}
+
+
+def _tail_constant(spec: KernelSpec, word_length: int) -> float:
+    """Bound B with |integrand| <= B (1 + |z|^2) (z = w / w_std), summed over groups.
+
+    With l = Lip(sigma), rho = b_max l, X = max |xi|, and |sigma| <= 1 (tanh, erf, sigmoid):
+    |S| <= 1, |G^w| <= l X / (1 - rho), |G^b| <= l / (1 - rho) (geometric sums of the
+    recursion). Linear sigma: |S| <= |w| X / (1 - rho), |G^b| <= |w| X / (1 - rho)^2,
+    |G^w| <= X / (1 - rho), with |w| = w_std |z|.
+    """
+    x = float(np.max(np.linalg.norm(spec.states, axis=1)))
+    lip = _LIPSCHITZ[spec.activation]
+    one_minus = max(1.0 - spec.b_max * lip, 1e-12)
+    c2 = spec.c_std**2
+    if spec.activation == "linear":
+        bounds = {"c": (spec.w_std * x / one_minus) ** 2, "w": c2 * (x / one_minus) ** 2,
+                  "b": c2 * (spec.w_std * x / one_minus**2) ** 2}
+    else:
+        bounds = {"c": 1.0, "w": c2 * (lip * x / one_minus) ** 2,
+                  "b": c2 * (lip / one_minus) ** 2}
+    return float(sum(bounds[g] for g in spec.groups))
+
+
+def kernel_on_words(
+    spec: KernelSpec,
+    word_length: int,
+    settings: QuadratureSettings | None = None,
+    select: NDArray[np.int64] | None = None,
+    tolerance: float | None = None,
+) -> KernelResult:
+    """MODEL.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
+
+    Tensor rules (d <= 2): value Q(h, 2n); error parts "w_step" = max|Q(2h, 2n) - Q(h, 2n)|,
+    "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|, "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
+    Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
+    Raises KernelToleranceError if ``tolerance`` is given and the total estimate exceeds it.
+    """
+    m, d = spec.states.shape
+    if not spec.groups:
+        raise InputError("no trainable group: the kernel is zero")
+    settings = settings or default_settings(d)
+    sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
+    if d <= 2:
+        plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
+        wts = plan.fine.weights
+        even, odd = _accumulate(spec, word_length, plan.fine,
+                                [np.where(plan.on_coarse, wts, 0.0),
+                                 np.where(plan.on_coarse, 0.0, wts)], sel)
+        (coarse_b,) = _accumulate(spec, word_length, plan.coarse_b, [plan.coarse_b.weights], sel)
+        fine = {g: even[g] + odd[g] for g in spec.groups}
+        K = _total(fine)
+        Kw, Kb = 2.0**d * _total(even), _total(coarse_b)
+        # Q(2h, 2n) vs Q(h, 2n): step halving; Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n.
+        parts = {
+            "w_step": float(np.max(np.abs(Kw - K))),
+            "b_nodes": float(np.max(np.abs(Kb - Kw))),
+            "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
+        }
+        result = KernelResult(K=K, by_group=fine, error=sum(parts.values()), error_parts=parts,
+                              alternatives=(Kw, K + (Kb - Kw)), mode="differences",
+                              rule_sizes={"fine": plan.fine.size,
+                                          "coarse_b": plan.coarse_b.size})
+    else:
+        rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
+        reps = [_accumulate(spec, word_length, r, [r.weights], sel)[0] for r in rules]
+        by_group = {g: np.mean([rep[g] for rep in reps], axis=0) for g in spec.groups}
+        totals = np.stack([_total(rep) for rep in reps])
+        K, half = randomisation_error(totals)
+        parts = {"sobol": float(np.max(half))}
+        result = KernelResult(K=K, by_group=by_group, error=parts["sobol"], error_parts=parts,
+                              alternatives=tuple(totals), mode="replicates",
+                              rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)})
+    if tolerance is not None and result.error > tolerance:
+        raise KernelToleranceError(
+            f"kernel quadrature error estimate {result.error:.3g} exceeds the tolerance "
+            f"{tolerance:.3g} ({', '.join(f'{k}={v:.2g}' for k, v in parts.items())})")
+    return result

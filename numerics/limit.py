@@ -1,0 +1,276 @@
+"""The limit ODE on words (MODEL.md §3-§4) and its solution with error estimates.
+
+On the m^L words (oldest symbol first) with D = diag(pi_L) the limit ODE is linear:
+
+    d/dt g_t = alpha K D (ybar - g_t),  g_0 = 0   =>   g_t = (I - exp(-alpha t K D)) ybar.
+
+With M = D^{1/2} K D^{1/2} = V diag(lambda) V^T (symmetric, PSD since K is a positive-weight
+sum of outer products) the series of exp gives, for every word (also pi_L(u) = 0):
+
+    g_t = K D^{1/2} V diag(phi_t(lambda)) V^T D^{1/2} ybar,
+    phi_t(lambda) = (1 - exp(-alpha t lambda)) / lambda  (= alpha t at lambda = 0).
+
+The L2(pi_L) training loss l(t) = 1/2 sum_u pi_L(u) (ybar(u) - g_t(u))^2 equals
+1/2 |exp(-alpha t M) D^{1/2} ybar|^2, non-increasing in t (lambda >= 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from derivations.errors import InputError
+from numerics.kernel import KernelResult, KernelSpec, kernel_on_words, spec_from_config
+from numerics.quadrature import QuadratureSettings, randomisation_error
+from numerics.words import enumerate_words, path_word_indices, word_stationary_law
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+_EPS = np.finfo(float).eps
+BENCHMARK_WORDS = 2187
+
+
+class LimitToleranceError(InputError):
+    """An error estimate of the limit solution exceeds the requested tolerance."""
+
+
+class TimesError(InputError):
+    """Bad list of times."""
+
+
+@dataclass(frozen=True)
+class LimitSolver:
+    """Spectral data of MODEL.md §4 for fast g_t at any t.
+
+    pi (n,), ybar (n,), eigenvalues (n,) of M (clipped at 0), basis = K D^{1/2} V (n, n),
+    coefficients = V^T D^{1/2} ybar (n,), norm_M = largest eigenvalue.
+    """
+
+    alpha: float
+    pi: FloatArray
+    ybar: FloatArray
+    eigenvalues: FloatArray
+    basis: FloatArray = field(repr=False)
+    coefficients: FloatArray = field(repr=False)
+    norm_M: float
+
+
+def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float) -> LimitSolver:
+    """Eigendecomposition of M = D^{1/2} K D^{1/2} (MODEL.md §4), K (n, n), pi (n,), ybar (n,).
+
+    Negative eigenvalues of M are rounding (K is PSD by construction): they are clipped to 0
+    after checking they are above -100 n eps max|lambda| (else ValueError).
+    """
+    root = np.sqrt(np.asarray(pi, dtype=float))
+    M = root[:, None] * K * root[None, :]
+    M = 0.5 * (M + M.T)
+    lam, V = np.linalg.eigh(M)
+    top = float(max(np.max(np.abs(lam)), 0.0))
+    floor = -100.0 * lam.shape[0] * _EPS * max(top, 1e-300)
+    if lam[0] < floor:
+        raise ValueError(f"K D is not PSD: eigenvalue {lam[0]:.3g} < {floor:.3g}")
+    lam = np.clip(lam, 0.0, None)
+    return LimitSolver(
+        alpha=float(alpha), pi=np.asarray(pi, float), ybar=np.asarray(ybar, float),
+        eigenvalues=lam, basis=(K * root[None, :]) @ V, coefficients=V.T @ (root * ybar),
+        norm_M=top,
+    )
+
+
+def _phi(lam: FloatArray, s: float) -> FloatArray:
+    """phi(lambda) = (1 - exp(-s lambda)) / lambda, s = alpha t; = s at lambda = 0 (stable)."""
+    small = lam * s < 1e-12
+    safe = np.where(small, 1.0, lam)
+    return np.where(small, s * (1.0 - 0.5 * s * lam), -np.expm1(-s * safe) / safe)
+
+
+def g_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
+    """g_t on the words for each t in times (MODEL.md §4 spectral formula), shape (T, n)."""
+    rows = [solver.basis @ (_phi(solver.eigenvalues, solver.alpha * t) * solver.coefficients)
+            for t in times]
+    return np.array(rows).reshape(len(rows), solver.ybar.shape[0])
+
+
+def training_loss(pi: FloatArray, ybar: FloatArray, g: FloatArray) -> FloatArray:
+    """L2(pi_L) loss 1/2 sum_u pi_L(u) (ybar(u) - g(u))^2; g (..., n) -> (...)."""
+    return 0.5 * np.sum(pi * (ybar - g) ** 2, axis=-1)
+
+
+def g_along_path(g: FloatArray, states: IntArray, m: int, word_length: int) -> FloatArray:
+    """g evaluated at the word of each step k >= L-1 of state paths.
+
+    g (..., m^L) on words; states (R, n_steps) -> (..., R, n_steps - L + 1), entry j at step
+    k = j + L - 1 (numerics.words.path_word_indices).
+    """
+    index = path_word_indices(states, m, word_length)
+    return np.asarray(g)[..., index]
+
+
+def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
+    """Average over the oldest symbol: (..., m^(L+1)) on (L+1)-words -> (..., m^L) on L-words.
+
+    Weights pi_{L+1}(s u) / pi_L(u) = law of the unseen older symbol given u under the
+    stationary chain (time-reversed step); uniform where pi_L(u) = 0.
+    """
+    n = pi_long.shape[0] // m
+    w = pi_long.reshape(m, n)
+    total = w.sum(axis=0)
+    w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
+    v = values.reshape(values.shape[:-1] + (m, n))
+    return np.sum(v * w, axis=-2)
+
+
+def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
+    """Average K_{L+1}(s u, s' v) over independent older symbols s, s' (suffix_average twice)."""
+    half = suffix_average(K_long, pi_long, m)  # average over s' (columns)
+    return suffix_average(half.T, pi_long, m).T
+
+
+def parse_times(text: str) -> tuple[float, ...]:
+    """'0.5,1,2' -> (0.5, 1.0, 2.0): finite, >= 0, at least one. Raises TimesError."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if not parts or any(p == "" for p in parts):
+        raise TimesError(f"--times: expected comma-separated numbers >= 0, got {text!r}")
+    times = []
+    for p in parts:
+        try:
+            t = float(p)
+        except ValueError:
+            raise TimesError(f"--times: {p!r} is not a number") from None
+        if not np.isfinite(t) or t < 0:
+            raise TimesError(f"--times: {p!r} must be a finite number >= 0")
+        times.append(t)
+    return tuple(times)
+
+
+@dataclass(frozen=True)
+class WordProblem:
+    """Words of length L with their law and targets: words (n, L), pi_L (n,), ybar (n,),
+    P (m, m), pi (m,), alpha, and the kernel spec."""
+
+    word_length: int
+    words: IntArray
+    P: FloatArray
+    pi: FloatArray
+    pi_L: FloatArray
+    ybar: FloatArray
+    alpha: float
+    spec: KernelSpec
+
+
+def word_problem(config: object, word_length: int) -> WordProblem:
+    """Assemble the finite-state problem of MODEL.md §4 from a Config."""
+    from derivations.config import transition_matrix
+    from numerics.chain import stationary_law
+    from numerics.targets import ybar_from_config
+
+    P = transition_matrix(config.chain)
+    pi = stationary_law(P)
+    m = P.shape[0]
+    return WordProblem(
+        word_length=word_length, words=enumerate_words(m, word_length), P=P, pi=pi,
+        pi_L=word_stationary_law(pi, P, word_length), ybar=ybar_from_config(config, word_length),
+        alpha=float(config.training.alpha), spec=spec_from_config(config),
+    )
+
+
+@dataclass(frozen=True)
+class LimitResult:
+    """g_t on words (T, n) with its inputs, the kernel and error estimates (max-abs over words
+    and times unless named *_l2, the L2(pi_L) norm)."""
+
+    problem: WordProblem
+    times: tuple[float, ...]
+    g: FloatArray
+    loss: FloatArray
+    kernel: KernelResult = field(repr=False)
+    solver: LimitSolver = field(repr=False)
+    error_estimates: dict[str, object]
+
+
+def _quadrature_error_of_g(kernel: KernelResult, problem: WordProblem, times, g) -> float:
+    """Propagate the kernel quadrature error to g_t by re-solving with the alternative kernels:
+    tensor rules: sum over estimates of max|g(K_alt) - g(K)|; Sobol: Student-t half-width of g
+    over scramblings (numerics.quadrature.randomisation_error)."""
+    alts = [g_at(limit_solver(Ka, problem.pi_L, problem.ybar, problem.alpha), times)
+            for Ka in kernel.alternatives]
+    if kernel.mode == "differences":
+        return float(sum(np.max(np.abs(ga - g)) for ga in alts))
+    _, half = randomisation_error(np.stack(alts))
+    return float(np.max(half))
+
+
+def _solve_only(config, word_length, times, settings):
+    problem = word_problem(config, word_length)
+    kernel = kernel_on_words(problem.spec, word_length, settings)
+    solver = limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha)
+    return problem, kernel, solver, g_at(solver, times)
+
+
+def solve_limit(
+    config: object,
+    word_length: int | None = None,
+    times: Sequence[float] = (0.5, 1.0, 2.0),
+    *,
+    settings: QuadratureSettings | None = None,
+    tolerance: float | None = None,
+    truncation: str = "auto",
+    propagate_quadrature: bool = True,
+) -> LimitResult:
+    """g_t on the m^L words for a Config (MODEL.md §3-§4), with error estimates.
+
+    error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
+    "quadrature" (propagated to g, see _quadrature_error_of_g); "truncation": max over
+    words/times of |average over the extra oldest symbol of g^(L+1) - g^L| ("next", estimates
+    the error of g^L), or of |average of g^L - g^(L-1)| ("previous": the error of g^(L-1),
+    a conservative estimate for g^L as truncation errors decay like rho^L, MODEL.md §4);
+    "auto" = "next" when m^(L+1) <= 2187 else "previous"; "none" skips it.
+    "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
+    formula, heuristic). Raises LimitToleranceError if ``tolerance`` is given and the sum of
+    quadrature + truncation + rounding estimates exceeds it.
+    """
+    L = int(config.limit.word_length if word_length is None else word_length)
+    times = tuple(float(t) for t in times)
+    problem, kernel, solver, g = _solve_only(config, L, times, settings)
+    m = problem.P.shape[0]
+    estimates: dict[str, object] = {
+        "quadrature_kernel": kernel.error,
+        "quadrature_kernel_parts": dict(kernel.error_parts),
+    }
+    estimates["quadrature"] = (
+        _quadrature_error_of_g(kernel, problem, times, g) if propagate_quadrature else None)
+    if truncation == "auto":
+        truncation = "next" if m ** (L + 1) <= BENCHMARK_WORDS else "previous"
+    if truncation == "previous" and L == 1:
+        truncation = "next"
+    if truncation in ("next", "previous"):
+        other = L + 1 if truncation == "next" else L - 1
+        p2, k2, _, g2 = _solve_only(config, other, times, settings)
+        long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
+        long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
+        diff = suffix_average(long_g, long_p.pi_L, m) - short_g
+        short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
+        estimates["truncation"] = float(np.max(np.abs(diff)))
+        estimates["truncation_l2"] = float(np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1))))
+        estimates["truncation_kernel"] = float(
+            np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k)))
+        estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"
+    else:
+        estimates["truncation"] = None
+    n = problem.words.shape[0]
+    estimates["rounding"] = float(
+        n * _EPS * (1.0 + problem.alpha * max(times, default=0.0) * solver.norm_M)
+        * max(float(np.max(np.abs(problem.ybar))), 1e-300))
+    if tolerance is not None:
+        total = sum(float(estimates[k] or 0.0) for k in ("quadrature", "truncation", "rounding"))
+        if total > tolerance:
+            raise LimitToleranceError(
+                f"limit error estimate {total:.3g} exceeds the tolerance {tolerance:.3g} "
+                f"(quadrature {estimates['quadrature']}, truncation {estimates['truncation']}, "
+                f"rounding {estimates['rounding']:.2g}); increase --word-length or refine")
+    return LimitResult(problem=problem, times=times, g=g,
+                       loss=training_loss(problem.pi_L, problem.ybar, g), kernel=kernel,
+                       solver=solver, error_estimates=estimates)

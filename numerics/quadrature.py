@@ -1,0 +1,194 @@
+"""Quadrature rules over theta = (w, b) under mu_0 (MODEL.md §2), with error estimates.
+
+The kernel of MODEL.md §3 is an expectation over theta = (c, w, b) ~ mu_0 with
+c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max] independent. E[c^2] = c_std^2
+is used exactly, so only (w, b) need a rule. A rule here is a list of nodes (w, b) with positive
+weights summing to (about) 1, so that E[F(w, b)] ~ sum_j weight_j F(node_j).
+
+Choice of rules (MODEL.md §8, measured): Gauss-Hermite in w converges slowly on the nested-tanh
+integrands of the memory recursion, so w uses the **trapezoid rule on the Gaussian-weighted
+integrand** in standard units z = w / w_std, truncated to [-a, a]. For integrands analytic in a
+strip the trapezoid rule converges exponentially in 1/h; the error of a step-h rule is estimated
+by the step-halving difference |Q_h - Q_{h/2}| (the h/2 grid contains the h grid, so Q_h is free).
+The truncation to [-a, a] neglects a Gaussian tail: every integrand here is bounded by
+C (1 + |z|^2) (bounded sigma: S, G bounded; linear sigma: quadratic in w), and
+E[(1 + Z^2) 1{|Z| > a}] = 4 Q(a) + 2 a phi(a) (Q the normal upper tail), see :func:`tail_mass`.
+b uses Gauss-Legendre (16 nodes reach rounding error, MODEL.md §8); its error is estimated by
+n vs 2n nodes. For d > 2 tensor rules are too large: scrambled Sobol points
+(scipy.stats.qmc) with independent scramblings give a randomisation error estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Nodes and weights for E over (w, b) ~ N(0, w_std^2 I_d) x U[-b_max, b_max].
+
+    w: (n, d) nodes in physical units; b: (n,); weights: (n,) positive.
+    """
+
+    w: FloatArray
+    b: FloatArray
+    weights: FloatArray
+
+    @property
+    def size(self) -> int:
+        return int(self.weights.shape[0])
+
+
+@dataclass(frozen=True)
+class QuadratureSettings:
+    """Tensor-rule parameters (d <= 2) and Sobol parameters (d > 2).
+
+    w_step: the *fine* trapezoid step in standard units (the coarse step is 2 w_step);
+    half_width: the trapezoid range [-a, a] in standard units; b_nodes: the *fine* Legendre
+    count (the coarse count is b_nodes // 2); sobol_log2: 2^sobol_log2 points per scrambling;
+    sobol_scramblings: independent scramblings; seed: for the scramblings (SeedSequence).
+    """
+
+    w_step: float = 0.05
+    half_width: float = 8.0
+    b_nodes: int = 20
+    sobol_log2: int = 14
+    sobol_scramblings: int = 8
+    seed: int = 0
+
+
+def default_settings(d: int) -> QuadratureSettings:
+    """Settings used when none are given. d = 1: step 0.05 on [-8, 8] (MODEL.md §8 measured
+    step 0.05 within 1e-14 of adaptive quadrature; tail_mass(8) = 2e-14), 20 Legendre nodes
+    (16 reach rounding, MODEL.md §8). d = 2: the tensor grid is squared, so step 0.1 on [-8, 8]
+    (tail_mass(8) = 2e-14) and 16 Legendre nodes."""
+    if d <= 1:
+        return QuadratureSettings()
+    return QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16)
+
+
+def tail_mass(a: float) -> float:
+    """E[(1 + Z^2) 1{|Z| > a}] for Z ~ N(0, 1): bound factor for the neglected trapezoid tail.
+
+    = 2 P(Z > a) + 2 (a phi(a) + P(Z > a)) (integration by parts of z^2 phi(z)).
+    """
+    upper = 0.5 * math.erfc(a / math.sqrt(2.0))
+    phi = math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    return 4.0 * upper + 2.0 * a * phi
+
+
+def trapezoid_gaussian(step: float, half_width: float) -> tuple[FloatArray, FloatArray]:
+    """Trapezoid nodes z_j = j h on [-a, a] (a rounded to a multiple of h) with weights h phi(z_j).
+
+    Returns (z (n,), weights (n,)). The end-point halving is irrelevant at |z| = a (phi(a) tiny).
+    """
+    n_half = int(round(half_width / step))
+    z = step * np.arange(-n_half, n_half + 1, dtype=float)
+    weights = step * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return z, weights
+
+
+def legendre_uniform(b_max: float, n: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Legendre for E over b ~ U[-b_max, b_max]: (nodes (n,), weights (n,) summing to 1).
+
+    b_max == 0 gives the single node b = 0 (b identically zero).
+    """
+    if b_max == 0.0:
+        return np.zeros(1), np.ones(1)
+    x, wts = np.polynomial.legendre.leggauss(n)
+    return b_max * x, 0.5 * wts
+
+
+def _tensor(w_z: FloatArray, w_wts: FloatArray, d: int, w_std: float,
+            b_nodes: FloatArray, b_wts: FloatArray) -> Rule:
+    """Tensor product of a 1-D standard-normal rule in each of d coordinates and a b rule."""
+    grids = np.meshgrid(*([w_z] * d), b_nodes, indexing="ij")
+    wgrids = np.meshgrid(*([w_wts] * d), b_wts, indexing="ij")
+    w = np.stack([g.ravel() for g in grids[:d]], axis=1) * w_std
+    b = grids[d].ravel()
+    weights = np.prod(np.stack([g.ravel() for g in wgrids]), axis=0)
+    return Rule(w=np.ascontiguousarray(w), b=np.ascontiguousarray(b), weights=weights)
+
+
+def tensor_rule(d: int, w_std: float, b_max: float, w_step: float, half_width: float,
+                b_nodes: int) -> Rule:
+    """Tensor rule: trapezoid (step w_step on [-half_width, half_width]) per w coordinate
+    times Gauss-Legendre with b_nodes nodes in b. w_std == 0 gives the single node w = 0."""
+    if w_std == 0.0:
+        z, zw = np.zeros(1), np.ones(1)
+    else:
+        z, zw = trapezoid_gaussian(w_step, half_width)
+    bn, bw = legendre_uniform(b_max, b_nodes)
+    return _tensor(z, zw, d, w_std, bn, bw)
+
+
+@dataclass(frozen=True)
+class TensorPlan:
+    """The three rules whose results give a value and its two error estimates (d <= 2).
+
+    fine: step h, 2n Legendre nodes -> the reported value Q(h, 2n).
+    on_coarse: (n,) bool, nodes of ``fine`` on the coarse w grid (step 2h). Splitting the fine
+        sum into these nodes (E) and the others (O) gives Q(h, 2n) = E + O and
+        Q(2h, 2n) = 2^d E at no extra cost; |Q(2h, 2n) - Q(h, 2n)| estimates the w error.
+    coarse_b: step 2h, n Legendre nodes -> Q(2h, n); |Q(2h, n) - Q(2h, 2n)| estimates the b
+        error (Q vs 2Q). tail: tail_mass(half_width) * d, the neglected Gaussian tail factor.
+    """
+
+    fine: Rule
+    on_coarse: NDArray[np.bool_]
+    coarse_b: Rule
+    tail: float
+
+
+def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings) -> TensorPlan:
+    """Build the rules of :class:`TensorPlan` for d <= 2 (MODEL.md §8 choice of rules)."""
+    h = settings.w_step
+    fine = tensor_rule(d, w_std, b_max, h, settings.half_width, settings.b_nodes)
+    if w_std == 0.0:
+        on_coarse = np.ones(fine.size, dtype=bool)
+    else:
+        # Nodes j h with all j even lie on the coarse grid; coarse weight (2h)^d phi = 2^d fine.
+        z = fine.w / w_std
+        on_coarse = np.all(np.abs(np.round(z / h)) % 2 == 0, axis=1)
+    coarse_b = tensor_rule(d, w_std, b_max, 2 * h, settings.half_width,
+                           max(settings.b_nodes // 2, 1))
+    tail = d * tail_mass(settings.half_width) if w_std != 0.0 else 0.0
+    return TensorPlan(fine=fine, on_coarse=on_coarse, coarse_b=coarse_b, tail=tail)
+
+
+def sobol_rules(d: int, w_std: float, b_max: float, settings: QuadratureSettings) -> list[Rule]:
+    """Independent scrambled Sobol rules (equal weights) in (w, b); one per scrambling.
+
+    Uniform points u in [0,1)^{d+1} map to w = w_std Phi^{-1}(u_1..d), b = b_max (2 u_{d+1} - 1).
+    Scramblings are seeded by SeedSequence(settings.seed).spawn(R) (reproducible).
+    """
+    children = np.random.SeedSequence(settings.seed).spawn(settings.sobol_scramblings)
+    rules = []
+    for child in children:
+        engine = stats.qmc.Sobol(d + 1, scramble=True, seed=np.random.default_rng(child))
+        u = engine.random_base2(settings.sobol_log2)
+        u = np.clip(u, 1e-300, 1.0 - 1e-16)
+        w = w_std * stats.norm.ppf(u[:, :d])
+        b = b_max * (2.0 * u[:, d] - 1.0)
+        weights = np.full(u.shape[0], 1.0 / u.shape[0])
+        rules.append(Rule(w=np.ascontiguousarray(w), b=b, weights=weights))
+    return rules
+
+
+def randomisation_error(values: FloatArray, level: float = 0.999) -> tuple[FloatArray, FloatArray]:
+    """Mean over independent scramblings (axis 0) and a Student-t half-width of level `level`.
+
+    values: (R, ...) results of R independently scrambled rules. Returns (mean, half_width).
+    """
+    values = np.asarray(values, dtype=float)
+    r = values.shape[0]
+    mean = values.mean(axis=0)
+    se = values.std(axis=0, ddof=1) / math.sqrt(r)
+    return mean, float(stats.t.ppf(0.5 + level / 2.0, r - 1)) * se
