@@ -1,0 +1,303 @@
+"""Double-precision Poisson numerics (numerics.poisson) against the exact tier (MODEL.md §5, §7).
+
+References are the exact SymPy solutions of derivations.poisson (never the code under test).
+Every tolerance is a rounding-error bound whose derivation is stated where it is used.
+Negative controls: the uniform-centred solution, a perturbed u, and the naive i.i.d. variance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+
+from derivations import poisson as dp
+from derivations import word_chain as wc
+from numerics import poisson as npo
+from tests.test_poisson_exact import rational_ergodic_chains
+
+R = sp.Rational
+EPS = np.finfo(float).eps
+
+
+def _floats(matrix) -> np.ndarray:
+    return np.array(sp.Matrix(matrix), dtype=float)
+
+
+def _uniform_centred(solution: npo.PoissonNumeric) -> npo.PoissonNumeric:
+    """NEGATIVE CONTROL: the same solve, but F centred by the uniform mean instead of pi(F)."""
+    F = solution.values
+    centred = F - F.mean()
+    m = F.size
+    A = np.eye(m) - solution.transition + np.outer(np.ones(m), solution.pi)
+    u = np.linalg.solve(A, centred)
+    return dataclasses.replace(
+        solution,
+        mean=float(F.mean()),
+        centred=centred,
+        u=u,
+        Pu=solution.transition @ u,
+        asymptotic_variance=npo.asymptotic_variance_from(solution.pi, centred, u),
+    )
+
+
+# a strongly correlated 3-state chain and the hand-solvable two-state chain
+P3 = [[R(8, 10), R(1, 10), R(1, 10)], [R(1, 20), R(9, 10), R(1, 20)], [R(1, 5), 0, R(4, 5)]]
+F3 = [2, -1, 3]
+P2 = [[R(1, 2), R(1, 2)], [R(1, 4), R(3, 4)]]
+F2 = [1, 0]
+
+
+# ----------------------------------------------------------------------------- solution
+
+
+@given(rational_ergodic_chains())
+@settings(max_examples=20)
+def test_numeric_solution_matches_exact(chain):
+    P, F = chain
+    exact = dp.solve_poisson(P, F)
+    num = npo.poisson_solve(_floats(P), np.array(F, float))
+    pi_exact = _floats(exact.pi).ravel()
+    u_exact = _floats(exact.u).ravel()
+    # the a-priori residual bound of the LU solve holds
+    assert np.max(np.abs(num.residual)) <= npo.residual_bound(num)
+    # forward error: u_num - u = Z (residual + perturbation of the data), so
+    # |u_num - u| <= ||Z||_inf (residual_bound + |dA| |u| + |d F~|) with dA from rounding P
+    # (eps/2 relative) and from the GTH pi (its measured error vs the exact pi), d F~ likewise.
+    Z_norm = float(np.max(np.sum(np.abs(_floats(exact.fundamental)), axis=1)))
+    pi_err = float(np.sum(np.abs(num.pi - pi_exact)))
+    u_max, f_max = float(np.max(np.abs(u_exact))), float(np.max(np.abs(F)))
+    data_err = (EPS + pi_err) * u_max + (pi_err + EPS) * f_max
+    bound = Z_norm * (npo.residual_bound(num) + data_err)
+    assert np.max(np.abs(num.u - u_exact)) <= bound
+    assert abs(float(num.pi @ num.u)) <= EPS * len(F) * u_max * 4  # pi-projection, m eps |u|
+
+
+def test_negative_control_uniform_centring_breaks_the_equation():
+    num = npo.poisson_solve(_floats(P3), np.array(F3, float))
+    bad = _uniform_centred(num)
+    # (I - P) u_bad = F~ (not F - mean_unif): residual = c = pi F - mean_unif, far above bound
+    c = num.mean - float(np.mean(F3))
+    assert abs(c) > 0.1
+    assert np.max(np.abs(bad.residual)) > 1e6 * npo.residual_bound(bad)
+
+
+# ----------------------------------------------------------------------------- pathwise
+
+
+def _pathwise_cases():
+    n = 20_000
+    return [
+        ("two-state", _floats(P2), np.array(F2, float), n),
+        ("three-state", _floats(P3), np.array(F3, float), n),
+    ]
+
+
+@pytest.mark.parametrize("name,P,F,n", _pathwise_cases())
+def test_pathwise_martingale_decomposition(name, P, F, n):
+    """sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n to rounding error. Tolerance (documented in
+    numerics.poisson.pathwise_decomposition): n * (residual bound + (m+2) eps max|u|) + final
+    roundings, i.e. O(n m eps max|u|); it is asserted to be of that size and 1000x smaller
+    than |M_n|, so it is not vacuous, and the negative controls break the identity by O(n)."""
+    sol = npo.poisson_solve(P, F)
+    paths = npo.sample_chain_paths(P, n + 1, 3, seed=11)
+    dec = npo.pathwise_decomposition(sol, paths)
+    m = F.size
+    scale = n * EPS * (11 * m + 4) * max(np.max(np.abs(sol.u)), np.max(np.abs(sol.centred)))
+    assert dec.tolerance <= 2 * scale  # the tolerance is the n m eps max|u| estimate
+    assert np.all(np.abs(dec.discrepancy) <= dec.tolerance), (dec.discrepancy, dec.tolerance)
+    # the martingale really fluctuates (the identity is not trivially 0 = 0)
+    assert np.all(np.abs(dec.martingale) > 1e3 * dec.tolerance)
+
+    # NEGATIVE CONTROL 1: uniform centring: discrepancy = n c (c = pi F - mean_unif)
+    bad = npo.pathwise_decomposition(_uniform_centred(sol), paths)
+    assert np.all(np.abs(bad.discrepancy) > 1e3 * bad.tolerance)
+    # NEGATIVE CONTROL 2: u perturbed by 1e-6 (non-constant): residual 1e-6-ish per step
+    rng = np.random.default_rng(0)
+    u_bad = sol.u + 1e-6 * rng.standard_normal(m)
+    perturbed = dataclasses.replace(sol, u=u_bad, Pu=P @ u_bad)
+    worse = npo.pathwise_decomposition(perturbed, paths)
+    assert np.any(np.abs(worse.discrepancy) > worse.tolerance)
+
+
+def test_pathwise_on_word_chain():
+    """The same identity on the word chain (L = 3) along the word path of a base path."""
+    from numerics.words import path_word_indices
+
+    P = _floats(P3)
+    L = 3
+    F_words = np.sin(np.arange(27.0))  # any function on words
+    sol = npo.word_poisson_solve(P, L, F_words)
+    states = npo.sample_chain_paths(P, 10_000 + L, 2, seed=5)
+    word_paths = path_word_indices(states, 3, L)
+    dec = npo.pathwise_decomposition(sol, word_paths)
+    scale = 10_000 * EPS * (11 * 27 + 4) * max(np.max(np.abs(sol.u)), np.max(np.abs(sol.centred)))
+    assert dec.tolerance <= 2 * scale
+    assert np.all(np.abs(dec.martingale) > 1e3 * dec.tolerance)
+    assert np.all(np.abs(dec.discrepancy) <= dec.tolerance)
+    bad = npo.pathwise_decomposition(_uniform_centred(sol), word_paths)
+    assert np.all(np.abs(bad.discrepancy) > 1e3 * bad.tolerance)
+
+
+def test_martingale_increments_have_zero_conditional_mean():
+    P = _floats(P3)
+    sol = npo.poisson_solve(P, np.array(F3, float))
+    D = npo.martingale_increments(P, sol.u)
+    # sum_j P_ij D_ij = (P u)_i - (P u)_i: rounding only, <= 2 m eps max|u|
+    assert np.max(np.abs(np.sum(P * D, axis=1))) <= 2 * 3 * EPS * np.max(np.abs(sol.u)) * 4
+
+
+# ----------------------------------------------------------------------------- variance
+
+
+def _rounding_allowance(series: npo.AutocovarianceSeries, F: np.ndarray, m: int) -> float:
+    """Rounding in the series: each w_k = P w_{k-1} adds <= m eps max|w| error, which then
+    contracts like the signal (<= s/(1-delta) amplification), over K terms; the terms are
+    weighted by pi(|F~|) <= max|F~| and doubled. Plus the Var term and fsum: eps * value."""
+    K = max(series.covariances.size, 1)
+    f = float(np.max(np.abs(F - F.mean()))) + float(np.max(np.abs(F)))
+    amplification = series.block / (1.0 - series.contraction)
+    return 4.0 * EPS * K * m * f * f * amplification + 4.0 * EPS * abs(series.value)
+
+
+@given(rational_ergodic_chains())
+@settings(max_examples=20)
+def test_asymptotic_variance_equals_autocovariance_sum(chain):
+    P, F = chain
+    m = len(F)
+    Pf, Ff = _floats(P), np.array(F, float)
+    exact = float(dp.solve_poisson(P, F).asymptotic_variance)
+    num = npo.poisson_solve(Pf, Ff)
+    series = npo.autocovariance_series(Pf, Ff, tolerance=1e-12)
+    allowance = series.tail_bound + _rounding_allowance(series, Ff, m)
+    assert abs(series.value - exact) <= allowance
+    # the Poisson-based value (2 pi(F~ u) - pi(F~^2)) agrees with both
+    assert abs(num.asymptotic_variance - exact) <= 1e-12 * max(1.0, exact) + allowance
+    # NEGATIVE CONTROL: uniform centring gives sigma^2 + c^2 (exact algebra, see exact tests)
+    c = num.mean - float(np.mean(F))
+    if abs(c) > 1e-4:
+        bad = _uniform_centred(num).asymptotic_variance
+        assert abs(bad - series.value) > allowance
+
+
+def test_autocovariance_series_on_word_chain():
+    from numerics.words import word_stationary_law, word_transition_matrix
+
+    P = _floats(P3)
+    L = 2
+    F_words = np.array([1.0, -2.0, 0.5, 3.0, 0.0, 1.0, -1.0, 2.0, 0.25])
+    exact = dp.solve_poisson(wc.word_transition_matrix(P3, L), [sp.nsimplify(v) for v in F_words])
+    Q = word_transition_matrix(P, L)
+    pi = word_stationary_law(npo.poisson_solve(P, np.zeros(3)).pi, P, L)
+    series = npo.autocovariance_series(Q, F_words, pi=pi, tolerance=1e-12)
+    allowance = series.tail_bound + _rounding_allowance(series, F_words, 9)
+    assert abs(series.value - float(exact.asymptotic_variance)) <= allowance
+    num = npo.word_poisson_solve(P, L, F_words)
+    assert abs(num.asymptotic_variance - float(exact.asymptotic_variance)) <= allowance
+
+
+def test_tail_bound_is_an_upper_bound():
+    """Truncating early (tolerance 1e-3) must leave an error below the reported tail bound."""
+    Pf, Ff = _floats(P3), np.array(F3, float)
+    exact = float(dp.solve_poisson(P3, F3).asymptotic_variance)
+    series = npo.autocovariance_series(Pf, Ff, tolerance=1e-3)
+    assert 0 < abs(series.value - exact) <= series.tail_bound
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+
+
+def test_monte_carlo_variance_covers_exact_value():
+    """10 independent seeds, replicas of S_n/sqrt(n) (R = 200, n = 2000), 99% chi-square CIs.
+    Misses ~ Binomial(10, 0.01): P(misses >= 3) ~ 1e-4, so at most 2 misses are allowed.
+    The estimand Var(S_n)/n differs from sigma^2 by O(1/n): computed exactly below and checked
+    to be < 2% of the CI half-width, so the CI is testing sigma^2 itself.
+    NEGATIVE CONTROL: the i.i.d. variance Var_pi(F) (ignoring correlations; sigma^2 is ~7x it
+    here) must be outside almost every CI."""
+    Pf, Ff = _floats(P3), np.array(F3, float)
+    exact = float(dp.solve_poisson(P3, F3).asymptotic_variance)
+    series = npo.autocovariance_series(Pf, Ff)
+    n, replicas = 2000, 200
+    bias = abs(npo.finite_n_variance(series, n) - exact)
+    misses, iid_misses = 0, 0
+    for seed in range(10):
+        est = npo.monte_carlo_asymptotic_variance(Pf, Ff, n, replicas, seed, confidence=0.99)
+        assert bias < 0.02 * (est.upper - est.lower) / 2
+        misses += not est.covers(exact)
+        iid_misses += not est.covers(series.variance)
+    assert series.variance < exact / 5
+    assert misses <= 2
+    assert iid_misses >= 9
+
+
+def test_batch_means_cover_exact_value():
+    """Batch means on one long path: n = 400000, 400 batches of 1000 steps, much longer than
+    the relaxation time 1/(p+q) = 4/3 of this chain (batch-means bias O(1/1000))."""
+    Pf, Ff = _floats(P2), np.array(F2, float)
+    exact = 10 / 27  # hand value, see tests/test_poisson_exact.py::test_two_state_hand_example
+    path = npo.sample_chain_paths(Pf, 400_000, 1, seed=3)[0]
+    est = npo.batch_means_variance(Ff[path], 400, confidence=0.99, mean=1 / 3)
+    assert est.covers(exact)
+    assert not est.covers(2 / 9)  # NEGATIVE CONTROL: Var_pi(F) = 1/3 * 2/3
+
+
+def test_monte_carlo_is_reproducible():
+    Pf, Ff = _floats(P2), np.array(F2, float)
+    a = npo.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
+    b = npo.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
+    assert a == b
+
+
+# ----------------------------------------------------------------------------- drift functional
+
+
+def test_drift_fluctuation_scale():
+    """(1/N) sum_{k<Nt} F~(Z_k) has standard deviation ~ sqrt(sigma^2 t / N) (MODEL.md §5).
+    Over R = 400 replicas, sum_r D_r^2 / scale^2 ~ chi^2_R (CLT, stationary start, bias O(1/(Nt))),
+    checked with a 99.9% two-sided interval at each t. NEGATIVE CONTROL: the i.i.d. scale
+    sqrt(Var_pi(F) t / N) is rejected."""
+    from scipy.stats import chi2
+
+    Pf, Ff = _floats(P3), np.array(F3, float)
+    sol = npo.poisson_solve(Pf, Ff)
+    N, times, replicas = 1000, [0.5, 1.0, 2.0], 400
+    paths = npo.sample_chain_paths(Pf, 2 * N, replicas, seed=21)
+    drift = npo.drift_fluctuation(Ff[paths], sol.mean, N, times)
+    assert drift.shape == (replicas, 3)
+    scale = npo.drift_fluctuation_scale(sol.asymptotic_variance, N, times)
+    iid_scale = np.sqrt(float(sol.pi @ sol.centred**2) * np.array(times) / N)
+    lo, hi = chi2.ppf(0.0005, replicas), chi2.ppf(0.9995, replicas)
+    for j in range(3):
+        statistic = float(np.sum(drift[:, j] ** 2)) / scale[j] ** 2
+        assert lo <= statistic <= hi
+        iid_statistic = float(np.sum(drift[:, j] ** 2)) / iid_scale[j] ** 2
+        assert not lo <= iid_statistic <= hi
+    # consistency with the pathwise decomposition: N * D(t) = sum_{k<Nt} F~(Z_k); cumsum vs
+    # fsum differ by the sequential-summation rounding <= n eps sum|terms| (Higham 4.3)
+    dec = npo.pathwise_decomposition(sol, paths[:, : N + 1])
+    bound = N * EPS * N * float(np.max(np.abs(sol.centred)))
+    assert np.all(np.abs(N * drift[:, 1] - dec.centred_sum) <= bound)
+
+
+def test_drift_fluctuation_rejects_short_paths():
+    with pytest.raises(ValueError):
+        npo.drift_fluctuation(np.zeros((2, 10)), 0.0, 10, [2.0])
+
+
+def test_word_solution_matches_exact_word_chain():
+    P = _floats(P2)
+    L = 3
+    F_words = [sp.Integer(v) for v in (1, 0, 2, -1, 3, 1, 0, 2)]
+    exact = wc.solve_word_poisson(P2, L, F_words)
+    num = npo.word_poisson_solve(P, L, np.array(F_words, float))
+    Z_norm = float(np.max(np.sum(np.abs(_floats(exact.fundamental)), axis=1)))
+    u_exact = _floats(exact.u).ravel()
+    # as in test_numeric_solution_matches_exact; pi_L from the product formula is exact to
+    # (L + 1) eps relative (P entries here are dyadic, exact in binary)
+    bound = Z_norm * (npo.residual_bound(num) + (L + 2) * EPS * 8 * (np.max(np.abs(u_exact)) + 3))
+    assert np.max(np.abs(num.u - u_exact)) <= bound
+    assert math.isclose(num.asymptotic_variance, float(exact.asymptotic_variance), rel_tol=1e-12)
