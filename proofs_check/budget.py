@@ -1,0 +1,104 @@
+"""Report budgets: how much Monte Carlo each check may spend (issue 5).
+
+``quick`` must finish the whole report in under 3 minutes on 2 cores, ``standard`` in under
+20 minutes; ``full`` may be long. Rates are fitted over a ladder of N with many replicas (MODEL.md
+§8: 4 replicas were too noisy to fit a rate), so every budget trades ladder length against
+replica count rather than dropping replicas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from derivations.errors import InputError
+
+
+class BudgetError(InputError):
+    """Unknown budget name."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Sizes of every Monte Carlo of the report.
+
+    n_ladder: hidden-unit counts N for the rate fits; replicas: independent replicas per N for
+    the trained-network checks (drift, main theorem); init_replicas: replicas per N for the cheap
+    initialisation checks (output and kernel at init); word_length: L for the limit on words;
+    init_words: words (spread evenly over all m^L) compared by the initialisation checks;
+    memory_steps: steps of the memory contraction run; memory_units: units in it;
+    poisson_steps: path length of the Poisson checks; poisson_ladder: path lengths n for the
+    drift-fluctuation rate; poisson_replicas: paths per length.
+    """
+
+    name: str
+    n_ladder: tuple[int, ...]
+    replicas: int
+    init_ladder: tuple[int, ...]
+    init_replicas: int
+    word_length: int
+    init_words: int
+    memory_steps: int
+    memory_units: int
+    poisson_steps: int
+    poisson_ladder: tuple[int, ...]
+    poisson_replicas: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+BUDGETS: dict[str, Budget] = {
+    "quick": Budget(
+        name="quick",
+        n_ladder=(250, 500, 1000, 2000),
+        replicas=12,
+        init_ladder=(250, 500, 1000, 2000, 4000),
+        init_replicas=256,
+        word_length=4,
+        init_words=12,
+        memory_steps=60,
+        memory_units=2000,
+        poisson_steps=20_000,
+        poisson_ladder=(500, 1000, 2000, 4000, 8000),
+        poisson_replicas=200,
+    ),
+    "standard": Budget(
+        name="standard",
+        n_ladder=(250, 500, 1000, 2000, 4000),
+        replicas=32,
+        init_ladder=(250, 500, 1000, 2000, 4000, 8000),
+        init_replicas=512,
+        word_length=6,
+        init_words=24,
+        memory_steps=80,
+        memory_units=8000,
+        poisson_steps=200_000,
+        poisson_ladder=(1000, 2000, 4000, 8000, 16000, 32000),
+        poisson_replicas=400,
+    ),
+    "full": Budget(
+        name="full",
+        n_ladder=(500, 1000, 2000, 4000, 8000, 16000),
+        replicas=64,
+        init_ladder=(500, 1000, 2000, 4000, 8000, 16000, 32000),
+        init_replicas=1024,
+        word_length=8,
+        init_words=48,
+        memory_steps=100,
+        memory_units=20000,
+        poisson_steps=1_000_000,
+        poisson_ladder=(1000, 4000, 16000, 64000, 256000),
+        poisson_replicas=800,
+    ),
+}
+
+
+def get_budget(name: str) -> Budget:
+    """The budget called ``name`` (quick | standard | full)."""
+    try:
+        return BUDGETS[name]
+    except KeyError:
+        raise BudgetError(
+            f"unknown budget {name!r} (expected one of {', '.join(BUDGETS)})"
+        ) from None

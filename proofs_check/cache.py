@@ -1,0 +1,135 @@
+"""Disk cache of expensive results (simulations, kernels) for resumable report runs.
+
+A result is a dict of NumPy arrays, stored as ``OUT/cache/<kind>-<key>.npz`` where ``key`` is the
+sha256 of a canonical JSON of everything that determines it (the caller's parameters: config,
+N, replicas, seed, word length, ...) plus a code-version salt (a hash of the source files of the
+packages that compute it), so a code change never serves a stale number. Writes are atomic
+(temporary file + ``os.replace``), so an interrupted run leaves either a whole entry or none, and
+a re-run recomputes exactly what is missing. Loading never unpickles (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CACHE_FORMAT = "1"
+_SALT_PACKAGES = ("derivations", "numerics", "proofs_check")
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-able canonical form: tuples -> lists, Fractions -> "p/q", floats via repr."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, np.ndarray):
+        return {"ndarray": _canonical(value.tolist()), "dtype": str(value.dtype)}
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        return {
+            "dataclass": type(value).__name__,
+            "fields": {f: _canonical(getattr(value, f)) for f in value.__dataclass_fields__},
+        }
+    raise TypeError(f"cannot canonicalise {type(value).__name__} for a cache key")
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON text (sorted keys, no spaces) of a parameter structure."""
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
+
+
+def code_salt(packages: tuple[str, ...] = _SALT_PACKAGES) -> str:
+    """sha256 over the (path, bytes) of every .py file of the given top-level packages."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(CACHE_FORMAT.encode())
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Cache:
+    """Keyed store of dicts of arrays under ``directory`` (None: in-memory only, no disk)."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None, salt: str | None = None):
+        self.directory = Path(directory) if directory is not None else None
+        self.salt = salt if salt is not None else code_salt()
+        self.hits = 0
+        self.misses = 0
+        self._memory: dict[str, dict[str, np.ndarray]] = {}
+
+    def key(self, kind: str, params: Mapping[str, Any]) -> str:
+        text = canonical_json({"kind": kind, "params": params, "salt": self.salt})
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _path(self, kind: str, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{kind}-{key[:32]}.npz"
+
+    def get_or_compute(
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        compute: Callable[[], Mapping[str, Any]],
+    ) -> dict[str, np.ndarray]:
+        """The cached arrays for (kind, params), computing and storing them when missing."""
+        key = self.key(kind, params)
+        if key in self._memory:
+            self.hits += 1
+            return self._memory[key]
+        if self.directory is not None:
+            path = self._path(kind, key)
+            if path.exists():
+                try:
+                    with np.load(path, allow_pickle=False) as data:
+                        loaded = {name: data[name] for name in data.files}
+                except (OSError, ValueError):
+                    loaded = None  # corrupt entry: recompute and overwrite
+                if loaded is not None:
+                    self.hits += 1
+                    self._memory[key] = loaded
+                    return loaded
+        self.misses += 1
+        arrays = {name: np.asarray(value) for name, value in compute().items()}
+        if self.directory is not None:
+            self._store(kind, key, params, arrays)
+        self._memory[key] = arrays
+        return arrays
+
+    def _store(
+        self, kind: str, key: str, params: Mapping[str, Any], arrays: dict[str, np.ndarray]
+    ) -> None:
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self._path(kind, key)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        meta = path.with_suffix(".json")
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(canonical_json({"kind": kind, "key": key, "params": params}))
+        os.replace(tmp, meta)

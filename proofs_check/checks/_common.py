@@ -1,0 +1,105 @@
+"""Shared pieces of the checks: float views of the config, activation constants, and the one
+acceptance test every rate check uses (so a claim and its negative control are judged alike).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from derivations.config import Config
+from proofs_check.result import NegativeControl
+from proofs_check.stats import RateFit
+
+# sup |sigma|, sup |sigma'| (= Lip sigma), sup |sigma''| per activation. Closed forms:
+# tanh: sigma'' = -2 t (1 - t^2), extremal at t^2 = 1/3 -> 4 / (3 sqrt 3);
+# sigmoid: sigma' <= 1/4, sigma'' = s(1-s)(1-2s), extremal at s = (3 -+ sqrt 3)/6 -> 1/(6 sqrt 3);
+# erf: sigma' = (2/sqrt pi) e^{-z^2} <= 2/sqrt pi, |sigma''| = (4/sqrt pi)|z| e^{-z^2} extremal
+# at z^2 = 1/2 -> 4 / sqrt(2 pi e); linear: unbounded sigma, sigma' = 1, sigma'' = 0.
+# tests/test_checks_memory.py confirms each against a dense grid of numerics.activations.
+ACTIVATION_SUP: dict[str, float] = {"tanh": 1.0, "sigmoid": 1.0, "erf": 1.0, "linear": math.inf}
+ACTIVATION_LIP: dict[str, float] = {
+    "tanh": 1.0,
+    "sigmoid": 0.25,
+    "erf": 2.0 / math.sqrt(math.pi),
+    "linear": 1.0,
+}
+ACTIVATION_D2_SUP: dict[str, float] = {
+    "tanh": 4.0 / (3.0 * math.sqrt(3.0)),
+    "sigmoid": 1.0 / (6.0 * math.sqrt(3.0)),
+    "erf": 4.0 / math.sqrt(2.0 * math.pi * math.e),
+    "linear": 0.0,
+}
+
+
+def transition_matrix(config: Config) -> np.ndarray:
+    """P as a float (m, m) array (MODEL.md §1)."""
+    return np.array([[float(p) for p in row] for row in config.chain.transition], dtype=float)
+
+
+def states_array(config: Config) -> np.ndarray:
+    """The states xi_1..xi_m as a float (m, d) array (MODEL.md §1)."""
+    return np.array([[float(v) for v in s] for s in config.chain.states], dtype=float)
+
+
+def contraction_rate(config: Config) -> float:
+    """rho = b_max Lip(sigma) (MODEL.md §2, memory contraction condition)."""
+    return config.init.b_max * ACTIVATION_LIP[config.network.activation]
+
+
+def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.ndarray, ...]:
+    """n i.i.d. units theta = (c, w, b) ~ mu_0 (MODEL.md §2): shapes (n,), (n, d), (n,)."""
+    d = config.chain.d
+    c = rng.normal(0.0, config.init.c_std, size=n)
+    w = rng.normal(0.0, config.init.w_std, size=(n, d))
+    b = rng.uniform(-config.init.b_max, config.init.b_max, size=n)
+    return c, w, b
+
+
+# The report makes about ten interval tests; each uses the Bonferroni level 1 - 0.05/10 so
+# that a correct theory passes *all* of them with probability >= 95% (family-wise). Results
+# still report the plain 95% CI; the acceptance interval is the 99.5% one.
+ACCEPTANCE_CONFIDENCE = 0.995
+ACCEPTANCE_NOTE = "99.5% (Bonferroni: 95% family-wise over 10 interval tests)"
+
+
+def acceptance_interval(fit: RateFit, bias: float) -> tuple[float, float]:
+    """The fitted slope's 99.5% interval widened on both sides by the ``bias`` allowance."""
+    lo, hi = fit.interval(ACCEPTANCE_CONFIDENCE)
+    return lo - bias, hi + bias
+
+
+def rate_accepts(fit: RateFit, predicted: float, bias: float) -> bool:
+    """THE acceptance test of a rate exponent: ``predicted`` lies in the fitted slope's
+    acceptance interval (:func:`acceptance_interval`)."""
+    lo, hi = acceptance_interval(fit, bias)
+    return lo <= predicted <= hi
+
+
+def rate_tolerance(fit: RateFit, bias: float) -> float:
+    """Half-width of the acceptance interval of :func:`rate_accepts`."""
+    lo, hi = acceptance_interval(fit, bias)
+    return 0.5 * (hi - lo)
+
+
+def rate_control(fit: RateFit, name: str, wrong: float, bias: float) -> NegativeControl:
+    """Put a wrong predicted exponent through :func:`rate_accepts`."""
+    accepted = rate_accepts(fit, wrong, bias)
+    lo, hi = acceptance_interval(fit, bias)
+    where = "inside" if accepted else "outside"
+    return NegativeControl(
+        name=name,
+        prediction=wrong,
+        measured=fit.slope,
+        verdict="accepted" if accepted else "rejected",
+        reason=f"wrong exponent {wrong:.4g} is {where} the acceptance interval "
+        f"[{lo:.4g}, {hi:.4g}] of the fitted slope {fit.slope:.4g}",
+    )
+
+
+def spread_indices(total: int, count: int) -> np.ndarray:
+    """``count`` indices spread evenly over range(total) (all of them if count >= total)."""
+    if count >= total:
+        return np.arange(total)
+    return np.unique(np.linspace(0, total - 1, count).round().astype(np.int64))

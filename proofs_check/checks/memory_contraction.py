@@ -1,0 +1,191 @@
+"""Check: memory contraction (MODEL.md §6): |S_k - S(theta; X_{<=k})| <= C rho^k, and the
+tangents G^w, G^b likewise with a factor k.
+
+For M units theta ~ mu_0 and one chain path, the *reference* S*, G* (the fixed points of
+MODEL.md §3 along the path) are computed by running the recursion from a burn-in of B steps
+with rho^B < 1e-17, i.e. below double precision; the *network* state starts at S_{-1} = G_{-1}
+= 0 at step 0. Derived bounds (per unit, r = |b| Lip(sigma) <= rho, L2 = sup|sigma''|,
+X = max_s |xi_s|, C0 = |S*_{-1}|, E_{-1} = |G*_{-1}|):
+
+  |S_k - S*_k|     <= rho^{k+1} C0                                  (contraction of z -> sigma)
+  |G^w_k - G^w*_k| <= rho^{k+1} E^w_{-1} + (k+1) rho^k L2 |b| C0 X / (1 - rho)
+  |G^b_k - G^b*_k| <= rho^{k+1} E^b_{-1} + (k+1) rho^k C0 (Lip + L2 |b| sup|sigma| / (1 - rho))
+
+(one step: e_k <= rho e_{k-1} + a rho^k with a from |sigma'(z) - sigma'(z*)| <= L2 |b| |S - S*|
+and |x + b G^w*| <= X / (1 - rho), |S* + b G^b*| <= sup|sigma| / (1 - rho); unrolled).
+The statistic is the largest ratio error / bound over all units, steps and the three families;
+the claim predicts <= 1. Negative control: the same bounds with rho replaced by rho / 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numerics.activations import activation_functions
+from numerics.chain import sample_paths
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import (
+    ACTIVATION_D2_SUP,
+    ACTIVATION_LIP,
+    ACTIVATION_SUP,
+    contraction_rate,
+    draw_units,
+    states_array,
+    transition_matrix,
+)
+from proofs_check.result import CheckResult, FigureData, NegativeControl
+
+NAME = "memory_contraction"
+TITLE = "memory contraction"
+COST = 1.0
+EQUATION = "memory_contraction_bound"
+CLAIM = (
+    "The network memory started from S_{-1} = G_{-1} = 0 forgets its start geometrically: "
+    "|S_k - S(theta; X_{<=k})| <= C rho^k and the tangents G^w, G^b within C k rho^k."
+)
+SPAWN_KEY = 101
+# Errors below this are dominated by rounding (values O(1), <= 100 contracting steps:
+# absolute rounding <= ~1e-14), so their ratio to a bound carries no information.
+ERROR_FLOOR = 1e-10
+# Relative rounding of a ratio error/bound with error >= ERROR_FLOOR: <= 1e-14 / 1e-10.
+RATIO_TOLERANCE = 1e-4
+
+
+def memory_trajectory(
+    activation: str, w: np.ndarray, b: np.ndarray, inputs: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MODEL.md §2 memory and tangent recursion for frozen units along one input path.
+
+    w (M, d), b (M,), inputs (K, d); start = (S_{-1} (M,), G^w_{-1} (M, d), G^b_{-1} (M,)),
+    default zeros. Returns S (K, M), G^w (K, M, d), G^b (K, M).
+    """
+    act = activation_functions(activation)
+    n_units, d = w.shape
+    s = np.zeros(n_units) if start is None else start[0].copy()
+    gw = np.zeros((n_units, d)) if start is None else start[1].copy()
+    gb = np.zeros(n_units) if start is None else start[2].copy()
+    steps = inputs.shape[0]
+    out_s = np.empty((steps, n_units))
+    out_gw = np.empty((steps, n_units, d))
+    out_gb = np.empty((steps, n_units))
+    for k in range(steps):
+        x = inputs[k]
+        z = w @ x + b * s
+        dz = act.d1(z)
+        gw = dz[:, None] * (x[None, :] + b[:, None] * gw)
+        gb = dz * (s + b * gb)
+        s = act.sigma(z)
+        out_s[k], out_gw[k], out_gb[k] = s, gw, gb
+    return out_s, out_gw, out_gb
+
+
+def _bounds(rate: float, activation: str, X: float, b: np.ndarray, c0: np.ndarray,
+            ew: np.ndarray, eb: np.ndarray, steps: int) -> tuple[np.ndarray, ...]:
+    """The three bounds of the module docstring with contraction rate ``rate``; each (K, M)."""
+    lip, d2, sup = (ACTIVATION_LIP[activation], ACTIVATION_D2_SUP[activation],
+                    ACTIVATION_SUP[activation])
+    k = np.arange(steps, dtype=float)[:, None]
+    geo = rate ** k
+    abs_b = np.abs(b)[None, :]
+    bound_s = rate * geo * c0[None, :]
+    bound_w = rate * geo * ew[None, :] + (k + 1) * geo * d2 * abs_b * c0[None, :] * X / (1 - rate)
+    sup_term = 0.0 if d2 == 0.0 else d2 * abs_b * sup / (1 - rate)
+    bound_b = rate * geo * eb[None, :] + (k + 1) * geo * c0[None, :] * (lip + sup_term)
+    return bound_s, bound_w, bound_b
+
+
+def _max_ratio(errors: tuple[np.ndarray, ...], bounds: tuple[np.ndarray, ...]) -> float:
+    worst = 0.0
+    for e, bound in zip(errors, bounds, strict=True):
+        keep = e > ERROR_FLOOR
+        if keep.any():
+            worst = max(worst, float(np.max(e[keep] / bound[keep])))
+    return worst
+
+
+def run(context: CheckContext) -> CheckResult:
+    config = context.config
+    activation = config.network.activation
+    rho = contraction_rate(config)
+    P = transition_matrix(config)
+    states = states_array(config)
+    X = float(np.max(np.linalg.norm(states, axis=1)))
+    budget = context.budget
+    # Steps where rho^k is still above the rounding floor carry information.
+    informative = int(math.ceil(math.log(ERROR_FLOOR) / math.log(rho))) + 5 if rho > 0 else 5
+    steps = min(budget.memory_steps, informative)
+    burn = int(math.ceil(math.log(1e-17) / math.log(rho))) + 1 if rho > 0 else 1
+    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY,)))
+    _, w, b = draw_units(rng, config, budget.memory_units)
+    path = sample_paths(P, burn + steps, [rng])[0]
+    inputs = states[path]
+    context.progress(0.2)
+    ref_s, ref_w, ref_b = memory_trajectory(activation, w, b, inputs)
+    context.progress(0.6)
+    net_s, net_w, net_b = memory_trajectory(activation, w, b, inputs[burn:])
+    context.progress(0.9)
+    errors = (
+        np.abs(net_s - ref_s[burn:]),
+        np.linalg.norm(net_w - ref_w[burn:], axis=2),
+        np.abs(net_b - ref_b[burn:]),
+    )
+    c0 = np.abs(ref_s[burn - 1])
+    ew = np.linalg.norm(ref_w[burn - 1], axis=1)
+    eb = np.abs(ref_b[burn - 1])
+    claim_bounds = _bounds(rho, activation, X, b, c0, ew, eb, steps)
+    control_bounds = _bounds(rho / 2, activation, X, b, c0, ew, eb, steps)
+    measured = _max_ratio(errors, claim_bounds)
+    measured_control = _max_ratio(errors, control_bounds)
+    threshold = 1.0 + RATIO_TOLERANCE
+    verdict = "pass" if measured <= threshold else "fail"
+    control_accepted = measured_control <= threshold
+    control = NegativeControl(
+        name="memory bound with rho replaced by rho/2",
+        prediction=1.0,
+        measured=measured_control,
+        verdict="accepted" if control_accepted else "rejected",
+        reason=f"largest error/bound ratio {measured_control:.3g} "
+        f"{'<=' if control_accepted else '>'} {threshold:.6g}",
+    )
+    per_family = {
+        fam: {
+            "max_ratio": _max_ratio((e,), (bd,)),
+            "max_ratio_control": _max_ratio((e,), (cb,)),
+        }
+        for fam, e, bd, cb in zip(("S", "G^w", "G^b"), errors, claim_bounds, control_bounds,
+                                  strict=True)
+    }
+    k = np.arange(steps)
+    figure = FigureData(
+        kind="memory",
+        title=f"Memory contraction ({budget.memory_units} units, rho = {rho:.3g})",
+        series={
+            "k": k,
+            "S": errors[0].max(axis=1),
+            "G^w": errors[1].max(axis=1),
+            "G^b": errors[2].max(axis=1),
+            "bound S (rho)": claim_bounds[0].max(axis=1),
+            "bound S (rho/2, control)": control_bounds[0].max(axis=1),
+        },
+        meta={"rho": rho, "floor": ERROR_FLOOR},
+    )
+    return CheckResult(
+        name=NAME,
+        claim=CLAIM,
+        equation=EQUATION,
+        quantity="largest ratio error / derived bound over units, steps, (S, G^w, G^b)",
+        prediction=1.0,
+        measured=measured,
+        ci=None,
+        tolerance=RATIO_TOLERANCE,
+        tolerance_source="deterministic inequality for every sampled unit and step; tolerance "
+        "= relative rounding of error/bound for errors above the floor 1e-10 (module constants)",
+        verdict=verdict,
+        negative_control=control,
+        figures=(figure,),
+        details={"rho": rho, "steps": steps, "burn_in": burn, "units": budget.memory_units,
+                 "families": per_family},
+    )

@@ -1,0 +1,180 @@
+"""Confidence intervals for the checks: t-intervals, bootstrap, and log-log rate fits.
+
+All intervals are two-sided 95% unless stated. The rate fit is the one statistic every rate
+check uses (MODEL.md §6): at each N of a ladder, R independent replicas give i.i.d. samples of a
+nonnegative error e; the level value is mean_r(e) (or sqrt(mean_r(e^2)) for RMS errors), the
+log of the level value is regressed on log N by weighted least squares with the delta-method
+variances var(log mean) ~ var_r(e) / (R mean^2), and the slope's standard error comes from the
+regression (inflated by the reduced chi-square when the points scatter more than their error
+bars say). A replica bootstrap of the same slope is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _stats
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """Sample mean of n values with a Student-t confidence interval."""
+
+    mean: float
+    lo: float
+    hi: float
+    sem: float
+    n: int
+
+
+def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> MeanCI:
+    """Mean and t-interval of i.i.d. values, shape (n,), n >= 2."""
+    x = np.asarray(values, dtype=float).ravel()
+    n = x.size
+    if n < 2:
+        raise ValueError("need at least two values for a confidence interval")
+    mean = float(x.mean())
+    sem = float(x.std(ddof=1) / np.sqrt(n))
+    half = float(_stats.t.ppf(0.5 + confidence / 2, n - 1)) * sem
+    return MeanCI(mean, mean - half, mean + half, sem, n)
+
+
+def bootstrap_ci(
+    values: np.ndarray,
+    statistic: Callable[[np.ndarray], float],
+    rng: np.random.Generator,
+    n_boot: int = 2000,
+    confidence: float = CONFIDENCE,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over resamples of axis 0 of ``values``."""
+    x = np.asarray(values)
+    n = x.shape[0]
+    draws = np.empty(n_boot)
+    for i in range(n_boot):
+        draws[i] = statistic(x[rng.integers(0, n, size=n)])
+    tail = (1 - confidence) / 2
+    return float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Fit of log(level value) = intercept + slope * log N over a ladder of N.
+
+    ``values[j]`` is the level value at ``ns[j]`` and ``value_ci[j]`` its 95% interval; the
+    slope's interval ``ci`` uses the t quantile with ``dof`` degrees of freedom.
+    """
+
+    ns: np.ndarray
+    values: np.ndarray
+    value_ci: np.ndarray
+    slope: float
+    intercept: float
+    se: float
+    ci: tuple[float, float]
+    dof: int
+    chi2_reduced: float
+    bootstrap_ci: tuple[float, float] | None
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        """The slope's interval at another confidence level (same se and dof)."""
+        half = float(_stats.t.ppf(0.5 + confidence / 2, self.dof)) * self.se
+        return (self.slope - half, self.slope + half)
+
+    def predict(self, n: np.ndarray) -> np.ndarray:
+        return np.exp(self.intercept) * np.asarray(n, dtype=float) ** self.slope
+
+
+def _level_stats(samples: np.ndarray, power: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level values mean(e)^(1/power) and the delta-method variance of their logs."""
+    means = samples.mean(axis=1)
+    r = samples.shape[1]
+    var_mean = samples.var(axis=1, ddof=1) / r
+    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power**2
+    return means ** (1.0 / power), var_log
+
+
+def _wls(x: np.ndarray, y: np.ndarray, var: np.ndarray) -> tuple[float, float, float, float]:
+    """Weighted least squares y = a + s x; returns (s, a, se(s) unscaled, chi2)."""
+    w = 1.0 / np.maximum(var, 1e-300)
+    sw, swx, swy = w.sum(), (w * x).sum(), (w * y).sum()
+    swxx, swxy = (w * x * x).sum(), (w * x * y).sum()
+    det = sw * swxx - swx**2
+    slope = (sw * swxy - swx * swy) / det
+    intercept = (swxx * swy - swx * swxy) / det
+    se = np.sqrt(sw / det)
+    chi2 = float((w * (y - intercept - slope * x) ** 2).sum())
+    return float(slope), float(intercept), float(se), chi2
+
+
+def fit_rate(
+    ns: np.ndarray,
+    samples: np.ndarray,
+    *,
+    power: int = 1,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 400,
+    confidence: float = CONFIDENCE,
+) -> RateFit:
+    """Log-log rate fit over a ladder (see module docstring).
+
+    ``samples`` shape (levels, R) holds e (power=1) or e^2 (power=2, RMS errors: the level value
+    is sqrt(mean e^2), whose expectation-square is an exact power law when Var ~ N^p).
+    The slope's interval is slope +- t_{dof} * se * max(1, sqrt(chi2/dof)), dof = levels - 2
+    (at least 1); with rng given, a replica bootstrap interval is added.
+    """
+    ns = np.asarray(ns, dtype=float)
+    samples = np.asarray(samples, dtype=float)
+    if samples.ndim != 2 or samples.shape[0] != ns.size or ns.size < 2 or samples.shape[1] < 2:
+        raise ValueError("need samples of shape (levels >= 2, replicas >= 2)")
+    x = np.log(ns)
+    values, var_log = _level_stats(samples, power)
+    y = np.log(values)
+    slope, intercept, se, chi2 = _wls(x, y, var_log)
+    dof = max(ns.size - 2, 1)
+    chi2_red = chi2 / dof if ns.size > 2 else 1.0
+    se_eff = se * max(1.0, np.sqrt(chi2_red))
+    # Few levels: the t quantile with dof = levels - 2 is very conservative; use the replica
+    # count instead when the chi-square is fine (the variances come from R replicas).
+    dof_t = dof if chi2_red > 1.0 else max(samples.shape[1] - 1, dof)
+    half = float(_stats.t.ppf(0.5 + confidence / 2, dof_t)) * se_eff
+    z = float(_stats.norm.ppf(0.5 + confidence / 2))
+    spread = np.exp(z * np.sqrt(var_log))
+    value_ci = np.stack([values / spread, values * spread], axis=1)
+    boot = None
+    if rng is not None:
+        r = samples.shape[1]
+        slopes = np.empty(n_boot)
+        for i in range(n_boot):
+            resampled = np.take_along_axis(samples, rng.integers(0, r, size=samples.shape), axis=1)
+            v, vl = _level_stats(resampled, power)
+            slopes[i] = _wls(x, np.log(v), vl)[0]
+        tail = (1 - confidence) / 2
+        boot = (float(np.quantile(slopes, tail)), float(np.quantile(slopes, 1 - tail)))
+    return RateFit(
+        ns=ns,
+        values=values,
+        value_ci=value_ci,
+        slope=slope,
+        intercept=intercept,
+        se=float(se_eff),
+        ci=(slope - half, slope + half),
+        dof=dof_t,
+        chi2_reduced=float(chi2_red),
+        bootstrap_ci=boot,
+    )
+
+
+def fit_geometric_decay(ks: np.ndarray, errors: np.ndarray) -> tuple[float, float]:
+    """Ordinary least squares of log(errors) on k: returns (rate exp(slope), slope se).
+
+    Used for the memory contraction: errors e_k ~ C r^k; only positive errors are fitted.
+    """
+    ks = np.asarray(ks, dtype=float)
+    e = np.asarray(errors, dtype=float)
+    keep = e > 0
+    res = _stats.linregress(ks[keep], np.log(e[keep]))
+    return float(np.exp(res.slope)), float(res.stderr)
