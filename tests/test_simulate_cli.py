@@ -1,0 +1,84 @@
+"""``rnnkl simulate`` (proofs_check.commands.simulate): JSON shape and content, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derivations.config import DEFAULT_CONFIG_TOML, load_config, with_overrides
+from numerics.rnn import simulate
+from proofs_check.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_simulate_default_config_writes_json(tmp_path, capsys):
+    out = tmp_path / "sim.json"
+    code = main(["simulate", "--N", "20", "--replicas", "2", "--seed", "3", "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    assert capsys.readouterr().out == ""
+    data = json.loads(out.read_text())
+    assert {"N", "beta", "steps", "replicas"} <= data.keys()
+    config = with_overrides(load_config(None), N=20, replicas=2, seed=3)
+    assert data["N"] == 20 and data["beta"] == config.network.beta
+    assert data["steps"] == int(np.floor(20 * config.training.horizon))
+    assert len(data["replicas"]) == 2
+    m = config.chain.m
+    expected = simulate(config, progress=False)
+    for row, replica in enumerate(data["replicas"]):
+        assert {"states", "f", "y"} <= replica.keys()
+        assert len(replica["states"]) == len(replica["f"]) == len(replica["y"]) == data["steps"]
+        assert all(isinstance(s, int) and 0 <= s < m for s in replica["states"])
+        # full precision: the JSON floats are the simulator's doubles, bit for bit
+        assert replica["f"] == expected.f[row].tolist()
+        assert replica["y"] == expected.y[row].tolist()
+        assert replica["states"] == expected.states[row].tolist()
+
+
+def test_simulate_to_stdout_and_examples(capsys):
+    for example in sorted(EXAMPLES.glob("*.toml")):
+        code = main(["simulate", "--config", str(example), "--N", "10", "--replicas", "1",
+                     "--no-progress"])
+        assert code == 0, example
+        data = json.loads(capsys.readouterr().out)
+        assert data["N"] == 10 and len(data["replicas"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--N", "11", "--config", str(EXAMPLES / "antisymmetric_beta_half.toml")], "run.N"),
+        (["--backend", "fast", "--N", "10"], "backend"),
+        (["--config", "/nonexistent/config.toml"], "not found"),
+    ],
+)
+def test_simulate_bad_input_exits_2(args, message, capsys):
+    assert main(["simulate", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_simulate_bad_config_file_exits_2(tmp_path, capsys):
+    text = DEFAULT_CONFIG_TOML.replace('["3/10", "3/10", "2/5"]', '["3/10", "3/10", "1/5"]')
+    assert text != DEFAULT_CONFIG_TOML  # a row no longer sums to 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    assert main(["simulate", "--config", str(bad), "--N", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkl: error: chain.transition") and err.count("\n") == 1
+
+
+def test_simulate_subprocess_keeps_stdout_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "proofs_check", "simulate", "--N", "8", "--replicas", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # no progress bar mixed into the JSON
+    assert data["steps"] == len(data["replicas"][0]["f"])
