@@ -157,7 +157,7 @@ _LIPSCHITZ: dict[str, float] = {
 }
 _MAX_NUMBER_TEXT = 200  # characters of an exact number string such as "3/10"
 _MAX_DECIMAL_EXPONENT = 400  # |e| in "1e<e>": larger would build a huge integer
-_MAX_TARGET_WINDOWS = 200_000  # finiteness of y is checked on all m^(q+1) windows up to this
+_MAX_TARGET_WINDOWS = 200_000  # y is checked (finite) on all m^(q+1) windows; more: refused
 
 
 def _read_default_toml() -> str:
@@ -518,8 +518,12 @@ def _validate_target(config: Config) -> Expression:
 def _check_target_finite(config: Config, expression: Expression) -> None:
     """y must be finite on every window of states (x0, ..., xq) in {xi}^(q+1)."""
     m, q = config.chain.m, expression.max_lag
-    if (q + 1) * math.log(m) > math.log(_MAX_TARGET_WINDOWS):  # too many windows to list
-        return
+    if (q + 1) * math.log(m) > math.log(_MAX_TARGET_WINDOWS):
+        raise _fail(
+            "target.expression",
+            f"uses lag {q}: m^(q+1) = {m}^{q + 1} input windows, at most "
+            f"{_MAX_TARGET_WINDOWS} are supported",
+        )
     states = states_array(config.chain)
     indices = np.array(list(itertools.product(range(m), repeat=q + 1)), dtype=np.int64)
     values = evaluate(expression, states[indices])  # windows (m^(q+1), q+1, d)
@@ -608,12 +612,6 @@ def _validate_limit(config: Config) -> None:
         raise _fail("limit.word_length", f"expected an integer, got {_show(length)}")
     if length < 1:
         raise _fail("limit.word_length", f"{length} must be >= 1")
-    if length < config.target.lag + 1:
-        raise _fail(
-            "limit.word_length",
-            f"{length} is shorter than the target window (lag {config.target.lag} needs "
-            f"word_length >= {config.target.lag + 1})",
-        )
 
 
 def validate_config(config: Config) -> Config:
@@ -688,18 +686,26 @@ def target_expression(config: Config) -> Expression:
         raise _fail("target.expression", str(err)) from None
 
 
-def transition_matrix(chain: ChainConfig) -> np.ndarray:
+def _chain_of(chain: ChainConfig | Config) -> ChainConfig:
+    """The chain section (the helpers below accept a whole Config as well)."""
+    return chain.chain if isinstance(chain, Config) else chain
+
+
+def transition_matrix(chain: ChainConfig | Config) -> np.ndarray:
     """P as a float array of shape (m, m) (MODEL.md §1)."""
+    chain = _chain_of(chain)
     return np.array([[float(p) for p in row] for row in chain.transition], dtype=float)
 
 
-def states_array(chain: ChainConfig) -> np.ndarray:
+def states_array(chain: ChainConfig | Config) -> np.ndarray:
     """The states xi_1..xi_m as a float array of shape (m, d) (MODEL.md §1)."""
+    chain = _chain_of(chain)
     return np.array([[float(x) for x in row] for row in chain.states], dtype=float)
 
 
-def transition_matrix_exact(chain: ChainConfig) -> sympy.Matrix:
+def transition_matrix_exact(chain: ChainConfig | Config) -> sympy.Matrix:
     """P as a SymPy Matrix (m x m): exact Rationals when ``chain.exact``, else Floats."""
+    chain = _chain_of(chain)
     if chain.exact:
         return sympy.Matrix(
             [[sympy.Rational(p.numerator, p.denominator) for p in row] for row in chain.transition]
@@ -707,8 +713,9 @@ def transition_matrix_exact(chain: ChainConfig) -> sympy.Matrix:
     return sympy.Matrix([[sympy.Float(float(p)) for p in row] for row in chain.transition])
 
 
-def initial_law(chain: ChainConfig) -> np.ndarray | None:
+def initial_law(chain: ChainConfig | Config) -> np.ndarray | None:
     """The law of Z_0 as a float array (m,), or None for the stationary start (MODEL.md §1)."""
+    chain = _chain_of(chain)
     if chain.initial is None:
         return None
     return np.array([float(p) for p in chain.initial], dtype=float)

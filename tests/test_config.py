@@ -191,6 +191,8 @@ def test_exact_helpers():
                                   np.array([[0.2, 0.5, 0.3], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]]))
     assert states_array(config.chain).shape == (3, 1)
     assert states_array(config.chain)[1, 0] == 0.3
+    np.testing.assert_array_equal(states_array(config), states_array(config.chain))
+    np.testing.assert_array_equal(transition_matrix(config), transition_matrix(config.chain))
     assert initial_law(config.chain) is None
     data = default_dict()
     data["chain"]["initial"] = ["1/2", 0, "0.5"]
@@ -238,6 +240,15 @@ def test_float_rows_within_tolerance_are_accepted():
     data = default_dict()
     data["chain"]["transition"] = [[0.1, 0.2, 0.7], [1 / 3, 1 / 3, 1 / 3], [0.3, 0.3, 0.4]]
     assert not config_from_dict(data).chain.exact
+
+
+def test_word_length_shorter_than_target_window_is_allowed():
+    """numerics conditions ybar on the word when the lag reaches past it (q >= L)."""
+    data = default_dict()
+    data["limit"]["word_length"] = 1
+    assert config_from_dict(data).target.lag == 1
+    data["target"]["expression"] = "x0 + x10"  # 3^11 = 177147 windows: still checked
+    assert config_from_dict(data).target.lag == 10
 
 
 def test_with_overrides():
@@ -390,8 +401,8 @@ VALIDATION_ERRORS = [
      "run.N:", "4001 is odd; antisymmetric initialisation needs an even N"),
     ("unknown backend", _set("run.backend", "gpu"), "run.backend:", "unknown backend 'gpu'"),
     ("word_length zero", _set("limit.word_length", 0), "limit.word_length:", "0 must be >= 1"),
-    ("word_length below window", _set("limit.word_length", 1),
-     "limit.word_length:", "lag 1 needs word_length >= 2"),
+    ("too many target windows", _set("target.expression", "x0 + x11"),
+     "target.expression:", "uses lag 11: m^(q+1) = 3^12 input windows, at most 200000"),
     ("unknown table", _set("netwrk", {"beta": 0.75}), "netwrk:", "unknown table or key"),
     ("unknown key", _set("network.activaton", "tanh"),
      "network.activaton:", "unknown key (known keys: activation, beta"),
