@@ -66,19 +66,42 @@ def memory_step(
     return S, Gw, Gb
 
 
+SUM_BLOCK = 512  # output terms per partial sum (fixed: results must not depend on batching)
+
+
+def output_terms(c: FloatArray, S: FloatArray, paired: bool = False) -> FloatArray:
+    """The terms of sum_i c_i S_i, (B|1, N) -> (B, N), or (B, N/2) pair sums if ``paired``.
+
+    ``paired`` (antisymmetric initialisation: unit i + N/2 is the copy of unit i with -c):
+    the pair terms c_i S_i + c_{i+N/2} S_{i+N/2} are formed first, so the output is exactly 0
+    whenever the pairs are exact mirror images (as at initialisation).
+    """
+    terms = c * S
+    if paired:
+        half = S.shape[-1] // 2
+        terms = terms[..., :half] + terms[..., half:]
+    return terms
+
+
+def blocked_sum(terms: FloatArray) -> FloatArray:
+    """sum over the last axis as ordered partial sums of SUM_BLOCK consecutive terms (each by
+    NumPy's pairwise summation), added left to right: (B, n) -> (B,). The order depends only
+    on n, so the fast trainer (which sums block by block as it goes) reproduces it bit for bit.
+    """
+    n = terms.shape[-1]
+    total = np.zeros(terms.shape[:-1])
+    for start in range(0, n, SUM_BLOCK):
+        total += terms[..., start : start + SUM_BLOCK].sum(axis=-1)
+    return total
+
+
 def network_output(c: FloatArray, S: FloatArray, beta: float, paired: bool = False) -> FloatArray:
     """f = N^-beta sum_i c_i S_i (MODEL.md §2), c and S (B|1, N) -> (B,).
 
-    ``paired`` (antisymmetric initialisation: unit i + N/2 is the copy of unit i with -c):
-    the pair terms c_i S_i + c_{i+N/2} S_{i+N/2} are added first, so the output is exactly 0
-    whenever the pairs are exact mirror images (as at initialisation).
+    Summed by :func:`blocked_sum` of :func:`output_terms` (see ``paired`` there).
     """
     N = S.shape[-1]
-    terms = c * S
-    if paired:
-        half = N // 2
-        terms = terms[..., :half] + terms[..., half:]
-    return terms.sum(axis=-1) * float(N) ** (-beta)
+    return blocked_sum(output_terms(c, S, paired)) * float(N) ** (-beta)
 
 
 def _check_inputs(w: FloatArray, b: FloatArray, inputs: FloatArray) -> tuple[FloatArray, ...]:

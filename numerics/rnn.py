@@ -1,5 +1,6 @@
-"""The finite RNN of MODEL.md §2 (facade): the trainer (numerics.simulate) and the frozen
-network of §3 (numerics.frozen). Import from here."""
+"""The finite RNN of MODEL.md §2 (facade): the simulator (numerics.simulate, with the SGD loops
+numerics.trainer and numerics.fast_trainer) and the frozen network of §3 (numerics.frozen).
+Import from here."""
 
 from __future__ import annotations
 
@@ -11,13 +12,8 @@ from numerics.frozen import (
     network_output,
     resolve_activation,
 )
-from numerics.simulate import (
-    Parameters,
-    SimulationError,
-    SimulationResult,
-    simulate,
-    time_to_step,
-)
+from numerics.simulate import SimulationError, SimulationResult, simulate, time_to_step
+from numerics.trainer import Parameters
 
 __all__ = [
     "FrozenMemory",

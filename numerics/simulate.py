@@ -30,27 +30,22 @@ from derivations.config import initial_law, states_array, target_expression, tra
 from derivations.errors import InputError
 from derivations.expression import evaluate
 from numerics.chain import extend_paths, reversed_kernel, sample_paths
-from numerics.frozen import memory_step, network_output, resolve_activation
+from numerics.fast_trainer import train_fast
+from numerics.frozen import resolve_activation
 from numerics.progress import ProgressBar
 from numerics.seeding import ReplicaStreams, replica_streams
+from numerics.trainer import Parameters, TrainingInputs, train_reference
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-BACKENDS: tuple[str, ...] = ("numpy",)
+# "numpy": the reference loop (numerics.trainer); "fast": the cache-blocked loop
+# (numerics.fast_trainer), identical results, several times faster for large R N.
+BACKENDS = {"numpy": train_reference, "fast": train_fast}
 
 
 class SimulationError(InputError):
     """A simulation request that cannot be honoured (odd N with antisymmetric init, ...)."""
-
-
-@dataclass(frozen=True)
-class Parameters:
-    """Network parameters of R replicas: c (R, N), w (R, N, d), b (R, N) (MODEL.md §2)."""
-
-    c: FloatArray
-    w: FloatArray
-    b: FloatArray
 
 
 @dataclass(frozen=True)
@@ -222,15 +217,13 @@ def simulate(
         raise SimulationError(f"run.N: antisymmetric initialisation needs an even N, got {N}")
     if config.run.backend not in BACKENDS:
         raise SimulationError(
-            f"run.backend: {config.run.backend!r} is not available (available: "
-            f"{', '.join(BACKENDS)}; 'fast' would need numba, which is not installed)"
+            f"run.backend: unknown backend {config.run.backend!r} (choose {', '.join(BACKENDS)})"
         )
     activation = resolve_activation(config)
     problem = _problem(config)
     beta, alpha = float(network.beta), float(training.alpha)
     steps = time_to_step(N, training.horizon)
     eta = alpha * float(N) ** (2.0 * beta - 2.0)
-    scale = float(N) ** (-beta)
     d = problem.xi.shape[1]
     q = problem.lag
 
@@ -249,51 +242,28 @@ def simulate(
         [_targets(problem, paths[i], s.noise, float(config.target.noise_std))
          for i, s in enumerate(streams)]
     ) if steps > 0 else np.zeros((R, 0))
-    X = problem.xi[paths[:, q:]]  # (R, steps, d)
 
     drawn = [_initial_parameters(s, N, d, init, network.antisymmetric) for s in streams]
-    c = np.stack([p[0] for p in drawn])  # (R, N)
-    w_t = np.ascontiguousarray(np.stack([p[1] for p in drawn]).transpose(2, 0, 1))  # (d, R, N)
-    b = np.stack([p[2] for p in drawn])  # (R, N)
-
+    theta0 = Parameters(
+        c=np.stack([p[0] for p in drawn]),  # (R, N)
+        w=np.stack([p[1] for p in drawn]),  # (R, N, d)
+        b=np.stack([p[2] for p in drawn]),  # (R, N)
+    )
     trainable = set(network.trainable)
-    train_c, train_w, train_b = "c" in trainable, "w" in trainable, "b" in trainable
-    tangents = train_w or train_b
-    S = np.zeros((R, N))
-    Gw = np.zeros((d, R, N)) if tangents else None
-    Gb = np.zeros((R, N)) if tangents else None
-    f = np.empty((R, steps))
-    snapshots: list[Parameters] = []
-
-    def snapshot() -> None:
-        snapshots.append(Parameters(c.copy(), np.moveaxis(w_t, 0, -1).copy(), b.copy()))
-
-    pending = list(snap_steps)
-    bar = ProgressBar(steps, f"simulate N={N} R={R}", enabled=progress)
-    try:
-        for k in range(steps):
-            if pending and pending[0] == k:
-                snapshot()
-                pending.pop(0)
-            S_new, Gw_new, Gb_new = memory_step(activation, w_t, b, X[:, k], S, Gw, Gb)
-            f_k = network_output(c, S_new, beta, network.antisymmetric)
-            f[:, k] = f_k
-            coef = (eta * scale) * (y[:, k] - f_k)[:, None]  # (R, 1)
-            coef_c = coef * c  # uses c_k: all groups move from theta_k
-            if train_w:
-                w_t = w_t + coef_c[None] * Gw_new
-            if train_b:
-                b = b + coef_c * Gb_new
-            if train_c:
-                c = c + coef * S_new
-            S, Gw, Gb = S_new, Gw_new, Gb_new
-            if not k & 63:
-                bar.update(k)
-        if pending:
-            snapshot()
-        bar.update(steps)
-    finally:
-        bar.close()
+    inputs = TrainingInputs(
+        activation=activation,
+        X=problem.xi[paths[:, q:]],  # (R, steps, d)
+        y=y,
+        theta0=theta0,
+        beta=beta,
+        eta=eta,
+        train=("c" in trainable, "w" in trainable, "b" in trainable),
+        paired=bool(network.antisymmetric),
+        snapshot_steps=snap_steps,
+    )
+    train = BACKENDS[config.run.backend]
+    with ProgressBar(steps, f"simulate N={N} R={R}", enabled=progress) as bar:
+        f, snapshots = train(inputs, bar)
 
     return SimulationResult(
         N=N,
@@ -309,5 +279,5 @@ def simulate(
         y=y,
         snapshot_times=times,
         snapshot_steps=snap_steps,
-        snapshots=tuple(snapshots),
+        snapshots=snapshots,
     )

@@ -54,7 +54,6 @@ def test_simulate_to_stdout_and_examples(capsys):
     ("args", "message"),
     [
         (["--N", "11", "--config", str(EXAMPLES / "antisymmetric_beta_half.toml")], "run.N"),
-        (["--backend", "fast", "--N", "10"], "backend"),
         (["--config", "/nonexistent/config.toml"], "not found"),
     ],
 )
@@ -62,6 +61,27 @@ def test_simulate_bad_input_exits_2(args, message, capsys):
     assert main(["simulate", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_simulate_fast_backend_gives_the_same_json(tmp_path):
+    outs = []
+    for backend in ("numpy", "fast"):
+        out = tmp_path / f"{backend}.json"
+        args = ["simulate", "--N", "30", "--replicas", "2", "--backend", backend, "--out", str(out)]
+        assert main([*args, "--no-progress"]) == 0
+        outs.append(json.loads(out.read_text()))
+    assert outs[0] == outs[1]
+
+
+def test_simulate_unparsable_config_and_bad_values_exit_2(tmp_path, capsys):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[chain\nstates = ")
+    assert main(["simulate", "--config", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkl: error:") and "Traceback" not in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--N", "0"])
+    assert exit_info.value.code == 2
 
 
 def test_simulate_bad_config_file_exits_2(tmp_path, capsys):
