@@ -1,0 +1,170 @@
+"""The limit kernel on words (numerics.kernel) against closed forms (MODEL.md §4), the frozen
+network's recursion, structure (symmetry, PSD, groups) and its error estimates."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from numerics.activations import activation_functions
+from numerics.frozen import frozen_memory
+from numerics.kernel import (
+    KernelSpec,
+    KernelToleranceError,
+    kernel_on_words,
+    word_features,
+)
+from numerics.quadrature import QuadratureSettings
+from numerics.words import enumerate_words
+
+ROUNDING = 1e-13  # summation of ~1e4 products of O(1) terms in double precision
+
+
+def _moment_b(n: int, b_max: Fraction) -> Fraction:
+    """E[b^n], b ~ U[-b_max, b_max]: b_max^n / (n + 1) for even n, 0 for odd (MODEL.md §4)."""
+    return Fraction(0) if n % 2 else b_max**n / (n + 1)
+
+
+def _linear_kernel_exact(u, v, w_std: Fraction, b_max: Fraction, c_std: Fraction, groups):
+    """MODEL.md §4 linear closed form on two words (tuples of rational vectors, oldest first):
+    S = sum_j b^j w.x_{-j}, G^w = sum_j b^j x_{-j}, G^b = sum_{j>=1} j b^{j-1} w.x_{-j}."""
+    xu, xv = u[::-1], v[::-1]  # x_{-j} at index j
+
+    def dot(a, b):
+        return sum(p * q for p, q in zip(a, b, strict=True))
+
+    total = Fraction(0)
+    for j, a in enumerate(xu):
+        for k, b in enumerate(xv):
+            if "c" in groups:
+                total += w_std**2 * _moment_b(j + k, b_max) * dot(a, b)
+            if "w" in groups:
+                total += c_std**2 * _moment_b(j + k, b_max) * dot(a, b)
+            if "b" in groups and j >= 1 and k >= 1:
+                total += c_std**2 * w_std**2 * j * k * _moment_b(j + k - 2, b_max) * dot(a, b)
+    return total
+
+
+@pytest.mark.parametrize("groups", [("c", "w", "b"), ("b",), ("c", "w")])
+def test_linear_kernel_matches_closed_form(groups) -> None:
+    states_q = [(Fraction(1), Fraction(-1, 2)), (Fraction(-3, 4), Fraction(1, 4)),
+                (Fraction(0), Fraction(1))]
+    w_std, b_max, c_std = Fraction(6, 5), Fraction(1, 2), Fraction(3, 4)
+    L = 3
+    spec = KernelSpec("linear", np.array(states_q, dtype=float), float(c_std), float(w_std),
+                      float(b_max), groups)
+    # integrand polynomial x Gaussian: step 0.25 and 8 Legendre nodes (exact to degree 15)
+    result = kernel_on_words(spec, L, QuadratureSettings(w_step=0.25, b_nodes=8))
+    words = enumerate_words(3, L)
+    exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
+                                                  [states_q[s] for s in v],
+                                                  w_std, b_max, c_std, groups))
+                       for v in words] for u in words])
+    error = np.max(np.abs(result.K - exact))
+    assert error <= result.error + ROUNDING
+    assert error < 1e-10
+
+
+def test_closed_form_negative_control_detects_missing_b_group() -> None:
+    # the same comparison with the b group dropped from the computed kernel must fail
+    states_q = [(Fraction(1),), (Fraction(-1, 2),)]
+    spec = KernelSpec("linear", np.array(states_q, dtype=float), 1.0, 1.0, 0.5, ("c", "w"))
+    result = kernel_on_words(spec, 3)
+    words = enumerate_words(2, 3)
+    exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
+                                                  [states_q[s] for s in v], Fraction(1),
+                                                  Fraction(1, 2), Fraction(1), ("c", "w", "b")))
+                       for v in words] for u in words])
+    assert np.max(np.abs(result.K - exact)) > 1e3 * (result.error + ROUNDING)
+
+
+def _erf_no_recurrence(x: np.ndarray, y: np.ndarray, s: float, c_std: float) -> float:
+    """MODEL.md §4 erf, b = 0: arcsine NNGP + (4/pi) NTK term times c^2 x.y."""
+    s2 = s * s
+    nx, ny, xy = x @ x, y @ y, x @ y
+    nngp = 2 / math.pi * math.asin(2 * s2 * xy / math.sqrt((1 + 2 * s2 * nx) * (1 + 2 * s2 * ny)))
+    ntk = 4 / math.pi * (1 + 2 * s2 * (nx + ny) + 4 * s2 * s2 * (nx * ny - xy**2)) ** -0.5
+    return nngp + c_std**2 * xy * ntk
+
+
+def test_erf_without_recurrence_matches_arcsine_closed_form() -> None:
+    states = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    spec = KernelSpec("erf", states, 0.8, 1.1, 0.0, ("c", "w"))
+    L = 2
+    result = kernel_on_words(spec, L)
+    words = enumerate_words(3, L)
+    exact = np.array([[_erf_no_recurrence(states[u[-1]], states[v[-1]], 1.1, 0.8)
+                       for v in words] for u in words])
+    error = np.max(np.abs(result.K - exact))
+    assert error <= result.error + ROUNDING
+    assert error < 1e-9
+
+
+def test_prefix_tree_features_match_frozen_network_recursion() -> None:
+    # independent implementation: numerics.frozen.frozen_memory runs MODEL.md §2 on paths
+    rng = np.random.default_rng(np.random.SeedSequence(11))
+    states = rng.standard_normal((3, 2))
+    w = rng.standard_normal((7, 2))
+    b = rng.uniform(-0.6, 0.6, 7)
+    L = 3
+    S, Gw, Gb = word_features(L, states, w, b, activation_functions("tanh"))
+    paths = states[enumerate_words(3, L)]  # (27, L, 2)
+    memory = frozen_memory(w, b, "tanh", paths)
+    assert np.allclose(S, memory.S[:, -1], rtol=0, atol=1e-15)
+    assert np.allclose(Gw, memory.Gw[:, -1], rtol=0, atol=1e-15)
+    assert np.allclose(Gb, memory.Gb[:, -1], rtol=0, atol=1e-15)
+
+
+def test_kernel_structure_groups_symmetry_psd() -> None:
+    states = np.array([[-1.0], [0.3], [1.0]])
+    spec = KernelSpec("tanh", states, 1.0, 1.2, 0.6, ("c", "w", "b"))
+    result = kernel_on_words(spec, 3, QuadratureSettings(w_step=0.1, b_nodes=12))
+    K = result.K
+    assert np.array_equal(K, K.T)
+    assert np.allclose(sum(result.by_group.values()), K, rtol=0, atol=1e-14)
+    assert np.linalg.eigvalsh(K)[0] > -1e-12 * np.abs(K).max()
+    # a frozen group drops out: the c-only kernel is the c part of the full one
+    only_c = kernel_on_words(KernelSpec("tanh", states, 1.0, 1.2, 0.6, ("c",)), 3,
+                             QuadratureSettings(w_step=0.1, b_nodes=12))
+    assert np.array_equal(only_c.K, result.by_group["c"])
+
+
+def test_select_gives_submatrix() -> None:
+    states = np.array([[-1.0], [1.0]])
+    spec = KernelSpec("tanh", states, 1.0, 1.0, 0.5, ("c", "w", "b"))
+    settings = QuadratureSettings(w_step=0.1, b_nodes=8)
+    full = kernel_on_words(spec, 3, settings)
+    sel = np.array([5, 0, 7])
+    part = kernel_on_words(spec, 3, settings, select=sel)
+    assert np.allclose(part.K, full.K[np.ix_(sel, sel)], rtol=0, atol=1e-14)
+
+
+def test_tolerance_refusal_and_estimate_tracks_coarse_rules() -> None:
+    states = np.array([[-1.0], [0.3], [1.0]])
+    spec = KernelSpec("tanh", states, 1.0, 1.2, 0.6, ("c", "w", "b"))
+    coarse = kernel_on_words(spec, 3, QuadratureSettings(w_step=0.4, b_nodes=4))
+    fine = kernel_on_words(spec, 3)
+    # the coarse rule's estimate covers its actual error (fine rule as reference)
+    assert np.max(np.abs(coarse.K - fine.K)) <= coarse.error
+    with pytest.raises(KernelToleranceError):
+        kernel_on_words(spec, 3, QuadratureSettings(w_step=0.4, b_nodes=4), tolerance=1e-8)
+    kernel_on_words(spec, 3, tolerance=1e-8)  # the default rule meets 1e-8
+
+
+def test_sobol_kernel_for_d3_covers_linear_closed_form() -> None:
+    states_q = [(Fraction(1), Fraction(0), Fraction(-1, 2)), (Fraction(0), Fraction(1, 2),
+                                                              Fraction(1))]
+    spec = KernelSpec("linear", np.array(states_q, dtype=float), 1.0, 0.9, 0.4, ("c", "w", "b"))
+    settings = QuadratureSettings(sobol_log2=10, sobol_scramblings=8, seed=5)
+    result = kernel_on_words(spec, 2, settings)
+    assert result.mode == "replicates"
+    words = enumerate_words(2, 2)
+    exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
+                                                  [states_q[s] for s in v], Fraction(9, 10),
+                                                  Fraction(2, 5), Fraction(1), ("c", "w", "b")))
+                       for v in words] for u in words])
+    assert np.max(np.abs(result.K - exact)) <= result.error
+    assert result.error < 0.05

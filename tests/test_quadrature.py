@@ -1,0 +1,147 @@
+"""Quadrature rules over theta (numerics.quadrature): exact moments, estimates that bound the
+actual error, the neglected tail, Sobol randomisation estimates, and the Gauss-Hermite negative
+control of MODEL.md §8."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+
+from numerics.activations import activation_functions
+from numerics.quadrature import (
+    QuadratureSettings,
+    legendre_uniform,
+    randomisation_error,
+    sobol_rules,
+    tail_mass,
+    tensor_plan,
+    tensor_rule,
+    trapezoid_gaussian,
+)
+
+
+def _double_factorial_moment(n: int) -> int:
+    """E[Z^n] for Z ~ N(0, 1): (n-1)!! for even n, 0 for odd n."""
+    return 0 if n % 2 else math.prod(range(n - 1, 0, -2))
+
+
+@pytest.mark.parametrize("n", [0, 2, 4, 6, 8])
+def test_trapezoid_gaussian_moments(n: int) -> None:
+    # Exact reference E[Z^n] = (n-1)!!; the trapezoid rule on an entire integrand converges
+    # super-exponentially, so at h = 0.25 the error is rounding: bound 50 eps (n-1)!! (the sum
+    # of ~70 positive terms of size <= (n-1)!!).
+    z, w = trapezoid_gaussian(0.25, 12.0)
+    exact = _double_factorial_moment(n)
+    assert abs(np.sum(w * z**n) - exact) <= 50 * np.finfo(float).eps * max(exact, 1)
+
+
+def test_trapezoid_step_halving_is_nested() -> None:
+    z_fine, _ = trapezoid_gaussian(0.05, 8.0)
+    z_coarse, _ = trapezoid_gaussian(0.1, 8.0)
+    assert set(np.round(z_coarse, 12)) <= set(np.round(z_fine, 12))
+
+
+@pytest.mark.parametrize("n", [0, 2, 4, 10, 20])
+def test_legendre_uniform_moments(n: int) -> None:
+    # E[b^n] = b_max^n / (n + 1) for even n (MODEL.md §4), exact for n <= 2 * nodes - 1.
+    b_max = 0.6
+    nodes, weights = legendre_uniform(b_max, 16)
+    exact = float(Fraction(3, 5) ** n / (n + 1))
+    assert abs(np.sum(weights * nodes**n) - exact) <= 1e-15
+
+
+def test_legendre_degenerate_b() -> None:
+    nodes, weights = legendre_uniform(0.0, 16)
+    assert nodes.tolist() == [0.0] and weights.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("a", [4.0, 6.0, 8.0])
+def test_tail_mass_matches_mpmath(a: float) -> None:
+    with mpmath.workdps(30):
+        ref = 2 * mpmath.quad(lambda z: (1 + z * z) * mpmath.npdf(z), [a, mpmath.inf])
+    assert abs(tail_mass(a) - float(ref)) <= 1e-12 * float(ref)
+
+
+def _nested_tanh_tangent(w: np.ndarray, b: np.ndarray, word: list[float]) -> np.ndarray:
+    """G^b on a word (MODEL.md §3 recursion from 0), written out here (not the kernel code)."""
+    act = activation_functions("tanh")
+    S = np.zeros_like(b)
+    G = np.zeros_like(b)
+    for x in word:
+        z = w * x + b * S
+        G = act.d1(z) * (S + b * G)
+        S = act.sigma(z)
+    return G
+
+
+# E[G^b(u)^2] on u = (-1, -1, -1, -1), w_std = 1.2, b_max = 0.6 (the word of MODEL.md §8),
+# group b without c^2: 30-digit value from mpmath.quad (numerics.reference.kernel_entry_mp with
+# c_std = 1; regenerate: kernel_entry_mp([[-1.0]]*4, [[-1.0]]*4, "tanh", 1, 1.2, 0.6)).
+# Re-checked against mpmath in tests/test_reference.py (slow).
+S8_WORD_B_TERM = float("0.073948906228810951814889818175468")
+
+
+def test_step_halving_estimate_bounds_error_and_converges() -> None:
+    word = [-1.0] * 4
+    values = {}
+    for h in (0.4, 0.2, 0.1):
+        plan = tensor_plan(1, 1.2, 0.6, QuadratureSettings(w_step=h, half_width=8.0, b_nodes=24))
+        rule = plan.fine
+        F = _nested_tanh_tangent(rule.w[:, 0], rule.b, word) ** 2
+        fine = np.sum(rule.weights * F)
+        coarse = 2.0 * np.sum(np.where(plan.on_coarse, rule.weights, 0.0) * F)
+        values[h] = (fine, abs(coarse - fine))
+    for h, (fine, estimate) in values.items():
+        actual = abs(fine - S8_WORD_B_TERM)
+        assert actual <= estimate, (h, actual, estimate)
+    # "shows convergence, not two equally wrong answers": estimates shrink geometrically
+    assert values[0.1][1] < 1e-3 * values[0.4][1]
+
+
+def test_gauss_hermite_40_fails_the_1e8_bar() -> None:
+    # Negative control documenting MODEL.md §8: Gauss-Hermite (40 nodes in w) x Legendre (24 in
+    # b) misses the reference by more than 1e-8 on this nested-tanh word, while the trapezoid
+    # rule (step 0.05) meets it.
+    x, wx = np.polynomial.hermite_e.hermegauss(40)
+    wx = wx / math.sqrt(2 * math.pi)
+    b, wb = legendre_uniform(0.6, 24)
+    W, B = np.meshgrid(1.2 * x, b, indexing="ij")
+    weights = np.outer(wx, wb).ravel()
+    gh = np.sum(weights * _nested_tanh_tangent(W.ravel(), B.ravel(), [-1.0] * 4) ** 2)
+    assert abs(gh - S8_WORD_B_TERM) > 1e-8
+    rule = tensor_rule(1, 1.2, 0.6, 0.05, 8.0, 24)
+    trap = np.sum(rule.weights * _nested_tanh_tangent(rule.w[:, 0], rule.b, [-1.0] * 4) ** 2)
+    assert abs(trap - S8_WORD_B_TERM) < 1e-8
+
+
+def test_tensor_rule_two_dimensional_moments() -> None:
+    # E[w1^2 w2^2 b^2] = w_std^4 b_max^2 / 3 under mu_0 (independent coordinates).
+    rule = tensor_rule(2, 1.3, 0.5, 0.2, 8.0, 8)
+    value = np.sum(rule.weights * rule.w[:, 0] ** 2 * rule.w[:, 1] ** 2 * rule.b**2)
+    assert abs(value - 1.3**4 * 0.25 / 3) < 1e-12
+
+
+def test_sobol_randomisation_estimate_covers_truth_and_shrinks() -> None:
+    # E[cos(w1) cos(w2) cos(w3) (1 + b)] = exp(-3 s^2 / 2) exactly (characteristic function).
+    s = 0.9
+    truth = math.exp(-1.5 * s * s)
+    half_widths = []
+    for log2 in (8, 12):
+        rules = sobol_rules(3, s, 0.5, QuadratureSettings(sobol_log2=log2, sobol_scramblings=8))
+        vals = np.array([np.sum(r.weights * np.prod(np.cos(r.w), axis=1) * (1 + r.b))
+                         for r in rules])
+        mean, half = randomisation_error(vals)
+        assert abs(mean - truth) <= half
+        half_widths.append(float(half))
+    assert half_widths[1] < 0.2 * half_widths[0]
+
+
+def test_sobol_reproducible_and_seed_dependent() -> None:
+    a = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, seed=3))
+    b = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, seed=3))
+    c = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, seed=4))
+    assert np.array_equal(a[0].w, b[0].w) and not np.array_equal(a[0].w, c[0].w)
