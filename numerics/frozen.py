@@ -129,12 +129,18 @@ class FrozenMemory:
 
 
 def frozen_memory(
-    w: FloatArray, b: FloatArray, config_or_activation: Any, inputs: FloatArray
+    w: FloatArray,
+    b: FloatArray,
+    config_or_activation: Any,
+    inputs: FloatArray,
+    *,
+    last_only: bool = False,
 ) -> FrozenMemory:
     """Memory S and tangents G^w, G^b of MODEL.md §2 with theta frozen, along every path.
 
     w (N, d), b (N,), inputs (P, K, d) with inputs[p, k] = X_k of path p (oldest first).
-    Memory O(P K N (d + 2)): meant for checks on short paths; see :func:`frozen_outputs`.
+    Memory O(P K N (d + 2)); with ``last_only`` only the values after the last input are kept
+    (arrays with a step axis of length 1, so ``[:, -1]`` works either way), O(P N (d + 2)).
     """
     w, b, inputs = _check_inputs(w, b, inputs)
     activation = resolve_activation(config_or_activation)
@@ -145,14 +151,17 @@ def frozen_memory(
     S = np.zeros((P, N))
     Gw = np.zeros((d, P, N))
     Gb = np.zeros((P, N))
-    out_S = np.empty((P, K, N))
-    out_Gw = np.empty((P, K, N, d))
-    out_Gb = np.empty((P, K, N))
+    kept = 1 if last_only else K
+    out_S = np.empty((P, kept, N))
+    out_Gw = np.empty((P, kept, N, d))
+    out_Gb = np.empty((P, kept, N))
     for k in range(K):
         S, Gw, Gb = memory_step(activation, w_t, b_row, inputs[:, k, :], S, Gw, Gb)
-        out_S[:, k] = S
-        out_Gw[:, k] = np.moveaxis(Gw, 0, -1)
-        out_Gb[:, k] = Gb
+        if not last_only or k == K - 1:
+            slot = 0 if last_only else k
+            out_S[:, slot] = S
+            out_Gw[:, slot] = np.moveaxis(Gw, 0, -1)
+            out_Gb[:, slot] = Gb
     return FrozenMemory(out_S, out_Gw, out_Gb)
 
 

@@ -141,6 +141,9 @@ def test_tangents_equal_finite_differences(activation):
     assert np.abs(memory.S - reference).max() <= 2 * _memory_rounding(w, b, inputs, activation)
     errors, tolerances = _tangent_fd_errors(activation, w, b, inputs, memory.Gw, memory.Gb)
     assert np.all(errors <= tolerances), (errors, tolerances)
+    last = frozen_memory(w, b, activation, inputs, last_only=True)
+    for name in ("S", "Gw", "Gb"):
+        np.testing.assert_array_equal(getattr(last, name), getattr(memory, name)[:, -1:])
     assert np.all(tolerances < 1e-7)  # the check is sharp: O(0.1) tangent errors would fail
 
 

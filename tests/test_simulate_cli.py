@@ -102,3 +102,20 @@ def test_simulate_subprocess_keeps_stdout_clean():
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # no progress bar mixed into the JSON
     assert data["steps"] == len(data["replicas"][0]["f"])
+
+
+def test_progress_bar_draws_only_when_enabled():
+    import io
+
+    from numerics.progress import ProgressBar
+
+    quiet = io.StringIO()  # not a tty: auto mode draws nothing
+    with ProgressBar(10, "x", stream=quiet) as bar:
+        bar.update(5)
+    assert quiet.getvalue() == ""
+    loud = io.StringIO()
+    with ProgressBar(10, "run", stream=loud, enabled=True, min_interval=3600) as bar:
+        for done in range(11):
+            bar.update(done)  # rate-limited: the first call and the final one draw
+    text = loud.getvalue()
+    assert text.count("\r") == 2 and "100.0%" in text and text.endswith("\n")
