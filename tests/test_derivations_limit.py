@@ -1,0 +1,168 @@
+"""Limit equations, limit ODE, sup |sigma^(n)| and derivative/memory bounds (MODEL.md §3, §6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy.special import erf
+
+from derivations.config import lipschitz_constant
+from derivations.limit import (
+    A_FN,
+    ALPHA,
+    B_MAX,
+    LIP,
+    PATH,
+    RHO,
+    S_FN,
+    S_MAX,
+    TAIL,
+    X_MAX,
+    derivative_bounds,
+    fixed_point_equations,
+    kernel_equation,
+    limit_ode,
+    limit_ode_derivation,
+    memory_error_bounds,
+    numeric_derivative_bounds,
+    sup_abs_derivative,
+)
+from derivations.model import substitute_activation
+from derivations.scaling import BETA, ETA, N, Y
+
+_NUMERIC = {
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2, lambda z: -2 * np.tanh(z) / np.cosh(z) ** 2),
+    "sigmoid": (
+        lambda z: 1 / (1 + np.exp(-z)),
+        lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2,
+        lambda z: np.exp(-z) * (np.exp(-z) - 1) / (1 + np.exp(-z)) ** 3,
+    ),
+    "erf": (
+        erf,
+        lambda z: 2 / np.sqrt(np.pi) * np.exp(-(z**2)),
+        lambda z: -4 * z / np.sqrt(np.pi) * np.exp(-(z**2)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NUMERIC))
+def test_sup_abs_derivative_against_grid_maximum(name: str) -> None:
+    # grid spacing 1e-4 on [-30, 30]: the maximum of a smooth function with |f''| <= 10 is
+    # found to within 10 * (1e-4)^2 / 8 < 1e-7; tolerance 1e-6.
+    z = np.linspace(-30, 30, 600_001)
+    for order in range(3):
+        exact = float(sup_abs_derivative(name, order))
+        grid = float(np.max(np.abs(_NUMERIC[name][order](z))))
+        assert exact == pytest.approx(grid, abs=1e-6), (name, order)
+    assert float(sup_abs_derivative(name, 1)) == pytest.approx(lipschitz_constant(name), rel=1e-15)
+
+
+def test_linear_sup_values() -> None:
+    assert sup_abs_derivative("linear", 0) == sp.oo
+    assert sup_abs_derivative("linear", 1) == 1
+    assert sup_abs_derivative("linear", 2) == 0
+
+
+def test_fixed_point_equations_linear_constant_path() -> None:
+    """Linear sigma on the constant path (xi, xi, ...): S(x) = S(x_{-1:}) = s solves
+    s = w . xi + b s, i.e. s = w . xi / (1 - b) (the summed geometric series)."""
+    eqs = fixed_point_equations(2)
+    memory = substitute_activation(eqs["memory"].rhs, "linear")
+    s = sp.Symbol("s")
+    (solution,) = sp.solve(sp.Eq(s, memory.subs(S_FN(TAIL), s)), s)
+    w1, w2, b = sp.symbols("w_1 w_2 b", real=True)
+    x1, x2 = sp.symbols("x_0_1 x_0_2", real=True)
+    assert sp.simplify(solution - (w1 * x1 + w2 * x2) / (1 - b)) == 0
+    assert eqs["memory"].lhs == S_FN(PATH)
+    assert set(eqs) == {"memory", "tangent_w_1", "tangent_w_2", "tangent_b"}
+
+
+def test_kernel_equation_groups() -> None:
+    full = kernel_equation(1).rhs.args[0]
+    c_only = kernel_equation(1, ("c",)).rhs.args[0]
+    assert not c_only.has(sp.Symbol("c", real=True))
+    assert sp.expand(full - c_only) != 0
+    assert kernel_equation(1).lhs.func == A_FN
+
+
+def test_limit_ode_is_n_free_only_for_the_solved_rate() -> None:
+    derivation = limit_ode_derivation()
+    assert derivation.n_free
+    ode = limit_ode()
+    assert ode.rhs.has(ALPHA) and ode.rhs.has(A_FN)
+    # negative control: another learning-rate exponent leaves N in the rate per unit time
+    f, kbar = sp.symbols("f Kbar", real=True)
+    increment = ETA * N ** (-2 * BETA) * (Y - f) * N * kbar
+    wrong = sp.simplify((increment * N).subs(ETA, ALPHA * N ** (2 * BETA - 1)))
+    assert wrong.has(N)
+
+
+def test_derivative_bounds_symbolic_form() -> None:
+    bounds = derivative_bounds()
+    assert sp.simplify(bounds["dS_dw"] - LIP * X_MAX / (1 - RHO)) == 0
+    assert sp.simplify(bounds["dS_db"] - LIP * S_MAX / (1 - RHO)) == 0
+    k_step = bounds["dS_dw_step_k"].subs(sp.Symbol("k", integer=True), 3)
+    assert sp.simplify(k_step - LIP * X_MAX * (1 + RHO + RHO**2 + RHO**3)) == 0
+    assert bounds["S_linear"].has(B_MAX)
+
+
+def _run_tangents(act: str, w: np.ndarray, b: np.ndarray, xs: np.ndarray):
+    """Numeric recursion (independent of the generated code): returns max_k |G^w_k|, |G^b_k|."""
+    sig, d1, _ = _NUMERIC[act]
+    n = w.shape[0]
+    s = np.zeros(n)
+    gw = np.zeros_like(w)
+    gb = np.zeros(n)
+    max_gw = np.zeros(n)
+    max_gb = np.zeros(n)
+    for x in xs:
+        z = w @ x + b * s
+        ds = d1(z)
+        gw = ds[:, None] * (x[None, :] + b[:, None] * gw)
+        gb = ds * (s + b * gb)
+        s = sig(z)
+        max_gw = np.maximum(max_gw, np.linalg.norm(gw, axis=1))
+        max_gb = np.maximum(max_gb, np.abs(gb))
+    return max_gw, max_gb
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf", "sigmoid"])
+def test_derivative_bounds_hold_numerically(act: str) -> None:
+    rng = np.random.default_rng(20260)
+    lip = float(sup_abs_derivative(act, 1))
+    b_max = 0.8 / lip
+    n, d, steps = 2000, 2, 80
+    w = rng.normal(scale=0.3, size=(n, d))
+    b = rng.uniform(-b_max, b_max, size=n)
+    b[:200] = b_max  # units with the strongest memory
+    w[:200] *= 0.01  # near z = 0, where sigma' = Lip for tanh / erf / sigmoid
+    direction = np.array([0.6, 0.8])
+    xs = np.concatenate([np.tile(direction, (steps // 2, 1)), rng.normal(size=(steps // 2, d))])
+    xs /= np.maximum(1.0, np.linalg.norm(xs, axis=1))[:, None]  # |x_k| <= 1 = X
+    bounds = numeric_derivative_bounds(act, b_max, 1.0)
+    max_gw, max_gb = _run_tangents(act, w, b, xs)
+    assert np.all(max_gw <= bounds["dS_dw"] * (1 + 1e-12))
+    assert np.all(max_gb <= bounds["dS_db"] * (1 + 1e-12))
+    if act in ("tanh", "erf"):
+        # negative control: without the geometric factor 1/(1 - rho) the bound is violated
+        assert np.max(max_gw) > bounds["lip"] * 1.0
+
+
+def test_memory_error_bound_is_tight_for_linear() -> None:
+    """Linear sigma, b = rho, constant input: S_k - S = -rho^{k+1} S exactly, so the derived
+    bound M rho^{k+1} (M = |S|) is attained; the sharper M rho^{k+2} would be violated."""
+    bound = memory_error_bounds()["memory"]
+    k = sp.Symbol("k", integer=True)
+    rho, wx = sp.Rational(3, 5), sp.Rational(2, 7)
+    fixed = wx / (1 - rho)
+    s = sp.Integer(0)
+    for step in range(6):
+        s = wx + rho * s
+        error = abs(s - fixed)
+        value = bound.subs({k: step, RHO: rho, S_MAX: abs(fixed)})
+        assert error <= value
+        assert error == value  # attained: the bound cannot be improved in general
+        assert error > value * rho  # the negative control M rho^{k+2}
+    tangent = memory_error_bounds()["tangent"]
+    assert tangent.has(k)
