@@ -1,0 +1,195 @@
+"""Closed-form kernels (MODEL.md §4) against their definitions and Monte Carlo over theta."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy.special import erf
+
+from derivations.closed_forms import (
+    B_MAX,
+    MOMENT_ORDER,
+    S_C2,
+    S_W2,
+    erf_kernel_in_inner_products,
+    erf_no_recurrence_kernel_terms,
+    gaussian_moment,
+    linear_kernel_coefficients,
+    linear_kernel_matrix,
+    linear_word_states,
+    uniform_moment,
+    uniform_moment_general,
+)
+from derivations.model import unit_symbols, vector_symbols
+
+Z_999 = 3.2905  # two-sided 99.9% normal quantile: Monte Carlo means are CLT-normal (n >= 1e5)
+
+
+def test_moments() -> None:
+    for n in range(9):
+        expected = B_MAX**n / (n + 1) if n % 2 == 0 else 0  # MODEL.md §4, typed independently
+        assert sp.simplify(uniform_moment(n) - expected) == 0
+        assert sp.simplify(uniform_moment_general().subs(MOMENT_ORDER, n) - expected) == 0
+    assert gaussian_moment(2, S_W2) == S_W2
+    assert gaussian_moment(4, S_W2) == 3 * S_W2**2
+    assert gaussian_moment(1, S_C2) == 0
+
+
+def test_linear_word_states_match_model() -> None:
+    L, d = 4, 2
+    s, gw, gb = linear_word_states(L, d)
+    unit = unit_symbols(d)
+    x = [vector_symbols(f"x{j}", d) for j in range(L)]  # x[j] = x_{-j}
+    b, w = unit.b, unit.w
+
+    def wdot(v):
+        return sum(wa * va for wa, va in zip(w, v, strict=True))
+
+    assert sp.expand(s - sum(b**j * wdot(x[j]) for j in range(L))) == 0
+    for a in range(d):
+        assert sp.expand(gw[a] - sum(b**j * x[j][a] for j in range(L))) == 0
+    assert sp.expand(gb - sum(j * b ** (j - 1) * wdot(x[j]) for j in range(1, L))) == 0
+
+
+def test_linear_kernel_is_exact_and_fast() -> None:
+    states = [(Fraction(1), Fraction(-1, 2)), (Fraction(-1), Fraction(1, 3)), (0, Fraction(3, 4))]
+    words = [list(w) for w in itertools.product(states, repeat=4)]  # 81 words
+    start = time.perf_counter()
+    K = linear_kernel_matrix(words, None, Fraction(1), Fraction(3, 2), Fraction(1, 2))
+    assert time.perf_counter() - start < 10.0
+    assert K.shape == (81, 81)
+    assert all(isinstance(v, sp.Rational) for v in K)
+    assert K == K.T
+    eigenvalues = np.linalg.eigvalsh(np.array(K.tolist(), dtype=float))
+    assert eigenvalues.min() > -1e-9 * eigenvalues.max()  # a kernel: positive semi-definite
+    # the symbolic path agrees with the exact path
+    Ks = linear_kernel_matrix(words[:3], words[5:7], S_W2, S_C2, B_MAX)
+    subs = {S_W2: 1, S_C2: sp.Rational(3, 2), B_MAX: sp.Rational(1, 2)}
+    assert sp.simplify(Ks.subs(subs) - K[:3, 5:7]) == sp.zeros(3, 2)
+
+
+def _mc_linear(words_x, words_y, s_w, s_c, b_max, groups, n, rng):
+    """Monte Carlo of the integrand over theta for linear sigma, by the numeric recursion
+    (independent of the closed form); words oldest first. Returns (means, standard errors)."""
+    d = len(words_x[0][0])
+    w = rng.normal(scale=s_w, size=(n, d))
+    c = rng.normal(scale=s_c, size=n)
+    b = rng.uniform(-b_max, b_max, size=n)
+
+    def run(word):
+        s = np.zeros(n)
+        gw = np.zeros((n, d))
+        gb = np.zeros(n)
+        for x in np.asarray(word, dtype=float):
+            gb = s + b * gb  # sigma' = 1; uses S_{k-1}
+            gw = x[None, :] + b[:, None] * gw
+            s = w @ x + b * s
+        return s, gw, gb
+
+    means, errors = [], []
+    for u, v in zip(words_x, words_y, strict=True):
+        su, gwu, gbu = run(u)
+        sv, gwv, gbv = run(v)
+        value = np.zeros(n)
+        if "c" in groups:
+            value += su * sv
+        if "w" in groups:
+            value += c**2 * np.sum(gwu * gwv, axis=1)
+        if "b" in groups:
+            value += c**2 * gbu * gbv
+        means.append(value.mean())
+        errors.append(value.std(ddof=1) / np.sqrt(n))
+    return np.array(means), np.array(errors)
+
+
+@pytest.mark.parametrize("groups", [("c", "w", "b"), ("b",)])
+def test_linear_kernel_vs_monte_carlo(groups: tuple[str, ...]) -> None:
+    rng = np.random.default_rng(np.random.SeedSequence(314))
+    s_w, s_c, b_max = 1.0, 1.5, Fraction(9, 10)
+    words_x = [[(1, 0), (Fraction(1, 2), -1), (0, 1), (1, 1)], [(-1, 1), (1, 0), (1, 0), (0, -1)]]
+    words_y = [[(0, 1), (1, 1), (-1, 0), (1, 0)], [(-1, 1), (1, 0), (1, 0), (0, -1)]]
+    means, errors = _mc_linear(words_x, words_y, s_w, s_c, float(b_max), groups, 400_000, rng)
+    exact = [
+        float(linear_kernel_matrix([u], [v], 1, Fraction(9, 4), b_max, groups)[0, 0])
+        for u, v in zip(words_x, words_y, strict=True)
+    ]
+    wrong = [
+        float(linear_kernel_matrix([u], [v], 1, Fraction(9, 4), b_max, groups, True)[0, 0])
+        for u, v in zip(words_x, words_y, strict=True)
+    ]
+    assert np.all(np.abs(means - exact) <= Z_999 * errors), (means, exact, errors)
+    # negative control: the wrong moment E[b^2] = bbar^2/2 is rejected on some pair
+    assert np.any(np.abs(means - wrong) > Z_999 * errors), (means, wrong, errors)
+
+
+def test_linear_coefficients_groups_add_up() -> None:
+    total = linear_kernel_coefficients(3)
+    parts = sum((linear_kernel_coefficients(3, (g,)) for g in "cwb"), sp.zeros(3, 3))
+    assert sp.simplify(total - parts) == sp.zeros(3, 3)
+
+
+def _model_erf_nngp(x, y, s_w2):  # MODEL.md §4 typed in, as an independent reference
+    return (2 / np.pi) * np.arcsin(
+        2 * s_w2 * x @ y / np.sqrt((1 + 2 * s_w2 * x @ x) * (1 + 2 * s_w2 * y @ y))
+    )
+
+
+def _model_erf_ntk(x, y, s_w2):
+    xx, yy, xy = x @ x, y @ y, x @ y
+    return (4 / np.pi) / np.sqrt(1 + 2 * s_w2 * (xx + yy) + 4 * s_w2**2 * (xx * yy - xy**2))
+
+
+def _erf_numeric(terms, x, y, s_w2, s_c2):
+    subs = {S_W2: s_w2, S_C2: s_c2}
+    subs.update({sp.Symbol(f"x_{a + 1}", real=True): x[a] for a in range(2)})
+    subs.update({sp.Symbol(f"x'_{a + 1}", real=True): y[a] for a in range(2)})
+    return {k: float(v.subs(subs).evalf(30)) for k, v in terms.items()}
+
+
+def test_erf_kernel_matches_model_formula() -> None:
+    terms = erf_no_recurrence_kernel_terms(2)
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        x, y = rng.normal(size=2), rng.normal(size=2)
+        s_w2, s_c2 = 0.5 + rng.random(), 0.5 + rng.random()
+        values = _erf_numeric(terms, x, y, s_w2, s_c2)
+        assert values["c"] == pytest.approx(_model_erf_nngp(x, y, s_w2), rel=1e-12)
+        expected_w = s_c2 * (x @ y) * _model_erf_ntk(x, y, s_w2)
+        assert values["w"] == pytest.approx(expected_w, rel=1e-12)
+    scalar = erf_kernel_in_inner_products()
+    assert scalar["c"].free_symbols >= {S_W2}
+
+
+def test_erf_kernel_vs_monte_carlo() -> None:
+    rng = np.random.default_rng(np.random.SeedSequence(2718))
+    s_w2, s_c2, n = 1.44, 0.81, 400_000
+    terms = erf_no_recurrence_kernel_terms(2)
+    pairs = [
+        (np.array([1.0, -0.5]), np.array([0.5, 1.0])),
+        (np.array([1.0, 1.0]), np.array([1.0, 1.0])),
+        (np.array([0.3, -1.0]), np.array([0.8, -0.2])),
+    ]
+    w = rng.normal(scale=np.sqrt(s_w2), size=(n, 2))
+    c = rng.normal(scale=np.sqrt(s_c2), size=n)
+    rejected = False
+    for x, y in pairs:
+        values = _erf_numeric(terms, x, y, s_w2, s_c2)
+        nngp = erf(w @ x) * erf(w @ y)
+        d1x = 2 / np.sqrt(np.pi) * np.exp(-((w @ x) ** 2))
+        d1y = 2 / np.sqrt(np.pi) * np.exp(-((w @ y) ** 2))
+        ntk = c**2 * (x @ y) * d1x * d1y
+        for sample, exact in ((nngp, values["c"]), (ntk, values["w"])):
+            se = sample.std(ddof=1) / np.sqrt(n)
+            assert abs(sample.mean() - exact) <= Z_999 * se
+        # negative control: the arcsine without the factors 2 (a common slip) is rejected
+        wrong = (2 / np.pi) * np.arcsin(
+            s_w2 * x @ y / np.sqrt((1 + s_w2 * x @ x) * (1 + s_w2 * y @ y))
+        )
+        se = nngp.std(ddof=1) / np.sqrt(n)
+        rejected |= abs(nngp.mean() - wrong) > Z_999 * se
+    assert rejected
