@@ -223,10 +223,12 @@ def solve_limit(
     """g_t on the m^L words for a Config (MODEL.md §3-§4), with error estimates.
 
     error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
-    "quadrature" (propagated to g, see _quadrature_error_of_g); "truncation": max over
-    words/times of |average over the extra oldest symbol of g^(L+1) - g^L| ("next", estimates
-    the error of g^L), or of |average of g^L - g^(L-1)| ("previous": the error of g^(L-1),
-    a conservative estimate for g^L as truncation errors decay like rho^L, MODEL.md §4);
+    "quadrature" (propagated to g, see _quadrature_error_of_g); "truncation_difference": max
+    over words/times of |average over the extra oldest symbol of g^(L+1) - g^L| ("next") or of
+    |average of g^L - g^(L-1)| ("previous"); "truncation": the estimated error of g^L on the
+    infinite-path problem, the geometric tail diff / (1 - rho) ("next") or
+    diff rho / (1 - rho) ("previous"), as truncation differences decay like rho^L (MODEL.md §4);
+    likewise "truncation_l2" (L2(pi) norm) and "truncation_kernel" (K, max-abs).
     "auto" = "next" when m^(L+1) <= 2187 else "previous"; "none" skips it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). Raises LimitToleranceError if ``tolerance`` is given and the sum of
@@ -253,9 +255,17 @@ def solve_limit(
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g
         short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
-        estimates["truncation"] = float(np.max(np.abs(diff)))
-        estimates["truncation_l2"] = float(np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1))))
-        estimates["truncation_kernel"] = float(
+        # differences shrink like rho^L (MODEL.md §4): the error of g^L is the geometric tail
+        # sum_{k>=L} diff_k ~ diff_L / (1 - rho) ("next"), or diff_{L-1} rho / (1 - rho)
+        from derivations.config import contraction_rate
+
+        rho = min(float(contraction_rate(config)), 0.99)
+        factor = 1.0 / (1.0 - rho) if truncation == "next" else rho / (1.0 - rho)
+        estimates["truncation_difference"] = float(np.max(np.abs(diff)))
+        estimates["truncation"] = factor * estimates["truncation_difference"]
+        estimates["truncation_l2"] = factor * float(
+            np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1))))
+        estimates["truncation_kernel"] = factor * float(
             np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k)))
         estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"
     else:

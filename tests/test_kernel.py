@@ -168,3 +168,39 @@ def test_sobol_kernel_for_d3_covers_linear_closed_form() -> None:
                        for v in words] for u in words])
     assert np.max(np.abs(result.K - exact)) <= result.error
     assert result.error < 0.05
+
+
+def test_linear_kernel_matches_derivations_closed_form_and_rejects_wrong_moment() -> None:
+    from derivations.closed_forms import linear_kernel_matrix
+
+    states_q = [(Fraction(1), Fraction(-1, 2)), (Fraction(-3, 4), Fraction(1, 4))]
+    w_std, b_max, c_std = Fraction(6, 5), Fraction(1, 2), Fraction(3, 4)
+    L = 3
+    words = enumerate_words(2, L)
+    word_states = [[states_q[s] for s in u] for u in words]
+    spec = KernelSpec("linear", np.array(states_q, dtype=float), float(c_std), float(w_std),
+                      float(b_max), ("c", "w", "b"))
+    result = kernel_on_words(spec, L, QuadratureSettings(w_step=0.25, b_nodes=8))
+    exact = np.array(linear_kernel_matrix(word_states, None, w_std**2, c_std**2, b_max),
+                     dtype=float)
+    assert np.max(np.abs(result.K - exact)) <= result.error + ROUNDING
+    wrong = np.array(linear_kernel_matrix(word_states, None, w_std**2, c_std**2, b_max,
+                                          wrong_b_moment=True), dtype=float)
+    assert np.max(np.abs(result.K - wrong)) > 1e3 * (result.error + ROUNDING)
+
+
+def test_erf_matches_derivations_closed_form() -> None:
+    import sympy as sp
+
+    from derivations.closed_forms import erf_kernel_in_inner_products
+
+    terms = erf_kernel_in_inner_products()
+    total = terms["c"] + terms["w"]
+    names = {s.name: s for s in total.free_symbols}
+    f = sp.lambdify([names["xx"], names["pp"], names["xp"], names["s_w2"], names["s_c2"]],
+                    total, "math")
+    states = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    spec = KernelSpec("erf", states, 0.8, 1.1, 0.0, ("c", "w"))
+    result = kernel_on_words(spec, 1)
+    exact = np.array([[f(x @ x, y @ y, x @ y, 1.1**2, 0.8**2) for y in states] for x in states])
+    assert np.max(np.abs(result.K - exact)) <= result.error + ROUNDING

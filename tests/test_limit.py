@@ -1,0 +1,198 @@
+"""The limit ODE on words (numerics.limit) and ybar on words (numerics.targets)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from derivations.config import parse_config
+from numerics.kernel import kernel_on_words
+from numerics.limit import (
+    LimitToleranceError,
+    TimesError,
+    g_along_path,
+    g_at,
+    limit_solver,
+    parse_times,
+    solve_limit,
+    suffix_average,
+    training_loss,
+    word_problem,
+)
+from numerics.quadrature import QuadratureSettings
+from numerics.targets import ybar_on_words
+from numerics.words import enumerate_words, word_stationary_law
+
+TWO_STATE_TANH = """
+[chain]
+states = [[-1.0], [0.5]]
+transition = [["3/4", "1/4"], ["1/2", "1/2"]]
+[target]
+expression = "tanh(x0 + 0.5*x1)"
+[network]
+activation = "tanh"
+trainable = ["c", "w", "b"]
+[init]
+c_std = 1.0
+w_std = 1.2
+b_max = 0.5
+[training]
+alpha = 1.5
+[limit]
+word_length = 4
+"""
+
+FAST = QuadratureSettings(w_step=0.1, b_nodes=12)
+
+
+@pytest.fixture(scope="module")
+def two_state():
+    config = parse_config(TWO_STATE_TANH)
+    problem = word_problem(config, 4)
+    kernel = kernel_on_words(problem.spec, 4, FAST)
+    return config, problem, kernel
+
+
+def test_spectral_solution_matches_solve_ivp(two_state) -> None:
+    _, problem, kernel = two_state
+    K, pi, ybar, alpha = kernel.K, problem.pi_L, problem.ybar, problem.alpha
+    times = [0.0, 0.5, 1.0, 2.0]
+    g = g_at(limit_solver(K, pi, ybar, alpha), times)
+    rtol, atol = 1e-10, 1e-12
+    sol = solve_ivp(lambda t, y: alpha * K @ (pi * (ybar - y)), (0.0, 2.0), np.zeros_like(ybar),
+                    t_eval=times, rtol=rtol, atol=atol, method="DOP853")
+    # local error per step <= atol + rtol |g|; the ODE is contracting in L2(pi), so the global
+    # error is at most (number of steps) x the local tolerance; DOP853 uses 12 evaluations/step
+    steps = sol.nfev / 12 + 1
+    bound = steps * (atol + rtol * np.max(np.abs(sol.y)))
+    assert np.max(np.abs(sol.y.T - g)) <= bound
+    # negative control: the wrong sign of the drift is rejected by the same comparison
+    bad = solve_ivp(lambda t, y: alpha * K @ (pi * (ybar + y)), (0.0, 2.0), np.zeros_like(ybar),
+                    t_eval=times, rtol=rtol, atol=atol, method="DOP853")
+    assert np.max(np.abs(bad.y.T - g)) > 1e3 * bound
+
+
+def test_loss_is_non_increasing_and_g_starts_at_zero(two_state) -> None:
+    _, problem, kernel = two_state
+    solver = limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha)
+    times = np.linspace(0.0, 20.0, 201)
+    g = g_at(solver, times)
+    loss = training_loss(problem.pi_L, problem.ybar, g)
+    assert np.array_equal(g[0], np.zeros_like(g[0]))
+    assert np.all(np.diff(loss) <= 1e-15)
+    assert loss[-1] < 0.5 * loss[0]
+
+
+def test_spectral_solution_matches_mpmath_expm(two_state) -> None:
+    from numerics.reference import limit_mp
+
+    _, problem, kernel = two_state
+    sel = np.arange(0, 16, 3)  # a small word space: 6 words (any PSD K, pi > 0 works)
+    K = kernel.K[np.ix_(sel, sel)]
+    pi = problem.pi_L[sel] / problem.pi_L[sel].sum()
+    ybar = problem.ybar[sel]
+    times = [0.5, 1.0, 2.0]
+    g = g_at(limit_solver(K, pi, ybar, problem.alpha), times)
+    ref = np.array(limit_mp(K.tolist(), pi.tolist(), ybar.tolist(), problem.alpha, times),
+                   dtype=float)
+    assert np.max(np.abs(g - ref)) < 1e-13
+
+
+def test_g_along_path_uses_the_last_L_symbols() -> None:
+    m, L = 2, 3
+    g = np.arange(m**L, dtype=float) * 10.0
+    states = np.array([[0, 1, 1, 0, 1]])
+    along = g_along_path(g, states, m, L)
+    # words at steps 2, 3, 4: (0,1,1)=3, (1,1,0)=6, (1,0,1)=5 (oldest symbol most significant)
+    assert along.tolist() == [[30.0, 60.0, 50.0]]
+
+
+def test_ybar_short_lag_reads_the_word() -> None:
+    states = np.array([[-1.0], [2.0]])
+    P = np.array([[0.75, 0.25], [0.5, 0.5]])
+    pi = np.array([2 / 3, 1 / 3])
+    ybar = ybar_on_words(lambda w: w[..., 0, 0] - 3 * w[..., 1, 0], 1, states, P, pi, 3)
+    words = enumerate_words(2, 3)
+    expected = states[words[:, 2], 0] - 3 * states[words[:, 1], 0]
+    assert np.array_equal(ybar, expected)
+
+
+def test_ybar_long_lag_conditions_with_the_reversed_chain_exactly() -> None:
+    # lag 2, words of length 1: ybar(u) = sum_{s1,s2} pi(s1) P(s1,s2) P(s2,u) / pi(u) y(s1,s2,u),
+    # computed here in exact rationals
+    # a non-reversible (cyclic-biased, doubly stochastic) chain: pi uniform, reversal = P^T
+    h = Fraction(1, 2)
+    P = [[h, h, Fraction(0)], [Fraction(0), h, h], [h, Fraction(0), h]]
+    pi = [Fraction(1, 3)] * 3
+    xs = [Fraction(-1), Fraction(2), Fraction(1, 2)]
+
+    def y_exact(a, b, c):  # y(X_{-2}, X_{-1}, X_0) = X_0 + 2 X_{-1} X_{-2}^2
+        return xs[c] + 2 * xs[b] * xs[a] ** 2
+
+    expected = [sum(pi[a] * P[a][b] * P[b][u] / pi[u] * y_exact(a, b, u)
+                    for a in range(3) for b in range(3)) for u in range(3)]
+    ybar = ybar_on_words(lambda w: w[..., 0, 0] + 2 * w[..., 1, 0] * w[..., 2, 0] ** 2, 2,
+                         np.array([[float(x)] for x in xs]), np.array(P, dtype=float),
+                         np.array(pi, dtype=float), 1)
+    assert np.allclose(ybar, [float(e) for e in expected], rtol=0, atol=1e-15)
+    # negative control: forward-chain weights P(u, b) P(b, a) instead of the time reversal
+    forward = [sum(P[u][b] * P[b][a] * y_exact(a, b, u) for a in range(3) for b in range(3))
+               for u in range(3)]
+    assert np.max(np.abs(ybar - np.array(forward, dtype=float))) > 0.1
+
+
+def test_ybar_tower_property_across_word_lengths() -> None:
+    # averaging ybar on (L+1)-words over the oldest symbol gives ybar on L-words (L < q)
+    rng = np.random.default_rng(np.random.SeedSequence(4))
+    P = rng.uniform(0.1, 1.0, (3, 3))
+    P /= P.sum(axis=1, keepdims=True)
+    from numerics.chain import stationary_law
+
+    pi = stationary_law(P)
+    states = np.array([[-1.0], [0.2], [1.5]])
+
+    def y(w):
+        return np.sin(w[..., 0, 0] + w[..., 3, 0] * w[..., 1, 0])
+
+    for L in (1, 2, 3):
+        short = ybar_on_words(y, 3, states, P, pi, L)
+        long = ybar_on_words(y, 3, states, P, pi, L + 1)
+        assert np.allclose(suffix_average(long, word_stationary_law(pi, P, L + 1), 3), short,
+                           rtol=0, atol=1e-14)
+
+
+def test_truncation_estimate_covers_the_actual_truncation_error() -> None:
+    config = parse_config(TWO_STATE_TANH)
+    times = (0.5, 2.0)
+    L = 3
+    result = solve_limit(config, L, times, settings=FAST, truncation="next")
+    reference = solve_limit(config, 9, times, settings=FAST, truncation="none",
+                            propagate_quadrature=False)
+    projected = reference.g
+    pi_long = reference.problem.pi_L
+    P, pi = reference.problem.P, reference.problem.pi
+    for k in range(9, L, -1):  # average over the 9 - L oldest symbols, one at a time
+        projected = suffix_average(projected, pi_long, 2)
+        pi_long = word_stationary_law(pi, P, k - 1)
+    actual = np.max(np.abs(projected - result.g))
+    assert actual <= result.error_estimates["truncation"]
+    assert result.error_estimates["truncation"] < 20 * actual  # estimate is not vacuous
+
+
+def test_tolerance_refusal() -> None:
+    config = parse_config(TWO_STATE_TANH)
+    with pytest.raises(LimitToleranceError, match="exceeds the tolerance"):
+        solve_limit(config, 2, (1.0,), settings=FAST, tolerance=1e-6)
+
+
+@pytest.mark.parametrize("text", ["", "1,,2", "a", "-1", "nan", "1,inf"])
+def test_parse_times_rejects_bad_input(text: str) -> None:
+    with pytest.raises(TimesError):
+        parse_times(text)
+
+
+def test_parse_times_accepts() -> None:
+    assert parse_times(" 0.5, 1,2 ") == (0.5, 1.0, 2.0)
