@@ -192,6 +192,7 @@ def simulate(
     snapshot_steps: Sequence[int] = (),
     progress: bool | None = None,
     seed: int | None = None,
+    backend: str | None = None,
 ) -> SimulationResult:
     """Train the finite RNN of MODEL.md §2 by online SGD for steps = floor(N T) steps.
 
@@ -204,20 +205,22 @@ def simulate(
     N (default run.N), replicas (count or indices; default run.replicas), seed (default
     run.seed). Snapshots at steps floor(N t) for ``snapshot_times`` (0 <= t <= T) and at the
     given ``snapshot_steps`` (0..steps), sorted and de-duplicated. ``progress``: draw a bar on
-    stderr (None: only if stderr is a terminal).
+    stderr (None: only if stderr is a terminal). ``backend`` (default run.backend): "numpy"
+    (numerics.trainer) or "fast" (numerics.fast_trainer); both give identical numbers.
     Shapes: see :class:`SimulationResult`.
     """
     N = int(config.run.N if N is None else N)
     seed = int(config.run.seed if seed is None else seed)
+    backend = str(config.run.backend if backend is None else backend)
     indices = _replica_indices(replicas, config.run.replicas)
     network, init, training = config.network, config.init, config.training
     if N <= 0:
         raise SimulationError(f"run.N: expected a positive integer, got {N}")
     if network.antisymmetric and N % 2:
         raise SimulationError(f"run.N: antisymmetric initialisation needs an even N, got {N}")
-    if config.run.backend not in BACKENDS:
+    if backend not in BACKENDS:
         raise SimulationError(
-            f"run.backend: unknown backend {config.run.backend!r} (choose {', '.join(BACKENDS)})"
+            f"run.backend: unknown backend {backend!r} (choose {', '.join(BACKENDS)})"
         )
     activation = resolve_activation(config)
     problem = _problem(config)
@@ -261,7 +264,7 @@ def simulate(
         paired=bool(network.antisymmetric),
         snapshot_steps=snap_steps,
     )
-    train = BACKENDS[config.run.backend]
+    train = BACKENDS[backend]
     with ProgressBar(steps, f"simulate N={N} R={R}", enabled=progress) as bar:
         f, snapshots = train(inputs, bar)
 

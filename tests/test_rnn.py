@@ -438,11 +438,11 @@ def test_snapshot_times_and_bad_requests():
 
 def test_memory_does_not_grow_with_steps():
     """N = 64000, R = 8: only O(R N d) network arrays plus O(R steps) records. Peak traced
-    memory for 16 vs 48 steps differs by the records only (< 1 MB), and stays < 400 MB, so the
+    memory for 8 vs 24 steps differs by the records only (< 1 MB), and stays < 400 MB, so the
     full run (128000 steps: records ~ 8 x 128000 x 8 B x 5 arrays ~ 41 MB) is far under 2 GiB."""
     config = make_config(N=64000, replicas=8)
     peaks = []
-    for horizon in (16 / 64000, 48 / 64000):
+    for horizon in (8 / 64000, 24 / 64000):
         cfg = replace(config, training=replace(config.training, horizon=horizon))
         tracemalloc.start()
         simulate(cfg, progress=False)
@@ -478,6 +478,7 @@ def test_fast_backend_identical_to_reference(
     kwargs = dict(snapshot_steps=(0, 7, 20))
     reference = simulate(_with_backend(config, "numpy"), **kwargs)
     blocked = simulate(_with_backend(config, "fast"), **kwargs)
+    _same(blocked, simulate(config, backend="fast", **kwargs))
     _same(reference, blocked)
     assert reference.steps == 20 and not np.array_equal(reference.snapshots[0].c,
                                                         reference.snapshots[2].c)
