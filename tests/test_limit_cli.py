@@ -1,0 +1,69 @@
+"""``rnnkl limit`` (proofs_check.commands.limit): JSON schema, consistency, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from proofs_check.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _run(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "limit.json"
+    assert main(["limit", *args, "--out", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_limit_json_schema_and_consistency(tmp_path: Path) -> None:
+    doc = _run(tmp_path, "--config", str(EXAMPLES / "linear_two_state.toml"),
+               "--word-length", "3", "--times", "0,0.5,2")
+    for key in ("word_length", "words", "pi_L", "ybar", "times", "g", "error_estimates"):
+        assert key in doc
+    assert doc["word_length"] == 3
+    words = np.array(doc["words"])
+    assert words.shape == (8, 3) and words[1].tolist() == [0, 0, 1]  # oldest symbol first
+    pi_L = np.array(doc["pi_L"])
+    assert abs(pi_L.sum() - 1.0) < 1e-15
+    # pi_L(u) = pi(u1) P(u1,u2) P(u2,u3) with P = [[3/4,1/4],[1/2,1/2]], pi = (2/3, 1/3)
+    P = np.array([[0.75, 0.25], [0.5, 0.5]])
+    pi = np.array([2 / 3, 1 / 3])
+    expected = pi[words[:, 0]] * P[words[:, 0], words[:, 1]] * P[words[:, 1], words[:, 2]]
+    assert np.allclose(pi_L, expected, rtol=1e-14, atol=0)
+    # ybar = x0 + 0.5 x1 read on the last two symbols (states -1, 1)
+    x = np.array([-1.0, 1.0])
+    assert np.array_equal(np.array(doc["ybar"]), x[words[:, 2]] + 0.5 * x[words[:, 1]])
+    g = np.array(doc["g"])
+    assert doc["times"] == [0.0, 0.5, 2.0] and g.shape == (3, 8)
+    assert np.array_equal(g[0], np.zeros(8))
+    loss = 0.5 * (pi_L * (np.array(doc["ybar"]) - g) ** 2).sum(axis=1)
+    assert np.all(np.diff(loss) < 0)
+    est = doc["error_estimates"]
+    for key in ("quadrature", "truncation", "rounding"):
+        assert isinstance(est[key], float) and est[key] >= 0
+
+
+def test_limit_is_reproducible(tmp_path: Path) -> None:
+    a = _run(tmp_path, "--word-length", "2", "--times", "1")
+    b = _run(tmp_path, "--word-length", "2", "--times", "1")
+    assert a == b
+
+
+@pytest.mark.parametrize("times", ["", "1,,2", "abc", "-0.5", "nan", "1e400"])
+def test_bad_times_exit_2(times: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["limit", "--word-length", "2", f"--times={times}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--times" in err
+
+
+def test_bad_word_length_and_config_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["limit", "--word-length", "0"])
+    assert exc.value.code == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[init]\nb_max = 2.0\n")
+    assert main(["limit", "--config", str(bad), "--times", "1"]) == 2
