@@ -51,8 +51,8 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(
         name="quick",
-        n_ladder=(250, 500, 1000, 2000),
-        replicas=12,
+        n_ladder=(125, 250, 500, 1000),
+        replicas=96,
         init_ladder=(250, 500, 1000, 2000, 4000),
         init_replicas=256,
         word_length=4,
@@ -66,7 +66,7 @@ BUDGETS: dict[str, Budget] = {
     "standard": Budget(
         name="standard",
         n_ladder=(250, 500, 1000, 2000, 4000),
-        replicas=32,
+        replicas=192,
         init_ladder=(250, 500, 1000, 2000, 4000, 8000),
         init_replicas=512,
         word_length=6,
@@ -79,8 +79,8 @@ BUDGETS: dict[str, Budget] = {
     ),
     "full": Budget(
         name="full",
-        n_ladder=(500, 1000, 2000, 4000, 8000, 16000),
-        replicas=64,
+        n_ladder=(250, 500, 1000, 2000, 4000, 8000, 16000),
+        replicas=256,
         init_ladder=(500, 1000, 2000, 4000, 8000, 16000, 32000),
         init_replicas=1024,
         word_length=8,

@@ -123,8 +123,9 @@ def fit_rate(
 
     ``samples`` shape (levels, R) holds e (power=1) or e^2 (power=2, RMS errors: the level value
     is sqrt(mean e^2), whose expectation-square is an exact power law when Var ~ N^p).
-    The slope's interval is slope +- t_{dof} * se * max(1, sqrt(chi2/dof)), dof = levels - 2
-    (at least 1); with rng given, a replica bootstrap interval is added.
+    The slope's interval is slope +- t_{R-1} * se * max(1, sqrt(chi2/(levels - 2))) (the
+    Birge-ratio inflation when the levels scatter beyond their error bars); with rng given, a
+    replica bootstrap interval is added.
     """
     ns = np.asarray(ns, dtype=float)
     samples = np.asarray(samples, dtype=float)
@@ -136,10 +137,10 @@ def fit_rate(
     slope, intercept, se, chi2 = _wls(x, y, var_log)
     dof = max(ns.size - 2, 1)
     chi2_red = chi2 / dof if ns.size > 2 else 1.0
+    # Scatter beyond the error bars (chi2/dof > 1) inflates the standard error (Birge ratio);
+    # the t quantile uses R - 1 degrees of freedom, as the variances come from R replicas.
     se_eff = se * max(1.0, np.sqrt(chi2_red))
-    # Few levels: the t quantile with dof = levels - 2 is very conservative; use the replica
-    # count instead when the chi-square is fine (the variances come from R replicas).
-    dof_t = dof if chi2_red > 1.0 else max(samples.shape[1] - 1, dof)
+    dof_t = max(samples.shape[1] - 1, 1)
     half = float(_stats.t.ppf(0.5 + confidence / 2, dof_t)) * se_eff
     z = float(_stats.norm.ppf(0.5 + confidence / 2))
     spread = np.exp(z * np.sqrt(var_log))

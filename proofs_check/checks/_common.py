@@ -103,3 +103,39 @@ def spread_indices(total: int, count: int) -> np.ndarray:
     if count >= total:
         return np.arange(total)
     return np.unique(np.linspace(0, total - 1, count).round().astype(np.int64))
+
+
+def _beta_exact(config: Config):
+    import sympy as sp
+
+    return sp.nsimplify(config.network.beta)
+
+
+def predicted_exponent(term: str, config: Config) -> float:
+    """The exponent a (error ~ N^a) of ``term`` from derivations.scaling (MODEL.md §6).
+
+    term: "output_at_init" | "parameter_drift" | "kernel_at_init" | "overall" (a = -r).
+    The predictions are derived by the derivations package, never typed in here.
+    """
+    from derivations import scaling
+
+    antisymmetric = bool(config.network.antisymmetric)
+    if term == "overall":
+        return -float(scaling.overall_rate(_beta_exact(config), antisymmetric))
+    exponent = scaling.error_exponents(antisymmetric)[term]
+    return float(exponent.subs(scaling.BETA, _beta_exact(config)))
+
+
+def level_seed(seed: int, spawn_key: int, n_units: int) -> int:
+    """A root seed for the simulations of one ladder level, independent across levels."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(spawn_key, n_units))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def subleading_allowance(gap: float, n_min: int) -> float:
+    """Finite-N bias allowance of a log-log slope when E(N) = a N^p (1 + b N^{-gap}), |b| <= 1:
+    |d log(1 + b N^-gap) / d log N| <= gap N^-gap / (1 - N^-gap), largest at the smallest N."""
+    if gap <= 0:
+        return 0.0
+    x = float(n_min) ** (-gap)
+    return gap * x / (1.0 - x)

@@ -26,6 +26,7 @@ from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     ACCEPTANCE_NOTE,
     draw_units,
+    predicted_exponent,
     rate_accepts,
     rate_control,
     rate_tolerance,
@@ -43,7 +44,6 @@ CLAIM = (
     "The empirical neural tangent kernel of the RNN at initialisation converges to the limit "
     "kernel A(x, x') at rate N^{-1/2}."
 )
-PREDICTED_EXPONENT = -0.5
 SPAWN_KEY = 102
 BIAS_ALLOWANCE = 0.0  # E[e] = V/N exactly (i.i.d. units); see module docstring.
 
@@ -129,6 +129,7 @@ def run(context: CheckContext) -> CheckResult:
     budget = context.budget
     word_length = budget.word_length
     kernel = limit_kernel(context, word_length)
+    predicted = predicted_exponent("kernel_at_init", config)  # -1/2, derivations.scaling
     context.progress(0.2)
     select = init_word_selection(config, budget, word_length)
     pairs = np.ix_(select, select)
@@ -142,9 +143,9 @@ def run(context: CheckContext) -> CheckResult:
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
     fit = fit_rate(np.array(budget.init_ladder), errors["claim"], power=2, rng=rng)
     fit_control = fit_rate(np.array(budget.init_ladder), errors["control"], power=2)
-    ok = rate_accepts(fit, PREDICTED_EXPONENT, BIAS_ALLOWANCE)
+    ok = rate_accepts(fit, predicted, BIAS_ALLOWANCE)
     control = rate_control(fit_control, "kernel without the b term (A - A_b)",
-                           PREDICTED_EXPONENT, BIAS_ALLOWANCE)
+                           predicted, BIAS_ALLOWANCE)
     quad_error = float(kernel["error"])
     variance_floor = float(errors["claim"][-1].mean())  # ~ V / N_max
     figures = (
@@ -154,7 +155,7 @@ def run(context: CheckContext) -> CheckResult:
             series={"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
                     "error_hi": fit.value_ci[:, 1], "control": fit_control.values},
             meta={"slope": fit.slope, "intercept": fit.intercept,
-                  "predicted": PREDICTED_EXPONENT, "ylabel": "RMS over word pairs of A^N - A",
+                  "predicted": predicted, "ylabel": "RMS over word pairs of A^N - A",
                   "control_label": "vs A without b term"},
         ),
         FigureData(
@@ -169,7 +170,7 @@ def run(context: CheckContext) -> CheckResult:
         claim=CLAIM,
         equation=EQUATION,
         quantity="rate exponent of RMS(A^N - A) in N",
-        prediction=PREDICTED_EXPONENT,
+        prediction=predicted,
         measured=fit.slope,
         ci=fit.ci,
         tolerance=rate_tolerance(fit, BIAS_ALLOWANCE),

@@ -21,6 +21,7 @@ from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     ACCEPTANCE_NOTE,
     draw_units,
+    predicted_exponent,
     rate_accepts,
     rate_control,
     rate_tolerance,
@@ -112,8 +113,7 @@ def run(context: CheckContext) -> CheckResult:
     if config.network.antisymmetric:
         return _run_antisymmetric(context)
     budget = context.budget
-    beta = config.network.beta
-    predicted = 0.5 - beta
+    predicted = predicted_exponent("output_at_init", config)  # 1/2 - beta
     params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
               "L": budget.word_length, "seed": context.seed}
     data = context.cache.get_or_compute(

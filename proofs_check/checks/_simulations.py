@@ -1,0 +1,61 @@
+"""The trained-network Monte Carlo shared by the parameter-drift and main-theorem checks.
+
+For each N of the budget ladder: R replicas trained by numerics.simulate.simulate for
+floor(N T) steps under a root seed drawn per level (levels independent), cached on disk with
+everything the checks need: outputs f (R, steps), chain states (R, steps), and the parameters
+theta_0 and theta_{floor(N T)} (R, N[, d]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import level_seed
+
+SPAWN_KEY = 200
+
+
+def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
+                  ) -> dict[str, np.ndarray]:
+    """Simulation arrays for one ladder level (cached): f, states, c0, w0, b0, cT, wT, bT.
+
+    ``lr_shift`` != 0 runs the *wrong* learning rate eta_N = alpha N^{2 beta - 2 + lr_shift}
+    (negative control), i.e. alpha replaced by alpha N^{lr_shift}, on the same seeds.
+    """
+    from numerics.simulate import simulate
+
+    config = context.config
+    if lr_shift:
+        training = dataclasses.replace(
+            config.training, alpha=float(config.training.alpha) * float(n_units) ** lr_shift)
+        config = config.replace(training=training)
+    replicas = context.budget.replicas
+    seed = level_seed(context.seed, SPAWN_KEY, n_units)
+    horizon = float(config.training.horizon)
+
+    def compute() -> dict[str, np.ndarray]:
+        result = simulate(config, N=n_units, replicas=replicas, seed=seed,
+                          snapshot_times=(0.0, horizon), progress=False)
+        first, last = result.snapshots[0], result.snapshots[-1]
+        return {"f": result.f, "states": result.states, "steps": np.array(result.steps),
+                "c0": first.c, "w0": first.w, "b0": first.b,
+                "cT": last.c, "wT": last.w, "bT": last.b}
+
+    params = {"config": config, "N": n_units, "replicas": replicas, "seed": seed,
+              "snapshots": [0.0, horizon]}
+    return context.cache.get_or_compute("simulation", params, compute)
+
+
+def trained_ladder(context: CheckContext, start: float = 0.0, share: float = 1.0,
+                   lr_shift: float = 0.0) -> list[dict[str, np.ndarray]]:
+    """All ladder levels; progress reported over [start, start + share] of the check."""
+    ladder = context.budget.n_ladder
+    weights = np.cumsum(np.asarray(ladder, dtype=float))
+    levels = []
+    for i, n_units in enumerate(ladder):
+        levels.append(trained_level(context, n_units, lr_shift))
+        context.progress(start + share * weights[i] / weights[-1])
+    return levels

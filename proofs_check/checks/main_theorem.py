@@ -1,0 +1,256 @@
+"""Check: the main theorem (MODEL.md §3, §6): E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})| = O(N^{-r})
+for t <= T, r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) with antisymmetric
+initialisation), and the network frozen at time T, run on fixed words, gives g_T.
+
+Limit: g_t on the m^L words (L = config limit.word_length) by numerics.limit (kernel quadrature +
+spectral solution), with its quadrature and truncation error estimates. Monte Carlo: the shared
+trained-network simulations (checks._simulations) over the budget's N ladder.
+
+* ``main_theorem``: per replica e = mean over a grid of times t in [T/8, T) of
+  (f^N_{floor(Nt)} - g_t(word at floor(Nt)))^2; the RMS sqrt(mean_r e) is fitted against N.
+* ``frozen_network``: per replica e = mean over 64 words u drawn from pi_L (an unbiased estimate
+  of sum_u pi_L(u) (f_{theta_T}(u) - g_T(u))^2) with the frozen network
+  (numerics.frozen.frozen_outputs) reading each word u from S = 0.
+
+Predicted slope -r from derivations.scaling. Bias allowance: (i) the next error term decays
+faster by the gap between r and the next rate (1/2 if r < 1/2, else 1/2 more); a relative
+correction b N^-gap, |b| <= 1, moves the slope by <= gap N^-gap/(1 - N^-gap) at N_min; (ii) the
+truncation + quadrature error delta of g is a floor that flattens the slope by at most
+r delta / (E(N_max) - delta) (delta from numerics.limit's estimates; infinite if delta >= E).
+Negative control: the learning-rate exponent off by 1/4: the same networks (same seeds)
+trained with eta_N = alpha N^{2 beta - 2 + 1/4} are claimed to follow the same g_t; the same
+test (f vs g_t, predicted slope -r) must reject it. A secondary, reported-only control compares
+the claim's networks with g computed from ybar without the lagged inputs (ybar(u) replaced by
+E[Y_0 | X_0 = u_L]) when the target uses lags, else from the kernel without its b (or c) term.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.frozen import frozen_outputs
+from numerics.limit import g_at, limit_solver, solve_limit
+from numerics.simulate import time_to_step
+from numerics.words import path_word_indices
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import (
+    ACCEPTANCE_NOTE,
+    predicted_exponent,
+    rate_accepts,
+    rate_control,
+    rate_tolerance,
+    states_array,
+    subleading_allowance,
+)
+from proofs_check.checks._simulations import trained_ladder
+from proofs_check.result import CheckResult, FigureData
+from proofs_check.stats import fit_rate
+
+NAME = "main_theorem"
+TITLE = "main theorem"
+COST = 6.0
+EQUATION = "limit_ode"
+CLAIM = (
+    "The trained network's output tracks the kernel-limit ODE solution: "
+    "sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})| = O(N^{-r})."
+)
+FROZEN_CLAIM = (
+    "The network frozen at time T, run on any fixed input word, converges to g_T on that word "
+    "at the same rate O(N^{-r})."
+)
+FORMULA = (r"\frac{d}{dt} g_t(x) = \alpha\, E_{(x', y') \sim \hat\pi}\big[(y' - g_t(x')) A(x, x')"
+           r"\big],\quad E|f^N_{\lfloor Nt \rfloor} - g_t| = O(N^{-r}),\ "
+           r"r = \min(\beta - \tfrac12, 1 - \beta, \tfrac12)")
+TIME_POINTS = 32
+LR_SHIFT = 0.25  # negative control: learning-rate exponent off by 1/4
+FROZEN_WORDS = 64
+
+
+def time_grid(horizon: float) -> np.ndarray:
+    """t_j = T j / 32, j = 4..31: from T/8 (memory and start-up transients gone) to below T."""
+    return horizon * np.arange(4, TIME_POINTS) / TIME_POINTS
+
+
+def _ybar_without_lags(ybar: np.ndarray, pi_L: np.ndarray, m: int) -> np.ndarray:
+    """E[Y_0 | X_0 = u_L] on every word (the lagged inputs averaged out under pi_L)."""
+    last = np.arange(ybar.shape[0]) % m  # most recent symbol u_L (oldest-first words)
+    num = np.bincount(last, weights=pi_L * ybar, minlength=m)
+    den = np.bincount(last, weights=pi_L, minlength=m)
+    return (num / den)[last]
+
+
+def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
+    """g_t (times (T/8..T) and T) on all words, the control's g, and error estimates (cached)."""
+    config = context.config
+    L = int(config.limit.word_length)
+    horizon = float(config.training.horizon)
+    times = np.append(time_grid(horizon), horizon)
+
+    def compute() -> dict[str, np.ndarray]:
+        result = solve_limit(config, L, times=tuple(times), truncation="previous")
+        problem = result.problem
+        estimates = result.error_estimates
+        delta = float(estimates.get("quadrature") or 0.0) + float(
+            estimates.get("truncation") or 0.0) + float(estimates.get("rounding") or 0.0)
+        lag = int(config.target.lag)
+        K = result.kernel.K
+        if lag > 0:
+            control_name = "ybar without the lagged inputs"
+            ybar_c = _ybar_without_lags(problem.ybar, problem.pi_L, problem.P.shape[0])
+            solver = limit_solver(K, problem.pi_L, ybar_c, problem.alpha)
+        else:
+            group = "b" if "b" in result.kernel.by_group and len(result.kernel.by_group) > 1 \
+                else "c"
+            control_name = f"kernel without the {group} term"
+            K_c = K - result.kernel.by_group[group]
+            solver = limit_solver(K_c, problem.pi_L, problem.ybar, problem.alpha)
+        return {"times": times, "g": result.g, "g_control": g_at(solver, tuple(times)),
+                "pi_L": problem.pi_L, "delta": np.array(delta),
+                "control_name": np.array(control_name)}
+
+    params = {"config": config, "L": L, "times": times}
+    return context.cache.get_or_compute("limit", params, compute)
+
+
+def _trajectory_errors(level, limit, config, g_key: str) -> np.ndarray:
+    """Per replica: mean over the time grid of (f - g_t(word))^2, shape (R,)."""
+    f = level["f"]
+    states = level["states"]
+    m = config.chain.m
+    L = int(config.limit.word_length)
+    n_units = int(level["c0"].shape[1])
+    times = time_grid(float(config.training.horizon))
+    steps = np.array([time_to_step(n_units, t) for t in times])
+    words = path_word_indices(states, m, L)  # (R, steps - L + 1), entry j at step j + L - 1
+    g = limit[g_key][: len(times)]  # (times, words)
+    g_path = np.take_along_axis(g[None, :, :], words[:, steps - L + 1][:, :, None], axis=2)
+    g_path = g_path[:, :, 0]  # (R, times)
+    return np.mean((f[:, steps] - g_path) ** 2, axis=1)
+
+
+def frozen_words(context: CheckContext, pi_L: np.ndarray) -> np.ndarray:
+    """FROZEN_WORDS word indices drawn i.i.d. from pi_L (fixed by the seed): the uniform mean
+    over them of (f - g)^2 is an unbiased estimate of sum_u pi_L(u) (f(u) - g(u))^2."""
+    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(302,)))
+    return rng.choice(pi_L.shape[0], size=FROZEN_WORDS, p=pi_L / pi_L.sum())
+
+
+def _frozen_outputs(level, config, select: np.ndarray) -> np.ndarray:
+    """f_{theta_T}(u) for every replica and selected word (R, n_selected)."""
+    from numerics.words import enumerate_words
+
+    L = int(config.limit.word_length)
+    inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
+    out = []
+    for r in range(level["cT"].shape[0]):
+        out.append(frozen_outputs(level["cT"][r], level["wT"][r], level["bT"][r], config,
+                                  float(config.network.beta), inputs)[:, -1])
+    return np.stack(out)
+
+
+def _bias(context: CheckContext, rate: float, delta: float, floor_error: float) -> float:
+    """Allowance (i) + (ii) of the module docstring."""
+    gap = 0.5 - rate if rate < 0.5 else 0.5
+    subleading = subleading_allowance(gap, min(context.budget.n_ladder))
+    truncation = rate * delta / (floor_error - delta) if floor_error > delta else float("inf")
+    return subleading + truncation
+
+
+def _result(name, claim, quantity, fit, fit_control, predicted, bias, control_name, budget,
+            figures, details) -> CheckResult:
+    ok = rate_accepts(fit, predicted, bias)
+    control = rate_control(fit_control, control_name, predicted, bias)
+    return CheckResult(
+        name=name, claim=claim, equation=EQUATION, quantity=quantity,
+        prediction=predicted, measured=fit.slope, ci=fit.ci,
+        tolerance=rate_tolerance(fit, bias),
+        tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
+        f"{budget.replicas} replicas per N, widened by the finite-N allowance {bias:.3g} "
+        "(subleading order + truncation floor, module docstring)",
+        verdict="pass" if ok else "fail", negative_control=control, figures=figures,
+        details=details, formula=FORMULA)
+
+
+def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
+    config = context.config
+    budget = context.budget
+    limit = limit_on_words(context)
+    context.progress(0.1)
+    levels = trained_ladder(context, 0.1, 0.4)
+    wrong = trained_ladder(context, 0.5, 0.4, lr_shift=LR_SHIFT)
+    ns = np.array(budget.n_ladder)
+    predicted = predicted_exponent("overall", config)  # -r from derivations.scaling
+    rate = -predicted
+    delta = float(limit["delta"])
+    control_name = "learning-rate exponent off by 1/4 (eta_N = alpha N^(2 beta - 7/4))"
+    secondary_name = str(limit["control_name"])
+    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(301,)))
+
+    traj = np.stack([_trajectory_errors(lv, limit, config, "g") for lv in levels])
+    traj_s = np.stack([_trajectory_errors(lv, limit, config, "g_control") for lv in levels])
+    traj_c = np.stack([_trajectory_errors(lv, limit, config, "g") for lv in wrong])
+    fit = fit_rate(ns, traj, power=2, rng=rng)
+    fit_c = fit_rate(ns, traj_c, power=2)
+    fit_s = fit_rate(ns, traj_s, power=2)
+    bias = _bias(context, rate, delta, float(fit.values[-1]))
+
+    pi_L = limit["pi_L"]
+    select = frozen_words(context, pi_L)
+    frozen, frozen_wrong = [], []
+    for n_units, level, level_wrong in zip(budget.n_ladder, levels, wrong, strict=True):
+        params = {"config": config, "N": n_units, "replicas": budget.replicas,
+                  "seed": context.seed, "L": int(config.limit.word_length), "words": select}
+        frozen.append(context.cache.get_or_compute(
+            "frozen", params, lambda lv=level: {"f": _frozen_outputs(lv, config, select)})["f"])
+        frozen_wrong.append(context.cache.get_or_compute(
+            "frozen", dict(params, lr_shift=LR_SHIFT),
+            lambda lv=level_wrong: {"f": _frozen_outputs(lv, config, select)})["f"])
+    context.progress(0.95)
+    g_T = limit["g"][-1][select]
+    fro = np.stack([np.mean((f - g_T) ** 2, axis=1) for f in frozen])
+    fro_c = np.stack([np.mean((f - g_T) ** 2, axis=1) for f in frozen_wrong])
+    fit_f = fit_rate(ns, fro, power=2, rng=rng)
+    fit_fc = fit_rate(ns, fro_c, power=2)
+    bias_f = _bias(context, rate, delta, float(fit_f.values[-1]))
+
+    times = time_grid(float(config.training.horizon))
+    series = {"t": times}
+    for n_units, level in zip(budget.n_ladder, levels, strict=True):
+        steps = np.array([time_to_step(n_units, t) for t in times])
+        L = int(config.limit.word_length)
+        words = path_word_indices(level["states"][:1], config.chain.m, L)[0]
+        series[f"f N={n_units}"] = level["f"][0, steps]
+        series[f"g N={n_units}"] = limit["g"][np.arange(len(times)), words[steps - L + 1]]
+    common = {"ladder": list(budget.n_ladder), "replicas": budget.replicas,
+              "word_length": int(config.limit.word_length), "limit_error_estimate": delta,
+              "predicted_rate_source": "derivations.scaling.overall_rate"}
+    main = _result(
+        NAME, CLAIM, "rate exponent of RMS_t (f^N - g_t) along the training path", fit, fit_c,
+        predicted, bias, control_name, budget,
+        (FigureData("rate", "Main theorem: f^N vs g_t along the training path",
+                    {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
+                     "error_hi": fit.value_ci[:, 1], "control": fit_c.values},
+                    {"slope": fit.slope, "intercept": fit.intercept, "predicted": predicted,
+                     "ylabel": "RMS over t in [T/8, T) of f^N - g_t",
+                     "control_label": "learning-rate exponent off by 1/4"}),
+         FigureData("trajectories", "f^N (solid) and g_t (dashed) along one training path",
+                    series, {"ylabel": "output"})),
+        dict(common, rms_error=fit.values, bootstrap_ci=fit.bootstrap_ci,
+             chi2_reduced=fit.chi2_reduced, bias_allowance=bias,
+             control_slope=fit_c.slope, control_ci=fit_c.ci, control_rms=fit_c.values,
+             secondary_control=secondary_name, secondary_control_slope=fit_s.slope,
+             secondary_control_rms=fit_s.values,
+             secondary_control_rejected=not rate_accepts(fit_s, predicted, bias)))
+    frozen_result = _result(
+        "frozen_network", FROZEN_CLAIM, "rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",
+        fit_f, fit_fc, predicted, bias_f, control_name, budget,
+        (FigureData("rate", "Frozen network at T on words vs g_T",
+                    {"N": fit_f.ns, "error": fit_f.values, "error_lo": fit_f.value_ci[:, 0],
+                     "error_hi": fit_f.value_ci[:, 1], "control": fit_fc.values},
+                    {"slope": fit_f.slope, "intercept": fit_f.intercept, "predicted": predicted,
+                     "ylabel": "pi_L-RMS over words of f_theta_T - g_T",
+                     "control_label": "learning-rate exponent off by 1/4"}),),
+        dict(common, rms_error=fit_f.values, bootstrap_ci=fit_f.bootstrap_ci,
+             chi2_reduced=fit_f.chi2_reduced, bias_allowance=bias_f,
+             control_slope=fit_fc.slope, control_ci=fit_fc.ci, control_rms=fit_fc.values))
+    return main, frozen_result
