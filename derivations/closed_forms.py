@@ -160,6 +160,8 @@ def linear_kernel_coefficients(
     poly = sp.Poly(expectation, *lags, *others)
     matrix = sp.zeros(L, L)
     for powers, coefficient in poly.terms():
+        if coefficient == 0:
+            continue
         i = [k for k in range(L) if powers[k]]
         o = [k for k in range(L) if powers[L + k]]
         if len(i) != 1 or len(o) != 1 or powers[i[0]] != 1 or powers[L + o[0]] != 1:
@@ -303,3 +305,65 @@ def erf_kernel_in_inner_products() -> dict[str, sp.Expr]:
         "c": kernels["nngp"].subs(cov),
         "w": gaussian_moment(2, S_C2) * xp * kernels["ntk"].subs(cov),
     }
+
+
+LAG_J = sp.Symbol("j", integer=True, nonnegative=True)
+LAG_L = sp.Symbol("l", integer=True, nonnegative=True)
+
+
+def _expectation_symbolic_lags(expr: sp.Expr, c: sp.Symbol, w: sp.Symbol, b: sp.Symbol) -> sp.Expr:
+    """E over c ~ N(0, s_c2), w ~ N(0, s_w2), b ~ U[-bbar, bbar] of a sum of monomials
+    c^i w^k b^e with integer i, k and a symbolic exponent e (moments by ``integrate``)."""
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(sp.powsimp(sp.expand(expr), force=True))):
+        coefficient, powers = sp.Integer(1), {c: 0, w: 0, b: 0}
+        for factor in sp.Mul.make_args(term):
+            base, exponent = factor.as_base_exp()
+            if base in powers:
+                powers[base] += exponent
+            else:
+                coefficient *= factor
+        moment_b = uniform_moment_general().subs({MOMENT_ORDER: powers[b], B_MAX: B_MAX})
+        total += (
+            coefficient
+            * gaussian_moment(int(powers[c]), S_C2)
+            * gaussian_moment(int(powers[w]), S_W2)
+            * moment_b
+        )
+    return sp.simplify(total)
+
+
+@lru_cache(maxsize=1)
+def linear_kernel_coefficient_general() -> dict[str, sp.Expr]:
+    """MODEL.md §4, linear sigma: M_group[j, l] for symbolic lags j, l (per trainable group).
+
+    Chain rule along the linear recursion S_k = w . x_k + b S_{k-1}: dS/dx_{-j} = w prod_{i<j} b
+    (``Product``), G^w = dS/dw so dG^w/dx_{-j} = d/dw of it, G^b = dS/db so dG^b/dx_{-j} = d/db of
+    it; then the derived integrand's expectation with E[b^n] for symbolic n. The tests compare
+    with :func:`linear_kernel_coefficients` (fixed L, fully expanded) entry by entry."""
+    c, w, b = sp.symbols("c w b", real=True)
+    i = sp.Symbol("i", integer=True, positive=True)
+
+    def s_coefficient(lag: sp.Symbol) -> sp.Expr:
+        return w * sp.Product(b, (i, 1, lag)).doit()
+
+    ks = kernel_symbols(1)
+    out = {}
+    for group in GROUPS:
+        integrand = derive_kernel_integrand(1, (group,))
+        mapping = {
+            ks.c: c,
+            ks.s: s_coefficient(LAG_J),
+            ks.s_other: s_coefficient(LAG_L),
+            ks.gw[0]: sp.diff(s_coefficient(LAG_J), w),
+            ks.gw_other[0]: sp.diff(s_coefficient(LAG_L), w),
+            ks.gb: sp.diff(s_coefficient(LAG_J), b),
+            ks.gb_other: sp.diff(s_coefficient(LAG_L), b),
+        }
+        value = _expectation_symbolic_lags(integrand.xreplace(mapping), c, w, b)
+        if group == "b":
+            # dG^b/dx_{-0} = d/db (w) = 0: the lag-0 coefficient vanishes (the symbolic form
+            # j b^(j-1) would give 0 * b^(-1), and its moment divides by j + l - 1 = 0)
+            value = sp.Piecewise((0, sp.Eq(LAG_J * LAG_L, 0)), (value, True))
+        out[group] = value
+    return out
