@@ -1,7 +1,15 @@
 """Activation functions sigma, sigma', sigma'' as vectorised NumPy callables (MODEL.md §2).
 
 ``activation_functions(name)`` is the single entry point used by the simulator and the kernel
-code. Lipschitz constants Lip(sigma) = sup |sigma'| enter the contraction rho = b_max Lip(sigma).
+code. The callables are the GENERATED functions of :mod:`numerics.generated` (printed by SymPy
+from the derivations; ``rnnkl derive``): sigma_<name>, sigma_d1_<name>, sigma_d2_<name>, and the
+fused memory/tangent step memory_tangent_step_<name>(wx, b, s_prev, gb_prev) -> (s, dsigma, gb).
+The generated forms are stable in double precision (e.g. sigma' of tanh without the
+cancellation of 1 - tanh^2, sigmoid through scipy.special.expit).
+
+Lipschitz constants Lip(sigma) = sup |sigma'| enter the contraction rho = b_max Lip(sigma):
+tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1 (derived exactly by
+``derivations.limit.sup_abs_derivative``; ``derivations.config.lipschitz_constant`` as floats).
 """
 
 from __future__ import annotations
@@ -10,70 +18,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf as _erf
-from scipy.special import expit as _expit
+
+from numerics import generated
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
+StepFunction = Callable[
+    [np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]
+]
 
 
 @dataclass(frozen=True)
 class Activation:
-    """sigma and its first two derivatives, elementwise on float arrays of any shape."""
+    """sigma and its first two derivatives, elementwise on float arrays of any shape; ``step``
+    is the generated fused memory/tangent step (s, dsigma, gb) of MODEL.md §2 (or None)."""
 
     name: str
     sigma: ArrayFunction
     d1: ArrayFunction
     d2: ArrayFunction
+    step: StepFunction | None = None
 
 
-def _tanh_d1(z: np.ndarray) -> np.ndarray:
-    t = np.tanh(z)
-    return 1.0 - t * t
-
-
-def _tanh_d2(z: np.ndarray) -> np.ndarray:
-    t = np.tanh(z)
-    return -2.0 * t * (1.0 - t * t)
-
-
-def _sigmoid_d1(z: np.ndarray) -> np.ndarray:
-    s = _expit(z)
-    return s * (1.0 - s)
-
-
-def _sigmoid_d2(z: np.ndarray) -> np.ndarray:
-    s = _expit(z)
-    return s * (1.0 - s) * (1.0 - 2.0 * s)
-
-
-_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
-
-
-def _erf_d1(z: np.ndarray) -> np.ndarray:
-    return _TWO_OVER_SQRT_PI * np.exp(-z * z)
-
-
-def _erf_d2(z: np.ndarray) -> np.ndarray:
-    return -2.0 * z * _TWO_OVER_SQRT_PI * np.exp(-z * z)
-
-
-def _identity(z: np.ndarray) -> np.ndarray:
-    return np.asarray(z, dtype=float)
-
-
-def _ones(z: np.ndarray) -> np.ndarray:
-    return np.ones_like(z, dtype=float)
-
-
-def _zeros(z: np.ndarray) -> np.ndarray:
-    return np.zeros_like(z, dtype=float)
+def _generated_activation(name: str) -> Activation:
+    return Activation(
+        name,
+        getattr(generated, f"sigma_{name}"),
+        getattr(generated, f"sigma_d1_{name}"),
+        getattr(generated, f"sigma_d2_{name}"),
+        getattr(generated, f"memory_tangent_step_{name}"),
+    )
 
 
 _ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", np.tanh, _tanh_d1, _tanh_d2),
-    "sigmoid": Activation("sigmoid", _expit, _sigmoid_d1, _sigmoid_d2),
-    "erf": Activation("erf", _erf, _erf_d1, _erf_d2),
-    "linear": Activation("linear", _identity, _ones, _zeros),
+    name: _generated_activation(name) for name in ("tanh", "sigmoid", "erf", "linear")
 }
 
 
