@@ -105,6 +105,7 @@ def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
             K_c = K - result.kernel.by_group[group]
             solver = limit_solver(K_c, problem.pi_L, problem.ybar, problem.alpha)
         return {"times": times, "g": result.g, "g_control": g_at(solver, tuple(times)),
+                "K": K, "ybar": problem.ybar,
                 "pi_L": problem.pi_L, "delta": np.array(delta),
                 "control_name": np.array(control_name)}
 
