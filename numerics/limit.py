@@ -58,11 +58,14 @@ class LimitSolver:
     norm_M: float
 
 
-def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float) -> LimitSolver:
+def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
+                 perturbed: bool = False) -> LimitSolver:
     """Eigendecomposition of M = D^{1/2} K D^{1/2} (MODEL.md §4), K (n, n), pi (n,), ybar (n,).
 
     Negative eigenvalues of M are rounding (K is PSD by construction): they are clipped to 0
-    after checking they are above -100 n eps max|lambda| (else ValueError).
+    after checking they are above -100 n eps max|lambda| (else ValueError). ``perturbed``:
+    K is a kernel plus an error-model perturbation (not PSD by construction); clip without
+    the check.
     """
     root = np.sqrt(np.asarray(pi, dtype=float))
     M = root[:, None] * K * root[None, :]
@@ -70,7 +73,7 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float) 
     lam, V = np.linalg.eigh(M)
     top = float(max(np.max(np.abs(lam)), 0.0))
     floor = -100.0 * lam.shape[0] * _EPS * max(top, 1e-300)
-    if lam[0] < floor:
+    if lam[0] < floor and not perturbed:
         raise ValueError(f"K D is not PSD: eigenvalue {lam[0]:.3g} < {floor:.3g}")
     lam = np.clip(lam, 0.0, None)
     return LimitSolver(
@@ -195,7 +198,8 @@ def _quadrature_error_of_g(kernel: KernelResult, problem: WordProblem, times, g)
     """Propagate the kernel quadrature error to g_t by re-solving with the alternative kernels:
     tensor rules: sum over estimates of max|g(K_alt) - g(K)|; Sobol: Student-t half-width of g
     over scramblings (numerics.quadrature.randomisation_error)."""
-    alts = [g_at(limit_solver(Ka, problem.pi_L, problem.ybar, problem.alpha), times)
+    alts = [g_at(limit_solver(Ka, problem.pi_L, problem.ybar, problem.alpha, perturbed=True),
+                 times)
             for Ka in kernel.alternatives]
     if kernel.mode == "differences":
         return float(sum(np.max(np.abs(ga - g)) for ga in alts))
