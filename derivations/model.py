@@ -20,8 +20,22 @@ import sympy as sp
 from derivations.errors import InputError
 
 SIGMA = sp.Function("sigma")
-SIGMA_D1 = sp.Function("sigma'")
-SIGMA_D2 = sp.Function("sigma''")
+
+
+class SIGMA_D1(sp.Function):  # noqa: N801 (a function symbol, named like SIGMA)
+    """Placeholder sigma'(z) (undefined), printed sigma' in LaTeX."""
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:  # type: ignore[override]
+        return r"\sigma'\left(" + printer._print(self.args[0]) + r"\right)"
+
+
+class SIGMA_D2(sp.Function):  # noqa: N801
+    """Placeholder sigma''(z) (undefined), printed sigma'' in LaTeX."""
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:  # type: ignore[override]
+        return r"\sigma''\left(" + printer._print(self.args[0]) + r"\right)"
+
+
 _SIGMA_DERIVATIVES = {1: SIGMA_D1, 2: SIGMA_D2}
 
 ACTIVATION_NAMES: tuple[str, ...] = ("erf", "linear", "sigmoid", "tanh")
