@@ -12,7 +12,8 @@ per-replica error is e = mean_{u,v} (A^N - A)^2; since the units are i.i.d. with
 E[e] = V / N exactly, so the RMS sqrt(mean_r e) has log-log slope exactly -1/2 and no finite-N
 bias beyond the quadrature error delta of A (which adds delta^2 to E[e]; reported, and
 required to be below 1e-6 V / N_max for the zero bias allowance to hold).
-Negative control: the same test with A computed without its b term (kernel without b).
+Negative control: the same test with A computed without its b term (kernel without b; without
+its w term when b is frozen, without its c term when only c is trained).
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def kernel_spec(config) -> KernelSpec:
         b_max=float(config.init.b_max),
         groups=tuple(g for g in ("c", "w", "b") if g in config.network.trainable),
     )
+
+
+def control_group(config) -> str:
+    """The kernel term the negative control drops: b if trainable, else w, else c."""
+    groups = config.network.trainable
+    return "b" if "b" in groups else ("w" if "w" in groups else "c")
 
 
 def init_word_selection(config, budget, word_length: int) -> np.ndarray:
@@ -134,17 +141,18 @@ def run(context: CheckContext) -> CheckResult:
     select = init_word_selection(config, budget, word_length)
     pairs = np.ix_(select, select)
     A = kernel["K"][pairs]
-    A_without_b = A - kernel["K_b"][pairs] if "K_b" in kernel else A * 0.0
+    dropped = control_group(config)
+    A_wrong = A - kernel[f"K_{dropped}"][pairs]
     params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
               "word_length": word_length, "words": select, "seed": context.seed}
     errors = context.cache.get_or_compute(
         "kernel_init_errors", params,
-        lambda: _squared_errors(context, word_length, {"claim": A, "control": A_without_b}))
+        lambda: _squared_errors(context, word_length, {"claim": A, "control": A_wrong}))
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
     fit = fit_rate(np.array(budget.init_ladder), errors["claim"], power=2, rng=rng)
     fit_control = fit_rate(np.array(budget.init_ladder), errors["control"], power=2)
     ok = rate_accepts(fit, predicted, BIAS_ALLOWANCE)
-    control = rate_control(fit_control, "kernel without the b term (A - A_b)",
+    control = rate_control(fit_control, f"kernel without the {dropped} term (A - A_{dropped})",
                            predicted, BIAS_ALLOWANCE)
     quad_error = float(kernel["error"])
     variance_floor = float(errors["claim"][-1].mean())  # ~ V / N_max
@@ -156,7 +164,7 @@ def run(context: CheckContext) -> CheckResult:
                     "error_hi": fit.value_ci[:, 1], "control": fit_control.values},
             meta={"slope": fit.slope, "intercept": fit.intercept,
                   "predicted": predicted, "ylabel": "RMS over word pairs of A^N - A",
-                  "control_label": "vs A without b term"},
+                  "control_label": f"vs A without {dropped} term"},
         ),
         FigureData(
             kind="heatmap",

@@ -1,0 +1,60 @@
+"""The memory-contraction check and the activation constants its bounds use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from derivations.config import load_config
+from numerics.activations import activation_functions
+from proofs_check.budget import get_budget
+from proofs_check.cache import Cache
+from proofs_check.checks import CheckContext
+from proofs_check.checks import memory_contraction as memory
+from proofs_check.checks._common import ACTIVATION_D2_SUP, ACTIVATION_LIP, ACTIVATION_SUP
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "erf", "linear"])
+def test_activation_constants_against_a_dense_grid(name):
+    act = activation_functions(name)
+    z = np.linspace(-12, 12, 2_000_001)
+    assert np.max(np.abs(act.d1(z))) == pytest.approx(ACTIVATION_LIP[name], rel=1e-9)
+    assert np.max(np.abs(act.d2(z))) == pytest.approx(ACTIVATION_D2_SUP[name], rel=1e-9, abs=0)
+    if np.isfinite(ACTIVATION_SUP[name]):
+        assert np.max(np.abs(act.sigma(z))) <= ACTIVATION_SUP[name]
+        assert np.max(np.abs(act.sigma(z))) > ACTIVATION_SUP[name] - 1e-5  # sigmoid(12)
+
+
+@pytest.mark.parametrize("path", [None, "examples/linear_two_state.toml",
+                                  "examples/erf_no_recurrence.toml",
+                                  "examples/antisymmetric_beta_half.toml"])
+def test_memory_check_passes_and_rejects_its_control(path):
+    config = load_config(path)
+    context = CheckContext(config, get_budget("quick"), Cache(None, salt="t"), seed=0)
+    result = memory.run(context)
+    assert result.verdict == "pass", result.details
+    assert result.negative_control.verdict == "rejected", result.negative_control
+    assert result.passed
+
+
+def test_memory_trajectory_matches_the_frozen_network():
+    from numerics.frozen import frozen_memory
+
+    rng = np.random.default_rng(0)
+    w, b = rng.normal(size=(50, 2)), rng.uniform(-0.5, 0.5, size=50)
+    inputs = rng.normal(size=(12, 2))
+    S, Gw, Gb = memory.memory_trajectory("tanh", w, b, inputs)
+    ref = frozen_memory(w, b, "tanh", inputs[None])
+    np.testing.assert_allclose(S, ref.S[0], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(Gw, ref.Gw[0], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(Gb, ref.Gb[0], rtol=1e-13, atol=1e-15)
+
+
+def test_a_wrong_contraction_rate_fails_the_check(monkeypatch):
+    """Mutant: rho underestimated by 20% in the claim itself -> the check must fail."""
+    from proofs_check.checks import _common
+
+    real = _common.contraction_rate
+    monkeypatch.setattr(memory, "contraction_rate", lambda config: 0.8 * real(config))
+    context = CheckContext(load_config(None), get_budget("quick"), Cache(None, salt="t"), 0)
+    assert memory.run(context).verdict == "fail"

@@ -1,0 +1,142 @@
+"""The report framework: a tiny-budget report writes results.json / report.md / report.html /
+figures consistently, resumes from its cache with identical numbers, and the command's exit
+codes follow the verdicts. (The quick-budget verdict tests are in test_report_quick.py, slow.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from derivations.config import load_config, with_overrides
+from proofs_check.budget import Budget, get_budget
+from proofs_check.cache import Cache, code_salt
+from proofs_check.cli import main
+from proofs_check.report import run_checks, write_report
+
+TINY = Budget(
+    name="tiny", n_ladder=(64, 128, 256), replicas=8, init_ladder=(64, 128, 256),
+    init_replicas=16, word_length=3, init_words=6, memory_steps=30, memory_units=200,
+    poisson_steps=2000, poisson_ladder=(100, 200, 400), poisson_replicas=20,
+)
+TOP_KEYS = {"config", "budget", "checks"}
+CHECK_KEYS = {"name", "claim", "prediction", "measured", "ci", "tolerance", "verdict",
+              "negative_control"}
+
+
+@pytest.fixture(scope="module")
+def tiny_config():
+    config = with_overrides(load_config(None), word_length=3)
+    return config.replace(training=dataclasses.replace(config.training, horizon=1.0))
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    # One salt for the whole module: teammates editing sources meanwhile must not change keys.
+    salt = code_salt()
+    report = run_checks(tiny_config, TINY, out, progress=False, cache=Cache(out / "cache", salt))
+    write_report(report, out)
+    return out, report, salt
+
+
+def _strip_timing(doc):
+    for check in doc["checks"]:
+        check.pop("seconds", None)
+    return doc
+
+
+def test_files_and_schema(first_run):
+    out, report, _ = first_run
+    for name in ("report.md", "report.html", "results.json"):
+        assert (out / name).is_file()
+    doc = json.loads((out / "results.json").read_text())
+    assert TOP_KEYS <= set(doc)
+    assert doc["budget"]["name"] == "tiny"
+    assert len(doc["checks"]) == len(report.results) >= 8
+    for check in doc["checks"]:
+        assert CHECK_KEYS <= set(check)
+        assert check["verdict"] in ("pass", "fail")
+        assert {"name", "verdict"} <= set(check["negative_control"])
+        assert check["negative_control"]["verdict"] in ("rejected", "accepted")
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures, "no figures written"
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "src='figures" not in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_markdown_table_matches_results_json(first_run):
+    out, _, _ = first_run
+    doc = json.loads((out / "results.json").read_text())
+    md = (out / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
+    header, *body = rows
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in body]
+    assert [c[0] for c in cells] == [c["name"] for c in doc["checks"]]
+    for row, check in zip(cells, doc["checks"], strict=True):
+        assert row[6] == check["verdict"]
+        assert row[8] in (check["negative_control"]["verdict"], "n/a")
+        assert row[9] == ("PASS" if check["passed"] else "FAIL")
+    assert "$$" in md
+    for figure in re.findall(r"\]\((figures/[^)]+)\)", md):
+        assert (out / figure).is_file()
+
+
+def test_checks_that_ran_have_controls_and_intervals(first_run):
+    _, report, _ = first_run
+    ran = [r for r in report.results if "error" not in r.details]
+    names = {r.name for r in ran}
+    assert {"memory_contraction", "kernel_at_init", "output_at_init"} <= names
+    for result in ran:
+        assert result.negative_control is not None
+        assert result.tolerance is not None and result.tolerance_source
+        assert result.passed == (result.verdict == "pass"
+                                 and result.negative_control.verdict == "rejected")
+
+
+def test_resume_gives_identical_numbers_without_recomputing(first_run, tiny_config):
+    out, _, salt = first_run
+    before = _strip_timing(json.loads((out / "results.json").read_text()))
+    for name in ("report.md", "report.html", "results.json"):
+        (out / name).unlink()
+    for png in (out / "figures").glob("*.png"):
+        png.unlink()
+    cache = Cache(out / "cache", salt)
+    report = run_checks(tiny_config, TINY, out, progress=False, cache=cache)
+    write_report(report, out)
+    after = _strip_timing(json.loads((out / "results.json").read_text()))
+    assert cache.misses == 0 and cache.hits > 0
+    assert after == before
+
+
+def test_interrupted_run_recomputes_only_the_missing_entry(first_run, tiny_config):
+    out, _, salt = first_run
+    entries = sorted((out / "cache").glob("simulation-*.npz"))
+    assert len(entries) == 2 * len(TINY.n_ladder)  # claim and learning-rate control
+    entries[0].unlink()
+    cache = Cache(out / "cache", salt)
+    run_checks(tiny_config, TINY, out, progress=False, cache=cache, checks=("main_theorem",))
+    assert cache.misses == 1
+    assert len(list((out / "cache").glob("simulation-*.npz"))) == len(entries)
+
+
+def test_cli_bad_input_exit_2(tmp_path, capsys):
+    assert main(["report", "--config", str(tmp_path / "missing.toml"), "--out",
+                 str(tmp_path / "o")]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nbeta = 2.0\n")
+    assert main(["report", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--budget", "huge"])
+    assert info.value.code == 2
+
+
+def test_budgets_are_ordered():
+    quick, standard, full = (get_budget(n) for n in ("quick", "standard", "full"))
+    assert quick.replicas <= standard.replicas <= full.replicas
+    assert max(quick.n_ladder) <= max(standard.n_ladder) <= max(full.n_ladder)

@@ -1,0 +1,106 @@
+"""proofs_check.stats and proofs_check.cache: rate fits recover known exponents with calibrated
+intervals; the cache is keyed by everything that determines a result and survives reloads."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from proofs_check.cache import Cache, canonical_json
+from proofs_check.checks._common import (
+    acceptance_interval,
+    rate_accepts,
+    rate_control,
+    subleading_allowance,
+)
+from proofs_check.stats import fit_geometric_decay, fit_rate, mean_ci
+
+
+def _power_law_samples(rng, ns, exponent, replicas):
+    """Squared errors of i.i.d. N(0, N^(2 exponent)) draws: E[e] = N^(2 exponent) exactly."""
+    scale = np.asarray(ns, dtype=float) ** exponent
+    return (rng.normal(size=(len(ns), replicas)) * scale[:, None]) ** 2
+
+
+def test_fit_rate_recovers_exponent_and_ci_covers():
+    ns = np.array([100, 200, 400, 800, 1600])
+    covered = 0
+    trials = 200
+    for seed in range(trials):
+        rng = np.random.default_rng(seed)
+        fit = fit_rate(ns, _power_law_samples(rng, ns, -0.5, 64), power=2)
+        covered += fit.ci[0] <= -0.5 <= fit.ci[1]
+    # 95% intervals: coverage between 88% and 100% over 200 trials (binomial, generous).
+    assert covered / trials >= 0.88
+
+
+def test_fit_rate_rejects_wrong_exponent_with_enough_replicas():
+    ns = np.array([100, 200, 400, 800, 1600])
+    rng = np.random.default_rng(1)
+    fit = fit_rate(ns, _power_law_samples(rng, ns, -0.25, 256), power=2, rng=rng, n_boot=100)
+    assert rate_accepts(fit, -0.25, 0.0)
+    assert not rate_accepts(fit, 0.0, 0.0)
+    assert rate_control(fit, "off by 1/4", 0.0, 0.0).verdict == "rejected"
+    assert rate_control(fit, "right", -0.25, 0.0).verdict == "accepted"
+    lo, hi = fit.bootstrap_ci
+    assert lo < fit.slope < hi
+
+
+def test_acceptance_interval_contains_the_95_ci_and_the_allowance_widens_it():
+    ns = np.array([100, 200, 400])
+    fit = fit_rate(ns, _power_law_samples(np.random.default_rng(2), ns, -0.5, 32), power=2)
+    lo, hi = acceptance_interval(fit, 0.0)
+    assert lo < fit.ci[0] and fit.ci[1] < hi
+    lo2, hi2 = acceptance_interval(fit, 0.1)
+    assert lo2 == pytest.approx(lo - 0.1) and hi2 == pytest.approx(hi + 0.1)
+
+
+def test_subleading_allowance():
+    assert subleading_allowance(0.0, 100) == 0.0
+    x = 100 ** -0.5
+    assert subleading_allowance(0.5, 100) == pytest.approx(0.5 * x / (1 - x))
+
+
+def test_mean_ci_and_geometric_decay():
+    ci = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert ci.mean == 2.5 and ci.lo < 2.5 < ci.hi
+    rate, _ = fit_geometric_decay(np.arange(10), 3.0 * 0.4 ** np.arange(10))
+    assert rate == pytest.approx(0.4)
+
+
+def test_cache_hits_misses_and_keys(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(3.0), "y": np.array(2.5)}
+
+    cache = Cache(tmp_path, salt="s1")
+    first = cache.get_or_compute("kind", {"N": 10, "p": Fraction(1, 3)}, compute)
+    again = Cache(tmp_path, salt="s1").get_or_compute("kind", {"N": 10, "p": Fraction(1, 3)},
+                                                      compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first["x"], again["x"])
+    Cache(tmp_path, salt="s1").get_or_compute("kind", {"N": 11, "p": Fraction(1, 3)}, compute)
+    Cache(tmp_path, salt="s2").get_or_compute("kind", {"N": 10, "p": Fraction(1, 3)}, compute)
+    assert len(calls) == 3
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_cache_recomputes_a_corrupt_entry(tmp_path):
+    cache = Cache(tmp_path, salt="s")
+    cache.get_or_compute("k", {"a": 1}, lambda: {"x": np.ones(2)})
+    (entry,) = tmp_path.glob("k-*.npz")
+    entry.write_bytes(b"not a zip")
+    fresh = Cache(tmp_path, salt="s")
+    out = fresh.get_or_compute("k", {"a": 1}, lambda: {"x": np.zeros(2)})
+    assert fresh.misses == 1
+    np.testing.assert_array_equal(out["x"], np.zeros(2))
+
+
+def test_canonical_json_is_order_independent():
+    assert canonical_json({"b": 1, "a": (1.5, 2)}) == canonical_json({"a": [1.5, 2], "b": 1})
+    with pytest.raises(TypeError):
+        canonical_json({"f": object()})
