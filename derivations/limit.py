@@ -246,10 +246,10 @@ def numeric_derivative_bounds(activation: str, b_max: float, x_max: float) -> di
         raise InputError("numeric_derivative_bounds: sup |S| is not bounded for linear sigma")
     lip = sup_abs_derivative(activation, 1)
     sup_sigma = sup_abs_derivative(activation, 0)
-    rho = sp.nsimplify(b_max) * lip
+    rho = sp.Rational(b_max) * lip  # exact value of the given float or Fraction
     if not rho < 1:
         raise InputError(f"rho = b_max * Lip(sigma) = {float(rho):.6g} >= 1")
-    values = {LIP: lip, B_MAX: sp.nsimplify(b_max), X_MAX: sp.nsimplify(x_max)}
+    values = {LIP: lip, B_MAX: sp.Rational(b_max), X_MAX: sp.Rational(x_max)}
     values.update({S_MAX: sup_sigma, RHO: rho})
     bounds = derivative_bounds()
     return {
@@ -283,5 +283,42 @@ __all__ = [
     "limit_ode",
     "memory_error_bounds",
     "numeric_derivative_bounds",
+    "numeric_memory_error_bounds",
     "sup_abs_derivative",
 ]
+
+
+@lru_cache(maxsize=1)
+def _memory_error_functions():  # noqa: ANN202
+    """The bounds of :func:`memory_error_bounds` as plain-float callables (math module)."""
+    bounds = memory_error_bounds()
+    c_symbol, b_symbol = sp.Symbol("C", positive=True), sp.Symbol("B", positive=True)
+    memory = sp.lambdify((_K, RHO, S_MAX), bounds["memory"], "math")
+    tangent = sp.lambdify((_K, RHO, c_symbol, b_symbol), bounds["tangent"], "math")
+    return memory, tangent
+
+
+def numeric_memory_error_bounds(
+    activation: str, b_max: float, x_max: float, k: int
+) -> dict[str, float]:
+    """MODEL.md §6, memory, at step k for a bounded activation, as floats:
+    ``memory`` = M rho^{k+1}; ``tangent_w`` / ``tangent_b`` = rho^{k+1} B + (k + 1) C rho^k with
+    B the uniform bound of :func:`derivative_bounds` and
+    C_w = L2 bbar M (X + bbar B_w)  (from |sigma'(z_k) - sigma'(z)| <= L2 |b| e_{k-1}),
+    C_b = L2 bbar M (M + bbar B_b) + L M  (G^b also carries S_{k-1} - S_tail).
+    (L = Lip, L2 = sup|sigma''|, M = sup|sigma|, X = max|x|.)"""
+    base = numeric_derivative_bounds(activation, b_max, x_max)
+    lip2 = float(sup_abs_derivative(activation, 2))
+    lip, m, rho = base["lip"], base["sup_sigma"], base["rho"]
+    c_w = lip2 * b_max * m * (x_max + b_max * base["dS_dw"])
+    c_b = lip2 * b_max * m * (m + b_max * base["dS_db"]) + lip * m
+    memory_fn, tangent_fn = _memory_error_functions()
+
+    def tangent(c_value: float, b_value: float) -> float:
+        return float(tangent_fn(k, rho, c_value, b_value))
+
+    return {
+        "memory": float(memory_fn(k, rho, m)),
+        "tangent_w": tangent(c_w, base["dS_dw"]),
+        "tangent_b": tangent(c_b, base["dS_db"]),
+    }

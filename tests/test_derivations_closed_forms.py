@@ -193,3 +193,18 @@ def test_erf_kernel_vs_monte_carlo() -> None:
         se = nngp.std(ddof=1) / np.sqrt(n)
         rejected |= abs(nngp.mean() - wrong) > Z_999 * se
     assert rejected
+
+
+def test_general_lag_coefficients_match_fixed_length_expansion() -> None:
+    """The symbolic-lag M_group(j, l) (chain rule + symbolic moments) equals the fully expanded
+    fixed-L derivation entry by entry, L = 1..5."""
+    from derivations.closed_forms import LAG_J, LAG_L, linear_kernel_coefficient_general
+
+    general = linear_kernel_coefficient_general()
+    for L in range(1, 6):
+        for group in "cwb":
+            fixed = linear_kernel_coefficients(L, (group,))
+            for j in range(L):
+                for l in range(L):
+                    value = general[group].subs({LAG_J: j, LAG_L: l})
+                    assert sp.simplify(value - fixed[j, l]) == 0, (group, j, l)

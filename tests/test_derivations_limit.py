@@ -26,6 +26,7 @@ from derivations.limit import (
     limit_ode_derivation,
     memory_error_bounds,
     numeric_derivative_bounds,
+    numeric_memory_error_bounds,
     sup_abs_derivative,
 )
 from derivations.model import substitute_activation
@@ -166,3 +167,38 @@ def test_memory_error_bound_is_tight_for_linear() -> None:
         assert error > value * rho  # the negative control M rho^{k+2}
     tangent = memory_error_bounds()["tangent"]
     assert tangent.has(k)
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf"])
+def test_memory_and_tangent_error_bounds_hold_numerically(act: str) -> None:
+    """Run the recursion from S_{-1} = G_{-1} = 0 at step 0 and from a 200-step burn-in (whose
+    states equal the fixed point up to rho^200 < 1e-40); the differences obey the bounds."""
+    sig, d1, _ = _NUMERIC[act]
+    rng = np.random.default_rng(99)
+    lip = float(sup_abs_derivative(act, 1))
+    b_max, n, burn, steps = 0.7 / lip, 500, 200, 25
+    w = rng.normal(size=(n, 2))
+    b = rng.uniform(-b_max, b_max, size=n)
+    xs = rng.normal(size=(burn + steps, 2))
+    xs /= np.maximum(1.0, np.linalg.norm(xs, axis=1))[:, None]
+
+    def run(inputs):
+        s, gw, gb = np.zeros(n), np.zeros((n, 2)), np.zeros(n)
+        out = []
+        for x in inputs:
+            z = w @ x + b * s
+            ds = d1(z)
+            gw = ds[:, None] * (x[None, :] + b[:, None] * gw)
+            gb = ds * (s + b * gb)
+            s = sig(z)
+            out.append((s, gw, gb))
+        return out
+
+    short, long = run(xs[burn:]), run(xs)[burn:]
+    for k in range(steps):
+        bounds = numeric_memory_error_bounds(act, b_max, 1.0, k)
+        assert np.max(np.abs(short[k][0] - long[k][0])) <= bounds["memory"]
+        assert np.max(np.linalg.norm(short[k][1] - long[k][1], axis=1)) <= bounds["tangent_w"]
+        assert np.max(np.abs(short[k][2] - long[k][2])) <= bounds["tangent_b"]
+    # the bounds decay: at k = 24 the memory bound is below 0.7^25 ~ 1.3e-4
+    assert numeric_memory_error_bounds(act, b_max, 1.0, 24)["memory"] < 2e-4
