@@ -214,18 +214,28 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _equation_latex(result: CheckResult) -> str:
-    """LaTeX of the claim: the equations registry entry of its name, else the check's own."""
-    try:
-        from derivations.equations import equation_latex  # derivations engineer's registry
-    except ImportError:
-        equation_latex = None
-    if equation_latex is not None and result.equation:
+_LATEX_CACHE: dict[str, str] = {}
+
+
+def _registry_latex() -> dict[str, str]:
+    """name -> LaTeX of every derived equation (``rnnkl equations``), computed once."""
+    if not _LATEX_CACHE:
         try:
-            return str(equation_latex(result.equation))
-        except (KeyError, ValueError):
-            pass
-    return result.formula
+            from derivations.equations import all_equations
+        except ImportError:
+            return {}
+        _LATEX_CACHE.update({eq.name: eq.latex for eq in all_equations()})
+    return _LATEX_CACHE
+
+
+def _equation_latex(result: CheckResult) -> list[str]:
+    """LaTeX blocks of the claim: the registry entry of its equation name (derived), then the
+    check's own statement of the claim when it has one."""
+    registry = _registry_latex() if result.equation else {}
+    blocks = [registry[result.equation]] if result.equation in registry else []
+    if result.formula:
+        blocks.append(result.formula)
+    return blocks
 
 
 def markdown(report: Report) -> str:
@@ -258,11 +268,12 @@ def markdown(report: Report) -> str:
     lines.append("")
     for result, figures in zip(report.results, _figure_names(report), strict=True):
         lines += [f"## {result.name}", "", result.claim, ""]
-        latex = _equation_latex(result)
-        if latex:
+        for latex in _equation_latex(result):
             lines += ["$$", latex, "$$", ""]
         if result.equation:
-            lines += [f"Equation: `{result.equation}` (see `rnnkl equations`).", ""]
+            where = ("derived, `rnnkl equations`" if result.equation in _registry_latex()
+                     else "check's own statement")
+            lines += [f"Equation: `{result.equation}` ({where}).", ""]
         lines += [
             f"- quantity: {result.quantity}",
             f"- prediction: {_fmt(result.prediction)}",
@@ -318,8 +329,7 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
     parts.append("</table>")
     for result, names in zip(report.results, _figure_names(report), strict=True):
         parts.append(f"<h2>{esc(result.name)}</h2><p>{esc(result.claim)}</p>")
-        latex = _equation_latex(result)
-        if latex:
+        for latex in _equation_latex(result):
             parts.append(f"<pre class='eq'>$$ {esc(latex)} $$</pre>")
         control = result.negative_control
         items = [

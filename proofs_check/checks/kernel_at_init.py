@@ -40,7 +40,7 @@ from proofs_check.stats import fit_rate
 NAME = "kernel_at_init"
 TITLE = "kernel at init"
 COST = 2.0
-EQUATION = "kernel_A"
+EQUATION = "kernel"
 CLAIM = (
     "The empirical neural tangent kernel of the RNN at initialisation converges to the limit "
     "kernel A(x, x') at rate N^{-1/2}."
@@ -189,6 +189,8 @@ def run(context: CheckContext) -> CheckResult:
         verdict="pass" if ok else "fail",
         negative_control=control,
         figures=figures,
+        formula=r"\frac{1}{N} \sum_i \big[S^i S'^i + (c^i)^2 (G^{w,i} \cdot G^{w,i\prime} "
+        r"+ G^{b,i} G^{b,i\prime})\big] - A(x, x') = O(N^{-1/2})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,
                  "word_length": word_length, "rms_error": fit.values,
                  "bootstrap_ci": fit.bootstrap_ci, "chi2_reduced": fit.chi2_reduced,

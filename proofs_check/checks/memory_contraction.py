@@ -42,7 +42,7 @@ from proofs_check.result import CheckResult, FigureData, NegativeControl
 NAME = "memory_contraction"
 TITLE = "memory contraction"
 COST = 1.0
-EQUATION = "memory_contraction_bound"
+EQUATION = "memory_error_bound"
 CLAIM = (
     "The network memory started from S_{-1} = G_{-1} = 0 forgets its start geometrically: "
     "|S_k - S(theta; X_{<=k})| <= C rho^k and the tangents G^w, G^b within C k rho^k."

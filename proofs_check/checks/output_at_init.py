@@ -34,7 +34,7 @@ from proofs_check.stats import fit_rate
 NAME = "output_at_init"
 TITLE = "output at init"
 COST = 1.0
-EQUATION = "network_output"
+EQUATION = "predicted_rate"
 CLAIM = (
     "At initialisation the network output f^N_0 is of order N^{1/2 - beta} "
     "(identically 0 with antisymmetric initialisation)."
@@ -147,6 +147,7 @@ def run(context: CheckContext) -> CheckResult:
         verdict="pass" if ok else "fail",
         negative_control=control,
         figures=(figure,),
+        formula=r"f^N_0 = N^{-\beta} \sum_i c^i S^i = O(N^{1/2 - \beta})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,
                  "rms": fit.values, "bootstrap_ci": fit.bootstrap_ci,
                  "chi2_reduced": fit.chi2_reduced},

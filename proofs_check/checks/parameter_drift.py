@@ -35,7 +35,7 @@ from proofs_check.stats import fit_rate
 NAME = "parameter_drift"
 TITLE = "parameter drift"
 COST = 4.0
-EQUATION = "parameter_drift"
+EQUATION = "learning_rate_exponent"
 CLAIM = (
     "Over the horizon T every unit's parameters move by O(N^{beta - 1}): "
     "max_i |theta^i_{floor(NT)} - theta^i_0| -> 0 at that rate."

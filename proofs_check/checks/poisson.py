@@ -96,7 +96,7 @@ def _pathwise(solution, control, words, budget) -> CheckResult:
         name="poisson_pathwise",
         claim="The Poisson solution turns the centred ergodic sum into boundary terms plus a "
         "martingale: sum_{k<n} (F(Z_k) - pi F) = u(Z_0) - u(Z_n) + M_n on every path.",
-        equation="poisson_pathwise_identity", quantity="max |sum F~ - (u(Z_0) - u(Z_n) + M_n)|",
+        equation="poisson_solution", quantity="max |sum F~ - (u(Z_0) - u(Z_n) + M_n)|",
         prediction=0.0, measured=measured, ci=None, tolerance=claim.tolerance,
         tolerance_source="rounding-error bound of numerics.poisson.pathwise_decomposition "
         "(n m eps max|u| + solve residual), identity exact in exact arithmetic",
@@ -215,7 +215,7 @@ def _drift(context, solution, control, P, F, L) -> CheckResult:
         name="poisson_drift",
         claim="The drift fluctuation (1/N) sum_{k<Nt} [F(Z_k) - pi F] is O(N^{-1/2}) uniformly "
         "in t <= T.",
-        equation="drift_fluctuation", quantity="rate exponent of RMS sup_t |drift fluctuation|",
+        equation="poisson_equation", quantity="rate exponent of RMS sup_t |drift fluctuation|",
         prediction=predicted, measured=fit.slope, ci=fit.ci,
         tolerance=rate_tolerance(fit, bias),
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
