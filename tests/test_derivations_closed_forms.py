@@ -208,3 +208,39 @@ def test_general_lag_coefficients_match_fixed_length_expansion() -> None:
                 for l in range(L):
                     value = general[group].subs({LAG_J: j, LAG_L: l})
                     assert sp.simplify(value - fixed[j, l]) == 0, (group, j, l)
+
+
+def test_linear_kernel_d2_exact_against_direct_expectation() -> None:
+    """d = 2: E over theta of the integrand built from the d = 2 word states (monomial by
+    monomial, no reduction to d = 1) equals the bilinear form used by linear_kernel_matrix."""
+    from derivations.closed_forms import _expectation_polynomial
+    from derivations.scaling import derive_kernel_integrand, kernel_symbols
+
+    L, d = 3, 2
+    s, gw, gb = linear_word_states(L, d)
+    unit = unit_symbols(d)
+    lags = [vector_symbols(f"x{j}", d) for j in range(L)]
+    other = [vector_symbols(f"y{j}", d) for j in range(L)]
+    prime = {a: b for u, v in zip(lags, other, strict=True) for a, b in zip(u, v, strict=True)}
+    ks = kernel_symbols(d)
+    mapping = {ks.c: unit.c, ks.s: s, ks.s_other: s.xreplace(prime), ks.gb: gb}
+    mapping[ks.gb_other] = gb.xreplace(prime)
+    for a in range(d):
+        mapping[ks.gw[a]] = gw[a]
+        mapping[ks.gw_other[a]] = gw[a].xreplace(prime)
+    integrand = derive_kernel_integrand(d).xreplace(mapping)
+    direct = _expectation_polynomial(integrand, unit.c, unit.w, unit.b, uniform_moment)
+    M = linear_kernel_coefficients(L)
+    bilinear = sum(
+        M[j, l] * sum(lags[j][a] * other[l][a] for a in range(d))
+        for j in range(L)
+        for l in range(L)
+    )
+    assert sp.expand(direct - bilinear) == 0
+    # and on concrete rational words (oldest first = reversed lags)
+    rng = np.random.default_rng(1)
+    vals = {v: sp.Rational(int(rng.integers(-4, 5)), 3) for u in lags + other for v in u}
+    word_x = [[vals[v] for v in lags[j]] for j in reversed(range(L))]
+    word_y = [[vals[v] for v in other[j]] for j in reversed(range(L))]
+    K = linear_kernel_matrix([word_x], [word_y], S_W2, S_C2, B_MAX)
+    assert sp.expand(K[0, 0] - bilinear.subs(vals)) == 0
