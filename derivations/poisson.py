@@ -37,9 +37,13 @@ class ChainError(InputError):
 
 
 def _simplify_entry(expr: sp.Expr) -> sp.Expr:
-    """Rationals are already canonical; symbolic entries are put in factored rational form."""
+    """Rationals are already canonical; symbolic entries are put in factored rational form;
+    exact non-rational numbers (no free symbols, e.g. 2/3 - tanh(1)/3) are expanded into a
+    rational combination of their transcendental atoms."""
     if expr.is_Rational:
         return expr
+    if not expr.free_symbols:
+        return sp.expand(expr)
     return sp.factor(sp.cancel(sp.together(expr)))
 
 
@@ -78,17 +82,66 @@ def _is_rational(matrix: sp.MatrixBase) -> bool:
     return all(value.is_Rational for value in matrix)
 
 
-def _solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
-    """Exact solution of system @ x = rhs. Rational systems use DomainMatrix over QQ (fast,
-    exact fraction-field LU); symbolic ones Matrix.LUsolve. Raises ChainError if singular."""
-    if _is_rational(system) and _is_rational(rhs):
-        from sympy.polys.matrices import DomainMatrix
+def _linear_parts(rhs: sp.MatrixBase) -> tuple[list[sp.Expr], list[sp.Matrix]] | None:
+    """Write rhs = sum_a a * B_a with rational matrices B_a over atoms a (1 for the rational
+    part; tanh(1), exp(1/2)*tanh(1), ... for exact non-rational numbers). None if an entry has
+    free symbols (then the system is solved symbolically)."""
+    atoms: list[sp.Expr] = []
+    coefficients: dict[sp.Expr, dict[tuple[int, int], sp.Rational]] = {}
+    for i in range(rhs.rows):
+        for j in range(rhs.cols):
+            value = rhs[i, j]
+            if value.free_symbols:
+                return None
+            for atom, coefficient in sp.expand(value).as_coefficients_dict().items():
+                if not coefficient.is_Rational:
+                    return None
+                if atom not in coefficients:
+                    atoms.append(atom)
+                    coefficients[atom] = {}
+                coefficients[atom][(i, j)] = coefficient
+    blocks = []
+    for atom in atoms:
+        block = sp.zeros(rhs.rows, rhs.cols)
+        for (i, j), coefficient in coefficients[atom].items():
+            block[i, j] = coefficient
+        blocks.append(block)
+    return atoms, blocks
 
-        A = DomainMatrix.from_Matrix(sp.Matrix(system)).convert_to(sp.QQ)
-        b = DomainMatrix.from_Matrix(sp.Matrix(rhs)).convert_to(sp.QQ)
-        if A.rank() < A.shape[0]:
-            raise ChainError("singular linear system: the chain has no unique stationary law")
-        return A.lu_solve(b).to_Matrix()
+
+def _rational_solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
+    """system @ x = rhs over QQ: Gauss-Jordan on the sparse augmented DomainMatrix [A | b]
+    (keeps the sparsity of word-chain matrices; much faster than dense fraction-free LU)."""
+    from sympy.polys.matrices import DomainMatrix
+
+    n = system.rows
+    augmented = DomainMatrix.from_Matrix(sp.Matrix(system).row_join(sp.Matrix(rhs)))
+    reduced, pivots = augmented.convert_to(sp.QQ).rref(method="GJ")
+    if tuple(pivots) != tuple(range(n)):
+        raise ChainError("singular linear system: the chain has no unique stationary law")
+    return reduced.to_Matrix()[:, n:]
+
+
+def _solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
+    """Exact solution of system @ x = rhs; raises ChainError if the system is singular.
+
+    Rational system: exact Gauss-Jordan over QQ (:func:`_rational_solve`), with a right-hand
+    side of exact numbers split into rational parts per atom (the solution is linear in it).
+    Symbolic system (e.g. the two-state chain in p, q): Matrix.LUsolve after a determinant
+    check.
+    """
+    if _is_rational(system):
+        parts = _linear_parts(rhs)
+        if parts is not None:
+            atoms, blocks = parts
+            if not atoms:
+                return sp.zeros(system.rows, rhs.cols)
+            solved = _rational_solve(system, sp.Matrix.hstack(*blocks))
+            k = rhs.cols
+            return sum(
+                (atom * solved[:, a * k : (a + 1) * k] for a, atom in enumerate(atoms)),
+                sp.zeros(system.rows, k),
+            )
     if sp.cancel(sp.Matrix(system).det(method="berkowitz")) == 0:
         raise ChainError("singular linear system: the chain has no unique stationary law")
     return sp.Matrix(system).LUsolve(rhs)
@@ -104,7 +157,8 @@ def _check_square(P: sp.MatrixBase) -> int:
 def _check_stochastic(P: sp.MatrixBase) -> None:
     """Rows sum to 1 (checked symbolically); numeric entries must be >= 0."""
     for i in range(P.rows):
-        if sp.simplify(sum(P.row(i)) - 1) != 0:
+        total = sum(P.row(i), sp.Integer(0))
+        if (total if total.is_Rational else sp.simplify(total)) != 1:
             raise ChainError(f"row {i} of the transition matrix does not sum to 1")
         for value in P.row(i):
             if value.is_number and value.is_negative:
@@ -173,25 +227,34 @@ def _as_column(F: Any) -> sp.ImmutableMatrix:
 class PoissonSolution:
     """Exact Poisson data of (P, F), MODEL.md §5. All entries exact (Rationals for rational input).
 
-    transition (m, m); pi (1, m); fundamental (m, m) = Z; values (m, 1) = F; centred (m, 1) = F~;
-    u (m, 1); Pu (m, 1) = P u; increments (m, m) with increments[i, j] = u(j) - (P u)(i);
-    asymptotic_variance: scalar sigma^2(F).
+    transition (m, m); pi (1, m); values (m, 1) = F; centred (m, 1) = F~; u (m, 1);
+    Pu (m, 1) = P u; asymptotic_variance: scalar sigma^2(F). Computed on demand (they cost
+    O(m^3) / O(m^2) exact operations): fundamental (m, m) = Z; increments (m, m) with
+    increments[i, j] = u(j) - (P u)(i); mean = pi(F).
     """
 
     transition: sp.ImmutableMatrix
     pi: sp.ImmutableMatrix
-    fundamental: sp.ImmutableMatrix
     values: sp.ImmutableMatrix
     centred: sp.ImmutableMatrix
     u: sp.ImmutableMatrix
     Pu: sp.ImmutableMatrix
-    increments: sp.ImmutableMatrix
     asymptotic_variance: sp.Expr
 
     @property
     def mean(self) -> sp.Expr:
         """pi(F)."""
         return _simplify_entry((self.pi * self.values)[0, 0])
+
+    @property
+    def fundamental(self) -> sp.ImmutableMatrix:
+        """Z = (I - P + 1 pi)^{-1} (MODEL.md §5); u = Z F~."""
+        return fundamental_matrix(self.transition, self.pi)
+
+    @property
+    def increments(self) -> sp.ImmutableMatrix:
+        """D[i, j] = u(j) - (P u)(i) (MODEL.md §5 martingale increments)."""
+        return martingale_increments(self.transition, self.u)
 
 
 def martingale_increments(P: Any, u: Any) -> sp.ImmutableMatrix:
@@ -218,11 +281,40 @@ def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
     return _simplify_entry(value)
 
 
+def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
+    """MODEL.md §5: the u with (I - P) u = F~ and pi u = 0, i.e. u = Z F~, exactly. (m, 1).
+
+    Solved without forming Z (which is dense even when P is sparse, as on the word chain):
+    pick a state r with pi(r) > 0 (the last one; the word chain has transient words with
+    pi_L = 0, e.g. words containing a forbidden transition); v with (I - P) v = F~ and
+    v(r) = 0 from the equations i != r: I - P_sub, P_sub the chain killed at r, is invertible
+    because every state reaches the recurrent state r; the dropped r-th equation follows from
+    the others since pi (I - P) = 0, pi F~ = 0 and pi(r) > 0. Then u = v - (pi v) 1. Equal to
+    Z F~ because both solve the same regular system (checked in the tests).
+    """
+    P = as_exact_matrix(P)
+    m = _check_square(P)
+    pi = as_exact_matrix(pi)
+    Ft = _as_column(centred_values)
+    if m == 1:
+        return sp.ImmutableMatrix([[0]])
+    r = max(i for i in range(m) if pi[0, i].is_zero is not True)
+    keep = [i for i in range(m) if i != r]
+    system = (sp.eye(m) - P).extract(keep, keep)
+    solved = _solve(system, Ft.extract(keep, [0]))
+    v = sp.zeros(m, 1)
+    for row, i in enumerate(keep):
+        v[i, 0] = solved[row, 0]
+    shift = (pi * v)[0, 0]
+    return _simplify_matrix(v - sp.ones(m, 1) * shift)
+
+
 def solve_poisson(P: Any, F: Any) -> PoissonSolution:
-    """MODEL.md §5: solve (I - P) u = F - pi(F), pi u = 0, by u = Z (F - 1 pi F), exactly.
+    """MODEL.md §5: solve (I - P) u = F - pi(F), pi u = 0 (u = Z (F - 1 pi F)), exactly.
 
     P (m, m) rational or symbolic stochastic matrix of an ergodic chain; F length-m values
-    (sequence or (m, 1) matrix) of the function on the states. Returns :class:`PoissonSolution`.
+    (sequence or (m, 1) matrix; rationals, exact numbers such as tanh(1), or symbols) of the
+    function on the states. Returns :class:`PoissonSolution`.
     """
     P = as_exact_matrix(P)
     m = _check_square(P)
@@ -230,13 +322,11 @@ def solve_poisson(P: Any, F: Any) -> PoissonSolution:
     if F.rows != m:
         raise ChainError(f"F has {F.rows} values but the chain has {m} states")
     pi = stationary_law(P)
-    Z = fundamental_matrix(P, pi)
     Ft = centred(F, pi)
-    u = _simplify_matrix(Z * Ft)
+    u = poisson_u(P, pi, Ft)
     Pu = _simplify_matrix(P * u)
-    increments = martingale_increments(P, u)
     variance = asymptotic_variance_from(pi, Ft, u)
-    return PoissonSolution(P, pi, Z, F, Ft, u, Pu, increments, variance)
+    return PoissonSolution(P, pi, F, Ft, u, Pu, variance)
 
 
 # ----------------------------------------------------------------------------- two states

@@ -66,13 +66,15 @@ def test_poisson_solution_is_exact(chain):
     Fm = sp.Matrix(F)
     ones = sp.ones(m, 1)
     # every entry is an exact Rational (no floats crept in)
-    for matrix in (sol.pi, sol.u, sol.fundamental, sol.increments):
+    for matrix in (sol.pi, sol.u, sol.increments):
         assert all(isinstance(v, sp.Rational) for v in matrix)
     # stationary law: pi P = pi, pi 1 = 1
     assert sol.pi * Pm == sol.pi
     assert (sol.pi * ones)[0, 0] == 1
-    # Z (I - P + 1 pi) = I
-    assert sol.fundamental * (sp.eye(m) - Pm + ones * sol.pi) == sp.eye(m)
+    # Z (I - P + 1 pi) = I, and u = Z F~ (u itself is solved without forming Z)
+    Z = sol.fundamental
+    assert Z * (sp.eye(m) - Pm + ones * sol.pi) == sp.eye(m)
+    assert Z * sol.centred == sol.u
     # Poisson equation (I - P) u - (F - pi F) = 0 exactly, and pi u = 0
     mean = (sol.pi * Fm)[0, 0]
     assert (sp.eye(m) - Pm) * sol.u - (Fm - ones * mean) == sp.zeros(m, 1)
