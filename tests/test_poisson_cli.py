@@ -1,0 +1,277 @@
+"""``rnnkl poisson`` (MODEL.md §5): exact strings for a chain solved by hand, float mode, word
+chain mode, non-rational functions, and bad input (exit 2, one line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from proofs_check.cli import main
+
+EPS = np.finfo(float).eps
+
+# P = [[1/2, 1/2], [1/4, 3/4]] (p = 1/2, q = 1/4), states xi_1 = 1, xi_2 = 0, so F = x0 takes
+# the values (1, 0). Solved by hand:
+#   pi = (q, p)/(p + q) = (1/3, 2/3);  pi F = 1/3;  F~ = (2/3, -1/3)
+#   (I - P) u = F~:  u1/2 - u2/2 = 2/3,  with pi u = u1/3 + 2 u2/3 = 0  =>  u1 = -2 u2,
+#   -3 u2 / 2 = 2/3  =>  u2 = -4/9,  u1 = 8/9
+#   sigma^2 = 2 pi(F~ u) - pi(F~^2) = 2 (1/3 * 2/3 * 8/9 + 2/3 * (-1/3) * (-4/9))
+#             - (1/3 * 4/9 + 2/3 * 1/9) = 2 * 24/81 - 18/81 = 30/81 = 10/27.
+TWO_STATE_TOML = """
+[chain]
+states = [[1], [0]]
+transition = [["1/2", "1/2"], ["1/4", "3/4"]]
+
+[target]
+expression = "x0"
+
+[network]
+activation = "linear"
+
+[limit]
+word_length = 2
+"""
+
+FLOAT_CHAIN_TOML = """
+[chain]
+states = [[1.0], [0.0]]
+transition = [[0.5, 0.5], [0.25, 0.75]]
+
+[target]
+expression = "x0"
+
+[network]
+activation = "linear"
+
+[limit]
+word_length = 2
+"""
+
+TWO_DIM_TOML = """
+[chain]
+states = [[1, 0], [0, 1]]
+transition = [["1/2", "1/2"], ["1/4", "3/4"]]
+
+[target]
+expression = "x0_1"
+
+[network]
+activation = "linear"
+
+[limit]
+word_length = 2
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    def write(text: str) -> str:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def _run(tmp_path, *args: str) -> tuple[int, dict | None]:
+    out = tmp_path / "out.json"
+    code = main(["poisson", *args, "--out", str(out)])
+    document = json.loads(out.read_text()) if code == 0 else None
+    return code, document
+
+
+def test_exact_strings_for_hand_solved_chain(tmp_path, config_file):
+    code, doc = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", "x0", "--exact"
+    )
+    assert code == 0
+    assert doc["exact"] is True
+    assert doc["pi"] == ["1/3", "2/3"]
+    assert doc["F"] == ["1", "0"]
+    assert doc["mean"] == "1/3"
+    assert doc["u"] == ["8/9", "-4/9"]
+    assert doc["asymptotic_variance"] == "10/27"
+    # floats of the exact values, correctly rounded
+    assert doc["float"]["u"] == [8 / 9, -4 / 9]
+    assert doc["float"]["asymptotic_variance"] == 10 / 27
+
+
+def test_exact_affine_function(tmp_path, config_file):
+    """F = 3 x0 + 1 = (4, 1) = 3 (1, 0) + 1: u scales by 3 (the constant is centred away),
+    sigma^2 by 9: u = (8/3, -4/3), sigma^2 = 90/27 = 10/3, mean = 4/3 + 2/3 = 2."""
+    code, doc = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", "3*x0 + 1", "--exact"
+    )
+    assert code == 0
+    assert doc["u"] == ["8/3", "-4/3"]
+    assert doc["asymptotic_variance"] == "10/3"
+    assert doc["mean"] == "2"
+
+
+def test_exact_vector_states(tmp_path, config_file):
+    """d = 2, states e1, e2: F = x0_1 - 2 x0_2 = (1, -2) = 3 (1, 0) - 2: u = (8/3, -4/3)."""
+    code, doc = _run(
+        tmp_path, "--config", config_file(TWO_DIM_TOML), "--function", "x0_1 - 2*x0_2", "--exact"
+    )
+    assert code == 0
+    assert doc["F"] == ["1", "-2"]
+    assert doc["u"] == ["8/3", "-4/3"]
+
+
+def test_exact_non_rational_function(tmp_path, config_file):
+    """F = tanh(x0) = (tanh(1), 0) = tanh(1) (1, 0): u = tanh(1) (8/9, -4/9) and
+    sigma^2 = tanh(1)^2 10/27, kept exact as SymPy strings, with floats alongside."""
+    code, doc = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", "tanh(x0)", "--exact"
+    )
+    assert code == 0
+    t = sp.tanh(1)
+    assert doc["u"] == [str(sp.Rational(8, 9) * t), str(sp.Rational(-4, 9) * t)]
+    assert doc["asymptotic_variance"] == str(sp.Rational(10, 27) * t**2)
+    # floats: evaluated at 30 digits then rounded, vs math.tanh (<= 1 ulp) times 8/9 (<= 1 ulp)
+    assert math.isclose(doc["float"]["u"][0], 8 / 9 * math.tanh(1), rel_tol=4 * EPS)
+    assert math.isclose(
+        doc["float"]["asymptotic_variance"], 10 / 27 * math.tanh(1) ** 2, rel_tol=8 * EPS
+    )
+
+
+def test_float_mode(tmp_path, config_file):
+    """Double precision on the float chain. Error bound (numerics.poisson.residual_bound,
+    forward error through Z): ||Z||_inf eps (9m + 2(m+2)) (max|u| + max|F~|) with
+    Z = [[11/9, -2/9], [-1/9, 10/9]] (||Z||_inf = 13/9), m = 2, max|u| = 8/9, max|F~| = 2/3;
+    P's entries and F are exact in binary, and the GTH pi is within ~m eps of (1/3, 2/3)."""
+    code, doc = _run(tmp_path, "--config", config_file(FLOAT_CHAIN_TOML), "--function", "x0")
+    assert code == 0
+    assert doc["exact"] is False
+    bound = 13 / 9 * EPS * (9 * 2 + 2 * 4) * (8 / 9 + 2 / 3)
+    assert np.allclose(doc["pi"], [1 / 3, 2 / 3], rtol=0, atol=4 * EPS)
+    assert np.allclose(doc["u"], [8 / 9, -4 / 9], rtol=0, atol=bound)
+    assert abs(doc["asymptotic_variance"] - 10 / 27) <= 4 * bound
+
+
+def test_exact_mode_needs_exact_chain(tmp_path, config_file, capsys):
+    code, _ = _run(
+        tmp_path, "--config", config_file(FLOAT_CHAIN_TOML), "--function", "x0", "--exact"
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--exact needs an exact chain" in err
+    assert err.count("\n") == 1
+
+
+def test_word_length_mode_exact(tmp_path, config_file):
+    """L = 2, words oldest first: (0,0), (0,1), (1,0), (1,1); x0 = the last (most recent)
+    symbol, x1 the first. With g = (1, 0) the state values, F = x0 - x1 = g(w2) - g(w1)
+    = (0, -1, 1, 0).  pi_L(w) = pi(w1) P(w1, w2) = (1/6, 1/6, 1/6, 1/2).
+    By hand: F(W_k) = g(Z_k) - g(Z_{k-1}) telescopes, so u(w) = sum_k E[F(W_k) | W_0 = w]
+    = pi(g) - g(w1) = 1/3 - g(w1) = (-2/3, -2/3, 1/3, 1/3) (and pi_L u = 0), and the
+    asymptotic variance is 0 (S_n = g(Z_{n-1}) - g(Z_{-1}) is bounded):
+    2 pi(F u) - pi(F^2) = 2 (1/9 + 1/18) - (1/6 + 1/6) = 0."""
+    code, doc = _run(
+        tmp_path,
+        "--config",
+        config_file(TWO_STATE_TOML),
+        "--function",
+        "x0 - x1",
+        "--word-length",
+        "2",
+        "--exact",
+    )
+    assert code == 0
+    assert doc["words"] == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert doc["word_length"] == 2
+    assert doc["pi"] == ["1/6", "1/6", "1/6", "1/2"]
+    assert doc["F"] == ["0", "-1", "1", "0"]
+    assert doc["u"] == ["-2/3", "-2/3", "1/3", "1/3"]
+    assert doc["asymptotic_variance"] == "0"
+
+
+def test_word_length_mode_float_lifts_base_chain(tmp_path, config_file):
+    """A function of x0 only, on words of length 3, has u(w) = u_base(last symbol)."""
+    code, doc = _run(
+        tmp_path,
+        "--config",
+        config_file(FLOAT_CHAIN_TOML),
+        "--function",
+        "x0",
+        "--word-length",
+        "3",
+    )
+    assert code == 0
+    assert len(doc["words"]) == 8
+    expected = [8 / 9 if w[-1] == 0 else -4 / 9 for w in doc["words"]]
+    # error bound as in test_float_mode, with m = 8 words and ||Z_L||_inf <= 4 (the word
+    # chain forgets its first L-1 symbols in L-1 steps: ||Z_L|| <= L - 1 + ||Z||)
+    bound = 4 * EPS * (9 * 8 + 2 * 10) * (8 / 9 + 2 / 3)
+    assert np.allclose(doc["u"], expected, rtol=0, atol=bound)
+
+
+def test_default_config_float_mode_matches_numerics(tmp_path):
+    from derivations.config import load_config, states_array, transition_matrix
+    from numerics.poisson import poisson_solve
+
+    code, doc = _run(tmp_path, "--function", "x0**2")
+    assert code == 0
+    config = load_config(None)
+    F = states_array(config.chain)[:, 0] ** 2
+    reference = poisson_solve(transition_matrix(config.chain), F)
+    assert doc["u"] == reference.u.tolist()  # same algorithm: bit-identical
+    assert doc["states"] == 3
+
+
+@pytest.mark.parametrize(
+    "function,extra,message",
+    [
+        ("foo(x0)", [], "unknown function"),
+        ("x0 +", [], "--function"),
+        ("__import__('os').system('true')", [], "--function"),
+        ("x1", [], "need --word-length"),
+        ("x2", ["--word-length", "2"], "exceeds"),
+        ("log(x0)", [], "not finite"),
+        ("log(x0)", ["--exact"], "not a finite real number"),
+        ("x0", ["--word-length", "20"], "too many"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, config_file, capsys, function, extra, message):
+    code, _ = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", function, *extra
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_console_script_bad_expression(tmp_path, config_file):
+    """Through a real process: exit status 2, one stderr line, nothing on stdout."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proofs_check",
+            "poisson",
+            "--config",
+            config_file(TWO_STATE_TOML),
+            "--function",
+            "x0 ** ** 2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_stdout_output(capsys, config_file):
+    code = main(["poisson", "--config", config_file(TWO_STATE_TOML), "--function", "x0", "--exact"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["u"] == ["8/9", "-4/9"]
