@@ -102,6 +102,21 @@ def test_spectral_solution_matches_mpmath_expm(two_state) -> None:
     assert np.max(np.abs(g - ref)) < 1e-13
 
 
+def test_quadrature_bound_covers_a_coarse_kernel(two_state) -> None:
+    from numerics.limit import quadrature_bound
+
+    _, problem, kernel = two_state
+    coarse = kernel_on_words(problem.spec, 4, QuadratureSettings(w_step=0.6, b_nodes=2))
+    eps = float(np.max(np.abs(coarse.K - kernel.K)))
+    assert eps > 1e-6  # a real perturbation
+    for t in (0.5, 2.0, 10.0):
+        g = g_at(limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha), [t])[0]
+        gc = g_at(limit_solver(coarse.K, problem.pi_L, problem.ybar, problem.alpha), [t])[0]
+        sup, l2 = quadrature_bound(eps, kernel.K, problem.pi_L, problem.ybar, problem.alpha, t)
+        assert np.max(np.abs(gc - g)) <= sup
+        assert np.sqrt(np.sum(problem.pi_L * (gc - g) ** 2)) <= l2
+
+
 def test_g_along_path_uses_the_last_L_symbols() -> None:
     m, L = 2, 3
     g = np.arange(m**L, dtype=float) * 10.0
@@ -170,8 +185,7 @@ def test_truncation_estimate_covers_the_actual_truncation_error() -> None:
     times = (0.5, 2.0)
     L = 3
     result = solve_limit(config, L, times, settings=FAST, truncation="next")
-    reference = solve_limit(config, 9, times, settings=FAST, truncation="none",
-                            propagate_quadrature=False)
+    reference = solve_limit(config, 9, times, settings=FAST, truncation="none")
     projected = reference.g
     pi_long = reference.problem.pi_L
     P, pi = reference.problem.P, reference.problem.pi
@@ -215,7 +229,7 @@ def test_frozen_vs_limit_plumbing_small() -> None:
 
     config = load_config(ANTISYMMETRIC)
     limit = solve_limit(config, 2, (0.0, 0.05), settings=QuadratureSettings(
-        w_step=0.4, half_width=6.0, b_nodes=4), truncation="none", propagate_quadrature=False)
+        w_step=0.4, half_width=6.0, b_nodes=4), truncation="none")
     sim = simulate(config, N=40, replicas=2, snapshot_times=(0.0, 0.05), progress=False)
     result = compare(sim, limit, config, window=0)
     # antisymmetric init: the frozen network at t = 0 is exactly 0 = g_0 on every word
@@ -250,6 +264,6 @@ def test_finite_network_tracks_limit_along_its_path() -> None:
     assert np.all(result.rms_words.mean(axis=1) < 0.01), result.rms_words
     # negative control: the limit without the b group of the kernel is rejected at t = 2
     no_b = config.replace(network=dataclasses.replace(config.network, trainable=("c", "w")))
-    wrong = compare(sim, solve_limit(no_b, 6, times, settings=D2_SETTINGS, truncation="none",
-                                     propagate_quadrature=False), config, window=50)
+    wrong = compare(sim, solve_limit(no_b, 6, times, settings=D2_SETTINGS, truncation="none"),
+                 config, window=50)
     assert wrong.rms_words[-1].mean() > 2 * result.rms_words[-1].mean()
