@@ -393,6 +393,30 @@ def monte_carlo_asymptotic_variance(
     return variance_from_replicas(sums, n_steps, float(pi @ F), confidence)
 
 
+def monte_carlo_word_asymptotic_variance(
+    P: FloatArray,
+    word_length: int,
+    F_words: FloatArray,
+    n_steps: int,
+    replicas: int,
+    seed: int,
+    confidence: float = 0.99,
+) -> VarianceEstimate:
+    """sigma^2 of F on the word chain (MODEL.md §4-§5) by Monte Carlo: stationary BASE paths of
+    n + L - 1 states, read as n consecutive words (numerics.words.path_word_indices), so the
+    word path starts from pi_L; replicas of S_n/sqrt(n) centred by the exact pi_L(F)."""
+    from numerics.words import path_word_indices, word_stationary_law
+
+    P = _as_transition(P)
+    F_words = np.asarray(F_words, dtype=float).reshape(-1)
+    m = P.shape[0]
+    pi_L = word_stationary_law(_stationary_law(P), P, word_length)
+    states = sample_chain_paths(P, n_steps + word_length - 1, replicas, seed)
+    words = path_word_indices(states, m, word_length)
+    sums = np.array([math.fsum(F_words[path]) for path in words])
+    return variance_from_replicas(sums, n_steps, float(pi_L @ F_words), confidence)
+
+
 # ----------------------------------------------------------------------------- drift functional
 
 

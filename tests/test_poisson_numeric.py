@@ -235,14 +235,41 @@ def test_monte_carlo_variance_covers_exact_value():
 
 
 def test_batch_means_cover_exact_value():
-    """Batch means on one long path: n = 400000, 400 batches of 1000 steps, much longer than
-    the relaxation time 1/(p+q) = 4/3 of this chain (batch-means bias O(1/1000))."""
+    """Batch means on one long path: n = 100000, 400 batches of b = 250 steps, much longer than
+    the relaxation time 1/(p+q) = 4/3 of this chain. The estimand Var(S_b)/b differs from
+    sigma^2 by O(1/b): computed exactly (finite_n_variance) and checked to be < 2% of the CI
+    half-width. NEGATIVE CONTROL: the i.i.d. variance Var_pi(F) = 2/9 is rejected."""
     Pf, Ff = _floats(P2), np.array(F2, float)
     exact = 10 / 27  # hand value, see tests/test_poisson_exact.py::test_two_state_hand_example
-    path = npo.sample_chain_paths(Pf, 400_000, 1, seed=3)[0]
+    path = npo.sample_chain_paths(Pf, 100_000, 1, seed=3)[0]
     est = npo.batch_means_variance(Ff[path], 400, confidence=0.99, mean=1 / 3)
+    bias = abs(npo.finite_n_variance(npo.autocovariance_series(Pf, Ff), 250) - exact)
+    assert bias < 0.02 * (est.upper - est.lower) / 2
     assert est.covers(exact)
-    assert not est.covers(2 / 9)  # NEGATIVE CONTROL: Var_pi(F) = 1/3 * 2/3
+    assert not est.covers(2 / 9)
+
+
+def test_monte_carlo_word_chain_variance_covers_exact_value():
+    """Word chain L = 2 of the 3-state chain (which has a forbidden transition, so some words
+    are transient): 5 seeds of 99% CIs, at most 1 miss (P(>= 2 misses) ~ 1e-3); the exact
+    value comes from derivations.word_chain. NEGATIVE CONTROL: Var_pi_L(F) is rejected."""
+    Pf = _floats(P3)
+    F_words = np.array([1.0, -2.0, 0.5, 3.0, 0.0, 1.0, -1.0, 2.0, 0.25])
+    exact_solution = wc.solve_word_poisson(P3, 2, [sp.nsimplify(v) for v in F_words])
+    exact = float(exact_solution.asymptotic_variance)
+    pairs = zip(exact_solution.pi, exact_solution.centred, strict=True)
+    iid = float(sum(p * c**2 for p, c in pairs))
+    numeric = npo.word_poisson_solve(Pf, 2, F_words)
+    series = npo.autocovariance_series(numeric.transition, F_words, pi=numeric.pi)
+    misses, iid_misses = 0, 0
+    for seed in range(5):
+        est = npo.monte_carlo_word_asymptotic_variance(Pf, 2, F_words, 2000, 200, seed)
+        half_width = (est.upper - est.lower) / 2
+        assert abs(npo.finite_n_variance(series, 2000) - exact) < 0.02 * half_width
+        misses += not est.covers(exact)
+        iid_misses += not est.covers(iid)
+    assert misses <= 1
+    assert iid_misses >= 4
 
 
 def test_monte_carlo_is_reproducible():
