@@ -9,9 +9,12 @@ function F on the states (column vector, shape (m, 1)):
 * martingale increment  D(i, j) = u(j) - (P u)(i)   (the step Z_{k-1} = i -> Z_k = j)
 * asymptotic variance   sigma^2(F) = 2 pi(F~ u) - pi(F~^2)
 
-Everything is computed by the *generic* linear algebra below (LU solves over the field of the
-entries): a rational P and F give exact Rationals, a symbolic P gives rational functions, which
-are simplified entry by entry. Nothing is typed in as a final answer; the two-state closed forms
+Everything is computed by the *generic* linear algebra below: exact Gauss-Jordan over QQ
+(sparse DomainMatrix) for rational chains, Matrix.LUsolve for symbolic ones. A rational P and F
+give exact Rationals; exact non-rational values of F (tanh(1), ...) give exact rational
+combinations of them; a symbolic P gives rational functions, simplified entry by entry. u is
+solved from the chain killed at a recurrent state (:func:`poisson_u`), which equals Z F~ without
+forming the dense Z (tested). Nothing is typed in as a final answer; the two-state closed forms
 of :func:`two_state_closed_forms` come out of the same code.
 
 Shapes: P (m, m); pi (1, m); F, F~, u (m, 1); Z (m, m); increments (m, m).
@@ -20,7 +23,7 @@ Shapes: P (m, m); pi (1, m); F, F~, u (m, 1); Z (m, m); increments (m, m).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -464,8 +467,3 @@ EQUATIONS: dict[str, Callable[[], sp.Eq]] = {
     "poisson_solution": poisson_solution,
     "asymptotic_variance": asymptotic_variance,
 }
-
-
-def exact_values(values: Sequence[Any]) -> sp.ImmutableMatrix:
-    """Column of exact values (convenience for callers holding Fractions/ints)."""
-    return _as_column(list(values))
