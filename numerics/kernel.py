@@ -227,7 +227,8 @@ def kernel_on_words(
         (coarse_b,) = _accumulate(spec, word_length, plan.coarse_b, [plan.coarse_b.weights], sel)
         fine = {g: even[g] + odd[g] for g in spec.groups}
         K = _total(fine)
-        Kw, Kb = 2.0**d * _total(even), _total(coarse_b)
+        # coarse-grid weight (2h)^d phi = 2^d x fine weight (one node, weight 1, if w_std = 0)
+        Kw, Kb = (2.0**d if spec.w_std != 0.0 else 1.0) * _total(even), _total(coarse_b)
         # Q(2h, 2n) vs Q(h, 2n): step halving; Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n.
         parts = {
             "w_step": float(np.max(np.abs(Kw - K))),
