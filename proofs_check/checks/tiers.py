@@ -1,0 +1,206 @@
+"""Tiers of evidence (MODEL.md §7): each tier checked against the one before it.
+
+* ``tiers_poisson``: exact (SymPy rationals, derivations.poisson.solve_poisson) vs double
+  (numerics.poisson.poisson_solve) for the Poisson solution u of the base chain with F(xi_s) =
+  the first coordinate of xi_s (taken as the exact decimal). Tolerance: the forward-error bound
+  ||Z||_inf * residual_bound (Z the exact fundamental matrix, residual_bound the backward-error
+  bound of the LU solve, numerics.poisson) + 4 eps max|u| (the final centring).
+* ``tiers_kernel``: arbitrary precision (numerics.reference.kernel_entry_mp, mpmath, 30 digits)
+  vs double quadrature (numerics.kernel.kernel_on_words) for one kernel entry on words of
+  length 2. For d = 1 two distinct words; for d > 1 (where the mpmath triple integral takes
+  minutes) the word (xi_s, xi_s) with itself: all inputs on one line through 0, so A reduces
+  exactly to the d = 1 kernel of the states' norms (w . xi_s ~ N(0, w_std^2 |xi_s|^2) and every
+  tangent is parallel to xi_s). Tolerance: the double's own error estimate (KernelResult.error)
+  + the mpmath error estimate + 1e-14 |A|.
+* ``tiers_limit``: mpmath (numerics.reference.limit_mp, 30 digits, expm) vs double spectral
+  solution (numerics.limit) of g_t on the words of length 2 with the same K, pi_L, ybar.
+  Tolerance: numerics.limit's rounding estimate n eps (1 + alpha t |M|) max|ybar| (a
+  heuristic, stated there) times 10.
+Negative controls (same tests): the double Poisson solution with uniform weights instead of
+pi; the double kernel without its b term (w term when b is frozen); the double limit without
+the pi_L weights (g = (I - exp(-alpha t K)) ybar).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import states_array, transition_matrix
+from proofs_check.result import CheckResult, FigureData, NegativeControl
+
+NAME = "tiers"
+TITLE = "tiers of evidence"
+COST = 2.0
+EQUATION = "poisson_solution"
+WORD_LENGTH = 2
+DPS = 30
+EPS = float(np.finfo(float).eps)
+
+
+def _result(name, claim, equation, quantity, measured, tolerance, source, control_name,
+            control_measured, details, figures=()) -> CheckResult:
+    accepted = control_measured <= tolerance
+    return CheckResult(
+        name=name, claim=claim, equation=equation, quantity=quantity, prediction=0.0,
+        measured=measured, ci=None, tolerance=tolerance, tolerance_source=source,
+        verdict="pass" if measured <= tolerance else "fail",
+        negative_control=NegativeControl(
+            control_name, 0.0, control_measured, "accepted" if accepted else "rejected",
+            f"deviation {control_measured:.3g} {'<=' if accepted else '>'} tolerance "
+            f"{tolerance:.3g}"),
+        figures=figures, details=details)
+
+
+def _exact_transition(config) -> list[list[Fraction]]:
+    rows = []
+    for row in config.chain.transition:
+        exact = [p if isinstance(p, Fraction) else Fraction(p) for p in row]
+        total = sum(exact)
+        rows.append([p / total for p in exact])
+    return rows
+
+
+def _poisson(context: CheckContext) -> CheckResult:
+    import sympy as sp
+
+    from derivations.poisson import fundamental_matrix, solve_poisson
+    from numerics.poisson import poisson_solve, residual_bound
+
+    config = context.config
+    P_exact = _exact_transition(config)
+    F_exact = [Fraction(str(float(s[0]))) for s in config.chain.states]
+    exact = solve_poisson(P_exact, F_exact)
+    u_exact = np.array([float(v) for v in exact.u])
+    Z = fundamental_matrix(P_exact)
+    z_norm = float(max(sum(abs(v) for v in Z.row(i)) for i in range(Z.rows)))
+    P = transition_matrix(config)
+    F = np.array([float(f) for f in F_exact])
+    double = poisson_solve(P, F)
+    uniform = poisson_solve(P, F, pi=np.full(P.shape[0], 1.0 / P.shape[0]))
+    # u_exact rounded to double adds eps/2 relative per entry.
+    tolerance = z_norm * residual_bound(double) + 4 * EPS * float(np.max(np.abs(u_exact))) \
+        + EPS * float(np.max(np.abs(u_exact)))
+    sp_pi = [float(v) for v in exact.pi]
+    return _result(
+        "tiers_poisson",
+        "The double-precision Poisson solution agrees with the exact rational one within its "
+        "forward-error bound.",
+        "poisson_solution", "max |u_double - u_exact|",
+        float(np.max(np.abs(double.u - u_exact))), tolerance,
+        "||Z||_inf x LU residual bound (numerics.poisson.residual_bound) + centring rounding",
+        "double Poisson solution with uniform weights instead of pi",
+        float(np.max(np.abs(uniform.u - u_exact))),
+        {"u_exact": [str(sp.nsimplify(v)) for v in exact.u], "pi_exact": sp_pi,
+         "Z_norm_inf": z_norm})
+
+
+def _kernel_pair(config) -> tuple[list, list, np.ndarray, np.ndarray, dict]:
+    """Words (as input lists) for the mp reference and the double computation (see doc)."""
+    states = states_array(config)
+    m, d = states.shape
+    if d == 1:
+        u_idx, v_idx = [0, m - 1], [m - 1, min(1, m - 1)]
+        u = [list(states[i]) for i in u_idx]
+        v = [list(states[i]) for i in v_idx]
+        return u, v, states, np.array(u_idx), {"v_idx": v_idx}
+    s = int(np.argmax(np.linalg.norm(states, axis=1)))
+    norm = float(np.linalg.norm(states[s]))
+    u = [[norm], [norm]]
+    return u, u, states, np.array([s, s]), {"v_idx": [s, s]}
+
+
+def _kernel(context: CheckContext) -> CheckResult:
+    from numerics.kernel import kernel_on_words
+    from numerics.reference import kernel_entry_mp
+    from numerics.words import word_index
+    from proofs_check.checks.kernel_at_init import control_group, kernel_spec
+
+    config = context.config
+    spec = kernel_spec(config)
+    u, v, states, u_idx, extra = _kernel_pair(config)
+    m = states.shape[0]
+    iu = int(word_index(u_idx, m))
+    iv = int(word_index(np.array(extra["v_idx"]), m))
+
+    def compute() -> dict[str, np.ndarray]:
+        entry = kernel_entry_mp(u, v, config.network.activation, float(config.init.c_std),
+                                float(config.init.w_std), float(config.init.b_max),
+                                spec.groups, dps=DPS)
+        out = {"total": np.array(float(entry.total)),
+               "error": np.array(float(sum(abs(e) for e in entry.errors.values())))}
+        for g, value in entry.by_group.items():
+            out[f"K_{g}"] = np.array(float(value))
+        return out
+
+    params = {"u": u, "v": v, "activation": config.network.activation,
+              "init": config.init, "groups": spec.groups, "dps": DPS}
+    mp = context.cache.get_or_compute("kernel_mp", params, compute)
+    double = kernel_on_words(spec, WORD_LENGTH)
+    value = float(double.K[iu, iv])
+    dropped = control_group(config)
+    control_value = value - float(double.by_group[dropped][iu, iv])
+    reference = float(mp["total"])
+    tolerance = double.error + float(mp["error"]) + 1e-14 * abs(reference)
+    return _result(
+        "tiers_kernel",
+        "The double-precision kernel quadrature agrees with the 30-digit mpmath kernel within "
+        "the quadrature's own error estimate.",
+        "kernel", "|A_double(u, v) - A_mpmath(u, v)|", abs(value - reference), tolerance,
+        "double quadrature error estimate (step halving, Legendre n vs 2n, tail) + mpmath "
+        "error estimate + 1e-14 relative",
+        f"double kernel without its {dropped} term", abs(control_value - reference),
+        {"A_mpmath": reference, "A_double": value, "double_error_estimate": double.error,
+         "mpmath_error_estimate": float(mp["error"]), "words": [u, v]})
+
+
+def _limit(context: CheckContext) -> CheckResult:
+    import mpmath
+
+    from numerics.limit import g_at, limit_solver, word_problem
+    from numerics.reference import limit_mp
+
+    config = context.config
+    problem = word_problem(config, WORD_LENGTH)
+    from numerics.kernel import kernel_on_words
+
+    K = kernel_on_words(problem.spec, WORD_LENGTH).K
+    horizon = float(config.training.horizon)
+    times = (horizon / 2, horizon)
+    solver = limit_solver(K, problem.pi_L, problem.ybar, problem.alpha)
+    g = g_at(solver, times)
+    reference = np.array([[float(x) for x in row]
+                          for row in limit_mp(K.tolist(), problem.pi_L.tolist(),
+                                              problem.ybar.tolist(), problem.alpha, times,
+                                              dps=DPS)])
+    uniform = np.ones_like(problem.pi_L)
+    wrong = g_at(limit_solver(K, uniform, problem.ybar, problem.alpha), times)
+    n = K.shape[0]
+    rounding = n * EPS * (1 + problem.alpha * horizon * solver.norm_M) * float(
+        np.max(np.abs(problem.ybar)))
+    tolerance = 10 * rounding
+    del mpmath
+    return _result(
+        "tiers_limit",
+        "The double-precision spectral solution of the limit ODE agrees with the 30-digit "
+        "mpmath matrix exponential.",
+        "limit_ode", "max |g_double - g_mpmath| over words and t in {T/2, T}",
+        float(np.max(np.abs(g - reference))), tolerance,
+        "10 x the rounding estimate n eps (1 + alpha t |M|) max|ybar| of numerics.limit",
+        "limit ODE without the pi_L weights (K instead of K D)",
+        float(np.max(np.abs(wrong - reference))),
+        {"words": n, "times": list(times)},
+        (FigureData("scatter", "g_t: double vs mpmath (words of length 2)",
+                    {"reference": reference.ravel(), "value": g.ravel()},
+                    {"xlabel": "|g| mpmath", "ylabel": "|g| double"}),))
+
+
+def run(context: CheckContext) -> tuple[CheckResult, ...]:
+    results = [_poisson(context)]
+    context.progress(0.1)
+    results.append(_kernel(context))
+    context.progress(0.8)
+    results.append(_limit(context))
+    return tuple(results)
