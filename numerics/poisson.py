@@ -130,14 +130,18 @@ def residual_bound(solution: PoissonNumeric) -> float:
 
     Backward stability: (A + dA) u = F~ with |dA| <= gamma_{3m} |L||U| (Higham, Thm 9.4);
     with growth factor ~1 for these diagonally dominant-like systems ||dA||_inf <= 3m eps ||A||_inf
-    and ||A||_inf <= 3 (I - P has norm <= 2, 1 pi has norm 1). The pi-projection and the
-    evaluation of F~ - u + P u add (m + 2) eps (||u|| + ||F~||). Independent of the computed
+    and ||A||_inf <= 3 (I - P has norm <= 2, 1 pi has norm 1): 9 m eps max|u|. The computed F~
+    is centred only to rounding: pi F~ = O((m + 1) eps max|F|), and this constant part of F~ is
+    NOT in the range of I - P (the solve maps it to a multiple of 1, removed by the
+    pi-projection), so it stays in the residual: + (m + 2) eps max|F|. The projection and the
+    evaluation of F~ - u + P u add (m + 2) eps (max|u| + max|F~|). Independent of the computed
     residual, so a wrong u is NOT covered by it.
     """
     m = solution.u.size
     u_max = float(np.max(np.abs(solution.u)))
     f_max = float(np.max(np.abs(solution.centred)))
-    return EPS * (9.0 * m * u_max + (m + 2.0) * (u_max + f_max))
+    values_max = float(np.max(np.abs(solution.values)))
+    return EPS * (9.0 * m * u_max + (m + 2.0) * (u_max + f_max + values_max))
 
 
 def martingale_increments(P: FloatArray, u: FloatArray) -> FloatArray:
@@ -176,8 +180,8 @@ def pathwise_decomposition(solution: PoissonNumeric, paths: IntArray) -> Pathwis
     enters exactly as sum_{k<n} r(Z_k) (for ANY vector u: sum F~ = u(Z_0) - u(Z_n) + M_n +
     sum r(Z_k)), bounded by n * residual_bound; (b) the rounding of P u and of each increment,
     <= (m + 2) eps max|u| per step; (c) the three final roundings, <= eps/2 each relative to
-    the sums. Tolerance = n eps ((9m + m + 2 + m + 2) max|u| + (m + 2) max|F~|) + eps (sum of
-    |sums|), i.e. O(n m eps max|u|): a wrong u or a wrong centring breaks it by O(n).
+    the sums. Tolerance = n eps ((9m + 2(m + 2)) max|u| + (m + 2)(max|F~| + max|F|)) + eps (sum
+    of |sums|), i.e. O(n m eps max(|u|, |F|)): a wrong u or centring breaks it by O(n).
     """
     paths = np.asarray(paths, dtype=np.int64)
     if paths.ndim == 1:
