@@ -315,6 +315,29 @@ def test_drift_fluctuation_scale():
     assert np.all(np.abs(N * drift[:, 1] - dec.centred_sum) <= bound)
 
 
+def test_drift_fluctuation_scale_on_word_chain():
+    """Same chi-square check on the word chain (L = 3), F on words, word paths read from base
+    paths; the scale uses the word-chain sigma^2 (which here is ~3x Var_pi_L, the negative
+    control)."""
+    from scipy.stats import chi2
+
+    from numerics.words import path_word_indices
+
+    Pf, L = _floats(P3), 3
+    F_words = np.cos(np.arange(27.0)) + (np.arange(27) % 3 == 0)
+    sol = npo.word_poisson_solve(Pf, L, F_words)
+    N, times, replicas = 1000, [0.5, 2.0], 400
+    states = npo.sample_chain_paths(Pf, 2 * N + L - 1, replicas, seed=8)
+    words = path_word_indices(states, 3, L)
+    drift = npo.drift_fluctuation(F_words[words], sol.mean, N, times)
+    scale = npo.drift_fluctuation_scale(sol.asymptotic_variance, N, times)
+    iid_scale = np.sqrt(float(sol.pi @ sol.centred**2) * np.array(times) / N)
+    lo, hi = chi2.ppf(0.0005, replicas), chi2.ppf(0.9995, replicas)
+    for j in range(len(times)):
+        assert lo <= float(np.sum(drift[:, j] ** 2)) / scale[j] ** 2 <= hi
+        assert not lo <= float(np.sum(drift[:, j] ** 2)) / iid_scale[j] ** 2 <= hi
+
+
 def test_drift_fluctuation_rejects_short_paths():
     with pytest.raises(ValueError):
         npo.drift_fluctuation(np.zeros((2, 10)), 0.0, 10, [2.0])
