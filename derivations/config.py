@@ -116,7 +116,7 @@ class RunConfig:
     N: int = 4000
     replicas: int = 4
     seed: int = 0
-    backend: str = "numpy"
+    backend: str = "fast"
 
 
 @dataclass(frozen=True)
@@ -387,7 +387,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
             N=_integer(run.get("N", 4000), "run.N"),
             replicas=_integer(run.get("replicas", 4), "run.replicas"),
             seed=_integer(run.get("seed", 0), "run.seed"),
-            backend=_string(run.get("backend", "numpy"), "run.backend"),
+            backend=_string(run.get("backend", "fast"), "run.backend"),
         ),
         limit=LimitConfig(
             word_length=_integer(limit.get("word_length", 6), "limit.word_length"),

@@ -1,180 +1,138 @@
-"""Cache-blocked online SGD (backend "fast"): the loop of numerics.trainer, bit for bit.
+"""Fused, compiled online SGD (backend "fast"): the loop of numerics.trainer in numba.
 
-The units are split into chunks small enough for the per-core cache; each step makes ONE pass
-over the chunks, and for each chunk (i) applies the update of step k-1 (its coefficient
-eta N^-beta e_{k-1} is known once the previous pass has finished f_{k-1}), (ii) computes the
-memory, tangents and output terms of step k in place. Every elementwise operation is the one
-of numerics.frozen.memory_step / numerics.trainer.train_reference in the same order (only
-commuted operands, which is exact), and the output is summed in the same SUM_BLOCK partial
-sums (chunks start at multiples of SUM_BLOCK output terms), so the results are identical to
-the reference. With antisymmetric pairing a chunk holds the pair terms [a, b) as the units
-[a, b) followed by their mirrors [N/2 + a, N/2 + b).
+Same contract as numerics.trainer.train_reference (MODEL.md §2). numerics.simulate builds the
+inputs (initialisation, chain path, targets and noise are drawn by the same code for both
+backends), so only the training loop differs. Kernels: numerics.fast_kernels (imported on
+first use, so the NumPy backend never loads numba).
+
+One pass over the units per step. For unit i at step k the pass (i) applies the pending SGD
+update of step k-1 (its coefficient coef_{k-1} = eta N^-beta (Y_{k-1} - f_{k-1}) is known once
+the previous pass has finished the output f_{k-1}), from c_{k-1}, S_{k-1}, G_{k-1}:
+
+    w += (coef c) G^w,  b += (coef c) G^b,  c += coef S          (c_{k-1} on the right)
+
+then (ii) the memory step of MODEL.md §2 with theta_k, in the operation order of
+numerics.frozen.memory_step:
+
+    z = w . X_k + b S_{k-1},  S_k = sigma(z),
+    G^w_k = sigma'(z) (X_k + b G^w_{k-1}),  G^b_k = sigma'(z) (S_{k-1} + b G^b_{k-1}),
+
+and (iii) adds the output term c_k S_k. A unit's values stay in registers between its reads
+and writes: one sweep over the state arrays per step instead of ~20 NumPy passes.
+
+Output sum: f_k = N^-beta (sum of the terms): within blocks of fast_kernels.SUM_BLOCK
+consecutive terms in 8 interleaved lanes (fast_kernels.lane_sum), the block sums then added
+left to right. The order depends
+on N only (not on R, on which replicas run together, or on the thread count): results are
+reproducible and batching invariant. With antisymmetric pairing (unit i + N/2 mirrors unit i)
+a term is the pair sum c_i S_i + c_{i+N/2} S_{i+N/2}, exactly 0 for exact mirrors (f_0 = 0).
+The reference sums by NumPy (pairwise, 512-term blocks) and evaluates the activations by
+NumPy/SciPy, so the two backends agree to rounding; tests/test_fast_backend.py derives and
+checks the bound.
+
+Parallelism (numba prange, all threads): over replicas, each thread running whole segments
+of steps for its replicas (no barrier per step); for fewer replicas than threads and a large
+N, over (replica, block) pairs within each step (see :func:`choose_kernel`). Both kernels
+give the same bits. Layout: w, G^w are stored (R, d, N), so every loop is unit-stride and
+vectorises (tanh and sigmoid use a branch-free tanh, numerics.fast_kernels.tanh_kernel).
+
+Steps run in segments ending at the snapshot steps and every
+~SEGMENT_UNIT_STEPS unit-steps (progress bar); a segment ends by applying its pending update,
+so the parameters are theta_k there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
 
-from numerics.frozen import SUM_BLOCK
+from derivations.errors import InputError
 from numerics.progress import ProgressBar
 from numerics.trainer import Parameters, TrainingInputs
 
 FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
-TARGET_CHUNK_ELEMENTS = 1 << 14  # R x units per chunk: 128 KiB per float array (below
-# NumPy's 256 KiB temporary-elision threshold, whose stack check is slow, and below mmap sizes)
-
-
-@dataclass
-class _Chunk:
-    """Units ``cols`` (public indices): c, b, S, Gb and buffers (R, n); w, Gw (d, R, n)."""
-
-    cols: IntArray
-    c: FloatArray
-    w: FloatArray
-    b: FloatArray
-    S: FloatArray
-    Gw: FloatArray
-    Gb: FloatArray
-    z: FloatArray = field(init=False)
-    tmp: FloatArray = field(init=False)
-    cc: FloatArray = field(init=False)
-    tmp_d: FloatArray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.z = np.empty_like(self.c)
-        self.tmp = np.empty_like(self.c)
-        self.cc = np.empty_like(self.c)
-        self.tmp_d = np.empty_like(self.w)
+SEGMENT_UNIT_STEPS = 1 << 24  # R N steps per compiled call between progress-bar updates
+BLOCK_KERNEL_FROM = 1 << 17  # R N from which a lone replica is split over the threads per step
 
 
-def _chunk_columns(N: int, R: int, paired: bool) -> list[IntArray]:
-    """Unit indices of each chunk; chunk boundaries at multiples of SUM_BLOCK output terms."""
-    per_term = 2 if paired else 1
-    n_terms = N // per_term
-    blocks = max(1, TARGET_CHUNK_ELEMENTS // (R * per_term * SUM_BLOCK))
-    size = blocks * SUM_BLOCK
-    chunks = []
-    for a in range(0, n_terms, size):
-        b = min(a + size, n_terms)
-        cols = np.arange(a, b)
-        chunks.append(np.concatenate([cols, cols + n_terms]) if paired else cols)
-    return chunks
+class FastBackendError(InputError):
+    """The "fast" backend cannot run (numba missing or broken, or no kernel for the input)."""
+
+
+def load_kernels() -> ModuleType:
+    """numerics.fast_kernels (imports numba); a one-line FastBackendError if that fails."""
+    try:
+        import numerics.fast_kernels as kernels
+    except Exception as error:  # ImportError, or numba refusing the installed NumPy
+        raise FastBackendError(
+            f"run.backend: backend 'fast' needs numba ({type(error).__name__}: {error}); "
+            "install it (pip install 'numba>=0.60') or use --backend numpy"
+        ) from None
+    return kernels
+
+
+def choose_kernel(R: int, N: int, threads: int) -> str:
+    """'replica' (prange over replicas, no barrier per step) unless a single replica would
+    leave threads idle on a large problem (R < threads and R N >= BLOCK_KERNEL_FROM): then
+    'block' (prange over (replica, block) with a barrier per step; its per-step cost grows
+    when the machine is oversubscribed, hence the high threshold)."""
+    if R < threads and R * N >= BLOCK_KERNEL_FROM:
+        return "block"
+    return "replica"
 
 
 def train_fast(
-    inputs: TrainingInputs, bar: ProgressBar
+    inputs: TrainingInputs, bar: ProgressBar, kernel: str | None = None
 ) -> tuple[FloatArray, tuple[Parameters, ...]]:
-    """Same contract and same numbers as numerics.trainer.train_reference (MODEL.md §2)."""
+    """Online SGD of MODEL.md §2, fused and compiled; same contract as
+    numerics.trainer.train_reference: returns f (R, steps) and the parameters theta_k for k in
+    snapshot_steps (k = steps: final). ``kernel`` forces 'replica' | 'block' (tests; default
+    :func:`choose_kernel`). Memory O(R N d)."""
+    kernels = load_kernels()
+    import numba
+
     R, steps, d = inputs.X.shape
     N = inputs.theta0.c.shape[1]
-    act = inputs.activation
-    train_c, train_w, train_b = inputs.train
-    tangents = train_w or train_b
-    paired = inputs.paired
-    scale = float(N) ** (-inputs.beta)
-    w_t = np.moveaxis(inputs.theta0.w, -1, 0)  # (d, R, N) view
-    chunks = []
-    for cols in _chunk_columns(N, R, paired):
-        n = cols.size
-        chunks.append(
-            _Chunk(
-                cols=cols,
-                c=np.ascontiguousarray(inputs.theta0.c[:, cols]),
-                w=np.ascontiguousarray(w_t[:, :, cols]),
-                b=np.ascontiguousarray(inputs.theta0.b[:, cols]),
-                S=np.zeros((R, n)),
-                Gw=np.zeros((d, R, n)),
-                Gb=np.zeros((R, n)),
-            )
+    name = inputs.activation.name
+    if name not in kernels.ACTIVATION_CODES:
+        raise FastBackendError(
+            f"network.activation: backend 'fast' has no kernel for {name!r}; use --backend numpy"
         )
+    train_c, train_w, train_b = inputs.train
+    flags = np.array([train_c, train_w, train_b, train_w or train_b], dtype=np.bool_)
+    scale = float(N) ** (-inputs.beta)  # as in numerics.frozen.network_output
+    rate = inputs.eta * scale  # as in numerics.trainer: coef = (eta N^-beta) (Y_k - f_k)
+    c = np.array(inputs.theta0.c, dtype=np.float64, order="C")  # (R, N)
+    w = np.array(np.swapaxes(inputs.theta0.w, 1, 2), dtype=np.float64, order="C")  # (R, d, N)
+    b = np.array(inputs.theta0.b, dtype=np.float64, order="C")  # (R, N)
+    S = np.zeros((R, N))
+    Gw = np.zeros((R, d, N))
+    Gb = np.zeros((R, N))
+    X = np.ascontiguousarray(inputs.X, dtype=np.float64)
+    y = np.ascontiguousarray(inputs.y, dtype=np.float64)
     f = np.empty((R, steps))
+    coef = np.zeros(R)
+    pending = np.zeros(R, dtype=np.bool_)
+    run = kernels.KERNELS[kernel or choose_kernel(R, N, numba.get_num_threads())]
+    code = kernels.ACTIVATION_CODES[name]
+    paired = bool(inputs.paired)
+
     snapshots: list[Parameters] = []
-    pending = list(inputs.snapshot_steps)
-    snap: list[FloatArray] = []
-
-    def start_snapshot() -> None:
-        snap[:] = [np.empty((R, N)), np.empty((d, R, N)), np.empty((R, N))]
-
-    def record(ch: _Chunk) -> None:
-        snap[0][:, ch.cols] = ch.c
-        snap[1][:, :, ch.cols] = ch.w
-        snap[2][:, ch.cols] = ch.b
-
-    def finish_snapshot() -> None:
-        snapshots.append(Parameters(snap[0], np.ascontiguousarray(np.moveaxis(snap[1], 0, -1)),
-                                    snap[2]))
-
-    def apply_update(ch: _Chunk, coef: FloatArray) -> None:
-        """theta_k = theta_{k-1} + coef (S, c G^w, c G^b) with the step-(k-1) S, G, c."""
-        if tangents:
-            np.multiply(ch.c, coef, out=ch.cc)
-        if train_w:
-            np.multiply(ch.Gw, ch.cc, out=ch.tmp_d)
-            ch.w += ch.tmp_d
-        if train_b:
-            np.multiply(ch.Gb, ch.cc, out=ch.tmp)
-            ch.b += ch.tmp
-        if train_c:
-            np.multiply(ch.S, coef, out=ch.tmp)
-            ch.c += ch.tmp
-
-    coef: FloatArray | None = None
-    for k in range(steps):
-        taking = bool(pending) and pending[0] == k
-        if taking:
-            start_snapshot()
-        x = inputs.X[:, k]  # (R, d)
-        x_cols = [x[:, j, None] for j in range(d)]
-        x_t = x.T[:, :, None]
-        f_acc = np.zeros(R)
-        for ch in chunks:
-            if coef is not None:
-                apply_update(ch, coef)
-            if taking:
-                record(ch)
-            # memory_step (MODEL.md §2): z = w . X_k + b S_{k-1}
-            np.multiply(ch.w[0], x_cols[0], out=ch.z)
-            for j in range(1, d):
-                np.multiply(ch.w[j], x_cols[j], out=ch.tmp)
-                ch.z += ch.tmp
-            np.multiply(ch.b, ch.S, out=ch.tmp)
-            ch.z += ch.tmp
-            if tangents:
-                slope = act.d1(ch.z)
-                ch.Gb *= ch.b  # G^b = sigma'(z) (S_{k-1} + b G^b_{k-1})
-                ch.Gb += ch.S
-                ch.Gb *= slope
-                ch.Gw *= ch.b  # G^w = sigma'(z) (X_k + b G^w_{k-1})
-                ch.Gw += x_t
-                ch.Gw *= slope
-            ch.S[...] = act.sigma(ch.z)  # copy: sigma may return its argument (linear)
-            np.multiply(ch.c, ch.S, out=ch.tmp)
-            if paired:
-                half = ch.cols.size // 2
-                terms = ch.tmp[:, :half] + ch.tmp[:, half:]
-            else:
-                terms = ch.tmp
-            for start in range(0, terms.shape[1], SUM_BLOCK):
-                f_acc += terms[:, start : start + SUM_BLOCK].sum(axis=-1)
-        if taking:
-            finish_snapshot()
-            pending.pop(0)
-        f_k = f_acc * scale
-        f[:, k] = f_k
-        coef = (inputs.eta * scale) * (inputs.y[:, k] - f_k)[:, None]
-        if not k & 63:
+    wanted = set(inputs.snapshot_steps)
+    segment = max(1, SEGMENT_UNIT_STEPS // (R * N))
+    k = 0
+    for stop in sorted(wanted | {steps}):
+        while k < stop:
+            last = min(stop, k + segment)
+            run(k, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
+                scale, rate)
+            k = last
             bar.update(k)
-    if pending:  # the final parameters theta_steps
-        start_snapshot()
-        for ch in chunks:
-            if coef is not None:
-                apply_update(ch, coef)
-            record(ch)
-        finish_snapshot()
+        if stop in wanted:
+            w_units = np.array(np.swapaxes(w, 1, 2), order="C")  # (R, N, d), a copy
+            snapshots.append(Parameters(c.copy(), w_units, b.copy()))
     bar.update(steps)
     return f, tuple(snapshots)

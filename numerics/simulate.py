@@ -39,8 +39,9 @@ from numerics.trainer import Parameters, TrainingInputs, train_reference
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-# "numpy": the reference loop (numerics.trainer); "fast": the cache-blocked loop
-# (numerics.fast_trainer), identical results, several times faster for large R N.
+# "numpy": the reference loop (numerics.trainer); "fast": the fused numba loop
+# (numerics.fast_trainer; needs numba), same inputs and results equal to rounding
+# (tests/test_fast_backend.py), several times faster.
 BACKENDS = {"numpy": train_reference, "fast": train_fast}
 
 
@@ -206,7 +207,8 @@ def simulate(
     run.seed). Snapshots at steps floor(N t) for ``snapshot_times`` (0 <= t <= T) and at the
     given ``snapshot_steps`` (0..steps), sorted and de-duplicated. ``progress``: draw a bar on
     stderr (None: only if stderr is a terminal). ``backend`` (default run.backend): "numpy"
-    (numerics.trainer) or "fast" (numerics.fast_trainer); both give identical numbers.
+    (numerics.trainer, the reference) or "fast" (numerics.fast_trainer, numba); the inputs
+    (theta_0, path, targets, noise) are drawn here for both, the outputs agree to rounding.
     Shapes: see :class:`SimulationResult`.
     """
     N = int(config.run.N if N is None else N)

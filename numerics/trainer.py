@@ -2,8 +2,8 @@
 
 Input: a :class:`TrainingInputs` (the data path, targets, theta_0, rates); output: the outputs
 f_k and the requested parameter snapshots. numerics.simulate builds the inputs from a Config;
-numerics.fast_trainer is a cache-blocked implementation of the same loop that must agree with
-this one bit for bit (tests/test_rnn.py).
+numerics.fast_trainer is a fused numba implementation of the same loop that agrees with this
+one to rounding (tests/test_fast_backend.py).
 """
 
 from __future__ import annotations

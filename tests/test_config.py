@@ -107,7 +107,7 @@ def test_default_matches_the_issue():
     assert config.target.lag == 1
     assert config.network.trainable == ("c", "w", "b")
     assert (config.run.N, config.run.replicas, config.run.seed, config.run.backend) == (
-        4000, 4, 0, "numpy")
+        4000, 4, 0, "fast")
     assert config.limit.word_length == 6
 
 

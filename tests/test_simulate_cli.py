@@ -70,7 +70,12 @@ def test_simulate_fast_backend_gives_the_same_json(tmp_path):
         args = ["simulate", "--N", "30", "--replicas", "2", "--backend", backend, "--out", str(out)]
         assert main([*args, "--no-progress"]) == 0
         outs.append(json.loads(out.read_text()))
-    assert outs[0] == outs[1]
+    # same inputs; outputs agree to rounding (bound derived in tests/test_fast_backend.py)
+    for a, b in zip(outs[0]["replicas"], outs[1]["replicas"], strict=True):
+        assert a["states"] == b["states"] and a["y"] == b["y"]
+        assert np.max(np.abs(np.subtract(a["f"], b["f"]))) <= 1e-12
+    assert {k: v for k, v in outs[0].items() if k != "replicas"} == {
+        k: v for k, v in outs[1].items() if k != "replicas"}
 
 
 def test_simulate_unparsable_config_and_bad_values_exit_2(tmp_path, capsys):

@@ -1,0 +1,286 @@
+"""numba kernels of the fast backend (numerics.fast_trainer; imported lazily, needs numba).
+
+The fused step of MODEL.md §2 (scheme in numerics.fast_trainer), for the units of one output
+block of SUM_BLOCK terms at a time, in three loops over the block whose data stay in L1:
+(A) pending update of step k-1 and z_k = w . X_k + b S_{k-1} into a buffer; (B) sigma(z) and
+sigma'(z) into buffers (vectorised: tanh and sigmoid use the branch-free :func:`tanh_kernel`,
+no libm call); (C) tangents G^w, G^b, the memory S_k and the block's output-term sum.
+
+Arrays: c, b, S, Gb (R, N); w, Gw (R, d, N) (component-major: one contiguous row per
+component, so every loop over units is unit-stride); X (R, steps, d); y, f (R, steps); coef (R,);
+pending (R,) bool; flags = (train c, train w, train b, tangents) bool (4,). Compiled on first
+call (error_model "numpy": no zero-division checks, which block vectorisation; no division
+here can have a zero divisor), cached on disk (cache=True).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SUM_BLOCK = 256  # output terms per partial sum (fixed: results must not depend on batching)
+ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "erf": 2, "linear": 3}
+JIT = dict(cache=True, error_model="numpy")
+INLINE = dict(JIT, inline="always")
+
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+# Cephes (S. L. Moshier) tanh for |x| <= 0.625: x + x s P(s) / Q(s), s = x^2, and exp on
+# [-ln2/2, ln2/2]: 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), with the Cody-Waite split
+# ln 2 = EXP_C1 + EXP_C2. tests/test_fast_backend.py measures the error against mpmath.
+TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+EXP_P = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
+EXP_Q = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1,
+         2.00000000000000000009e0)
+LOG2E = 1.4426950408889634073599
+EXP_C1 = 6.93145751953125e-1
+EXP_C2 = 1.42860682030941723212e-6
+TANH_SATURATION = 20.0  # |x| >= 19.06: tanh(x) = +-1 in double precision; clamp exp's argument
+
+
+@njit(**INLINE)
+def tanh_kernel(x):
+    """tanh(x) without branches or libm calls (so loops over it vectorise), Cephes scheme:
+    |x| <= 0.625: rational approximation; else 1 - 2 / (exp(2|x|) + 1) with sign, exp by
+    n ln2 + r reduction (n <= 58 as |x| is clamped at 20, so 2^n = float(1 << n) exactly)."""
+    a = abs(x)
+    u = 2.0 * min(a, TANH_SATURATION)
+    px = math.floor(LOG2E * u + 0.5)
+    n = np.int64(px)
+    r = u - px * EXP_C1
+    r = r - px * EXP_C2
+    rr = r * r
+    p = r * ((EXP_P[0] * rr + EXP_P[1]) * rr + EXP_P[2])
+    e = p / ((((EXP_Q[0] * rr + EXP_Q[1]) * rr + EXP_Q[2]) * rr + EXP_Q[3]) - p)
+    e = (1.0 + 2.0 * e) * np.float64(np.int64(1) << n)
+    big = 1.0 - 2.0 / (e + 1.0)
+    big = big if x >= 0.0 else -big
+    s = x * x
+    small = x + x * s * (((TANH_P[0] * s + TANH_P[1]) * s + TANH_P[2])
+                         / (((s + TANH_Q[0]) * s + TANH_Q[1]) * s + TANH_Q[2]))
+    return small if a <= 0.625 else big
+
+
+@njit(**INLINE)
+def activate_block(code, z, s, slope, n):
+    """s[j], slope[j] = sigma(z[j]), sigma'(z[j]) for j < n (MODEL.md §2), code tanh 0 |
+    sigmoid 1 | erf 2 | linear 3: tanh' = 1 - tanh^2; sigmoid(z) = 1/2 + tanh(z/2)/2 (the
+    logistic function; absolute error ~1e-16 vs 1 / (1 + e^-z)), sigmoid' = s (1 - s);
+    erf' = 2/sqrt(pi) e^(-z^2); linear: z, 1. One loop per activation (vectorised)."""
+    if code == 0:
+        for j in range(n):
+            t = tanh_kernel(z[j])
+            s[j] = t
+            slope[j] = 1.0 - t * t
+    elif code == 1:
+        for j in range(n):
+            v = 0.5 + 0.5 * tanh_kernel(0.5 * z[j])
+            s[j] = v
+            slope[j] = v * (1.0 - v)
+    elif code == 2:
+        for j in range(n):
+            zj = z[j]
+            s[j] = math.erf(zj)
+            slope[j] = TWO_OVER_SQRT_PI * math.exp(-zj * zj)
+    else:
+        for j in range(n):
+            s[j] = z[j]
+            slope[j] = 1.0
+
+
+@njit(**JIT)
+def activate_array(code, z):
+    """The kernels' (sigma (n,), sigma' (n,)) on a 1-d array z (n,) (for tests)."""
+    s = np.empty_like(z)
+    slope = np.empty_like(z)
+    activate_block(code, z, s, slope, z.shape[0])
+    return s, slope
+
+
+@njit(**INLINE)
+def update_block(first, n, c, w, b, S, Gw, Gb, coef, flags, cc):
+    """SGD update of units first..first+n-1 of one replica (c, b, S, Gb (N,); w, Gw (d, N))
+    from theta_{k-1}, S_{k-1}, G_{k-1} (MODEL.md §2), the arithmetic of numerics.trainer:
+    cc = coef c; w += cc G^w; b += cc G^b; c += coef S (all with c_{k-1}). cc: scratch (n,).
+    One loop per array (vectorised)."""
+    for j in range(n):
+        cc[j] = coef * c[first + j]
+    if flags[1]:
+        for m in range(w.shape[0]):
+            wm = w[m]
+            Gwm = Gw[m]
+            for j in range(n):
+                wm[first + j] = wm[first + j] + cc[j] * Gwm[first + j]
+    if flags[2]:
+        for j in range(n):
+            b[first + j] = b[first + j] + cc[j] * Gb[first + j]
+    if flags[0]:
+        for j in range(n):
+            c[first + j] = c[first + j] + coef * S[first + j]
+
+
+@njit(**INLINE)
+def preactivation(first, n, offset, x, w, b, S, z):
+    """z[offset + j] = w . X_k + b S_{k-1} for unit first + j (MODEL.md §2), in the order of
+    numerics.frozen.memory_step: ((w_1 x_1 + w_2 x_2) + ...) + b S."""
+    w0 = w[0]
+    for j in range(n):
+        z[offset + j] = w0[first + j] * x[0]
+    for m in range(1, w.shape[0]):
+        wm = w[m]
+        xm = x[m]
+        for j in range(n):
+            z[offset + j] = z[offset + j] + wm[first + j] * xm
+    for j in range(n):
+        z[offset + j] = z[offset + j] + b[first + j] * S[first + j]
+
+
+@njit(**INLINE)
+def finish(first, n, offset, x, b, S, Gw, Gb, tangents, s, slope):
+    """Units first..first+n-1 of one replica: G^w = sigma'(z)(X_k + b G^w_{k-1}),
+    G^b = sigma'(z)(S_{k-1} + b G^b_{k-1}) (if tangents), then S_k = s (MODEL.md §2)."""
+    if tangents:
+        for m in range(Gw.shape[0]):
+            Gwm = Gw[m]
+            xm = x[m]
+            for j in range(n):
+                Gwm[first + j] = slope[offset + j] * (xm + b[first + j] * Gwm[first + j])
+        for j in range(n):
+            Gb[first + j] = slope[offset + j] * (S[first + j] + b[first + j] * Gb[first + j])
+    for j in range(n):
+        S[first + j] = s[offset + j]
+
+
+@njit(**INLINE)
+def lane_sum(t, n):
+    """sum of t[0..n-1] in a fixed order (n <= SUM_BLOCK): 8 lanes, lane l adding the terms
+    j = l mod 8 left to right, then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).
+    Summation depth <= n/8 + 3 (error <= gamma_{n/8 + 3} sum |t_j|, Higham)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    full = n - n % 8
+    for j in range(0, full, 8):
+        a0 += t[j]
+        a1 += t[j + 1]
+        a2 += t[j + 2]
+        a3 += t[j + 3]
+        a4 += t[j + 4]
+        a5 += t[j + 5]
+        a6 += t[j + 6]
+        a7 += t[j + 7]
+    rest = n - full
+    if rest > 0:
+        a0 += t[full]
+    if rest > 1:
+        a1 += t[full + 1]
+    if rest > 2:
+        a2 += t[full + 2]
+    if rest > 3:
+        a3 += t[full + 3]
+    if rest > 4:
+        a4 += t[full + 4]
+    if rest > 5:
+        a5 += t[full + 5]
+    if rest > 6:
+        a6 += t[full + 6]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+@njit(**INLINE)
+def block_sum(blk, x, c, w, b, S, Gw, Gb, coef, pending, code, flags, paired, scratch):
+    """Fused step of the units of output block ``blk`` (terms blk*SUM_BLOCK...) of one replica
+    (c, b, S, Gb (N,); w, Gw (d, N); scratch (4, 2 SUM_BLOCK)): pending update, memory step,
+    then the :func:`lane_sum` of the block's terms c_k S_k, or of the pair sums
+    c_t S_t + c_{t+N/2} S_{t+N/2} if ``paired`` (exactly 0 for exact mirrors)."""
+    z, s, slope, cc = scratch[0], scratch[1], scratch[2], scratch[3]
+    half = c.shape[0] // 2 if paired else c.shape[0]
+    lo = blk * SUM_BLOCK
+    n = min(SUM_BLOCK, half - lo)
+    if pending:
+        update_block(lo, n, c, w, b, S, Gw, Gb, coef, flags, cc)
+        if paired:
+            update_block(lo + half, n, c, w, b, S, Gw, Gb, coef, flags, cc)
+    preactivation(lo, n, 0, x, w, b, S, z)
+    if paired:
+        preactivation(lo + half, n, n, x, w, b, S, z)
+    activate_block(code, z, s, slope, 2 * n if paired else n)
+    finish(lo, n, 0, x, b, S, Gw, Gb, flags[3], s, slope)
+    if paired:
+        finish(lo + half, n, n, x, b, S, Gw, Gb, flags[3], s, slope)
+    terms = cc  # the update is done: reuse its scratch row
+    if paired:
+        for j in range(n):
+            terms[j] = c[lo + j] * s[j] + c[lo + half + j] * s[n + j]
+    else:
+        for j in range(n):
+            terms[j] = c[lo + j] * s[j]
+    return lane_sum(terms, n)
+
+
+def _by_replica(first, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
+                scale, rate):
+    """Steps first..last-1 of every replica, prange over replicas (no per-step barrier).
+    coef/pending carry the update of step first-1 in; the segment ends with theta_last:
+    f_k = scale * (block sums added left to right), coef_k = rate (Y_k - f_k)."""
+    R = c.shape[0]
+    n_terms = c.shape[1] // 2 if paired else c.shape[1]
+    n_blocks = (n_terms + SUM_BLOCK - 1) // SUM_BLOCK
+    for r in prange(R):
+        scratch = np.empty((4, 2 * SUM_BLOCK))
+        for k in range(first, last):
+            x = X[r, k]
+            total = 0.0
+            for blk in range(n_blocks):
+                total += block_sum(blk, x, c[r], w[r], b[r], S[r], Gw[r], Gb[r], coef[r],
+                                   pending[r], code, flags, paired, scratch)
+            f_k = total * scale
+            f[r, k] = f_k
+            coef[r] = rate * (y[r, k] - f_k)
+            pending[r] = True
+        if pending[r]:
+            for lo in range(0, c.shape[1], SUM_BLOCK):
+                update_block(lo, min(SUM_BLOCK, c.shape[1] - lo), c[r], w[r], b[r], S[r],
+                             Gw[r], Gb[r], coef[r], flags, scratch[3])
+            pending[r] = False
+
+
+def _by_block(first, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
+              scale, rate):
+    """As :func:`_by_replica`, prange over (replica, block) pairs within each step; the block
+    sums are stored and added in block order, so the numbers are the same."""
+    R = c.shape[0]
+    N = c.shape[1]
+    n_terms = N // 2 if paired else N
+    n_blocks = (n_terms + SUM_BLOCK - 1) // SUM_BLOCK
+    partial = np.empty((R, n_blocks))
+    for k in range(first, last):
+        for task in prange(R * n_blocks):
+            r = task // n_blocks
+            blk = task - r * n_blocks
+            scratch = np.empty((4, 2 * SUM_BLOCK))
+            partial[r, blk] = block_sum(blk, X[r, k], c[r], w[r], b[r], S[r], Gw[r], Gb[r],
+                                        coef[r], pending[r], code, flags, paired, scratch)
+        for r in range(R):
+            total = 0.0
+            for blk in range(n_blocks):
+                total += partial[r, blk]
+            f_k = total * scale
+            f[r, k] = f_k
+            coef[r] = rate * (y[r, k] - f_k)
+            pending[r] = True
+    n_units = (N + SUM_BLOCK - 1) // SUM_BLOCK
+    for task in prange(R * n_units):
+        r = task // n_units
+        lo = (task - r * n_units) * SUM_BLOCK
+        if pending[r]:
+            update_block(lo, min(SUM_BLOCK, N - lo), c[r], w[r], b[r], S[r], Gw[r], Gb[r],
+                         coef[r], flags, np.empty(SUM_BLOCK))
+    for r in range(R):
+        pending[r] = False
+
+
+KERNELS = {
+    "replica": njit(parallel=True, **JIT)(_by_replica),
+    "block": njit(parallel=True, **JIT)(_by_block),
+}
