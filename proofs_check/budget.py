@@ -3,7 +3,8 @@
 ``quick`` must finish the whole report in under 3 minutes on 2 cores, ``standard`` in under
 20 minutes; ``full`` may be long. Rates are fitted over a ladder of N with many replicas (MODEL.md
 §8: 4 replicas were too noisy to fit a rate), so every budget trades ladder length against
-replica count rather than dropping replicas.
+replica count rather than dropping replicas. Ladders are powers of 2 (antisymmetric
+initialisation needs even N).
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ class Budget:
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(
         name="quick",
-        n_ladder=(125, 250, 500, 1000),
+        n_ladder=(128, 256, 512, 1024),
         replicas=96,
-        init_ladder=(250, 500, 1000, 2000, 4000),
+        init_ladder=(256, 512, 1024, 2048, 4096),
         init_replicas=256,
         word_length=4,
         init_words=12,
@@ -65,9 +66,9 @@ BUDGETS: dict[str, Budget] = {
     ),
     "standard": Budget(
         name="standard",
-        n_ladder=(250, 500, 1000, 2000, 4000),
+        n_ladder=(256, 512, 1024, 2048, 4096),
         replicas=192,
-        init_ladder=(250, 500, 1000, 2000, 4000, 8000),
+        init_ladder=(256, 512, 1024, 2048, 4096, 8192),
         init_replicas=512,
         word_length=6,
         init_words=24,
@@ -79,9 +80,9 @@ BUDGETS: dict[str, Budget] = {
     ),
     "full": Budget(
         name="full",
-        n_ladder=(250, 500, 1000, 2000, 4000, 8000, 16000),
+        n_ladder=(256, 512, 1024, 2048, 4096, 8192, 16384),
         replicas=256,
-        init_ladder=(500, 1000, 2000, 4000, 8000, 16000, 32000),
+        init_ladder=(512, 1024, 2048, 4096, 8192, 16384, 32768),
         init_replicas=1024,
         word_length=8,
         init_words=48,

@@ -85,6 +85,11 @@ def rate_tolerance(fit: RateFit, bias: float) -> float:
 
 def rate_control(fit: RateFit, name: str, wrong: float, bias: float) -> NegativeControl:
     """Put a wrong predicted exponent through :func:`rate_accepts`."""
+    if not np.isfinite(fit.slope):
+        return NegativeControl(
+            name=name, prediction=wrong, measured=None, verdict="rejected",
+            reason="the wrong theory's errors are not finite (its networks diverge), so no "
+            "power law fits them")
     accepted = rate_accepts(fit, wrong, bias)
     lo, hi = acceptance_interval(fit, bias)
     where = "inside" if accepted else "outside"

@@ -72,13 +72,15 @@ def init_word_selection(config, budget, word_length: int) -> np.ndarray:
     return spread_indices(config.chain.m**word_length, budget.init_words)
 
 
-def limit_kernel(context: CheckContext, word_length: int) -> dict[str, np.ndarray]:
-    """A on all words by quadrature, per group, with its error estimate (cached)."""
+def limit_kernel(context: CheckContext, word_length: int, select: np.ndarray | None = None
+                 ) -> dict[str, np.ndarray]:
+    """A by quadrature on all words (or the ``select``-ed ones, in that order), per group,
+    with its error estimate (cached)."""
     config = context.config
     spec = kernel_spec(config)
 
     def compute() -> dict[str, np.ndarray]:
-        result = kernel_on_words(spec, word_length)
+        result = kernel_on_words(spec, word_length, select=select)
         out = {"K": result.K, "error": np.array(result.error)}
         for group, part in result.by_group.items():
             out[f"K_{group}"] = part
@@ -86,7 +88,7 @@ def limit_kernel(context: CheckContext, word_length: int) -> dict[str, np.ndarra
 
     params = {"spec": {"activation": spec.activation, "states": spec.states, "c_std": spec.c_std,
                        "w_std": spec.w_std, "b_max": spec.b_max, "groups": spec.groups},
-              "word_length": word_length}
+              "word_length": word_length, "select": select}
     return context.cache.get_or_compute("kernel", params, compute)
 
 
@@ -135,14 +137,13 @@ def run(context: CheckContext) -> CheckResult:
     config = context.config
     budget = context.budget
     word_length = budget.word_length
-    kernel = limit_kernel(context, word_length)
+    select = init_word_selection(config, budget, word_length)
+    kernel = limit_kernel(context, word_length, select)
     predicted = predicted_exponent("kernel_at_init", config)  # -1/2, derivations.scaling
     context.progress(0.2)
-    select = init_word_selection(config, budget, word_length)
-    pairs = np.ix_(select, select)
-    A = kernel["K"][pairs]
+    A = kernel["K"]
     dropped = control_group(config)
-    A_wrong = A - kernel[f"K_{dropped}"][pairs]
+    A_wrong = A - kernel[f"K_{dropped}"]
     params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
               "word_length": word_length, "words": select, "seed": context.seed}
     errors = context.cache.get_or_compute(
@@ -168,7 +169,7 @@ def run(context: CheckContext) -> CheckResult:
         ),
         FigureData(
             kind="heatmap",
-            title=f"Limit kernel A on the {kernel['K'].shape[0]} words of length {word_length}",
+            title=f"Limit kernel A on {A.shape[0]} words of length {word_length}",
             series={"K": kernel["K"]},
             meta={"label": "A(u, v)"},
         ),
