@@ -4,7 +4,7 @@ Each :class:`~proofs_check.result.FigureData` names its ``kind``:
 
 * ``rate``: log-log error vs N with 95% error bars, the fitted slope and the predicted slope
   (anchored at the geometric mean of the data), optionally a negative-control series;
-* ``trajectories``: f^N_{floor(Nt)} against g_t over t for several N;
+* ``trajectories``: f^N_k against the limit along the same path, one panel per N;
 * ``heatmap``: a matrix (the kernel A on words);
 * ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k (and rho/2);
 * ``poisson``: a fluctuation (drift or martingale) path with its predicted band;
@@ -51,19 +51,20 @@ def _rate(ax, fig: FigureData) -> None:
     ax.legend(fontsize=8)
 
 
-def _trajectories(ax, fig: FigureData) -> None:
-    s = fig.series
-    t = np.asarray(s["t"], dtype=float)
-    colors = iter(f"C{i}" for i in range(1, 10))
-    for label, values in s.items():
-        if label in ("t", "g"):
-            continue
-        ax.plot(t, values, "-", color=next(colors), lw=1, alpha=0.8, label=label)
-    if "g" in s:
-        ax.plot(t, s["g"], "k-", lw=2, label="limit g_t")
-    ax.set_xlabel("t")
-    ax.set_ylabel(fig.meta.get("ylabel", "output"))
-    ax.legend(fontsize=8)
+def _trajectories(fig: FigureData):
+    """One panel per N: f^N_k (dots) and the limit along the same path (line) vs step k."""
+    ladder = fig.meta["ladder"]
+    figure, axes = plt.subplots(len(ladder), 1, figsize=(6.0, 1.6 * len(ladder) + 0.8),
+                                dpi=100, sharey=True, squeeze=False)
+    for ax, n_units in zip(axes[:, 0], ladder, strict=True):
+        k = np.asarray(fig.series[f"k N={n_units}"], dtype=float)
+        ax.plot(k, fig.series[f"g N={n_units}"], "-", color="k", lw=1, label="limit g")
+        ax.plot(k, fig.series[f"f N={n_units}"], "o", ms=3, color="C1", label=f"f^N, N={n_units}")
+        ax.set_ylabel(fig.meta.get("ylabel", "output"), fontsize=8)
+        ax.legend(fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("step k")
+    axes[0, 0].set_title(fig.title, fontsize=10)
+    return figure
 
 
 def _heatmap(ax, fig: FigureData) -> None:
@@ -118,7 +119,6 @@ def _scatter(ax, fig: FigureData) -> None:
 
 _PLOTTERS = {
     "rate": _rate,
-    "trajectories": _trajectories,
     "heatmap": _heatmap,
     "memory": _memory,
     "poisson": _poisson,
@@ -128,10 +128,14 @@ _PLOTTERS = {
 
 def render_png(fig: FigureData) -> bytes:
     """The PNG bytes of one figure."""
-    figure, ax = plt.subplots(figsize=(6.0, 4.2), dpi=100)
+    if fig.kind == "trajectories":
+        figure = _trajectories(fig)
+    else:
+        figure, ax = plt.subplots(figsize=(6.0, 4.2), dpi=100)
     try:
-        _PLOTTERS[fig.kind](ax, fig)
-        ax.set_title(fig.title, fontsize=10)
+        if fig.kind != "trajectories":
+            _PLOTTERS[fig.kind](ax, fig)
+            ax.set_title(fig.title, fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
         # Fixed metadata so identical data give byte-identical PNGs.

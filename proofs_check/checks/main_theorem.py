@@ -64,6 +64,7 @@ FORMULA = (r"\frac{d}{dt} g_t(x) = \alpha\, E_{(x', y') \sim \hat\pi}\big[(y' - 
 TIME_POINTS = 32
 LR_SHIFT = 0.25  # negative control: learning-rate exponent off by 1/4
 FROZEN_WORDS = 64
+WINDOW = 48  # steps shown per N in the trajectory figure
 
 
 def time_grid(horizon: float) -> np.ndarray:
@@ -214,14 +215,19 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     fit_fc = fit_rate(ns, fro_c, power=2)
     bias_f = _bias(context, rate, delta, float(fit_f.values[-1]))
 
-    times = time_grid(float(config.training.horizon))
-    series = {"t": times}
+    # Trajectory figure: replica 0 of each N, WINDOW consecutive steps from k = floor(N T/2),
+    # f^N_k against g_{T/2}(word_k) (g at the grid time T/2; it moves by O(WINDOW/N) meanwhile).
+    half = int(np.argmin(np.abs(time_grid(float(config.training.horizon))
+                                - float(config.training.horizon) / 2)))
+    series = {}
+    L = int(config.limit.word_length)
     for n_units, level in zip(budget.n_ladder, levels, strict=True):
-        steps = np.array([time_to_step(n_units, t) for t in times])
-        L = int(config.limit.word_length)
+        start = time_to_step(n_units, float(config.training.horizon) / 2)
+        steps = np.arange(start, min(start + WINDOW, level["f"].shape[1]))
         words = path_word_indices(level["states"][:1], config.chain.m, L)[0]
+        series[f"k N={n_units}"] = steps
         series[f"f N={n_units}"] = level["f"][0, steps]
-        series[f"g N={n_units}"] = limit["g"][np.arange(len(times)), words[steps - L + 1]]
+        series[f"g N={n_units}"] = limit["g"][half, words[steps - L + 1]]
     common = {"ladder": list(budget.n_ladder), "replicas": budget.replicas,
               "word_length": int(config.limit.word_length), "limit_error_estimate": delta,
               "predicted_rate_source": "derivations.scaling.overall_rate"}
@@ -234,8 +240,11 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
                     {"slope": fit.slope, "intercept": fit.intercept, "predicted": predicted,
                      "ylabel": "RMS over t in [T/8, T) of f^N - g_t",
                      "control_label": "learning-rate exponent off by 1/4"}),
-         FigureData("trajectories", "f^N (solid) and g_t (dashed) along one training path",
-                    series, {"ylabel": "output"})),
+         FigureData("trajectories", "f^N_k (dots) and g_{T/2}(word_k) (line) from k = N T/2",
+                    series, {"ylabel": "output", "ladder": list(budget.n_ladder)}),
+         FigureData("heatmap", f"Limit kernel A on all {limit['K'].shape[0]} words of length "
+                    f"{int(config.limit.word_length)} (lexicographic, oldest symbol first)",
+                    {"K": limit["K"]}, {"label": "A(u, v)"})),
         dict(common, rms_error=fit.values, bootstrap_ci=fit.bootstrap_ci,
              chi2_reduced=fit.chi2_reduced, bias_allowance=bias,
              control_slope=fit_c.slope, control_ci=fit_c.ci, control_rms=fit_c.values,
