@@ -228,20 +228,21 @@ def _by_replica(first, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, f
     n_blocks = (n_terms + SUM_BLOCK - 1) // SUM_BLOCK
     for r in prange(R):
         scratch = np.empty((4, 2 * SUM_BLOCK))
+        cr, wr, br, Sr, Gwr, Gbr = c[r], w[r], b[r], S[r], Gw[r], Gb[r]
         for k in range(first, last):
             x = X[r, k]
             total = 0.0
             for blk in range(n_blocks):
-                total += block_sum(blk, x, c[r], w[r], b[r], S[r], Gw[r], Gb[r], coef[r],
-                                   pending[r], code, flags, paired, scratch)
+                total += block_sum(blk, x, cr, wr, br, Sr, Gwr, Gbr, coef[r], pending[r], code,
+                                   flags, paired, scratch)
             f_k = total * scale
             f[r, k] = f_k
             coef[r] = rate * (y[r, k] - f_k)
             pending[r] = True
         if pending[r]:
             for lo in range(0, c.shape[1], SUM_BLOCK):
-                update_block(lo, min(SUM_BLOCK, c.shape[1] - lo), c[r], w[r], b[r], S[r],
-                             Gw[r], Gb[r], coef[r], flags, scratch[3])
+                update_block(lo, min(SUM_BLOCK, c.shape[1] - lo), cr, wr, br, Sr, Gwr, Gbr,
+                             coef[r], flags, scratch[3])
             pending[r] = False
 
 
