@@ -19,7 +19,6 @@ Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +94,29 @@ def spec_from_config(config: object) -> KernelSpec:
     )
 
 
+def _word_features_cf(
+    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """As :func:`word_features` with G^w component-first, shape (d, m^L, n) (faster layout)."""
+    m, d = states.shape
+    n = b.shape[0]
+    proj = w @ states.T  # (n, m): w . xi_s
+    S = np.zeros((1, n))
+    Gw = np.zeros((d, 1, n))
+    Gb = np.zeros((1, n))
+    for _ in range(word_length):
+        p = S.shape[0] * m
+        bS = b[None, None, :] * S[:, None, :]  # (p_old, 1, n)
+        z = proj.T[None, :, :] + bS  # (p_old, m, n)
+        s1 = act.d1(z)
+        Gw = np.stack([
+            (s1 * (states[None, :, a, None] + b[None, None, :] * Gw[a][:, None, :])).reshape(p, n)
+            for a in range(d)])
+        Gb = (s1 * (S[:, None, :] + b[None, None, :] * Gb[:, None, :])).reshape(p, n)
+        S = act.sigma(z).reshape(p, n)
+    return S, Gw, Gb
+
+
 def word_features(
     word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -103,29 +125,19 @@ def word_features(
     states (m, d); nodes w (n, d), b (n,). Returns S (m^L, n), G^w (m^L, n, d), G^b (m^L, n),
     rows in lexicographic word order (oldest symbol most significant).
     """
-    m, d = states.shape
-    n = b.shape[0]
-    proj = w @ states.T  # (n, m): w . xi_s
-    S = np.zeros((1, n))
-    Gw = np.zeros((1, n, d))
-    Gb = np.zeros((1, n))
-    for _ in range(word_length):
-        z = proj.T[None, :, :] + b[None, None, :] * S[:, None, :]  # (p, m, n)
-        s1 = act.d1(z)
-        Gw_new = s1[..., None] * (states[None, :, None, :] + b[None, None, :, None] * Gw[:, None])
-        Gb_new = s1 * (S[:, None, :] + b[None, None, :] * Gb[:, None, :])
-        S_new = act.sigma(z)
-        p = S.shape[0] * m
-        S, Gw, Gb = S_new.reshape(p, n), Gw_new.reshape(p, n, d), Gb_new.reshape(p, n)
-    return S, Gw, Gb
+    S, Gw, Gb = _word_features_cf(word_length, states, w, b, act)
+    return S, np.moveaxis(Gw, 0, -1), Gb
 
 
 def _group_features(group: str, S: FloatArray, Gw: FloatArray, Gb: FloatArray) -> FloatArray:
-    """Feature matrix of a group: (n_words, n_nodes * k) with K_group ~ Phi W Phi^T."""
+    """Feature matrix of a group: (n_words, n_nodes * k) with K_group ~ Phi W Phi^T.
+
+    Gw is component-first (d, n_words, n_nodes); its components are concatenated node-blocks.
+    """
     if group == "c":
         return S
     if group == "w":
-        return Gw.reshape(Gw.shape[0], -1)
+        return Gw[0] if Gw.shape[0] == 1 else np.concatenate(list(Gw), axis=1)
     return Gb
 
 
@@ -135,40 +147,39 @@ def _group_scale(group: str, spec: KernelSpec) -> float:
 
 
 def _accumulate(
-    spec: KernelSpec, word_length: int, rule: Rule, weight_sets: Sequence[FloatArray],
-    select: FloatArray
-) -> list[dict[str, FloatArray]]:
-    """For each weight vector, sum_nodes weight * feature feature^T per group, on selected words.
+    spec: KernelSpec, word_length: int, rule: Rule, select: NDArray[np.int64]
+) -> dict[str, FloatArray]:
+    """sum_nodes weight * feature feature^T per group (scaled by E[c^2]), on selected words.
 
     select: indices of the words (into lexicographic order) to return rows/cols for.
-    Returns one dict group -> (n_sel, n_sel) per weight vector (groups scaled by E[c^2]).
+    Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
+    symmetric product Phi Phi^T. Returns group -> (n_sel, n_sel).
     """
     act = activation_functions(spec.activation)
     m, d = spec.states.shape
     n_words = m**word_length
     chunk = max(32, int(_CHUNK_BYTES / (8.0 * n_words * (d + 3) * 1.6)))
     n_sel = select.shape[0]
-    out = [{g: np.zeros((n_sel, n_sel)) for g in spec.groups} for _ in weight_sets]
+    out = {g: np.zeros((n_sel, n_sel)) for g in spec.groups}
+    root = np.sqrt(rule.weights)
     for start in range(0, rule.size, chunk):
         sl = slice(start, min(start + chunk, rule.size))
-        S, Gw, Gb = word_features(word_length, spec.states, rule.w[sl], rule.b[sl], act)
+        S, Gw, Gb = _word_features_cf(word_length, spec.states, rule.w[sl], rule.b[sl], act)
         if n_sel != n_words:
-            S, Gw, Gb = S[select], Gw[select], Gb[select]
+            S, Gw, Gb = S[select], Gw[:, select], Gb[select]
+        r = root[sl]
         for g in spec.groups:
             phi = _group_features(g, S, Gw, Gb)
-            k = phi.shape[1] // (sl.stop - sl.start)
-            for target, weights in zip(out, weight_sets, strict=True):
-                wt = np.repeat(weights[sl], k) if k > 1 else weights[sl]
-                keep = wt > 0.0
-                if not np.any(keep):
-                    continue
-                scaled = phi[:, keep] * np.sqrt(wt[keep])
-                target[g] += scaled @ scaled.T
-    for target in out:
-        for g in spec.groups:
-            target[g] *= _group_scale(g, spec)
-            target[g] = 0.5 * (target[g] + target[g].T)
+            phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
+            out[g] += phi @ phi.T
+    for g in spec.groups:
+        out[g] *= _group_scale(g, spec)
+        out[g] = 0.5 * (out[g] + out[g].T)
     return out
+
+
+def _subset(rule: Rule, mask: NDArray[np.bool_]) -> Rule:
+    return Rule(w=np.ascontiguousarray(rule.w[mask]), b=rule.b[mask], weights=rule.weights[mask])
 
 
 def _total(parts: dict[str, FloatArray]) -> FloatArray:
@@ -220,11 +231,9 @@ def kernel_on_words(
     sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
     if d <= 2:
         plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
-        wts = plan.fine.weights
-        even, odd = _accumulate(spec, word_length, plan.fine,
-                                [np.where(plan.on_coarse, wts, 0.0),
-                                 np.where(plan.on_coarse, 0.0, wts)], sel)
-        (coarse_b,) = _accumulate(spec, word_length, plan.coarse_b, [plan.coarse_b.weights], sel)
+        even = _accumulate(spec, word_length, _subset(plan.fine, plan.on_coarse), sel)
+        odd = _accumulate(spec, word_length, _subset(plan.fine, ~plan.on_coarse), sel)
+        coarse_b = _accumulate(spec, word_length, plan.coarse_b, sel)
         fine = {g: even[g] + odd[g] for g in spec.groups}
         K = _total(fine)
         # coarse-grid weight (2h)^d phi = 2^d x fine weight (one node, weight 1, if w_std = 0)
@@ -241,7 +250,7 @@ def kernel_on_words(
                                           "coarse_b": plan.coarse_b.size})
     else:
         rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
-        reps = [_accumulate(spec, word_length, r, [r.weights], sel)[0] for r in rules]
+        reps = [_accumulate(spec, word_length, r, sel) for r in rules]
         by_group = {g: np.mean([rep[g] for rep in reps], axis=0) for g in spec.groups}
         totals = np.stack([_total(rep) for rep in reps])
         K, half = randomisation_error(totals)
