@@ -238,7 +238,8 @@ def solve_limit(
     infinite-path problem, the geometric tail diff / (1 - rho) ("next") or
     diff rho / (1 - rho) ("previous"), as truncation differences decay like rho^L (MODEL.md §4);
     likewise "truncation_l2" (L2(pi) norm) and "truncation_kernel" (K, max-abs).
-    "auto" = "next" when m^(L+1) <= 2187 else "previous"; "none" skips it.
+    "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
+    it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). Raises LimitToleranceError if ``tolerance`` is given and the sum of
     quadrature + truncation + rounding estimates exceeds it.
@@ -256,8 +257,10 @@ def solve_limit(
                                            problem.alpha, t_max)
     estimates["quadrature"] = sup_bound
     estimates["quadrature_l2"] = l2_bound
-    if truncation == "auto":
-        truncation = "next" if m ** (L + 1) <= BENCHMARK_WORDS else "previous"
+    if truncation == "auto":  # L + 1 only when affordable (d = 2 tensor rules are ~30x larger)
+        d = problem.spec.states.shape[1]
+        limit_words = BENCHMARK_WORDS if d == 1 else BENCHMARK_WORDS // 9
+        truncation = "next" if m ** (L + 1) <= limit_words else "previous"
     if truncation == "previous" and L == 1:
         truncation = "next"
     if truncation in ("next", "previous"):
