@@ -22,9 +22,11 @@
   gap = 1/2, at the smallest N.
 Negative control for the pathwise identity and the drift: the Poisson solution with the pi
 weights replaced by uniform weights (F centred by the uniform mean, (I - P + 1 nu^T) u =
-F - nu(F), nu uniform), put through the same tests. For the variance: the i.i.d. variance
-pi(F~^2) (the Poisson correction dropped); the uniform-weight sigma^2 is reported beside it
-(on nearly uniform chains it is too close to sigma^2 to be a useful control).
+F - nu(F), nu uniform), put through the same tests. For the variance, of the two wrong
+theories "uniform-weight sigma^2" and "i.i.d. variance pi(F~^2)" (Poisson correction dropped)
+the one farther from sigma^2 in exact terms is the control (either can nearly coincide with
+sigma^2 for a particular chain and F; the choice uses no Monte Carlo data); both verdicts are
+reported in the details.
 """
 
 from __future__ import annotations
@@ -148,9 +150,14 @@ def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
     lo, hi = _variance_interval(X2, ACCEPTANCE_CONFIDENCE)
     ci = _variance_interval(X2, 0.95)
     sigma2 = solution.asymptotic_variance
-    # Control: the i.i.d. variance pi(F~^2), i.e. sigma^2 without the Poisson correction
-    # (ignoring the autocorrelation of F(Z_k)). The uniform-weight sigma^2 is reported too.
-    sigma2_c = float(pi_L @ solution.centred**2)
+    # Two wrong theories: the i.i.d. variance pi(F~^2) (Poisson correction dropped) and the
+    # uniform-weight sigma^2. The control is the one farther from sigma^2 in exact terms,
+    # chosen before looking at the Monte Carlo data (a power choice, not a data choice).
+    wrong = {"i.i.d. variance pi(F~^2) (no Poisson correction)":
+             float(pi_L @ solution.centred**2),
+             CONTROL_NAME: float(control.asymptotic_variance)}
+    control_name = max(wrong, key=lambda name: abs(wrong[name] - sigma2))
+    sigma2_c = wrong[control_name]
     ok = lo - bias <= sigma2 <= hi + bias
     accepted = lo - bias <= sigma2_c <= hi + bias
     return CheckResult(
@@ -163,14 +170,13 @@ def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
         f"{block} steps, widened by the exact finite-b bias {bias:.2g}",
         verdict="pass" if ok else "fail",
         negative_control=NegativeControl(
-            "i.i.d. variance pi(F~^2) (no Poisson correction)", sigma2_c, float(X2.mean()),
+            control_name, sigma2_c, float(X2.mean()),
             "accepted" if accepted else "rejected",
-            f"i.i.d. sigma^2 = {sigma2_c:.4g} vs acceptance interval "
+            f"wrong sigma^2 = {sigma2_c:.4g} vs acceptance interval "
             f"[{lo - bias:.4g}, {hi + bias:.4g}]"),
-        details={"batches": int(X2.size),
-                 "uniform_weight_sigma2": control.asymptotic_variance,
-                 "uniform_weight_rejected": not lo - bias <= control.asymptotic_variance
-                 <= hi + bias,
+        details={"batches": int(X2.size), "wrong_theories": wrong,
+                 "wrong_theories_rejected": {
+                     name: not lo - bias <= value <= hi + bias for name, value in wrong.items()},
                  "batch_length": block, "finite_b_bias": bias},
         formula=FORMULA)
 
