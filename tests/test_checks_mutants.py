@@ -1,0 +1,91 @@
+"""Every check can fail: mutants of the theory or of the code under test (a wrong kernel, a
+wrong exponent, a wrong Poisson solution, a wrong limit) turn the verdict to fail."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from derivations.config import load_config, with_overrides
+from proofs_check.cache import Cache
+from proofs_check.checks import CheckContext
+from tests.test_report import TINY
+
+
+@pytest.fixture()
+def context():
+    config = with_overrides(load_config(None), word_length=3)
+    # Enough replicas on a long enough ladder for the rate tests to have power.
+    budget = dataclasses.replace(TINY, init_ladder=(64, 128, 256, 512, 1024), init_replicas=128)
+    return CheckContext(config, budget, Cache(None, salt="mutants"), seed=0)
+
+
+def test_kernel_at_init_fails_with_a_wrong_kernel(context, monkeypatch):
+    from proofs_check.checks import kernel_at_init
+
+    assert kernel_at_init.run(context).passed
+    real = kernel_at_init.kernel_on_words
+
+    def scaled(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return type(result)(**{**result.__dict__, "K": 1.2 * result.K})
+
+    monkeypatch.setattr(kernel_at_init, "kernel_on_words", scaled)
+    fresh = dataclasses.replace(context, cache=Cache(None, salt="mutant"))  # no cached kernel
+    assert kernel_at_init.run(fresh).verdict == "fail"
+
+
+def test_output_at_init_fails_with_a_wrong_exponent(context, monkeypatch):
+    from proofs_check.checks import output_at_init
+
+    assert output_at_init.run(context).verdict == "pass"
+    monkeypatch.setattr(output_at_init, "predicted_exponent", lambda term, config: 0.0)
+    assert output_at_init.run(context).verdict == "fail"
+
+
+def test_tiers_fail_with_wrong_double_results(context, monkeypatch):
+    from numerics import poisson as numeric_poisson
+    from proofs_check.checks import tiers
+
+    results = {r.name: r for r in tiers.run(context)}
+    assert results["tiers_poisson"].passed and results["tiers_limit"].passed
+    real = numeric_poisson.poisson_solve
+
+    def perturbed(P, F, pi=None):
+        solution = real(P, F, pi)
+        return type(solution)(**{**solution.__dict__, "u": solution.u * (1 + 1e-9)})
+
+    monkeypatch.setattr(numeric_poisson, "poisson_solve", perturbed)
+    assert tiers._poisson(context).verdict == "fail"
+
+
+def test_poisson_pathwise_fails_with_a_wrong_solution(context, monkeypatch):
+    from proofs_check.checks import poisson
+
+    real = poisson.poisson_solve
+
+    def shifted(P, F, pi=None):
+        solution = real(P, F, pi)
+        u = solution.u.copy()
+        u[0] += 1e-6
+        return type(solution)(**{**solution.__dict__, "u": u, "Pu": P @ u})
+
+    monkeypatch.setattr(poisson, "poisson_solve", shifted)
+    pathwise = poisson.run(context)[0]
+    assert pathwise.verdict == "fail"
+
+
+def test_sobolev_fails_with_a_too_small_bound(context, monkeypatch):
+    from proofs_check.checks import sobolev_bounds
+
+    assert sobolev_bounds.run(context).passed
+    real = sobolev_bounds._bound_functions
+
+    def shrunk():
+        dw, db, s_linear = real()
+        return (lambda *a: 0.9 * np.asarray(dw(*a))), db, s_linear
+
+    monkeypatch.setattr(sobolev_bounds, "_bound_functions", shrunk)
+    assert sobolev_bounds.run(context).verdict == "fail"
