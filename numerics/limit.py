@@ -209,7 +209,7 @@ def quadrature_bound(kernel_error: float, K: FloatArray, pi: FloatArray, ybar: F
     Y = float(np.sqrt(np.sum(pi * ybar**2)))
     kmax = float(max(np.max(np.diag(K)), 0.0))
     base = alpha * kernel_error * Y
-    return base * (t + 2.0 / 3.0 * np.sqrt(kmax) * t**1.5), base * t
+    return float(base * (t + 2.0 / 3.0 * np.sqrt(kmax) * t**1.5)), float(base * t)
 
 
 def _solve_only(config, word_length, times, settings):
