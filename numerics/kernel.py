@@ -67,8 +67,8 @@ class KernelResult:
     the quadrature error of K (sum of the parts). error_parts: "w_step" (|Q_2h - Q_h|),
     "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected Gaussian tail) or "sobol"
     (Student-t 99.9% half-width over scramblings). alternatives: kernels from the coarser rules
-    (tensor: one per estimate) or from each scrambling (Sobol); mode says which, so that errors can
-    be propagated to g_t (see numerics.limit).
+    (tensor: one per estimate) or from each scrambling (Sobol); mode says which (for callers who
+    want to re-solve with them; numerics.limit propagates ``error`` by a rigorous bound).
     """
 
     K: FloatArray
