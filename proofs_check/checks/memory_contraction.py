@@ -171,6 +171,7 @@ def run(context: CheckContext) -> CheckResult:
             "G^w": errors[1].max(axis=1),
             "G^b": errors[2].max(axis=1),
             "bound S (rho)": claim_bounds[0].max(axis=1),
+            "bound G^b (rho)": claim_bounds[2].max(axis=1),
             "bound S (rho/2, C/2: control)": control_bounds[0].max(axis=1),
         },
         meta={"rho": rho, "floor": ERROR_FLOOR},
