@@ -4,7 +4,10 @@ The fused step of MODEL.md §2 (scheme in numerics.fast_trainer), for the units 
 block of SUM_BLOCK terms at a time, in three loops over the block whose data stay in L1:
 (A) pending update of step k-1 and z_k = w . X_k + b S_{k-1} into a buffer; (B) sigma(z) and
 sigma'(z) into buffers (vectorised: tanh and sigmoid use the branch-free :func:`tanh_kernel`,
-no libm call); (C) tangents G^w, G^b, the memory S_k and the block's output-term sum.
+no libm call; this function alone is compiled with FMA contraction, fastmath "contract",
+which changes its rounding by at most an ulp or so and nothing else); (C) tangents G^w, G^b,
+the memory S_k and the block's output-term sum. For d = 1 the loops of (A) and of (C) are
+fused (prepare_d1, finish_d1), with the same arithmetic.
 
 Arrays: c, b, S, Gb (R, N); w, Gw (R, d, N) (component-major: one contiguous row per
 component, so every loop over units is unit-stride); X (R, steps, d); y, f (R, steps); coef (R,);
@@ -63,8 +66,8 @@ def tanh_kernel(x):
     return small if a <= 0.625 else big
 
 
-@njit(**INLINE)
-def activate_block(code, z, s, slope, n):
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def activate_block(code, z, s, slope, n):  # not inlined: FMA contraction only in here
     """s[j], slope[j] = sigma(z[j]), sigma'(z[j]) for j < n (MODEL.md §2), code tanh 0 |
     sigmoid 1 | erf 2 | linear 3: tanh' = 1 - tanh^2; sigmoid(z) = 1/2 + tanh(z/2)/2 (the
     logistic function; absolute error ~1e-16 vs 1 / (1 + e^-z)), sigmoid' = s (1 - s);
@@ -154,6 +157,69 @@ def finish(first, n, offset, x, b, S, Gw, Gb, tangents, s, slope):
 
 
 @njit(**INLINE)
+def prepare_d1(first, n, offset, x0, c, w0, b, S, Gw0, Gb, coef, pending, flags, z):
+    """d = 1 (w0, Gw0, b, S, ... (N,), x0 = X_k): :func:`update_block` then
+    :func:`preactivation` with the same arithmetic, in one loop when every group trains."""
+    train_c, train_w, train_b = flags[0], flags[1], flags[2]
+    if pending and train_c and train_w and train_b:
+        for j in range(n):
+            i = first + j
+            ci = c[i]
+            cc = coef * ci
+            wi = w0[i] + cc * Gw0[i]
+            bi = b[i] + cc * Gb[i]
+            si = S[i]
+            w0[i] = wi
+            b[i] = bi
+            c[i] = ci + coef * si
+            z[offset + j] = wi * x0 + bi * si
+    else:
+        if pending:
+            update_block_d1(first, n, c, w0, b, S, Gw0, Gb, coef, flags)
+        for j in range(n):
+            i = first + j
+            z[offset + j] = w0[i] * x0 + b[i] * S[i]
+
+
+@njit(**INLINE)
+def update_block_d1(first, n, c, w0, b, S, Gw0, Gb, coef, flags):
+    """d = 1: :func:`update_block` (frozen groups), one loop."""
+    for j in range(n):
+        i = first + j
+        ci = c[i]
+        cc = coef * ci
+        if flags[1]:
+            w0[i] = w0[i] + cc * Gw0[i]
+        if flags[2]:
+            b[i] = b[i] + cc * Gb[i]
+        if flags[0]:
+            c[i] = ci + coef * S[i]
+
+
+@njit(**INLINE)
+def finish_d1(first, n, offset, x0, c, b, S, Gw0, Gb, tangents, s, slope, terms, want_terms):
+    """d = 1: :func:`finish` in one loop, and (``want_terms``, unpaired) the output terms
+    terms[j] = c_k S_k of the block."""
+    if tangents:
+        for j in range(n):
+            i = first + j
+            sl = slope[offset + j]
+            bi = b[i]
+            sj = s[offset + j]
+            Gw0[i] = sl * (x0 + bi * Gw0[i])
+            Gb[i] = sl * (S[i] + bi * Gb[i])
+            S[i] = sj
+            if want_terms:
+                terms[j] = c[i] * sj
+    else:
+        for j in range(n):
+            sj = s[offset + j]
+            S[first + j] = sj
+            if want_terms:
+                terms[j] = c[first + j] * sj
+
+
+@njit(**INLINE)
 def lane_sum(t, n):
     """sum of t[0..n-1] in a fixed order (n <= SUM_BLOCK): 8 lanes, lane l adding the terms
     j = l mod 8 left to right, then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).
@@ -197,18 +263,30 @@ def block_sum(blk, x, c, w, b, S, Gw, Gb, coef, pending, code, flags, paired, sc
     half = c.shape[0] // 2 if paired else c.shape[0]
     lo = blk * SUM_BLOCK
     n = min(SUM_BLOCK, half - lo)
-    if pending:
-        update_block(lo, n, c, w, b, S, Gw, Gb, coef, flags, cc)
+    terms = cc  # the update is done when terms are written: reuse its scratch row
+    if w.shape[0] == 1:
+        w0, Gw0, x0 = w[0], Gw[0], x[0]
+        prepare_d1(lo, n, 0, x0, c, w0, b, S, Gw0, Gb, coef, pending, flags, z)
         if paired:
-            update_block(lo + half, n, c, w, b, S, Gw, Gb, coef, flags, cc)
-    preactivation(lo, n, 0, x, w, b, S, z)
-    if paired:
-        preactivation(lo + half, n, n, x, w, b, S, z)
-    activate_block(code, z, s, slope, 2 * n if paired else n)
-    finish(lo, n, 0, x, b, S, Gw, Gb, flags[3], s, slope)
-    if paired:
-        finish(lo + half, n, n, x, b, S, Gw, Gb, flags[3], s, slope)
-    terms = cc  # the update is done: reuse its scratch row
+            prepare_d1(lo + half, n, n, x0, c, w0, b, S, Gw0, Gb, coef, pending, flags, z)
+        activate_block(code, z, s, slope, 2 * n if paired else n)
+        finish_d1(lo, n, 0, x0, c, b, S, Gw0, Gb, flags[3], s, slope, terms, not paired)
+        if paired:
+            finish_d1(lo + half, n, n, x0, c, b, S, Gw0, Gb, flags[3], s, slope, terms, False)
+        if not paired:
+            return lane_sum(terms, n)
+    else:
+        if pending:
+            update_block(lo, n, c, w, b, S, Gw, Gb, coef, flags, cc)
+            if paired:
+                update_block(lo + half, n, c, w, b, S, Gw, Gb, coef, flags, cc)
+        preactivation(lo, n, 0, x, w, b, S, z)
+        if paired:
+            preactivation(lo + half, n, n, x, w, b, S, z)
+        activate_block(code, z, s, slope, 2 * n if paired else n)
+        finish(lo, n, 0, x, b, S, Gw, Gb, flags[3], s, slope)
+        if paired:
+            finish(lo + half, n, n, x, b, S, Gw, Gb, flags[3], s, slope)
     if paired:
         for j in range(n):
             terms[j] = c[lo + j] * s[j] + c[lo + half + j] * s[n + j]
