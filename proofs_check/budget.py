@@ -95,6 +95,15 @@ BUDGETS: dict[str, Budget] = {
 }
 
 
+# A smoke-test budget (seconds): exercises every code path, too small for the rate tests to
+# have power, so its verdicts are not meaningful. Used by the test suite, not offered by the CLI.
+TINY = Budget(
+    name="tiny", n_ladder=(64, 128, 256), replicas=8, init_ladder=(64, 128, 256),
+    init_replicas=16, word_length=3, init_words=6, memory_steps=30, memory_units=200,
+    poisson_steps=2000, poisson_ladder=(100, 200, 400), poisson_replicas=20,
+)
+
+
 def get_budget(name: str) -> Budget:
     """The budget called ``name`` (quick | standard | full)."""
     try:

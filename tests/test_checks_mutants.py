@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from derivations.config import load_config, with_overrides
+from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext
-from tests.test_report import TINY
 
 
 @pytest.fixture()

@@ -11,16 +11,11 @@ import re
 import pytest
 
 from derivations.config import load_config, with_overrides
-from proofs_check.budget import Budget, get_budget
+from proofs_check.budget import TINY, get_budget
 from proofs_check.cache import Cache, code_salt
 from proofs_check.cli import main
 from proofs_check.report import run_checks, write_report
 
-TINY = Budget(
-    name="tiny", n_ladder=(64, 128, 256), replicas=8, init_ladder=(64, 128, 256),
-    init_replicas=16, word_length=3, init_words=6, memory_steps=30, memory_units=200,
-    poisson_steps=2000, poisson_ladder=(100, 200, 400), poisson_replicas=20,
-)
 TOP_KEYS = {"config", "budget", "checks"}
 CHECK_KEYS = {"name", "claim", "prediction", "measured", "ci", "tolerance", "verdict",
               "negative_control"}
