@@ -31,7 +31,8 @@ def test_quick_report_all_pass(config, tmp_path):
     assert not failures
     assert code == 0
     names = {c["name"] for c in doc["checks"]}
-    assert {"tiers_poisson", "tiers_kernel", "tiers_limit", "memory_contraction",
+    assert {"tiers_generated", "tiers_poisson", "tiers_kernel", "tiers_limit",
+            "memory_contraction",
             "sobolev_bounds", "kernel_at_init", "output_at_init", "parameter_drift",
             "poisson_pathwise", "poisson_variance", "poisson_drift", "main_theorem",
             "frozen_network"} <= names

@@ -16,7 +16,11 @@
   solution (numerics.limit) of g_t on the words of length 2 with the same K, pi_L, ybar.
   Tolerance: numerics.limit's rounding estimate n eps (1 + alpha t |M|) max|ybar| (a
   heuristic, stated there) times 10.
-Negative controls (same tests): the double Poisson solution with uniform weights instead of
+* ``tiers_generated``: generated code (numerics.generated, printed by ``rnnkl derive``) for
+  sigma, sigma', sigma'' vs the SymPy derivatives of the definition at 30 digits, relative
+  error <= 1e-13 (the generated-code contract).
+Negative controls (same tests): single-precision evaluation of the generated code; the double
+Poisson solution with uniform weights instead of
 pi; the double kernel without its b term (w term when b is frozen); the double limit without
 the pi_L weights (g = (I - exp(-alpha t K)) ybar).
 """
@@ -197,8 +201,49 @@ def _limit(context: CheckContext) -> CheckResult:
                     {"xlabel": "|g| mpmath", "ylabel": "|g| double"}),))
 
 
+GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)
+
+
+def _generated(context: CheckContext) -> CheckResult:
+    """Generated double code (numerics.generated: sigma, sigma', sigma'') vs the SymPy
+    derivation (derivations.model, sympy.diff of the definition) evaluated at 30 digits."""
+    import mpmath
+    import sympy as sp
+
+    from derivations.model import Z, activation_derivative
+    from numerics import generated
+
+    name = context.config.network.activation
+    z = np.linspace(-8.0, 8.0, 321)
+    worst, worst_single = 0.0, 0.0
+    for order, prefix in ((0, "sigma"), (1, "sigma_d1"), (2, "sigma_d2")):
+        fn = getattr(generated, f"{prefix}_{name}")
+        expr = activation_derivative(name, order)
+        exact = sp.lambdify(Z, expr, "mpmath")
+        with mpmath.workdps(DPS):
+            ref = np.array([float(exact(mpmath.mpf(float(x)))) for x in z])
+        value = np.asarray(fn(z), dtype=float) * np.ones_like(z)
+        single = np.asarray(fn(z.astype(np.float32)), dtype=np.float32).astype(float) \
+            * np.ones_like(z)
+        scale = np.maximum(np.abs(ref), 1e-300)
+        nonzero = np.abs(ref) > 0
+        worst = max(worst, float(np.max(np.where(nonzero, np.abs(value - ref) / scale,
+                                                 np.abs(value)))))
+        worst_single = max(worst_single, float(np.max(np.where(
+            nonzero, np.abs(single - ref) / scale, np.abs(single)))))
+    return _result(
+        "tiers_generated",
+        "The generated double-precision activation code agrees with the SymPy derivation "
+        "evaluated at 30 digits.",
+        "memory_fixed_point", "max relative error of sigma, sigma', sigma'' on [-8, 8]",
+        worst, GENERATED_REL_TOL,
+        "1e-13 relative: the generated-code contract of numerics.generated (rnnkl derive)",
+        "single-precision evaluation of the generated code", worst_single,
+        {"activation": name, "grid": [-8.0, 8.0, 321]})
+
+
 def run(context: CheckContext) -> tuple[CheckResult, ...]:
-    results = [_poisson(context)]
+    results = [_generated(context), _poisson(context)]
     context.progress(0.1)
     results.append(_kernel(context))
     context.progress(0.8)
