@@ -223,7 +223,7 @@ def compare_erf_kernel(states: FloatArray, w_std: float, c_std: float, word_leng
     nt_kernel = (combine or kernel_from_nt)(nngp, ntk, w_std, c_std)
     closed = closed_form_erf_kernel(points, w_std, c_std)
     # positive terms summed over the rule's nodes: worst-case relative error (nodes) eps
-    nodes = int(result.rule_sizes.get("fine", 1))
+    nodes = int(result.rule_sizes.get("fine", result.rule_sizes.get("sobol", 1)))
     summation = nodes * _EPS * float(np.max(np.abs(result.K)))
     return ErfKernelComparison(
         words=words, points=points, ours=result.K, closed=closed, nt=nt_kernel,
@@ -259,6 +259,35 @@ def erf_kernel_results(comparison: ErfKernelComparison, label: str) -> list[Cros
 
 
 # ----------------------------------------------------------------------------- 2. NT dynamics
+
+
+def independent_words(K: FloatArray, relative: float = 1e-6) -> list[int]:
+    """Training words for the NT comparison: a greedy (pivoted Cholesky) selection of words
+    whose kernel rows are numerically independent (each new pivot's residual variance
+    > relative x max diag K), in increasing order. NT's prediction at test words divides by
+    the eigenvalues of K_train (0 / 0 = nan for an eigenvalue rounded to <= 0), so the
+    training kernel must be non-singular; the other words are test points. K (n, n) PSD."""
+    K = np.asarray(K, dtype=float)
+    residual = np.diag(K).copy()
+    threshold = relative * max(float(np.max(residual)), 1e-300)
+    columns: list[FloatArray] = []
+    chosen: list[int] = []
+    for _ in range(K.shape[0]):
+        j = int(np.argmax(residual))
+        if residual[j] <= threshold:
+            break
+        col = K[:, j] - sum((c * c[j] for c in columns), np.zeros(K.shape[0]))
+        col = col / np.sqrt(residual[j])
+        columns.append(col)
+        residual = residual - col * col
+        residual[j] = 0.0
+        chosen.append(j)
+    return sorted(chosen)
+
+
+def _every_other(words: list[int]) -> list[int]:
+    """Half of an independent set (still independent), so that some words are test points."""
+    return words[::2] if len(words) > 1 else words
 
 
 def training_weights(n_words: int, train: Sequence[int]) -> FloatArray:
@@ -411,8 +440,8 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
     * erf kernel, b = 0: the config's states, c_std, w_std (w_std = 0 replaced by 1, since
       the NT mapping needs w_std > 0), words of length ``word_length``.
     * NT gradient descent: the config's own kernel (numerics.kernel) on words of length
-      ``word_length``, ybar of the config, alpha, training set = every other word (the rest
-      are NT test points), times horizon x (1/4, 1/2, 1).
+      ``word_length``, ybar of the config, alpha, training set = every other word of
+      :func:`independent_words` (the rest are NT test points), times horizon x (1/4, 1/2, 1).
     * NT end to end (erf, b = 0): NT kernel + NT predictor vs our quadrature kernel + our
       solver, tolerance = numerics.limit.quadrature_bound of the kernel tolerance + rounding.
     * SymPy (exact chains only): base chain and word chain of length ``word_length``.
@@ -437,8 +466,8 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
     times = tuple(float(config.training.horizon) * f for f in _TIMES_FRACTIONS)
     ybar = ybar_from_config(config, L)
     n_words = ybar.shape[0]
-    train = list(range(0, n_words, 2))
     K = kernel_on_words(spec_from_config(config), L).K
+    train = _every_other(independent_words(K))
     ours = ours_uniform_limit(K, ybar, alpha, train, times)
     theirs = nt_gradient_descent(K, ybar, alpha, train, times)
     tol = 2.0 * ode_rounding(K, ybar, alpha, train, times)
@@ -447,6 +476,7 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
         "NT gradient_descent_mse", ours, theirs, tol,
         "rounding of the two spectral solutions (numerics.limit estimate, twice)", len(train)))
 
+    train = _every_other(independent_words(erf.nt))
     ours_e = ours_uniform_limit(erf.ours, ybar, alpha, train, times)
     theirs_e = nt_gradient_descent(erf.nt, ybar, alpha, train, times)
     pi = training_weights(n_words, train)
