@@ -184,6 +184,7 @@ class ErfKernelComparison:
     """Our quadrature kernel, the generated closed form and NT's on the same words.
 
     words (n, L); points (n, d) = x_0 of each word; ours (n, n) by numerics.kernel with its
+    c-group part ours_c (= E[S S'], to compare with NT's nngp, nt_nngp) and its
     error estimate ``quadrature_error`` and summation bound ``summation_rounding``; closed,
     nt (n, n); reference_rounding: rounding bound of one closed-form entry.
     """
@@ -193,6 +194,8 @@ class ErfKernelComparison:
     ours: FloatArray
     closed: FloatArray
     nt: FloatArray
+    ours_c: FloatArray
+    nt_nngp: FloatArray
     quadrature_error: float
     summation_rounding: float
     reference_rounding: float
@@ -227,6 +230,7 @@ def compare_erf_kernel(states: FloatArray, w_std: float, c_std: float, word_leng
     summation = nodes * _EPS * float(np.max(np.abs(result.K)))
     return ErfKernelComparison(
         words=words, points=points, ours=result.K, closed=closed, nt=nt_kernel,
+        ours_c=result.by_group["c"], nt_nngp=nngp,
         quadrature_error=float(result.error), summation_rounding=summation,
         reference_rounding=_reference_rounding(points, w_std, closed))
 

@@ -46,6 +46,8 @@ def test_erf_kernel_equals_nt_nngp_ntk(nt_lib, states, w_std, c_std):
     # rounding (quadrature); 2 x closed-form rounding (generated closed form vs NT)
     assert np.max(np.abs(comp.ours - comp.nt)) <= comp.quadrature_tolerance
     assert np.max(np.abs(comp.closed - comp.nt)) <= 2.0 * comp.reference_rounding
+    # group by group: our c-group kernel E[S S'] is NT's nngp (W2 = 1)
+    assert np.max(np.abs(comp.ours_c - comp.nt_nngp)) <= comp.quadrature_tolerance
     # only x_0 matters at b = 0: words with the same last symbol have equal rows (NT side)
     same = comp.words[:, -1][:, None] == comp.words[:, -1][None, :]
     i, j = np.nonzero(same)
