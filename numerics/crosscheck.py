@@ -102,6 +102,16 @@ def _import(module: str, distribution: str) -> tuple[Any, str]:
     return mod, version
 
 
+def missing_libraries() -> list[str]:
+    """Distributions of the ``crosscheck`` extra that cannot be found (cheap: no import), so a
+    caller (the report) can say "not run: ... missing" instead of calling the checks."""
+    import importlib.util
+
+    modules = {"jax": "jax", "jaxlib": "jaxlib", "neural_tangents": "neural-tangents",
+               "quantecon": "quantecon"}
+    return [dist for mod, dist in modules.items() if importlib.util.find_spec(mod) is None]
+
+
 def neural_tangents() -> tuple[Any, Any, str]:
     """(neural_tangents, jax.numpy, version) with jax in float64 (jax_enable_x64)."""
     jax, _ = _import("jax", "jax")
@@ -436,6 +446,7 @@ def compare_quantecon(P: FloatArray, *, stationary: Callable[[FloatArray], Float
 
 
 _TIMES_FRACTIONS = (0.25, 0.5, 1.0)
+_SYMPY_MAX_STATES = 16  # exact determinant + inverse in SymPy grow fast with the word count
 
 
 def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheckResult]:
@@ -448,9 +459,10 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
       :func:`independent_words` (the rest are NT test points), times horizon x (1/4, 1/2, 1).
     * NT end to end (erf, b = 0): NT kernel + NT predictor vs our quadrature kernel + our
       solver, tolerance = numerics.limit.quadrature_bound of the kernel tolerance + rounding.
-    * SymPy (exact chains only): base chain and word chain of length ``word_length``.
-    * QuantEcon: base chain and word chain of length config.limit.word_length (capped at 729
-      words).
+    * SymPy (exact chains only): base chain, and word chain of length ``word_length`` when
+      P > 0 (else transient words) and it has <= 16 words.
+    * QuantEcon: base chain and, when P > 0, word chain of length config.limit.word_length
+      (shortened to <= 729 words).
     """
     from derivations.config import states_array, transition_matrix, transition_matrix_exact
     from numerics.kernel import kernel_on_words, spec_from_config
@@ -495,19 +507,19 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
         len(train)))
 
     P = transition_matrix(config.chain)
+    m = P.shape[0]
     positive = bool(np.all(P > 0))  # else the word chain has transient words (not ergodic)
     if config.chain.exact:
         from derivations.word_chain import word_transition_matrix as exact_word_matrix
 
         P_exact = transition_matrix_exact(config.chain)
         results += compare_sympy_chain(P_exact, label=" (config chain)")
-        if positive:
+        if positive and m**L <= _SYMPY_MAX_STATES:
             results += compare_sympy_chain(exact_word_matrix(P_exact, L),
                                            label=f" (word chain, L = {L})")
     results.append(compare_quantecon(P, label=" (config chain)"))
     if not positive:
         return results
-    m = P.shape[0]
     L_q = max(1, int(config.limit.word_length))
     while m**L_q > 729 and L_q > 1:
         L_q -= 1

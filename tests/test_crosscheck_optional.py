@@ -24,6 +24,7 @@ for loader in (xc.neural_tangents, xc.quantecon):
         assert ".[crosscheck]" in str(exc), exc
     else:
         raise SystemExit("no error without the library")
+assert xc.missing_libraries() == ["jax", "jaxlib", "neural-tangents", "quantecon"]
 print("ok")
 """
 
