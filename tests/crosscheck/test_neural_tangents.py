@@ -65,6 +65,11 @@ def test_wrong_first_layer_mapping_is_rejected(nt_lib):
     assert _rejected(comp)
     results = xc.erf_kernel_results(comp, "negative control")
     assert not results[0].passed
+    # the tolerance is sharp: W1 off by a relative 1e-8 is already rejected
+    comp = xc.compare_erf_kernel(STATES_2D, 0.6, 1.5,
+                                 first_layer_std=(1.0 + 1e-8) * xc.nt_first_layer_std(0.6, 2))
+    assert _rejected(comp)
+    assert np.max(np.abs(comp.closed - comp.nt)) > 2.0 * comp.reference_rounding
 
 
 def test_ntk_alone_is_not_our_kernel_when_c_std_differs(nt_lib):
@@ -109,7 +114,8 @@ def test_limit_ode_equals_gradient_descent_mse(nt_lib, train):
     assert np.max(np.abs(ours)) > 0.1
 
 
-@pytest.mark.parametrize("wrong_map", [lambda t, n: t / n, lambda t, n: t * n])
+@pytest.mark.parametrize("wrong_map", [lambda t, n: t / n, lambda t, n: t * n,
+                                       lambda t, n: t * (1.0 + 1e-9)])  # last: sharpness
 def test_gradient_descent_without_size_rescaling_is_rejected(nt_lib, wrong_map):
     K = _recurrent_kernel()
     ybar = np.random.default_rng(np.random.SeedSequence(6)).normal(size=9)
