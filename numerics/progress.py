@@ -8,6 +8,15 @@ import time
 from typing import TextIO
 
 
+def format_eta(elapsed: float, fraction: float) -> str:
+    """Remaining time elapsed (1 - f) / f as "  12.3s"; "    --" while the rate is unknown
+    (nothing done yet, or no time elapsed), never "nan"/"inf"."""
+    if not (fraction > 0.0 and elapsed > 0.0) or fraction != fraction:
+        return "    --"
+    eta = elapsed * (1.0 - fraction) / fraction
+    return f"{eta:6.1f}s"
+
+
 class ProgressBar:
     """``bar = ProgressBar(total, label)``; ``bar.update(done)``; ``bar.close()``.
 
@@ -52,11 +61,10 @@ class ProgressBar:
         fraction = 1.0 if self.total == 0 else min(max(done / self.total, 0.0), 1.0)
         filled = int(round(self.width * fraction))
         elapsed = now - self._start
-        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0 else float("nan")
         bar = "#" * filled + "-" * (self.width - filled)
         self.stream.write(
             f"\r{self.label} [{bar}] {100 * fraction:5.1f}% "
-            f"{done}/{self.total} elapsed {elapsed:6.1f}s eta {eta:6.1f}s"
+            f"{done}/{self.total} elapsed {elapsed:6.1f}s eta {format_eta(elapsed, fraction)}"
         )
         self.stream.flush()
         self._drawn = True
