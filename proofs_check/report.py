@@ -32,10 +32,20 @@ from numerics.progress import ProgressBar
 from proofs_check.budget import Budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CHECK_MODULES, CheckContext
+from proofs_check.crosschecks import (
+    SECTION_HEADER,
+    SECTION_INTRO,
+    CrossCheckSection,
+    run_crosschecks,
+    section_rows,
+    section_status_line,
+    section_to_json,
+)
 from proofs_check.figures import render_png
 from proofs_check.result import CheckResult, failed_result, result_to_dict
 
 _PROGRESS_TICKS = 1000
+CROSSCHECK_COST = 1.0  # relative cost of the cross-check section (progress bar only)
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,14 @@ class Report:
     seconds: float
     cache_hits: int
     cache_misses: int
+    crosschecks: CrossCheckSection | None = None
 
     @property
     def all_passed(self) -> bool:
-        return bool(self.results) and all(r.passed for r in self.results)
+        """Every check passed (verdict pass, control rejected) and no cross-check that ran
+        deviated beyond tolerance (a cross-check section that was not run does not fail)."""
+        cross_ok = self.crosschecks is None or self.crosschecks.passed
+        return bool(self.results) and all(r.passed for r in self.results) and cross_ok
 
 
 def _load_check(name: str):
@@ -88,8 +102,10 @@ def run_checks(
     progress: bool = True,
     checks: tuple[str, ...] = CHECK_MODULES,
     cache: Cache | None = None,
+    crosschecks: bool = True,
 ) -> Report:
-    """Run ``checks`` in order with a progress bar on stderr (tty only, unless disabled)."""
+    """Run ``checks`` in order, then the independent cross-checks (unless ``crosschecks`` is
+    False), with a progress bar on stderr (tty only, unless disabled); stdout is not used."""
     start = time.monotonic()
     if cache is None:
         cache = Cache(Path(out_dir) / "cache" if out_dir is not None else None)
@@ -99,7 +115,7 @@ def run_checks(
             costs.append(float(getattr(_load_check(name), "COST", 1.0)))
         except ImportError:
             costs.append(0.1)
-    total = sum(costs)
+    total = sum(costs) + (CROSSCHECK_COST if crosschecks else 0.0)
     bar = ProgressBar(_PROGRESS_TICKS, "rnnkl report", enabled=None if progress else False)
     results: list[CheckResult] = []
     done = 0.0
@@ -117,11 +133,17 @@ def run_checks(
             results.extend(_run_one(name, context))
             done += cost
             bar.update(int(_PROGRESS_TICKS * done / total))
+        section = None
+        if crosschecks:
+            bar.label = f"rnnkl report: {'crosschecks':<20s}"
+            bar.update(int(_PROGRESS_TICKS * done / total))
+            section = run_crosschecks(config, cache)
+            bar.update(_PROGRESS_TICKS)
     finally:
         bar.close()
     return Report(config=config, budget=budget, results=tuple(results),
                   seconds=time.monotonic() - start, cache_hits=cache.hits,
-                  cache_misses=cache.misses)
+                  cache_misses=cache.misses, crosschecks=section)
 
 
 # ----------------------------------------------------------------------------- serialisation
@@ -151,13 +173,22 @@ def config_dict(config: Config) -> dict[str, Any]:
 def results_json(report: Report) -> dict[str, Any]:
     """The machine-readable report: every number of report.md."""
     checks = [result_to_dict(r) for r in report.results]
+    section = report.crosschecks
     return {
         "config": config_dict(report.config),
         "budget": report.budget.to_dict(),
         "checks": checks,
+        "crosschecks": section_to_json(section) if section is not None else [],
+        "crosschecks_status": {
+            "status": section.status if section is not None else "not run",
+            "message": (section.message if section is not None
+                        else "cross-checks disabled for this run"),
+            "passed": section.passed if section is not None else True,
+        },
         "summary": {
             "checks": len(checks),
             "passed": sum(1 for r in report.results if r.passed),
+            "crosschecks_passed": section.passed if section is not None else True,
             "all_passed": report.all_passed,
         },
     }
@@ -293,7 +324,20 @@ def markdown(report: Report) -> str:
         lines.append("")
         for fig, name in zip(result.figures, figures, strict=True):
             lines += [f"![{fig.title}](figures/{name})", ""]
+    lines += ["## Independent cross-checks", "", SECTION_INTRO, "",
+              _crosscheck_status(report), ""]
+    rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
+    if rows:
+        lines += ["| " + " | ".join(SECTION_HEADER) + " |", "|" + "---|" * len(SECTION_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _crosscheck_status(report: Report) -> str:
+    if report.crosschecks is None:
+        return "not run: cross-checks disabled for this run."
+    return section_status_line(report.crosschecks)
 
 
 _CSS = """
@@ -349,6 +393,17 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
             data = base64.b64encode(pngs[name]).decode("ascii")
             parts.append(f"<figure><img alt='{esc(fig.title)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{esc(fig.title)}</figcaption></figure>")
+    parts += ["<h2>Independent cross-checks</h2>", f"<p>{esc(SECTION_INTRO)}</p>",
+              f"<p>{esc(_crosscheck_status(report))}</p>"]
+    rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
+    if rows:
+        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in SECTION_HEADER)
+                     + "</tr>")
+        for row in rows:
+            cells = [f"<td class='{esc(c)}'>{esc(c)}</td>" if i == len(row) - 1
+                     else f"<td>{esc(c)}</td>" for i, c in enumerate(row)]
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
