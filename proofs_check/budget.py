@@ -1,7 +1,11 @@
 """Report budgets: how much Monte Carlo each check may spend (issue 5).
 
 ``quick`` must finish the whole report in under 3 minutes on 2 cores, ``standard`` in under
-20 minutes; ``full`` may be long. Rates are fitted over a ladder of N with many replicas (MODEL.md
+20 minutes; ``full`` may be long: its trained-network Monte Carlo alone is
+2 (claim + control) x 256 replicas x sum_N N^2 T ~ 1.5e12 unit-steps (N up to 32768), about
+4 hours with the fast backend at ~1e8 unit-steps/s (README, Performance) and 5x that with the
+NumPy reference, so run it with ``run.backend = "fast"``.
+Rates are fitted over a ladder of N with many replicas (MODEL.md
 §8: 4 replicas were too noisy to fit a rate), so every budget trades ladder length against
 replica count rather than dropping replicas. Ladders are powers of 2 (antisymmetric
 initialisation needs even N).
@@ -29,7 +33,16 @@ class Budget:
     init_words: words (spread evenly over all m^L) compared by the initialisation checks;
     memory_steps: steps of the memory contraction run; memory_units: units in it;
     poisson_steps: path length of the Poisson checks; poisson_ladder: path lengths n for the
-    drift-fluctuation rate; poisson_replicas: paths per length.
+    drift-fluctuation rate; poisson_replicas: paths per length; limit_accuracy: the error delta
+    of the limit g_t on words that the main-theorem and Poisson checks need
+    (checks.main_theorem.select_limit takes the smallest word length whose estimated delta meets
+    it, at most the config's word length).
+
+    Choice of limit_accuracy: the main theorem's finite-N allowance for the limit's error is
+    r delta / (E(N_max) - delta) (checks.main_theorem); the RMS errors at the quick budget's
+    N_max = 1024 are >= 1e-2 (MODEL.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for
+    r = 1/4), so delta <= 2e-3 keeps that allowance <= r / 4; the larger budgets (larger N_max,
+    smaller errors, narrower intervals) ask 4x and 20x less.
     """
 
     name: str
@@ -44,6 +57,7 @@ class Budget:
     poisson_steps: int
     poisson_ladder: tuple[int, ...]
     poisson_replicas: int
+    limit_accuracy: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +77,7 @@ BUDGETS: dict[str, Budget] = {
         poisson_steps=20_000,
         poisson_ladder=(500, 1000, 2000, 4000, 8000),
         poisson_replicas=200,
+        limit_accuracy=2e-3,
     ),
     "standard": Budget(
         name="standard",
@@ -77,10 +92,11 @@ BUDGETS: dict[str, Budget] = {
         poisson_steps=200_000,
         poisson_ladder=(1000, 2000, 4000, 8000, 16000, 32000),
         poisson_replicas=400,
+        limit_accuracy=5e-4,
     ),
     "full": Budget(
         name="full",
-        n_ladder=(256, 512, 1024, 2048, 4096, 8192, 16384),
+        n_ladder=(512, 1024, 2048, 4096, 8192, 16384, 32768),
         replicas=256,
         init_ladder=(512, 1024, 2048, 4096, 8192, 16384, 32768),
         init_replicas=1024,
@@ -91,6 +107,7 @@ BUDGETS: dict[str, Budget] = {
         poisson_steps=1_000_000,
         poisson_ladder=(1000, 4000, 16000, 64000, 256000),
         poisson_replicas=800,
+        limit_accuracy=1e-4,
     ),
 }
 
@@ -101,6 +118,7 @@ TINY = Budget(
     name="tiny", n_ladder=(64, 128, 256), replicas=8, init_ladder=(64, 128, 256),
     init_replicas=16, word_length=3, init_words=6, memory_steps=30, memory_units=200,
     poisson_steps=2000, poisson_ladder=(100, 200, 400), poisson_replicas=20,
+    limit_accuracy=1e-2,
 )
 
 

@@ -67,7 +67,8 @@ def test_markdown_table_matches_results_json(first_run):
     out, _, _ = first_run
     doc = json.loads((out / "results.json").read_text())
     md = (out / "report.md").read_text()
-    rows = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
+    summary = md.partition("## Independent cross-checks")[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
     header, *body = rows
     cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in body]
     assert [c[0] for c in cells] == [c["name"] for c in doc["checks"]]
@@ -78,6 +79,50 @@ def test_markdown_table_matches_results_json(first_run):
     assert "$$" in md
     for figure in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (out / figure).is_file()
+
+
+def _number(text: str):
+    return None if text == "n/a" else float(text)
+
+
+def _close(cell: str, value) -> bool:
+    """A report.md number (4 significant digits, proofs_check.report._fmt) equals the
+    results.json value rounded the same way."""
+    if value is None:
+        return cell == "n/a"
+    return _number(cell) == pytest.approx(float(value), rel=6e-4, abs=1e-300)
+
+
+def test_markdown_numbers_match_results_json(first_run):
+    """Every number of the summary table (prediction, measured, 95% CI, tolerance) and of the
+    cross-check table (max deviation, tolerance) equals its results.json value."""
+    out, _, _ = first_run
+    doc = json.loads((out / "results.json").read_text())
+    md = (out / "report.md").read_text()
+    summary, _, cross = md.partition("## Independent cross-checks")
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[1:]]
+    assert len(cells) == len(doc["checks"])
+    for row, check in zip(cells, doc["checks"], strict=True):
+        assert _close(row[2], check["prediction"]), (check["name"], row[2])
+        assert _close(row[3], check["measured"]), (check["name"], row[3])
+        assert _close(row[5], check["tolerance"]), (check["name"], row[5])
+        if check["ci"] is None:
+            assert row[4] == "n/a"
+        else:
+            lo, hi = (float(x) for x in row[4].strip("[]").split(","))
+            assert lo == pytest.approx(check["ci"][0], rel=6e-4)
+            assert hi == pytest.approx(check["ci"][1], rel=6e-4)
+    cross_rows = [line for line in cross.splitlines()
+                  if line.startswith("| ") and "---" not in line][1:]
+    assert len(cross_rows) == len(doc["crosschecks"])
+    for line, entry in zip(cross_rows, doc["crosschecks"], strict=True):
+        row = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        assert row[1] == f"{entry['library']} {entry['version']}"
+        assert row[2] == entry["size"]
+        assert float(row[3]) == pytest.approx(float(entry["max_deviation"]), rel=6e-4)
+        assert float(row[4]) == pytest.approx(float(entry["tolerance"]), rel=6e-4)
+        assert row[5] == ("PASS" if entry["passed"] else "FAIL")
 
 
 def test_checks_that_ran_have_controls_and_intervals(first_run):
@@ -134,4 +179,6 @@ def test_cli_bad_input_exit_2(tmp_path, capsys):
 def test_budgets_are_ordered():
     quick, standard, full = (get_budget(n) for n in ("quick", "standard", "full"))
     assert quick.replicas <= standard.replicas <= full.replicas
-    assert max(quick.n_ladder) <= max(standard.n_ladder) <= max(full.n_ladder)
+    assert max(quick.n_ladder) < max(standard.n_ladder) < max(full.n_ladder)
+    assert max(full.n_ladder) >= 32000
+    assert quick.limit_accuracy > standard.limit_accuracy > full.limit_accuracy

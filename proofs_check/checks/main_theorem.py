@@ -2,9 +2,13 @@
 for t <= T, r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) with antisymmetric
 initialisation), and the network frozen at time T, run on fixed words, gives g_T.
 
-Limit: g_t on the m^L words (L = config limit.word_length) by numerics.limit (kernel quadrature +
-spectral solution), with its quadrature and truncation error estimates. Monte Carlo: the shared
-trained-network simulations (checks._simulations) over the budget's N ladder.
+Limit: g_t on the m^L words by numerics.limit (kernel quadrature + spectral solution), with its
+quadrature and truncation error estimates. The word length is chosen by :func:`select_limit`
+from the accuracy the budget's checks need (``Budget.limit_accuracy``): the smallest L (at most
+the config's limit.word_length, at least q + 2 for a target of lag q) whose estimated error
+delta(L) = quadrature bound + truncation estimate + rounding is <= that accuracy; the config's L
+when none is. Monte Carlo: the shared trained-network simulations (checks._simulations) over the
+budget's N ladder.
 
 * ``main_theorem``: per replica e = mean over a grid of times t in [T/8, T) of
   (f^N_{floor(Nt)} - g_t(word at floor(Nt)))^2; the RMS sqrt(mean_r e) is fitted against N.
@@ -29,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.frozen import frozen_outputs
-from numerics.limit import g_at, limit_solver, solve_limit
+from numerics.limit import g_at, limit_solver, solve_limit, suffix_average
 from numerics.simulate import time_to_step
 from numerics.words import path_word_indices
 from proofs_check.checks import CheckContext
@@ -80,19 +84,78 @@ def _ybar_without_lags(ybar: np.ndarray, pi_L: np.ndarray, m: int) -> np.ndarray
     return (num / den)[last]
 
 
+def truncation_estimate(diffs: dict[int, float], L: int, rho: float, first_valid: int) -> float:
+    """Estimated |g^L - g^infinity| (max over words and times) from the measured differences
+    diff_j = max |E[g^j | younger j-1 symbols] - g^(j-1)| (MODEL.md §4: diff_j ~ C rho^j).
+
+    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the last
+    two valid levels j in {L - 1, L} (both words long enough for the target, j >= first_valid)
+    and the larger is kept, so one accidentally small difference cannot pass for convergence.
+    Infinite when no difference exists (L = 1).
+    """
+    rho = min(max(float(rho), 0.0), 0.99)
+    levels = [j for j in (L - 1, L) if j >= first_valid and j in diffs]
+    if not levels:  # words too short for the target: extrapolate what there is (config's L)
+        levels = [j for j in (L - 1, L) if j in diffs]
+    if not levels:
+        return float("inf")
+    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
+
+
+def select_limit(config, accuracy: float, times: tuple[float, ...]):
+    """The limit on words at the smallest sufficient word length (module docstring).
+
+    Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``),
+    measures diff_L against L - 1 and stops at the first L >= q + 2 with
+    delta(L) = quadrature + :func:`truncation_estimate` + rounding <= ``accuracy``.
+    Returns (LimitResult, delta, info) with info the delta of every L tried.
+    """
+    from derivations.config import contraction_rate
+
+    L_max = max(int(config.limit.word_length), 1)
+    lag = int(config.target.lag)
+    first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
+    L_min = min(L_max, first_valid)
+    rho = float(contraction_rate(config))
+    diffs: dict[int, float] = {}
+    tried: dict[int, float] = {}
+    previous = None
+    result = None
+    delta = float("inf")
+    for L in range(max(1, L_min - 1), L_max + 1):
+        result = solve_limit(config, L, times=times, truncation="none")
+        if previous is not None:
+            m = result.problem.P.shape[0]
+            diffs[L] = float(np.max(np.abs(
+                suffix_average(result.g, result.problem.pi_L, m) - previous.g)))
+        previous = result
+        if L < L_min:
+            continue
+        estimates = result.error_estimates
+        truncation = truncation_estimate(diffs, L, rho, first_valid)
+        if rho == 0.0 and L >= lag + 1:
+            truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
+        delta = float(estimates.get("quadrature") or 0.0) + truncation + float(
+            estimates.get("rounding") or 0.0)
+        tried[L] = delta
+        if delta <= accuracy:
+            break
+    assert result is not None
+    return result, delta, {"tried": tried, "differences": diffs, "rho": rho}
+
+
 def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
-    """g_t (times (T/8..T) and T) on all words, the control's g, and error estimates (cached)."""
+    """g_t (times (T/8..T) and T) on all words, the control's g, the word length L chosen by
+    :func:`select_limit`, and its error estimate delta (cached)."""
     config = context.config
-    L = int(config.limit.word_length)
+    accuracy = float(context.budget.limit_accuracy)
     horizon = float(config.training.horizon)
     times = np.append(time_grid(horizon), horizon)
 
     def compute() -> dict[str, np.ndarray]:
-        result = solve_limit(config, L, times=tuple(times), truncation="previous")
+        result, delta, info = select_limit(config, accuracy, tuple(times))
         problem = result.problem
-        estimates = result.error_estimates
-        delta = float(estimates.get("quadrature") or 0.0) + float(
-            estimates.get("truncation") or 0.0) + float(estimates.get("rounding") or 0.0)
+        L = int(problem.word_length)
         lag = int(config.target.lag)
         K = result.kernel.K
         if lag > 0:
@@ -105,12 +168,16 @@ def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
             control_name = f"kernel without the {group} term"
             K_c = K - result.kernel.by_group[group]
             solver = limit_solver(K_c, problem.pi_L, problem.ybar, problem.alpha)
+        tried = sorted(info["tried"].items())
         return {"times": times, "g": result.g, "g_control": g_at(solver, tuple(times)),
                 "K": K, "ybar": problem.ybar,
-                "pi_L": problem.pi_L, "delta": np.array(delta),
+                "pi_L": problem.pi_L, "delta": np.array(delta), "L": np.array(L),
+                "tried_L": np.array([t[0] for t in tried], dtype=np.int64),
+                "tried_delta": np.array([t[1] for t in tried], dtype=float),
+                "quadrature": np.array(float(result.error_estimates.get("quadrature") or 0.0)),
                 "control_name": np.array(control_name)}
 
-    params = {"config": config, "L": L, "times": times}
+    params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L"}
     return context.cache.get_or_compute("limit", params, compute)
 
 
@@ -119,7 +186,7 @@ def _trajectory_errors(level, limit, config, g_key: str) -> np.ndarray:
     f = level["f"]
     states = level["states"]
     m = config.chain.m
-    L = int(config.limit.word_length)
+    L = int(limit["L"])
     n_units = int(level["c0"].shape[1])
     times = time_grid(float(config.training.horizon))
     steps = np.array([time_to_step(n_units, t) for t in times])
@@ -137,11 +204,10 @@ def frozen_words(context: CheckContext, pi_L: np.ndarray) -> np.ndarray:
     return rng.choice(pi_L.shape[0], size=FROZEN_WORDS, p=pi_L / pi_L.sum())
 
 
-def _frozen_outputs(level, config, select: np.ndarray) -> np.ndarray:
-    """f_{theta_T}(u) for every replica and selected word (R, n_selected)."""
+def _frozen_outputs(level, config, select: np.ndarray, L: int) -> np.ndarray:
+    """f_{theta_T}(u) for every replica and selected word of length L (R, n_selected)."""
     from numerics.words import enumerate_words
 
-    L = int(config.limit.word_length)
     inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
     out = []
     for r in range(level["cT"].shape[0]):
@@ -197,16 +263,18 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     bias = _bias(context, rate, delta, float(fit.values[-1]))
 
     pi_L = limit["pi_L"]
+    L = int(limit["L"])
     select = frozen_words(context, pi_L)
     frozen, frozen_wrong = [], []
     for n_units, level, level_wrong in zip(budget.n_ladder, levels, wrong, strict=True):
         params = {"config": config, "N": n_units, "replicas": budget.replicas,
-                  "seed": context.seed, "L": int(config.limit.word_length), "words": select}
+                  "seed": context.seed, "L": L, "words": select}
         frozen.append(context.cache.get_or_compute(
-            "frozen", params, lambda lv=level: {"f": _frozen_outputs(lv, config, select)})["f"])
+            "frozen", params,
+            lambda lv=level: {"f": _frozen_outputs(lv, config, select, L)})["f"])
         frozen_wrong.append(context.cache.get_or_compute(
             "frozen", dict(params, lr_shift=LR_SHIFT),
-            lambda lv=level_wrong: {"f": _frozen_outputs(lv, config, select)})["f"])
+            lambda lv=level_wrong: {"f": _frozen_outputs(lv, config, select, L)})["f"])
     context.progress(0.95)
     g_T = limit["g"][-1][select]
     fro = np.stack([np.mean((f - g_T) ** 2, axis=1) for f in frozen])
@@ -220,7 +288,6 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     half = int(np.argmin(np.abs(time_grid(float(config.training.horizon))
                                 - float(config.training.horizon) / 2)))
     series = {}
-    L = int(config.limit.word_length)
     for n_units, level in zip(budget.n_ladder, levels, strict=True):
         start = time_to_step(n_units, float(config.training.horizon) / 2)
         steps = np.arange(start, min(start + WINDOW, level["f"].shape[1]))
@@ -229,7 +296,11 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         series[f"f N={n_units}"] = level["f"][0, steps]
         series[f"g N={n_units}"] = limit["g"][half, words[steps - L + 1]]
     common = {"ladder": list(budget.n_ladder), "replicas": budget.replicas,
-              "word_length": int(config.limit.word_length), "limit_error_estimate": delta,
+              "word_length": L, "config_word_length": int(config.limit.word_length),
+              "limit_accuracy": float(budget.limit_accuracy), "limit_error_estimate": delta,
+              "limit_quadrature_bound": float(limit["quadrature"]),
+              "word_lengths_tried": {int(k): float(v) for k, v in
+                                     zip(limit["tried_L"], limit["tried_delta"], strict=True)},
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     main = _result(
         NAME, CLAIM, "rate exponent of RMS_t (f^N - g_t) along the training path", fit, fit_c,
@@ -243,7 +314,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
          FigureData("trajectories", "f^N_k (dots) and g_{T/2}(word_k) (line) from k = N T/2",
                     series, {"ylabel": "output", "ladder": list(budget.n_ladder)}),
          FigureData("heatmap", f"Limit kernel A on all {limit['K'].shape[0]} words of length "
-                    f"{int(config.limit.word_length)} (lexicographic, oldest symbol first)",
+                    f"{L} (lexicographic, oldest symbol first)",
                     {"K": limit["K"]}, {"label": "A(u, v)"})),
         dict(common, rms_error=fit.values, bootstrap_ci=fit.bootstrap_ci,
              chi2_reduced=fit.chi2_reduced, bias_allowance=bias,

@@ -1,5 +1,6 @@
 """Checks of the Poisson-equation step of the proof (MODEL.md §5), on the word chain of length L
-(L = config limit.word_length) with the function the proof uses,
+(L = the word length of the main theorem's limit, checks.main_theorem.select_limit) with the
+function the proof uses,
 
     F(u) = (ybar(u) - g_t(u)) A(x*, u),   t = T/2, x* the most probable word,
 
@@ -77,7 +78,7 @@ def _problem(context: CheckContext):
     star = int(np.argmax(pi_L))
     F = (limit["ybar"] - limit["g"][index]) * limit["K"][star]
     P = transition_matrix(config)
-    L = int(config.limit.word_length)
+    L = int(limit["L"])
     Q = word_transition_matrix(P, L)
     return P, Q, pi_L, F, L
 
