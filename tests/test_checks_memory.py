@@ -58,3 +58,27 @@ def test_a_wrong_contraction_rate_fails_the_check(monkeypatch):
     monkeypatch.setattr(memory, "contraction_rate", lambda config: 0.8 * real(config))
     context = CheckContext(load_config(None), get_budget("quick"), Cache(None, salt="t"), 0)
     assert memory.run(context).verdict == "fail"
+
+
+@pytest.mark.parametrize("path", [None, "examples/antisymmetric_beta_half.toml"])
+def test_errors_within_the_symbolically_derived_bounds(path):
+    context = CheckContext(load_config(path), get_budget("quick"), Cache(None, salt="t"), seed=0)
+    symbolic = memory.run(context).details["derived_symbolic_bound"]
+    assert symbolic["within"] is True
+    assert 0.0 < symbolic["max_ratio"] <= 1.0
+
+
+def test_a_shrunk_symbolic_bound_fails_the_check(monkeypatch):
+    """Mutant: the derived bounds divided by 10 are violated, so the verdict is fail."""
+    import derivations.limit as limit
+
+    original = limit.numeric_memory_error_bounds
+
+    def shrunk(*args, **kwargs):
+        return {key: value / 10.0 for key, value in original(*args, **kwargs).items()}
+
+    monkeypatch.setattr(limit, "numeric_memory_error_bounds", shrunk)
+    context = CheckContext(load_config(None), get_budget("quick"), Cache(None, salt="t"), seed=0)
+    result = memory.run(context)
+    assert result.details["derived_symbolic_bound"]["within"] is False
+    assert result.verdict == "fail"

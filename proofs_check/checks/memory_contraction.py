@@ -14,7 +14,12 @@ X = max_s |xi_s|, C0 = |S*_{-1}|, E_{-1} = |G*_{-1}|):
 (one step: e_k <= rho e_{k-1} + a rho^k with a from |sigma'(z) - sigma'(z*)| <= L2 |b| |S - S*|
 and |x + b G^w*| <= X / (1 - rho), |S* + b G^b*| <= sup|sigma| / (1 - rho); unrolled).
 The statistic is the largest ratio error / bound over all units, steps and the three families;
-the claim predicts <= 1. Negative control: the same bounds with rho replaced by rho / 2 and the
+the claim predicts <= 1. The errors are also compared with the bounds derived symbolically by
+``derivations.limit.numeric_memory_error_bounds`` (uniform over units: M rho^{k+1} and
+rho^{k+1} B + (k+1) C rho^k for the tangents, bounded activations only): the largest
+ratio of the step-k error (max over units) to that bound must be <= 1 as well (a second,
+independent derivation of the same claim; reported in the details and part of the verdict).
+Negative control: the same bounds with rho replaced by rho / 2 and the
 constants halved (C/2: without it a network without recurrence, rho = 0, would have no wrong
 theory to reject, as 0^k = (0/2)^k).
 """
@@ -108,6 +113,21 @@ def _max_ratio(errors: tuple[np.ndarray, ...], bounds: tuple[np.ndarray, ...]) -
     return worst
 
 
+def derived_bounds(activation: str, b_max: float, X: float, steps: int
+                   ) -> tuple[np.ndarray, ...] | None:
+    """derivations.limit.numeric_memory_error_bounds at k = 0..steps-1 for (S, G^w, G^b), each
+    (steps, 1); None for an unbounded activation (linear: no uniform bound is derived)."""
+    from derivations.errors import InputError
+    from derivations.limit import numeric_memory_error_bounds
+
+    try:
+        rows = [numeric_memory_error_bounds(activation, b_max, X, k) for k in range(steps)]
+    except InputError:
+        return None
+    return tuple(np.array([row[key] for row in rows])[:, None]
+                 for key in ("memory", "tangent_w", "tangent_b"))
+
+
 def run(context: CheckContext) -> CheckResult:
     config = context.config
     activation = config.network.activation
@@ -143,7 +163,12 @@ def run(context: CheckContext) -> CheckResult:
     measured = _max_ratio(errors, claim_bounds)
     measured_control = _max_ratio(errors, control_bounds)
     threshold = 1.0 + RATIO_TOLERANCE
-    verdict = "pass" if measured <= threshold else "fail"
+    symbolic = derived_bounds(activation, float(config.init.b_max), X, steps)
+    symbolic_ratio = None if symbolic is None else _max_ratio(
+        errors, tuple(np.broadcast_to(bd, e.shape) for e, bd in zip(errors, symbolic,
+                                                                      strict=True)))
+    symbolic_ok = symbolic_ratio is None or symbolic_ratio <= threshold
+    verdict = "pass" if measured <= threshold and symbolic_ok else "fail"
     control_accepted = measured_control <= threshold
     control = NegativeControl(
         name="memory bound with rho replaced by rho/2 (and C by C/2)",
@@ -173,6 +198,8 @@ def run(context: CheckContext) -> CheckResult:
             "bound S (rho)": claim_bounds[0].max(axis=1),
             "bound G^b (rho)": claim_bounds[2].max(axis=1),
             "bound S (rho/2, C/2: control)": control_bounds[0].max(axis=1),
+            **({} if symbolic is None else {"bound S (derivations)": symbolic[0][:, 0],
+                                            "bound G^b (derivations)": symbolic[2][:, 0]}),
         },
         meta={"rho": rho, "floor": ERROR_FLOOR},
     )
@@ -191,5 +218,11 @@ def run(context: CheckContext) -> CheckResult:
         negative_control=control,
         figures=(figure,),
         details={"rho": rho, "steps": steps, "burn_in": burn, "units": budget.memory_units,
-                 "families": per_family},
+                 "families": per_family,
+                 "derived_symbolic_bound": {
+                     "source": "derivations.limit.numeric_memory_error_bounds",
+                     "max_ratio": symbolic_ratio,
+                     "within": symbolic_ok if symbolic is not None else None,
+                     "note": "not derived for an unbounded activation" if symbolic is None
+                     else "largest (max over units of the step-k error) / bound(k)"}},
     )
