@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,9 +89,6 @@ def run_crosschecks(config: Any, cache: Cache) -> CrossCheckSection:
     import time
 
     start = time.monotonic()
-    # neural-tangents imports TensorFlow/XLA, which log informational lines on stderr; keep the
-    # report's stderr to its progress bar and summary (a user's own setting wins).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         from numerics.crosscheck import run_all_crosschecks
         unavailable = _unavailable_error()
