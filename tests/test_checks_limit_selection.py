@@ -1,0 +1,45 @@
+"""Word length of the report's limit, chosen from the accuracy the budget needs
+(checks.main_theorem.select_limit): smallest sufficient L, never above the config's, and the
+rho^L extrapolation of the truncation error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from derivations.config import load_config
+from proofs_check.checks.main_theorem import select_limit, time_grid, truncation_estimate
+
+
+def _times(config):
+    horizon = float(config.training.horizon)
+    return tuple(np.append(time_grid(horizon), horizon))
+
+
+def test_truncation_estimate_is_the_geometric_tail():
+    rho = 0.5
+    diffs = {3: 0.08, 4: 0.04}  # exactly C rho^j with C = 0.64
+    # tail sum_{j > 4} C rho^j = C rho^5 / (1 - rho) = 0.04
+    assert truncation_estimate(diffs, 4, rho, first_valid=3) == pytest.approx(0.04)
+    # one accidentally small difference does not pass for convergence: the earlier level wins
+    assert truncation_estimate({3: 0.08, 4: 1e-9}, 4, rho, 3) == pytest.approx(0.04)
+    assert truncation_estimate({}, 1, rho, 2) == math.inf
+
+
+def test_smallest_sufficient_word_length_and_cap():
+    config = load_config(None)  # d = 1, rho = 1/2, lag 1, config L = 6
+    loose, delta_loose, info = select_limit(config, 1e-2, _times(config))
+    tight, delta_tight, _ = select_limit(config, 1e-12, _times(config))
+    assert loose.problem.word_length < tight.problem.word_length == 6  # capped at the config's
+    assert delta_loose <= 1e-2 and delta_tight > 1e-12  # tight: not met, config L used
+    L = loose.problem.word_length
+    assert L >= int(config.target.lag) + 2
+    assert all(info["tried"][j] > 1e-2 for j in info["tried"] if j < L)  # smallest such L
+
+
+def test_no_recurrence_needs_no_longer_words():
+    config = load_config("examples/erf_no_recurrence.toml")  # rho = 0, lag 0
+    result, delta, _ = select_limit(config, 1e-10, _times(config))
+    assert result.problem.word_length == 2 and delta < 1e-10
