@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from derivations.config import load_config, with_overrides
 from numerics.limit import LimitResult, parse_times, solve_limit
+from proofs_check.commands._output import write_output
 
 
 def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
@@ -41,9 +41,5 @@ def run(args: argparse.Namespace) -> int:
     config = with_overrides(load_config(args.config), word_length=args.word_length)
     result = solve_limit(config, config.limit.word_length, times)
     text = json.dumps(result_to_json(result, config), allow_nan=False)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    write_output(text, args.out)
     return 0

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from fractions import Fraction
 from typing import Any
 
@@ -46,6 +45,7 @@ from derivations.expression import (
     to_sympy,
     variable_symbol,
 )
+from proofs_check.commands._output import write_output
 
 MAX_WORDS_FLOAT = 4096  # dense LU on m^L words: 4096^3/3 flops ~ 2e10, seconds
 MAX_WORDS_EXACT = 729  # exact sparse Gauss-Jordan on m^L words: ~15 s CPU at 3^6 = 729
@@ -224,9 +224,5 @@ def run(args: argparse.Namespace) -> int:
         config, args.function, exact=bool(args.exact), word_length=args.word_length
     )
     text = json.dumps(document, allow_nan=False, indent=1)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    write_output(text, args.out)
     return 0

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from derivations.config import load_config, with_overrides
 from derivations.errors import InputError
 from numerics.rnn import SimulationResult, simulate
+from proofs_check.commands._output import write_output
 
 
 def result_to_json(result: SimulationResult, activation: str) -> dict[str, Any]:
@@ -57,9 +57,5 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             "simulation diverged (non-finite outputs); lower training.alpha or init scales"
         ) from None
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    write_output(text, args.out)
     return 0
