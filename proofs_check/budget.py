@@ -61,9 +61,31 @@ class Budget:
     poisson_ladder: tuple[int, ...]
     poisson_replicas: int
     limit_accuracy: float
+    full_replicas_up_to: int | None = None
+    min_replicas: int = 8
+
+    def replicas_at(self, n_units: int) -> int:
+        """Trained-network replicas at ladder rung N (drift and main-theorem checks).
+
+        ``replicas`` for N <= full_replicas_up_to (= N_ref; None: every N), beyond it
+        max(min_replicas, round(replicas (N_ref / N)^2)). One replica costs ~ N^2 T unit-steps,
+        so the cost of a rung stays bounded by the cost at N_ref (up to the floor) and a ladder
+        can reach large N within the budget. This trades precision, not correctness: every
+        rung's level value and the delta-method variance of its log come from that rung's own
+        replicas (stats.fit_rate accepts unequal counts), so fewer replicas at large N give
+        those rungs larger variances, less weight and a wider slope interval (the t quantile
+        uses the smallest count), never a biased one. The floor (>= 8) keeps every rung's
+        sample variance usable (t with >= 7 degrees of freedom).
+        """
+        if self.full_replicas_up_to is None or n_units <= self.full_replicas_up_to:
+            return self.replicas
+        scaled = round(self.replicas * (self.full_replicas_up_to / n_units) ** 2)
+        return max(self.min_replicas, min(self.replicas, scaled))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["replicas_per_n"] = {int(n): self.replicas_at(n) for n in self.n_ladder}
+        return out
 
 
 BUDGETS: dict[str, Budget] = {
@@ -84,7 +106,7 @@ BUDGETS: dict[str, Budget] = {
     ),
     "standard": Budget(
         name="standard",
-        n_ladder=(256, 512, 1024, 2048, 4096),
+        n_ladder=(256, 512, 1024, 2048, 4096, 8192, 16384, 32768),
         replicas=128,
         init_ladder=(256, 512, 1024, 2048, 4096, 8192),
         init_replicas=512,
@@ -96,6 +118,7 @@ BUDGETS: dict[str, Budget] = {
         poisson_ladder=(1000, 2000, 4000, 8000, 16000, 32000),
         poisson_replicas=400,
         limit_accuracy=5e-4,
+        full_replicas_up_to=4096,
     ),
     "full": Budget(
         name="full",

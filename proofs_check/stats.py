@@ -11,7 +11,7 @@ bars say). A replica bootstrap of the same slope is reported beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,11 +88,11 @@ class RateFit:
         return np.exp(self.intercept) * np.asarray(n, dtype=float) ** self.slope
 
 
-def _level_stats(samples: np.ndarray, power: int) -> tuple[np.ndarray, np.ndarray]:
-    """Level values mean(e)^(1/power) and the delta-method variance of their logs."""
-    means = samples.mean(axis=1)
-    r = samples.shape[1]
-    var_mean = samples.var(axis=1, ddof=1) / r
+def _level_stats(samples: list[np.ndarray], power: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level values mean(e)^(1/power) and the delta-method variance of their logs; each level's
+    variance from its own replicas (levels may hold different replica counts)."""
+    means = np.array([s.mean() for s in samples])
+    var_mean = np.array([s.var(ddof=1) / s.size for s in samples])
     var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power**2
     return means ** (1.0 / power), var_log
 
@@ -112,7 +112,7 @@ def _wls(x: np.ndarray, y: np.ndarray, var: np.ndarray) -> tuple[float, float, f
 
 def fit_rate(
     ns: np.ndarray,
-    samples: np.ndarray,
+    samples: np.ndarray | Sequence[np.ndarray],
     *,
     power: int = 1,
     rng: np.random.Generator | None = None,
@@ -121,15 +121,17 @@ def fit_rate(
 ) -> RateFit:
     """Log-log rate fit over a ladder (see module docstring).
 
-    ``samples`` shape (levels, R) holds e (power=1) or e^2 (power=2, RMS errors: the level value
+    ``samples`` shape (levels, R), or a sequence of (R_j,) arrays (R_j replicas at level j),
+    holds e (power=1) or e^2 (power=2, RMS errors: the level value
     is sqrt(mean e^2), whose expectation-square is an exact power law when Var ~ N^p).
-    The slope's interval is slope +- t_{R-1} * se * max(1, sqrt(chi2/(levels - 2))) (the
+    The slope's interval is slope +- t_{R_min-1} * se * max(1, sqrt(chi2/(levels - 2))) (the
     Birge-ratio inflation when the levels scatter beyond their error bars); with rng given, a
     replica bootstrap interval is added.
     """
     ns = np.asarray(ns, dtype=float)
-    samples = np.asarray(samples, dtype=float)
-    if samples.ndim != 2 or samples.shape[0] != ns.size or ns.size < 2 or samples.shape[1] < 2:
+    samples = [np.asarray(s, dtype=float).ravel() for s in samples]
+    counts = np.array([s.size for s in samples])
+    if len(samples) != ns.size or ns.size < 2 or counts.min() < 2:
         raise ValueError("need samples of shape (levels >= 2, replicas >= 2)")
     x = np.log(ns)
     values, var_log = _level_stats(samples, power)
@@ -138,19 +140,19 @@ def fit_rate(
     dof = max(ns.size - 2, 1)
     chi2_red = chi2 / dof if ns.size > 2 else 1.0
     # Scatter beyond the error bars (chi2/dof > 1) inflates the standard error (Birge ratio);
-    # the t quantile uses R - 1 degrees of freedom, as the variances come from R replicas.
+    # the t quantile uses R - 1 degrees of freedom, as the variances come from R replicas
+    # (with unequal counts, the smallest R: the conservative choice).
     se_eff = se * max(1.0, np.sqrt(chi2_red))
-    dof_t = max(samples.shape[1] - 1, 1)
+    dof_t = max(int(counts.min()) - 1, 1)
     half = float(_stats.t.ppf(0.5 + confidence / 2, dof_t)) * se_eff
     z = float(_stats.norm.ppf(0.5 + confidence / 2))
     spread = np.exp(z * np.sqrt(var_log))
     value_ci = np.stack([values / spread, values * spread], axis=1)
     boot = None
     if rng is not None:
-        r = samples.shape[1]
         slopes = np.empty(n_boot)
         for i in range(n_boot):
-            resampled = np.take_along_axis(samples, rng.integers(0, r, size=samples.shape), axis=1)
+            resampled = [s[rng.integers(0, s.size, size=s.size)] for s in samples]
             v, vl = _level_stats(resampled, power)
             slopes[i] = _wls(x, np.log(v), vl)[0]
         tail = (1 - confidence) / 2

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 
+import numpy as np
 import pytest
 
 from derivations.config import load_config, with_overrides
@@ -179,6 +180,41 @@ def test_cli_bad_input_exit_2(tmp_path, capsys):
 def test_budgets_are_ordered():
     quick, standard, full = (get_budget(n) for n in ("quick", "standard", "full"))
     assert quick.replicas <= standard.replicas <= full.replicas
-    assert max(quick.n_ladder) < max(standard.n_ladder) < max(full.n_ladder)
+    assert max(quick.n_ladder) < max(standard.n_ladder) <= max(full.n_ladder)
+    assert max(standard.n_ladder) >= 32000  # issue 7: standard's ladder reaches N >= 32000
     assert max(full.n_ladder) >= 32000
     assert quick.limit_accuracy > standard.limit_accuracy > full.limit_accuracy
+
+
+def test_replicas_per_rung():
+    """Budget.replicas_at: the full count up to N_ref, then ~ (N_ref/N)^2 with a floor, so the
+    cost R(N) N^2 of a rung stays bounded; budgets without N_ref keep one count."""
+    standard = get_budget("standard")
+    counts = [standard.replicas_at(n) for n in standard.n_ladder]
+    assert counts == sorted(counts, reverse=True)
+    assert min(counts) >= standard.min_replicas >= 8
+    assert max(counts) == standard.replicas
+    ref = standard.full_replicas_up_to
+    for n, r in zip(standard.n_ladder, counts, strict=True):
+        if n > ref and r > standard.min_replicas:
+            assert r * n * n <= standard.replicas * ref * ref * 1.01
+    for name in ("quick", "full"):
+        b = get_budget(name)
+        assert {b.replicas_at(n) for n in b.n_ladder} == {b.replicas}
+    assert TINY.replicas_at(max(TINY.n_ladder)) == TINY.replicas
+
+
+def test_fit_rate_unequal_replica_counts():
+    """stats.fit_rate with a different replica count per level: each level's variance from its
+    own replicas; equal counts give the same slope as the (levels, R) array form."""
+    from proofs_check.stats import fit_rate
+
+    rng = np.random.default_rng(0)
+    ns = np.array([256, 512, 1024, 2048])
+    ragged = [n**-0.5 * (1 + 0.1 * rng.standard_normal(r)) for n, r in
+              zip(ns, (64, 32, 16, 8), strict=True)]
+    fit = fit_rate(ns, ragged, rng=np.random.default_rng(1))
+    assert abs(fit.slope + 0.5) < 0.1
+    assert fit.dof == 7
+    square = rng.random((4, 16))
+    assert fit_rate(ns, square).slope == fit_rate(ns, list(square)).slope

@@ -144,3 +144,21 @@ def subleading_allowance(gap: float, n_min: int) -> float:
         return 0.0
     x = float(n_min) ** (-gap)
     return gap * x / (1.0 - x)
+
+
+def replica_text(budget) -> str:
+    """The trained-network replica counts of a budget's ladder for check texts: "128" when every
+    rung has the same count, else "128 (N <= 4096), 32 (N = 8192), 8 (N = 16384), ..."
+    (Budget.replicas_at)."""
+    counts = [budget.replicas_at(n) for n in budget.n_ladder]
+    if len(set(counts)) == 1:
+        return str(counts[0])
+    parts, i = [], 0
+    while i < len(counts):
+        j = i
+        while j + 1 < len(counts) and counts[j + 1] == counts[i]:
+            j += 1
+        lo, hi = budget.n_ladder[i], budget.n_ladder[j]
+        parts.append(f"{counts[i]} (N = {lo})" if i == j else f"{counts[i]} (N = {lo}..{hi})")
+        i = j + 1
+    return ", ".join(parts)

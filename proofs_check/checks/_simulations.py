@@ -1,9 +1,10 @@
 """The trained-network Monte Carlo shared by the parameter-drift and main-theorem checks.
 
-For each N of the budget ladder: R replicas trained by numerics.simulate.simulate for
-floor(N T) steps under a root seed drawn per level (levels independent), cached on disk with
-everything the checks need: outputs f (R, steps), chain states (R, steps), and the parameters
-theta_0 and theta_{floor(N T)} (R, N[, d]).
+For each N of the budget ladder: R(N) = budget.replicas_at(N) replicas trained by
+numerics.simulate.simulate for floor(N T) steps under a root seed drawn per level (levels
+independent), cached on disk with everything the checks need: outputs f (R, steps), chain
+states (R, steps), and the parameters theta_0 and theta_{floor(N T)} (R, N[, d]); R varies
+along the ladder (Budget.replicas_at).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
         training = dataclasses.replace(
             config.training, alpha=float(config.training.alpha) * float(n_units) ** lr_shift)
         config = config.replace(training=training)
-    replicas = context.budget.replicas
+    replicas = context.budget.replicas_at(n_units)
     seed = level_seed(context.seed, SPAWN_KEY, n_units)
     horizon = float(config.training.horizon)
 

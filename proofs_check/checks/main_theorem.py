@@ -43,6 +43,7 @@ from proofs_check.checks._common import (
     rate_accepts,
     rate_control,
     rate_tolerance,
+    replica_text,
     states_array,
     subleading_allowance,
 )
@@ -233,7 +234,7 @@ def _result(name, claim, quantity, fit, fit_control, predicted, bias, control_na
         prediction=predicted, measured=fit.slope, ci=fit.ci,
         tolerance=rate_tolerance(fit, bias),
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
-        f"{budget.replicas} replicas per N, widened by the finite-N allowance {bias:.3g} "
+        f"{replica_text(budget)} replicas per N, widened by the finite-N allowance {bias:.3g} "
         "(subleading order + truncation floor, module docstring)",
         verdict="pass" if ok else "fail", negative_control=control, figures=figures,
         details=details, formula=FORMULA)
@@ -254,9 +255,10 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     secondary_name = str(limit["control_name"])
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(301,)))
 
-    traj = np.stack([_trajectory_errors(lv, limit, config, "g") for lv in levels])
-    traj_s = np.stack([_trajectory_errors(lv, limit, config, "g_control") for lv in levels])
-    traj_c = np.stack([_trajectory_errors(lv, limit, config, "g") for lv in wrong])
+    # per level (R(N),): replica counts may differ between levels (Budget.replicas_at)
+    traj = [_trajectory_errors(lv, limit, config, "g") for lv in levels]
+    traj_s = [_trajectory_errors(lv, limit, config, "g_control") for lv in levels]
+    traj_c = [_trajectory_errors(lv, limit, config, "g") for lv in wrong]
     fit = fit_rate(ns, traj, power=2, rng=rng)
     fit_c = fit_rate(ns, traj_c, power=2)
     fit_s = fit_rate(ns, traj_s, power=2)
@@ -267,7 +269,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     select = frozen_words(context, pi_L)
     frozen, frozen_wrong = [], []
     for n_units, level, level_wrong in zip(budget.n_ladder, levels, wrong, strict=True):
-        params = {"config": config, "N": n_units, "replicas": budget.replicas,
+        params = {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
                   "seed": context.seed, "L": L, "words": select}
         frozen.append(context.cache.get_or_compute(
             "frozen", params,
@@ -277,8 +279,8 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
             lambda lv=level_wrong: {"f": _frozen_outputs(lv, config, select, L)})["f"])
     context.progress(0.95)
     g_T = limit["g"][-1][select]
-    fro = np.stack([np.mean((f - g_T) ** 2, axis=1) for f in frozen])
-    fro_c = np.stack([np.mean((f - g_T) ** 2, axis=1) for f in frozen_wrong])
+    fro = [np.mean((f - g_T) ** 2, axis=1) for f in frozen]
+    fro_c = [np.mean((f - g_T) ** 2, axis=1) for f in frozen_wrong]
     fit_f = fit_rate(ns, fro, power=2, rng=rng)
     fit_fc = fit_rate(ns, fro_c, power=2)
     bias_f = _bias(context, rate, delta, float(fit_f.values[-1]))
@@ -295,7 +297,8 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         series[f"k N={n_units}"] = steps
         series[f"f N={n_units}"] = level["f"][0, steps]
         series[f"g N={n_units}"] = limit["g"][half, words[steps - L + 1]]
-    common = {"ladder": list(budget.n_ladder), "replicas": budget.replicas,
+    common = {"ladder": list(budget.n_ladder),
+              "replicas": [budget.replicas_at(n) for n in budget.n_ladder],
               "word_length": L, "config_word_length": int(config.limit.word_length),
               "limit_accuracy": float(budget.limit_accuracy), "limit_error_estimate": delta,
               "limit_quadrature_bound": float(limit["quadrature"]),

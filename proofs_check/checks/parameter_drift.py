@@ -26,6 +26,7 @@ from proofs_check.checks._common import (
     rate_accepts,
     rate_control,
     rate_tolerance,
+    replica_text,
     subleading_allowance,
 )
 from proofs_check.checks._simulations import trained_ladder
@@ -55,8 +56,9 @@ def run(context: CheckContext) -> CheckResult:
     budget = context.budget
     levels = trained_ladder(context, 0.0, 0.95)
     drifts = [unit_drifts(level) for level in levels]
-    mean_square = np.stack([np.mean(d * d, axis=1) for d in drifts])  # (levels, R)
-    maxima = np.stack([np.max(d, axis=1) for d in drifts])
+    # per level (R(N),): replica counts may differ between levels (Budget.replicas_at)
+    mean_square = [np.mean(d * d, axis=1) for d in drifts]
+    maxima = [np.max(d, axis=1) for d in drifts]
     ns = np.array(budget.n_ladder)
     predicted = predicted_exponent("parameter_drift", config)  # beta - 1
     rate = -predicted_exponent("overall", config)
@@ -86,12 +88,13 @@ def run(context: CheckContext) -> CheckResult:
         ci=fit.ci,
         tolerance=rate_tolerance(fit, bias),
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
-        f"{budget.replicas} replicas per N, widened by the subleading-order allowance "
+        f"{replica_text(budget)} replicas per N, widened by the subleading-order allowance "
         f"{bias:.3g} = r N_min^-r / (1 - N_min^-r) (module docstring)",
         verdict="pass" if ok else "fail",
         negative_control=control,
         figures=(figure,),
-        details={"ladder": list(budget.n_ladder), "replicas": budget.replicas,
+        details={"ladder": list(budget.n_ladder),
+                 "replicas": [budget.replicas_at(n) for n in budget.n_ladder],
                  "rms_drift": fit.values, "bootstrap_ci": fit.bootstrap_ci,
                  "chi2_reduced": fit.chi2_reduced, "bias_allowance": bias,
                  "max_drift": fit_max.values, "max_drift_slope": fit_max.slope,
