@@ -5,12 +5,14 @@
 2 (claim + control) x 256 replicas x sum_N N^2 T ~ 1.5e12 unit-steps (N up to 32768), about
 4 hours with the fast backend at ~1e8 unit-steps/s (README, Performance) and 5x that with the
 NumPy reference, so run it with ``run.backend = "fast"``.
-``standard``'s trained-network Monte Carlo is 2 x 128 x sum_N N^2 T ~ 1.1e10 unit-steps:
-about 12 minutes with the NumPy reference on the d = 2 example (1.6e7 unit-steps/s measured
-there at N = 2048 under load), 2 minutes with the fast backend.
+``standard``'s ladder reaches N = 32768 with per-rung replicas (Budget.replicas_at: 128 up
+to N = 4096, then 128 (4096/N)^2 with a floor of 8, i.e. 32, 8, 8): its trained-network Monte
+Carlo is 2 x sum_N R(N) N^2 T ~ 6.3e10 unit-steps, about 10 minutes at ~1e8 unit-steps/s;
+measured: the whole default-config report in 459 s (fast backend, 2 cores, load 1.3-1.6).
 Rates are fitted over a ladder of N with many replicas (MODEL.md
-§8: 4 replicas were too noisy to fit a rate), so every budget trades ladder length against
-replica count rather than dropping replicas. Ladders are powers of 2 (antisymmetric
+§8: 4 replicas were too noisy to fit a rate), so every budget keeps many replicas on most of
+its ladder; only ``standard`` lowers them on its top rungs (N > 4096, at least 8 each), where
+the fit weights those rungs by their own, larger variances. Ladders are powers of 2 (antisymmetric
 initialisation needs even N).
 """
 
