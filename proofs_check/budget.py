@@ -44,10 +44,12 @@ class Budget:
     it, at most the config's word length).
 
     Choice of limit_accuracy: the main theorem's finite-N allowance for the limit's error is
-    r delta / (E(N_max) - delta) (checks.main_theorem); the RMS errors at the quick budget's
-    N_max = 1024 are >= 1e-2 (MODEL.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for
-    r = 1/4), so delta <= 2e-3 keeps that allowance <= r / 4; the larger budgets (larger N_max,
-    smaller errors, narrower intervals) ask 4x and 20x less.
+    sum_j |a_j| (-log(1 - delta / E(N_j))) (checks.main_theorem.floor_allowance, a_j the slope
+    fit's coefficients), dominated by the top rung, where it is about
+    |a_top| delta / E(N_max); the RMS errors at the quick budget's N_max = 1024 are >= 1e-2
+    (MODEL.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for r = 1/4), so delta <= 2e-3
+    keeps delta / E(N_max) <= 1/5; the larger budgets (larger N_max, smaller errors, narrower
+    intervals) ask 4x and 20x less.
     """
 
     name: str

@@ -320,6 +320,8 @@ def markdown(report: Report) -> str:
             lines.append("- negative control: none was run (counts as failed)")
         if "error" in result.details:
             lines.append(f"- error: `{result.details['error']}`")
+        if "note" in result.details:
+            lines.append(f"- note: {result.details['note']}")
         lines.append(f"- time: {result.seconds:.1f} s")
         lines.append("")
         for fig, name in zip(result.figures, figures, strict=True):
@@ -388,6 +390,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
         ]
         if "error" in result.details:
             items.append(f"error: <code>{esc(str(result.details['error']))}</code>")
+        if "note" in result.details:
+            items.append(f"note: {esc(str(result.details['note']))}")
         parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
         for fig, name in zip(result.figures, names, strict=True):
             data = base64.b64encode(pngs[name]).decode("ascii")

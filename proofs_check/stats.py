@@ -65,7 +65,9 @@ class RateFit:
     """Fit of log(level value) = intercept + slope * log N over a ladder of N.
 
     ``values[j]`` is the level value at ``ns[j]`` and ``value_ci[j]`` its 95% interval; the
-    slope's interval ``ci`` uses the t quantile with ``dof`` degrees of freedom.
+    slope's interval ``ci`` uses the t quantile with ``dof`` degrees of freedom;
+    ``log_variance[j]`` is the delta-method variance of log values[j] (the WLS weight is its
+    inverse).
     """
 
     ns: np.ndarray
@@ -78,11 +80,30 @@ class RateFit:
     dof: int
     chi2_reduced: float
     bootstrap_ci: tuple[float, float] | None
+    log_variance: np.ndarray
 
     def interval(self, confidence: float) -> tuple[float, float]:
         """The slope's interval at another confidence level (same se and dof)."""
         half = float(_stats.t.ppf(0.5 + confidence / 2, self.dof)) * self.se
         return (self.slope - half, self.slope + half)
+
+    def slope_sensitivity(self, log_bounds: np.ndarray) -> float:
+        """Largest change of the fitted slope when each log value moves by at most
+        ``log_bounds[j]`` (>= 0, may be inf), the WLS weights held fixed.
+
+        The WLS slope is linear in the logs, slope = sum_j a_j log values[j] with
+        a_j = w_j (x_j - xbar_w) / sum_k w_k (x_k - xbar_w)^2, x = log N, w = 1/log_variance,
+        xbar_w the weighted mean of x; so the change is at most sum_j |a_j| log_bounds[j]
+        (0 * inf counts as 0: a level without weight cannot move the slope).
+        """
+        x = np.log(self.ns)
+        w = 1.0 / np.maximum(self.log_variance, 1e-300)
+        centred = x - (w * x).sum() / w.sum()
+        a = np.abs(w * centred / (w * centred**2).sum())
+        bounds = np.asarray(log_bounds, dtype=float)
+        if np.any(np.isinf(bounds) & (a > 0)):
+            return float("inf")
+        return float(np.sum(np.where(a > 0, a * np.where(np.isinf(bounds), 0.0, bounds), 0.0)))
 
     def predict(self, n: np.ndarray) -> np.ndarray:
         return np.exp(self.intercept) * np.asarray(n, dtype=float) ** self.slope
@@ -168,6 +189,7 @@ def fit_rate(
         dof=dof_t,
         chi2_reduced=float(chi2_red),
         bootstrap_ci=boot,
+        log_variance=var_log,
     )
 
 

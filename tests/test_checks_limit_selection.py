@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from derivations.config import load_config
-from proofs_check.checks.main_theorem import select_limit, time_grid, truncation_estimate
+from proofs_check.checks.main_theorem import (
+    accuracy_note,
+    select_limit,
+    time_grid,
+    truncation_estimate,
+)
 
 
 def _times(config):
@@ -43,3 +48,10 @@ def test_no_recurrence_needs_no_longer_words():
     config = load_config("examples/erf_no_recurrence.toml")  # rho = 0, lag 0
     result, delta, _ = select_limit(config, 1e-10, _times(config))
     assert result.problem.word_length == 2 and delta < 1e-10
+
+
+def test_accuracy_note_says_whether_the_target_is_met():
+    met = accuracy_note(1e-4, 5e-4, 5, 6, "standard")
+    assert "meets" in met and "L = 5" in met
+    missed = accuracy_note(1.4e-3, 5e-4, 6, 6, "standard")
+    assert "exceeds" in missed and "word_length" in missed and "0.0014" in missed

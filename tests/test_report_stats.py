@@ -15,7 +15,8 @@ from proofs_check.checks._common import (
     rate_control,
     subleading_allowance,
 )
-from proofs_check.stats import fit_geometric_decay, fit_rate, mean_ci
+from proofs_check.checks.main_theorem import floor_allowance
+from proofs_check.stats import _wls, fit_geometric_decay, fit_rate, mean_ci
 
 
 def _power_law_samples(rng, ns, exponent, replicas):
@@ -61,6 +62,62 @@ def test_subleading_allowance():
     assert subleading_allowance(0.0, 100) == 0.0
     x = 100 ** -0.5
     assert subleading_allowance(0.5, 100) == pytest.approx(0.5 * x / (1 - x))
+
+
+def _ladder_fit(seed: int = 3):
+    """A fit with unequal replica counts (unequal weights) over an 8-rung ladder."""
+    ns = 256 * 2 ** np.arange(8)
+    rng = np.random.default_rng(seed)
+    counts = [128, 128, 128, 128, 128, 32, 8, 8]
+    samples = [(rng.normal(size=r) * n**-0.5) ** 2 for n, r in zip(ns, counts, strict=True)]
+    return fit_rate(ns, samples, power=2)
+
+
+def test_slope_sensitivity_bounds_and_is_attained_by_the_refit():
+    """Independent of the formula: refit with _wls (weights held fixed) after moving every log
+    value within its bound; no move exceeds the sensitivity, and the sign-matched extreme move
+    attains it (so a smaller bound would be wrong: the negative control)."""
+    fit = _ladder_fit()
+    x, y = np.log(fit.ns), np.log(fit.values)
+    bounds = np.linspace(0.01, 0.3, fit.ns.size)
+    bound = fit.slope_sensitivity(bounds)
+    base = _wls(x, y, fit.log_variance)[0]
+    assert base == pytest.approx(fit.slope, abs=1e-12)
+    rng = np.random.default_rng(0)
+    moves = [abs(_wls(x, y + rng.uniform(-1, 1, y.size) * bounds, fit.log_variance)[0] - base)
+             for _ in range(200)]
+    assert max(moves) <= bound * (1 + 1e-12)
+    centred = x - np.average(x, weights=1 / fit.log_variance)
+    extreme = abs(_wls(x, y + np.sign(centred) * bounds, fit.log_variance)[0] - base)
+    assert extreme == pytest.approx(bound, rel=1e-10)
+    assert max(moves) > 0.3 * bound  # the random moves are not trivially small
+    assert fit.slope_sensitivity(np.where(np.arange(y.size) == 7, np.inf, 0.0)) == np.inf
+
+
+def test_floor_allowance_covers_a_limit_error_of_delta():
+    """E* = exact power law; the measured E = RMS of f - g^L differs from E* by <= delta. The
+    slope fitted to E stays within floor_allowance of the slope fitted to E* (same weights),
+    for errors of g of either sign at every rung; delta >= E at a rung gives inf."""
+    fit = _ladder_fit()
+    x = np.log(fit.ns)
+    e_true = 0.03 * (fit.ns / fit.ns[0]) ** -0.5
+    delta = 0.4 * e_true[-1]
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        e_meas = e_true + delta * rng.uniform(-1, 1, e_true.size)
+        measured = replace_values(fit, e_meas)
+        allowance = floor_allowance(measured, delta)
+        s_true = _wls(x, np.log(e_true), fit.log_variance)[0]
+        s_meas = _wls(x, np.log(e_meas), fit.log_variance)[0]
+        assert abs(s_meas - s_true) <= allowance
+    assert floor_allowance(replace_values(fit, e_true), 2 * e_true[-1]) == np.inf
+    assert floor_allowance(replace_values(fit, e_true), 0.0) == 0.0
+
+
+def replace_values(fit, values):
+    from dataclasses import replace
+
+    return replace(fit, values=np.asarray(values, dtype=float))
 
 
 def test_mean_ci_and_geometric_decay():
