@@ -4,7 +4,8 @@ The fused step of MODEL.md §2 (scheme in numerics.fast_trainer), for the units 
 block of SUM_BLOCK terms at a time, in three loops over the block whose data stay in L1:
 (A) pending update of step k-1 and z_k = w . X_k + b S_{k-1} into a buffer; (B) sigma(z) and
 sigma'(z) into buffers (vectorised: tanh and sigmoid use the branch-free :func:`tanh_kernel`,
-no libm call; this function alone is compiled with FMA contraction, fastmath "contract",
+erf the table gather :func:`erf_kernel` and erf' = 2/sqrt(pi) / :func:`exp_kernel`(z^2), no
+libm call; this function alone is compiled with FMA contraction, fastmath "contract",
 which changes its rounding by at most an ulp or so and nothing else); (C) tangents G^w, G^b,
 the memory S_k and the block's output-term sum. For d = 1 the loops of (A) and of (C) are
 fused (prepare_d1, finish_d1), with the same arithmetic.
@@ -22,6 +23,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from numerics.erf_table import ERF_SATURATION, ERF_STEP, erf_table
 
 SUM_BLOCK = 256  # output terms per partial sum (fixed: results must not depend on batching)
 ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "erf": 2, "linear": 3}
@@ -41,15 +44,22 @@ LOG2E = 1.4426950408889634073599
 EXP_C1 = 6.93145751953125e-1
 EXP_C2 = 1.42860682030941723212e-6
 TANH_SATURATION = 20.0  # |x| >= 19.06: tanh(x) = +-1 in double precision; clamp exp's argument
+# erf: piecewise Chebyshev table (numerics.erf_table), flattened row-major; erf' = 2/sqrt(pi) /
+# exp(z^2) with z^2 clamped at 42 (erf'(6.48) = 6.6e-19: the clamp's absolute error is below that).
+_ERF_TABLE = erf_table()
+ERF_COEF = np.ascontiguousarray(_ERF_TABLE.ravel())
+ERF_WIDTH = _ERF_TABLE.shape[1]
+ERF_LAST = _ERF_TABLE.shape[0] - 1
+ERF_INV_STEP = 1.0 / ERF_STEP
+ERF_T_SCALE = 2.0 / ERF_STEP
+ERF_EXP_CLAMP = 42.0
 
 
 @njit(**INLINE)
-def tanh_kernel(x):
-    """tanh(x) without branches or libm calls (so loops over it vectorise), Cephes scheme:
-    |x| <= 0.625: rational approximation; else 1 - 2 / (exp(2|x|) + 1) with sign, exp by
-    n ln2 + r reduction (n <= 58 as |x| is clamped at 20, so 2^n = float(1 << n) exactly)."""
-    a = abs(x)
-    u = 2.0 * min(a, TANH_SATURATION)
+def exp_kernel(u):
+    """exp(u) for 0 <= u <= 42 without branches or libm calls, Cephes scheme: n ln2 + r
+    reduction (Cody-Waite split), 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)) on |r| <= ln2 / 2, times
+    2^n = float(1 << n) exactly (n <= 61 for u <= 42)."""
     px = math.floor(LOG2E * u + 0.5)
     n = np.int64(px)
     r = u - px * EXP_C1
@@ -57,13 +67,40 @@ def tanh_kernel(x):
     rr = r * r
     p = r * ((EXP_P[0] * rr + EXP_P[1]) * rr + EXP_P[2])
     e = p / ((((EXP_Q[0] * rr + EXP_Q[1]) * rr + EXP_Q[2]) * rr + EXP_Q[3]) - p)
-    e = (1.0 + 2.0 * e) * np.float64(np.int64(1) << n)
+    return (1.0 + 2.0 * e) * np.float64(np.int64(1) << n)
+
+
+@njit(**INLINE)
+def tanh_kernel(x):
+    """tanh(x) without branches or libm calls (so loops over it vectorise), Cephes scheme:
+    |x| <= 0.625: rational approximation; else 1 - 2 / (exp(2|x|) + 1) with sign
+    (:func:`exp_kernel`; |x| is clamped at 20, so its argument stays <= 40)."""
+    a = abs(x)
+    e = exp_kernel(2.0 * min(a, TANH_SATURATION))
     big = 1.0 - 2.0 / (e + 1.0)
     big = big if x >= 0.0 else -big
     s = x * x
     small = x + x * s * (((TANH_P[0] * s + TANH_P[1]) * s + TANH_P[2])
                          / (((s + TANH_Q[0]) * s + TANH_Q[1]) * s + TANH_Q[2]))
     return small if a <= 0.625 else big
+
+
+@njit(**INLINE)
+def erf_kernel(x):
+    """erf(x) without libm calls: Horner on the piecewise Chebyshev table of
+    numerics.erf_table (interval index k = floor(|x| / h), a gather instead of branches),
+    odd symmetry, and 1 for |x| >= 6 (erf(6) rounds to 1). The index is clamped to the table
+    on both sides, so an infinite or NaN x (a diverging network) cannot read outside it; NaN
+    propagates through t."""
+    a = abs(x)
+    k = max(min(np.int64(a * ERF_INV_STEP), ERF_LAST), 0)
+    t = (a - (k + 0.5) * ERF_STEP) * ERF_T_SCALE
+    row = k * ERF_WIDTH
+    acc = ERF_COEF[row + ERF_WIDTH - 1]
+    for p in range(ERF_WIDTH - 2, -1, -1):
+        acc = acc * t + ERF_COEF[row + p]
+    acc = 1.0 if a >= ERF_SATURATION else acc
+    return acc if x >= 0.0 else -acc
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -85,8 +122,8 @@ def activate_block(code, z, s, slope, n):  # not inlined: FMA contraction only i
     elif code == 2:
         for j in range(n):
             zj = z[j]
-            s[j] = math.erf(zj)
-            slope[j] = TWO_OVER_SQRT_PI * math.exp(-zj * zj)
+            s[j] = erf_kernel(zj)
+            slope[j] = TWO_OVER_SQRT_PI / exp_kernel(min(zj * zj, ERF_EXP_CLAMP))
     else:
         for j in range(n):
             s[j] = z[j]

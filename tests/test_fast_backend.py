@@ -35,7 +35,8 @@ U = 2.0**-53  # unit roundoff of IEEE double
 # Activation accuracy budget: each backend evaluates sigma and sigma' (all bounded by 2 in
 # absolute value, so 1 ulp <= 2 U) within ACT_ULPS ulps. Checked against mpmath below for
 # both backends (test_activation_kernels_against_mpmath); the compiled tanh is Cephes'
-# scheme (documented peak error ~1 ulp), libm erf and NumPy/SciPy are within ~1-2 ulps.
+# scheme (documented peak error ~1 ulp), the compiled erf the piecewise Chebyshev table of
+# numerics.erf_table (~1 ulp, tests/test_erf_table.py), NumPy/SciPy within ~1-2 ulps.
 ACT_ULPS = 4
 ACT_ABS = ACT_ULPS * 2 * U
 # Depth of NumPy's pairwise summation of one 512-term block (numerics.frozen.SUM_BLOCK):
