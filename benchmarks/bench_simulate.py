@@ -17,7 +17,8 @@
    numerics.limit.limit_solver and g_at at t = 0.5, 1, 2; the calls of
    benchmarks/bench_kernel.py) on m^L in {243, 729, 2187} words.
 
-Run: python benchmarks/bench_simulate.py [--json] [--skip-limit] [--skip-memory]
+Run: python benchmarks/bench_simulate.py [--json] [--activation NAME] [--skip-limit]
+[--skip-memory]  (--activation times another activation on the same default config)
 With --json, stdout is only the JSON list [{"N", "backend", "unit_steps_per_s"}, ...] and the
 tables go to stderr. The machine is reported (CPU model, cores, load average): numbers taken
 on a loaded machine are noisy.
@@ -56,11 +57,13 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def config_for(N: int, replicas: int, steps: int):
-    """The default config with N units, R replicas and horizon T = steps / N (floor(N T) =
-    steps exactly: numerics.simulate.time_to_step accepts t = j / N rounded)."""
+def config_for(N: int, replicas: int, steps: int, activation: str = "tanh"):
+    """The default config with N units, R replicas, the given activation and horizon
+    T = steps / N (floor(N T) = steps exactly: numerics.simulate.time_to_step accepts t = j / N
+    rounded)."""
     config = with_overrides(load_config(None), N=N, replicas=replicas)
-    return replace(config, training=replace(config.training, horizon=steps / N))
+    return replace(config, training=replace(config.training, horizon=steps / N),
+                   network=replace(config.network, activation=activation))
 
 
 def time_backend(config, backend: str, repeat: int) -> tuple[float, float]:
@@ -74,15 +77,17 @@ def time_backend(config, backend: str, repeat: int) -> tuple[float, float]:
     return best
 
 
-def measure_speed(sizes, replicas: int, unit_steps: int, repeat: int, out) -> list[dict]:
-    simulate(config_for(64, replicas, 8), backend="fast", progress=False)  # JIT warm-up
+def measure_speed(sizes, replicas: int, unit_steps: int, repeat: int, out,
+                  activation: str = "tanh") -> list[dict]:
+    simulate(config_for(64, replicas, 8, activation), backend="fast", progress=False)  # JIT
+    print(f"activation: {activation}", file=out)
     rows = []
     print("unit-steps (R N steps) per wall second and per CPU second (all threads)", file=out)
     print(f"{'N':>6} {'R':>2} {'steps':>6} {'numpy wall':>11} {'fast wall':>11} {'ratio':>6} "
           f"{'numpy cpu':>11} {'fast cpu':>11} {'ratio':>6}", file=out)
     for N in sizes:
         steps = max(8, unit_steps // (replicas * N))
-        config = config_for(N, replicas, steps)
+        config = config_for(N, replicas, steps, activation)
         wall, cpu = {}, {}
         for backend in BACKENDS:
             seconds, cpu_seconds = time_backend(config, backend, repeat)
@@ -146,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="R N steps per measurement (default 2^24)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--activation", default="tanh",
+                        choices=("tanh", "sigmoid", "erf", "linear"),
+                        help="activation of the timed networks (default tanh, the default "
+                        "config's)")
     parser.add_argument("--skip-limit", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-probe", type=int, nargs=3, help=argparse.SUPPRESS)
@@ -160,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{numba.get_num_threads()}; load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", file=out, flush=True)
-    rows = measure_speed(args.sizes, args.replicas, args.unit_steps, args.repeat, out)
+    rows = measure_speed(args.sizes, args.replicas, args.unit_steps, args.repeat, out,
+                         args.activation)
     if not args.skip_memory:
         measure_memory(out)
     if not args.skip_limit:
