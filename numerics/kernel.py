@@ -64,11 +64,12 @@ class KernelResult:
     """K (n, n) on words (in the order of the ``words`` argument) with error estimates.
 
     by_group: the K of each trainable group (sum = K). error: max-abs elementwise estimate of
-    the quadrature error of K (sum of the parts). error_parts: "w_step" (|Q_2h - Q_h|),
-    "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected Gaussian tail) or "sobol"
-    (Student-t 99.9% half-width over scramblings). alternatives: kernels from the coarser rules
-    (tensor: one per estimate) or from each scrambling (Sobol); mode says which (for callers who
-    want to re-solve with them; numerics.limit propagates ``error`` by a rigorous bound).
+    the quadrature error of K (sum of the parts). error_parts: "w_step" (halving h, 2h, 4h:
+    :func:`step_halving_error`), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected
+    Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings). alternatives:
+    kernels from the coarser rules (tensor: one per estimate) or from each scrambling (Sobol);
+    mode says which (for callers who want to re-solve with them; numerics.limit propagates
+    ``error`` by a rigorous bound).
     """
 
     K: FloatArray
@@ -210,6 +211,31 @@ def _tail_constant(spec: KernelSpec, word_length: int) -> float:
     return float(sum(bounds[g] for g in spec.groups))
 
 
+STEP_RATIO_MAX = 0.25  # largest measured halving factor taken as evidence of convergence
+
+
+def step_halving_error(K_h: FloatArray, K_2h: FloatArray, K_4h: FloatArray) -> float:
+    """Error estimate of the step-h trapezoid values K_h from the step-2h and step-4h values
+    on the same nodes (max over entries).
+
+    Per entry, D1 = |K_2h - K_h| (about the error of K_2h) and D2 = |K_4h - K_2h| (about that of
+    K_4h) measure the convergence factor q = D1 / D2 of one halving. For integrands analytic in
+    a strip the trapezoid error behaves like C exp(-a / h), so the factor of the next halving is
+    q^2 < q: the remaining error of K_h is then at most D1 (q + q^2 + ...) = D1 q / (1 - q).
+    That is used only where the measurement shows convergence, q <= STEP_RATIO_MAX; elsewhere
+    (coarse steps before the asymptotic regime, or D2 ~ 0 by cancellation) the estimate is the
+    plain difference D1, the error of the coarser rule itself.
+    """
+    d1 = np.abs(K_2h - K_h)
+    d2 = np.abs(K_4h - K_2h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(d2 > 0.0, d1 / d2, np.inf)
+    converged = q <= STEP_RATIO_MAX
+    estimate = np.where(converged, d1 * np.where(converged, q, 0.0) / (1.0 - np.minimum(q, 0.5)),
+                        d1)
+    return float(np.max(estimate)) if estimate.size else 0.0
+
+
 def kernel_on_words(
     spec: KernelSpec,
     word_length: int,
@@ -219,7 +245,8 @@ def kernel_on_words(
 ) -> KernelResult:
     """MODEL.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
 
-    Tensor rules (d <= 2): value Q(h, 2n); error parts "w_step" = max|Q(2h, 2n) - Q(h, 2n)|,
+    Tensor rules (d <= 2): value Q(h, 2n); error parts "w_step" = :func:`step_halving_error`
+    of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h and 4h rules are subsets of the nodes),
     "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|, "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
     Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
     Raises KernelToleranceError if ``tolerance`` is given and the total estimate exceeds it.
@@ -231,16 +258,23 @@ def kernel_on_words(
     sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
     if d <= 2:
         plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
-        even = _accumulate(spec, word_length, _subset(plan.fine, plan.on_coarse), sel)
+        fourth = _accumulate(spec, word_length, _subset(plan.fine, plan.on_coarser), sel)
+        even = _accumulate(spec, word_length,
+                           _subset(plan.fine, plan.on_coarse & ~plan.on_coarser), sel)
         odd = _accumulate(spec, word_length, _subset(plan.fine, ~plan.on_coarse), sel)
         coarse_b = _accumulate(spec, word_length, plan.coarse_b, sel)
-        fine = {g: even[g] + odd[g] for g in spec.groups}
+        fine = {g: fourth[g] + even[g] + odd[g] for g in spec.groups}
         K = _total(fine)
-        # coarse-grid weight (2h)^d phi = 2^d x fine weight (one node, weight 1, if w_std = 0)
-        Kw, Kb = (2.0**d if spec.w_std != 0.0 else 1.0) * _total(even), _total(coarse_b)
-        # Q(2h, 2n) vs Q(h, 2n): step halving; Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n.
+        # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
+        # (one node, weight 1, if w_std = 0)
+        scale = 2.0**d if spec.w_std != 0.0 else 1.0
+        Kw = scale * (_total(fourth) + _total(even))
+        K4 = scale**2 * _total(fourth)
+        Kb = _total(coarse_b)
+        # Q(h) vs Q(2h) vs Q(4h): step halving (step_halving_error); Q(2h, n) vs Q(2h, 2n):
+        # Legendre n vs 2n.
         parts = {
-            "w_step": float(np.max(np.abs(Kw - K))),
+            "w_step": step_halving_error(K, Kw, K4),
             "b_nodes": float(np.max(np.abs(Kb - Kw))),
             "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
         }

@@ -137,12 +137,15 @@ class TensorPlan:
     on_coarse: (n,) bool, nodes of ``fine`` on the coarse w grid (step 2h). Splitting the fine
         sum into these nodes (E) and the others (O) gives Q(h, 2n) = E + O and
         Q(2h, 2n) = 2^d E at no extra cost; |Q(2h, 2n) - Q(h, 2n)| estimates the w error.
+    on_coarser: (n,) bool, nodes on the step-4h grid (a subset of on_coarse): their sum F gives
+        Q(4h, 2n) = 4^d F, so the convergence factor of the step halving is measured too.
     coarse_b: step 2h, n Legendre nodes -> Q(2h, n); |Q(2h, n) - Q(2h, 2n)| estimates the b
         error (Q vs 2Q). tail: tail_mass(half_width) * d, the neglected Gaussian tail factor.
     """
 
     fine: Rule
     on_coarse: NDArray[np.bool_]
+    on_coarser: NDArray[np.bool_]
     coarse_b: Rule
     tail: float
 
@@ -153,14 +156,18 @@ def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings
     fine = tensor_rule(d, w_std, b_max, h, settings.half_width, settings.b_nodes)
     if w_std == 0.0:
         on_coarse = np.ones(fine.size, dtype=bool)
+        on_coarser = on_coarse
     else:
-        # Nodes j h with all j even lie on the coarse grid; coarse weight (2h)^d phi = 2^d fine.
-        z = fine.w / w_std
-        on_coarse = np.all(np.abs(np.round(z / h)) % 2 == 0, axis=1)
+        # Nodes j h with all j even lie on the coarse grid; coarse weight (2h)^d phi = 2^d fine;
+        # all j divisible by 4: the step-4h grid, weight 4^d fine.
+        index = np.abs(np.round(fine.w / w_std / h))
+        on_coarse = np.all(index % 2 == 0, axis=1)
+        on_coarser = np.all(index % 4 == 0, axis=1)
     coarse_b = tensor_rule(d, w_std, b_max, 2 * h, settings.half_width,
                            max(settings.b_nodes // 2, 1))
     tail = d * tail_mass(settings.half_width) if w_std != 0.0 else 0.0
-    return TensorPlan(fine=fine, on_coarse=on_coarse, coarse_b=coarse_b, tail=tail)
+    return TensorPlan(fine=fine, on_coarse=on_coarse, on_coarser=on_coarser, coarse_b=coarse_b,
+                      tail=tail)
 
 
 def sobol_rules(d: int, w_std: float, b_max: float, settings: QuadratureSettings) -> list[Rule]:

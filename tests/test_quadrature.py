@@ -145,3 +145,41 @@ def test_sobol_reproducible_and_seed_dependent() -> None:
     b = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, seed=3))
     c = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, seed=4))
     assert np.array_equal(a[0].w, b[0].w) and not np.array_equal(a[0].w, c[0].w)
+
+
+def test_three_level_step_halving_estimate_covers_the_error_and_is_sharper() -> None:
+    """kernel.step_halving_error on Q(h), Q(2h), Q(4h) of the MODEL.md §8 word (nodes of one
+    rule): it covers the actual error against the 30-digit value at every h, and once the
+    halving factor shows convergence it is far below the two-level |Q(2h) - Q(h)|."""
+    from numerics.kernel import step_halving_error
+
+    word = [-1.0] * 4
+    for h in (0.2, 0.1, 0.05):
+        plan = tensor_plan(1, 1.2, 0.6, QuadratureSettings(w_step=h, half_width=8.0, b_nodes=24))
+        rule = plan.fine
+        F = _nested_tanh_tangent(rule.w[:, 0], rule.b, word) ** 2
+        q_h = np.array([np.sum(rule.weights * F)])
+        q_2h = np.array([2.0 * np.sum(np.where(plan.on_coarse, rule.weights, 0.0) * F)])
+        q_4h = np.array([4.0 * np.sum(np.where(plan.on_coarser, rule.weights, 0.0) * F)])
+        estimate = step_halving_error(q_h, q_2h, q_4h)
+        actual = abs(float(q_h[0]) - S8_WORD_B_TERM)
+        assert actual <= estimate + 4e-16, (h, actual, estimate)  # + rounding of the sums
+        if h == 0.1:
+            assert estimate < 1e-2 * abs(float(q_2h[0] - q_h[0]))
+
+
+def test_step_halving_error_model_and_fallbacks() -> None:
+    """Synthetic exact errors C exp(-a / h): the estimate covers E_h (conservatively: the model's
+    next factor is q^2, the estimate assumes q) and is 100x below D1; without convergence
+    (q > 1/4) or with D2 = 0 it falls back to D1 = |K_2h - K_h|."""
+    from numerics.kernel import step_halving_error
+
+    exact, C, a = 0.7, 1.0, 2.0
+    err = {h: C * math.exp(-a / h) for h in (0.1, 0.2, 0.4)}
+    K_h, K_2h, K_4h = (np.array([exact + err[h]]) for h in (0.1, 0.2, 0.4))
+    estimate = step_halving_error(K_h, K_2h, K_4h)
+    assert err[0.1] <= estimate <= 1e-2 * (err[0.2] - err[0.1])
+    slow = step_halving_error(np.array([1.0]), np.array([1.5]), np.array([2.0]))  # q = 1
+    assert slow == pytest.approx(0.5)
+    flat = step_halving_error(np.array([1.0]), np.array([1.1]), np.array([1.1]))  # D2 = 0
+    assert flat == pytest.approx(0.1)
