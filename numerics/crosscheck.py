@@ -103,8 +103,9 @@ def _import(module: str, distribution: str) -> tuple[Any, str]:
 
 
 def missing_libraries() -> list[str]:
-    """Distributions of the ``crosscheck`` extra that cannot be found (cheap: no import), so a
-    caller (the report) can say "not run: ... missing" instead of calling the checks."""
+    """Distributions of the ``crosscheck`` extra that cannot be found (cheap: no import), for a
+    caller that wants to know before running anything (the report instead runs the checks and
+    catches CrossCheckUnavailable, which names the missing library)."""
     import importlib.util
 
     modules = {"jax": "jax", "jaxlib": "jaxlib", "neural_tangents": "neural-tangents",

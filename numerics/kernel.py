@@ -230,9 +230,8 @@ def step_halving_error(K_h: FloatArray, K_2h: FloatArray, K_4h: FloatArray) -> f
     d2 = np.abs(K_4h - K_2h)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(d2 > 0.0, d1 / d2, np.inf)
-    converged = q <= STEP_RATIO_MAX
-    estimate = np.where(converged, d1 * np.where(converged, q, 0.0) / (1.0 - np.minimum(q, 0.5)),
-                        d1)
+    q_converged = np.where(q <= STEP_RATIO_MAX, q, 0.0)  # 0 marks "not converged"
+    estimate = np.where(q_converged > 0.0, d1 * q_converged / (1.0 - q_converged), d1)
     return float(np.max(estimate)) if estimate.size else 0.0
 
 

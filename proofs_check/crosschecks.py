@@ -78,20 +78,13 @@ def entry_from_result(result: Any) -> dict[str, Any]:
     return _jsonable(entry)
 
 
-def _unavailable_error() -> type[BaseException]:
-    from numerics.crosscheck import CrossCheckUnavailable
-
-    return CrossCheckUnavailable
-
-
 def run_crosschecks(config: Any, cache: Cache) -> CrossCheckSection:
     """Run (or load from the cache) every cross-check of numerics.crosscheck on ``config``."""
     import time
 
     start = time.monotonic()
     try:
-        from numerics.crosscheck import run_all_crosschecks
-        unavailable = _unavailable_error()
+        from numerics.crosscheck import CrossCheckUnavailable, run_all_crosschecks
     except ImportError as err:
         return CrossCheckSection("not run", message=f"{NOT_RUN_MESSAGE} ({err})")
 
@@ -103,7 +96,7 @@ def run_crosschecks(config: Any, cache: Cache) -> CrossCheckSection:
     params = {"config": config, "versions": peer_versions()}
     try:
         arrays = cache.get_or_compute("crosscheck", params, compute)
-    except unavailable as err:
+    except CrossCheckUnavailable as err:
         return CrossCheckSection("not run", message=f"{NOT_RUN_MESSAGE} ({err})",
                                  seconds=time.monotonic() - start)
     except (KeyboardInterrupt, SystemExit):

@@ -100,10 +100,8 @@ class RateFit:
         w = 1.0 / np.maximum(self.log_variance, 1e-300)
         centred = x - (w * x).sum() / w.sum()
         a = np.abs(w * centred / (w * centred**2).sum())
-        bounds = np.asarray(log_bounds, dtype=float)
-        if np.any(np.isinf(bounds) & (a > 0)):
-            return float("inf")
-        return float(np.sum(np.where(a > 0, a * np.where(np.isinf(bounds), 0.0, bounds), 0.0)))
+        weighted = a > 0
+        return float(np.sum(a[weighted] * np.asarray(log_bounds, dtype=float)[weighted]))
 
     def predict(self, n: np.ndarray) -> np.ndarray:
         return np.exp(self.intercept) * np.asarray(n, dtype=float) ** self.slope

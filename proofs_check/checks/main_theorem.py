@@ -324,8 +324,8 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         series[f"f N={n_units}"] = level["f"][0, steps]
         series[f"g N={n_units}"] = limit["g"][half, words[steps - L + 1]]
     common = {"note": accuracy_note(delta, float(budget.limit_accuracy), L,
-                                    int(config.limit.word_length), budget.name)}
-    common |= {"ladder": list(budget.n_ladder),
+                                    int(config.limit.word_length), budget.name),
+              "ladder": list(budget.n_ladder),
               "replicas": [budget.replicas_at(n) for n in budget.n_ladder],
               "word_length": L, "config_word_length": int(config.limit.word_length),
               "limit_accuracy": float(budget.limit_accuracy), "limit_error_estimate": delta,

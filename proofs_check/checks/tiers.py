@@ -204,6 +204,13 @@ def _limit(context: CheckContext) -> CheckResult:
 GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)
 
 
+def _max_relative_error(value: np.ndarray, ref: np.ndarray) -> float:
+    """max |value - ref| / |ref|, with the absolute |value| where ref = 0."""
+    nonzero = np.abs(ref) > 0
+    scale = np.maximum(np.abs(ref), 1e-300)
+    return float(np.max(np.where(nonzero, np.abs(value - ref) / scale, np.abs(value))))
+
+
 def _generated(context: CheckContext) -> CheckResult:
     """Generated double code (numerics.generated: sigma, sigma', sigma'') vs the SymPy
     derivation (derivations.model, sympy.diff of the definition) evaluated at 30 digits."""
@@ -225,12 +232,8 @@ def _generated(context: CheckContext) -> CheckResult:
         value = np.asarray(fn(z), dtype=float) * np.ones_like(z)
         single = np.asarray(fn(z.astype(np.float32)), dtype=np.float32).astype(float) \
             * np.ones_like(z)
-        scale = np.maximum(np.abs(ref), 1e-300)
-        nonzero = np.abs(ref) > 0
-        worst = max(worst, float(np.max(np.where(nonzero, np.abs(value - ref) / scale,
-                                                 np.abs(value)))))
-        worst_single = max(worst_single, float(np.max(np.where(
-            nonzero, np.abs(single - ref) / scale, np.abs(single)))))
+        worst = max(worst, _max_relative_error(value, ref))
+        worst_single = max(worst_single, _max_relative_error(single, ref))
     return _result(
         "tiers_generated",
         "The generated double-precision activation code agrees with the SymPy derivation "
