@@ -1,5 +1,9 @@
 """Configuration: the TOML schema of the suite, whitelisted parsing, validation (MODEL.md §1-§2).
 
+States, rows and entries are numbered from 0 in every message, as in every output (JSON state
+indices, words): "state 0" is the first row of ``chain.states``, ``chain.transition[0][2]`` the
+probability of moving from state 0 to state 2.
+
 Every value a user gives passes through :func:`load_config` / :func:`parse_config`, which raise
 :class:`ConfigError` with a one-line message ``"<table>.<field>: <reason>"``. Nothing here calls
 ``eval``, ``sympify`` or ``parse_expr`` on user text: numbers are parsed by :mod:`fractions`,
@@ -290,7 +294,7 @@ def _list(value: Any, field: str) -> list[Any]:
 
 # ============================================================================ TOML -> Config
 
-_KEYS: dict[str, tuple[str, ...]] = {
+SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
     "chain": ("states", "transition", "initial"),
     "target": ("expression", "noise_std"),
     "network": ("activation", "beta", "antisymmetric", "trainable"),
@@ -308,14 +312,14 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 def _check_keys(data: dict[str, Any]) -> None:
     """Unknown tables and keys are errors (typo protection); required ones must be present."""
     for name, value in data.items():
-        if name not in _KEYS:
+        if name not in SCHEMA_KEYS:
             raise _fail(name, f"unknown table or key (known tables: {', '.join(TABLES)})")
         if not isinstance(value, dict):
             raise _fail(name, f"must be a table [{name}], got {_type_name(value)}")
         for key in value:
-            if key not in _KEYS[name]:
+            if key not in SCHEMA_KEYS[name]:
                 raise _fail(
-                    f"{name}.{key}", f"unknown key (known keys: {', '.join(_KEYS[name])})"
+                    f"{name}.{key}", f"unknown key (known keys: {', '.join(SCHEMA_KEYS[name])})"
                 )
     for name, keys in _REQUIRED.items():
         if name not in data:
@@ -330,11 +334,11 @@ def _matrix(value: Any, field: str) -> tuple[tuple[Number, ...], ...]:
     if not rows:
         raise _fail(field, "must not be empty")
     result = []
-    for i, row in enumerate(rows, start=1):
+    for i, row in enumerate(rows):
         entries = _list(row, f"{field}[{i}]")
         if not entries:
             raise _fail(field, f"row {i} is empty")
-        result.append(tuple(_number(x, f"{field}[{i}][{j}]") for j, x in enumerate(entries, 1)))
+        result.append(tuple(_number(x, f"{field}[{i}][{j}]") for j, x in enumerate(entries)))
     return tuple(result)
 
 
@@ -344,7 +348,7 @@ def _chain(table: dict[str, Any]) -> ChainConfig:
     initial = None
     if "initial" in table:
         entries = _list(table["initial"], "chain.initial")
-        initial = tuple(_number(x, f"chain.initial[{i}]") for i, x in enumerate(entries, 1))
+        initial = tuple(_number(x, f"chain.initial[{i}]") for i, x in enumerate(entries))
     return ChainConfig(states=states, transition=transition, initial=initial)
 
 
@@ -409,20 +413,15 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     return config_from_dict(data)
 
 
-def load_config(path: str | os.PathLike[str] | None) -> Config:
-    """The configuration in the TOML file ``path``, or the default one when ``path`` is None."""
-    if path is None:
-        return parse_config(DEFAULT_CONFIG_TOML, "<default config>")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        raise _fail(str(path), "config file not found") from None
-    except UnicodeDecodeError:
-        raise _fail(str(path), "config file is not UTF-8 text") from None
-    except OSError as err:
-        raise _fail(str(path), f"cannot read config file ({err.strerror or err})") from None
-    return parse_config(text, str(path))
+def load_config(
+    path: str | os.PathLike[str] | None = None, assignments: Sequence[str] = ()
+) -> Config:
+    """The configuration: the built-in default, overlaid by the (possibly partial) TOML file
+    ``path`` and the ``table.key=value`` ``assignments`` (derivations.config_files, which also
+    records where each value came from). Raises ConfigError (one line)."""
+    from derivations.config_files import load_layers  # the file layer builds on this module
+
+    return load_layers(path, assignments).config
 
 
 # ============================================================================ validation
@@ -433,11 +432,11 @@ def _validate_chain(chain: ChainConfig) -> None:
     if not chain.states:
         raise _fail("chain.states", "must not be empty")
     d = len(chain.states[0])
-    for i, row in enumerate(chain.states, start=1):
+    for i, row in enumerate(chain.states):
         if len(row) != d:
             raise _fail(
                 "chain.states",
-                f"state {i} has {len(row)} components but state 1 has {d} "
+                f"state {i} has {len(row)} components but state 0 has {d} "
                 "(all states need the same dimension d)",
             )
     m = len(chain.states)
@@ -446,14 +445,14 @@ def _validate_chain(chain: ChainConfig) -> None:
             "chain.transition",
             f"has {len(chain.transition)} rows but there are {m} states (P must be m x m)",
         )
-    for i, row in enumerate(chain.transition, start=1):
+    for i, row in enumerate(chain.transition):
         if len(row) != m:
             raise _fail(
                 "chain.transition",
                 f"row {i} has {len(row)} entries, expected {m} (P must be square, m x m)",
             )
-    for i, row in enumerate(chain.transition, start=1):
-        for j, p in enumerate(row, start=1):
+    for i, row in enumerate(chain.transition):
+        for j, p in enumerate(row):
             if p < 0:
                 raise _fail("chain.transition", f"entry [{i}][{j}] = {_fmt(p)} is negative")
         _check_probability_vector(row, "chain.transition", f"row {i}")
@@ -463,7 +462,7 @@ def _validate_chain(chain: ChainConfig) -> None:
         a, b = unreachable
         raise _fail(
             "chain.transition",
-            f"chain is reducible: state {b + 1} cannot be reached from state {a + 1} "
+            f"chain is reducible: state {b} cannot be reached from state {a} "
             "(need irreducible)",
         )
     chain_period = period(pattern)
@@ -477,7 +476,7 @@ def _validate_chain(chain: ChainConfig) -> None:
             raise _fail(
                 "chain.initial", f"has {len(chain.initial)} entries, expected m = {m}"
             )
-        for i, p in enumerate(chain.initial, start=1):
+        for i, p in enumerate(chain.initial):
             if p < 0:
                 raise _fail("chain.initial", f"entry [{i}] = {_fmt(p)} is negative")
         _check_probability_vector(chain.initial, "chain.initial", "the vector")
@@ -529,7 +528,7 @@ def _check_target_finite(config: Config, expression: Expression) -> None:
     values = evaluate(expression, states[indices])  # windows (m^(q+1), q+1, d)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        window = ", ".join(f"x{j} = state {s + 1}" for j, s in enumerate(indices[bad[0]]))
+        window = ", ".join(f"x{j} = state {s}" for j, s in enumerate(indices[bad[0]]))
         raise _fail(
             "target.expression", f"value is {values[bad[0]]} (not finite) at {window}"
         )

@@ -43,19 +43,24 @@ so the parameters are theta_k there.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
+from tqdm import tqdm
 
 from derivations.errors import InputError
-from numerics.progress import ProgressBar
+from numerics.progress import advance_to, slow_start_notice
 from numerics.trainer import Parameters, TrainingInputs
 
 FloatArray = NDArray[np.float64]
 
 SEGMENT_UNIT_STEPS = 1 << 24  # R N steps per compiled call between progress-bar updates
 BLOCK_KERNEL_FROM = 1 << 17  # R N from which a lone replica is split over the threads per step
+# Said on stderr when the first compiled call of a process takes over 2 s: numba compiling
+# (about a minute on 2 cores); later runs load the kernels from numba's disk cache in ~1 s.
+COMPILE_NOTICE = "compiling the fast kernels (first run only; cached for later runs)"
 
 
 class FastBackendError(InputError):
@@ -85,7 +90,7 @@ def choose_kernel(R: int, N: int, threads: int) -> str:
 
 
 def train_fast(
-    inputs: TrainingInputs, bar: ProgressBar, kernel: str | None = None
+    inputs: TrainingInputs, bar: tqdm, kernel: str | None = None
 ) -> tuple[FloatArray, tuple[Parameters, ...]]:
     """Online SGD of MODEL.md §2, fused and compiled; same contract as
     numerics.trainer.train_reference: returns f (R, steps) and the parameters theta_k for k in
@@ -127,12 +132,14 @@ def train_fast(
     for stop in sorted(wanted | {steps}):
         while k < stop:
             last = min(stop, k + segment)
-            run(k, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
-                scale, rate)
+            first_call = not run.signatures  # nothing compiled or loaded in this process yet
+            with slow_start_notice(COMPILE_NOTICE) if first_call else nullcontext():
+                run(k, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
+                    scale, rate)
             k = last
-            bar.update(k)
+            advance_to(bar, k)
         if stop in wanted:
             w_units = np.array(np.swapaxes(w, 1, 2), order="C")  # (R, N, d), a copy
             snapshots.append(Parameters(c.copy(), w_units, b.copy()))
-    bar.update(steps)
+    advance_to(bar, steps)
     return f, tuple(snapshots)

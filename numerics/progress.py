@@ -1,82 +1,83 @@
-"""A minimal progress bar on stderr, rate-limited, shown only when stderr is a terminal
-(or when forced). Used by long simulations; never writes to stdout (which may carry JSON)."""
+"""Progress on stderr, drawn by tqdm: a bar on a terminal, nothing when stderr is a file or a
+pipe (the report prints plain per-check lines there instead). Never writes to stdout, which
+may carry JSON.
+
+Also the one-time notice of a slow first step (:func:`slow_start_notice`), used while numba
+compiles the fast kernels, so a long silence always has a reason on screen.
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
+from tqdm import tqdm
 
-def format_eta(elapsed: float, fraction: float) -> str:
-    """Remaining time elapsed (1 - f) / f as "  12.3s"; "    --" while the rate is unknown
-    (nothing done yet, or no time elapsed), never "nan"/"inf"."""
-    if not (fraction > 0.0 and elapsed > 0.0) or fraction != fraction:
-        return "    --"
-    eta = elapsed * (1.0 - fraction) / fraction
-    return f"{eta:6.1f}s"
+MIN_INTERVAL = 0.25  # seconds between redraws (tqdm's mininterval)
 
 
-class ProgressBar:
-    """``bar = ProgressBar(total, label)``; ``bar.update(done)``; ``bar.close()``.
+def is_terminal(stream: TextIO) -> bool:
+    """True when ``stream`` is an interactive terminal (a bar can be redrawn in place)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
 
-    ``enabled=None`` means: draw only if ``stream`` is a tty. Redraws at most every
-    ``min_interval`` seconds, so the cost per ``update`` call is one clock read.
-    """
 
-    def __init__(
-        self,
-        total: int,
-        label: str = "",
-        *,
-        enabled: bool | None = None,
-        stream: TextIO | None = None,
-        min_interval: float = 0.25,
-        width: int = 30,
-    ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.total = max(int(total), 0)
-        self.label = label
-        self.min_interval = min_interval
-        self.width = width
-        self._start = time.monotonic()
-        self._last_draw = -float("inf")
-        self._drawn = False
+def progress_bar(
+    total: int, label: str = "", *, enabled: bool | None = None, stream: TextIO | None = None,
+    unit: str = "step", bar_format: str | None = None,
+) -> tqdm:
+    """A tqdm bar over ``total`` units on ``stream`` (default stderr). ``enabled=None``: draw
+    only when the stream is a terminal. Advance it with :func:`advance_to`; close it (or use it
+    as a context manager) when done. A disabled bar costs one comparison per update."""
+    stream = stream if stream is not None else sys.stderr
+    if enabled is None:
+        enabled = is_terminal(stream)
+    return tqdm(total=max(int(total), 0), desc=label, file=stream, disable=not enabled,
+                mininterval=MIN_INTERVAL, dynamic_ncols=True, unit=unit, leave=False,
+                bar_format=bar_format)
 
-    def update(self, done: int) -> None:
-        """Report ``done`` units of ``total`` completed (redraws if enough time passed)."""
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last_draw < self.min_interval and done < self.total:
-            return
-        self._last_draw = now
-        self._draw(done, now)
 
-    def _draw(self, done: int, now: float) -> None:
-        fraction = 1.0 if self.total == 0 else min(max(done / self.total, 0.0), 1.0)
-        filled = int(round(self.width * fraction))
-        elapsed = now - self._start
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(
-            f"\r{self.label} [{bar}] {100 * fraction:5.1f}% "
-            f"{done}/{self.total} elapsed {elapsed:6.1f}s eta {format_eta(elapsed, fraction)}"
-        )
-        self.stream.flush()
-        self._drawn = True
+def advance_to(bar: tqdm, done: float) -> None:
+    """Move ``bar`` to ``done`` units completed (absolute; never backwards)."""
+    if bar.disable:
+        return
+    delta = done - bar.n
+    if delta > 0:
+        bar.update(delta)
 
-    def close(self) -> None:
-        """Finish the line (only if something was drawn)."""
-        if self.enabled and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
 
-    def __enter__(self) -> ProgressBar:
-        return self
+def write_line(text: str, stream: TextIO | None = None) -> None:
+    """One line on ``stream`` (default stderr) that does not garble an active tqdm bar."""
+    tqdm.write(text, file=stream if stream is not None else sys.stderr)
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+
+@contextmanager
+def slow_start_notice(message: str, *, after: float = 2.0,
+                      stream: TextIO | None = None) -> Iterator[None]:
+    """Run the body; if it is still running after ``after`` seconds, print ``message`` (one
+    line, e.g. "compiling the fast kernels (first run only)"), and when it ends print how long
+    it took. Fast bodies (a cache load) print nothing."""
+    start = time.monotonic()
+    shown = threading.Event()
+
+    def announce() -> None:
+        shown.set()
+        write_line(f"{message} ...", stream)
+
+    timer = threading.Timer(after, announce)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()  # an announcement already under way finishes before the closing line
+        if shown.is_set():
+            write_line(f"{message}: done in {time.monotonic() - start:.0f} s", stream)

@@ -32,7 +32,7 @@ from derivations.expression import evaluate
 from numerics.chain import extend_paths, reversed_kernel, sample_paths
 from numerics.fast_trainer import train_fast
 from numerics.frozen import resolve_activation
-from numerics.progress import ProgressBar
+from numerics.progress import progress_bar
 from numerics.seeding import ReplicaStreams, replica_streams
 from numerics.trainer import Parameters, TrainingInputs, train_reference
 
@@ -267,7 +267,7 @@ def simulate(
         snapshot_steps=snap_steps,
     )
     train = BACKENDS[backend]
-    with ProgressBar(steps, f"simulate N={N} R={R}", enabled=progress) as bar:
+    with progress_bar(steps, f"simulate N={N} R={R}", enabled=progress) as bar:
         f, snapshots = train(inputs, bar)
 
     return SimulationResult(

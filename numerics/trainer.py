@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from tqdm import tqdm
 
 from numerics.activations import Activation
 from numerics.frozen import memory_step, network_output
-from numerics.progress import ProgressBar
+from numerics.progress import advance_to
 
 FloatArray = NDArray[np.float64]
 
@@ -48,7 +49,7 @@ class TrainingInputs:
 
 
 def train_reference(
-    inputs: TrainingInputs, bar: ProgressBar
+    inputs: TrainingInputs, bar: tqdm
 ) -> tuple[FloatArray, tuple[Parameters, ...]]:
     """Online SGD of MODEL.md §2, step k = 0..steps-1 from theta_k:
 
@@ -95,8 +96,8 @@ def train_reference(
         if train_c:
             c = c + coef * S
         if not k & 63:
-            bar.update(k)
+            advance_to(bar, k)
     if pending:
         snapshot()
-    bar.update(steps)
+    advance_to(bar, steps)
     return f, tuple(snapshots)

@@ -20,13 +20,26 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+def package_version() -> str:
+    """The installed version of rnn-kernel-limit (``rnnkl --version``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rnn-kernel-limit")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with code 2 and a one-line message (its default is also 2)."""
+    """argparse whose errors are one line on stderr and exit 2 (bad input)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"rnnkl: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help text as written (the defaults are stated in each flag's own help)."""
 
 
 def _positive_int(text: str) -> int:
@@ -49,57 +62,116 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+def _add_version(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", action="version", version=f"rnnkl {package_version()}",
+                   help="print the version and exit")
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    """--config and --set, on every command that reads a configuration."""
+    p.add_argument(
+        "--config", metavar="FILE",
+        help="TOML configuration; a partial file is merged over the built-in default "
+        "(default: the built-in default configuration; see `rnnkl config --show-default`)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="TABLE.KEY=VALUE", dest="set",
+        help="override one configuration field, validated like the file, e.g. "
+        "--set network.beta=0.6 --set network.activation=erf (repeatable; applied after "
+        "--config, in order; default: none)")
+
+
+def _add_progress(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--no-progress", action="store_true",
+                   help=f"print no {what} on stderr (default: shown)")
+
+
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["numpy", "fast"],
+                   help="simulator backend: fast (compiled with numba) or numpy (the reference) "
+                   "(default: run.backend of the configuration, fast in the built-in default)")
+
+
+def _add_json_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="FILE",
+                   help="write the JSON document to FILE (default: JSON on stdout when stdout "
+                   "is not a terminal, else a short human summary)")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``rnnkl`` argument parser (every flag states its default in its help)."""
     parser = _Parser(
         prog="rnnkl",
         description="Verify the kernel limit of RNNs trained online on ergodic data "
         "(Lam, Sirignano, Spiliopoulos, arXiv:2308.14555).",
+        epilog="Exit codes: 0 success, 1 a failed check, 2 bad input.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_version(parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
 
-    def config_arg(p: argparse.ArgumentParser, required: bool = False) -> None:
-        p.add_argument(
-            "--config",
-            metavar="FILE",
-            required=required,
-            help="TOML configuration (default: the built-in default configuration)",
-        )
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=_HelpFormatter)
+        _add_version(p)
+        return p
 
-    p = sub.add_parser("simulate", help="Monte Carlo of the finite RNN trained by online SGD")
-    config_arg(p)
-    p.add_argument("--N", type=_positive_int, help="hidden units (overrides run.N)")
-    p.add_argument("--replicas", type=_positive_int, help="replicas (overrides run.replicas)")
-    p.add_argument("--seed", type=_nonnegative_int, help="root seed (overrides run.seed)")
-    p.add_argument("--backend", choices=["numpy", "fast"], help="simulator backend")
-    p.add_argument("--out", metavar="FILE", help="JSON output (default: stdout)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p = command("simulate", "Monte Carlo of the finite RNN trained by online SGD")
+    _add_config(p)
+    p.add_argument("--N", type=_positive_int,
+                   help="hidden units (default: run.N of the configuration, 4000 in the default)")
+    p.add_argument("--replicas", type=_positive_int,
+                   help="independent replicas (default: run.replicas, 4 in the default)")
+    p.add_argument("--seed", type=_nonnegative_int,
+                   help="root seed (default: run.seed, 0 in the default)")
+    _add_backend(p)
+    _add_json_out(p)
+    _add_progress(p, "progress bar")
 
-    p = sub.add_parser("derive", help="regenerate numerics/generated.py from the derivations")
-    p.add_argument(
-        "--check", action="store_true", help="exit 1 if the checked-in generated file is stale"
-    )
+    p = command("derive", "regenerate numerics/generated.py from the derivations")
+    p.add_argument("--check", action="store_true",
+                   help="only check: exit 1 if the checked-in generated file is stale "
+                   "(default: regenerate it)")
 
-    p = sub.add_parser("equations", help="print every derived equation")
-    p.add_argument("--format", choices=["latex", "markdown", "json"], default="markdown")
+    p = command("equations", "print every derived equation")
+    p.add_argument("--format", choices=["latex", "markdown", "json"], default="markdown",
+                   help="output format (default: markdown)")
 
-    p = sub.add_parser("poisson", help="solve the Poisson equation of the chain (MODEL.md §5)")
-    config_arg(p)
-    p.add_argument("--function", required=True, metavar="EXPR", help="F in x0, x0_1, ...")
-    p.add_argument("--exact", action="store_true", help="exact rational arithmetic (SymPy)")
-    p.add_argument("--word-length", type=_positive_int, metavar="L", help="use the word chain")
-    p.add_argument("--out", metavar="FILE", help="JSON output (default: stdout)")
+    p = command("poisson", "solve the Poisson equation of the data chain")
+    _add_config(p)
+    p.add_argument("--function", required=True, metavar="EXPR",
+                   help="F as an expression in x0 (or x0_1 .. x0_d), with --word-length also "
+                   "the lags x1, x2, ... (required)")
+    p.add_argument("--exact", action="store_true",
+                   help="exact rational arithmetic with SymPy (default: double precision)")
+    p.add_argument("--word-length", type=_positive_int, metavar="L",
+                   help="solve on the chain of words of length L (default: on the states)")
+    p.add_argument("--out", metavar="FILE", help="write the JSON there (default: stdout)")
 
-    p = sub.add_parser("limit", help="the infinite-width limit g_t on words (MODEL.md §3-§4)")
-    config_arg(p)
-    p.add_argument("--word-length", type=_positive_int, metavar="L")
-    p.add_argument("--times", default="0.5,1,2", help="comma-separated times t")
-    p.add_argument("--out", metavar="FILE", help="JSON output (default: stdout)")
+    p = command("limit", "the infinite-width limit g_t on words")
+    _add_config(p)
+    p.add_argument("--word-length", type=_positive_int, metavar="L",
+                   help="word length L (default: limit.word_length, 6 in the default)")
+    p.add_argument("--times", default="0.5,1,2", metavar="T1,T2,...",
+                   help="comma-separated training times t (default: 0.5,1,2)")
+    _add_json_out(p)
+    _add_progress(p, "progress lines")
 
-    p = sub.add_parser("report", help="run every check and write the verification report")
-    config_arg(p)
-    p.add_argument("--budget", choices=["quick", "standard", "full"], default="quick")
-    p.add_argument("--out", metavar="DIR", default="rnnkl-report")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p = command("report", "run every check and write the verification report")
+    _add_config(p)
+    p.add_argument("--budget", choices=["quick", "standard", "full"], default="quick",
+                   help="Monte Carlo budget: quick (minutes), standard (under 20 minutes on 2 "
+                   "cores), full (hours) (default: quick)")
+    p.add_argument("--out", metavar="DIR", default="rnnkl-report",
+                   help="directory for report.md, report.html, results.json, figures/ and the "
+                   "resumable cache (default: rnnkl-report)")
+    _add_backend(p)
+    _add_progress(p, "progress bar or per-check lines")
+
+    p = command("config", "print the effective configuration as TOML")
+    _add_config(p)
+    p.add_argument("--show-default", action="store_true",
+                   help="print the built-in default configuration file, with its comments "
+                   "(default: print the effective configuration)")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The report's "Independent cross-checks" section (issue 6, item 5).
+"""The report's "Independent cross-checks" section.
 
 :func:`run_crosschecks` calls ``numerics.crosscheck.run_all_crosschecks(config)`` (comparisons
 with neural-tangents, sympy.stats and QuantEcon.py, written by nobody here) and records, per
@@ -8,9 +8,12 @@ the config, the word length and the installed versions of the peer libraries).
 
 Outcomes (:attr:`CrossCheckSection.status`):
 * ``"ran"``: every comparison ran; the report fails (exit 1) if any deviates beyond tolerance.
-* ``"not run"``: the optional extra is not installed (numerics.crosscheck raises
-  CrossCheckUnavailable, or the module is missing). This does NOT fail the report: the
-  cross-checks are enforced by the crosscheck test suite in CI (.ci/run installs the extra).
+* ``"not run"``: the optional extra is not installed (found before anything is computed or
+  looked up in the cache, so a rerun records no cache miss for it; numerics.crosscheck may also
+  raise CrossCheckUnavailable). A section that did not run is neither passed nor failed
+  (:attr:`CrossCheckSection.passed` is None, ``"passed": null`` in results.json): it does not
+  fail the report, and no output counts it as passing. The cross-checks are enforced by the
+  crosscheck test suite in CI (.ci/run installs the extra).
 * ``"error"``: a comparison crashed for another reason; this fails the report (a check that
   cannot run is a failed check, never a silent skip).
 """
@@ -49,14 +52,21 @@ class CrossCheckSection:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def passed(self) -> bool:
-        """Does this section let the report pass? Not run (extra missing): yes; error: no;
-        ran: every comparison within its tolerance (and at least one comparison)."""
+    def passed(self) -> bool | None:
+        """None when not run (extra missing: neither passed nor failed); error: False; ran:
+        every comparison within its tolerance (and at least one comparison)."""
         if self.status == "not run":
-            return True
+            return None
         if self.status == "error":
             return False
         return bool(self.entries) and all(bool(e["passed"]) for e in self.entries)
+
+
+def outcome_word(section: CrossCheckSection | None) -> str:
+    """"pass", "FAIL" or "not run" (a section that did not run is never counted as passing)."""
+    if section is None or section.passed is None:
+        return "not run"
+    return "pass" if section.passed else "FAIL"
 
 
 def peer_versions() -> dict[str, str | None]:
@@ -84,9 +94,17 @@ def run_crosschecks(config: Any, cache: Cache) -> CrossCheckSection:
 
     start = time.monotonic()
     try:
-        from numerics.crosscheck import CrossCheckUnavailable, run_all_crosschecks
+        from numerics.crosscheck import (
+            CrossCheckUnavailable,
+            missing_libraries,
+            run_all_crosschecks,
+        )
     except ImportError as err:
         return CrossCheckSection("not run", message=f"{NOT_RUN_MESSAGE} ({err})")
+    missing = missing_libraries()
+    if missing:  # decided before the cache is consulted: no miss is recorded for it
+        return CrossCheckSection(
+            "not run", message=f"{NOT_RUN_MESSAGE} (missing: {', '.join(missing)})")
 
     def compute() -> dict[str, np.ndarray]:
         results = run_all_crosschecks(config)
@@ -133,7 +151,7 @@ SECTION_HEADER = ["comparison", "library (version)", "size", "max deviation", "t
                   "result"]
 SECTION_INTRO = (
     "Our numbers compared with libraries nobody here wrote (neural-tangents, sympy.stats, "
-    "QuantEcon.py), wherever the theory overlaps (issue 6). A comparison beyond its tolerance "
+    "QuantEcon.py), wherever the theory overlaps. A comparison beyond its tolerance "
     "fails the report; when the optional extra is not installed the section is not run and the "
     "report does not fail on it (the crosscheck test suite enforces these comparisons in CI)."
 )

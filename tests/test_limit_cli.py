@@ -67,3 +67,21 @@ def test_bad_word_length_and_config_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[init]\nb_max = 2.0\n")
     assert main(["limit", "--config", str(bad), "--times", "1"]) == 2
+
+
+def test_terminal_gets_a_summary_and_a_start_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Output rule: on a terminal a summary (sizes, loss per time, error estimates) and no
+    JSON; stderr says what is being computed before the work starts."""
+    from proofs_check.commands import _output
+
+    monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
+    config = str(EXAMPLES / "linear_two_state.toml")
+    assert main(["limit", "--config", config, "--word-length", "3", "--times", "0,2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("rnnkl limit: kernel and ODE on 2^3 = 8 words of length 3")
+    assert captured.out.startswith("rnnkl limit: g_t on 8 words of length 3")
+    assert "{" not in captured.out and "error estimates of g_t" in captured.out
+    doc = _run(tmp_path, "--config", config, "--word-length", "3", "--times", "0,2")
+    loss_lines = [line.split() for line in captured.out.splitlines()[2:4]]
+    assert [float(t) for t, _ in loss_lines] == doc["times"]
+    assert [float(v) for _, v in loss_lines] == pytest.approx(doc["loss"], rel=1e-3)

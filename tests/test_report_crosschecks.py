@@ -1,6 +1,6 @@
-"""The report's "Independent cross-checks" section (issue 6 item 5): listed in report.md,
-report.html and results.json; not installed -> said plainly, report not failed; a comparison
-beyond tolerance -> report failed (exit 1); a crash -> failed; results cached.
+"""The report's "Independent cross-checks" section: listed in report.md, report.html and
+results.json; not installed -> "not run" (neither passed nor failed), report not failed; a
+comparison beyond tolerance -> report failed (exit 1); a crash -> failed; results cached.
 The peer libraries themselves are exercised by tests/crosscheck (marker ``crosscheck``); here
 numerics.crosscheck.run_all_crosschecks is replaced by stand-ins (fast)."""
 
@@ -15,7 +15,8 @@ from derivations.config import load_config
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.crosschecks import NOT_RUN_MESSAGE, run_crosschecks
-from proofs_check.report import Report, markdown, results_json, write_report
+from proofs_check.render import markdown
+from proofs_check.report import Report, results_json, write_report
 from proofs_check.result import CheckResult, NegativeControl
 
 
@@ -39,6 +40,7 @@ def _report(section) -> Report:
 
 
 def _section(monkeypatch, fake, cache=None):
+    monkeypatch.setattr(crosscheck, "missing_libraries", lambda: [])  # as if installed
     monkeypatch.setattr(crosscheck, "run_all_crosschecks", fake)
     return run_crosschecks(load_config(None), cache or Cache(None, salt="test"))
 
@@ -76,8 +78,11 @@ def test_missing_extra_is_reported_not_failed(monkeypatch):
 
     section = _section(monkeypatch, missing)
     report = _report(section)
-    assert section.status == "not run" and section.passed and report.all_passed
+    assert section.status == "not run" and section.passed is None and report.all_passed
     assert NOT_RUN_MESSAGE in markdown(report)
+    assert "independent cross-checks: not run" in markdown(report)
+    summary = results_json(report)["summary"]
+    assert summary["crosschecks"] == "not run" and summary["crosschecks_passed"] is None
     assert "pip install -e '.[crosscheck]'" in markdown(report)
     assert results_json(report)["crosschecks"] == []
 

@@ -1,40 +1,126 @@
-"""Progress bar: "eta --" until the rate is known (never "nan"), and the report draws it on
-stderr only, keeping stdout clean (stdout may be piped into other tools)."""
+"""What the report says while it works: a tqdm bar on a terminal, one plain line per check
+when stderr is a file, nothing on stdout; the one-time notice of a slow first step (numba
+compiling); and honest words for cross-checks that did not run."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
 
 from derivations.config import load_config
-from numerics.progress import ProgressBar, format_eta
-from proofs_check import report as report_module
-from proofs_check.budget import TINY
+from numerics.progress import progress_bar, slow_start_notice
+from proofs_check.announce import Announcer, choose_mode
+from proofs_check.result import failed_result
 
 
-def test_eta_unknown_at_zero_percent():
-    stream = io.StringIO()
-    bar = ProgressBar(10, "x", enabled=True, stream=stream, min_interval=0.0)
-    bar.update(0)
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_report_with_stderr_in_a_file_prints_one_line_per_check(tmp_path):
+    """`rnnkl report` with stderr redirected to a file (not a terminal): a start line per check
+    module, exactly one end line per check of results.json with its verdict, the closing line,
+    and nothing on stdout. Shortened run (horizon, word length) to keep the test fast."""
+    out = tmp_path / "report"
+    with open(tmp_path / "stderr.txt", "w") as err, open(tmp_path / "stdout.txt", "w") as stdout:
+        code = subprocess.run(
+            [sys.executable, "-m", "proofs_check", "report", "--out", str(out),
+             "--set", "training.horizon=0.5", "--set", "limit.word_length=3"],
+            stdout=stdout, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            timeout=900, check=False).returncode
+    text = (tmp_path / "stderr.txt").read_text()
+    assert (tmp_path / "stdout.txt").read_text() == ""
+    doc = json.loads((out / "results.json").read_text())
+    assert code == (0 if doc["summary"]["all_passed"] else 1), text
+    assert "\r" not in text  # no bar redraws in a file
+    for check in doc["checks"]:
+        ends = re.findall(rf"^rnnkl report: check {check['name']}: (PASS|FAIL) in [0-9.]+ s",
+                          text, flags=re.MULTILINE)
+        assert ends == ["PASS" if check["passed"] else "FAIL"], (check["name"], text)
+    starts = re.findall(r"^rnnkl report: start (\w+) \(\d+/\d+\) at ", text, flags=re.MULTILINE)
+    assert "main_theorem" in starts and "tiers" in starts
+    closing = text.strip().splitlines()[-1]
+    assert closing.startswith(f"rnnkl report: {doc['summary']['passed']} of "
+                              f"{doc['summary']['checks']} checks pass")
+    assert f"independent cross-checks: {doc['summary']['crosschecks']}" in closing
+
+
+def test_terminal_mode_draws_a_bar_and_finished_checks_above_it():
+    stream = _Terminal()
+    assert choose_mode(True, stream) == "bar" and choose_mode(False, stream) == "off"
+    assert choose_mode(True, io.StringIO()) == "lines"
+    announcer = Announcer(["a", "b"], [1.0, 3.0], mode="bar", stream=stream)
+    announcer.start(0)
+    announcer.tick(0.5)
+    announcer.finish((failed_result("a", "claim", "", "boom"),))
+    announcer.start(1)
+    announcer.finish(())
+    announcer.close()
     text = stream.getvalue()
-    assert "eta     --" in text and "nan" not in text and "inf" not in text
-    assert format_eta(0.0, 0.0).strip() == "--"
-    assert format_eta(5.0, 0.0).strip() == "--"
-    assert format_eta(0.0, 0.5).strip() == "--"
-    assert format_eta(float("nan"), 0.5).strip() == "--"
-    assert format_eta(10.0, 0.25).strip() == "30.0s"  # 10 s for a quarter: 30 s to go
+    assert "rnnkl report: check a: FAIL" in text
+    assert "rnnkl report: b" in text  # the bar's label names the running check
+    assert "nan" not in text and "inf" not in text
 
 
-def test_report_progress_goes_to_stderr_only(monkeypatch, capsys):
-    # Force the bar on (pytest's stderr is not a tty) and run one cheap (missing) check.
-    def forced(total, label="", **kwargs):
-        assert kwargs.get("enabled") is None  # progress=True: auto (tty) mode
-        return ProgressBar(total, label, enabled=True, min_interval=0.0)
+def test_off_mode_is_silent():
+    stream = io.StringIO()
+    announcer = Announcer(["a"], [1.0], mode="off", stream=stream)
+    announcer.start(0)
+    announcer.finish((failed_result("a", "claim", "", "boom"),))
+    announcer.section("independent cross-checks", "not run")
+    announcer.close()
+    assert stream.getvalue() == ""
 
-    monkeypatch.setattr(report_module, "ProgressBar", forced)
-    result = report_module.run_checks(load_config(None), TINY, None, progress=True,
-                                      checks=("no_such_check",), crosschecks=False)
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "rnnkl report" in captured.err and "100.0%" in captured.err
-    assert "nan" not in captured.err
-    assert result.results[0].verdict == "fail"  # a missing check is a failed check
+
+def test_progress_bar_draws_only_on_a_terminal():
+    plain, terminal = io.StringIO(), _Terminal()
+    for stream in (plain, terminal):
+        with progress_bar(10, "simulate", stream=stream) as bar:
+            bar.update(10)
+    assert plain.getvalue() == ""
+    assert "simulate" in terminal.getvalue() and "/10 " in terminal.getvalue()
+
+
+def test_slow_start_notice_speaks_only_when_slow():
+    stream = io.StringIO()
+    with slow_start_notice("compiling the fast kernels", after=0.05, stream=stream):
+        time.sleep(0.3)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "compiling the fast kernels ..."
+    assert re.fullmatch(r"compiling the fast kernels: done in \d+ s", lines[1])
+    quiet = io.StringIO()
+    with slow_start_notice("compiling the fast kernels", after=5.0, stream=quiet):
+        pass
+    assert quiet.getvalue() == ""
+
+
+def test_crosschecks_without_the_extra_are_not_run_never_passed(monkeypatch, tmp_path):
+    """Missing peer libraries: decided before the cache (no miss on any run), status "not run",
+    passed None (null in results.json), and every output says "not run"."""
+    from numerics import crosscheck
+    from proofs_check.budget import TINY
+    from proofs_check.cache import Cache
+    from proofs_check.crosschecks import run_crosschecks
+    from proofs_check.render import markdown
+    from proofs_check.report import Report, results_json
+
+    monkeypatch.setattr(crosscheck, "missing_libraries", lambda: ["neural-tangents"])
+    config = load_config(None)
+    cache = Cache(tmp_path / "cache")
+    for _ in range(2):
+        section = run_crosschecks(config, cache)
+        assert section.status == "not run" and section.passed is None
+    assert cache.misses == 0 and cache.hits == 0
+    report = Report(config=config, budget=TINY, results=(), seconds=0.0, cache_hits=0,
+                    cache_misses=0, crosschecks=section)
+    doc = results_json(report)
+    assert doc["summary"]["crosschecks_passed"] is None
+    assert doc["summary"]["crosschecks"] == "not run"
+    assert doc["crosschecks_status"]["passed"] is None
+    assert "independent cross-checks: not run" in markdown(report)

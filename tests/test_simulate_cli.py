@@ -109,18 +109,25 @@ def test_simulate_subprocess_keeps_stdout_clean():
     assert data["steps"] == len(data["replicas"][0]["f"])
 
 
-def test_progress_bar_draws_only_when_enabled():
-    import io
+def test_terminal_gets_a_summary_and_json_only_with_out(tmp_path, capsys, monkeypatch):
+    """Output rule: stdout a terminal -> a short summary, no JSON (the document is megabytes);
+    with --out the JSON goes to the file and the terminal still gets the summary."""
+    from proofs_check.commands import _output
 
-    from numerics.progress import ProgressBar
-
-    quiet = io.StringIO()  # not a tty: auto mode draws nothing
-    with ProgressBar(10, "x", stream=quiet) as bar:
-        bar.update(5)
-    assert quiet.getvalue() == ""
-    loud = io.StringIO()
-    with ProgressBar(10, "run", stream=loud, enabled=True, min_interval=3600) as bar:
-        for done in range(11):
-            bar.update(done)  # rate-limited: the first call and the final one draw
-    text = loud.getvalue()
-    assert text.count("\r") == 2 and "100.0%" in text and text.endswith("\n")
+    monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
+    args = ["simulate", "--N", "20", "--replicas", "2", "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("rnnkl simulate: N = 20 hidden units, 2 replicas, 40 SGD steps")
+    assert "MSE last 10%" in text and "--out FILE" in text and "{" not in text
+    out = tmp_path / "sim.json"
+    assert main([*args, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "rnnkl simulate: N = 20" in text and f"wrote the JSON document to {out}" in text
+    assert len(json.loads(out.read_text())["replicas"]) == 2
+    # the summary's numbers are the simulation's: MSE over the last tenth of the steps
+    config = with_overrides(load_config(None), N=20, replicas=2)
+    result = simulate(config, progress=False)
+    last = np.mean((result.y[0, -4:] - result.f[0, -4:]) ** 2)
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["0"])
+    assert float(row.split()[2]) == pytest.approx(last, rel=1e-3)

@@ -261,7 +261,8 @@ def _result(name, claim, quantity, fit, fit_control, predicted, bias, control_na
         tolerance=rate_tolerance(fit, bias),
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
         f"{replica_text(budget)} replicas per N, widened by the finite-N allowance {bias:.3g} "
-        "(subleading order + truncation floor, module docstring)",
+        "(a subleading term of the error, plus the largest slope change the limit's own error "
+        "delta can cause)",
         verdict="pass" if ok else "fail", negative_control=control, figures=figures,
         details=details, formula=FORMULA)
 

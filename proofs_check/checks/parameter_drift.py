@@ -89,7 +89,8 @@ def run(context: CheckContext) -> CheckResult:
         tolerance=rate_tolerance(fit, bias),
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
         f"{replica_text(budget)} replicas per N, widened by the subleading-order allowance "
-        f"{bias:.3g} = r N_min^-r / (1 - N_min^-r) (module docstring)",
+        f"{bias:.3g} = r N_min^-r / (1 - N_min^-r) (the slope change a subleading term of "
+        "relative order N^-r can cause)",
         verdict="pass" if ok else "fail",
         negative_control=control,
         figures=(figure,),

@@ -1,8 +1,33 @@
-"""Where a command's JSON goes: the file given by ``--out``, else stdout."""
+"""Where a command's results go, and the configuration it reads.
+
+Output rule of ``rnnkl simulate`` and ``rnnkl limit`` (README, "Commands"):
+* ``--out FILE``: the JSON document goes to FILE; a terminal also gets the short summary;
+* no ``--out``, stdout a terminal: the short human summary only (no megabytes of JSON);
+* no ``--out``, stdout a file or a pipe: the JSON document on stdout, nothing else there.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from collections.abc import Callable
+
+from derivations.config_files import LoadedConfig, load_layers
+from numerics.progress import is_terminal
+
+# Command-line flags that set one configuration field (applied after --config, before --set).
+FLAG_FIELDS = {"N": "run.N", "replicas": "run.replicas", "seed": "run.seed",
+               "backend": "run.backend", "word_length": "limit.word_length"}
+
+
+def loaded_config(args: argparse.Namespace) -> LoadedConfig:
+    """The configuration of a command: the built-in default, --config, the flags of
+    :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.config_files)."""
+    assignments = [f"{field}={json.dumps(getattr(args, flag))}"
+                   for flag, field in FLAG_FIELDS.items() if getattr(args, flag, None) is not None]
+    assignments += list(getattr(args, "set", None) or [])
+    return load_layers(getattr(args, "config", None), assignments)
 
 
 def write_output(text: str, out: str | None) -> None:
@@ -12,3 +37,17 @@ def write_output(text: str, out: str | None) -> None:
             handle.write(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def emit(document: Callable[[], str], summary: Callable[[], str], out: str | None) -> None:
+    """Apply the output rule of the module docstring; ``document`` (the JSON text) and
+    ``summary`` (lines for a person) are computed only when needed."""
+    terminal = is_terminal(sys.stdout)
+    if out:
+        write_output(document(), out)
+        if terminal:
+            sys.stdout.write(summary() + f"\nwrote the JSON document to {out}\n")
+    elif terminal:
+        sys.stdout.write(summary() + "\n(the JSON document: add --out FILE, or pipe stdout)\n")
+    else:
+        write_output(document(), None)

@@ -2,7 +2,8 @@
 
 Writes JSON ``{"word_length", "words": [[state indices, oldest first], ...], "pi_L": [...],
 "ybar": [...], "times": [...], "g": [[g_t on each word] for each time], "error_estimates":
-{...}}`` to --out or stdout. Extra keys: "loss" (L2(pi_L) training loss at each time),
+{...}}`` to --out, or to stdout when it is not a terminal (a terminal gets a short summary;
+proofs_check.commands._output). Extra keys: "loss" (L2(pi_L) training loss at each time),
 "alpha", "activation", "trainable". error_estimates: see numerics.limit.solve_limit
 ("quadrature", "truncation", "rounding", ...). Floats use Python's repr (full precision).
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
 
-from derivations.config import load_config, with_overrides
 from numerics.limit import LimitResult, parse_times, solve_limit
-from proofs_check.commands._output import write_output
+from numerics.progress import write_line
+from proofs_check.commands._output import emit, loaded_config
 
 
 def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
@@ -36,10 +38,36 @@ def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
     }
 
 
+def summary(result: LimitResult, seconds: float) -> str:
+    """A few lines for a person: the size, the L2(pi_L) training loss at each time, the error
+    estimates of g_t."""
+    problem, estimates = result.problem, result.error_estimates
+    lines = [
+        f"rnnkl limit: g_t on {problem.words.shape[0]} words of length {problem.word_length}, "
+        f"alpha = {problem.alpha}, {seconds:.1f} s",
+        f"{'t':>8}  {'loss 1/2 |ybar - g_t|^2 in L2(pi_L)':>36}",
+    ]
+    lines += [f"{t:>8.4g}  {loss:>36.4g}" for t, loss in zip(result.times, result.loss,
+                                                            strict=True)]
+    parts = []
+    for key in ("quadrature", "truncation", "rounding"):
+        value = estimates.get(key)
+        parts.append(f"{key} {value:.2g}" if isinstance(value, float) else f"{key} not estimated")
+    lines.append("error estimates of g_t (max over words and times): " + ", ".join(parts))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     times = parse_times(args.times)
-    config = with_overrides(load_config(args.config), word_length=args.word_length)
-    result = solve_limit(config, config.limit.word_length, times)
-    text = json.dumps(result_to_json(result, config), allow_nan=False)
-    write_output(text, args.out)
+    config = loaded_config(args).config
+    L = config.limit.word_length
+    if not args.no_progress:
+        m = config.chain.m
+        write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
+                   "plus a neighbouring length for the truncation estimate ...")
+    start = time.monotonic()
+    result = solve_limit(config, L, times)
+    seconds = time.monotonic() - start
+    emit(lambda: json.dumps(result_to_json(result, config), allow_nan=False),
+         lambda: summary(result, seconds), args.out)
     return 0

@@ -32,7 +32,6 @@ import numpy as np
 
 from derivations.config import (
     Config,
-    load_config,
     states_array,
     transition_matrix,
 )
@@ -45,7 +44,7 @@ from derivations.expression import (
     to_sympy,
     variable_symbol,
 )
-from proofs_check.commands._output import write_output
+from proofs_check.commands._output import loaded_config, write_output
 
 MAX_WORDS_FLOAT = 4096  # dense LU on m^L words: 4096^3/3 flops ~ 2e10, seconds
 MAX_WORDS_EXACT = 729  # exact sparse Gauss-Jordan on m^L words: ~15 s CPU at 3^6 = 729
@@ -94,7 +93,7 @@ def _float_values(expr: Expression, config: Config, windows: list[Any]) -> np.nd
 
 def _describe(window: Any, config: Config) -> str:
     parts = [
-        f"x{j} = state {s + 1} {list(map(str, config.chain.states[s]))}"
+        f"x{j} = state {s} {list(map(str, config.chain.states[s]))}"
         for j, s in enumerate(window)
     ]
     return ", ".join(parts)
@@ -219,7 +218,7 @@ def poisson_document(
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = loaded_config(args).config
     document = poisson_document(
         config, args.function, exact=bool(args.exact), word_length=args.word_length
     )

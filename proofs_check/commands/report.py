@@ -1,11 +1,12 @@
-"""``rnnkl report [--config FILE] [--budget quick|standard|full] [--out DIR] [--no-progress]``.
+"""``rnnkl report [--config FILE] [--set T.K=V ...] [--budget quick|standard|full] [--out DIR]
+[--backend numpy|fast] [--no-progress]``.
 
 Runs every check of :mod:`proofs_check.checks`, writes report.md, report.html, figures/*.png and
-results.json under DIR (default ``rnnkl-report``), reusing the cache under DIR/cache.
-Exit 0 iff every check passes, every negative control is rejected and no independent
-cross-check that ran deviates beyond tolerance (not installed: reported, not a failure), 1
-otherwise, 2 for bad
-input (an InputError: bad config, unknown budget; the CLI prints it on one line).
+results.json under DIR (default ``rnnkl-report``), reusing the cache under DIR/cache. While it
+works, stderr shows a bar (terminal) or one plain line per check (file, pipe); the closing line
+counts the checks and says whether the independent cross-checks passed, failed or did not run.
+Exit 0 iff every check passes and no cross-check that ran deviates beyond tolerance, 1
+otherwise, 2 for bad input (an InputError: bad config, unknown budget; one line).
 """
 
 from __future__ import annotations
@@ -13,26 +14,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from derivations.config import load_config
+from derivations.config_files import provenance_note
 from proofs_check.budget import get_budget
+from proofs_check.commands._output import loaded_config
+from proofs_check.crosschecks import outcome_word
 from proofs_check.report import run_checks, write_report
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(getattr(args, "config", None))
+    loaded = loaded_config(args)
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
-    report = run_checks(config, budget, out_dir, progress=not getattr(args, "no_progress", False))
+    report = run_checks(loaded.config, budget, out_dir,
+                        progress=not getattr(args, "no_progress", False),
+                        source=provenance_note(loaded))
     paths = write_report(report, out_dir)
     passed = sum(r.passed for r in report.results)
-    cross = report.crosschecks
-    cross_text = "" if cross is None else (
-        f"cross-checks {cross.status}" + ("" if cross.status == "not run"
-                                          else f" ({'pass' if cross.passed else 'FAIL'})")
-        + "; ")
+    failed = len(report.results) - passed
     sys.stderr.write(
-        f"rnnkl report: {passed}/{len(report.results)} checks pass; {cross_text}"
-        f"({'all pass' if report.all_passed else 'FAILURES'}) in {report.seconds:.1f} s; "
-        f"wrote {paths['markdown']}, {paths['html']}, {paths['results']}\n"
+        f"rnnkl report: {passed} of {len(report.results)} checks pass, {failed} fail; "
+        f"independent cross-checks: {outcome_word(report.crosschecks)}; "
+        f"{report.seconds:.1f} s; wrote {paths['markdown']}, {paths['html']}, "
+        f"{paths['results']}\n"
     )
     return 0 if report.all_passed else 1

@@ -1,0 +1,23 @@
+"""``rnnkl config [--config FILE] [--set TABLE.KEY=VALUE ...] [--show-default]``: print the
+effective configuration as TOML (what every other command would use with the same flags),
+headed by a comment saying where its values came from; ``--show-default`` prints the built-in
+default file itself, comments included. The printed TOML reads back to the same configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from derivations.config_files import config_to_toml, default_config_toml, provenance_note
+from proofs_check.commands._output import loaded_config
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.show_default:
+        sys.stdout.write(default_config_toml())
+        return 0
+    loaded = loaded_config(args)
+    sys.stdout.write(f"# effective configuration: {provenance_note(loaded)}\n\n"
+                     + config_to_toml(loaded.config))
+    return 0

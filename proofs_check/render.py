@@ -1,0 +1,294 @@
+"""report.md and report.html from a :class:`proofs_check.report.Report`.
+
+Both carry the same facts: the overall result, the configuration line and where the
+configuration came from, the summary table (one row per check: prediction, measurement, 95%
+CI, tolerance, verdict, negative control), one section per check (its claim, its equations,
+its numbers, its figures) and the independent cross-checks.
+
+Equations: report.md keeps LaTeX in ``$$ ... $$`` (rendered by GitHub and most Markdown
+viewers); report.html shows them as MathML (latex2mathml; no network, no JavaScript: browsers
+render MathML natively), each long equation split at its top-level ``=``, ``+`` and ``-`` signs
+into pieces that wrap on narrow screens (:func:`split_latex`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import TYPE_CHECKING, Any
+
+from proofs_check.crosschecks import (
+    SECTION_HEADER,
+    SECTION_INTRO,
+    outcome_word,
+    section_rows,
+    section_status_line,
+)
+from proofs_check.result import CheckResult
+
+if TYPE_CHECKING:
+    from proofs_check.report import Report
+
+SUMMARY_HEADER = ["check", "quantity", "prediction", "measured", "95% CI", "tolerance",
+                  "verdict", "negative control", "control verdict", "overall"]
+INTRODUCTION = (
+    "Kernel limit of RNNs trained online on ergodic data (Lam, Sirignano, Spiliopoulos, "
+    "arXiv:2308.14555). Each check below tests one quantitative step of the argument against "
+    "its prediction and against a deliberately wrong theory (its negative control). The rates "
+    "are this suite's own derived predictions (upper bounds), not statements quoted from the "
+    "paper.")
+# HTML5 needs no namespace on <math>; dropping it keeps the page free of any URL.
+_MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
+PIECE_CHARS = 90  # LaTeX characters per piece of a split equation (about one screen line)
+
+
+# ----------------------------------------------------------------------------- shared facts
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _fmt_ci(ci: tuple[float, float] | None) -> str:
+    return "n/a" if ci is None else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
+
+
+def mark(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def summary_rows(report: Report) -> list[list[str]]:
+    """The rows of the summary table (shared by report.md, report.html and the tests)."""
+    rows = []
+    for r in report.results:
+        control = r.negative_control
+        rows.append([
+            r.name, r.quantity, _fmt(r.prediction), _fmt(r.measured), _fmt_ci(r.ci),
+            _fmt(r.tolerance), r.verdict,
+            control.name if control is not None else "(none)",
+            control.verdict if control is not None else "n/a",
+            mark(r.passed),
+        ])
+    return rows
+
+
+def overall_sentence(report: Report) -> str:
+    """"14 of 14 checks pass ...; independent cross-checks: ..." (both reports)."""
+    passed = sum(r.passed for r in report.results)
+    return (f"{passed} of {len(report.results)} checks pass (a check passes when its verdict is "
+            "pass and its negative control is rejected); independent cross-checks: "
+            f"{outcome_word(report.crosschecks)}.")
+
+
+def crosscheck_status(report: Report) -> str:
+    if report.crosschecks is None:
+        return "Not run: cross-checks were disabled for this run."
+    return section_status_line(report.crosschecks)
+
+
+def config_line(report: Report) -> str:
+    """The configuration in one sentence (both reports), with where it came from."""
+    cfg = report.config
+    text = (f"Budget {report.budget.name}; activation {cfg.network.activation}, "
+            f"beta = {cfg.network.beta}, antisymmetric = {cfg.network.antisymmetric}, "
+            f"trainable = {', '.join(cfg.network.trainable)}, c_std = {cfg.init.c_std}, "
+            f"w_std = {cfg.init.w_std}, b_max = {cfg.init.b_max}, alpha = "
+            f"{cfg.training.alpha}, T = {cfg.training.horizon}, m = {cfg.chain.m} states in "
+            f"d = {cfg.chain.d}, target y = {cfg.target.expression}, seed = {cfg.run.seed}. "
+            f"Run time {report.seconds:.1f} s (cache: {report.cache_hits} hits, "
+            f"{report.cache_misses} computed).")
+    if report.source:
+        text += f" Configuration: {report.source}."
+    return text
+
+
+_LATEX_CACHE: dict[str, str] = {}
+
+
+def registry_latex() -> dict[str, str]:
+    """name -> LaTeX of every derived equation (``rnnkl equations``), computed once."""
+    if not _LATEX_CACHE:
+        from derivations.equations import all_equations
+
+        _LATEX_CACHE.update({eq.name: eq.latex for eq in all_equations()})
+    return _LATEX_CACHE
+
+
+def equation_latex(result: CheckResult) -> list[str]:
+    """LaTeX blocks of the claim: the registry entry of its equation name (derived), then the
+    check's own statement of the claim when it has one."""
+    registry = registry_latex() if result.equation else {}
+    blocks = [registry[result.equation]] if result.equation in registry else []
+    if result.formula:
+        blocks.append(result.formula)
+    return blocks
+
+
+def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
+    """(label, plain text) pairs of a check's section, shared by both formats."""
+    control = result.negative_control
+    lines = [
+        ("quantity", result.quantity),
+        ("prediction", _fmt(result.prediction)),
+        ("measured", f"{_fmt(result.measured)}, 95% CI {_fmt_ci(result.ci)}"),
+        ("tolerance", f"{_fmt(result.tolerance)} ({result.tolerance_source or 'n/a'})"),
+        ("verdict", result.verdict),
+        ("negative control", f"{control.name}: {control.verdict} ({control.reason})"
+         if control is not None else "none was run (counts as failed)"),
+    ]
+    for key in ("error", "note"):
+        if key in result.details:
+            lines.append((key, str(result.details[key])))
+    lines.append(("time", f"{result.seconds:.1f} s"))
+    return lines
+
+
+def figure_names(report: Report) -> list[list[str]]:
+    return [[f"{r.name}-{i + 1}.png" for i in range(len(r.figures))] for r in report.results]
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report) -> str:
+    """report.md text (figures referenced as figures/<name>.png)."""
+    lines = ["# rnnkl verification report", "", INTRODUCTION, "",
+             f"**Overall: {mark(report.all_passed)}**: {overall_sentence(report)}", "",
+             config_line(report), "", "## Summary", "",
+             "| " + " | ".join(SUMMARY_HEADER) + " |", "|" + "---|" * len(SUMMARY_HEADER)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in summary_rows(report)]
+    lines.append("")
+    for result, figures in zip(report.results, figure_names(report), strict=True):
+        lines += [f"## {result.name}", "", result.claim, ""]
+        for latex in equation_latex(result):
+            lines += ["$$", latex, "$$", ""]
+        for label, text in _detail_lines(result):
+            lines.append(f"- {label}: **{text}**" if label == "verdict" else f"- {label}: {text}")
+        lines.append("")
+        for fig, name in zip(result.figures, figures, strict=True):
+            lines += [f"![{fig.title}](figures/{name})", ""]
+    lines += ["## Independent cross-checks", "", SECTION_INTRO, "", crosscheck_status(report),
+              ""]
+    rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
+    if rows:
+        lines += ["| " + " | ".join(SECTION_HEADER) + " |", "|" + "---|" * len(SECTION_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+def split_latex(latex: str, width: int = PIECE_CHARS) -> list[str]:
+    """Split ``latex`` into pieces of about ``width`` characters at top-level ``=``, ``+`` and
+    ``-`` signs (outside every brace group, ``\\left ... \\right`` pair and environment), each
+    piece valid LaTeX on its own; an equation with no such sign stays whole."""
+    cuts: list[int] = []
+    depth, i = 0, 0
+    while i < len(latex):
+        char = latex[i]
+        if char == "\\":  # a command: read its name (or one escaped character such as \{)
+            j = i + 1
+            while j < len(latex) and latex[j].isalpha():
+                j += 1
+            name = latex[i + 1:j]
+            depth += (name in ("left", "begin")) - (name in ("right", "end"))
+            i = max(j, i + 2)
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and char in "=+-" and i > 0 and latex[:i].strip():
+            cuts.append(i)
+        i += 1
+    pieces, start = [], 0
+    for cut in cuts:
+        if cut - start >= width:
+            pieces.append(latex[start:cut].strip())
+            start = cut
+    pieces.append(latex[start:].strip())
+    return [p for p in pieces if p]
+
+
+def mathml(latex: str) -> str:
+    """The equation as MathML pieces that wrap (:func:`split_latex`); LaTeX that latex2mathml
+    cannot read is shown as code, never dropped."""
+    from latex2mathml.converter import convert
+
+    try:
+        pieces = [convert(piece, display="inline").replace(_MATHML_NAMESPACE, "")
+                  for piece in split_latex(latex)]
+    except Exception:  # latex2mathml raises its own exception types on unknown commands
+        return f"<div class='eq'><code>{html.escape(latex)}</code></div>"
+    return "<div class='eq'>" + "".join(f"<span>{p}</span>" for p in pieces) + "</div>"
+
+
+_CSS = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.4; }
+table { border-collapse: collapse; font-size: 0.85em; display: block; overflow-x: auto; }
+th, td { border: 1px solid #bbb; padding: 3px 6px; }
+.pass, .rejected, .PASS { background: #d9f2d9; } .fail, .accepted, .FAIL { background: #f7d4d4; }
+.eq { display: flex; flex-wrap: wrap; gap: 0.2em 0.6em; align-items: baseline;
+      margin: 0.8em 0 0.8em 1.5em; font-size: 1.1em; overflow-x: auto; overflow-y: hidden; }
+img { max-width: 100%; }
+"""
+
+
+def html_report(report: Report, pngs: dict[str, bytes]) -> str:
+    """report.html text: self-contained (figures as base64 data URIs, equations as MathML)."""
+    esc = html.escape
+    overall = mark(report.all_passed)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>rnnkl verification report</title><style>{_CSS}</style></head><body>",
+        "<h1>rnnkl verification report</h1>", f"<p>{esc(INTRODUCTION)}</p>",
+        f"<p><b>Overall: <span class='{overall}'>{overall}</span></b>: "
+        f"{esc(overall_sentence(report))}</p>",
+        f"<p>{esc(config_line(report))}</p>",
+        "<h2>Summary</h2><table><tr>"
+        + "".join(f"<th>{esc(h)}</th>" for h in SUMMARY_HEADER) + "</tr>",
+    ]
+    for row in summary_rows(report):
+        cells = [f"<td class='{esc(c)}'>{esc(c)}</td>" if i in (6, 8, 9) else f"<td>{esc(c)}</td>"
+                 for i, c in enumerate(row)]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</table>")
+    for result, names in zip(report.results, figure_names(report), strict=True):
+        parts.append(f"<h2>{esc(result.name)}</h2><p>{esc(result.claim)}</p>")
+        parts += [mathml(latex) for latex in equation_latex(result)]
+        items = []
+        for label, text in _detail_lines(result):
+            if label == "verdict":
+                items.append(f"verdict: <b class='{esc(text)}'>{esc(text)}</b>")
+            else:
+                items.append(f"{esc(label)}: {esc(text)}")
+        parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+        for fig, name in zip(result.figures, names, strict=True):
+            data = base64.b64encode(pngs[name]).decode("ascii")
+            parts.append(f"<figure><img alt='{esc(fig.title)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{esc(fig.title)}</figcaption></figure>")
+    parts += ["<h2>Independent cross-checks</h2>", f"<p>{esc(SECTION_INTRO)}</p>",
+              f"<p>{esc(crosscheck_status(report))}</p>"]
+    rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
+    if rows:
+        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in SECTION_HEADER)
+                     + "</tr>")
+        for row in rows:
+            cells = [f"<td class='{esc(c)}'>{esc(c)}</td>" if i == len(row) - 1
+                     else f"<td>{esc(c)}</td>" for i, c in enumerate(row)]
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
