@@ -222,13 +222,16 @@ def split_latex(latex: str, width: int = PIECE_CHARS) -> list[str]:
 
 def mathml(latex: str) -> str:
     """The equation as MathML pieces that wrap (:func:`split_latex`); LaTeX that latex2mathml
-    cannot read is shown as code, never dropped."""
+    cannot read (an error, or a command it would pass through as raw text) is shown as code,
+    never dropped."""
     from latex2mathml.converter import convert
 
     try:
         pieces = [convert(piece, display="inline").replace(_MATHML_NAMESPACE, "")
                   for piece in split_latex(latex)]
-    except Exception:  # latex2mathml raises its own exception types on unknown commands
+    except Exception:  # latex2mathml raises its own exception types on malformed LaTeX
+        pieces = []
+    if not pieces or any("\\" in piece for piece in pieces):  # a command it passed through raw
         return f"<div class='eq'><code>{html.escape(latex)}</code></div>"
     return "<div class='eq'>" + "".join(f"<span>{p}</span>" for p in pieces) + "</div>"
 

@@ -5,6 +5,7 @@ codes follow the verdicts. (The quick-budget verdict tests are in test_report_qu
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 
@@ -218,3 +219,24 @@ def test_fit_rate_unequal_replica_counts():
     assert fit.dof == 7
     square = rng.random((4, 16))
     assert fit_rate(ns, square).slope == fit_rate(ns, list(square)).slope
+
+
+def test_reports_are_readable_mathematics(first_run):
+    """report.html: equations as MathML (no raw LaTeX), the configuration line as in
+    report.md, and neither report speaks of issues or docstrings."""
+    from proofs_check.render import config_line, equation_latex
+
+    out, report, _ = first_run
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    n_equations = sum(len(equation_latex(r)) for r in report.results)
+    assert n_equations >= len(report.results) // 2
+    assert page.count("<div class='eq'>") == n_equations
+    assert "<code>" not in "".join(re.findall(r"<div class='eq'>.*?</div>", page, re.DOTALL))
+    assert page.count("<math") >= n_equations
+    assert "$$" not in page and "\\left" not in page and "\\frac" not in page
+    line = config_line(report).partition(" Run time")[0]  # timing differs after a resume
+    assert "activation tanh, beta = 0.75" in line and "target y = tanh(2*x0*x1 + x0)" in line
+    assert line in md and html.escape(line) in page
+    for text in (md, page):
+        assert not re.search(r"\bissues?\b|docstring", text, flags=re.IGNORECASE)

@@ -1,0 +1,45 @@
+"""Equations of report.html: split at top-level signs only (so each piece is valid LaTeX and
+the pieces wrap), converted to MathML, unreadable LaTeX shown as code rather than dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from derivations.equations import all_equations
+from proofs_check.render import mathml, split_latex
+
+EQUATIONS = {eq.name: eq.latex for eq in all_equations()}
+
+
+def _balanced(piece: str) -> bool:
+    """Braces, \\left/\\right and \\begin/\\end balance within the piece."""
+    return (piece.count("{") - piece.count("\\{") == piece.count("}") - piece.count("\\}")
+            and piece.count("\\left") == piece.count("\\right")
+            and piece.count("\\begin") == piece.count("\\end"))
+
+
+@pytest.mark.parametrize("name", sorted(EQUATIONS))
+def test_pieces_are_the_equation_cut_at_top_level(name):
+    latex = EQUATIONS[name]
+    pieces = split_latex(latex)
+    assert "".join(pieces).replace(" ", "") == latex.replace(" ", "")
+    assert all(_balanced(p) for p in pieces), pieces
+    assert all(p[0] in "=+-" for p in pieces[1:])  # each cut is at a sign
+    html = mathml(latex)
+    assert html.count("<math") == len(pieces) and "<code>" not in html
+
+
+def test_long_equations_are_split_short_ones_are_not():
+    assert split_latex("a = b + c") == ["a = b + c"]
+    long = " + ".join(f"x_{{{i}}}" for i in range(60))
+    pieces = split_latex(long, width=40)
+    assert len(pieces) > 1 and all(len(p) < 40 + 10 for p in pieces)
+    assert split_latex(r"f\left(a + b\right) + g", width=1) == [r"f\left(a + b\right)", "+ g"]
+    assert split_latex(r"e^{a + b} = c", width=1) == [r"e^{a + b}", "= c"]
+
+
+def test_unreadable_latex_is_shown_as_code():
+    html = mathml(r"\notacommand{x} = 1 <b>")  # latex2mathml would pass \notacommand through
+    assert "<math" not in html and "<code>\\notacommand{x} = 1 &lt;b&gt;</code>" in html
+    assert "<b>" not in html  # escaped, never raw HTML
+    assert "<code>" in mathml(r"\frac{1}{")  # malformed
