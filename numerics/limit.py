@@ -83,18 +83,20 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
     )
 
 
-def _phi(lam: FloatArray, s: float) -> FloatArray:
-    """phi(lambda) = (1 - exp(-s lambda)) / lambda, s = alpha t; = s at lambda = 0 (stable)."""
+def _phi(lam: FloatArray, s: FloatArray | float) -> FloatArray:
+    """phi(lambda) = (1 - exp(-s lambda)) / lambda, s = alpha t; = s at lambda = 0 (stable).
+    ``s`` a scalar or a column (T, 1) of values: then (T, n)."""
     small = lam * s < 1e-12
     safe = np.where(small, 1.0, lam)
     return np.where(small, s * (1.0 - 0.5 * s * lam), -np.expm1(-s * safe) / safe)
 
 
 def g_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
-    """g_t on the words for each t in times (MODEL.md §4 spectral formula), shape (T, n)."""
-    rows = [solver.basis @ (_phi(solver.eigenvalues, solver.alpha * t) * solver.coefficients)
-            for t in times]
-    return np.array(rows).reshape(len(rows), solver.ybar.shape[0])
+    """g_t on the words for each t in times (MODEL.md §4 spectral formula), shape (T, n):
+    one matrix product for all times."""
+    s = solver.alpha * np.asarray(times, dtype=float).reshape(-1, 1)
+    weights = _phi(solver.eigenvalues, s) * solver.coefficients  # (T, n)
+    return weights @ solver.basis.T
 
 
 def training_loss(pi: FloatArray, ybar: FloatArray, g: FloatArray) -> FloatArray:

@@ -37,8 +37,8 @@ def choose_mode(enabled: bool, stream: TextIO) -> str:
 
 
 def outcome_word(result: CheckResult) -> str:
-    """PASS / FAIL as counted by the report (verdict pass and negative control rejected)."""
-    return "PASS" if result.passed else "FAIL"
+    """PASS / FAIL / INCONCLUSIVE (proofs_check.result.CheckResult.verdict)."""
+    return result.verdict.upper()
 
 
 def _clock() -> str:

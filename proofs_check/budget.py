@@ -2,13 +2,15 @@
 
 ``quick`` must finish the whole report in under 3 minutes on 2 cores, ``standard`` in under
 20 minutes; ``full`` may be long: its trained-network Monte Carlo alone is
-2 (claim + control) x 256 replicas x sum_N N^2 T ~ 1.5e12 unit-steps (N up to 32768), about
-4 hours with the fast backend at ~1e8 unit-steps/s (README, Performance) and 5x that with the
-NumPy reference, so run it with ``run.backend = "fast"``.
+256 replicas x sum_N N^2 T ~ 7.5e11 unit-steps (N up to 32768; one ladder, shared by the
+drift, lazy-training and main-theorem checks and their rivals), about 2 hours with the fast
+backend at ~1e8 unit-steps/s (README, Performance), so run it with ``run.backend = "fast"``.
 ``standard``'s ladder reaches N = 32768 with per-rung replicas (Budget.replicas_at: 128 up
-to N = 4096, then 128 (4096/N)^2 with a floor of 8, i.e. 32, 8, 8): its trained-network Monte
-Carlo is 2 x sum_N R(N) N^2 T ~ 6.3e10 unit-steps, about 10 minutes at ~1e8 unit-steps/s;
-measured: the whole default-config report in 459 s (fast backend, 2 cores, load 1.3-1.6).
+to N = 4096, then 128 (4096/N)^2 with a floor of 16, i.e. 32, 16, 16): its trained-network
+Monte Carlo is sum_N R(N) N^2 T ~ 5.3e10 unit-steps, about 9 minutes at ~1e8 unit-steps/s.
+The floor of 16 at the top rungs is set by the limit rivals of the main theorem, tested on
+the largest N alone (proofs_check.rivals.limit_rival): with 16 replicas its t quantile has
+15 degrees of freedom.
 Rates are fitted over a ladder of N with many replicas (MODEL.md
 §8: 4 replicas were too noisy to fit a rate), so every budget keeps many replicas on most of
 its ladder; only ``standard`` lowers them on its top rungs (N > 4096, at least 8 each), where
@@ -123,6 +125,7 @@ BUDGETS: dict[str, Budget] = {
         poisson_replicas=400,
         limit_accuracy=5e-4,
         full_replicas_up_to=4096,
+        min_replicas=16,
     ),
     "full": Budget(
         name="full",

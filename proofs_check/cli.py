@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory for report.md, report.html, results.json, figures/ and the "
                    "resumable cache (default: rnnkl-report)")
     _add_backend(p)
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 also when a check is inconclusive (default: exit 1 only when a "
+                   "check fails)")
     _add_progress(p, "progress bar or per-check lines")
 
     p = command("config", "print the effective configuration as TOML")

@@ -2,18 +2,23 @@
 
 Each :class:`~proofs_check.result.FigureData` names its ``kind``:
 
-* ``rate``: log-log error vs N with 95% error bars, the fitted slope and the predicted slope
-  (anchored at the geometric mean of the data), optionally a negative-control series;
-* ``trajectories``: f^N_k against the limit along the same path, one panel per N;
-* ``heatmap``: a matrix (the kernel A on words);
-* ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k (and rho/2);
-* ``poisson``: a fluctuation (drift or martingale) path with its predicted band;
-* ``scatter``: predicted vs measured values (tier comparisons), log-log.
+* ``rate``: log-log error against N with 95% error bars, the fitted slope, the acceptance
+  window (a wedge of slopes through the data's centre), the predicted slope and every exponent
+  rival (proofs_check.rivals.rate_figure);
+* ``curves``: panels of lines (and +-bands): series keys ``"p<panel>|<label>|x|y|lo|hi"``,
+  ``meta["panels"]`` one dict per panel (title, xlabel, ylabel, logy); labels starting with
+  "rival" are drawn dashed, "the bound"/"tolerance" black; ``meta["colours"]`` may fix a
+  label's colour index (a limit and its finite-N estimate alike);
+* ``heatmap``: a (small) matrix with word labels (``meta["ticks"]``);
+* ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k;
+* ``poisson``: a fluctuation path with its predicted band.
+Text uses matplotlib mathtext ($...$) where it is mathematics.
 """
 
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 
 import matplotlib
 
@@ -34,36 +39,66 @@ def _rate(ax, fig: FigureData) -> None:
     else:
         ax.plot(n, y, "o", color="C0", label="measured")
     grid = np.geomspace(n.min(), n.max(), 50)
+    anchor_n, anchor_y = np.exp(np.mean(np.log(n))), np.exp(np.mean(np.log(y)))
+
+    def through_centre(slope: float) -> np.ndarray:
+        return anchor_y * (grid / anchor_n) ** slope
+
+    if "window" in meta:
+        lo, hi = meta["window"]
+        ax.fill_between(grid, through_centre(lo), through_centre(hi), color="C0", alpha=0.12,
+                        label=f"acceptance window [{lo:.2f}, {hi:.2f}]")
     if "slope" in meta:
         fitted = np.exp(meta["intercept"]) * grid ** meta["slope"]
         ax.plot(grid, fitted, "-", color="C0", label=f"fitted slope {meta['slope']:.3f}")
     if "predicted" in meta:
-        anchor_n = np.exp(np.mean(np.log(n)))
-        anchor_y = np.exp(np.mean(np.log(y)))
-        predicted = anchor_y * (grid / anchor_n) ** meta["predicted"]
-        ax.plot(grid, predicted, "--", color="k", label=f"predicted slope {meta['predicted']:.3f}")
-    if "control" in s:
-        ax.plot(n, s["control"], "s:", color="C3", label=meta.get("control_label", "control"))
+        ax.plot(grid, through_centre(meta["predicted"]), "-", color="k", lw=1.5,
+                label=f"predicted slope {meta['predicted']:.3f}")
+    for i, (label, slope) in enumerate(meta.get("rivals", {}).items()):
+        ax.plot(grid, through_centre(slope), ":", color=f"C{3 + i}", lw=1.5, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(meta.get("xlabel", "N"))
+    ax.set_xlabel("$N$ (hidden units)")
     ax.set_ylabel(meta.get("ylabel", "error"))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
 
 
-def _trajectories(fig: FigureData):
-    """One panel per N: f^N_k (dots) and the limit along the same path (line) vs step k."""
-    ladder = fig.meta["ladder"]
-    figure, axes = plt.subplots(len(ladder), 1, figsize=(6.0, 1.6 * len(ladder) + 0.8),
-                                dpi=100, sharey=True, squeeze=False)
-    for ax, n_units in zip(axes[:, 0], ladder, strict=True):
-        k = np.asarray(fig.series[f"k N={n_units}"], dtype=float)
-        ax.plot(k, fig.series[f"g N={n_units}"], "-", color="k", lw=1, label="limit g")
-        ax.plot(k, fig.series[f"f N={n_units}"], "o", ms=3, color="C1", label=f"f^N, N={n_units}")
-        ax.set_ylabel(fig.meta.get("ylabel", "output"), fontsize=8)
-        ax.legend(fontsize=7, loc="upper right")
-    axes[-1, 0].set_xlabel("step k")
-    axes[0, 0].set_title(fig.title, fontsize=10)
+def _panels(fig: FigureData) -> dict[int, dict[str, dict[str, np.ndarray]]]:
+    panels: dict[int, dict[str, dict[str, np.ndarray]]] = defaultdict(dict)
+    for key, values in fig.series.items():
+        panel, rest = key.split("|", 1)
+        label, part = rest.rsplit("|", 1)  # labels may contain "|" (|G^w_k|)
+        panels[int(panel[1:])].setdefault(label, {})[part] = np.asarray(values, dtype=float)
+    return panels
+
+
+def _curves(fig: FigureData):
+    panels = _panels(fig)
+    specs = fig.meta.get("panels", [{}] * len(panels))
+    figure, axes = plt.subplots(1, len(specs), figsize=(5.2 * len(specs), 4.0), dpi=100,
+                                squeeze=False)
+    colours = fig.meta.get("colours", {})
+    for index, (ax, spec) in enumerate(zip(axes[0], specs, strict=True)):
+        for position, (label, parts) in enumerate(panels.get(index, {}).items()):
+            j = colours.get(label, position)
+            x, y = parts["x"], parts["y"]
+            if label.startswith(("the bound", "tolerance")):
+                ax.plot(x, y, "-", color="k", lw=1.5, label=label)
+            elif label.startswith("rival"):
+                ax.plot(x, y, ":", lw=1.5, color=f"C{3 + j % 6}", label=label)
+            elif "lo" in parts:
+                ax.plot(x, y, "o-", ms=3, lw=0.8, color=f"C{j % 10}", label=label)
+                ax.fill_between(x, parts["lo"], parts["hi"], color=f"C{j % 10}", alpha=0.2)
+            else:
+                ax.plot(x, y, "-", lw=1.8, color=f"C{j % 10}", label=label)
+        if spec.get("logy"):
+            ax.set_yscale("log")
+        ax.set_xlabel(spec.get("xlabel", ""))
+        ax.set_ylabel(spec.get("ylabel", ""))
+        if spec.get("title"):
+            ax.set_title(spec["title"], fontsize=9)
+        ax.legend(fontsize=6.5, ncol=1 if len(panels.get(index, {})) < 8 else 2)
+    figure.suptitle(fig.title, fontsize=10)
     return figure
 
 
@@ -71,23 +106,38 @@ def _heatmap(ax, fig: FigureData) -> None:
     K = np.asarray(fig.series["K"], dtype=float)
     image = ax.imshow(K, cmap="viridis", interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, label=fig.meta.get("label", ""))
-    ax.set_xlabel("word v")
-    ax.set_ylabel("word u")
+    ticks = fig.meta.get("ticks")
+    if ticks is not None and len(ticks) == K.shape[0]:
+        positions = np.arange(K.shape[0])
+        ax.set_xticks(positions, ticks, rotation=90, fontsize=6)
+        ax.set_yticks(positions, ticks, fontsize=6)
+        ax.set_xlabel("word $v$ (symbols, oldest first)")
+        ax.set_ylabel("word $u$")
+    else:
+        ax.set_xlabel("word $v$ (index)")
+        ax.set_ylabel("word $u$ (index)")
 
 
 def _memory(ax, fig: FigureData) -> None:
     s = fig.series
     k = np.asarray(s["k"], dtype=float)
+    if fig.meta.get("rho") == 0.0:
+        ax.text(0.5, 0.5, "rho = b_max Lip(sigma) = 0: no recurrence, the memory is exact after\n"
+                "one step (S_k depends on X_k only), so the check is trivial here",
+                ha="center", va="center", transform=ax.transAxes, fontsize=9)
+        ax.set_axis_off()
+        return
     for label, values in s.items():
         if label == "k":
             continue
         style = "--" if "bound" in label else "-o"
         ax.plot(k, np.maximum(values, 1e-300), style, ms=3, label=label)
-    if "floor" in fig.meta:
-        ax.axhline(fig.meta["floor"], color="grey", lw=0.5)
+    floor = fig.meta.get("floor")
+    if floor is not None:
+        ax.axhline(floor, color="grey", lw=0.5)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=1e-17)
-    ax.set_xlabel("step k")
+    ax.set_ylim(bottom=max(floor or 0.0, 1e-17) / 10)
+    ax.set_xlabel("step $k$")
     ax.set_ylabel("max over units of the error")
     ax.legend(fontsize=8)
 
@@ -107,35 +157,24 @@ def _poisson(ax, fig: FigureData) -> None:
     ax.legend(fontsize=8)
 
 
-def _scatter(ax, fig: FigureData) -> None:
-    s = fig.series
-    ax.plot(np.abs(s["reference"]), np.abs(s["value"]), "o", ms=3)
-    lims = [min(np.abs(s["reference"]).min(), np.abs(s["value"]).min()),
-            max(np.abs(s["reference"]).max(), np.abs(s["value"]).max())]
-    ax.plot(lims, lims, "k--", lw=1)
-    ax.set_xlabel(fig.meta.get("xlabel", "reference"))
-    ax.set_ylabel(fig.meta.get("ylabel", "value"))
-
-
 _PLOTTERS = {
     "rate": _rate,
     "heatmap": _heatmap,
     "memory": _memory,
     "poisson": _poisson,
-    "scatter": _scatter,
 }
 
 
 def render_png(fig: FigureData) -> bytes:
     """The PNG bytes of one figure."""
-    if fig.kind == "trajectories":
-        figure = _trajectories(fig)
+    if fig.kind == "curves":
+        figure = _curves(fig)
     else:
-        figure, ax = plt.subplots(figsize=(6.0, 4.2), dpi=100)
+        size = (7.0, 6.4) if fig.kind == "heatmap" else (6.4, 4.6)
+        figure, ax = plt.subplots(figsize=size, dpi=100)
+        _PLOTTERS[fig.kind](ax, fig)
+        ax.set_title(fig.title, fontsize=10)
     try:
-        if fig.kind != "trajectories":
-            _PLOTTERS[fig.kind](ax, fig)
-            ax.set_title(fig.title, fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
         # Fixed metadata so identical data give byte-identical PNGs.

@@ -24,19 +24,24 @@ from proofs_check.crosschecks import (
     section_rows,
     section_status_line,
 )
-from proofs_check.result import CheckResult
+from proofs_check.result import VERDICTS, CheckResult
 
 if TYPE_CHECKING:
     from proofs_check.report import Report
 
-SUMMARY_HEADER = ["check", "quantity", "prediction", "measured", "95% CI", "tolerance",
-                  "verdict", "negative control", "control verdict", "overall"]
+SUMMARY_HEADER = ["check", "quantity", "prediction", "measured", "95% CI", "acceptance window",
+                  "rivals rejected", "verdict"]
+RIVAL_HEADER = ["rival", "its prediction", "measured", "verdict", "why"]
+LADDER_HEADER = ["N", "replicas", "value", "95% CI"]
 INTRODUCTION = (
     "Kernel limit of RNNs trained online on ergodic data (Lam, Sirignano, Spiliopoulos, "
     "arXiv:2308.14555). Each check below tests one quantitative step of the argument against "
-    "its prediction and against a deliberately wrong theory (its negative control). The rates "
-    "are this suite's own derived predictions (upper bounds), not statements quoted from the "
-    "paper.")
+    "its prediction and against named rivals: competing theories (another exponent, another "
+    "limit, no convergence) put through a test on the same data. A check passes only when its "
+    "prediction is accepted and every rival is rejected; it fails when its prediction is "
+    "rejected; otherwise it is inconclusive: this budget cannot tell the theory from some "
+    "rival. The rates are this suite's own derived predictions (upper bounds, stated as a "
+    "bound and its sharpness), not statements quoted from the paper.")
 # HTML5 needs no namespace on <math>; dropping it keeps the page free of any URL.
 _MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 PIECE_CHARS = 90  # LaTeX characters per piece of a split equation (about one screen line)
@@ -61,27 +66,57 @@ def mark(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def verdict_word(result: CheckResult) -> str:
+    return result.verdict.upper()
+
+
+def _fmt_window(window: tuple[float, float] | None) -> str:
+    return "n/a" if window is None else f"[{window[0]:.4g}, {window[1]:.4g}]"
+
+
 def summary_rows(report: Report) -> list[list[str]]:
     """The rows of the summary table (shared by report.md, report.html and the tests)."""
     rows = []
     for r in report.results:
-        control = r.negative_control
+        rejected = sum(rival.rejected for rival in r.rivals)
         rows.append([
             r.name, r.quantity, _fmt(r.prediction), _fmt(r.measured), _fmt_ci(r.ci),
-            _fmt(r.tolerance), r.verdict,
-            control.name if control is not None else "(none)",
-            control.verdict if control is not None else "n/a",
-            mark(r.passed),
+            _fmt_window(r.window), f"{rejected} of {len(r.rivals)}", verdict_word(r),
         ])
     return rows
 
 
+def counts(report: Report) -> dict[str, int]:
+    """How many checks pass, fail and are inconclusive."""
+    return {v: sum(r.verdict == v for r in report.results) for v in VERDICTS}
+
+
 def overall_sentence(report: Report) -> str:
-    """"14 of 14 checks pass ...; independent cross-checks: ..." (both reports)."""
-    passed = sum(r.passed for r in report.results)
-    return (f"{passed} of {len(report.results)} checks pass (a check passes when its verdict is "
-            "pass and its negative control is rejected); independent cross-checks: "
+    """"12 pass, 0 fail, 2 inconclusive of 14 checks; independent cross-checks: ..."."""
+    c = counts(report)
+    return (f"{c['pass']} pass, {c['fail']} fail, {c['inconclusive']} inconclusive of "
+            f"{len(report.results)} checks; independent cross-checks: "
             f"{outcome_word(report.crosschecks)}.")
+
+
+def overall_word(report: Report) -> str:
+    """FAIL if anything failed, INCONCLUSIVE if some check could not decide, else PASS."""
+    if report.failed:
+        return "FAIL"
+    return "PASS" if report.all_passed else "INCONCLUSIVE"
+
+
+def verdict_explanation(result: CheckResult) -> str:
+    """One sentence on why the verdict is what it is."""
+    if result.verdict == "fail":
+        return "the prediction is rejected by its own test."
+    if result.verdict == "pass":
+        return f"the prediction is accepted and all {len(result.rivals)} rivals are rejected."
+    if not result.rivals:
+        return "the prediction is accepted, but the check has no rival to tell it from."
+    names = "; ".join(f"{r.name} (would need {r.needs or 'a larger budget'})"
+                      for r in result.unrejected)
+    return f"the prediction is accepted, but this budget could not reject: {names}."
 
 
 def crosscheck_status(report: Report) -> str:
@@ -130,21 +165,37 @@ def equation_latex(result: CheckResult) -> list[str]:
 
 def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
     """(label, plain text) pairs of a check's section, shared by both formats."""
-    control = result.negative_control
     lines = [
         ("quantity", result.quantity),
         ("prediction", _fmt(result.prediction)),
         ("measured", f"{_fmt(result.measured)}, 95% CI {_fmt_ci(result.ci)}"),
-        ("tolerance", f"{_fmt(result.tolerance)} ({result.tolerance_source or 'n/a'})"),
-        ("verdict", result.verdict),
-        ("negative control", f"{control.name}: {control.verdict} ({control.reason})"
-         if control is not None else "none was run (counts as failed)"),
     ]
+    if result.window is not None:
+        lines.append(("acceptance window", f"{_fmt_window(result.window)} "
+                      f"({result.tolerance_source or 'n/a'})"))
+    else:
+        lines.append(("tolerance", f"{_fmt(result.tolerance)} "
+                      f"({result.tolerance_source or 'n/a'})"))
+    if result.resolution is not None:
+        lines.append(("resolution", f"this budget rejects any exponent farther than "
+                      f"{result.resolution:.3g} from the prediction"))
+    lines.append(("verdict", f"{verdict_word(result)}: {verdict_explanation(result)}"))
     for key in ("error", "note"):
-        if key in result.details:
+        if result.details.get(key):
             lines.append((key, str(result.details[key])))
     lines.append(("time", f"{result.seconds:.1f} s"))
     return lines
+
+
+def rival_rows(result: CheckResult) -> list[list[str]]:
+    return [[r.name, _fmt(r.prediction), _fmt(r.measured), r.verdict,
+             r.reason + (f" Would be rejected with {r.needs}." if r.needs else "")]
+            for r in result.rivals]
+
+
+def ladder_rows(result: CheckResult) -> list[list[str]]:
+    return [[str(row.N), str(row.replicas), f"{row.value:.4g}",
+             f"[{row.lo:.4g}, {row.hi:.4g}]"] for row in result.ladder]
 
 
 def figure_names(report: Report) -> list[list[str]]:
@@ -158,30 +209,34 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows] + [""])
+
+
 def markdown(report: Report) -> str:
     """report.md text (figures referenced as figures/<name>.png)."""
     lines = ["# rnnkl verification report", "", INTRODUCTION, "",
-             f"**Overall: {mark(report.all_passed)}**: {overall_sentence(report)}", "",
-             config_line(report), "", "## Summary", "",
-             "| " + " | ".join(SUMMARY_HEADER) + " |", "|" + "---|" * len(SUMMARY_HEADER)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in summary_rows(report)]
-    lines.append("")
+             f"**Overall: {overall_word(report)}**: {overall_sentence(report)}", "",
+             config_line(report), "", "## Summary", ""]
+    lines += _md_table(SUMMARY_HEADER, summary_rows(report))
     for result, figures in zip(report.results, figure_names(report), strict=True):
         lines += [f"## {result.name}", "", result.claim, ""]
         for latex in equation_latex(result):
             lines += ["$$", latex, "$$", ""]
         for label, text in _detail_lines(result):
             lines.append(f"- {label}: **{text}**" if label == "verdict" else f"- {label}: {text}")
-        lines.append("")
+        lines += ["", "Rivals:", ""] + _md_table(RIVAL_HEADER, rival_rows(result))
+        if result.ladder:
+            lines += ["Per-N values behind the fit:", ""]
+            lines += _md_table(LADDER_HEADER, ladder_rows(result))
         for fig, name in zip(result.figures, figures, strict=True):
             lines += [f"![{fig.title}](figures/{name})", ""]
     lines += ["## Independent cross-checks", "", SECTION_INTRO, "", crosscheck_status(report),
               ""]
     rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
     if rows:
-        lines += ["| " + " | ".join(SECTION_HEADER) + " |", "|" + "---|" * len(SECTION_HEADER)]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-        lines.append("")
+        lines += _md_table(SECTION_HEADER, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -241,17 +296,28 @@ body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 
        color: #222; line-height: 1.4; }
 table { border-collapse: collapse; font-size: 0.85em; display: block; overflow-x: auto; }
 th, td { border: 1px solid #bbb; padding: 3px 6px; }
-.pass, .rejected, .PASS { background: #d9f2d9; } .fail, .accepted, .FAIL { background: #f7d4d4; }
+.pass, .rejected, .PASS { background: #d9f2d9; } .fail, .not, .FAIL { background: #f7d4d4; }
+.INCONCLUSIVE { background: #fbeecb; }
 .eq { display: flex; flex-wrap: wrap; gap: 0.2em 0.6em; align-items: baseline;
       margin: 0.8em 0 0.8em 1.5em; font-size: 1.1em; overflow-x: auto; overflow-y: hidden; }
 img { max-width: 100%; }
 """
 
 
+def _html_table(header: list[str], rows: list[list[str]], marked: tuple[int, ...] = ()) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td class='{esc(c.split()[0] if c else c)}'>{esc(c)}</td>"
+                         if i in marked else f"<td>{esc(c)}</td>" for i, c in enumerate(row))
+        + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def html_report(report: Report, pngs: dict[str, bytes]) -> str:
     """report.html text: self-contained (figures as base64 data URIs, equations as MathML)."""
     esc = html.escape
-    overall = mark(report.all_passed)
+    overall = overall_word(report)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -260,24 +326,24 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
         f"<p><b>Overall: <span class='{overall}'>{overall}</span></b>: "
         f"{esc(overall_sentence(report))}</p>",
         f"<p>{esc(config_line(report))}</p>",
-        "<h2>Summary</h2><table><tr>"
-        + "".join(f"<th>{esc(h)}</th>" for h in SUMMARY_HEADER) + "</tr>",
+        "<h2>Summary</h2>", _html_table(SUMMARY_HEADER, summary_rows(report), (7,)),
     ]
-    for row in summary_rows(report):
-        cells = [f"<td class='{esc(c)}'>{esc(c)}</td>" if i in (6, 8, 9) else f"<td>{esc(c)}</td>"
-                 for i, c in enumerate(row)]
-        parts.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append("</table>")
     for result, names in zip(report.results, figure_names(report), strict=True):
-        parts.append(f"<h2>{esc(result.name)}</h2><p>{esc(result.claim)}</p>")
+        parts.append(f"<h2 id='{esc(result.name)}'>{esc(result.name)}</h2>"
+                     f"<p>{esc(result.claim)}</p>")
         parts += [mathml(latex) for latex in equation_latex(result)]
         items = []
         for label, text in _detail_lines(result):
             if label == "verdict":
-                items.append(f"verdict: <b class='{esc(text)}'>{esc(text)}</b>")
+                word, _, why = text.partition(": ")
+                items.append(f"verdict: <b class='{esc(word)}'>{esc(word)}</b>: {esc(why)}")
             else:
                 items.append(f"{esc(label)}: {esc(text)}")
         parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+        parts.append("<p>Rivals:</p>" + _html_table(RIVAL_HEADER, rival_rows(result), (3,)))
+        if result.ladder:
+            parts.append("<p>Per-N values behind the fit:</p>"
+                         + _html_table(LADDER_HEADER, ladder_rows(result)))
         for fig, name in zip(result.figures, names, strict=True):
             data = base64.b64encode(pngs[name]).decode("ascii")
             parts.append(f"<figure><img alt='{esc(fig.title)}' src='data:image/png;base64,{data}'>"
@@ -286,12 +352,6 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
               f"<p>{esc(crosscheck_status(report))}</p>"]
     rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
     if rows:
-        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in SECTION_HEADER)
-                     + "</tr>")
-        for row in rows:
-            cells = [f"<td class='{esc(c)}'>{esc(c)}</td>" if i == len(row) - 1
-                     else f"<td>{esc(c)}</td>" for i, c in enumerate(row)]
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</table>")
+        parts.append(_html_table(SECTION_HEADER, rows, (len(SECTION_HEADER) - 1,)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

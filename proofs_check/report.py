@@ -59,11 +59,16 @@ class Report:
     source: str = ""  # where the configuration came from (derivations.config_files)
 
     @property
+    def failed(self) -> bool:
+        """Some check failed (its prediction rejected), or a cross-check that ran deviated
+        beyond tolerance (cross-checks that did not run neither pass nor fail)."""
+        cross_failed = self.crosschecks is not None and self.crosschecks.passed is False
+        return not self.results or any(r.verdict == "fail" for r in self.results) or cross_failed
+
+    @property
     def all_passed(self) -> bool:
-        """Every check passed (verdict pass, control rejected) and no cross-check that ran
-        deviated beyond tolerance (cross-checks that did not run neither pass nor fail)."""
-        cross_ok = self.crosschecks is None or self.crosschecks.passed is not False
-        return bool(self.results) and all(r.passed for r in self.results) and cross_ok
+        """Nothing failed and every check passed (prediction accepted, every rival rejected)."""
+        return not self.failed and all(r.passed for r in self.results)
 
 
 def _load_check(name: str):
@@ -179,7 +184,10 @@ def results_json(report: Report) -> dict[str, Any]:
         },
         "summary": {
             "checks": len(checks),
-            "passed": sum(1 for r in report.results if r.passed),
+            "passed": sum(1 for r in report.results if r.verdict == "pass"),
+            "failed": sum(1 for r in report.results if r.verdict == "fail"),
+            "inconclusive": sum(1 for r in report.results if r.verdict == "inconclusive"),
+            "failed_any": report.failed,
             "crosschecks": outcome_word(section),
             "crosschecks_passed": section.passed if section is not None else None,
             "all_passed": report.all_passed,

@@ -1,13 +1,19 @@
-"""Results of the checks of the verification report (issue 5).
+"""Results of the checks of the verification report.
 
-A :class:`CheckResult` records one quantitative claim of MODEL.md: the claim as a sentence and
-the stable name of its equation (``rnnkl equations``), the prediction (a value, a bound or a
-rate exponent), the measurement with its 95% confidence interval, the tolerance and where it
-comes from, the verdict, the negative control (a deliberately wrong theory put through the
-*same* acceptance test, which must reject it) and the data of the check's figure.
+A :class:`CheckResult` records one quantitative claim: the claim as a sentence and the stable
+name of its equation (``rnnkl equations``), the prediction (a value, a bound or a rate
+exponent), the measurement with its 95% confidence interval, the acceptance window the verdict
+used and where its width comes from, whether the claim's own test accepted it, its named
+**rivals** (competing theories put through a test on the same data, each rejected or not), and
+the data of its figures.
 
-A check passes only when its own test passes *and* its negative control is rejected
-(:attr:`CheckResult.passed`).
+Three-valued verdict (:attr:`CheckResult.verdict`):
+* ``"pass"``: the prediction is accepted *and* every rival is rejected: the check could tell
+  the theory apart from each competitor;
+* ``"fail"``: the prediction is rejected;
+* ``"inconclusive"``: the prediction is accepted but some rival is not rejected (or the check
+  has no rival): the data cannot tell the theory from that rival at this budget; the rival
+  says what budget would (:attr:`Rival.needs`).
 """
 
 from __future__ import annotations
@@ -18,24 +24,41 @@ from typing import Any, Literal
 
 import numpy as np
 
-Verdict = Literal["pass", "fail"]
-ControlVerdict = Literal["rejected", "accepted"]
+Verdict = Literal["pass", "fail", "inconclusive"]
+VERDICTS: tuple[str, ...] = ("pass", "fail", "inconclusive")
 
 
 @dataclass(frozen=True)
-class NegativeControl:
-    """A deliberately wrong theory evaluated by the same acceptance test as the claim.
+class Rival:
+    """A competing theory, tested on the claim's data with the claim's statistic.
 
-    ``prediction`` is what the wrong theory predicts (same units as the claim's prediction),
-    ``measured`` the statistic the test compared it with, ``verdict`` "rejected" when the test
-    rejects the wrong theory (the desired outcome) and ``reason`` one sentence saying why.
+    ``prediction`` is what the rival predicts for the statistic (same units as the claim's
+    prediction; None when it predicts a region, said in ``reason``), ``measured`` the value the
+    test compared it with, ``rejected`` the outcome and ``reason`` one sentence saying why;
+    ``needs`` (when not rejected) what budget would reject it, if any.
     """
 
     name: str
     prediction: float | None
     measured: float | None
-    verdict: ControlVerdict
+    rejected: bool
     reason: str
+    needs: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "rejected" if self.rejected else "not rejected"
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    """One rung of the N ladder behind a rate fit: the level value and its 95% interval."""
+
+    N: int
+    replicas: int
+    value: float
+    lo: float
+    hi: float
 
 
 @dataclass(frozen=True)
@@ -53,11 +76,15 @@ class FigureData:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One claim of MODEL.md, its measurement, its verdict and its negative control.
+    """One claim, its measurement, its verdict and its rivals.
 
     ``prediction``/``measured``/``ci`` are in the units named by ``quantity`` (e.g. "rate
-    exponent", "max ratio to bound", "relative error"). ``tolerance`` is the half-width (or
-    bound) the acceptance test used and ``tolerance_source`` says where it comes from.
+    exponent", "max ratio to bound", "relative error"). ``window`` is the acceptance window
+    the verdict used (for a rate: the slope's 99.5% interval widened by the stated
+    allowances), ``tolerance`` its half-width (or the bound a value is compared with) and
+    ``tolerance_source`` where it comes from. ``accepted``: the claim's own test. ``resolution``:
+    the smallest deviation from the prediction this budget can reject (rate checks).
+    ``ladder``: the per-N table behind a fit.
     """
 
     name: str
@@ -69,24 +96,37 @@ class CheckResult:
     ci: tuple[float, float] | None
     tolerance: float | None
     tolerance_source: str
-    verdict: Verdict
-    negative_control: NegativeControl | None
+    accepted: bool
+    rivals: tuple[Rival, ...] = ()
+    window: tuple[float, float] | None = None
+    resolution: float | None = None
+    ladder: tuple[LadderRow, ...] = ()
     figures: tuple[FigureData, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     formula: str = ""  # LaTeX of the claim (shown as $$...$$); registry LaTeX preferred
 
     @property
+    def verdict(self) -> Verdict:
+        """pass / fail / inconclusive (module docstring)."""
+        if not self.accepted:
+            return "fail"
+        if self.rivals and all(r.rejected for r in self.rivals):
+            return "pass"
+        return "inconclusive"
+
+    @property
     def passed(self) -> bool:
-        """The check counts as passed: verdict pass and its negative control rejected."""
-        control_ok = self.negative_control is not None and (
-            self.negative_control.verdict == "rejected"
-        )
-        return self.verdict == "pass" and control_ok
+        return self.verdict == "pass"
+
+    @property
+    def unrejected(self) -> tuple[Rival, ...]:
+        """The rivals this budget could not reject."""
+        return tuple(r for r in self.rivals if not r.rejected)
 
 
 def failed_result(name: str, claim: str, equation: str, reason: str) -> CheckResult:
-    """A check that could not be run (missing module, error): verdict fail, no control."""
+    """A check that could not be run (missing module, error): verdict fail, no rivals."""
     return CheckResult(
         name=name,
         claim=claim,
@@ -97,8 +137,7 @@ def failed_result(name: str, claim: str, equation: str, reason: str) -> CheckRes
         ci=None,
         tolerance=None,
         tolerance_source="",
-        verdict="fail",
-        negative_control=None,
+        accepted=False,
         details={"error": reason},
     )
 
@@ -121,18 +160,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def control_to_dict(control: NegativeControl | None) -> dict[str, Any] | None:
-    if control is None:
-        return None
-    return _jsonable(
-        {
-            "name": control.name,
-            "prediction": control.prediction,
-            "measured": control.measured,
-            "verdict": control.verdict,
-            "reason": control.reason,
-        }
-    )
+def rival_to_dict(rival: Rival) -> dict[str, Any]:
+    return _jsonable({"name": rival.name, "prediction": rival.prediction,
+                      "measured": rival.measured, "verdict": rival.verdict,
+                      "rejected": rival.rejected, "reason": rival.reason, "needs": rival.needs})
 
 
 def result_to_dict(result: CheckResult) -> dict[str, Any]:
@@ -148,10 +179,14 @@ def result_to_dict(result: CheckResult) -> dict[str, Any]:
             "ci": list(result.ci) if result.ci is not None else None,
             "tolerance": result.tolerance,
             "tolerance_source": result.tolerance_source,
+            "window": list(result.window) if result.window is not None else None,
+            "resolution": result.resolution,
+            "accepted": result.accepted,
             "verdict": result.verdict,
             "passed": result.passed,
-            "negative_control": control_to_dict(result.negative_control)
-            or {"name": None, "verdict": "accepted", "reason": "no control was run"},
+            "rivals": [rival_to_dict(r) for r in result.rivals],
+            "ladder": [{"N": row.N, "replicas": row.replicas, "value": row.value,
+                        "ci": [row.lo, row.hi]} for row in result.ladder],
             "formula": result.formula,
             "details": result.details,
             "seconds": round(result.seconds, 3),

@@ -1,5 +1,5 @@
 """Word length of the report's limit, chosen from the accuracy the budget needs
-(checks.main_theorem.select_limit): smallest sufficient L, never above the config's, and the
+(checks._limit.select_limit): smallest sufficient L, never above the config's, and the
 rho^L extrapolation of the truncation error."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from derivations.config import load_config
-from proofs_check.checks.main_theorem import (
+from proofs_check.checks._limit import (
     accuracy_note,
     select_limit,
     time_grid,

@@ -25,7 +25,8 @@ def context():
 def test_kernel_at_init_fails_with_a_wrong_kernel(context, monkeypatch):
     from proofs_check.checks import kernel_at_init
 
-    assert kernel_at_init.run(context).passed
+    bound, sharp = kernel_at_init.run(context)
+    assert bound.accepted and sharp.accepted
     real = kernel_at_init.kernel_on_words
 
     def scaled(*args, **kwargs):
@@ -34,15 +35,23 @@ def test_kernel_at_init_fails_with_a_wrong_kernel(context, monkeypatch):
 
     monkeypatch.setattr(kernel_at_init, "kernel_on_words", scaled)
     fresh = dataclasses.replace(context, cache=Cache(None, salt="mutant"))  # no cached kernel
-    assert kernel_at_init.run(fresh).verdict == "fail"
+    bound, sharp = kernel_at_init.run(fresh)
+    assert bound.verdict == "fail" and sharp.verdict == "fail"  # an error floor: slope -> 0
 
 
 def test_output_at_init_fails_with_a_wrong_exponent(context, monkeypatch):
     from proofs_check.checks import output_at_init
 
-    assert output_at_init.run(context).verdict == "pass"
+    bound, sharp = output_at_init.run(context)
+    assert bound.verdict == "pass" and sharp.verdict == "pass"
+    # a prediction 1/4 too slow: the bound still holds (the error decays faster), sharpness fails
     monkeypatch.setattr(output_at_init, "predicted_exponent", lambda term, config: 0.0)
-    assert output_at_init.run(context).verdict == "fail"
+    bound, sharp = output_at_init.run(context)
+    assert bound.accepted and sharp.verdict == "fail"
+    # a prediction 1/4 too fast: the bound itself fails
+    monkeypatch.setattr(output_at_init, "predicted_exponent", lambda term, config: -0.5)
+    bound, sharp = output_at_init.run(context)
+    assert bound.verdict == "fail" and sharp.verdict == "fail"
 
 
 def test_tiers_fail_with_wrong_double_results(context, monkeypatch):

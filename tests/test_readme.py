@@ -39,5 +39,7 @@ def test_python_blocks_run(tmp_path, monkeypatch, capsys):
     # what the example's comments and prints promise
     assert namespace["sim"].f.shape == (2, 2000) and "(2, 2000)" in printed
     assert "RMS of f^N - g_t along the path:" in printed
-    assert namespace["result"].negative_control.verdict == "rejected"
+    assert namespace["bound"].name == "output_at_init" and namespace["bound"].rivals
+    assert namespace["sharpness"].name == "output_at_init_sharpness"
+    assert "rate 1/4 slower" in printed
     assert namespace["report"].all_passed and Path(namespace["paths"]["html"]).is_file()

@@ -20,7 +20,7 @@ from proofs_check.report import run_checks, write_report
 
 TOP_KEYS = {"config", "budget", "checks"}
 CHECK_KEYS = {"name", "claim", "prediction", "measured", "ci", "tolerance", "verdict",
-              "negative_control"}
+              "rivals", "window", "accepted", "ladder"}
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +55,16 @@ def test_files_and_schema(first_run):
     assert len(doc["checks"]) == len(report.results) >= 8
     for check in doc["checks"]:
         assert CHECK_KEYS <= set(check)
-        assert check["verdict"] in ("pass", "fail")
-        assert {"name", "verdict"} <= set(check["negative_control"])
-        assert check["negative_control"]["verdict"] in ("rejected", "accepted")
+        assert check["verdict"] in ("pass", "fail", "inconclusive")
+        assert check["rivals"], check["name"]  # every check names its rivals
+        for rival in check["rivals"]:
+            assert {"name", "verdict", "prediction", "measured", "reason"} <= set(rival)
+            assert rival["verdict"] in ("rejected", "not rejected")
+            assert rival["needs"] or rival["verdict"] == "rejected"
+        expected = ("fail" if not check["accepted"] else
+                    "pass" if all(r["verdict"] == "rejected" for r in check["rivals"])
+                    else "inconclusive")
+        assert check["verdict"] == expected
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert figures, "no figures written"
     html = (out / "report.html").read_text()
@@ -69,18 +76,39 @@ def test_markdown_table_matches_results_json(first_run):
     out, _, _ = first_run
     doc = json.loads((out / "results.json").read_text())
     md = (out / "report.md").read_text()
-    summary = md.partition("## Independent cross-checks")[0]
-    rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
-    header, *body = rows
-    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in body]
+    cells = _summary_cells(md)
     assert [c[0] for c in cells] == [c["name"] for c in doc["checks"]]
     for row, check in zip(cells, doc["checks"], strict=True):
-        assert row[6] == check["verdict"]
-        assert row[8] in (check["negative_control"]["verdict"], "n/a")
-        assert row[9] == ("PASS" if check["passed"] else "FAIL")
+        assert row[7] == check["verdict"].upper()
+        rejected = sum(r["verdict"] == "rejected" for r in check["rivals"])
+        assert row[6] == f"{rejected} of {len(check['rivals'])}"
+        if check["window"] is not None:
+            lo, hi = (float(x) for x in row[5].strip("[]").split(","))
+            assert lo == pytest.approx(check["window"][0], rel=6e-4)
+            assert hi == pytest.approx(check["window"][1], rel=6e-4)
     assert "$$" in md
     for figure in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (out / figure).is_file()
+
+
+def _summary_cells(md: str) -> list[list[str]]:
+    """The body cells of report.md's summary table (between "## Summary" and the next "## ")."""
+    summary = md.partition("## Summary")[2].partition("\n## ")[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[1:]]
+
+
+def test_per_check_tables_match_results_json(first_run):
+    """Each check's section lists its rivals and the per-N table behind its fit."""
+    out, _, _ = first_run
+    doc = json.loads((out / "results.json").read_text())
+    md = (out / "report.md").read_text()
+    for check in doc["checks"]:
+        section = md.partition(f"\n## {check['name']}\n")[2].partition("\n## ")[0]
+        for rival in check["rivals"]:
+            assert f"| {rival['name']} |" in section.replace("\\|", "|")
+        for row in check["ladder"]:
+            assert f"| {row['N']} | {row['replicas']} | {row['value']:.4g} |" in section
 
 
 def _number(text: str):
@@ -101,14 +129,13 @@ def test_markdown_numbers_match_results_json(first_run):
     out, _, _ = first_run
     doc = json.loads((out / "results.json").read_text())
     md = (out / "report.md").read_text()
-    summary, _, cross = md.partition("## Independent cross-checks")
-    rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
-    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[1:]]
+    cross = md.partition("## Independent cross-checks")[2]
+    cells = _summary_cells(md)
     assert len(cells) == len(doc["checks"])
     for row, check in zip(cells, doc["checks"], strict=True):
         assert _close(row[2], check["prediction"]), (check["name"], row[2])
         assert _close(row[3], check["measured"]), (check["name"], row[3])
-        assert _close(row[5], check["tolerance"]), (check["name"], row[5])
+        assert check["window"] is not None or row[5] == "n/a"
         if check["ci"] is None:
             assert row[4] == "n/a"
         else:
@@ -133,10 +160,12 @@ def test_checks_that_ran_have_controls_and_intervals(first_run):
     names = {r.name for r in ran}
     assert {"memory_contraction", "kernel_at_init", "output_at_init"} <= names
     for result in ran:
-        assert result.negative_control is not None
+        assert result.rivals
         assert result.tolerance is not None and result.tolerance_source
-        assert result.passed == (result.verdict == "pass"
-                                 and result.negative_control.verdict == "rejected")
+        assert result.passed == (result.accepted and all(r.rejected for r in result.rivals))
+        if result.ladder:  # a rate: its window, resolution and per-N table are reported
+            assert result.window is not None and result.resolution is not None
+            assert [row.N for row in result.ladder] == list(result.details["ladder"])
 
 
 def test_resume_gives_identical_numbers_without_recomputing(first_run, tiny_config):
@@ -157,7 +186,7 @@ def test_resume_gives_identical_numbers_without_recomputing(first_run, tiny_conf
 def test_interrupted_run_recomputes_only_the_missing_entry(first_run, tiny_config):
     out, _, salt = first_run
     entries = sorted((out / "cache").glob("simulation-*.npz"))
-    assert len(entries) == 2 * len(TINY.n_ladder)  # claim and learning-rate control
+    assert len(entries) == len(TINY.n_ladder)  # one trained ladder, shared by the checks
     entries[0].unlink()
     cache = Cache(out / "cache", salt)
     run_checks(tiny_config, TINY, out, progress=False, cache=cache, checks=("main_theorem",))

@@ -17,7 +17,7 @@ from proofs_check.cache import Cache
 from proofs_check.crosschecks import NOT_RUN_MESSAGE, run_crosschecks
 from proofs_check.render import markdown
 from proofs_check.report import Report, results_json, write_report
-from proofs_check.result import CheckResult, NegativeControl
+from proofs_check.result import CheckResult, Rival
 
 
 def _result(name: str, deviation: float, tolerance: float) -> crosscheck.CrossCheckResult:
@@ -30,8 +30,8 @@ def _result(name: str, deviation: float, tolerance: float) -> crosscheck.CrossCh
 def _passing_check() -> CheckResult:
     return CheckResult(
         name="dummy", claim="c", equation="", quantity="q", prediction=0.0, measured=0.0,
-        ci=None, tolerance=1.0, tolerance_source="t", verdict="pass",
-        negative_control=NegativeControl("wrong", 1.0, 2.0, "rejected", "r"))
+        ci=None, tolerance=1.0, tolerance_source="t", accepted=True,
+        rivals=(Rival("wrong", 1.0, 2.0, True, "r"),))
 
 
 def _report(section) -> Report:
@@ -116,5 +116,5 @@ def test_cli_exit_code_follows_crosschecks(monkeypatch, tmp_path, flag):
     section = _section(monkeypatch, lambda config: [_result("x", 0.0 if flag else 1.0, 0.5)])
     monkeypatch.setattr(command, "run_checks", lambda *a, **k: _report(section))
     args = type("A", (), {"config": None, "budget": "quick", "out": str(tmp_path),
-                          "no_progress": True})()
+                          "no_progress": True, "strict": False})()
     assert command.run(args) == (0 if flag else 1)

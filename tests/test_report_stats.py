@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 
 from proofs_check.cache import Cache, canonical_json
-from proofs_check.checks._common import (
-    acceptance_interval,
-    rate_accepts,
-    rate_control,
-    subleading_allowance,
-)
-from proofs_check.checks.main_theorem import floor_allowance
+from proofs_check.checks._common import subleading_allowance
+from proofs_check.checks._limit import floor_allowance
+from proofs_check.rivals import exponent_rival, rate_test
 from proofs_check.stats import _wls, fit_geometric_decay, fit_rate, mean_ci
 
 
@@ -41,10 +37,11 @@ def test_fit_rate_rejects_wrong_exponent_with_enough_replicas():
     ns = np.array([100, 200, 400, 800, 1600])
     rng = np.random.default_rng(1)
     fit = fit_rate(ns, _power_law_samples(rng, ns, -0.25, 256), power=2, rng=rng, n_boot=100)
-    assert rate_accepts(fit, -0.25, 0.0)
-    assert not rate_accepts(fit, 0.0, 0.0)
-    assert rate_control(fit, "off by 1/4", 0.0, 0.0).verdict == "rejected"
-    assert rate_control(fit, "right", -0.25, 0.0).verdict == "accepted"
+    test = rate_test(fit, -0.25, 0.0, [256] * ns.size)
+    lo, hi = test.window
+    assert lo <= -0.25 <= hi and not lo <= 0.0 <= hi
+    assert exponent_rival(test, 0.0, "off by 1/4").rejected
+    assert not exponent_rival(test, -0.25, "right").rejected
     lo, hi = fit.bootstrap_ci
     assert lo < fit.slope < hi
 
@@ -52,9 +49,9 @@ def test_fit_rate_rejects_wrong_exponent_with_enough_replicas():
 def test_acceptance_interval_contains_the_95_ci_and_the_allowance_widens_it():
     ns = np.array([100, 200, 400])
     fit = fit_rate(ns, _power_law_samples(np.random.default_rng(2), ns, -0.5, 32), power=2)
-    lo, hi = acceptance_interval(fit, 0.0)
+    lo, hi = rate_test(fit, -0.5, 0.0, [32] * 3).window
     assert lo < fit.ci[0] and fit.ci[1] < hi
-    lo2, hi2 = acceptance_interval(fit, 0.1)
+    lo2, hi2 = rate_test(fit, -0.5, 0.1, [32] * 3).window
     assert lo2 == pytest.approx(lo - 0.1) and hi2 == pytest.approx(hi + 0.1)
 
 

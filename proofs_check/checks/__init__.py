@@ -22,6 +22,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "kernel_at_init",
     "output_at_init",
     "parameter_drift",
+    "lazy_training",
     "poisson",
     "main_theorem",
 )

@@ -1,5 +1,6 @@
-"""Shared pieces of the checks: float views of the config, activation constants, and the one
-acceptance test every rate check uses (so a claim and its negative control are judged alike).
+"""Shared pieces of the checks: float views of the config, activation constants, predicted
+exponents, seeds and allowances. The acceptance test of every rate and its rivals live in
+:mod:`proofs_check.rivals`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ import math
 import numpy as np
 
 from derivations.config import Config
-from proofs_check.result import NegativeControl
-from proofs_check.stats import RateFit
 
 # sup |sigma|, sup |sigma'| (= Lip sigma), sup |sigma''| per activation. Closed forms:
 # tanh: sigma'' = -2 t (1 - t^2), extremal at t^2 = 1/3 -> 4 / (3 sqrt 3);
@@ -57,52 +56,6 @@ def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.nda
     return c, w, b
 
 
-# The report makes about ten interval tests; each uses the Bonferroni level 1 - 0.05/10 so
-# that a correct theory passes *all* of them with probability >= 95% (family-wise). Results
-# still report the plain 95% CI; the acceptance interval is the 99.5% one.
-ACCEPTANCE_CONFIDENCE = 0.995
-ACCEPTANCE_NOTE = "99.5% (Bonferroni: 95% family-wise over 10 interval tests)"
-
-
-def acceptance_interval(fit: RateFit, bias: float) -> tuple[float, float]:
-    """The fitted slope's 99.5% interval widened on both sides by the ``bias`` allowance."""
-    lo, hi = fit.interval(ACCEPTANCE_CONFIDENCE)
-    return lo - bias, hi + bias
-
-
-def rate_accepts(fit: RateFit, predicted: float, bias: float) -> bool:
-    """THE acceptance test of a rate exponent: ``predicted`` lies in the fitted slope's
-    acceptance interval (:func:`acceptance_interval`)."""
-    lo, hi = acceptance_interval(fit, bias)
-    return lo <= predicted <= hi
-
-
-def rate_tolerance(fit: RateFit, bias: float) -> float:
-    """Half-width of the acceptance interval of :func:`rate_accepts`."""
-    lo, hi = acceptance_interval(fit, bias)
-    return 0.5 * (hi - lo)
-
-
-def rate_control(fit: RateFit, name: str, wrong: float, bias: float) -> NegativeControl:
-    """Put a wrong predicted exponent through :func:`rate_accepts`."""
-    if not np.isfinite(fit.slope):
-        return NegativeControl(
-            name=name, prediction=wrong, measured=None, verdict="rejected",
-            reason="the wrong theory's errors are not finite (its networks diverge), so no "
-            "power law fits them")
-    accepted = rate_accepts(fit, wrong, bias)
-    lo, hi = acceptance_interval(fit, bias)
-    where = "inside" if accepted else "outside"
-    return NegativeControl(
-        name=name,
-        prediction=wrong,
-        measured=fit.slope,
-        verdict="accepted" if accepted else "rejected",
-        reason=f"wrong exponent {wrong:.4g} is {where} the acceptance interval "
-        f"[{lo:.4g}, {hi:.4g}] of the fitted slope {fit.slope:.4g}",
-    )
-
-
 def spread_indices(total: int, count: int) -> np.ndarray:
     """``count`` indices spread evenly over range(total) (all of them if count >= total)."""
     if count >= total:
@@ -119,7 +72,8 @@ def _beta_exact(config: Config):
 def predicted_exponent(term: str, config: Config) -> float:
     """The exponent a (error ~ N^a) of ``term`` from derivations.scaling (MODEL.md §6).
 
-    term: "output_at_init" | "parameter_drift" | "kernel_at_init" | "overall" (a = -r).
+    term: "output_at_init" | "parameter_drift" | "kernel_at_init" | "lazy_training" |
+    "overall" (a = -r).
     The predictions are derived by the derivations package, never typed in here.
     """
     from derivations import scaling

@@ -3,8 +3,8 @@
 For each N of the budget ladder: R(N) = budget.replicas_at(N) replicas trained by
 numerics.simulate.simulate for floor(N T) steps under a root seed drawn per level (levels
 independent), cached on disk with everything the checks need: outputs f (R, steps), chain
-states (R, steps), and the parameters theta_0 and theta_{floor(N T)} (R, N[, d]); R varies
-along the ladder (Budget.replicas_at).
+states and targets y (R, steps), and the parameters theta_0 and theta_{floor(N T)}
+(R, N[, d]); R varies along the ladder (Budget.replicas_at).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SPAWN_KEY = 200
 
 def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
                   ) -> dict[str, np.ndarray]:
-    """Simulation arrays for one ladder level (cached): f, states, c0, w0, b0, cT, wT, bT.
+    """Simulation arrays for one ladder level (cached): f, y, states, c0, w0, b0, cT, wT, bT.
 
     ``lr_shift`` != 0 runs the *wrong* learning rate eta_N = alpha N^{2 beta - 2 + lr_shift}
     (negative control), i.e. alpha replaced by alpha N^{lr_shift}, on the same seeds.
@@ -44,7 +44,8 @@ def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
             result = simulate(config, N=n_units, replicas=replicas, seed=seed,
                               snapshot_times=(0.0, horizon), progress=False)
         first, last = result.snapshots[0], result.snapshots[-1]
-        return {"f": result.f, "states": result.states, "steps": np.array(result.steps),
+        return {"f": result.f, "y": result.y, "states": result.states,
+                "steps": np.array(result.steps),
                 "c0": first.c, "w0": first.w, "b0": first.b,
                 "cT": last.c, "wT": last.w, "bT": last.b}
 

@@ -42,7 +42,7 @@ from proofs_check.checks._common import (
     states_array,
     transition_matrix,
 )
-from proofs_check.result import CheckResult, FigureData, NegativeControl
+from proofs_check.result import CheckResult, FigureData, Rival
 
 NAME = "memory_contraction"
 TITLE = "memory contraction"
@@ -168,13 +168,13 @@ def run(context: CheckContext) -> CheckResult:
         errors, tuple(np.broadcast_to(bd, e.shape) for e, bd in zip(errors, symbolic,
                                                                       strict=True)))
     symbolic_ok = symbolic_ratio is None or symbolic_ratio <= threshold
-    verdict = "pass" if measured <= threshold and symbolic_ok else "fail"
+    accepted = bool(measured <= threshold and symbolic_ok)
     control_accepted = measured_control <= threshold
-    control = NegativeControl(
-        name="memory bound with rho replaced by rho/2 (and C by C/2)",
+    control = Rival(
+        name="memory forgets twice as fast: rho replaced by rho/2 (and C by C/2)",
         prediction=1.0,
         measured=measured_control,
-        verdict="accepted" if control_accepted else "rejected",
+        rejected=not control_accepted,
         reason=f"largest error/bound ratio {measured_control:.3g} "
         f"{'<=' if control_accepted else '>'} {threshold:.6g}",
     )
@@ -214,8 +214,8 @@ def run(context: CheckContext) -> CheckResult:
         tolerance=RATIO_TOLERANCE,
         tolerance_source="deterministic inequality for every sampled unit and step; tolerance "
         "= relative rounding of error/bound for errors above the floor 1e-10 (module constants)",
-        verdict=verdict,
-        negative_control=control,
+        accepted=accepted,
+        rivals=(control,),
         figures=(figure,),
         details={"rho": rho, "steps": steps, "burn_in": burn, "units": budget.memory_units,
                  "families": per_family,

@@ -5,9 +5,10 @@ The frozen network (numerics.frozen.frozen_outputs) with N i.i.d. units from mu_
 word of length L from S_{-1} = 0; per replica e = mean over words of f_0(u)^2. The units are
 i.i.d. with E[c] = 0, so E[e] = N^{1 - 2 beta} E[c^2 S^2] exactly: the RMS sqrt(mean_r e) has
 log-log slope exactly 1/2 - beta, with zero finite-N bias allowance.
-Negative control: the exponent off by 1/4 (1/2 - beta + 1/4), by the same test.
+A bound and a sharpness result (proofs_check.rivals): rivals the rates 1/4 slower and faster
+and no convergence.
 Antisymmetric initialisation: the claim is f_0 = 0, tested as max |f_0| <= 1e-12 (rounding);
-the control is the unpaired network (same units without the mirrored copies), which the same
+its rival is the unpaired network (same units without the mirrored copies), which the same
 test must reject.
 """
 
@@ -19,16 +20,13 @@ from numerics.frozen import frozen_outputs
 from numerics.words import enumerate_words
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
-    ACCEPTANCE_NOTE,
     draw_units,
     predicted_exponent,
-    rate_accepts,
-    rate_control,
-    rate_tolerance,
     spread_indices,
     states_array,
 )
-from proofs_check.result import CheckResult, FigureData, NegativeControl
+from proofs_check.result import CheckResult, Rival
+from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
 
 NAME = "output_at_init"
@@ -36,9 +34,10 @@ TITLE = "output at init"
 COST = 1.0
 EQUATION = "predicted_rate"
 CLAIM = (
-    "At initialisation the network output f^N_0 is of order N^{1/2 - beta} "
+    "At initialisation the network output f^N_0 is O(N^{1/2 - beta}) "
     "(identically 0 with antisymmetric initialisation)."
 )
+SHARP_CLAIM = "At initialisation the RMS of f^N_0 decays exactly like N^{1/2 - beta}."
 SPAWN_KEY = 103
 BIAS_ALLOWANCE = 0.0  # E[e] = N^{1-2beta} E[c^2 S^2] exactly; see module docstring.
 ZERO_TOLERANCE = 1e-12  # pair sums c S + (-c) S are exactly 0 in floating point; margin only.
@@ -96,19 +95,19 @@ def _run_antisymmetric(context: CheckContext) -> CheckResult:
         ci=None,
         tolerance=ZERO_TOLERANCE,
         tolerance_source="exact cancellation of mirrored pairs; 1e-12 is a rounding margin",
-        verdict="pass" if measured <= ZERO_TOLERANCE else "fail",
-        negative_control=NegativeControl(
-            name="unpaired network (no mirrored copies) claimed to give f_0 = 0",
+        accepted=measured <= ZERO_TOLERANCE,
+        rivals=(Rival(
+            name="the unpaired network (no mirrored copies) also gives f_0 = 0",
             prediction=0.0,
             measured=measured_control,
-            verdict="accepted" if control_accepted else "rejected",
+            rejected=not control_accepted,
             reason=f"max |f_0| = {measured_control:.3g} vs tolerance {ZERO_TOLERANCE:g}",
-        ),
+        ),),
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas},
     )
 
 
-def run(context: CheckContext) -> CheckResult:
+def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
     config = context.config
     if config.network.antisymmetric:
         return _run_antisymmetric(context)
@@ -120,35 +119,16 @@ def run(context: CheckContext) -> CheckResult:
         "output_init", params, lambda: {"f2": _outputs(context, False, True)})
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
     fit = fit_rate(np.array(budget.init_ladder), data["f2"], power=2, rng=rng)
-    ok = rate_accepts(fit, predicted, BIAS_ALLOWANCE)
-    control = rate_control(fit, "exponent off by 1/4 (3/4 - beta)", predicted + 0.25,
-                           BIAS_ALLOWANCE)
-    figure = FigureData(
-        kind="rate",
-        title="Output at initialisation",
-        series={"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
-                "error_hi": fit.value_ci[:, 1]},
-        meta={"slope": fit.slope, "intercept": fit.intercept, "predicted": predicted,
-              "ylabel": "RMS of f^N_0 over words"},
-    )
-    return CheckResult(
-        name=NAME,
-        claim=CLAIM,
-        equation=EQUATION,
-        quantity="rate exponent of RMS f^N_0 in N",
-        prediction=predicted,
-        measured=fit.slope,
-        ci=fit.ci,
-        tolerance=rate_tolerance(fit, BIAS_ALLOWANCE),
+    test = rate_test(fit, predicted, BIAS_ALLOWANCE, [budget.init_replicas] * fit.ns.size)
+    base = CheckResult(
+        name=NAME, claim=CLAIM, equation=EQUATION, quantity="rate exponent of RMS f^N_0 in N",
+        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope "
-        "(regression standard error, "
-        f"{budget.init_replicas} replicas per N); bias allowance 0 since "
+        f"({budget.init_replicas} replicas per N); allowance 0 since "
         "E[f_0^2] = N^{1-2beta} E[c^2 S^2] exactly",
-        verdict="pass" if ok else "fail",
-        negative_control=control,
-        figures=(figure,),
+        accepted=False,
+        figures=(rate_figure(test, "Output at initialisation", r"RMS of $f^N_0$ over words"),),
         formula=r"f^N_0 = N^{-\beta} \sum_i c^i S^i = O(N^{1/2 - \beta})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,
-                 "rms": fit.values, "bootstrap_ci": fit.bootstrap_ci,
-                 "chi2_reduced": fit.chi2_reduced},
-    )
+                 "rms": fit.values})
+    return rate_claims(test, base=base, sharp_claim=SHARP_CLAIM)

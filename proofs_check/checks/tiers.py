@@ -33,7 +33,7 @@ import numpy as np
 
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import states_array, transition_matrix
-from proofs_check.result import CheckResult, FigureData, NegativeControl
+from proofs_check.result import CheckResult, FigureData, Rival
 
 NAME = "tiers"
 TITLE = "tiers of evidence"
@@ -50,12 +50,27 @@ def _result(name, claim, equation, quantity, measured, tolerance, source, contro
     return CheckResult(
         name=name, claim=claim, equation=equation, quantity=quantity, prediction=0.0,
         measured=measured, ci=None, tolerance=tolerance, tolerance_source=source,
-        verdict="pass" if measured <= tolerance else "fail",
-        negative_control=NegativeControl(
-            control_name, 0.0, control_measured, "accepted" if accepted else "rejected",
+        accepted=measured <= tolerance,
+        rivals=(Rival(
+            control_name, 0.0, control_measured, not accepted,
             f"deviation {control_measured:.3g} {'<=' if accepted else '>'} tolerance "
-            f"{tolerance:.3g}"),
+            f"{tolerance:.3g}"),),
         figures=figures, details=details)
+
+
+def _difference_figure(title: str, claim: np.ndarray, rival: np.ndarray, tolerance: float,
+                       rival_name: str) -> FigureData:
+    """|double - reference| per entry (sorted), the rival's, and the tolerance line."""
+    x = np.arange(claim.size, dtype=float)
+    floor = np.finfo(float).tiny
+    return FigureData(
+        "curves", title,
+        {"p0|double code|x": x, "p0|double code|y": np.maximum(np.sort(claim), floor),
+         f"p0|rival: {rival_name}|x": x,
+         f"p0|rival: {rival_name}|y": np.maximum(np.sort(rival), floor),
+         "p0|tolerance|x": x[[0, -1]], "p0|tolerance|y": np.full(2, tolerance)},
+        {"panels": [{"title": "", "xlabel": "entry (sorted by deviation)",
+                     "ylabel": "|value - 30-digit reference|", "logy": True}]})
 
 
 def _exact_transition(config) -> list[list[Fraction]]:
@@ -196,9 +211,9 @@ def _limit(context: CheckContext) -> CheckResult:
         "limit ODE without the pi_L weights (K instead of K D)",
         float(np.max(np.abs(wrong - reference))),
         {"words": n, "times": list(times)},
-        (FigureData("scatter", "g_t: double vs mpmath (words of length 2)",
-                    {"reference": reference.ravel(), "value": g.ravel()},
-                    {"xlabel": "|g| mpmath", "ylabel": "|g| double"}),))
+        (_difference_figure("g_t: double vs 30-digit mpmath (words of length 2)",
+                            np.abs(g - reference).ravel(), np.abs(wrong - reference).ravel(),
+                            tolerance, "ODE without the pi_L weights"),))
 
 
 GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)

@@ -1,0 +1,188 @@
+"""The limit g_t on words used by the main-theorem, frozen-network and Poisson checks, chosen
+and cached once per report, and the rival limits the network might converge to instead.
+
+Word length: :func:`select_limit` takes the smallest L (at most the config's limit.word_length,
+at least q + 2 for a target of lag q) whose estimated error delta(L) = quadrature bound +
+truncation estimate + rounding is <= the budget's ``limit_accuracy``; the config's L when none
+is. Rival limits (:func:`rival_problems`), each the solution of the same ODE with one
+ingredient wrong:
+* the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the
+  target read one step late, y(X_{-1}) (targets without lags);
+* the kernel with one term removed: A - A_c, A - A_w, A - A_b for each trainable group (with a
+  single trainable group: no learning at all, g = 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, suffix_average
+from proofs_check.checks import CheckContext
+from proofs_check.stats import RateFit
+
+TIME_POINTS = 32
+
+
+def time_grid(horizon: float) -> np.ndarray:
+    """t_j = T j / 32, j = 1..32: the times at which the main theorem's error is measured."""
+    return horizon * np.arange(1, TIME_POINTS + 1) / TIME_POINTS
+
+
+def _ybar_without_lags(ybar: np.ndarray, pi_L: np.ndarray, m: int) -> np.ndarray:
+    """E[Y_0 | X_0 = u_L] on every word (the lagged inputs averaged out under pi_L)."""
+    last = np.arange(ybar.shape[0]) % m  # most recent symbol u_L (oldest-first words)
+    num = np.bincount(last, weights=pi_L * ybar, minlength=m)
+    den = np.bincount(last, weights=pi_L, minlength=m)
+    return (num / den)[last]
+
+
+def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
+    """For a lag-0 target y(X_0): y read at the previous symbol, y(u_{L-1}), on every word."""
+    index = np.arange(ybar.shape[0])
+    by_symbol = np.zeros(m)
+    by_symbol[index % m] = ybar  # ybar depends on the last symbol only
+    return by_symbol[(index // m) % m]
+
+
+def truncation_estimate(diffs: dict[int, float], L: int, rho: float, first_valid: int) -> float:
+    """Estimated |g^L - g^infinity| (max over words and times) from the measured differences
+    diff_j = max |E[g^j | younger j-1 symbols] - g^(j-1)| (MODEL.md §4: diff_j ~ C rho^j).
+
+    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the last
+    two valid levels j in {L - 1, L} (both words long enough for the target, j >= first_valid)
+    and the larger is kept, so one accidentally small difference cannot pass for convergence.
+    Infinite when no difference exists (L = 1).
+    """
+    rho = min(max(float(rho), 0.0), 0.99)
+    levels = [j for j in (L - 1, L) if j >= first_valid and j in diffs]
+    if not levels:  # words too short for the target: extrapolate what there is (config's L)
+        levels = [j for j in (L - 1, L) if j in diffs]
+    if not levels:
+        return float("inf")
+    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
+
+
+def select_limit(config, accuracy: float, times: tuple[float, ...]):
+    """The limit on words at the smallest sufficient word length (module docstring).
+
+    Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``),
+    measures diff_L against L - 1 and stops at the first L >= q + 2 with
+    delta(L) = quadrature + :func:`truncation_estimate` + rounding <= ``accuracy``.
+    Returns (LimitResult, delta, info) with info the delta of every L tried.
+    """
+    from derivations.config import contraction_rate
+
+    L_max = max(int(config.limit.word_length), 1)
+    lag = int(config.target.lag)
+    first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
+    L_min = min(L_max, first_valid)
+    rho = float(contraction_rate(config))
+    diffs: dict[int, float] = {}
+    tried: dict[int, float] = {}
+    previous = None
+    result = None
+    delta = float("inf")
+    for L in range(max(1, L_min - 1), L_max + 1):
+        result = solve_limit(config, L, times=times, truncation="none")
+        if previous is not None:
+            m = result.problem.P.shape[0]
+            diffs[L] = float(np.max(np.abs(
+                suffix_average(result.g, result.problem.pi_L, m) - previous.g)))
+        previous = result
+        if L < L_min:
+            continue
+        estimates = result.error_estimates
+        truncation = truncation_estimate(diffs, L, rho, first_valid)
+        if rho == 0.0 and L >= lag + 1:
+            truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
+        delta = float(estimates.get("quadrature") or 0.0) + truncation + float(
+            estimates.get("rounding") or 0.0)
+        tried[L] = delta
+        if delta <= accuracy:
+            break
+    assert result is not None
+    return result, delta, {"tried": tried, "differences": diffs, "rho": rho}
+
+
+def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
+    """The limit at the word length chosen by :func:`select_limit` (cached): g on the time
+    grid and at T, the kernel K and its parts by group, pi_L, ybar, the rival target, the
+    error estimate delta and the word lengths tried."""
+    config = context.config
+    accuracy = float(context.budget.limit_accuracy)
+    horizon = float(config.training.horizon)
+    times = time_grid(horizon)
+
+    def compute() -> dict[str, np.ndarray]:
+        result, delta, info = select_limit(config, accuracy, tuple(times))
+        problem = result.problem
+        m = problem.P.shape[0]
+        if int(config.target.lag) > 0:
+            wrong_name = "the target without its lagged inputs, E[Y_0 | X_0]"
+            ybar_wrong = _ybar_without_lags(problem.ybar, problem.pi_L, m)
+        else:
+            wrong_name = "the target read one step late, y(X_{-1})"
+            ybar_wrong = _ybar_one_step_late(problem.ybar, m)
+        tried = sorted(info["tried"].items())
+        out = {"times": times, "g": result.g, "K": result.kernel.K, "ybar": problem.ybar,
+               "pi_L": problem.pi_L, "alpha": np.array(problem.alpha),
+               "delta": np.array(delta), "L": np.array(int(problem.word_length)),
+               "tried_L": np.array([t[0] for t in tried], dtype=np.int64),
+               "tried_delta": np.array([t[1] for t in tried], dtype=float),
+               "quadrature": np.array(float(result.error_estimates.get("quadrature") or 0.0)),
+               "ybar_wrong": ybar_wrong, "wrong_target_name": np.array(wrong_name)}
+        for group, part in result.kernel.by_group.items():
+            out[f"K_{group}"] = part
+        return out
+
+    params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L"}
+    return context.cache.get_or_compute("limit", params, compute)
+
+
+def claim_solver(limit: dict[str, np.ndarray]) -> LimitSolver:
+    """The limit ODE of the claim on words (spectral solver; g at any time by numerics.g_at)."""
+    return limit_solver(limit["K"], limit["pi_L"], limit["ybar"], float(limit["alpha"]))
+
+
+def rival_solvers(limit: dict[str, np.ndarray], trainable: tuple[str, ...]
+                  ) -> dict[str, LimitSolver]:
+    """name -> solver of each rival limit (module docstring)."""
+    K, pi_L, alpha = limit["K"], limit["pi_L"], float(limit["alpha"])
+    rivals = {f"f^N converges to the limit of {limit['wrong_target_name']}":
+              limit_solver(K, pi_L, limit["ybar_wrong"], alpha)}
+    groups = [g for g in trainable if f"K_{g}" in limit]
+    for group in groups:
+        name = (f"f^N converges to the limit of the kernel without its {group} term"
+                if len(groups) > 1 else "no learning: the kernel without its only term (g = 0)")
+        rivals[name] = limit_solver(K - limit[f"K_{group}"], pi_L, limit["ybar"], alpha)
+    return rivals
+
+
+def g_on_times(solver: LimitSolver, times) -> np.ndarray:
+    """g_t on every word at the given times, (len(times), n_words)."""
+    return g_at(solver, tuple(float(t) for t in times))
+
+
+def floor_allowance(fit: RateFit, delta: float) -> float:
+    """Allowance (ii) of the module docstring: the largest slope change an error <= delta of g
+    can cause, sum_j |a_j| (-log(1 - delta / E_j)) over the rungs (inf if delta >= some E_j)."""
+    values = np.asarray(fit.values, dtype=float)
+    ratio = float(delta) / np.maximum(values, 1e-300)
+    log_bounds = np.full(values.shape, np.inf)
+    inside = ratio < 1.0
+    log_bounds[inside] = -np.log1p(-ratio[inside])
+    return fit.slope_sensitivity(log_bounds)
+
+
+def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: str) -> str:
+    """What the report tells the user about the limit's accuracy: met, or not met at the
+    config's word length (then the floor allowance (ii) carries it and the test is weaker)."""
+    if delta <= accuracy:
+        return (f"limit g_t on words of length L = {L}: estimated error {delta:.2g} meets the "
+                f"{budget} budget's target {accuracy:.2g}")
+    return (f"limit g_t at the config's word length L = {config_L}: estimated error "
+            f"{delta:.2g} exceeds the {budget} budget's target {accuracy:.2g}; the finite-N "
+            "allowance covers it, at the price of a wider acceptance interval (raise "
+            "[limit] word_length for a sharper test)")
+
+

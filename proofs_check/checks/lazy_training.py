@@ -1,0 +1,115 @@
+"""Check: lazy training (MODEL.md §6): the empirical tangent kernel of the trained network at time
+T, on words, stays within O(N^{beta - 1}) of the one at initialisation. This is the step of the
+proof that replaces the current parameters by the initial ones in the kernel.
+
+On the budget's init_words words (length ``Budget.word_length``, spread over all m^L words, each
+read from S = G = 0) the empirical kernel A^N(theta; u, v) (numerics.tangent_kernel) is
+computed at theta_0 and theta_{floor(NT)} of the shared trained networks (checks._simulations);
+per replica e = mean over word pairs of (A^N(theta_T) - A^N(theta_0))^2, and the RMS
+sqrt(mean_r e) is fitted against N. The predicted exponent beta - 1 is derived in
+derivations.scaling (the kernel is a smooth function of parameters that each move by
+O(N^{beta - 1})). Allowance: as for the parameter drift, r N_min^-r / (1 - N_min^-r) (the drift's
+O(1) factor converges with relative error O(N^-r)). Rivals of the bound (proofs_check.rivals):
+the kernel moves by O(1) (slope 0, the non-lazy regime), the rate 1/4 slower.
+
+Sharpness: the bound is not attained. The first-order term's mean vanishes by the symmetry
+c -> -c of mu_0 (derivations.scaling.lazy_training_orders), leaving its fluctuation
+N^{beta - 3/2} and the second-order term N^{2 beta - 2}; the sharp exponent is the larger,
+max(2 beta - 2, beta - 3/2) = 2 beta - 2, with the smaller one's relative weight
+N^-(beta - 1/2) as a subleading allowance. Rivals: the rates 1/4 faster and slower than that
+(the second is the bound's own N^{beta - 1} when beta = 3/4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.tangent_kernel import empirical_kernel
+from numerics.words import enumerate_words
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import (
+    predicted_exponent,
+    replica_text,
+    spread_indices,
+    states_array,
+    subleading_allowance,
+)
+from proofs_check.checks._simulations import trained_ladder
+from proofs_check.result import CheckResult
+from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
+from proofs_check.stats import fit_rate
+
+NAME = "lazy_training"
+TITLE = "lazy training"
+COST = 1.5
+EQUATION = "kernel_integrand"
+CLAIM = ("Lazy training: over t <= T the empirical tangent kernel of the trained network moves "
+         "by O(N^{beta - 1}) from its value at initialisation.")
+SHARP_CLAIM = ("The empirical tangent kernel moves by exactly the order N^{2 beta - 2} (the "
+               "first-order term of order N^{beta - 1} cancels by the c -> -c symmetry).")
+
+
+def kernel_motion(level: dict[str, np.ndarray], config, inputs: np.ndarray) -> np.ndarray:
+    """Per replica, mean over word pairs of (A^N(theta_T) - A^N(theta_0))^2, shape (R,)."""
+    out = np.empty(level["c0"].shape[0])
+    for r in range(out.size):
+        start = empirical_kernel(config, level["c0"][r], level["w0"][r], level["b0"][r], inputs)
+        end = empirical_kernel(config, level["cT"][r], level["wT"][r], level["bT"][r], inputs)
+        out[r] = float(np.mean((end - start) ** 2))
+    return out
+
+
+def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
+    config = context.config
+    budget = context.budget
+    L = budget.word_length
+    select = spread_indices(config.chain.m**L, budget.init_words)
+    inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
+    levels = trained_ladder(context, 0.0, 0.5)
+    motions = []
+    for i, (n_units, level) in enumerate(zip(budget.n_ladder, levels, strict=True)):
+        params = {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
+                  "seed": context.seed, "L": L, "words": select}
+        motions.append(context.cache.get_or_compute(
+            "kernel_motion", params,
+            lambda lv=level: {"e": kernel_motion(lv, config, inputs)})["e"])
+        context.progress(0.5 + 0.5 * (i + 1) / len(levels))
+    ns = np.array(budget.n_ladder)
+    replicas = [budget.replicas_at(n) for n in budget.n_ladder]
+    predicted = predicted_exponent("lazy_training", config)  # beta - 1
+    bias = subleading_allowance(-predicted_exponent("overall", config), min(budget.n_ladder))
+    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(501,)))
+    fit = fit_rate(ns, motions, power=2, rng=rng)
+    test = rate_test(fit, predicted, bias, replicas)
+    sharp, gap = sharp_exponent(config)
+    sharp_test = rate_test(fit, sharp, subleading_allowance(gap, min(budget.n_ladder)), replicas)
+    base = CheckResult(
+        name=NAME, claim=CLAIM, equation=EQUATION,
+        quantity="rate exponent of RMS over word pairs of A^N(theta_T) - A^N(theta_0)",
+        prediction=predicted, measured=None, ci=None, tolerance=None,
+        tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
+        f"{replica_text(budget)} replicas per N, widened by the allowance {bias:.3g} = "
+        "r N_min^-r / (1 - N_min^-r) (a subleading term of relative order N^-r)",
+        accepted=False,
+        figures=(rate_figure(test, "Lazy training: motion of the empirical tangent kernel",
+                             r"RMS of $A^N(\theta_T) - A^N(\theta_0)$"),),
+        details={"ladder": list(budget.n_ladder), "replicas": replicas, "words": int(select.size),
+                 "word_length": L, "predicted_source": "derivations.scaling.error_exponents"},
+        formula=r"\Big(\mathrm{mean}_{u,v} \big(A^N(\theta_{\lfloor NT \rfloor}; u, v) - "
+                r"A^N(\theta_0; u, v)\big)^2\Big)^{1/2} = O(N^{\beta - 1})")
+    return rate_claims(test, base=base, sharp_claim=SHARP_CLAIM, sharp_test=sharp_test,
+                       floor_name="the kernel moves by O(1): not lazy (slope 0)")
+
+
+def sharp_exponent(config) -> tuple[float, float]:
+    """(the sharp exponent, the gap to the next surviving term) at the config's beta, from
+    derivations.scaling.lazy_training_orders."""
+    import sympy as sp
+
+    from derivations import scaling
+
+    orders = scaling.lazy_training_orders()
+    beta = sp.nsimplify(config.network.beta)
+    survivors = [float(orders[k].subs(scaling.BETA, beta))
+                 for k in ("first_order_fluctuation", "second_order")]
+    return max(survivors), abs(survivors[0] - survivors[1])

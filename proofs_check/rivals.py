@@ -1,0 +1,235 @@
+"""Rivals: the competing theories a check must tell apart from its claim, and the tests that
+reject them on the claim's own data.
+
+Rate claims (MODEL.md §6: every rate is an upper bound). A rate check fits the log-log slope s
+of its error over the N ladder; the **acceptance window** is the slope's 99.5% interval
+(Bonferroni: 95% family-wise over the report's interval tests) widened on both sides by the
+check's stated finite-N allowance. From one fit, two claims (:func:`rate_claims`):
+
+* the **bound** "error = O(N^a)": accepted unless the window lies wholly above a (the error
+  decays significantly slower than N^a). Rivals: the rate 1/4 slower (exponent a + 1/4) and no
+  convergence (a positive error floor: the slope tends to 0), each rejected when it lies above
+  the window;
+* its **sharpness** "the exponent is a": accepted when a lies in the window. Rivals: the rate
+  1/4 faster (a - 1/4) and 1/4 slower (a + 1/4), each rejected when outside the window. Where
+  the leading coefficient of the predicted term vanishes for a configuration the error decays
+  faster: the bound holds while sharpness fails, and the result says so.
+
+Limit claims ("f^N converges to g") add rivals "f^N converges to h" for other functions h
+(:func:`limit_rival`): a paired test on the same samples at the largest N.
+
+A rival that is not rejected makes the check *inconclusive*, and :attr:`Rival.needs` says what
+budget would reject it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy import stats as _stats
+
+from proofs_check.result import CheckResult, FigureData, LadderRow, Rival
+from proofs_check.stats import RateFit
+
+RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (MODEL.md §6)
+ACCEPTANCE_CONFIDENCE = 0.995
+ACCEPTANCE_NOTE = "99.5% (Bonferroni: 95% family-wise over the report's interval tests)"
+
+
+@dataclass(frozen=True)
+class RateTest:
+    """A rate fit judged against a predicted exponent: the acceptance ``window`` (the slope's
+    99.5% interval widened by ``allowance``) and ``half_width`` (of the interval alone)."""
+
+    fit: RateFit
+    predicted: float
+    allowance: float
+    replicas: tuple[int, ...]
+
+    @property
+    def half_width(self) -> float:
+        lo, hi = self.fit.interval(ACCEPTANCE_CONFIDENCE)
+        return 0.5 * (hi - lo)
+
+    @property
+    def window(self) -> tuple[float, float]:
+        lo, hi = self.fit.interval(ACCEPTANCE_CONFIDENCE)
+        return (lo - self.allowance, hi + self.allowance)
+
+    @property
+    def resolution(self) -> float:
+        """The smallest deviation from the prediction that this budget rejects on both sides:
+        every exponent farther than this from ``predicted`` lies outside the window."""
+        lo, hi = self.window
+        return max(hi - self.predicted, self.predicted - lo, 0.0)
+
+    def ladder(self) -> tuple[LadderRow, ...]:
+        fit = self.fit
+        return tuple(LadderRow(int(n), int(r), float(v), float(ci[0]), float(ci[1]))
+                     for n, r, v, ci in zip(fit.ns, self.replicas, fit.values, fit.value_ci,
+                                            strict=True))
+
+
+def rate_test(fit: RateFit, predicted: float, allowance: float,
+              replicas: Sequence[int]) -> RateTest:
+    return RateTest(fit, float(predicted), float(allowance), tuple(int(r) for r in replicas))
+
+
+def _needs(test: RateTest, exponent: float) -> str:
+    """What would reject ``exponent`` if the slope stays where it is: more replicas (the
+    interval shrinks like 1/sqrt(R)) unless the allowance alone already covers the gap."""
+    gap = abs(exponent - test.fit.slope)
+    room = gap - test.allowance
+    if room <= 0 or not math.isfinite(gap):
+        return (f"no replica count: the finite-N allowance {test.allowance:.3g} already spans "
+                f"the gap {gap:.3g} between the fitted slope and this exponent; a ladder "
+                "starting at larger N (smaller allowance) or a more accurate limit would")
+    factor = (test.half_width / room) ** 2
+    counts = sorted(set(test.replicas))
+    wanted = ", ".join(str(int(math.ceil(r * factor))) for r in counts)
+    return (f"about {factor:.1f}x the replicas per N ({wanted} instead of "
+            f"{', '.join(map(str, counts))}), if the slope stays at {test.fit.slope:.3g}")
+
+
+def exponent_rival(test: RateTest, exponent: float, name: str, *, above_only: bool = False
+                   ) -> Rival:
+    """The rival "the slope is ``exponent``", rejected when the exponent lies outside the
+    acceptance window (``above_only``: only when above it, for rivals of a bound)."""
+    lo, hi = test.window
+    if not math.isfinite(test.fit.slope):
+        return Rival(name, exponent, None, True,
+                     "the errors are not finite (the networks diverged): no power law fits")
+    rejected = exponent > hi or (not above_only and exponent < lo)
+    where = "outside" if rejected else "inside"
+    reason = (f"exponent {exponent:.4g} is {where} the acceptance window [{lo:.4g}, {hi:.4g}] "
+              f"of the fitted slope {test.fit.slope:.4g}")
+    return Rival(name, exponent, test.fit.slope, rejected, reason,
+                 "" if rejected else _needs(test, exponent))
+
+
+def slower_rival(test: RateTest) -> Rival:
+    a = test.predicted + RIVAL_SHIFT
+    return exponent_rival(test, a, f"rate 1/4 slower (exponent {a:.4g})", above_only=True)
+
+
+def faster_rival(test: RateTest) -> Rival:
+    a = test.predicted - RIVAL_SHIFT
+    return exponent_rival(test, a, f"rate 1/4 faster (exponent {a:.4g})")
+
+
+def no_convergence_rival(test: RateTest, name: str = "no convergence (an error floor: slope 0)"
+                         ) -> Rival:
+    return exponent_rival(test, 0.0, name, above_only=True)
+
+
+def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
+                bound_rivals: Sequence[Rival] = (), sharp_figures: tuple = (),
+                floor_name: str = "no convergence (an error floor: slope 0)",
+                sharp_test: RateTest | None = None) -> tuple[CheckResult, CheckResult]:
+    """The bound and the sharpness results of one rate fit (module docstring). ``base`` holds
+    the name, bound claim, quantity, equation, formula, tolerance source, figures and details;
+    the sharpness result is named ``<name>_sharpness``. ``bound_rivals`` are added to the
+    bound's exponent rivals (e.g. limits the network might converge to instead);
+    ``floor_name`` names the slope-0 rival (included when it differs from the slower one).
+    ``sharp_test``: the same fit judged against a different (derived, faster) sharp exponent,
+    where the bound's leading term is known to vanish (default: the bound's own exponent)."""
+    a = test.predicted
+    lo, hi = test.window
+    rivals = [slower_rival(test)]
+    if a + RIVAL_SHIFT < 0:  # else the slower rival is itself "no convergence" or beyond
+        rivals.append(no_convergence_rival(test, floor_name))
+    common: dict[str, Any] = {
+        "prediction": a, "measured": test.fit.slope, "ci": test.fit.ci,
+        "tolerance": 0.5 * (hi - lo), "window": (lo, hi), "resolution": test.resolution,
+        "ladder": test.ladder(),
+    }
+    details = dict(base.details, allowance=test.allowance, chi2_reduced=test.fit.chi2_reduced,
+                   bootstrap_ci=test.fit.bootstrap_ci)
+    bound = replace(base, **common, accepted=bool(lo <= a), rivals=(*rivals, *bound_rivals),
+                    details=details)
+    sharp_test = sharp_test or test
+    s_lo, s_hi = sharp_test.window
+    sharp_ok = bool(s_lo <= sharp_test.predicted <= s_hi)
+    note = details.get("note", "")
+    if bound.accepted and not sharp_ok and test.fit.slope < sharp_test.predicted:
+        note = ("the bound holds but the error decays faster than predicted: the leading "
+                "coefficient of the predicted term may vanish for this configuration. " + note)
+    sharp_common = dict(common, prediction=sharp_test.predicted, tolerance=0.5 * (s_hi - s_lo),
+                        window=(s_lo, s_hi), resolution=sharp_test.resolution)
+    sharp = replace(base, **sharp_common, name=f"{base.name}_sharpness", claim=sharp_claim,
+                    accepted=sharp_ok,
+                    rivals=(faster_rival(sharp_test), slower_rival(sharp_test)),
+                    details=dict(details, note=note.strip(), allowance=sharp_test.allowance),
+                    figures=sharp_figures)
+    return bound, sharp
+
+
+def limit_rival(name: str, claim_errors: np.ndarray, rival_errors: np.ndarray,
+                distance: float, delta: float) -> Rival:
+    """Rival "f^N converges to h" for a function h != g, tested on the claim's samples at the
+    largest N: per replica r, e_g[r] and e_h[r] are the mean squared errors of f^N against g and
+    against h over the same points, and T = mean_r (e_h - e_g).
+
+    If f^N converged to h with an error E_h like the claim's own (taken as the upper 99.5%
+    bound E of sqrt(mean e_g)), Minkowski on the same points gives E_g >= D - E_h, D the RMS
+    distance between g and h there, hence T <= tau = 2 D E - D^2 (D >= E), or E^2 (D < E).
+    The rival is rejected when the lower 99.5% bound of T exceeds tau, and only when D exceeds
+    twice the limit's own error delta (else g and h are not distinguishable at this accuracy).
+    """
+    e_g = np.asarray(claim_errors, dtype=float)
+    t = np.asarray(rival_errors, dtype=float) - e_g
+    n = t.size
+    if n < 2 or not np.all(np.isfinite(t)):
+        return Rival(name, None, None, False, "not enough finite samples to test this rival",
+                     "more replicas at the largest N")
+    q = float(_stats.t.ppf(0.5 + ACCEPTANCE_CONFIDENCE / 2, n - 1))
+    mean_t = float(t.mean())
+    t_lo = mean_t - q * float(t.std(ddof=1)) / math.sqrt(n)
+    e_up = math.sqrt(max(float(e_g.mean()) + q * float(e_g.std(ddof=1)) / math.sqrt(n), 0.0))
+    tau = 2.0 * distance * e_up - distance**2 if distance >= e_up else e_up**2
+    if distance <= 2.0 * delta:
+        return Rival(name, tau, mean_t, False,
+                     f"h is within {distance:.3g} of g, not more than twice the limit's own "
+                     f"error {delta:.3g}: indistinguishable at this accuracy",
+                     "a more accurate limit (longer words, finer quadrature)")
+    rejected = t_lo > tau
+    reason = (f"mean (f-h)^2 - (f-g)^2 at the largest N is {mean_t:.3g} (99.5% lower bound "
+              f"{t_lo:.3g}); converging to h would make it at most {tau:.3g} (distance "
+              f"g-h {distance:.3g}, network error at most {e_up:.3g})")
+    needs = "" if rejected else (
+        "a larger N: the network must get closer to g than the distance g-h "
+        f"({distance:.3g}); its error there is up to {e_up:.3g}")
+    return Rival(name, tau, mean_t, bool(rejected), reason, needs)
+
+
+def rate_figure(test: RateTest, title: str, ylabel: str) -> FigureData:
+    """The figure of a rate fit: the per-N values with their 95% intervals, the fitted slope,
+    the acceptance window (a wedge of slopes), the prediction and every exponent rival."""
+    fit = test.fit
+    a = test.predicted
+    rivals = {f"rival: rate 1/4 slower ({a + RIVAL_SHIFT:.3g})": a + RIVAL_SHIFT,
+              f"rival: rate 1/4 faster ({a - RIVAL_SHIFT:.3g})": a - RIVAL_SHIFT}
+    if a + RIVAL_SHIFT < 0:
+        rivals["rival: no convergence (0)"] = 0.0
+    return FigureData("rate", title,
+                      {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
+                       "error_hi": fit.value_ci[:, 1]},
+                      {"slope": fit.slope, "intercept": fit.intercept, "predicted": a,
+                       "window": test.window, "rivals": rivals, "ylabel": ylabel})
+
+
+def fit_rival(name: str, test: RateTest) -> Rival:
+    """Rival "the quantity converges to h instead", tested like the claim's bound on its own
+    distance: if it converged to h, the distance to h would decay at least like N^a, so the
+    rival is rejected when that distance's acceptance window lies wholly above a."""
+    lo, hi = test.window
+    rejected = bool(lo > test.predicted) or not math.isfinite(test.fit.slope)
+    where = "above" if rejected else "not above"
+    return Rival(name, test.predicted, test.fit.slope, rejected,
+                 f"the distance to h has slope {test.fit.slope:.4g}, window [{lo:.4g}, {hi:.4g}], "
+                 f"{where} the exponent {test.predicted:.4g} that convergence to h needs",
+                 "" if rejected else _needs(test, test.predicted))
