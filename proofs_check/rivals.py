@@ -128,15 +128,13 @@ def no_convergence_rival(test: RateTest, name: str = "no convergence (an error f
 
 def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                 bound_rivals: Sequence[Rival] = (), sharp_figures: tuple = (),
-                floor_name: str = "no convergence (an error floor: slope 0)",
-                sharp_test: RateTest | None = None) -> tuple[CheckResult, CheckResult]:
+                floor_name: str = "no convergence (an error floor: slope 0)"
+                ) -> tuple[CheckResult, CheckResult]:
     """The bound and the sharpness results of one rate fit (module docstring). ``base`` holds
     the name, bound claim, quantity, equation, formula, tolerance source, figures and details;
     the sharpness result is named ``<name>_sharpness``. ``bound_rivals`` are added to the
     bound's exponent rivals (e.g. limits the network might converge to instead);
-    ``floor_name`` names the slope-0 rival (included when it differs from the slower one).
-    ``sharp_test``: the same fit judged against a different (derived, faster) sharp exponent,
-    where the bound's leading term is known to vanish (default: the bound's own exponent)."""
+    ``floor_name`` names the slope-0 rival (included when it differs from the slower one)."""
     a = test.predicted
     lo, hi = test.window
     rivals = [slower_rival(test)]
@@ -151,20 +149,14 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                    bootstrap_ci=test.fit.bootstrap_ci)
     bound = replace(base, **common, accepted=bool(lo <= a), rivals=(*rivals, *bound_rivals),
                     details=details)
-    sharp_test = sharp_test or test
-    s_lo, s_hi = sharp_test.window
-    sharp_ok = bool(s_lo <= sharp_test.predicted <= s_hi)
+    sharp_ok = bool(lo <= a <= hi)
     note = details.get("note", "")
-    if bound.accepted and not sharp_ok and test.fit.slope < sharp_test.predicted:
+    if bound.accepted and not sharp_ok and test.fit.slope < a:
         note = ("the bound holds but the error decays faster than predicted: the leading "
                 "coefficient of the predicted term may vanish for this configuration. " + note)
-    sharp_common = dict(common, prediction=sharp_test.predicted, tolerance=0.5 * (s_hi - s_lo),
-                        window=(s_lo, s_hi), resolution=sharp_test.resolution)
-    sharp = replace(base, **sharp_common, name=f"{base.name}_sharpness", claim=sharp_claim,
-                    accepted=sharp_ok,
-                    rivals=(faster_rival(sharp_test), slower_rival(sharp_test)),
-                    details=dict(details, note=note.strip(), allowance=sharp_test.allowance),
-                    figures=sharp_figures)
+    sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
+                    accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test)),
+                    details=dict(details, note=note.strip()), figures=sharp_figures)
     return bound, sharp
 
 

@@ -269,3 +269,37 @@ def test_reports_are_readable_mathematics(first_run):
     assert line in md and html.escape(line) in page
     for text in (md, page):
         assert not re.search(r"\bissues?\b|docstring", text, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("verdicts", "strict", "code"), [
+    (("pass", "pass"), False, 0), (("pass", "inconclusive"), False, 0),
+    (("pass", "inconclusive"), True, 1), (("pass", "fail"), False, 1),
+    (("pass", "pass"), True, 0)])
+def test_exit_code_follows_the_three_valued_verdicts(verdicts, strict, code, tmp_path,
+                                                     monkeypatch, capsys):
+    """Exit 0 when nothing fails, 1 when something fails; --strict also 1 on inconclusive.
+    The closing line counts pass / fail / inconclusive."""
+    from proofs_check.commands import report as command
+    from proofs_check.report import Report
+    from proofs_check.result import CheckResult, Rival
+
+    def result(verdict: str) -> CheckResult:
+        return CheckResult(
+            name=f"c_{verdict}", claim="c", equation="", quantity="q", prediction=0.0,
+            measured=0.0, ci=None, tolerance=1.0, tolerance_source="t",
+            accepted=verdict != "fail",
+            rivals=(Rival("r", 1.0, 0.0, verdict == "pass", "why", "" if verdict == "pass"
+                          else "more replicas"),))
+
+    report = Report(config=load_config(None), budget=TINY,
+                    results=tuple(result(v) for v in verdicts), seconds=0.0, cache_hits=0,
+                    cache_misses=0, crosschecks=None)
+    assert all(r.verdict == v for r, v in zip(report.results, verdicts, strict=True))
+    monkeypatch.setattr(command, "run_checks", lambda *a, **k: report)
+    args = type("A", (), {"config": None, "budget": "quick", "out": str(tmp_path),
+                          "no_progress": True, "strict": strict, "set": []})()
+    assert command.run(args) == code
+    closing = capsys.readouterr().err.strip().splitlines()[-1]
+    counts = {v: verdicts.count(v) for v in ("pass", "fail", "inconclusive")}
+    assert closing.startswith(f"rnnkl report: {counts['pass']} pass, {counts['fail']} fail, "
+                              f"{counts['inconclusive']} inconclusive of {len(verdicts)} checks")
