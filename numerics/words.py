@@ -68,3 +68,9 @@ def path_word_indices(states: IntArray, m: int, word_length: int) -> IntArray:
     for i in range(word_length):
         index = index * m + states[..., i : n - word_length + 1 + i]
     return index
+
+
+def word_label(index: int, m: int, word_length: int) -> str:
+    """Word number ``index`` of :func:`enumerate_words` (m, L) as its symbols, oldest first,
+    e.g. "0 2 1" (state indices from 0)."""
+    return " ".join(str(int(s)) for s in enumerate_words(m, word_length)[index])

@@ -3,7 +3,8 @@ reject them on the claim's own data.
 
 Rate claims (MODEL.md §6: every rate is an upper bound). A rate check fits the log-log slope s
 of its error over the N ladder; the **acceptance window** is the slope's 99.5% interval
-(Bonferroni: 95% family-wise over the report's interval tests) widened on both sides by the
+(0.5% per test: a correct theory fails one given test with probability <= 0.5%; the report
+makes about 20 such tests, so no family-wise level is claimed) widened on both sides by the
 check's stated finite-N allowance. From one fit, two claims (:func:`rate_claims`):
 
 * the **bound** "error = O(N^a)": accepted unless the window lies wholly above a (the error
@@ -37,7 +38,7 @@ from proofs_check.stats import RateFit
 
 RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (MODEL.md §6)
 ACCEPTANCE_CONFIDENCE = 0.995
-ACCEPTANCE_NOTE = "99.5% (Bonferroni: 95% family-wise over the report's interval tests)"
+ACCEPTANCE_NOTE = "99.5% (0.5% per test)"
 
 
 @dataclass(frozen=True)

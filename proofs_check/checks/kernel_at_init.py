@@ -23,7 +23,7 @@ import numpy as np
 
 from numerics.kernel import KernelSpec, kernel_on_words
 from numerics.tangent_kernel import empirical_kernel
-from numerics.words import enumerate_words
+from numerics.words import enumerate_words, word_label
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     draw_units,
@@ -145,8 +145,9 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         FigureData(
             kind="heatmap",
             title=f"Limit kernel A on {A.shape[0]} words of length {word_length}",
-            series={"K": kernel["K"], "words": select},
-            meta={"label": "A(u, v)", "m": config.chain.m, "word_length": word_length},
+            series={"K": kernel["K"]},
+            meta={"label": "A(u, v)",
+                  "ticks": [word_label(int(w), config.chain.m, word_length) for w in select]},
         ),
     )
     base = CheckResult(

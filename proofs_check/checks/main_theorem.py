@@ -52,6 +52,7 @@ from proofs_check.checks._limit import (
     time_grid,
 )
 from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks.ntk_figures import ntk_figures
 from proofs_check.result import CheckResult
 from proofs_check.rivals import ACCEPTANCE_NOTE, limit_rival, rate_claims, rate_figure, rate_test
 from proofs_check.stats import RateFit, fit_rate
@@ -142,8 +143,6 @@ def _sup_samples(errors: np.ndarray) -> np.ndarray:
 
 
 def run(context: CheckContext) -> tuple[CheckResult, ...]:
-    from proofs_check.checks.ntk_figures import ntk_figures
-
     config = context.config
     budget = context.budget
     limit = limit_on_words(context)

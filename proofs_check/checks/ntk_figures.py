@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from numerics.words import enumerate_words, path_word_indices
+from numerics.words import path_word_indices, word_label
 from proofs_check.checks._limit import g_on_times, time_grid
 from proofs_check.result import FigureData
 
@@ -38,11 +38,6 @@ def _band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np
     sd = np.nanstd(values, axis=axis, ddof=1) if values.shape[axis] > 1 else np.zeros_like(mean)
     se = np.where(count > 1, sd / np.sqrt(np.maximum(count, 1)), np.nan)
     return mean, mean - 2 * se, mean + 2 * se
-
-
-def word_label(index: int, m: int, L: int) -> str:
-    """A word of length L by its symbols, oldest first: "0 2 1"."""
-    return " ".join(str(s) for s in enumerate_words(m, L)[index])
 
 
 def ntk_figures(config, budget, limit, solver, levels, errors, claim: str, L: int
@@ -100,7 +95,7 @@ def ntk_figures(config, budget, limit, solver, levels, errors, claim: str, L: in
                    f"p0|N={n_units}|lo": np.sqrt(np.maximum(lo, 0.0)),
                    f"p0|N={n_units}|hi": np.sqrt(hi)}
     error_vs_t = FigureData(
-        "curves", "Error of f^N against g_t over training, one curve per N", curves,
+        "curves", "Error of the network against the limit over training, one curve per N", curves,
         {"panels": [{"title": "", "xlabel": "t", "ylabel": r"RMS of $f^N - g_t$",
                      "logy": True}]})
     shown = np.sort(np.argsort(pi_L)[::-1][:HEATMAP_WORDS])

@@ -12,7 +12,7 @@ function the proof uses,
 * ``poisson_variance``: sigma^2(F) = 2 pi(F~ u) - pi(F~^2) against Monte Carlo: batch sums of
   b steps along R paths (the budget's poisson_replicas paths of poisson_steps steps) give
   X = (S_b - b pi F)/sqrt(b) with E[X^2] = Var(S_b)/b; the 99.5%
-  chi-square interval (Bonferroni, as for the rate tests) widened by the exact finite-b bias
+  chi-square interval (as for the rate tests) widened by the exact finite-b bias
   |Var(S_b)/b - sigma^2| (summed autocovariances, :func:`finite_batch_bias`) must contain
   sigma^2. Batches of one path are treated as independent: their correlation is
   O(tau / b) with tau the mixing time (a few L steps) << b.
