@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """name -> sub-parser of every ``rnnkl`` command (the generated CLI reference, tests)."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
 # Environment defaults per sub-command, applied (without overriding the user's own values)
 # before the command imports NumPy. ``report``: single-threaded OpenBLAS. Its kernel quadrature
 # is BLAS-bound, and on the shared 2-core machine OpenBLAS's second thread spin-waits for a busy

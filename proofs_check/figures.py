@@ -11,13 +11,15 @@ Each :class:`~proofs_check.result.FigureData` names its ``kind``:
   label's colour index (a limit and its finite-N estimate alike);
 * ``heatmap``: a (small) matrix with word labels (``meta["ticks"]``);
 * ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k;
-* ``poisson``: a fluctuation path with its predicted band.
+* ``poisson``: a fluctuation path with its predicted band;
+* ``rivals``: the limit rivals' test statistic against what each rival allows.
 Text uses matplotlib mathtext ($...$) where it is mathematics.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections import defaultdict
 
 import matplotlib
@@ -25,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from proofs_check.result import FigureData  # noqa: E402
 
@@ -56,6 +59,8 @@ def _rate(ax, fig: FigureData) -> None:
                 label=f"predicted slope {meta['predicted']:.3f}")
     for i, (label, slope) in enumerate(meta.get("rivals", {}).items()):
         ax.plot(grid, through_centre(slope), ":", color=f"C{3 + i}", lw=1.5, label=label)
+    for i, (label, values) in enumerate((k, v) for k, v in s.items() if k.startswith("rival")):
+        ax.plot(n, values, "s--", ms=4, lw=0.8, color=f"C{6 + i}", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("$N$ (hidden units)")
@@ -157,7 +162,22 @@ def _poisson(ax, fig: FigureData) -> None:
     ax.legend(fontsize=8)
 
 
+def _rivals(ax, fig: FigureData) -> None:
+    labels = fig.meta.get("labels", [])
+    y = np.arange(len(labels))
+    ax.plot(fig.series["measured"], y, "o", color="C0", label="measured")
+    ax.plot(fig.series["allowed"], y, "x", color="C3", ms=9,
+            label="the most that convergence to h allows")
+    ax.axvline(0.0, color="grey", lw=0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    ax.set_yticks(y, [textwrap.fill(label, 40) for label in labels], fontsize=7)
+    ax.set_xlabel(fig.meta.get("ylabel", ""))
+    ax.legend(fontsize=7)
+
+
 _PLOTTERS = {
+    "rivals": _rivals,
     "rate": _rate,
     "heatmap": _heatmap,
     "memory": _memory,

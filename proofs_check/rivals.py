@@ -1,7 +1,7 @@
 """Rivals: the competing theories a check must tell apart from its claim, and the tests that
 reject them on the claim's own data.
 
-Rate claims (MODEL.md §6: every rate is an upper bound). A rate check fits the log-log slope s
+Rate claims (docs/theory.md §6: every rate is an upper bound). A rate check fits the log-log slope s
 of its error over the N ladder; the **acceptance window** is the slope's 99.5% interval
 (0.5% per test: a correct theory fails one given test with probability <= 0.5%; the report
 makes about 20 such tests, so no family-wise level is claimed) widened on both sides by the
@@ -36,7 +36,7 @@ from scipy import stats as _stats
 from proofs_check.result import CheckResult, FigureData, LadderRow, Rival
 from proofs_check.stats import RateFit
 
-RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (MODEL.md §6)
+RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (docs/theory.md §6)
 ACCEPTANCE_CONFIDENCE = 0.995
 ACCEPTANCE_NOTE = "99.5% (0.5% per test)"
 
@@ -199,20 +199,37 @@ def limit_rival(name: str, claim_errors: np.ndarray, rival_errors: np.ndarray,
     return Rival(name, tau, mean_t, bool(rejected), reason, needs)
 
 
-def rate_figure(test: RateTest, title: str, ylabel: str) -> FigureData:
+def rate_figure(test: RateTest, title: str, ylabel: str,
+                rival_fits: dict[str, RateTest] | None = None) -> FigureData:
     """The figure of a rate fit: the per-N values with their 95% intervals, the fitted slope,
-    the acceptance window (a wedge of slopes), the prediction and every exponent rival."""
+    the acceptance window (a wedge of slopes), the prediction and every exponent rival; and,
+    for rivals tested on fits of their own (:func:`fit_rival`), their per-N values."""
     fit = test.fit
     a = test.predicted
     rivals = {f"rival: rate 1/4 slower ({a + RIVAL_SHIFT:.3g})": a + RIVAL_SHIFT,
               f"rival: rate 1/4 faster ({a - RIVAL_SHIFT:.3g})": a - RIVAL_SHIFT}
     if a + RIVAL_SHIFT < 0:
         rivals["rival: no convergence (0)"] = 0.0
-    return FigureData("rate", title,
-                      {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
-                       "error_hi": fit.value_ci[:, 1]},
+    series = {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
+              "error_hi": fit.value_ci[:, 1]}
+    for name, other in (rival_fits or {}).items():
+        series[f"rival: {name}"] = other.fit.values
+    return FigureData("rate", title, series,
                       {"slope": fit.slope, "intercept": fit.intercept, "predicted": a,
                        "window": test.window, "rivals": rivals, "ylabel": ylabel})
+
+
+def limit_rivals_figure(title: str, rivals: Sequence[Rival]) -> FigureData:
+    """The limit rivals' decisions: per rival the measured mean (f-h)^2 - (f-g)^2 and the most
+    that convergence to h would allow (its prediction); rejected when the first is above."""
+    shown = [r for r in rivals if r.prediction is not None and r.measured is not None]
+    return FigureData(
+        "rivals", title,
+        {"measured": np.array([r.measured for r in shown], dtype=float),
+         "allowed": np.array([r.prediction for r in shown], dtype=float)},
+        {"labels": [f"{r.name.replace('f^N converges to the limit of ', '')} ({r.verdict})"
+                    for r in shown],
+         "ylabel": r"mean $(f-h)^2 - (f-g)^2$ at the largest $N$"})
 
 
 def fit_rival(name: str, test: RateTest) -> Rival:

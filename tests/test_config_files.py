@@ -24,7 +24,7 @@ from derivations.config_files import (
     parse_assignment,
     provenance_note,
 )
-from proofs_check.cli import build_parser, main
+from proofs_check.cli import build_parser, command_parsers, main
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -150,9 +150,7 @@ def test_rnnkl_config_prints_the_effective_configuration(capsys, tmp_path):
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    return command_parsers(build_parser())
 
 
 def test_every_flag_has_help_with_its_default():

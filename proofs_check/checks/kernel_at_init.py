@@ -1,4 +1,4 @@
-"""Check: the empirical kernel at initialisation converges to A at rate N^{-1/2} (MODEL.md §6).
+"""Check: the empirical kernel at initialisation converges to A at rate N^{-1/2} (docs/theory.md §6).
 
 On words spread over the m^L words (L from the budget, every word read from S = G = 0 before
 its oldest symbol on *both* sides, so the truncation is identical and cancels)
@@ -132,16 +132,15 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     replicas = [budget.init_replicas] * ns.size
     test = rate_test(fit_rate(ns, errors["claim"], power=2, rng=rng), predicted,
                      BIAS_ALLOWANCE, replicas)
-    kernel_rivals = tuple(
-        fit_rival(f"A^N converges to A without its {g} term",
+    rival_fits = {f"A^N converges to A without its {g} term":
                   rate_test(fit_rate(ns, errors[f"without_{g}"], power=2), predicted,
-                            BIAS_ALLOWANCE, replicas))
-        for g in groups)
+                            BIAS_ALLOWANCE, replicas) for g in groups}
+    kernel_rivals = tuple(fit_rival(name, fit) for name, fit in rival_fits.items())
     quad_error = float(kernel["error"])
     variance_floor = float(errors["claim"][-1].mean())  # ~ V / N_max
     figures = (
         rate_figure(test, "Empirical kernel at initialisation vs A",
-                    r"RMS over word pairs of $A^N - A$"),
+                    r"RMS over word pairs of $A^N - A$", rival_fits),
         FigureData(
             kind="heatmap",
             title=f"Limit kernel A on {A.shape[0]} words of length {word_length}",

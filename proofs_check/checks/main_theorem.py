@@ -1,4 +1,4 @@
-"""Check: the main theorem (MODEL.md §3, §6): sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})|
+"""Check: the main theorem (docs/theory.md §3, §6): sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})|
 = O(N^{-r}), r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) with antisymmetric
 initialisation), and the network frozen at time T, run on fixed words, gives g_T.
 
@@ -54,7 +54,14 @@ from proofs_check.checks._limit import (
 from proofs_check.checks._simulations import trained_ladder
 from proofs_check.checks.ntk_figures import ntk_figures
 from proofs_check.result import CheckResult
-from proofs_check.rivals import ACCEPTANCE_NOTE, limit_rival, rate_claims, rate_figure, rate_test
+from proofs_check.rivals import (
+    ACCEPTANCE_NOTE,
+    limit_rival,
+    limit_rivals_figure,
+    rate_claims,
+    rate_figure,
+    rate_test,
+)
 from proofs_check.stats import RateFit, fit_rate
 
 NAME = "main_theorem"
@@ -205,7 +212,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=source.format(test.allowance), accepted=False,
         figures=(rate_figure(test, "Main theorem: the error along the training path",
-                             r"$\sup_t$ RMS of $f^N - g_t$"), *figures),
+                             r"$\sup_t$ RMS of $f^N - g_t$"), *figures,
+                 limit_rivals_figure("Rival limits at t = T, largest N", path_rivals)),
         details=dict(common), formula=FORMULA)
     frozen_base = CheckResult(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
@@ -213,7 +221,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=source.format(test_f.allowance), accepted=False,
         figures=(rate_figure(test_f, "Frozen network at T on words vs g_T",
-                             r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),),
+                             r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),
+                 limit_rivals_figure("Rival limits on words at T, largest N", word_rivals)),
         details=dict(common, rival_distances_on_words={
             name: float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2)))
             for name in solvers if name != claim}),

@@ -1,8 +1,8 @@
-"""Check: memory contraction (MODEL.md §6): |S_k - S(theta; X_{<=k})| <= C rho^k, and the
+"""Check: memory contraction (docs/theory.md §6): |S_k - S(theta; X_{<=k})| <= C rho^k, and the
 tangents G^w, G^b likewise with a factor k.
 
 For M units theta ~ mu_0 and one chain path, the *reference* S*, G* (the fixed points of
-MODEL.md §3 along the path) are computed by running the recursion from a burn-in of B steps
+docs/theory.md §3 along the path) are computed by running the recursion from a burn-in of B steps
 with rho^B < 1e-17, i.e. below double precision; the *network* state starts at S_{-1} = G_{-1}
 = 0 at step 0. Derived bounds (per unit, r = |b| Lip(sigma) <= rho, L2 = sup|sigma''|,
 X = max_s |xi_s|, C0 = |S*_{-1}|, E_{-1} = |G*_{-1}|):
@@ -64,7 +64,7 @@ def memory_trajectory(
     activation: str, w: np.ndarray, b: np.ndarray, inputs: np.ndarray,
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MODEL.md §2 memory and tangent recursion for frozen units along one input path.
+    """docs/theory.md §2 memory and tangent recursion for frozen units along one input path.
 
     w (M, d), b (M,), inputs (K, d); start = (S_{-1} (M,), G^w_{-1} (M, d), G^b_{-1} (M,)),
     default zeros. Returns S (K, M), G^w (K, M, d), G^b (K, M).
@@ -197,7 +197,7 @@ def run(context: CheckContext) -> CheckResult:
             "G^b": errors[2].max(axis=1),
             "bound S (rho)": claim_bounds[0].max(axis=1),
             "bound G^b (rho)": claim_bounds[2].max(axis=1),
-            "bound S (rho/2, C/2: control)": control_bounds[0].max(axis=1),
+            "rival bound S (rho/2, C/2)": control_bounds[0].max(axis=1),
             **({} if symbolic is None else {"bound S (derivations)": symbolic[0][:, 0],
                                             "bound G^b (derivations)": symbolic[2][:, 0]}),
         },
