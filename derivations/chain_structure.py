@@ -1,4 +1,4 @@
-"""Irreducibility and period of a finite Markov chain from its positivity pattern (docs/theory.md §1).
+"""Irreducibility and period of a finite Markov chain from its positivity pattern (theory.md §1).
 
 Pure Python and exact: only *which* transitions P_ij are positive matters, so the verdicts are
 graph facts about the directed graph with an edge i -> j whenever ``pattern[i][j]`` is true.
@@ -70,12 +70,12 @@ def unreachable_pair(pattern: Pattern) -> tuple[int, int] | None:
 
 
 def is_irreducible(pattern: Pattern) -> bool:
-    """True when every state reaches every other (strongly connected graph). docs/theory.md §1."""
+    """True when every state reaches every other (strongly connected graph). theory.md §1."""
     return unreachable_pair(pattern) is None
 
 
 def period(pattern: Pattern) -> int:
-    """The period of an irreducible chain: gcd of its cycle lengths. docs/theory.md §1.
+    """The period of an irreducible chain: gcd of its cycle lengths. theory.md §1.
 
     Computed as gcd over edges (i -> j) of level(i) + 1 - level(j) with BFS levels from state 0.
     Raises ValueError for a reducible pattern (the period is a class property there).
@@ -92,7 +92,7 @@ def period(pattern: Pattern) -> int:
 
 
 def is_aperiodic(pattern: Pattern) -> bool:
-    """True when the chain is irreducible with period 1 (primitive; ergodic). docs/theory.md §1.
+    """True when the chain is irreducible with period 1 (primitive; ergodic). theory.md §1.
 
     A reducible pattern gives False: the suite only accepts irreducible aperiodic chains.
     """

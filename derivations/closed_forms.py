@@ -1,4 +1,4 @@
-"""Closed-form kernels (docs/theory.md §4): linear sigma on words, erf without recurrence.
+"""Closed-form kernels (theory.md §4): linear sigma on words, erf without recurrence.
 
 Linear sigma. The derived recursion with sigma(z) = z, run along a word of length L (oldest
 symbol first, S_{-1} = G_{-1} = 0 before it), gives S = sum_j b^j w . x_{-j},
@@ -84,7 +84,7 @@ def linear_word_states(L: int, d: int = 1) -> tuple[sp.Expr, tuple[sp.Expr, ...]
     """(S, G^w, G^b) of the derived recursion with sigma(z) = z after a word of length L whose
     symbols are x_{-(L-1)}, ..., x_{-0} (oldest first), each a d-vector ``x{j}_a`` = x_{-j}.
 
-    docs/theory.md §4: S = sum_j b^j w . x_{-j}, G^w = sum_j b^j x_{-j},
+    theory.md §4: S = sum_j b^j w . x_{-j}, G^w = sum_j b^j x_{-j},
     G^b = sum_{j>=1} j b^{j-1} w . x_{-j} (the tests check these forms)."""
     if L < 1:
         raise ClosedFormError(f"word length L must be >= 1, got {L}")
@@ -122,7 +122,7 @@ def _expectation_polynomial(
 def linear_kernel_coefficients(
     L: int, trainable: tuple[str, ...] = GROUPS, wrong_b_moment: bool = False
 ) -> sp.ImmutableMatrix:
-    """docs/theory.md §4, linear sigma: the L x L matrix M (in s_w2, s_c2, bbar) with
+    """theory.md §4, linear sigma: the L x L matrix M (in s_w2, s_c2, bbar) with
     A(x, x') = sum_{j,l} M[j, l] x_{-j} . x'_{-l} on words of length L (j = lag).
 
     Derived: the kernel integrand (trainable groups) with S, G^w, G^b of
@@ -199,7 +199,7 @@ def linear_kernel_matrix(
     trainable: Sequence[str] = GROUPS,
     wrong_b_moment: bool = False,
 ) -> sp.Matrix:
-    """docs/theory.md §4, linear sigma: K[u, v] = A(u, v) for words u in ``words_a``, v in
+    """theory.md §4, linear sigma: K[u, v] = A(u, v) for words u in ``words_a``, v in
     ``words_b`` (default: words_a), each word L states of dimension d, OLDEST FIRST.
     Returns a SymPy Matrix (P_a x P_b); exact Rationals when every input is an int, Fraction or
     SymPy Rational (pure Fraction arithmetic, fast for ~100 words), else SymPy expressions."""
@@ -277,7 +277,7 @@ def erf_gaussian_kernels() -> dict[str, sp.Expr]:
 
 @lru_cache(maxsize=4)
 def erf_no_recurrence_kernel_terms(d: int = 2) -> dict[str, sp.Expr]:
-    """docs/theory.md §4, erf with b frozen at 0, in the symbols x_a, x'_a (a = 1..d), s_w2, s_c2:
+    """theory.md §4, erf with b frozen at 0, in the symbols x_a, x'_a (a = 1..d), s_w2, s_c2:
     ``c`` = E[erf(w.x) erf(w.x')] (NNGP, arcsine), ``w`` = E[c^2] x.x' E[erf'(w.x) erf'(w.x')]
     (NTK term; G^w = erf'(w.x) x when b = 0), from :func:`erf_gaussian_kernels` with
     Sigma = s_w2 [[|x|^2, x.x'], [x.x', |x'|^2]] and E[c^2] by ``integrate``."""
@@ -335,7 +335,7 @@ def _expectation_symbolic_lags(expr: sp.Expr, c: sp.Symbol, w: sp.Symbol, b: sp.
 
 @lru_cache(maxsize=1)
 def linear_kernel_coefficient_general() -> dict[str, sp.Expr]:
-    """docs/theory.md §4, linear sigma: M_group[j, l] for symbolic lags j, l (per trainable group).
+    """theory.md §4, linear sigma: M_group[j, l] for symbolic lags j, l (per trainable group).
 
     Chain rule along the linear recursion S_k = w . x_k + b S_{k-1}: dS/dx_{-j} = w prod_{i<j} b
     (``Product``), G^w = dS/dw so dG^w/dx_{-j} = d/dw of it, G^b = dS/db so dG^b/dx_{-j} = d/db of

@@ -1,4 +1,4 @@
-"""Code generation: the numeric functions of ``numerics/generated.py`` (docs/theory.md §7, tier 3).
+"""Code generation: the numeric functions of ``numerics/generated.py`` (theory.md §7, tier 3).
 
 Every generated function is printed by SymPy's ``SciPyPrinter`` from an expression derived in
 this package. Where the derived expression loses relative accuracy in double precision (e.g.
@@ -135,7 +135,8 @@ def _activation_functions() -> list[GeneratedFunction]:
                 GeneratedFunction(
                     name=f"{label}_{name}",
                     args=(Z,),
-                    doc=f"docs/theory.md §2: d^{order}/dz^{order} of the {name} activation, elementwise.",
+                    doc=f"theory.md §2: d^{order}/dz^{order} of the {name} activation, "
+                    "elementwise.",
                     assignments=(),
                     returns=(forms[order],),
                     shape_of=Z,
@@ -164,7 +165,7 @@ def _memory_tangent_steps() -> list[GeneratedFunction]:
                 name=f"memory_tangent_step_{name}",
                 args=(wx, b, s_prev, gb_prev),
                 doc=(
-                    "docs/theory.md §2, memory and tangent step (elementwise, broadcasting): "
+                    "theory.md §2, memory and tangent step (elementwise, broadcasting): "
                     "z = wx + b s_prev, s = sigma(z), dsigma = sigma'(z), "
                     "gb = dsigma (s_prev + b gb_prev). Returns (s, dsigma, gb)."
                 ),
@@ -190,7 +191,7 @@ def _tangent_w_step() -> GeneratedFunction:
         name="tangent_w_step",
         args=(dsigma, b, x, gw_prev),
         doc=(
-            "docs/theory.md §2, tangent memory G^w = sigma'(z) (x + b G^w_prev), elementwise: the "
+            "theory.md §2, tangent memory G^w = sigma'(z) (x + b G^w_prev), elementwise: the "
             "caller broadcasts, e.g. dsigma[..., None], b[..., None], x[..., None, :]."
         ),
         assignments=(),
@@ -199,7 +200,7 @@ def _tangent_w_step() -> GeneratedFunction:
 
 
 def _kernel_integrands() -> list[GeneratedFunction]:
-    """Per-group kernel integrand (docs/theory.md §3) in numeric arguments; the w-term is written in
+    """Per-group kernel integrand (theory.md §3) in numeric arguments; the w-term is written in
     gw_dot = G^w . G^w' (checked: the d = 2 term is the d = 1 term summed over components)."""
     c, s, s_other, gw_dot, gb, gb_other = _syms("c s s_other gw_dot gb gb_other")
     k1, k2 = kernel_symbols(1), kernel_symbols(2)
@@ -219,7 +220,7 @@ def _kernel_integrands() -> list[GeneratedFunction]:
             GeneratedFunction(
                 name=f"kernel_integrand_{group}",
                 args=args[group],
-                doc=f"docs/theory.md §3, kernel integrand, term of the trainable group {group!r}.",
+                doc=f"theory.md §3, kernel integrand, term of the trainable group {group!r}.",
                 assignments=(),
                 returns=(terms1[group].xreplace(rename),),
             )
@@ -238,7 +239,7 @@ def _erf_kernels() -> list[GeneratedFunction]:
         S_C2: s_c2,
     }
     doc = (
-        "docs/theory.md §4, erf with b = 0, in xx = |x|^2, pp = |x'|^2, xp = x . x', s_w2 = s_w^2, "
+        "theory.md §4, erf with b = 0, in xx = |x|^2, pp = |x'|^2, xp = x . x', s_w2 = s_w^2, "
         "s_c2 = s_c^2: "
     )
     return [
@@ -266,7 +267,7 @@ def _linear_pieces() -> list[GeneratedFunction]:
         GeneratedFunction(
             name="linear_b_moment",
             args=(n, b_max),
-            doc="docs/theory.md §4: E[b^n] for b ~ U[-b_max, b_max] (n >= 0 integers, as floats).",
+            doc="theory.md §4: E[b^n] for b ~ U[-b_max, b_max] (n >= 0 integers, as floats).",
             assignments=(),
             returns=(uniform_moment_general().xreplace(rename),),
         )
@@ -278,7 +279,7 @@ def _linear_pieces() -> list[GeneratedFunction]:
                 name=f"linear_kernel_coefficient_{group}",
                 args=(j, l_, s_w2, s_c2, b_max),
                 doc=(
-                    "docs/theory.md §4, linear sigma: M[j, l] of A(x, x') = sum_{j,l} M[j, l] "
+                    "theory.md §4, linear sigma: M[j, l] of A(x, x') = sum_{j,l} M[j, l] "
                     f"x_(-j) . x'_(-l), trainable group {group!r} (lags j, l >= 0 as floats)."
                 ),
                 assignments=(),
@@ -307,7 +308,7 @@ def _poisson_pieces() -> list[GeneratedFunction]:
                 name=f"two_state_{key}",
                 args=(p, q, f1, f2),
                 doc=(
-                    f"docs/theory.md §5, two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2): {key}."
+                    f"theory.md §5, two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2): {key}."
                 ),
                 assignments=(),
                 returns=(forms[key].xreplace(rename),),
@@ -382,7 +383,7 @@ def generate_source(functions: Sequence[GeneratedFunction] | None = None) -> str
     modules = sorted(printer.module_imports)
     names = ", ".join(f'"{f.name}"' for f in functions)
     doc = (
-        '"""Numeric functions printed by SymPy from the derivations (docs/theory.md §2-§5).\n\n'
+        '"""Numeric functions printed by SymPy from the derivations (theory.md §2-§5).\n\n'
         "All functions are NumPy-vectorised (elementwise, broadcasting).\n"
         "See derivations/codegen.py.\n"
         '"""\n'

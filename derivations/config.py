@@ -1,4 +1,4 @@
-"""Configuration: the TOML schema of the suite, whitelisted parsing, validation (docs/theory.md §1-§2).
+"""Configuration: the TOML schema of the suite, whitelisted parsing, validation (theory.md §1-§2).
 
 States, rows and entries are numbered from 0 in every message, as in every output (JSON state
 indices, words): "state 0" is the first row of ``chain.states``, ``chain.transition[0][2]`` the
@@ -51,7 +51,7 @@ class ConfigError(InputError):
 
 @dataclass(frozen=True)
 class ChainConfig:
-    """docs/theory.md §1: states xi_1..xi_m in R^d and the transition matrix P (m x m).
+    """theory.md §1: states xi_1..xi_m in R^d and the transition matrix P (m x m).
 
     ``initial`` is None for the stationary start (default) or a probability vector of length m.
     """
@@ -76,7 +76,7 @@ class ChainConfig:
 
 @dataclass(frozen=True)
 class TargetConfig:
-    """docs/theory.md §1: Y_k = y(X_{k-q}, ..., X_k) + eps_k, eps_k ~ N(0, noise_std^2).
+    """theory.md §1: Y_k = y(X_{k-q}, ..., X_k) + eps_k, eps_k ~ N(0, noise_std^2).
 
     ``expression`` is the user's text; ``lag`` is q, the largest lag it uses.
     """
@@ -88,7 +88,7 @@ class TargetConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """docs/theory.md §2: activation sigma, output scaling exponent beta, init and trainable groups."""
+    """theory.md §2: activation sigma, output scaling exponent beta, init and trainable groups."""
 
     activation: str = "tanh"
     beta: float = 0.75
@@ -98,7 +98,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class InitConfig:
-    """docs/theory.md §2: c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max]."""
+    """theory.md §2: c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max]."""
 
     c_std: float = 1.0
     w_std: float = 1.0
@@ -107,7 +107,7 @@ class InitConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """docs/theory.md §2: eta_N = alpha N^(2 beta - 2); horizon T, steps = floor(N T)."""
+    """theory.md §2: eta_N = alpha N^(2 beta - 2); horizon T, steps = floor(N T)."""
 
     alpha: float = 1.0
     horizon: float = 2.0
@@ -125,7 +125,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class LimitConfig:
-    """docs/theory.md §4: words of length L for the finite-state reduction."""
+    """theory.md §4: words of length L for the finite-state reduction."""
 
     word_length: int = 6
 
@@ -428,7 +428,7 @@ def load_config(
 
 
 def _validate_chain(chain: ChainConfig) -> None:
-    """docs/theory.md §1: states in R^d, P square, >= 0, stochastic, irreducible and aperiodic."""
+    """theory.md §1: states in R^d, P square, >= 0, stochastic, irreducible and aperiodic."""
     if not chain.states:
         raise _fail("chain.states", "must not be empty")
     d = len(chain.states[0])
@@ -546,7 +546,7 @@ def _validate_network(config: Config) -> None:
         raise _fail("network.beta", f"{beta!r} is outside [1/2, 1)")
     if beta == 0.5 and not network.antisymmetric:
         raise _fail(
-            "network.beta", "beta = 1/2 requires network.antisymmetric = true (docs/theory.md §2)"
+            "network.beta", "beta = 1/2 requires network.antisymmetric = true (theory.md §2)"
         )
     if not network.trainable:
         raise _fail("network.trainable", "must name at least one of c, w, b")
@@ -614,7 +614,7 @@ def _validate_limit(config: Config) -> None:
 
 
 def validate_config(config: Config) -> Config:
-    """Check a Config against docs/theory.md §1-§2 and return it with ``target.lag`` filled in and
+    """Check a Config against theory.md §1-§2 and return it with ``target.lag`` filled in and
     ``network.trainable`` in canonical order (c, w, b). Raises ConfigError (one line)."""
     _validate_chain(config.chain)
     _validate_network(config)  # before the target: errors about the network come first
@@ -662,7 +662,7 @@ def with_overrides(
 
 
 def lipschitz_constant(activation: str) -> float:
-    """Lip(sigma) = sup |sigma'| (docs/theory.md §2): tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1."""
+    """Lip(sigma) = sup |sigma'| (theory.md §2): tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1."""
     try:
         return _LIPSCHITZ[activation]
     except KeyError:
@@ -673,12 +673,12 @@ def lipschitz_constant(activation: str) -> float:
 
 
 def contraction_rate(config: Config) -> float:
-    """rho = b_max * Lip(sigma) (docs/theory.md §2, memory contraction; validated rho < 1)."""
+    """rho = b_max * Lip(sigma) (theory.md §2, memory contraction; validated rho < 1)."""
     return config.init.b_max * lipschitz_constant(config.network.activation)
 
 
 def target_expression(config: Config) -> Expression:
-    """The parsed target y (docs/theory.md §1) over inputs in R^d, d = config.chain.d."""
+    """The parsed target y (theory.md §1) over inputs in R^d, d = config.chain.d."""
     try:
         return parse_expression(config.target.expression, config.chain.d)
     except ExpressionError as err:
@@ -691,13 +691,13 @@ def _chain_of(chain: ChainConfig | Config) -> ChainConfig:
 
 
 def transition_matrix(chain: ChainConfig | Config) -> np.ndarray:
-    """P as a float array of shape (m, m) (docs/theory.md §1)."""
+    """P as a float array of shape (m, m) (theory.md §1)."""
     chain = _chain_of(chain)
     return np.array([[float(p) for p in row] for row in chain.transition], dtype=float)
 
 
 def states_array(chain: ChainConfig | Config) -> np.ndarray:
-    """The states xi_1..xi_m as a float array of shape (m, d) (docs/theory.md §1)."""
+    """The states xi_1..xi_m as a float array of shape (m, d) (theory.md §1)."""
     chain = _chain_of(chain)
     return np.array([[float(x) for x in row] for row in chain.states], dtype=float)
 
@@ -713,7 +713,7 @@ def transition_matrix_exact(chain: ChainConfig | Config) -> sympy.Matrix:
 
 
 def initial_law(chain: ChainConfig | Config) -> np.ndarray | None:
-    """The law of Z_0 as a float array (m,), or None for the stationary start (docs/theory.md §1)."""
+    """The law of Z_0 as a float array (m,), or None for the stationary start (theory.md §1)."""
     chain = _chain_of(chain)
     if chain.initial is None:
         return None

@@ -38,7 +38,7 @@ REQUIRED_NAMES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class NamedEquation:
-    """A derived equation: stable ``name``, one-line ``description`` (with its docs/theory.md
+    """A derived equation: stable ``name``, one-line ``description`` (with its theory.md
     section), and the SymPy object (an Eq or a Tuple of Eqs)."""
 
     name: str
@@ -71,18 +71,18 @@ def _fixed_points() -> list[NamedEquation]:
     return [
         NamedEquation(
             "memory_fixed_point",
-            "docs/theory.md §3: memory state on a past path x = (x_0, x_{-1}, ...), unique as rho < 1 "
+            "theory.md §3: memory state on a past path x = (x_0, x_{-1}, ...), unique as rho < 1 "
             "(w x_0 stands for w . x_0).",
             eqs["memory"].xreplace(rename),
         ),
         NamedEquation(
             "tangent_w",
-            "docs/theory.md §3: tangent G^w = dS/dw (derived by diff of the memory recursion).",
+            "theory.md §3: tangent G^w = dS/dw (derived by diff of the memory recursion).",
             eqs["tangent_w_1"].xreplace(rename).replace(gw, gw_display),
         ),
         NamedEquation(
             "tangent_b",
-            "docs/theory.md §3: tangent G^b = dS/db (derived by diff of the memory recursion).",
+            "theory.md §3: tangent G^b = dS/db (derived by diff of the memory recursion).",
             eqs["tangent_b"].xreplace(rename),
         ),
     ]
@@ -116,13 +116,13 @@ def _sgd_update() -> list[NamedEquation]:
     return [
         NamedEquation(
             "sgd_update",
-            "docs/theory.md §2: online SGD on (1/2)(Y_k - f_k)^2 (d/dtheta by diff; w stands for "
+            "theory.md §2: online SGD on (1/2)(Y_k - f_k)^2 (d/dtheta by diff; w stands for "
             "w_1..w_d); S_k, G^w_k, G^b_k the memory and tangent states at step k.",
             sp.Eq(lhs, rhs),
         ),
         NamedEquation(
             "learning_rate_exponent",
-            "docs/theory.md §2: eta_N = alpha N^gamma, gamma solved from 'increment = O(1/N)'.",
+            "theory.md §2: eta_N = alpha N^gamma, gamma solved from 'increment = O(1/N)'.",
             sp.Tuple(sp.Eq(scaling.GAMMA, scaling.learning_rate_exponent()), lr),
         ),
     ]
@@ -156,23 +156,23 @@ def _output_increment() -> list[NamedEquation]:
     return [
         NamedEquation(
             "output_increment",
-            "docs/theory.md §3: one SGD step on x changes the output on x' by this, to first order in "
+            "theory.md §3: one SGD step on x changes the output on x' by this, to first order in "
             "eta (series expansion; primes: on x'; G^w G^w' stands for G^w . G^w').",
             sp.Eq(delta, rhs),
         ),
         NamedEquation(
             "kernel_integrand",
-            "docs/theory.md §3: per-unit integrand read off the increment (one term per group).",
+            "theory.md §3: per-unit integrand read off the increment (one term per group).",
             sp.Eq(sp.Symbol("K_i"), integrand),
         ),
         NamedEquation(
             "predicted_rate",
-            "docs/theory.md §6: overall rate r (error O(N^-r)) from the orders of the error terms.",
+            "theory.md §6: overall rate r (error O(N^-r)) from the orders of the error terms.",
             sp.Eq(r, rates["overall"]),
         ),
         NamedEquation(
             "predicted_rate_antisymmetric",
-            "docs/theory.md §6: overall rate with antisymmetric initialisation (f_0 = 0).",
+            "theory.md §6: overall rate with antisymmetric initialisation (f_0 = 0).",
             sp.Eq(r, rates_anti["overall"]),
         ),
     ]
@@ -188,23 +188,23 @@ def _limit() -> list[NamedEquation]:
     return [
         NamedEquation(
             "kernel",
-            "docs/theory.md §3: the limit kernel, E over theta ~ mu_0 of the derived integrand.",
+            "theory.md §3: the limit kernel, E over theta ~ mu_0 of the derived integrand.",
             kernel.replace(gw, sp.Function("G^w")),
         ),
         NamedEquation(
             "limit_ode",
-            "docs/theory.md §3: limit ODE (eta_N N^{1-2 beta} N = alpha, dt = 1/N, (1/N) sum_i -> E).",
+            "theory.md §3: limit ODE (eta_N N^{1-2 beta} N = alpha, dt = 1/N, (1/N) sum_i -> E).",
             limit.limit_ode(),
         ),
         NamedEquation(
             "derivative_bounds",
-            "docs/theory.md §3: uniform-in-k tangent bounds (geometric series of the recursion), "
+            "theory.md §3: uniform-in-k tangent bounds (geometric series of the recursion), "
             "L = Lip(sigma), rho = bbar L, X = max|x|, M = sup|S|.",
             sp.Tuple(sp.Eq(sup_w, bounds["dS_dw"]), sp.Eq(sup_b, bounds["dS_db"])),
         ),
         NamedEquation(
             "memory_error_bound",
-            "docs/theory.md §6: |S_k - S(theta; X_{<=k})| from S_{-1} = 0 (rsolve of the contraction).",
+            "theory.md §6: |S_k - S(theta; X_{<=k})| from S_{-1} = 0 (rsolve of the contraction).",
             sp.Eq(sp.Symbol("e_k"), errors["memory"]),
         ),
     ]
@@ -232,13 +232,13 @@ def _closed_forms() -> list[NamedEquation]:
     return [
         NamedEquation(
             "kernel_linear_closed_form",
-            "docs/theory.md §4: linear sigma on words of length L, E[b^n] = bbar^n/(n+1) (n even), 0 "
+            "theory.md §4: linear sigma on words of length L, E[b^n] = bbar^n/(n+1) (n even), 0 "
             "(odd); s_w2 = s_w^2, s_c2 = s_c^2; x_{-j} x'_{-l} stands for the inner product.",
             linear,
         ),
         NamedEquation(
             "kernel_erf_no_recurrence",
-            "docs/theory.md §4: erf, b frozen at 0, trainable c (arcsine NNGP) and w (NTK term).",
+            "theory.md §4: erf, b frozen at 0, trainable c (arcsine NNGP) and w (NTK term).",
             erf,
         ),
     ]
@@ -250,17 +250,17 @@ def _poisson() -> list[NamedEquation]:
     return [
         NamedEquation(
             "poisson_equation",
-            "docs/theory.md §5: Poisson equation of the chain (P, pi), with pi u = 0.",
+            "theory.md §5: Poisson equation of the chain (P, pi), with pi u = 0.",
             poisson.poisson_equation(),
         ),
         NamedEquation(
             "poisson_solution",
-            "docs/theory.md §5: u = Z (F - pi F), Z = (I - P + 1 pi)^{-1}.",
+            "theory.md §5: u = Z (F - pi F), Z = (I - P + 1 pi)^{-1}.",
             poisson.poisson_solution(),
         ),
         NamedEquation(
             "asymptotic_variance",
-            "docs/theory.md §5: asymptotic variance of sum_k F(Z_k) (o: entrywise product).",
+            "theory.md §5: asymptotic variance of sum_k F(Z_k) (o: entrywise product).",
             poisson.asymptotic_variance(),
         ),
     ]

@@ -1,4 +1,4 @@
-"""Whitelisting parser for target expressions y(X_{k-q}, ..., X_k) (docs/theory.md §1).
+"""Whitelisting parser for target expressions y(X_{k-q}, ..., X_k) (theory.md §1).
 
 The user's text is never handed to ``eval``, ``compile``, ``sympify`` or ``parse_expr``. A small
 tokenizer and a recursive-descent parser accept exactly:
@@ -414,7 +414,7 @@ def _number(token: _Token) -> Number:
 
 
 def parse_expression(text: str, dimension: int, max_lag: int | None = None) -> Expression:
-    """Parse a target expression y(X_{k-q}, ..., X_k) (docs/theory.md §1) over inputs in R^d.
+    """Parse a target expression y(X_{k-q}, ..., X_k) (theory.md §1) over inputs in R^d.
 
     ``dimension`` is d >= 1; ``max_lag`` (if given) is the largest lag j a variable x<j> may
     have. Raises :class:`ExpressionError` (one line, with the column) on anything outside the
@@ -576,7 +576,7 @@ def _evaluate_node(node: Node, window: np.ndarray) -> np.ndarray | float:
 
 
 def evaluate(expr: Expression, window: np.ndarray) -> np.ndarray:
-    """y(X_{k-q}, ..., X_k) on a batch of input windows (docs/theory.md §1).
+    """y(X_{k-q}, ..., X_k) on a batch of input windows (theory.md §1).
 
     ``window`` has shape (..., q+1, d) with ``window[..., j, :] = X_{k-j}`` and q >= expr.max_lag;
     returns a float array of shape (...). Invalid operations (log of a negative number, 1/0)

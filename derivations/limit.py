@@ -1,4 +1,4 @@
-"""The infinite-width limit of docs/theory.md §3 as SymPy equations, and derivative bounds.
+"""The infinite-width limit of theory.md §3 as SymPy equations, and derivative bounds.
 
 * :func:`fixed_point_equations`: S(theta; x) = sigma(w . x_0 + b S(theta; x_{-1:})) and the
   tangent fixed points, obtained by evaluating the derived step of
@@ -55,14 +55,14 @@ A_FN = sp.Function("A")
 
 
 class ExpectationTheta(sp.Function):
-    """Unevaluated E_{theta ~ mu_0}[...] (docs/theory.md §3)."""
+    """Unevaluated E_{theta ~ mu_0}[...] (theory.md §3)."""
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:  # type: ignore[override]
         return r"\mathbb{E}_{\theta \sim \mu_0}\left[" + printer._print(self.args[0]) + r"\right]"
 
 
 class ExpectationData(sp.Function):
-    """Unevaluated E_{(x', y') ~ pihat}[...] (docs/theory.md §3: stationary law of (path, target))."""
+    """Unevaluated E_{(x', y') ~ pihat}[...] (theory.md §3: stationary law of (path, target))."""
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:  # type: ignore[override]
         return (
@@ -77,7 +77,7 @@ def gw_functions(d: int) -> tuple[sp.FunctionClass, ...]:
 
 @lru_cache(maxsize=4)
 def fixed_point_equations(d: int = 1) -> dict[str, sp.Eq]:
-    """docs/theory.md §3, memory and tangent fixed points on a past path x = (x_0, x_{-1}, ...).
+    """theory.md §3, memory and tangent fixed points on a past path x = (x_0, x_{-1}, ...).
 
     Keys ``memory``, ``tangent_w_<a>`` (a = 1..d), ``tangent_b``. The right-hand sides are the
     derived step of :func:`derive_tangent_step` evaluated at the input x_0 and the states
@@ -96,7 +96,7 @@ def fixed_point_equations(d: int = 1) -> dict[str, sp.Eq]:
 
 def kernel_integrand_on_paths(d: int = 1, trainable: tuple[str, ...] = GROUPS) -> sp.Expr:
     """The derived per-unit integrand with S -> S(theta; x), S' -> S(theta; x'), G likewise
-    (docs/theory.md §3, integrand of A)."""
+    (theory.md §3, integrand of A)."""
     ks = kernel_symbols(d)
     gw = gw_functions(d)
     mapping = {ks.s: S_FN(PATH), ks.s_other: S_FN(PATH_OTHER), ks.gb: GB_FN(PATH)}
@@ -108,7 +108,7 @@ def kernel_integrand_on_paths(d: int = 1, trainable: tuple[str, ...] = GROUPS) -
 
 
 def kernel_equation(d: int = 1, trainable: tuple[str, ...] = GROUPS) -> sp.Eq:
-    """docs/theory.md §3: A(x, x') = E_theta[S S' + c^2 (G^w . G^w' + G^b G^b')] (trainable terms)."""
+    """theory.md §3: A(x, x') = E_theta[S S' + c^2 (G^w . G^w' + G^b G^b')] (trainable terms)."""
     return sp.Eq(A_FN(PATH, PATH_OTHER), ExpectationTheta(kernel_integrand_on_paths(d, trainable)))
 
 
@@ -125,7 +125,7 @@ class LimitOdeDerivation:
 
 @lru_cache(maxsize=1)
 def limit_ode_derivation() -> LimitOdeDerivation:
-    """docs/theory.md §3, limit ODE: from Delta f = eta_N N^{-2 beta} (Y - f) sum_i K_i."""
+    """theory.md §3, limit ODE: from Delta f = eta_N N^{-2 beta} (Y - f) sum_i K_i."""
     f = sp.Symbol("f", real=True)
     kbar = sp.Symbol("Kbar", real=True)  # (1/N) sum_i K_i, the empirical kernel
     increment = ETA * N ** (-2 * BETA) * (Y - f) * (N * kbar)
@@ -141,7 +141,7 @@ def limit_ode_derivation() -> LimitOdeDerivation:
 
 
 def limit_ode() -> sp.Eq:
-    """docs/theory.md §3: d/dt g_t(x) = alpha E_pihat[(y' - g_t(x')) A(x, x')], g_0 = 0."""
+    """theory.md §3: d/dt g_t(x) = alpha E_pihat[(y' - g_t(x')) A(x, x')], g_0 = 0."""
     return limit_ode_derivation().ode
 
 
@@ -219,7 +219,7 @@ def _geometric_bound(first: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 
 @lru_cache(maxsize=1)
 def derivative_bounds() -> dict[str, sp.Expr]:
-    """Bounds on the tangents of docs/theory.md §2-§3 (Sobolev-type, uniform in k), in the symbols
+    """Bounds on the tangents of theory.md §2-§3 (Sobolev-type, uniform in k), in the symbols
     L = Lip(sigma), bbar, rho = bbar L, X = max |x_k|, M = sup |S|:
 
     |G^w_k| <= L (X + bbar |G^w_{k-1}|)  =>  |dS/dw| <= L X / (1 - rho);
@@ -263,7 +263,7 @@ def numeric_derivative_bounds(activation: str, b_max: float, x_max: float) -> di
 
 @lru_cache(maxsize=1)
 def memory_error_bounds() -> dict[str, sp.Expr]:
-    """docs/theory.md §6, memory: e_k = |S_k - S(theta; X_{<=k})| with S_{-1} = 0 satisfies
+    """theory.md §6, memory: e_k = |S_k - S(theta; X_{<=k})| with S_{-1} = 0 satisfies
     e_k <= rho e_{k-1}, e_{-1} <= M, solved by ``rsolve``: e_k <= M rho^{k+1}. Tangent errors
     satisfy e'_k <= rho e'_{k-1} + C rho^k (C = L2 bbar M (X + bbar B), L2 = sup |sigma''|,
     B the uniform tangent bound), e'_{-1} <= B: e'_k <= rho^{k+1} B + (k + 1) C rho^k."""
@@ -301,7 +301,7 @@ def _memory_error_functions():  # noqa: ANN202
 def numeric_memory_error_bounds(
     activation: str, b_max: float, x_max: float, k: int
 ) -> dict[str, float]:
-    """docs/theory.md §6, memory, at step k for a bounded activation, as floats:
+    """theory.md §6, memory, at step k for a bounded activation, as floats:
     ``memory`` = M rho^{k+1}; ``tangent_w`` / ``tangent_b`` = rho^{k+1} B + (k + 1) C rho^k with
     B the uniform bound of :func:`derivative_bounds` and
     C_w = L2 bbar M (X + bbar B_w)  (from |sigma'(z_k) - sigma'(z)| <= L2 |b| e_{k-1}),

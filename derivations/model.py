@@ -1,4 +1,4 @@
-"""The finite RNN of docs/theory.md §2 as SymPy expressions.
+"""The finite RNN of theory.md §2 as SymPy expressions.
 
 sigma is an *undefined* SymPy function (:data:`SIGMA`), so every identity derived from these
 expressions holds for any activation; :func:`substitute_activation` then puts in a concrete one
@@ -48,7 +48,7 @@ class ActivationNameError(InputError):
 
 
 def activation_expression(name: str, z: sp.Expr = Z) -> sp.Expr:
-    """docs/theory.md §2, the activations: sigma(z) for ``name`` in :data:`ACTIVATION_NAMES`.
+    """theory.md §2, the activations: sigma(z) for ``name`` in :data:`ACTIVATION_NAMES`.
 
     sigmoid is written 1/(1 + exp(-z)) (its definition); linear is sigma(z) = z."""
     if name == "tanh":
@@ -115,7 +115,7 @@ def substitute_activation(expr: sp.Expr, name: str) -> sp.Expr:
 
 @dataclass(frozen=True)
 class UnitSymbols:
-    """Parameters theta = (c, w, b) of one hidden unit (docs/theory.md §2); w has d components."""
+    """Parameters theta = (c, w, b) of one hidden unit (theory.md §2); w has d components."""
 
     c: sp.Symbol
     w: tuple[sp.Symbol, ...]
@@ -155,21 +155,21 @@ def dot(u: Sequence[sp.Expr], v: Sequence[sp.Expr]) -> sp.Expr:
 
 
 def pre_activation(unit: UnitSymbols, x: Sequence[sp.Expr], s_prev: sp.Expr) -> sp.Expr:
-    """docs/theory.md §2: z = w . x + b S_prev (scalar)."""
+    """theory.md §2: z = w . x + b S_prev (scalar)."""
     return dot(unit.w, x) + unit.b * s_prev
 
 
 def memory_step(
     unit: UnitSymbols, x: Sequence[sp.Expr], s_prev: sp.Expr, sigma: sp.FunctionClass = SIGMA
 ) -> sp.Expr:
-    """docs/theory.md §2, memory state: S_k = sigma(w . X_k + b S_{k-1}) (scalar)."""
+    """theory.md §2, memory state: S_k = sigma(w . X_k + b S_{k-1}) (scalar)."""
     return sigma(pre_activation(unit, x, s_prev))
 
 
 def unrolled_memory(
     unit: UnitSymbols, inputs: Sequence[Sequence[sp.Expr]], sigma: sp.FunctionClass = SIGMA
 ) -> list[sp.Expr]:
-    """docs/theory.md §2: S_0, ..., S_{K-1} as explicit nested expressions from S_{-1} = 0, for the
+    """theory.md §2: S_0, ..., S_{K-1} as explicit nested expressions from S_{-1} = 0, for the
     inputs X_0, ..., X_{K-1} (``inputs[k]`` a d-vector, oldest first)."""
     states: list[sp.Expr] = []
     s_prev: sp.Expr = sp.Integer(0)
@@ -182,5 +182,5 @@ def unrolled_memory(
 def network_output(
     units: Sequence[UnitSymbols], states: Sequence[sp.Expr], N: sp.Expr, beta: sp.Expr
 ) -> sp.Expr:
-    """docs/theory.md §2: f = N^{-beta} sum_i c^i S^i (the sum over the given units)."""
+    """theory.md §2: f = N^{-beta} sum_i c^i S^i (the sum over the given units)."""
     return N ** (-beta) * sp.Add(*(u.c * s for u, s in zip(units, states, strict=True)))

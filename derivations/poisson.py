@@ -1,4 +1,4 @@
-"""Exact Poisson equation of a finite ergodic chain (docs/theory.md §5), in SymPy.
+"""Exact Poisson equation of a finite ergodic chain (theory.md §5), in SymPy.
 
 For a transition matrix P (m x m) with stationary law pi (row vector, pi P = pi, pi 1 = 1) and a
 function F on the states (column vector, shape (m, 1)):
@@ -172,7 +172,7 @@ def _check_stochastic(P: sp.MatrixBase) -> None:
 
 
 def stationary_law(P: Any) -> sp.ImmutableMatrix:
-    """docs/theory.md §1, stationary law: the row vector pi with pi (I - P) = 0 and pi 1 = 1.
+    """theory.md §1, stationary law: the row vector pi with pi (I - P) = 0 and pi 1 = 1.
 
     Solved exactly as the linear system (I - P)^T pi^T = 0 with the last equation replaced by
     sum(pi) = 1 (for an irreducible chain I - P has rank m - 1, so this system is regular).
@@ -195,7 +195,7 @@ def stationary_law(P: Any) -> sp.ImmutableMatrix:
 
 
 def fundamental_matrix(P: Any, pi: Any | None = None) -> sp.ImmutableMatrix:
-    """docs/theory.md §5, fundamental matrix Z = (I - P + 1 pi)^{-1}, shape (m, m).
+    """theory.md §5, fundamental matrix Z = (I - P + 1 pi)^{-1}, shape (m, m).
 
     Z is invertible for every irreducible chain; pi Z = pi and Z 1 = 1.
     """
@@ -207,7 +207,7 @@ def fundamental_matrix(P: Any, pi: Any | None = None) -> sp.ImmutableMatrix:
 
 
 def centred(F: Any, pi: Any) -> sp.ImmutableMatrix:
-    """F~ = F - 1 (pi F), shape (m, 1) (docs/theory.md §5)."""
+    """F~ = F - 1 (pi F), shape (m, 1) (theory.md §5)."""
     F = _as_column(F)
     pi = as_exact_matrix(pi)
     mean = (pi * F)[0, 0]
@@ -228,7 +228,7 @@ def _as_column(F: Any) -> sp.ImmutableMatrix:
 
 @dataclass(frozen=True)
 class PoissonSolution:
-    """Exact Poisson data of (P, F), docs/theory.md §5. All entries exact (Rationals for rational input).
+    """Exact Poisson data of (P, F), theory.md §5. All entries exact (Rationals for rational input).
 
     transition (m, m); pi (1, m); values (m, 1) = F; centred (m, 1) = F~; u (m, 1);
     Pu (m, 1) = P u; asymptotic_variance: scalar sigma^2(F). Computed on demand (they cost
@@ -251,17 +251,17 @@ class PoissonSolution:
 
     @property
     def fundamental(self) -> sp.ImmutableMatrix:
-        """Z = (I - P + 1 pi)^{-1} (docs/theory.md §5); u = Z F~."""
+        """Z = (I - P + 1 pi)^{-1} (theory.md §5); u = Z F~."""
         return fundamental_matrix(self.transition, self.pi)
 
     @property
     def increments(self) -> sp.ImmutableMatrix:
-        """D[i, j] = u(j) - (P u)(i) (docs/theory.md §5 martingale increments)."""
+        """D[i, j] = u(j) - (P u)(i) (theory.md §5 martingale increments)."""
         return martingale_increments(self.transition, self.u)
 
 
 def martingale_increments(P: Any, u: Any) -> sp.ImmutableMatrix:
-    """docs/theory.md §5, martingale increment of the step i -> j: D(i, j) = u(j) - (P u)(i).
+    """theory.md §5, martingale increment of the step i -> j: D(i, j) = u(j) - (P u)(i).
 
     P (m, m), u (m, 1) -> (m, m). sum_j P(i, j) D(i, j) = 0 for every i (martingale property).
     """
@@ -273,7 +273,7 @@ def martingale_increments(P: Any, u: Any) -> sp.ImmutableMatrix:
 
 
 def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
-    """docs/theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2). pi (1, m); F~, u (m, 1) -> scalar."""
+    """theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2). pi (1, m); F~, u (m, 1) -> scalar."""
     pi = as_exact_matrix(pi)
     Ft = _as_column(centred_values)
     u = _as_column(u)
@@ -285,7 +285,7 @@ def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
 
 
 def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
-    """docs/theory.md §5: the u with (I - P) u = F~ and pi u = 0, i.e. u = Z F~, exactly. (m, 1).
+    """theory.md §5: the u with (I - P) u = F~ and pi u = 0, i.e. u = Z F~, exactly. (m, 1).
 
     Solved without forming Z (which is dense even when P is sparse, as on the word chain):
     pick a state r with pi(r) > 0 (the last one; the word chain has transient words with
@@ -313,7 +313,7 @@ def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
 
 
 def solve_poisson(P: Any, F: Any) -> PoissonSolution:
-    """docs/theory.md §5: solve (I - P) u = F - pi(F), pi u = 0 (u = Z (F - 1 pi F)), exactly.
+    """theory.md §5: solve (I - P) u = F - pi(F), pi u = 0 (u = Z (F - 1 pi F)), exactly.
 
     P (m, m) rational or symbolic stochastic matrix of an ergodic chain; F length-m values
     (sequence or (m, 1) matrix; rationals, exact numbers such as tanh(1), or symbols) of the
@@ -350,7 +350,7 @@ def two_state_transition() -> sp.ImmutableMatrix:
 
 
 def two_state_closed_forms() -> dict[str, sp.Expr]:
-    """docs/theory.md §5 on the two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2).
+    """theory.md §5 on the two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2).
 
     Derived by :func:`solve_poisson` (the generic code) and simplified. Keys "pi_1", "pi_2",
     "u_1", "u_2", "asymptotic_variance"; symbols from :func:`two_state_symbols`.
@@ -396,7 +396,7 @@ def equation_symbols() -> dict[str, Any]:
 
 
 def poisson_equation() -> sp.Eq:
-    """docs/theory.md §5, Poisson equation: (I - P) u = F - 1 pi F (with pi u = 0), MatrixSymbols."""
+    """theory.md §5, Poisson equation: (I - P) u = F - 1 pi F (with pi u = 0), MatrixSymbols."""
     s = _equation_symbols()
     return sp.Eq(
         sp.MatMul(s["I"] - s["P"], s["u"]),
@@ -406,7 +406,7 @@ def poisson_equation() -> sp.Eq:
 
 
 def poisson_solution() -> sp.Eq:
-    """docs/theory.md §5, solution: u = (I - P + 1 pi)^{-1} (F - 1 pi F), MatrixSymbols."""
+    """theory.md §5, solution: u = (I - P + 1 pi)^{-1} (F - 1 pi F), MatrixSymbols."""
     s = _equation_symbols()
     fundamental = sp.Inverse(s["I"] - s["P"] + sp.MatMul(s["one"], s["pi"]))
     return sp.Eq(
@@ -417,7 +417,7 @@ def poisson_solution() -> sp.Eq:
 
 
 def asymptotic_variance() -> sp.Eq:
-    """docs/theory.md §5, sigma^2(F) = 2 pi (F~ o u) - pi (F~ o F~), F~ = F - 1 pi F (o: entrywise)."""
+    """theory.md §5, sigma^2(F) = 2 pi (F~ o u) - pi (F~ o F~), F~ = F - 1 pi F (o: entrywise)."""
     s = _equation_symbols()
     Ft = s["F"] - sp.MatMul(s["one"], s["pi"], s["F"])
     sigma2 = sp.Symbol("sigma^2", nonnegative=True)

@@ -1,6 +1,6 @@
 """SGD update, one-step output increment (NTK form), learning-rate exponent and rates.
 
-docs/theory.md §2-§3 and §6. Every result is derived:
+theory.md §2-§3 and §6. Every result is derived:
 
 * :func:`derive_sgd_update`: theta - eta d/dtheta (1/2)(Y - f)^2 by ``sympy.diff``, with the
   derivatives of the previous memory state renamed to tangent states (so the w- and b-updates
@@ -14,7 +14,7 @@ docs/theory.md §2-§3 and §6. Every result is derived:
   the derived tangent recursion; the two agree identically (tests).
 * :func:`learning_rate_exponent`: eta_N = alpha N^gamma; ``solve`` for gamma so that the
   increment eta N^{-2 beta} * (sum of N terms of order 1) is O(1/N): gamma = 2 beta - 2.
-* :func:`predicted_rates`: the exponents of N of the error terms of docs/theory.md §6 from the orders
+* :func:`predicted_rates`: the exponents of N of the error terms of theory.md §6 from the orders
   of the terms (``n_exponent``), and r = min of their negatives.
 """
 
@@ -112,13 +112,13 @@ def _series_first_order(expr: sp.Expr, shifts: dict[sp.Symbol, sp.Expr]) -> sp.E
 
 
 def _sgd_direction(loss: sp.Expr, params: Sequence[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
-    """docs/theory.md §2, online SGD: the update direction v = -d loss / d theta (so theta += eta v)."""
+    """theory.md §2, online SGD: the update direction v = -d loss / d theta (so theta += eta v)."""
     return {p: -sp.diff(loss, p) for p in params}
 
 
 @lru_cache(maxsize=16)
 def derive_kernel_integrand(d: int = 2, trainable: tuple[str, ...] = GROUPS) -> sp.Expr:
-    """docs/theory.md §3, kernel integrand (per unit), derived from one SGD step.
+    """theory.md §3, kernel integrand (per unit), derived from one SGD step.
 
     One unit with memory states S(w, b) on x and S'(w, b) on x' (undefined functions of the
     unit's parameters), f = N^{-beta} c S, f' = N^{-beta} c S'. The first-order term of the
@@ -149,7 +149,7 @@ def derive_kernel_integrand(d: int = 2, trainable: tuple[str, ...] = GROUPS) -> 
 
 
 def kernel_integrand_terms(d: int = 2) -> dict[str, sp.Expr]:
-    """The integrand split by trainable group (docs/theory.md §3: one term per group), each derived
+    """The integrand split by trainable group (theory.md §3: one term per group), each derived
     by :func:`derive_kernel_integrand` with only that group trainable."""
     return {g: derive_kernel_integrand(d, (g,)) for g in GROUPS}
 
@@ -157,7 +157,7 @@ def kernel_integrand_terms(d: int = 2) -> dict[str, sp.Expr]:
 @dataclass(frozen=True)
 class SgdUpdate:
     """Derived SGD step of one unit: ``new[p]`` = p + eta * (...) for every trainable p, and
-    the docs/theory.md §2 form assembled from the derived tangents (``model_form``)."""
+    the theory.md §2 form assembled from the derived tangents (``model_form``)."""
 
     unit: UnitSymbols
     new: dict[sp.Symbol, sp.Expr]
@@ -166,7 +166,7 @@ class SgdUpdate:
 
 @lru_cache(maxsize=8)
 def derive_sgd_update(d: int = 2, trainable: tuple[str, ...] = GROUPS) -> SgdUpdate:
-    """docs/theory.md §2, online SGD update of one unit (the network output f = N^{-beta} c S + rest,
+    """theory.md §2, online SGD update of one unit (the network output f = N^{-beta} c S + rest,
     the rest not depending on this unit): theta_{k+1} = theta_k - eta_N d/dtheta (1/2)(Y - f)^2,
     with S = sigma(w . x + b S_prev(w, b)) and dS_prev/dw -> G^w_prev, dS_prev/db -> G^b_prev.
 
@@ -216,7 +216,7 @@ class OutputIncrement:
 def derive_output_increment(
     n_units: int = 2, d: int = 2, trainable: tuple[str, ...] = GROUPS
 ) -> OutputIncrement:
-    """docs/theory.md §3, one-step output increment to first order in eta (NTK form).
+    """theory.md §3, one-step output increment to first order in eta (NTK form).
 
     Units i = 1..n have S_i = sigma(w_i . x + b_i S_prev_i(w_i, b_i)) on the training input x
     and S'_i likewise on x'; the increment is the series coefficient of eta of f'(theta + eta v)
@@ -285,7 +285,7 @@ SUM_OF_N_CENTRED_TERMS = sp.sqrt(N)  # sum of N i.i.d. centred terms: CLT size s
 
 @lru_cache(maxsize=1)
 def learning_rate_exponent() -> sp.Expr:
-    """docs/theory.md §2: gamma with eta_N = alpha N^gamma, solved from the requirement that the
+    """theory.md §2: gamma with eta_N = alpha N^gamma, solved from the requirement that the
     one-step increment eta_N N^{-2 beta} * (sum of N kernel terms) be O(1/N): gamma = 2 beta - 2."""
     increment_size = ALPHA * N**GAMMA * N ** (-2 * BETA) * SUM_OF_N_ORDER_ONE_TERMS
     (solution,) = sp.solve(sp.Eq(n_exponent(increment_size), -1), GAMMA)
@@ -293,13 +293,13 @@ def learning_rate_exponent() -> sp.Expr:
 
 
 def learning_rate() -> sp.Expr:
-    """eta_N = alpha N^{gamma} with the solved gamma (docs/theory.md §2)."""
+    """eta_N = alpha N^{gamma} with the solved gamma (theory.md §2)."""
     return ALPHA * N ** learning_rate_exponent()
 
 
 @lru_cache(maxsize=2)
 def error_exponents(antisymmetric: bool = False) -> dict[str, sp.Expr]:
-    """docs/theory.md §6: exponents a (size N^a) of the error terms, from the orders of the terms.
+    """theory.md §6: exponents a (size N^a) of the error terms, from the orders of the terms.
 
     * ``output_at_init``: f_0 = N^{-beta} * (sum of N centred i.i.d. terms) -> 1/2 - beta
       (absent with antisymmetric initialisation, f_0 = 0 exactly);
@@ -326,7 +326,7 @@ def error_exponents(antisymmetric: bool = False) -> dict[str, sp.Expr]:
 
 @lru_cache(maxsize=1)
 def lazy_training_orders() -> dict[str, sp.Expr]:
-    """docs/theory.md §6, lazy training, term by term. A^N(theta) = (1/N) sum_i k(theta^i) moves by
+    """theory.md §6, lazy training, term by term. A^N(theta) = (1/N) sum_i k(theta^i) moves by
     (1/N) sum_i [grad k(theta^i) . Delta theta^i + (1/2) Delta theta^i' Hess k Delta theta^i].
     Delta theta^i = (drift) Psi(theta^i), Psi a function of unit i alone to leading order.
     * ``first_order_mean``: (1/N) * (sum of N order-one terms) * drift -> beta - 1 (the bound);
@@ -352,7 +352,7 @@ X_TAIL = sp.Symbol("x", positive=True)
 
 @lru_cache(maxsize=1)
 def gaussian_maximum_growth() -> sp.Expr:
-    """docs/theory.md §6, max drift: the level x at which N i.i.d. standard Gaussians expect one
+    """theory.md §6, max drift: the level x at which N i.i.d. standard Gaussians expect one
     exceedance, solved from N e^{-x^2/2} = 1 (the Gaussian tail to leading exponential order):
     x = sqrt(2 log N), the growth of max_i |c^i|."""
     (solution,) = sp.solve(sp.Eq(N * sp.exp(-X_TAIL**2 / 2), 1), X_TAIL)
@@ -360,7 +360,7 @@ def gaussian_maximum_growth() -> sp.Expr:
 
 
 def max_drift_scale(gaussian_c: bool) -> sp.Expr:
-    """docs/theory.md §6: the scale of max over units of |theta^i_T - theta^i_0|. Every increment is
+    """theory.md §6: the scale of max over units of |theta^i_T - theta^i_0|. Every increment is
     N^{beta - 1} times a factor of unit i; the w and b increments carry c^i, so with Gaussian c
     the maximum over N units grows by :func:`gaussian_maximum_growth`; with bounded (or zero)
     c it is N^{beta - 1}. The RMS over units is N^{beta - 1} either way."""
@@ -369,7 +369,7 @@ def max_drift_scale(gaussian_c: bool) -> sp.Expr:
 
 
 def predicted_rates(antisymmetric: bool = False) -> dict[str, sp.Expr]:
-    """docs/theory.md §6 rates r (error O(N^{-r})) as expressions in beta: each error term's rate is
+    """theory.md §6 rates r (error O(N^{-r})) as expressions in beta: each error term's rate is
     minus its exponent; ``overall`` = the minimum over the terms,
     min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric initialisation."""
     terms = ("output_at_init", "parameter_drift", "kernel_at_init")  # terms of f^N - g_t
@@ -380,5 +380,5 @@ def predicted_rates(antisymmetric: bool = False) -> dict[str, sp.Expr]:
 
 
 def overall_rate(beta: sp.Expr, antisymmetric: bool = False) -> sp.Expr:
-    """The overall rate r of docs/theory.md §6 at a given beta (exact for rational beta)."""
+    """The overall rate r of theory.md §6 at a given beta (exact for rational beta)."""
     return predicted_rates(antisymmetric)["overall"].subs(BETA, sp.nsimplify(beta))

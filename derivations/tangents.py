@@ -1,6 +1,6 @@
 """Tangent (sensitivity) recursions G^w, G^b, derived by ``sympy.diff`` of the memory step.
 
-docs/theory.md §2, tangent memory: the previous memory state S_{k-1} is itself a function of the
+theory.md §2, tangent memory: the previous memory state S_{k-1} is itself a function of the
 unit's parameters, so it is represented by an undefined function ``S_prev(w_1..w_d, b)``.
 Differentiating S_k = sigma(w . X_k + b S_prev(w, b)) by the chain rule and renaming
 dS_prev/dw -> G^w_prev, dS_prev/db -> G^b_prev gives
@@ -57,7 +57,7 @@ def previous_state_symbols(
 def derive_tangent_step(
     unit: UnitSymbols, x: Sequence[sp.Expr] | None = None, prime: str = ""
 ) -> TangentStep:
-    """docs/theory.md §2, tangent memory: G^w, G^b by ``sympy.diff`` of the memory step.
+    """theory.md §2, tangent memory: G^w, G^b by ``sympy.diff`` of the memory step.
 
     ``x`` defaults to the symbols x_1..x_d. Returns the step with sigma' written ``sigma'(z)``."""
     d = unit.d
@@ -104,7 +104,7 @@ def apply_step(
 def unrolled_tangents(
     unit: UnitSymbols, inputs: Sequence[Sequence[sp.Expr]]
 ) -> list[tuple[sp.Expr, tuple[sp.Expr, ...], sp.Expr]]:
-    """docs/theory.md §2: (S_k, G^w_k, G^b_k) for k = 0..K-1 by the derived recursion, from
+    """theory.md §2: (S_k, G^w_k, G^b_k) for k = 0..K-1 by the derived recursion, from
     S_{-1} = G_{-1} = 0 (``inputs`` oldest first, each a d-vector)."""
     step = derive_tangent_step(unit)
     s: sp.Expr = sp.Integer(0)

@@ -1,4 +1,4 @@
-"""The word chain of docs/theory.md §4, exactly (SymPy Rationals for a rational base chain).
+"""The word chain of theory.md §4, exactly (SymPy Rationals for a rational base chain).
 
 A word is ``(u_1, ..., u_L)``, **oldest symbol first** (``u_L`` is the most recent input x_0),
 enumerated in lexicographic order exactly as :mod:`numerics.words` does: the index of a word is
@@ -37,7 +37,7 @@ def word_index(word: tuple[int, ...], m: int) -> int:
 
 
 def word_transition_matrix(P: Any, word_length: int) -> sp.ImmutableMatrix:
-    """docs/theory.md §4 word chain transition matrix, exact, shape (m^L, m^L).
+    """theory.md §4 word chain transition matrix, exact, shape (m^L, m^L).
 
     Q[u, v] = P[u_L, v_L] if v = (u_2, ..., u_L, v_L), else 0.
     """
@@ -53,7 +53,7 @@ def word_transition_matrix(P: Any, word_length: int) -> sp.ImmutableMatrix:
 
 
 def word_stationary_law(P: Any, word_length: int, pi: Any | None = None) -> sp.ImmutableMatrix:
-    """docs/theory.md §4, pi_L(u) = pi(u_1) prod_{i<L} P(u_i, u_{i+1}), exact, shape (1, m^L).
+    """theory.md §4, pi_L(u) = pi(u_1) prod_{i<L} P(u_i, u_{i+1}), exact, shape (1, m^L).
 
     pi defaults to the exact stationary law of P (derivations.poisson.stationary_law).
     """
@@ -77,7 +77,7 @@ def word_function_values(values_of_window: Any, P: Any, word_length: int) -> lis
 
 
 def solve_word_poisson(P: Any, word_length: int, F_words: Any) -> PoissonSolution:
-    """docs/theory.md §5 on the word chain of length L: exact Poisson solution for F on words.
+    """theory.md §5 on the word chain of length L: exact Poisson solution for F on words.
 
     F_words: m^L values in :func:`enumerate_words` order.
     """

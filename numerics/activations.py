@@ -1,4 +1,4 @@
-"""Activation functions sigma, sigma', sigma'' as vectorised NumPy callables (docs/theory.md §2).
+"""Activation functions sigma, sigma', sigma'' as vectorised NumPy callables (theory.md §2).
 
 ``activation_functions(name)`` is the single entry point used by the simulator and the kernel
 code. The callables are the GENERATED functions of :mod:`numerics.generated` (printed by SymPy
@@ -30,7 +30,7 @@ StepFunction = Callable[
 @dataclass(frozen=True)
 class Activation:
     """sigma and its first two derivatives, elementwise on float arrays of any shape; ``step``
-    is the generated fused memory/tangent step (s, dsigma, gb) of docs/theory.md §2 (or None)."""
+    is the generated fused memory/tangent step (s, dsigma, gb) of theory.md §2 (or None)."""
 
     name: str
     sigma: ArrayFunction

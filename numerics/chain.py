@@ -1,4 +1,4 @@
-"""Finite-state Markov chains (docs/theory.md §1): stationary law, ergodicity, path sampling.
+"""Finite-state Markov chains (theory.md §1): stationary law, ergodicity, path sampling.
 
 ``P`` is an (m, m) row-stochastic float array; states are 0-based indices into
 ``chain.states``.
@@ -27,7 +27,7 @@ def _as_stochastic(P: FloatArray) -> FloatArray:
 
 
 def stationary_law(P: FloatArray) -> FloatArray:
-    """pi with pi P = pi, sum pi = 1 (docs/theory.md §1), shape (m,), by the GTH algorithm.
+    """pi with pi P = pi, sum pi = 1 (theory.md §1), shape (m,), by the GTH algorithm.
 
     Grassmann-Taksar-Heyman state reduction: eliminate states m-1, ..., 1 by censoring (each
     elimination only adds non-negative numbers and divides by a sum of off-diagonal
@@ -56,7 +56,7 @@ def stationary_law(P: FloatArray) -> FloatArray:
 
 
 def is_ergodic(P: FloatArray) -> bool:
-    """True iff P is irreducible and aperiodic (docs/theory.md §1), judged exactly on the pattern
+    """True iff P is irreducible and aperiodic (theory.md §1), judged exactly on the pattern
     P > 0 by derivations.chain_structure."""
     rows = (_as_stochastic(P) > 0).tolist()
     return bool(is_irreducible(rows) and is_aperiodic(rows))
@@ -89,7 +89,7 @@ def sample_paths(
     rngs: Sequence[np.random.Generator],
     initial: FloatArray | None = None,
 ) -> IntArray:
-    """Chain paths Z_0..Z_{n_steps-1}, shape (R, n_steps), R = len(rngs) (docs/theory.md §1).
+    """Chain paths Z_0..Z_{n_steps-1}, shape (R, n_steps), R = len(rngs) (theory.md §1).
 
     Z_0 ~ ``initial`` (default: the stationary law pi), then Z_{k+1} ~ P[Z_k, :]. Replica r uses
     only ``rngs[r]`` (one uniform per state, by inverse CDF, in time order), so its path does

@@ -1,4 +1,4 @@
-"""Independent cross-checks against peer libraries (issue 6; docs/theory.md §3-§5).
+"""Independent cross-checks against peer libraries (issue 6; theory.md §3-§5).
 
 Each comparison returns a :class:`CrossCheckResult` (the report's "Independent cross-checks"
 section lists them). The peer libraries (neural-tangents + jax, QuantEcon.py) are optional:
@@ -9,7 +9,7 @@ SymPy's ``sympy.stats`` ships with SymPy (a core dependency).
 Comparisons
 -----------
 1. neural-tangents (NT), kernel. With b frozen at 0 (b_max = 0, trainable c, w) only x_0 of a
-   word matters and docs/theory.md §3 gives A(x, x') = E[S S'] + E[c^2] x.x' E[erf'(w.x) erf'(w.x')],
+   word matters and theory.md §3 gives A(x, x') = E[S S'] + E[c^2] x.x' E[erf'(w.x) erf'(w.x')],
    S = erf(w.x), w ~ N(0, w_std^2 I_d). NT network (NTK parameterisation, the default):
    ``serial(Dense(n, W_std=W1, b_std=None), Erf(), Dense(1, W_std=W2, b_std=None))`` computes
    h = (W1 / sqrt(d)) omega1 x, f = (W2 / sqrt(n)) omega2 . erf(h), omega ~ N(0, 1) trained.
@@ -31,7 +31,7 @@ Comparisons
    training set (pi = 0) are NT's test points (k_test_train = K[test, train]).
 3. sympy.stats.DiscreteMarkovChain: stationary_distribution() (linsolve) and, for ergodic
    chains, fundamental_matrix() = (I - P + W)^{-1}, W the matrix with every row pi, which is
-   our Z = (I - P + 1 pi)^{-1} (docs/theory.md §5): compared with derivations.poisson EXACTLY.
+   our Z = (I - P + 1 pi)^{-1} (theory.md §5): compared with derivations.poisson EXACTLY.
 4. QuantEcon.py MarkovChain(P).stationary_distributions (GTH) vs numerics.chain.stationary_law,
    tolerance 1e-12 (issue 6).
 """
@@ -160,7 +160,7 @@ def nt_erf_kernels(points: FloatArray, w_std: float, *, first_layer_std: float |
 
 
 def kernel_from_nt(nngp: FloatArray, ntk: FloatArray, w_std: float, c_std: float) -> FloatArray:
-    """docs/theory.md §4 erf kernel without recurrence from NT's (nngp, ntk) with W2 = 1:
+    """theory.md §4 erf kernel without recurrence from NT's (nngp, ntk) with W2 = 1:
     A = nngp + (c_std / w_std)^2 (ntk - nngp) (module docstring, item 1). Shapes (n, n)."""
     if w_std <= 0:
         raise InputError("the neural-tangents kernel mapping needs w_std > 0")
@@ -168,7 +168,7 @@ def kernel_from_nt(nngp: FloatArray, ntk: FloatArray, w_std: float, c_std: float
 
 
 def closed_form_erf_kernel(points: FloatArray, w_std: float, c_std: float) -> FloatArray:
-    """docs/theory.md §4 erf closed form (numerics.generated, printed from the derivations) on
+    """theory.md §4 erf closed form (numerics.generated, printed from the derivations) on
     points (n, d): erf_kernel_nngp + erf_kernel_ntk_w, shape (n, n)."""
     from numerics.generated import erf_kernel_nngp, erf_kernel_ntk_w
 
@@ -220,7 +220,7 @@ def compare_erf_kernel(states: FloatArray, w_std: float, c_std: float, word_leng
                        *, first_layer_std: float | None = None,
                        combine: Callable[..., FloatArray] | None = None,
                        settings: Any = None) -> ErfKernelComparison:
-    """docs/theory.md §4 erf kernel with b frozen at 0 on all m^L words: numerics.kernel quadrature,
+    """theory.md §4 erf kernel with b frozen at 0 on all m^L words: numerics.kernel quadrature,
     numerics.generated closed form and NT (``first_layer_std`` / ``combine`` replace the W1
     mapping / the nngp-ntk combination, for negative controls). states (m, d)."""
     from numerics.kernel import KernelSpec, kernel_on_words
@@ -314,7 +314,7 @@ def training_weights(n_words: int, train: Sequence[int]) -> FloatArray:
 
 def ours_uniform_limit(K: FloatArray, ybar: FloatArray, alpha: float, train: Sequence[int],
                        times: Sequence[float]) -> FloatArray:
-    """docs/theory.md §4 g_t = (I - exp(-alpha t K D)) ybar with D uniform on ``train`` (numerics.limit
+    """theory.md §4 g_t = (I - exp(-alpha t K D)) ybar with D uniform on ``train`` (numerics.limit
     spectral solver); returns (T, n_words) (words outside train: the pi = 0 extension)."""
     from numerics.limit import g_at, limit_solver
 
@@ -391,7 +391,7 @@ def _exact_max_deviation(a: Any, b: Any) -> tuple[float, bool]:
 def compare_sympy_chain(P: Any, *, stationary: Callable[[Any], Any] | None = None,
                         fundamental: Callable[[Any], Any] | None = None,
                         label: str = "") -> list[CrossCheckResult]:
-    """sympy.stats.DiscreteMarkovChain vs derivations.poisson (docs/theory.md §1, §5), exactly.
+    """sympy.stats.DiscreteMarkovChain vs derivations.poisson (theory.md §1, §5), exactly.
 
     P: exact (m, m) rational ergodic chain. ``stationary`` / ``fundamental`` replace our
     implementations (negative controls). Two results: pi and Z."""
@@ -424,7 +424,7 @@ def compare_sympy_chain(P: Any, *, stationary: Callable[[Any], Any] | None = Non
 def compare_quantecon(P: FloatArray, *, stationary: Callable[[FloatArray], FloatArray]
                       | None = None, label: str = "") -> CrossCheckResult:
     """QuantEcon.py MarkovChain (GTH) stationary law vs numerics.chain.stationary_law
-    (docs/theory.md §1), tolerance 1e-12 (issue 6). P (m, m) irreducible."""
+    (theory.md §1), tolerance 1e-12 (issue 6). P (m, m) irreducible."""
     from numerics.chain import stationary_law
 
     qe, version = quantecon()

@@ -1,6 +1,6 @@
 """numba kernels of the fast backend (numerics.fast_trainer; imported lazily, needs numba).
 
-The fused step of docs/theory.md §2 (scheme in numerics.fast_trainer), for the units of one output
+The fused step of theory.md §2 (scheme in numerics.fast_trainer), for the units of one output
 block of SUM_BLOCK terms at a time, in three loops over the block whose data stay in L1:
 (A) pending update of step k-1 and z_k = w . X_k + b S_{k-1} into a buffer; (B) sigma(z) and
 sigma'(z) into buffers (vectorised: tanh and sigmoid use the branch-free :func:`tanh_kernel`,
@@ -105,7 +105,7 @@ def erf_kernel(x):
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def activate_block(code, z, s, slope, n):  # not inlined: FMA contraction only in here
-    """s[j], slope[j] = sigma(z[j]), sigma'(z[j]) for j < n (docs/theory.md §2), code tanh 0 |
+    """s[j], slope[j] = sigma(z[j]), sigma'(z[j]) for j < n (theory.md §2), code tanh 0 |
     sigmoid 1 | erf 2 | linear 3: tanh' = 1 - tanh^2; sigmoid(z) = 1/2 + tanh(z/2)/2 (the
     logistic function; absolute error ~1e-16 vs 1 / (1 + e^-z)), sigmoid' = s (1 - s);
     erf' = 2/sqrt(pi) e^(-z^2); linear: z, 1. One loop per activation (vectorised)."""
@@ -142,7 +142,7 @@ def activate_array(code, z):
 @njit(**INLINE)
 def update_block(first, n, c, w, b, S, Gw, Gb, coef, flags, cc):
     """SGD update of units first..first+n-1 of one replica (c, b, S, Gb (N,); w, Gw (d, N))
-    from theta_{k-1}, S_{k-1}, G_{k-1} (docs/theory.md §2), the arithmetic of numerics.trainer:
+    from theta_{k-1}, S_{k-1}, G_{k-1} (theory.md §2), the arithmetic of numerics.trainer:
     cc = coef c; w += cc G^w; b += cc G^b; c += coef S (all with c_{k-1}). cc: scratch (n,).
     One loop per array (vectorised)."""
     for j in range(n):
@@ -163,7 +163,7 @@ def update_block(first, n, c, w, b, S, Gw, Gb, coef, flags, cc):
 
 @njit(**INLINE)
 def preactivation(first, n, offset, x, w, b, S, z):
-    """z[offset + j] = w . X_k + b S_{k-1} for unit first + j (docs/theory.md §2), in the order of
+    """z[offset + j] = w . X_k + b S_{k-1} for unit first + j (theory.md §2), in the order of
     numerics.frozen.memory_step: ((w_1 x_1 + w_2 x_2) + ...) + b S."""
     w0 = w[0]
     for j in range(n):
@@ -180,7 +180,7 @@ def preactivation(first, n, offset, x, w, b, S, z):
 @njit(**INLINE)
 def finish(first, n, offset, x, b, S, Gw, Gb, tangents, s, slope):
     """Units first..first+n-1 of one replica: G^w = sigma'(z)(X_k + b G^w_{k-1}),
-    G^b = sigma'(z)(S_{k-1} + b G^b_{k-1}) (if tangents), then S_k = s (docs/theory.md §2)."""
+    G^b = sigma'(z)(S_{k-1} + b G^b_{k-1}) (if tangents), then S_k = s (theory.md §2)."""
     if tangents:
         for m in range(Gw.shape[0]):
             Gwm = Gw[m]

@@ -1,6 +1,6 @@
 """Fused, compiled online SGD (backend "fast"): the loop of numerics.trainer in numba.
 
-Same contract as numerics.trainer.train_reference (docs/theory.md §2). numerics.simulate builds the
+Same contract as numerics.trainer.train_reference (theory.md §2). numerics.simulate builds the
 inputs (initialisation, chain path, targets and noise are drawn by the same code for both
 backends), so only the training loop differs. Kernels: numerics.fast_kernels (imported on
 first use, so the NumPy backend never loads numba).
@@ -11,7 +11,7 @@ the previous pass has finished the output f_{k-1}), from c_{k-1}, S_{k-1}, G_{k-
 
     w += (coef c) G^w,  b += (coef c) G^b,  c += coef S          (c_{k-1} on the right)
 
-then (ii) the memory step of docs/theory.md §2 with theta_k, in the operation order of
+then (ii) the memory step of theory.md §2 with theta_k, in the operation order of
 numerics.frozen.memory_step:
 
     z = w . X_k + b S_{k-1},  S_k = sigma(z),
@@ -92,7 +92,7 @@ def choose_kernel(R: int, N: int, threads: int) -> str:
 def train_fast(
     inputs: TrainingInputs, bar: tqdm, kernel: str | None = None
 ) -> tuple[FloatArray, tuple[Parameters, ...]]:
-    """Online SGD of docs/theory.md §2, fused and compiled; same contract as
+    """Online SGD of theory.md §2, fused and compiled; same contract as
     numerics.trainer.train_reference: returns f (R, steps) and the parameters theta_k for k in
     snapshot_steps (k = steps: final). ``kernel`` forces 'replica' | 'block' (tests; default
     :func:`choose_kernel`). Memory O(R N d)."""

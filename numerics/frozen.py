@@ -1,4 +1,4 @@
-"""The RNN recursion of docs/theory.md §2 with given parameters, and the frozen network of §3.
+"""The RNN recursion of theory.md §2 with given parameters, and the frozen network of §3.
 
 Internal layout (chosen so every per-step operation is one broadcast NumPy expression):
 a batch axis B (replicas, or input paths) and the unit axis N last; vectors in R^d carry their
@@ -43,7 +43,7 @@ def memory_step(
     Gw_prev: FloatArray | None,
     Gb_prev: FloatArray | None,
 ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
-    """One step of docs/theory.md §2 (memory state and tangent memories):
+    """One step of theory.md §2 (memory state and tangent memories):
 
         z_k = w . X_k + b S_{k-1},  S_k = sigma(z_k),
         G^w_k = sigma'(z_k) (X_k + b G^w_{k-1}),  G^b_k = sigma'(z_k) (S_{k-1} + b G^b_{k-1}).
@@ -96,7 +96,7 @@ def blocked_sum(terms: FloatArray) -> FloatArray:
 
 
 def network_output(c: FloatArray, S: FloatArray, beta: float, paired: bool = False) -> FloatArray:
-    """f = N^-beta sum_i c_i S_i (docs/theory.md §2), c and S (B|1, N) -> (B,).
+    """f = N^-beta sum_i c_i S_i (theory.md §2), c and S (B|1, N) -> (B,).
 
     Summed by :func:`blocked_sum` of :func:`output_terms` (see ``paired`` there).
     """
@@ -117,7 +117,7 @@ def _check_inputs(w: FloatArray, b: FloatArray, inputs: FloatArray) -> tuple[Flo
 
 @dataclass(frozen=True)
 class FrozenMemory:
-    """Memory states and tangents along input paths for frozen parameters (docs/theory.md §2-§3).
+    """Memory states and tangents along input paths for frozen parameters (theory.md §2-§3).
 
     S (P, K, N); Gw (P, K, N, d); Gb (P, K, N): entry [p, k] is the value after reading
     inputs[p, 0..k] from S_{-1} = G_{-1} = 0.
@@ -136,7 +136,7 @@ def frozen_memory(
     *,
     last_only: bool = False,
 ) -> FrozenMemory:
-    """Memory S and tangents G^w, G^b of docs/theory.md §2 with theta frozen, along every path.
+    """Memory S and tangents G^w, G^b of theory.md §2 with theta frozen, along every path.
 
     w (N, d), b (N,), inputs (P, K, d) with inputs[p, k] = X_k of path p (oldest first).
     Memory O(P K N (d + 2)); with ``last_only`` only the values after the last input are kept
@@ -175,7 +175,7 @@ def frozen_outputs(
     *,
     paired: bool | None = None,
 ) -> FloatArray:
-    """The frozen network of docs/theory.md §3: f_k = N^-beta sum_i c_i S_i(theta; x_{<=k}).
+    """The frozen network of theory.md §3: f_k = N^-beta sum_i c_i S_i(theta; x_{<=k}).
 
     c (N,), w (N, d), b (N,), inputs (P, K, d) (inputs[p, k] = X_k of path p, oldest first),
     started from S_{-1} = 0. Returns (P, K). Memory O(P N), not O(P K N).

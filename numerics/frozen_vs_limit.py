@@ -1,4 +1,4 @@
-"""The trained finite network against the limit g_t (docs/theory.md §3, claim to verify).
+"""The trained finite network against the limit g_t (theory.md §3, claim to verify).
 
 Two comparisons at times t (step k = floor(N t)):
 
@@ -106,7 +106,7 @@ def frozen_vs_limit(
     limit: LimitResult | None = None,
 ) -> FrozenVsLimit:
     """Simulate (numerics.rnn.simulate with snapshots at ``times``), solve the limit on words
-    (unless ``limit`` is given) and compare (docs/theory.md §3). Times must be <= training.horizon."""
+    (unless ``limit`` is given) and compare (theory.md §3). Times must be <= training.horizon."""
     if limit is None:
         limit = solve_limit(config, word_length, times, settings=settings,
                             truncation="previous")

@@ -1,13 +1,13 @@
-"""The limit kernel A(u, v) on words (docs/theory.md §3-§4), by quadrature over theta, per group.
+"""The limit kernel A(u, v) on words (theory.md §3-§4), by quadrature over theta, per group.
 
 For a word u = (u_1, ..., u_L) (oldest symbol first, :mod:`numerics.words` order) the memory
-and tangent fixed points of docs/theory.md §3 are approximated by running the recursion from
-S = G^w = G^b = 0 before the oldest symbol (truncation O(rho^L), docs/theory.md §4):
+and tangent fixed points of theory.md §3 are approximated by running the recursion from
+S = G^w = G^b = 0 before the oldest symbol (truncation O(rho^L), theory.md §4):
 
     z = w . x + b S_prev,  S = sigma(z),
     G^w = sigma'(z) (x + b G^w_prev),  G^b = sigma'(z) (S_prev + b G^b_prev).
 
-Kernel groups (only trainable ones enter; docs/theory.md §3):
+Kernel groups (only trainable ones enter; theory.md §3):
     c: E[S S'],   w: E[c^2] E[G^w . G^w'],   b: E[c^2] E[G^b G^b'],   E[c^2] = c_std^2 exact.
 
 Efficiency: the features of all m^L words are computed on the prefix tree (a word of length
@@ -121,7 +121,7 @@ def _word_features_cf(
 def word_features(
     word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """docs/theory.md §3 memory/tangent recursion on every word of length L, via the prefix tree.
+    """theory.md §3 memory/tangent recursion on every word of length L, via the prefix tree.
 
     states (m, d); nodes w (n, d), b (n,). Returns S (m^L, n), G^w (m^L, n, d), G^b (m^L, n),
     rows in lexicographic word order (oldest symbol most significant).
@@ -242,7 +242,7 @@ def kernel_on_words(
     select: NDArray[np.int64] | None = None,
     tolerance: float | None = None,
 ) -> KernelResult:
-    """docs/theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
+    """theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
 
     Tensor rules (d <= 2): value Q(h, 2n); error parts "w_step" = :func:`step_halving_error`
     of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h and 4h rules are subsets of the nodes),

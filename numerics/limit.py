@@ -1,4 +1,4 @@
-"""The limit ODE on words (docs/theory.md §3-§4) and its solution with error estimates.
+"""The limit ODE on words (theory.md §3-§4) and its solution with error estimates.
 
 On the m^L words (oldest symbol first) with D = diag(pi_L) the limit ODE is linear:
 
@@ -43,7 +43,7 @@ class TimesError(InputError):
 
 @dataclass(frozen=True)
 class LimitSolver:
-    """Spectral data of docs/theory.md §4 for fast g_t at any t.
+    """Spectral data of theory.md §4 for fast g_t at any t.
 
     pi (n,), ybar (n,), eigenvalues (n,) of M (clipped at 0), basis = K D^{1/2} V (n, n),
     coefficients = V^T D^{1/2} ybar (n,), norm_M = largest eigenvalue.
@@ -60,7 +60,7 @@ class LimitSolver:
 
 def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
                  perturbed: bool = False) -> LimitSolver:
-    """Eigendecomposition of M = D^{1/2} K D^{1/2} (docs/theory.md §4), K (n, n), pi (n,), ybar (n,).
+    """Eigendecomposition of M = D^{1/2} K D^{1/2} (theory.md §4), K (n, n), pi (n,), ybar (n,).
 
     Negative eigenvalues of M are rounding (K is PSD by construction): they are clipped to 0
     after checking they are above -100 n eps max|lambda| (else ValueError). ``perturbed``:
@@ -92,7 +92,7 @@ def _phi(lam: FloatArray, s: FloatArray | float) -> FloatArray:
 
 
 def g_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
-    """g_t on the words for each t in times (docs/theory.md §4 spectral formula), shape (T, n):
+    """g_t on the words for each t in times (theory.md §4 spectral formula), shape (T, n):
     one matrix product for all times."""
     s = solver.alpha * np.asarray(times, dtype=float).reshape(-1, 1)
     weights = _phi(solver.eigenvalues, s) * solver.coefficients  # (T, n)
@@ -167,7 +167,7 @@ class WordProblem:
 
 
 def word_problem(config: object, word_length: int) -> WordProblem:
-    """Assemble the finite-state problem of docs/theory.md §4 from a Config."""
+    """Assemble the finite-state problem of theory.md §4 from a Config."""
     from derivations.config import transition_matrix
     from numerics.chain import stationary_law
     from numerics.targets import ybar_from_config
@@ -230,7 +230,7 @@ def solve_limit(
     tolerance: float | None = None,
     truncation: str = "auto",
 ) -> LimitResult:
-    """g_t on the m^L words for a Config (docs/theory.md §3-§4), with error estimates.
+    """g_t on the m^L words for a Config (theory.md §3-§4), with error estimates.
 
     error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
     "quadrature" / "quadrature_l2": the kernel estimate propagated to g at the largest time by
@@ -238,7 +238,7 @@ def solve_limit(
     over words/times of |average over the extra oldest symbol of g^(L+1) - g^L| ("next") or of
     |average of g^L - g^(L-1)| ("previous"); "truncation": the estimated error of g^L on the
     infinite-path problem, the geometric tail diff / (1 - rho) ("next") or
-    diff rho / (1 - rho) ("previous"), as truncation differences decay like rho^L (docs/theory.md §4);
+    diff rho / (1 - rho) ("previous"), as truncation differences decay like rho^L (theory.md §4);
     likewise "truncation_l2" (L2(pi) norm) and "truncation_kernel" (K, max-abs).
     "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
     it.
@@ -272,7 +272,7 @@ def solve_limit(
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g
         short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
-        # differences shrink like rho^L (docs/theory.md §4): the error of g^L is the geometric tail
+        # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
         # sum_{k>=L} diff_k ~ diff_L / (1 - rho) ("next"), or diff_{L-1} rho / (1 - rho)
         from derivations.config import contraction_rate
 

@@ -1,4 +1,4 @@
-"""Poisson equation of a finite ergodic chain in double precision (docs/theory.md §5).
+"""Poisson equation of a finite ergodic chain in double precision (theory.md §5).
 
 For P (m, m) with stationary law pi (m,) and F (m,) on the states:
 
@@ -62,7 +62,7 @@ def _as_transition(P: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class PoissonNumeric:
-    """Poisson data of (P, F) in double precision (docs/theory.md §5).
+    """Poisson data of (P, F) in double precision (theory.md §5).
 
     transition (m, m); pi (m,); values (m,) = F; mean = pi(F); centred (m,) = F~; u (m,);
     Pu (m,) = P u; asymptotic_variance = 2 pi(F~ u) - pi(F~^2).
@@ -84,7 +84,7 @@ class PoissonNumeric:
 
 
 def fundamental_matrix(P: FloatArray, pi: FloatArray | None = None) -> FloatArray:
-    """docs/theory.md §5, Z = (I - P + 1 pi)^{-1}, shape (m, m) (formed explicitly: for inspection
+    """theory.md §5, Z = (I - P + 1 pi)^{-1}, shape (m, m) (formed explicitly: for inspection
     and tests; :func:`poisson_solve` does not use it)."""
     P = _as_transition(P)
     pi = _stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
@@ -93,12 +93,12 @@ def fundamental_matrix(P: FloatArray, pi: FloatArray | None = None) -> FloatArra
 
 
 def asymptotic_variance_from(pi: FloatArray, centred: FloatArray, u: FloatArray) -> float:
-    """docs/theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2); pi, F~, u shape (m,)."""
+    """theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2); pi, F~, u shape (m,)."""
     return float(pi @ (2.0 * centred * u - centred * centred))
 
 
 def poisson_solve(P: FloatArray, F: FloatArray, pi: FloatArray | None = None) -> PoissonNumeric:
-    """docs/theory.md §5: u with (I - P) u = F - pi(F), pi(u) = 0, by one LU solve of
+    """theory.md §5: u with (I - P) u = F - pi(F), pi(u) = 0, by one LU solve of
     (I - P + 1 pi) u = F~ (module docstring). P (m, m), F (m,), pi (m,) optional (default GTH).
     """
     P = _as_transition(P)
@@ -145,7 +145,7 @@ def residual_bound(solution: PoissonNumeric) -> float:
 
 
 def martingale_increments(P: FloatArray, u: FloatArray) -> FloatArray:
-    """docs/theory.md §5, D[i, j] = u(j) - (P u)(i), the increment of M over the step i -> j.
+    """theory.md §5, D[i, j] = u(j) - (P u)(i), the increment of M over the step i -> j.
     P (m, m), u (m,) -> (m, m); sum_j P[i, j] D[i, j] = 0 for every i."""
     P = np.asarray(P, dtype=float)
     u = np.asarray(u, dtype=float)
@@ -157,7 +157,7 @@ def martingale_increments(P: FloatArray, u: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class PathwiseDecomposition:
-    """docs/theory.md §5: sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n on each path.
+    """theory.md §5: sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n on each path.
 
     n steps; centred_sum, boundary = u(Z_0) - u(Z_n), martingale = M_n, discrepancy =
     centred_sum - boundary - martingale, all shape (R,); tolerance: the rounding-error bound of
@@ -173,7 +173,7 @@ class PathwiseDecomposition:
 
 
 def pathwise_decomposition(solution: PoissonNumeric, paths: IntArray) -> PathwiseDecomposition:
-    """The martingale decomposition of docs/theory.md §5 along state paths Z_0..Z_n.
+    """The martingale decomposition of theory.md §5 along state paths Z_0..Z_n.
 
     paths: (n+1,) or (R, n+1) state indices. Each sum is computed with math.fsum (correctly
     rounded), so the only errors are (a) the residual r = F~ - (I - P) u of the solve, which
@@ -261,7 +261,7 @@ def autocovariance_series(
     max_terms: int = 1_000_000,
     max_block: int = 200,
 ) -> AutocovarianceSeries:
-    """docs/theory.md §5, sigma^2(F) = Var_pi(F) + 2 sum_{k>=1} Cov_k from powers of P (not from u).
+    """theory.md §5, sigma^2(F) = Var_pi(F) + 2 sum_{k>=1} Cov_k from powers of P (not from u).
 
     Cov_k = pi(F~ w_k) with w_k = P^k F~ (iterated w_{k+1} = P w_k), stationary start.
     Tail bound (Dobrushin): since pi(w_k) = pi(F~) = 0, max|w_k| <= osc(w_k); osc(P v) <= osc(v)
@@ -389,7 +389,7 @@ def monte_carlo_asymptotic_variance(
     seed: int,
     confidence: float = 0.99,
 ) -> VarianceEstimate:
-    """docs/theory.md §5 by Monte Carlo: R stationary paths of n steps, replicas of S_n/sqrt(n)
+    """theory.md §5 by Monte Carlo: R stationary paths of n steps, replicas of S_n/sqrt(n)
     centred by the exact mean pi(F) (:func:`variance_from_replicas`)."""
     P = _as_transition(P)
     F = np.asarray(F, dtype=float).reshape(-1)
@@ -408,7 +408,7 @@ def monte_carlo_word_asymptotic_variance(
     seed: int,
     confidence: float = 0.99,
 ) -> VarianceEstimate:
-    """sigma^2 of F on the word chain (docs/theory.md §4-§5) by Monte Carlo: stationary BASE paths of
+    """sigma^2 of F on the word chain (theory.md §4-§5) by Monte Carlo: stationary BASE paths of
     n + L - 1 states, read as n consecutive words (numerics.words.path_word_indices), so the
     word path starts from pi_L; replicas of S_n/sqrt(n) centred by the exact pi_L(F)."""
     from numerics.words import path_word_indices, word_stationary_law
@@ -429,7 +429,7 @@ def monte_carlo_word_asymptotic_variance(
 def drift_fluctuation(
     values: FloatArray, mean: float, N: int, times: Sequence[float]
 ) -> FloatArray:
-    """docs/theory.md §5 drift fluctuation (1/N) sum_{k < floor(N t)} [F(Z_k) - pi F].
+    """theory.md §5 drift fluctuation (1/N) sum_{k < floor(N t)} [F(Z_k) - pi F].
 
     values (..., n) = F(Z_k) along paths, n >= floor(N max(times)); returns (..., len(times)).
     """
@@ -445,7 +445,7 @@ def drift_fluctuation(
 
 def drift_fluctuation_scale(sigma2: float, N: int, times: Sequence[float]) -> FloatArray:
     """Predicted standard deviation sqrt(sigma^2 t / N) of :func:`drift_fluctuation`
-    (CLT for S_{Nt}/N; docs/theory.md §5 O(N^{-1/2}))."""
+    (CLT for S_{Nt}/N; theory.md §5 O(N^{-1/2}))."""
     return np.sqrt(sigma2 * np.asarray(times, dtype=float) / N)
 
 
@@ -453,7 +453,7 @@ def drift_fluctuation_scale(sigma2: float, N: int, times: Sequence[float]) -> Fl
 
 
 def word_poisson_solve(P: FloatArray, word_length: int, F_words: FloatArray) -> PoissonNumeric:
-    """docs/theory.md §4-§5: the Poisson solution on the word chain of length L.
+    """theory.md §4-§5: the Poisson solution on the word chain of length L.
 
     P (m, m) base chain; F_words (m^L,) in numerics.words.enumerate_words order (oldest symbol
     first). pi_L from the product formula with the GTH pi of the base chain.

@@ -1,11 +1,11 @@
-"""Quadrature rules over theta = (w, b) under mu_0 (docs/theory.md §2), with error estimates.
+"""Quadrature rules over theta = (w, b) under mu_0 (theory.md §2), with error estimates.
 
-The kernel of docs/theory.md §3 is an expectation over theta = (c, w, b) ~ mu_0 with
+The kernel of theory.md §3 is an expectation over theta = (c, w, b) ~ mu_0 with
 c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max] independent. E[c^2] = c_std^2
 is used exactly, so only (w, b) need a rule. A rule here is a list of nodes (w, b) with positive
 weights summing to (about) 1, so that E[F(w, b)] ~ sum_j weight_j F(node_j).
 
-Choice of rules (docs/theory.md §8, measured): Gauss-Hermite in w converges slowly on the nested-tanh
+Choice of rules (theory.md §8, measured): Gauss-Hermite in w converges slowly on the nested-tanh
 integrands of the memory recursion, so w uses the **trapezoid rule on the Gaussian-weighted
 integrand** in standard units z = w / w_std, truncated to [-a, a]. For integrands analytic in a
 strip the trapezoid rule converges exponentially in 1/h; the error of a step-h rule is estimated
@@ -13,7 +13,7 @@ by the step-halving difference |Q_h - Q_{h/2}| (the h/2 grid contains the h grid
 The truncation to [-a, a] neglects a Gaussian tail: every integrand here is bounded by
 C (1 + |z|^2) (bounded sigma: S, G bounded; linear sigma: quadratic in w), and
 E[(1 + Z^2) 1{|Z| > a}] = 4 Q(a) + 2 a phi(a) (Q the normal upper tail), see :func:`tail_mass`.
-b uses Gauss-Legendre (16 nodes reach rounding error, docs/theory.md §8); its error is estimated by
+b uses Gauss-Legendre (16 nodes reach rounding error, theory.md §8); its error is estimated by
 n vs 2n nodes. For d > 2 tensor rules are too large: scrambled Sobol points
 (scipy.stats.qmc) with independent scramblings give a randomisation error estimate.
 """
@@ -65,9 +65,9 @@ class QuadratureSettings:
 
 
 def default_settings(d: int) -> QuadratureSettings:
-    """Settings used when none are given. d = 1: step 0.05 on [-8, 8] (docs/theory.md §8 measured
+    """Settings used when none are given. d = 1: step 0.05 on [-8, 8] (theory.md §8 measured
     step 0.05 within 1e-14 of adaptive quadrature; tail_mass(8) = 2e-14), 20 Legendre nodes
-    (16 reach rounding, docs/theory.md §8). d = 2: the tensor grid is squared, so step 0.1 on [-8, 8]
+    (16 reach rounding, theory.md §8). d = 2: the tensor grid is squared, so step 0.1 on [-8, 8]
     (tail_mass(8) = 2e-14) and 16 Legendre nodes."""
     if d <= 1:
         return QuadratureSettings()
@@ -151,7 +151,7 @@ class TensorPlan:
 
 
 def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings) -> TensorPlan:
-    """Build the rules of :class:`TensorPlan` for d <= 2 (docs/theory.md §8 choice of rules)."""
+    """Build the rules of :class:`TensorPlan` for d <= 2 (theory.md §8 choice of rules)."""
     h = settings.w_step
     fine = tensor_rule(d, w_std, b_max, h, settings.half_width, settings.b_nodes)
     if w_std == 0.0:

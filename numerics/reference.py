@@ -1,9 +1,9 @@
-"""Arbitrary-precision references (mpmath, >= 30 digits) for the limit solver (docs/theory.md §7 tier 2).
+"""Arbitrary-precision references (mpmath, >= 30 digits) for the limit solver (theory.md §7 tier 2).
 
-- :func:`kernel_entry_mp`: A(u, v) on two words (docs/theory.md §3-§4, recursion from S = G = 0 at
+- :func:`kernel_entry_mp`: A(u, v) on two words (theory.md §3-§4, recursion from S = G = 0 at
   the oldest symbol) per group, by mpmath.quad over w (Gaussian, z = w / w_std on (-inf, inf))
   and b (uniform on [-b_max, b_max]): nested tanh-sinh quadrature, d = 1 or 2.
-- :func:`limit_mp`: g_t = (I - expm(-alpha t K D)) ybar with mpmath.expm (docs/theory.md §4).
+- :func:`limit_mp`: g_t = (I - expm(-alpha t K D)) ybar with mpmath.expm (theory.md §4).
 
 Independent of the double-precision code: the activations are written here in mpmath (not taken
 from numerics.activations) and no quadrature rule is shared.
@@ -21,7 +21,7 @@ DEFAULT_DPS = 30
 
 
 def _mp_activation(name: str) -> tuple[Callable, Callable]:
-    """(sigma, sigma') in mpmath for tanh | sigmoid | erf | linear (docs/theory.md §2)."""
+    """(sigma, sigma') in mpmath for tanh | sigmoid | erf | linear (theory.md §2)."""
     if name == "tanh":
         return mpmath.tanh, lambda z: 1 - mpmath.tanh(z) ** 2
     if name == "sigmoid":
@@ -36,7 +36,7 @@ def _mp_activation(name: str) -> tuple[Callable, Callable]:
 
 
 def _features(word: Sequence[Sequence], w: Sequence, b, sigma, dsigma):
-    """docs/theory.md §3 recursion on a word (oldest first) from S = G = 0: (S, G^w (list), G^b)."""
+    """theory.md §3 recursion on a word (oldest first) from S = G = 0: (S, G^w (list), G^b)."""
     d = len(w)
     S = mpmath.mpf(0)
     Gw = [mpmath.mpf(0)] * d
@@ -71,7 +71,7 @@ def kernel_entry_mp(
     groups: Sequence[str] = ("c", "w", "b"),
     dps: int = DEFAULT_DPS,
 ) -> KernelEntry:
-    """A(u, v) (docs/theory.md §3 kernel, c: E[S S'], w: E[c^2] E[G^w.G^w'], b: E[c^2] E[G^b G^b'])
+    """A(u, v) (theory.md §3 kernel, c: E[S S'], w: E[c^2] E[G^w.G^w'], b: E[c^2] E[G^b G^b'])
     for words u, v given as sequences of input vectors (oldest first), by mpmath.quad at
     ``dps`` digits. Float parameters are taken exactly as binary doubles (mpf(x)).
 
@@ -140,7 +140,7 @@ def kernel_matrix_mp(
 
 
 def limit_mp(K, pi, ybar, alpha, times: Sequence[float], dps: int = DEFAULT_DPS):
-    """g_t = (I - expm(-alpha t K D)) ybar (docs/theory.md §4) with mpmath.expm at ``dps`` digits.
+    """g_t = (I - expm(-alpha t K D)) ybar (theory.md §4) with mpmath.expm at ``dps`` digits.
 
     K (n x n nested sequences or mpmath matrix), pi (n,), ybar (n,). Returns a list (per t) of
     lists of mpf.

@@ -1,4 +1,4 @@
-"""The finite RNN of docs/theory.md §2 (facade): the simulator (numerics.simulate, with the SGD loops
+"""The finite RNN of theory.md §2 (facade): the simulator (numerics.simulate, with the SGD loops
 numerics.trainer and numerics.fast_trainer) and the frozen network of §3 (numerics.frozen).
 Import from here."""
 

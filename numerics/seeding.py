@@ -19,7 +19,7 @@ STREAM_NOISE = 2
 
 @dataclass(frozen=True)
 class ReplicaStreams:
-    """The three random streams of one replica (docs/theory.md §1-§2): theta_0, (Z_k), (eps_k)."""
+    """The three random streams of one replica (theory.md §1-§2): theta_0, (Z_k), (eps_k)."""
 
     init: np.random.Generator
     chain: np.random.Generator

@@ -1,4 +1,4 @@
-"""Monte Carlo of the finite RNN trained by online SGD, exactly docs/theory.md §2, vectorised over
+"""Monte Carlo of the finite RNN trained by online SGD, exactly theory.md §2, vectorised over
 R replicas x N units.
 
 Replica r is a function of (config, N, seed, r) only (numerics.seeding): bit-identical whatever
@@ -124,7 +124,7 @@ def _paths_with_prehistory(
 
 
 def time_to_step(N: int, t: float) -> int:
-    """k = floor(N t) (docs/theory.md §2). N t within 1e-12 (relative) below an integer j counts as j,
+    """k = floor(N t) (theory.md §2). N t within 1e-12 (relative) below an integer j counts as j,
     so t = j / N given as a rounded float maps to step j."""
     x = N * float(t)
     k = math.floor(x)
@@ -149,7 +149,7 @@ def _replica_indices(replicas: int | Sequence[int] | None, default: int) -> tupl
 def _initial_parameters(
     streams: ReplicaStreams, N: int, d: int, init: Any, antisymmetric: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """theta_0 ~ mu_0 (docs/theory.md §2): c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d),
+    """theta_0 ~ mu_0 (theory.md §2): c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d),
     b ~ U[-b_max, b_max]; draw order c, w, b. Antisymmetric: N/2 units, then their copies
     with c -> -c (units i and i + N/2 mirror each other). Shapes (N,), (N, d), (N,)."""
     n = N // 2 if antisymmetric else N
@@ -195,9 +195,9 @@ def simulate(
     seed: int | None = None,
     backend: str | None = None,
 ) -> SimulationResult:
-    """Train the finite RNN of docs/theory.md §2 by online SGD for steps = floor(N T) steps.
+    """Train the finite RNN of theory.md §2 by online SGD for steps = floor(N T) steps.
 
-    At step k, with theta_k = (c, w, b) (docs/theory.md §2 equations):
+    At step k, with theta_k = (c, w, b) (theory.md §2 equations):
         S_k, G^w_k, G^b_k from the memory recursion (numerics.frozen.memory_step),
         f_k = N^-beta sum_i c_i S_i,  e_k = Y_k - f_k,
         c += eta N^-beta e_k S_k,  w += eta N^-beta e_k c G^w_k,  b += eta N^-beta e_k c G^b_k,

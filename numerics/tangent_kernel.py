@@ -1,4 +1,4 @@
-"""The empirical tangent kernel of a finite network (docs/theory.md §3, kernel integrand summed over
+"""The empirical tangent kernel of a finite network (theory.md §3, kernel integrand summed over
 units): A^N(u, v) = (1/N) sum_i [S_i(u) S_i(v) + c_i^2 (G^w_i(u) . G^w_i(v) + G^b_i(u) G^b_i(v))],
 trainable groups only, every word read from S = G = 0 with the trainer's recursion
 (numerics.frozen.frozen_memory). Used at initialisation (its limit is A) and after training

@@ -1,11 +1,11 @@
-"""ybar on words: ybar(u) = E[Y_0 | past word u] (docs/theory.md §3, finite-state reduction §4).
+"""ybar on words: ybar(u) = E[Y_0 | past word u] (theory.md §3, finite-state reduction §4).
 
 Y_0 = y(X_{-q}, ..., X_0) + eps_0 with mean-zero noise, so ybar(u) = E[y(X_{-q..0}) | u].
 For a word u = (u_1, ..., u_L) (oldest symbol first) X_{-j} = xi_{u_{L-j}}:
 
 - q <= L - 1: the window lies inside the word and ybar(u) = y(xi_{u_L}, ..., xi_{u_{L-q}}).
 - q >= L: the r = q - L + 1 symbols older than u_1 are unseen. Under the stationary chain
-  (docs/theory.md §1, started from pi) they are distributed as r steps of the **time-reversed chain**
+  (theory.md §1, started from pi) they are distributed as r steps of the **time-reversed chain**
   from u_1, Phat(a, s) = pi(s) P(s, a) / pi(a), independently of u_2..u_L (Markov property), so
 
       ybar(u) = sum_{s_1..s_r} pi(s_1) P(s_1, s_2) ... P(s_r, u_1) / pi(u_1) * y(s_1..s_r u).

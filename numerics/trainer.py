@@ -1,4 +1,4 @@
-"""The online SGD loop of docs/theory.md §2 (reference NumPy implementation).
+"""The online SGD loop of theory.md §2 (reference NumPy implementation).
 
 Input: a :class:`TrainingInputs` (the data path, targets, theta_0, rates); output: the outputs
 f_k and the requested parameter snapshots. numerics.simulate builds the inputs from a Config;
@@ -23,7 +23,7 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Parameters:
-    """Network parameters of R replicas: c (R, N), w (R, N, d), b (R, N) (docs/theory.md §2)."""
+    """Network parameters of R replicas: c (R, N), w (R, N, d), b (R, N) (theory.md §2)."""
 
     c: FloatArray
     w: FloatArray
@@ -51,7 +51,7 @@ class TrainingInputs:
 def train_reference(
     inputs: TrainingInputs, bar: tqdm
 ) -> tuple[FloatArray, tuple[Parameters, ...]]:
-    """Online SGD of docs/theory.md §2, step k = 0..steps-1 from theta_k:
+    """Online SGD of theory.md §2, step k = 0..steps-1 from theta_k:
 
         S_k, G^w_k, G^b_k = memory_step(theta_k, X_k, S_{k-1}, G_{k-1}),
         f_k = N^-beta sum_i c_i S_i,  e_k = Y_k - f_k,

@@ -1,4 +1,4 @@
-"""The word chain of docs/theory.md §4: past paths truncated to words of length L.
+"""The word chain of theory.md §4: past paths truncated to words of length L.
 
 A word is ``(u_1, ..., u_L)``, **oldest symbol first**, so ``u_L`` is the most recent input x_0
 and ``u_1`` is x_{-L+1}. Words are enumerated in lexicographic order, i.e. the index of a word
@@ -31,7 +31,7 @@ def word_index(words: IntArray, m: int) -> IntArray:
 
 
 def word_transition_matrix(P: FloatArray, word_length: int) -> FloatArray:
-    """docs/theory.md §4 word chain transition matrix, shape (m^L, m^L) (dense)."""
+    """theory.md §4 word chain transition matrix, shape (m^L, m^L) (dense)."""
     P = np.asarray(P, dtype=float)
     m = P.shape[0]
     words = enumerate_words(m, word_length)
@@ -44,7 +44,7 @@ def word_transition_matrix(P: FloatArray, word_length: int) -> FloatArray:
 
 
 def word_stationary_law(pi: FloatArray, P: FloatArray, word_length: int) -> FloatArray:
-    """pi_L(u) = pi(u_1) prod_{i<L} P(u_i, u_{i+1}), shape (m^L,) (docs/theory.md §4)."""
+    """pi_L(u) = pi(u_1) prod_{i<L} P(u_i, u_{i+1}), shape (m^L,) (theory.md §4)."""
     pi = np.asarray(pi, dtype=float)
     P = np.asarray(P, dtype=float)
     words = enumerate_words(P.shape[0], word_length)

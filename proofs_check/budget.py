@@ -11,7 +11,7 @@ Monte Carlo is sum_N R(N) N^2 T ~ 5.3e10 unit-steps, about 9 minutes at ~1e8 uni
 The floor of 16 at the top rungs is set by the limit rivals of the main theorem, tested on
 the largest N alone (proofs_check.rivals.limit_rival): with 16 replicas its t quantile has
 15 degrees of freedom.
-Rates are fitted over a ladder of N with many replicas (docs/theory.md
+Rates are fitted over a ladder of N with many replicas (theory.md
 §8: 4 replicas were too noisy to fit a rate), so every budget keeps many replicas on most of
 its ladder; only ``standard`` lowers them on its top rungs (N > 4096, at least 8 each), where
 the fit weights those rungs by their own, larger variances. Ladders are powers of 2 (antisymmetric
@@ -49,7 +49,7 @@ class Budget:
     sum_j |a_j| (-log(1 - delta / E(N_j))) (checks.main_theorem.floor_allowance, a_j the slope
     fit's coefficients), dominated by the top rung, where it is about
     |a_top| delta / E(N_max); the RMS errors at the quick budget's N_max = 1024 are >= 1e-2
-    (docs/theory.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for r = 1/4), so delta <= 2e-3
+    (theory.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for r = 1/4), so delta <= 2e-3
     keeps delta / E(N_max) <= 1/5; the larger budgets (larger N_max, smaller errors, narrower
     intervals) ask 4x and 20x less.
     """

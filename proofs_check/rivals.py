@@ -1,7 +1,7 @@
 """Rivals: the competing theories a check must tell apart from its claim, and the tests that
 reject them on the claim's own data.
 
-Rate claims (docs/theory.md §6: every rate is an upper bound). A rate check fits the log-log slope s
+Rate claims (theory.md §6: every rate is an upper bound). A rate check fits the log-log slope s
 of its error over the N ladder; the **acceptance window** is the slope's 99.5% interval
 (0.5% per test: a correct theory fails one given test with probability <= 0.5%; the report
 makes about 20 such tests, so no family-wise level is claimed) widened on both sides by the
@@ -36,7 +36,7 @@ from scipy import stats as _stats
 from proofs_check.result import CheckResult, FigureData, LadderRow, Rival
 from proofs_check.stats import RateFit
 
-RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (docs/theory.md §6)
+RIVAL_SHIFT = 0.25  # rival exponents 1/4 above and below the prediction (theory.md §6)
 ACCEPTANCE_CONFIDENCE = 0.995
 ACCEPTANCE_NOTE = "99.5% (0.5% per test)"
 

@@ -1,7 +1,7 @@
 """Confidence intervals for the checks: t-intervals, bootstrap, and log-log rate fits.
 
 All intervals are two-sided 95% unless stated. The rate fit is the one statistic every rate
-check uses (docs/theory.md §6): at each N of a ladder, R independent replicas give i.i.d. samples of a
+check uses (theory.md §6): at each N of a ladder, R independent replicas give i.i.d. samples of a
 nonnegative error e; the level value is mean_r(e) (or sqrt(mean_r(e^2)) for RMS errors), the
 log of the level value is regressed on log N by weighted least squares with the delta-method
 variances var(log mean) ~ var_r(e) / (R mean^2), and the slope's standard error comes from the

@@ -1,4 +1,4 @@
-"""numerics.chain and numerics.seeding (docs/theory.md §1): stationary law, ergodicity, sampling."""
+"""numerics.chain and numerics.seeding (theory.md §1): stationary law, ergodicity, sampling."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """numerics/generated.py: freshness check, and agreement with SymPy evaluation of the
-derived expressions at random points (docs/theory.md §7: double precision vs the exact tier)."""
+derived expressions at random points (theory.md §7: double precision vs the exact tier)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from proofs_check.cli import main
 # to a few ulp), each with relative error <= 2^-53 ~ 1.1e-16, and have no cancellation (the
 # stable rewrites), so the relative error is < 12 * 1.1e-16 * (small factor) << 1e-13.
 REL = 1e-13
-DIGITS = 30  # SymPy reference precision (>= 30 digits, docs/theory.md §7)
+DIGITS = 30  # SymPy reference precision (>= 30 digits, theory.md §7)
 
 
 def _close(actual: float, reference: sp.Expr) -> bool:

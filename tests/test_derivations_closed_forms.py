@@ -1,4 +1,4 @@
-"""Closed-form kernels (docs/theory.md §4) against their definitions and Monte Carlo over theta."""
+"""Closed-form kernels (theory.md §4) against their definitions and Monte Carlo over theta."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ Z_999 = 3.2905  # two-sided 99.9% normal quantile: Monte Carlo means are CLT-nor
 
 def test_moments() -> None:
     for n in range(9):
-        expected = B_MAX**n / (n + 1) if n % 2 == 0 else 0  # docs/theory.md §4, typed independently
+        expected = B_MAX**n / (n + 1) if n % 2 == 0 else 0  # theory.md §4, typed independently
         assert sp.simplify(uniform_moment(n) - expected) == 0
         assert sp.simplify(uniform_moment_general().subs(MOMENT_ORDER, n) - expected) == 0
     assert gaussian_moment(2, S_W2) == S_W2
@@ -133,7 +133,7 @@ def test_linear_coefficients_groups_add_up() -> None:
     assert sp.simplify(total - parts) == sp.zeros(3, 3)
 
 
-def _model_erf_nngp(x, y, s_w2):  # docs/theory.md §4 typed in, as an independent reference
+def _model_erf_nngp(x, y, s_w2):  # theory.md §4 typed in, as an independent reference
     return (2 / np.pi) * np.arcsin(
         2 * s_w2 * x @ y / np.sqrt((1 + 2 * s_w2 * x @ x) * (1 + 2 * s_w2 * y @ y))
     )

@@ -1,4 +1,4 @@
-"""Limit equations, limit ODE, sup |sigma^(n)| and derivative/memory bounds (docs/theory.md §3, §6)."""
+"""Limit equations, limit ODE, sup |sigma^(n)| and derivative/memory bounds (theory.md §3, §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model, tangent recursions, SGD update, NTK increment and scaling (docs/theory.md §2, §3, §6)."""
+"""Model, tangent recursions, SGD update, NTK increment and scaling (theory.md §2, §3, §6)."""
 
 from __future__ import annotations
 

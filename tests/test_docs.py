@@ -1,5 +1,5 @@
 """The documentation stays inside the repository and in step with the code: no reference
-leaves the repository, every cited section of docs/theory.md exists, the theory page shows
+leaves the repository, every cited section of theory.md exists, the theory page shows
 every derived equation (printed from the registry of `rnnkl equations` when the site is built),
 and every page in the site's navigation exists. The site itself is built by .ci/run
 (`mkdocs build --strict`, which also runs the tutorial)."""
@@ -23,18 +23,20 @@ def _tracked_text_files() -> list[Path]:
             if n.endswith((".py", ".md", ".toml", ".yml")) or n == ".ci/run"]
 
 
+OUTSIDE = ("MODEL" + ".md", "../" + "shared")  # split so this file does not match itself
+
+
 def test_no_reference_leaves_the_repository():
     for path in _tracked_text_files():
         text = path.read_text(encoding="utf-8")
-        assert "MODEL.md" not in text, path
-        assert "../shared" not in text, path
+        assert not any(word in text for word in OUTSIDE), path
 
 
 def test_every_cited_section_exists():
     headings = set(re.findall(r"^## (\d+)\. ", THEORY, flags=re.MULTILINE))
     cited = set()
     for path in _tracked_text_files():
-        for ref in re.findall(r"docs/theory\.md §(\d+)(?:-§(\d+))?", path.read_text("utf-8")):
+        for ref in re.findall(r"theory\.md §(\d+)(?:-§(\d+))?", path.read_text("utf-8")):
             cited.update(n for n in ref if n)
     assert cited and cited <= headings, cited - headings
     assert headings == {str(n) for n in range(1, 10)}

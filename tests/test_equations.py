@@ -1,4 +1,4 @@
-"""rnnkl equations: every required equation present, each format parses (docs/theory.md §2-§5)."""
+"""rnnkl equations: every required equation present, each format parses (theory.md §2-§5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fast (numba) backend against the NumPy reference trainer (issue 7, docs/theory.md §2).
+"""The fast (numba) backend against the NumPy reference trainer (issue 7, theory.md §2).
 
 Both backends get the same inputs (numerics.simulate draws theta_0, the chain path, targets
 and noise once), so they differ by rounding only: the output sums are added in different
@@ -104,13 +104,13 @@ def _gamma(n: float) -> float:
 
 
 def error_bounds(config, reference) -> Bounds:
-    """First-order bound on the fast-vs-reference differences (docs/theory.md §2 recursions).
+    """First-order bound on the fast-vs-reference differences (theory.md §2 recursions).
 
     ``reference``: the NumPy run with snapshots at every step 0..steps (magnitudes only).
     Per unit i (maxima over the run): C = |c|, W = |w|_2, B = |b|, rho = B Lip(sigma) < 1,
     x = max |X_k|_2; |S| <= Smax (1 for tanh, sigmoid, erf; W x / (1 - B) for linear, from
     |S_k| <= W x + B |S_{k-1}|); |G^w| <= Lip x / (1 - rho), |G^b| <= Lip Smax / (1 - rho)
-    (docs/theory.md §6 memory bounds, geometric series).
+    (theory.md §6 memory bounds, geometric series).
 
     Sources of difference at step k (first order in U):
     1. output sum: both backends sum c_i S_i with relative error gamma_depth (Higham): fast

@@ -1,4 +1,4 @@
-"""The limit kernel on words (numerics.kernel) against closed forms (docs/theory.md §4), the frozen
+"""The limit kernel on words (numerics.kernel) against closed forms (theory.md §4), the frozen
 network's recursion, structure (symmetry, PSD, groups) and its error estimates."""
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ ROUNDING = 1e-13  # summation of ~1e4 products of O(1) terms in double precision
 
 
 def _moment_b(n: int, b_max: Fraction) -> Fraction:
-    """E[b^n], b ~ U[-b_max, b_max]: b_max^n / (n + 1) for even n, 0 for odd (docs/theory.md §4)."""
+    """E[b^n], b ~ U[-b_max, b_max]: b_max^n / (n + 1) for even n, 0 for odd (theory.md §4)."""
     return Fraction(0) if n % 2 else b_max**n / (n + 1)
 
 
 def _linear_kernel_exact(u, v, w_std: Fraction, b_max: Fraction, c_std: Fraction, groups):
-    """docs/theory.md §4 linear closed form on two words (tuples of rational vectors, oldest first):
+    """theory.md §4 linear closed form on two words (tuples of rational vectors, oldest first):
     S = sum_j b^j w.x_{-j}, G^w = sum_j b^j x_{-j}, G^b = sum_{j>=1} j b^{j-1} w.x_{-j}."""
     xu, xv = u[::-1], v[::-1]  # x_{-j} at index j
 
@@ -82,7 +82,7 @@ def test_closed_form_negative_control_detects_missing_b_group() -> None:
 
 
 def _erf_no_recurrence(x: np.ndarray, y: np.ndarray, s: float, c_std: float) -> float:
-    """docs/theory.md §4 erf, b = 0: arcsine NNGP + (4/pi) NTK term times c^2 x.y."""
+    """theory.md §4 erf, b = 0: arcsine NNGP + (4/pi) NTK term times c^2 x.y."""
     s2 = s * s
     nx, ny, xy = x @ x, y @ y, x @ y
     nngp = 2 / math.pi * math.asin(2 * s2 * xy / math.sqrt((1 + 2 * s2 * nx) * (1 + 2 * s2 * ny)))
@@ -104,7 +104,7 @@ def test_erf_without_recurrence_matches_arcsine_closed_form() -> None:
 
 
 def test_prefix_tree_features_match_frozen_network_recursion() -> None:
-    # independent implementation: numerics.frozen.frozen_memory runs docs/theory.md §2 on paths
+    # independent implementation: numerics.frozen.frozen_memory runs theory.md §2 on paths
     rng = np.random.default_rng(np.random.SeedSequence(11))
     states = rng.standard_normal((3, 2))
     w = rng.standard_normal((7, 2))

@@ -1,4 +1,4 @@
-"""``rnnkl poisson`` (docs/theory.md §5): exact strings for a chain solved by hand, float mode, word
+"""``rnnkl poisson`` (theory.md §5): exact strings for a chain solved by hand, float mode, word
 chain mode, non-rational functions, and bad input (exit 2, one line, no traceback)."""
 
 from __future__ import annotations

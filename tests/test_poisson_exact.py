@@ -1,4 +1,4 @@
-"""Exact checks of derivations.poisson and derivations.word_chain (docs/theory.md §4-§5).
+"""Exact checks of derivations.poisson and derivations.word_chain (theory.md §4-§5).
 
 Every check is an exact identity over the rationals (== on SymPy Rationals), on
 hypothesis-generated ergodic chains with small denominators. Negative control: the "Poisson

@@ -1,4 +1,4 @@
-"""Double-precision Poisson numerics (numerics.poisson) against the exact tier (docs/theory.md §5, §7).
+"""Double-precision Poisson numerics (numerics.poisson) against the exact tier (theory.md §5, §7).
 
 References are the exact SymPy solutions of derivations.poisson (never the code under test).
 Every tolerance is a rounding-error bound whose derivation is stated where it is used.
@@ -288,7 +288,7 @@ def test_monte_carlo_is_reproducible():
 
 
 def test_drift_fluctuation_scale():
-    """(1/N) sum_{k<Nt} F~(Z_k) has standard deviation ~ sqrt(sigma^2 t / N) (docs/theory.md §5).
+    """(1/N) sum_{k<Nt} F~(Z_k) has standard deviation ~ sqrt(sigma^2 t / N) (theory.md §5).
     Over R = 400 replicas, sum_r D_r^2 / scale^2 ~ chi^2_R (CLT, stationary start, bias O(1/(Nt))),
     checked with a 99.9% two-sided interval at each t. NEGATIVE CONTROL: the i.i.d. scale
     sqrt(Var_pi(F) t / N) is rejected."""

@@ -1,6 +1,6 @@
 """Quadrature rules over theta (numerics.quadrature): exact moments, estimates that bound the
 actual error, the neglected tail, Sobol randomisation estimates, and the Gauss-Hermite negative
-control of docs/theory.md §8."""
+control of theory.md §8."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_trapezoid_step_halving_is_nested() -> None:
 
 @pytest.mark.parametrize("n", [0, 2, 4, 10, 20])
 def test_legendre_uniform_moments(n: int) -> None:
-    # E[b^n] = b_max^n / (n + 1) for even n (docs/theory.md §4), exact for n <= 2 * nodes - 1.
+    # E[b^n] = b_max^n / (n + 1) for even n (theory.md §4), exact for n <= 2 * nodes - 1.
     b_max = 0.6
     nodes, weights = legendre_uniform(b_max, 16)
     exact = float(Fraction(3, 5) ** n / (n + 1))
@@ -67,7 +67,7 @@ def test_tail_mass_matches_mpmath(a: float) -> None:
 
 
 def _nested_tanh_tangent(w: np.ndarray, b: np.ndarray, word: list[float]) -> np.ndarray:
-    """G^b on a word (docs/theory.md §3 recursion from 0), written out here (not the kernel code)."""
+    """G^b on a word (theory.md §3 recursion from 0), written out here (not the kernel code)."""
     act = activation_functions("tanh")
     S = np.zeros_like(b)
     G = np.zeros_like(b)
@@ -78,7 +78,7 @@ def _nested_tanh_tangent(w: np.ndarray, b: np.ndarray, word: list[float]) -> np.
     return G
 
 
-# E[G^b(u)^2] on u = (-1, -1, -1, -1), w_std = 1.2, b_max = 0.6 (the word of docs/theory.md §8),
+# E[G^b(u)^2] on u = (-1, -1, -1, -1), w_std = 1.2, b_max = 0.6 (the word of theory.md §8),
 # group b without c^2: 30-digit value from mpmath.quad (numerics.reference.kernel_entry_mp with
 # c_std = 1; regenerate: kernel_entry_mp([[-1.0]]*4, [[-1.0]]*4, "tanh", 1, 1.2, 0.6)).
 # Re-checked against mpmath in tests/test_reference.py (slow).
@@ -103,7 +103,7 @@ def test_step_halving_estimate_bounds_error_and_converges() -> None:
 
 
 def test_gauss_hermite_40_fails_the_1e8_bar() -> None:
-    # Negative control documenting docs/theory.md §8: Gauss-Hermite (40 nodes in w) x Legendre (24 in
+    # Negative control documenting theory.md §8: Gauss-Hermite (40 nodes in w) x Legendre (24 in
     # b) misses the reference by more than 1e-8 on this nested-tanh word, while the trapezoid
     # rule (step 0.05) meets it.
     x, wx = np.polynomial.hermite_e.hermegauss(40)
@@ -148,7 +148,7 @@ def test_sobol_reproducible_and_seed_dependent() -> None:
 
 
 def test_three_level_step_halving_estimate_covers_the_error_and_is_sharper() -> None:
-    """kernel.step_halving_error on Q(h), Q(2h), Q(4h) of the docs/theory.md §8 word (nodes of one
+    """kernel.step_halving_error on Q(h), Q(2h), Q(4h) of the theory.md §8 word (nodes of one
     rule): it covers the actual error against the 30-digit value at every h, and once the
     halving factor shows convergence it is far below the two-level |Q(2h) - Q(h)|."""
     from numerics.kernel import step_halving_error

@@ -1,4 +1,4 @@
-"""Double precision against the mpmath tier (docs/theory.md §7): kernel entries and g_t to 1e-8 and
+"""Double precision against the mpmath tier (theory.md §7): kernel entries and g_t to 1e-8 and
 within the stated error estimates (issue 4 quality bar), with negative controls.
 
 The 30-digit constants below were produced by numerics.reference (mpmath.quad / mpmath.expm at
@@ -26,7 +26,7 @@ ROUNDING = 1e-13  # double summation over ~1e4 nodes of O(1) terms
 
 # name: (u, v (scalar states, oldest first), activation, c_std, w_std, b_max, {group: A})
 REFERENCE_ENTRIES = {
-    # the word of docs/theory.md §8 (tangent term slow for Gauss-Hermite)
+    # the word of theory.md §8 (tangent term slow for Gauss-Hermite)
     "s8_word": ([-1.0] * 4, [-1.0] * 4, "tanh", 1.0, 1.2, 0.6, {
         "c": "0.46755586931844747527459067487521",
         "w": "0.44204485685086643634466786780423",

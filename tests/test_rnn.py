@@ -1,4 +1,4 @@
-"""The finite RNN of docs/theory.md §2 (numerics.simulate) and the frozen network of §3
+"""The finite RNN of theory.md §2 (numerics.simulate) and the frozen network of §3
 (numerics.frozen): tangents vs finite differences, SGD step vs an independent gradient,
 freezing, antisymmetric initialisation, reproducibility, memory.
 
@@ -46,7 +46,7 @@ LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / np.sqrt(np.pi), "linear"
 
 
 def reference_memory(sigma, w, b, inputs):
-    """Forward recursion S_k = sigma(w . X_k + b S_{k-1}), S_{-1} = 0 (docs/theory.md §2), written
+    """Forward recursion S_k = sigma(w . X_k + b S_{k-1}), S_{-1} = 0 (theory.md §2), written
     independently of numerics. w (..., N, d), b (..., N), inputs (K, d) -> S (..., K, N).
     Parameters may carry a step axis: w (K, ..., N, d), b (K, ..., N) if ``per_step``."""
     K = inputs.shape[0]
@@ -254,7 +254,7 @@ def _loss_with_carried_memory(
 ):
     """L_k(delta) = 1/2 (Y_k - f_k(delta))^2 for one parameter coordinate.
 
-    Why this is the gradient SGD must follow (docs/theory.md §2): the tangent G_k is *defined* by the
+    Why this is the gradient SGD must follow (theory.md §2): the tangent G_k is *defined* by the
     recursion G_k = sigma'(z_k)(dz/dtheta + b_k G_{k-1}) along the actual trajectory theta_0..k,
     which is exactly d/d delta of S_k(theta_0 + delta, ..., theta_k + delta) at delta = 0 (same
     shift of every past parameter; induction on k). It is not full BPTT through a fixed theta,

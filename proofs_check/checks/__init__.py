@@ -1,4 +1,4 @@
-"""One module per quantitative claim of docs/theory.md (§3, §5, §6, §7), each exposing
+"""One module per quantitative claim of theory.md (§3, §5, §6, §7), each exposing
 ``run(context) -> CheckResult | tuple[CheckResult, ...]`` and the constants ``TITLE`` (a short
 name for the progress bar) and ``COST`` (relative cost, for the progress bar only).
 

@@ -33,22 +33,22 @@ ACTIVATION_D2_SUP: dict[str, float] = {
 
 
 def transition_matrix(config: Config) -> np.ndarray:
-    """P as a float (m, m) array (docs/theory.md §1)."""
+    """P as a float (m, m) array (theory.md §1)."""
     return np.array([[float(p) for p in row] for row in config.chain.transition], dtype=float)
 
 
 def states_array(config: Config) -> np.ndarray:
-    """The states xi_1..xi_m as a float (m, d) array (docs/theory.md §1)."""
+    """The states xi_1..xi_m as a float (m, d) array (theory.md §1)."""
     return np.array([[float(v) for v in s] for s in config.chain.states], dtype=float)
 
 
 def contraction_rate(config: Config) -> float:
-    """rho = b_max Lip(sigma) (docs/theory.md §2, memory contraction condition)."""
+    """rho = b_max Lip(sigma) (theory.md §2, memory contraction condition)."""
     return config.init.b_max * ACTIVATION_LIP[config.network.activation]
 
 
 def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.ndarray, ...]:
-    """n i.i.d. units theta = (c, w, b) ~ mu_0 (docs/theory.md §2): shapes (n,), (n, d), (n,)."""
+    """n i.i.d. units theta = (c, w, b) ~ mu_0 (theory.md §2): shapes (n,), (n, d), (n,)."""
     d = config.chain.d
     c = rng.normal(0.0, config.init.c_std, size=n)
     w = rng.normal(0.0, config.init.w_std, size=(n, d))
@@ -70,7 +70,7 @@ def _beta_exact(config: Config):
 
 
 def predicted_exponent(term: str, config: Config) -> float:
-    """The exponent a (error ~ N^a) of ``term`` from derivations.scaling (docs/theory.md §6).
+    """The exponent a (error ~ N^a) of ``term`` from derivations.scaling (theory.md §6).
 
     term: "output_at_init" | "parameter_drift" | "kernel_at_init" | "lazy_training" |
     "overall" (a = -r).

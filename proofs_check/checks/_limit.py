@@ -46,7 +46,7 @@ def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
 
 def truncation_estimate(diffs: dict[int, float], L: int, rho: float, first_valid: int) -> float:
     """Estimated |g^L - g^infinity| (max over words and times) from the measured differences
-    diff_j = max |E[g^j | younger j-1 symbols] - g^(j-1)| (docs/theory.md §4: diff_j ~ C rho^j).
+    diff_j = max |E[g^j | younger j-1 symbols] - g^(j-1)| (theory.md §4: diff_j ~ C rho^j).
 
     The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the last
     two valid levels j in {L - 1, L} (both words long enough for the target, j >= first_valid)

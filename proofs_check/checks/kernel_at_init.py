@@ -1,4 +1,4 @@
-"""Check: the empirical kernel at initialisation converges to A at rate N^{-1/2} (docs/theory.md §6).
+"""Check: the empirical kernel at initialisation converges to A at rate N^{-1/2} (theory.md §6).
 
 On words spread over the m^L words (L from the budget, every word read from S = G = 0 before
 its oldest symbol on *both* sides, so the truncation is identical and cancels)

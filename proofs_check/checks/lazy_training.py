@@ -1,4 +1,4 @@
-"""Check: lazy training (docs/theory.md §6): the empirical tangent kernel of the trained network at time
+"""Check: lazy training (theory.md §6): the empirical tangent kernel of the trained network at time
 T, on words, stays within O(N^{beta - 1}) of the one at initialisation. This is the step of the
 proof that replaces the current parameters by the initial ones in the kernel.
 

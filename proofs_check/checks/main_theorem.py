@@ -1,4 +1,4 @@
-"""Check: the main theorem (docs/theory.md §3, §6): sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})|
+"""Check: the main theorem (theory.md §3, §6): sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})|
 = O(N^{-r}), r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) with antisymmetric
 initialisation), and the network frozen at time T, run on fixed words, gives g_T.
 

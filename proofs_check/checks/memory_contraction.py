@@ -1,8 +1,8 @@
-"""Check: memory contraction (docs/theory.md §6): |S_k - S(theta; X_{<=k})| <= C rho^k, and the
+"""Check: memory contraction (theory.md §6): |S_k - S(theta; X_{<=k})| <= C rho^k, and the
 tangents G^w, G^b likewise with a factor k.
 
 For M units theta ~ mu_0 and one chain path, the *reference* S*, G* (the fixed points of
-docs/theory.md §3 along the path) are computed by running the recursion from a burn-in of B steps
+theory.md §3 along the path) are computed by running the recursion from a burn-in of B steps
 with rho^B < 1e-17, i.e. below double precision; the *network* state starts at S_{-1} = G_{-1}
 = 0 at step 0. Derived bounds (per unit, r = |b| Lip(sigma) <= rho, L2 = sup|sigma''|,
 X = max_s |xi_s|, C0 = |S*_{-1}|, E_{-1} = |G*_{-1}|):
@@ -64,7 +64,7 @@ def memory_trajectory(
     activation: str, w: np.ndarray, b: np.ndarray, inputs: np.ndarray,
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """docs/theory.md §2 memory and tangent recursion for frozen units along one input path.
+    """theory.md §2 memory and tangent recursion for frozen units along one input path.
 
     w (M, d), b (M,), inputs (K, d); start = (S_{-1} (M,), G^w_{-1} (M, d), G^b_{-1} (M,)),
     default zeros. Returns S (K, M), G^w (K, M, d), G^b (K, M).

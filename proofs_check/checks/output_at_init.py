@@ -1,4 +1,4 @@
-"""Check: the network output at initialisation is O(N^{1/2 - beta}) (docs/theory.md §6), and exactly
+"""Check: the network output at initialisation is O(N^{1/2 - beta}) (theory.md §6), and exactly
 0 with antisymmetric initialisation.
 
 The frozen network (numerics.frozen.frozen_outputs) with N i.i.d. units from mu_0 reads every

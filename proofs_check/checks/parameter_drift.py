@@ -1,4 +1,4 @@
-"""Check: parameter drift over the horizon (docs/theory.md §6), two statistics, each its own claim:
+"""Check: parameter drift over the horizon (theory.md §6), two statistics, each its own claim:
 
 * RMS over units of |theta^i_{floor(NT)} - theta^i_0| = O(N^{beta - 1});
 * max over units of |theta^i_{floor(NT)} - theta^i_0| = O(N^{beta - 1} sqrt(2 log N)) when c is

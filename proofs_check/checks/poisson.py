@@ -1,4 +1,4 @@
-"""Checks of the Poisson-equation step of the proof (docs/theory.md §5), on the word chain of length L
+"""Checks of the Poisson-equation step of the proof (theory.md §5), on the word chain of length L
 (L = the word length of the main theorem's limit, checks.main_theorem.select_limit) with the
 function the proof uses,
 

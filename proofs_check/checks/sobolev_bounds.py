@@ -1,4 +1,4 @@
-"""Check: derivative (Sobolev-type) bounds of theta -> S(theta; x), uniform in k (docs/theory.md §3),
+"""Check: derivative (Sobolev-type) bounds of theta -> S(theta; x), uniform in k (theory.md §3),
 against the symbolic bounds derived in derivations.limit.derivative_bounds:
 
     sup_k |dS/dw| = sup_k |G^w_k| <= L X / (1 - rho),   sup_k |dS/db| = |G^b_k| <= L M / (1 - rho)

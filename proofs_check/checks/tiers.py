@@ -1,4 +1,4 @@
-"""Tiers of evidence (docs/theory.md §7): each tier checked against the one before it.
+"""Tiers of evidence (theory.md §7): each tier checked against the one before it.
 
 * ``tiers_poisson``: exact (SymPy rationals, derivations.poisson.solve_poisson) vs double
   (numerics.poisson.poisson_solve) for the Poisson solution u of the base chain with F(xi_s) =

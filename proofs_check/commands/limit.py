@@ -1,4 +1,4 @@
-"""``rnnkl limit``: the infinite-width limit g_t on words (docs/theory.md §3-§4).
+"""``rnnkl limit``: the infinite-width limit g_t on words (theory.md §3-§4).
 
 Writes JSON ``{"word_length", "words": [[state indices, oldest first], ...], "pi_L": [...],
 "ybar": [...], "times": [...], "g": [[g_t on each word] for each time], "error_estimates":

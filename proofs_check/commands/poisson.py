@@ -1,10 +1,10 @@
-"""``rnnkl poisson``: the Poisson equation of the data chain (docs/theory.md §5).
+"""``rnnkl poisson``: the Poisson equation of the data chain (theory.md §5).
 
     rnnkl poisson [--config FILE] --function EXPR [--exact] [--word-length L] [--out FILE]
 
 EXPR is a function F of the current state, in the variables of the target grammar
 (derivations.expression): ``x0`` (d = 1) or ``x0_1 .. x0_d``. With ``--word-length L`` F is a
-function on words of length L (the word chain of docs/theory.md §4) and may use the lags
+function on words of length L (the word chain of theory.md §4) and may use the lags
 ``x0 .. x{L-1}``, where x0 is the MOST RECENT symbol of the word (the last one, words being
 listed oldest symbol first).
 

@@ -1,4 +1,4 @@
-"""``rnnkl simulate``: Monte Carlo of the finite RNN trained by online SGD (docs/theory.md §2).
+"""``rnnkl simulate``: Monte Carlo of the finite RNN trained by online SGD (theory.md §2).
 
 Writes JSON ``{"N", "beta", "steps", "replicas": [{"states", "f", "y", ...}]}`` to --out, or
 to stdout when it is not a terminal (a terminal gets a short summary instead; see

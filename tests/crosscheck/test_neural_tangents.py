@@ -1,4 +1,4 @@
-"""neural-tangents vs our kernel and limit ODE (issue 6, item 1; docs/theory.md §3-§4).
+"""neural-tangents vs our kernel and limit ODE (issue 6, item 1; theory.md §3-§4).
 
 Kernel: with b frozen at 0, A = E[S S'] + c_std^2 x.x' E[erf' erf'] equals
 nngp + (c_std / w_std)^2 (ntk - nngp) of NT's Dense(W1 = w_std sqrt(d)) -> Erf -> Dense(1)

@@ -1,5 +1,5 @@
 """QuantEcon.py MarkovChain (GTH) vs numerics.chain.stationary_law (issue 6, item 3;
-docs/theory.md §1): stationary laws agree to 1e-12 (the issue's tolerance) on hypothesis-generated
+theory.md §1): stationary laws agree to 1e-12 (the issue's tolerance) on hypothesis-generated
 chains, including nearly reducible ones (entries down to 1e-9) and word chains. Negative
 controls: a law perturbed by 1e-11 (relative), and 20 power-iteration steps from the uniform
 law, are rejected by the same tolerance.

@@ -1,4 +1,4 @@
-"""sympy.stats.DiscreteMarkovChain vs derivations.poisson (issue 6, item 2; docs/theory.md §1, §5).
+"""sympy.stats.DiscreteMarkovChain vs derivations.poisson (issue 6, item 2; theory.md §1, §5).
 
 SymPy's stationary_distribution() (linsolve on (P - I)^T with the FIRST equation replaced by
 the normalisation) and, for an ergodic chain, fundamental_matrix() = (I - P + W)^{-1} with W
