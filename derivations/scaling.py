@@ -324,27 +324,35 @@ def error_exponents(antisymmetric: bool = False) -> dict[str, sp.Expr]:
     return exponents
 
 
-@lru_cache(maxsize=1)
-def lazy_training_orders() -> dict[str, sp.Expr]:
+@lru_cache(maxsize=2)
+def lazy_training_orders(antisymmetric: bool = False) -> dict[str, sp.Expr]:
     """theory.md §6, lazy training, term by term. A^N(theta) = (1/N) sum_i k(theta^i) moves by
-    (1/N) sum_i [grad k(theta^i) . Delta theta^i + (1/2) Delta theta^i' Hess k Delta theta^i].
+    (1/N) sum_i [grad k . Delta theta^i + (1/2) Delta theta^i' Hess k Delta theta^i + ...] with
     Delta theta^i = (drift) Psi(theta^i), Psi a function of unit i alone to leading order.
     * ``first_order_mean``: (1/N) * (sum of N order-one terms) * drift -> beta - 1 (the bound);
     * its mean vanishes: grad k . Psi is odd under c -> -c (the c-increment has no factor c
       while d k / d c = 2 c (G . G'); the w, b increments carry one factor c while the
-      derivatives of k in w, b are even in c), and mu_0 is symmetric in c, so only the
-      fluctuation remains: ``first_order_fluctuation`` (1/N) (sum of N centred terms) * drift
-      -> beta - 3/2;
-    * ``second_order``: (1/N) (sum of N order-one terms) * drift^2 -> 2 beta - 2 (even in c).
-    ``sharp``: the largest exponent among the terms that survive (the last two)."""
+      derivatives of k in w, b are even in c), and mu_0 is symmetric in c; what remains is its
+      fluctuation, ``first_order_fluctuation``: (1/N) (sum of N centred terms) * drift ->
+      beta - 3/2. With antisymmetric initialisation the mirrored units cancel it exactly (a
+      pair's two odd terms are opposite), so it does not survive;
+    * ``second_order``: (1/N) (sum of N order-one terms) * drift^2 -> 2 beta - 2 (even in c);
+    * ``third_order``: * drift^3 -> 3 beta - 3 (the next term of the expansion).
+    ``surviving``: the terms whose coefficients do not vanish (a tuple of names); the motion's
+    RMS is a sum of them, so its log-log slope lies between their smallest and largest
+    exponents, the largest being the asymptotic order."""
     drift = learning_rate() * N ** (-BETA) * SUM_OF_N_ORDER_ONE_TERMS / ALPHA
     orders = {
         "first_order_mean": n_exponent(SUM_OF_N_ORDER_ONE_TERMS / N * drift),
         "first_order_fluctuation": n_exponent(SUM_OF_N_CENTRED_TERMS / N * drift),
         "second_order": n_exponent(SUM_OF_N_ORDER_ONE_TERMS / N * drift**2),
+        "third_order": n_exponent(SUM_OF_N_ORDER_ONE_TERMS / N * drift**3),
     }
-    orders["sharp"] = sp.Max(orders["first_order_fluctuation"], orders["second_order"])
-    return orders
+    surviving = ("second_order", "third_order") if antisymmetric else (
+        "first_order_fluctuation", "second_order", "third_order")
+    orders["sharp"] = sp.Max(*(orders[name] for name in surviving))
+    orders["fastest"] = sp.Min(*(orders[name] for name in surviving))
+    return {**orders, "surviving": surviving}  # type: ignore[dict-item]
 
 
 X_TAIL = sp.Symbol("x", positive=True)

@@ -30,14 +30,23 @@ def test_max_drift_scale():
 
 
 def test_lazy_training_orders():
-    orders = scaling.lazy_training_orders()
     beta = scaling.BETA
-    assert orders["first_order_mean"] == beta - 1
-    assert orders["first_order_fluctuation"] == beta - sp.Rational(3, 2)
-    assert orders["second_order"] == 2 * beta - 2
-    for value in (sp.Rational(1, 2), sp.Rational(3, 4), sp.Rational(9, 10)):
-        assert orders["sharp"].subs(beta, value) == 2 * value - 2  # for every beta >= 1/2
-        assert scaling.error_exponents()["lazy_training"].subs(beta, value) == value - 1
+    for antisymmetric in (False, True):
+        orders = scaling.lazy_training_orders(antisymmetric)
+        assert orders["first_order_mean"] == beta - 1
+        assert orders["first_order_fluctuation"] == beta - sp.Rational(3, 2)
+        assert orders["second_order"] == 2 * beta - 2
+        assert orders["third_order"] == 3 * beta - 3
+        assert ("first_order_fluctuation" in orders["surviving"]) is not antisymmetric
+        for value in (sp.Rational(1, 2), sp.Rational(3, 4), sp.Rational(9, 10)):
+            assert orders["sharp"].subs(beta, value) == 2 * value - 2  # every beta >= 1/2
+            assert scaling.error_exponents()["lazy_training"].subs(beta, value) == value - 1
+    # the fastest surviving term: beta - 3/2 or 3 beta - 3 (independent units), 3 beta - 3
+    # (mirrored units)
+    assert scaling.lazy_training_orders(False)["fastest"].subs(beta, sp.Rational(3, 4)) == \
+        sp.Rational(-3, 4)
+    assert scaling.lazy_training_orders(True)["fastest"].subs(beta, sp.Rational(1, 2)) == \
+        sp.Rational(-3, 2)
 
 
 def test_first_order_kernel_motion_is_odd_in_c():
