@@ -17,15 +17,26 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, suffix_average
+from numerics.simulate import time_to_step
 from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
 
 TIME_POINTS = 32
+WINDOW_STEPS = 64  # steps per grid time in the main theorem's statistic (its docstring)
 
 
 def time_grid(horizon: float) -> np.ndarray:
     """t_j = T j / 32, j = 1..32: the times at which the main theorem's error is measured."""
     return horizon * np.arange(1, TIME_POINTS + 1) / TIME_POINTS
+
+
+def window_steps(n_units: int, horizon: float) -> np.ndarray:
+    """Per grid time t_j the steps k of its window (J, W): W = min(64, NT/32) steps ending at
+    min(floor(N t_j), steps - 1), none before step 0."""
+    total = time_to_step(n_units, horizon)
+    ends = np.array([min(time_to_step(n_units, t), total - 1) for t in time_grid(horizon)])
+    width = int(max(1, min(WINDOW_STEPS, total // len(ends))))
+    return np.maximum(ends[:, None] - np.arange(width)[None, ::-1], 0)
 
 
 def _ybar_without_lags(ybar: np.ndarray, pi_L: np.ndarray, m: int) -> np.ndarray:

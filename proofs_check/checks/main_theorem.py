@@ -33,7 +33,6 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.frozen import frozen_outputs
-from numerics.simulate import time_to_step
 from numerics.words import path_word_indices
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
@@ -49,7 +48,7 @@ from proofs_check.checks._limit import (
     g_on_times,
     limit_on_words,
     rival_solvers,
-    time_grid,
+    window_steps,
 )
 from proofs_check.checks._simulations import trained_ladder
 from proofs_check.checks.ntk_figures import ntk_figures
@@ -77,17 +76,7 @@ FROZEN_SHARP_CLAIM = "The frozen network's error decays exactly like N^{-r}."
 FORMULA = (r"\sup_{t \le T} E|f^N_{\lfloor Nt \rfloor} - g_t(X_{\le \lfloor Nt \rfloor})| = "
            r"O(N^{-r}),\ r = \min(\beta - \tfrac12, 1 - \beta, \tfrac12)")
 FROZEN_WORDS = 64
-WINDOW_STEPS = 64
 SPAWN_KEY = 301
-
-
-def window_steps(n_units: int, horizon: float) -> np.ndarray:
-    """Per grid time t_j the steps k of its window (J, W): W = min(64, NT/32) steps ending at
-    min(floor(N t_j), steps - 1), none before step 0."""
-    total = time_to_step(n_units, horizon)
-    ends = np.array([min(time_to_step(n_units, t), total - 1) for t in time_grid(horizon)])
-    width = int(max(1, min(WINDOW_STEPS, total // len(ends))))
-    return np.maximum(ends[:, None] - np.arange(width)[None, ::-1], 0)
 
 
 def window_errors(level: dict[str, np.ndarray], solvers: dict, config, L: int

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from numerics.words import path_word_indices, word_label
-from proofs_check.checks._limit import g_on_times, time_grid
+from proofs_check.checks._limit import g_on_times, time_grid, window_steps
 from proofs_check.result import FigureData
 
 SHOWN_WORDS = 3
@@ -42,8 +42,6 @@ def _band(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np
 
 def ntk_figures(config, budget, limit, solver, levels, errors, claim: str, L: int
                 ) -> tuple[FigureData, ...]:
-    from proofs_check.checks.main_theorem import window_steps
-
     horizon = float(config.training.horizon)
     grid = time_grid(horizon)
     m = config.chain.m

@@ -48,7 +48,7 @@ from proofs_check.checks._common import (
     subleading_allowance,
     transition_matrix,
 )
-from proofs_check.checks.main_theorem import limit_on_words, time_grid
+from proofs_check.checks._limit import limit_on_words, time_grid
 from proofs_check.result import CheckResult, FigureData, Rival
 from proofs_check.rivals import (
     ACCEPTANCE_CONFIDENCE,
