@@ -195,5 +195,6 @@ def test_set_applies_on_commands(tmp_path, capsys):
                  "--set", "training.horizon=0.5", "--out", str(out), "--no-progress"]) == 0
     doc = json.loads(out.read_text())
     assert doc["N"] == 16 and doc["steps"] == 8 and len(doc["replicas"]) == 1
+    capsys.readouterr()  # a cold numba cache says "compiling the fast kernels" here
     assert main(["simulate", "--set", "run.N=0"]) == 2
     assert capsys.readouterr().err.strip() == "rnnkl: error: run.N: 0 must be >= 1"
