@@ -439,7 +439,7 @@ def compare_quantecon(P: FloatArray, *, stationary: Callable[[FloatArray], Float
         name=f"stationary law{label}: quantecon.MarkovChain (GTH) vs numerics.chain",
         library="quantecon", version=version, size=f"{P.shape[0]} states",
         max_deviation=dev, tolerance=QUANTECON_TOLERANCE,
-        tolerance_source="issue 6 (1e-12); GTH entrywise relative error O(m^3 eps)",
+        tolerance_source="1e-12 required; GTH entrywise relative error O(m^3 eps)",
         passed=bool(dev <= QUANTECON_TOLERANCE))
 
 
