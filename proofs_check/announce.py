@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from numerics.progress import advance_to, is_terminal, progress_bar, write_line
+from proofs_check.render import verdict_word
 from proofs_check.result import CheckResult
 
 TICKS = 1000  # resolution of the report's bar
@@ -34,11 +35,6 @@ def choose_mode(enabled: bool, stream: TextIO) -> str:
     if not enabled:
         return "off"
     return "bar" if is_terminal(stream) else "lines"
-
-
-def outcome_word(result: CheckResult) -> str:
-    """PASS / FAIL / INCONCLUSIVE (proofs_check.result.CheckResult.verdict)."""
-    return result.verdict.upper()
 
 
 def _clock() -> str:
@@ -87,7 +83,7 @@ class Announcer:
         self._done += self._current
         self._current = 0.0
         for result in results:
-            self._line(f"check {result.name}: {outcome_word(result)} in {result.seconds:.1f} s "
+            self._line(f"check {result.name}: {verdict_word(result)} in {result.seconds:.1f} s "
                        f"(ended {_clock()})")
         if self._bar is not None:
             advance_to(self._bar, TICKS * self._done / self._total)

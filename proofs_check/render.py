@@ -62,10 +62,6 @@ def _fmt_ci(ci: tuple[float, float] | None) -> str:
     return "n/a" if ci is None else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
 
 
-def mark(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def verdict_word(result: CheckResult) -> str:
     return result.verdict.upper()
 
