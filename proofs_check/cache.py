@@ -5,14 +5,19 @@ sha256 of a canonical JSON of everything that determines it (the caller's parame
 N, replicas, seed, word length, ...) plus a code-version salt (a hash of the source files of the
 packages that compute it), so a code change never serves a stale number. Writes are atomic
 (temporary file + ``os.replace``), so an interrupted run leaves either a whole entry or none, and
-a re-run recomputes exactly what is missing. Loading never unpickles (``allow_pickle=False``).
+a re-run recomputes exactly what is missing. Each entry's sha256 is recorded beside it
+(``<entry>.json``); an entry that is unreadable, truncated, empty, has a bad CRC or does not
+match its checksum is reported on stderr once and recomputed. Loading never unpickles
+(``allow_pickle=False``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -97,11 +102,7 @@ class Cache:
         if self.directory is not None:
             path = self._path(kind, key)
             if path.exists():
-                try:
-                    with np.load(path, allow_pickle=False) as data:
-                        loaded = {name: data[name] for name in data.files}
-                except (OSError, ValueError):
-                    loaded = None  # corrupt entry: recompute and overwrite
+                loaded = self._load(path, key)
                 if loaded is not None:
                     self.hits += 1
                     self._memory[key] = loaded
@@ -113,23 +114,48 @@ class Cache:
         self._memory[key] = arrays
         return arrays
 
+    def _load(self, path: Path, key: str) -> dict[str, np.ndarray] | None:
+        """The entry's arrays, or None (after one line on stderr) when it cannot be trusted:
+        unreadable, truncated, empty, a bad CRC, or a payload whose checksum differs from the
+        one recorded beside it (``<entry>.json``, "sha256"). The caller then recomputes and
+        overwrites it."""
+        try:
+            payload = path.read_bytes()
+            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
+                raise ValueError("checksum or key does not match")
+            with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except Exception as err:  # zipfile.BadZipFile, EOFError, zlib.error, OSError, ...
+            sys.stderr.write(f"rnnkl: cache entry {path.name} is unreadable "
+                             f"({type(err).__name__}); recomputing it\n")
+            return None
+
     def _store(
         self, kind: str, key: str, params: Mapping[str, Any], arrays: dict[str, np.ndarray]
     ) -> None:
         assert self.directory is not None
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self._path(kind, key)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        meta = path.with_suffix(".json")
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(canonical_json({"kind": kind, "key": key, "params": params}))
-        os.replace(tmp, meta)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        payload = buffer.getvalue()
+        # the checksum first, then the payload: a reader never sees a payload whose recorded
+        # checksum belongs to another one (a crash in between leaves a mismatch: recomputed)
+        meta = {"kind": kind, "key": key, "params": params,
+                "sha256": hashlib.sha256(payload).hexdigest()}
+        _atomic_write(path.with_suffix(".json"), canonical_json(meta).encode())
+        _atomic_write(path, payload)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never torn)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

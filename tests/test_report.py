@@ -303,3 +303,31 @@ def test_exit_code_follows_the_three_valued_verdicts(verdicts, strict, code, tmp
     counts = {v: verdicts.count(v) for v in ("pass", "fail", "inconclusive")}
     assert closing.startswith(f"rnnkl report: {counts['pass']} pass, {counts['fail']} fail, "
                               f"{counts['inconclusive']} inconclusive of {len(verdicts)} checks")
+
+
+def test_corrupt_cache_entries_are_recomputed_to_the_same_numbers(first_run, tiny_config,
+                                                                  capsys):
+    """A truncated, an empty and a bit-flipped entry (the checksum beside each entry catches
+    what the zip format does not) are each reported once and recomputed; results.json is
+    unchanged."""
+    out, _, salt = first_run
+    before = _strip_timing(json.loads((out / "results.json").read_text()))
+    entries = sorted((out / "cache").glob("*.npz"))
+    truncated, empty, flipped = entries[0], entries[1], entries[-1]
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    empty.write_bytes(b"")
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    capsys.readouterr()
+    cache = Cache(out / "cache", salt)
+    report = run_checks(tiny_config, TINY, out, progress=False, cache=cache)
+    write_report(report, out)
+    err = capsys.readouterr().err
+    assert cache.misses == 3
+    for entry in (truncated, empty, flipped):
+        assert err.count(f"cache entry {entry.name} is unreadable") == 1
+    assert _strip_timing(json.loads((out / "results.json").read_text())) == before
+    again = Cache(out / "cache", salt)  # the recomputed entries are whole again
+    run_checks(tiny_config, TINY, out, progress=False, cache=again)
+    assert again.misses == 0
