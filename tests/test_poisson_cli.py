@@ -275,3 +275,16 @@ def test_stdout_output(capsys, config_file):
     code = main(["poisson", "--config", config_file(TWO_STATE_TOML), "--function", "x0", "--exact"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["u"] == ["8/9", "-4/9"]
+
+
+@pytest.mark.parametrize("length", ["1000000000000", "10000"])
+def test_huge_word_length_is_refused_at_once_with_a_short_line(length, capsys):
+    """The word count m^L is compared by logarithms, never evaluated (it would hang or print
+    thousands of digits)."""
+    import time
+
+    start = time.monotonic()
+    assert main(["poisson", "--function", "x0", "--word-length", length]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 200 and "L <= 7" in err

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -68,10 +69,10 @@ def _windows(config: Config, word_length: int | None) -> tuple[list[tuple[int, .
     each, its window of state indices most recent first (window[j] = index of X_{k-j})."""
     m = config.chain.m
     L = 1 if word_length is None else word_length
-    if m**L > MAX_WORDS_FLOAT:
+    if L * math.log(m) > math.log(MAX_WORDS_FLOAT):  # by logarithms: m**L may be huge
         raise PoissonInputError(
-            f"--word-length {L}: {m}^{L} = {m**L} words is too many (at most {MAX_WORDS_FLOAT})"
-        )
+            f"--word-length {L}: {m}^{L} words is too many (at most {MAX_WORDS_FLOAT}, i.e. "
+            f"L <= {int(math.log(MAX_WORDS_FLOAT) / math.log(m)) if m > 1 else 'any'})")
     from numerics.words import enumerate_words
 
     words = [tuple(int(s) for s in w) for w in enumerate_words(m, L)]
