@@ -144,12 +144,14 @@ class Cache:
         # checksum belongs to another one (a crash in between leaves a mismatch: recomputed)
         meta = {"kind": kind, "key": key, "params": params,
                 "sha256": hashlib.sha256(payload).hexdigest()}
-        _atomic_write(path.with_suffix(".json"), canonical_json(meta).encode())
-        _atomic_write(path, payload)
+        atomic_write(path.with_suffix(".json"), canonical_json(meta).encode())
+        atomic_write(path, payload)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never torn)."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never torn); the
+    parent folder is created. Used for cache entries and for the report's files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as handle:

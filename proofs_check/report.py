@@ -20,7 +20,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 from derivations.config import Config, config_to_dict
 from proofs_check.announce import Announcer, choose_mode
 from proofs_check.budget import Budget, get_budget
-from proofs_check.cache import Cache
+from proofs_check.cache import Cache, atomic_write
 from proofs_check.checks import CHECK_MODULES, CheckContext
 from proofs_check.crosschecks import (
     CrossCheckSection,
@@ -195,19 +194,6 @@ def results_json(report: Report) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write results.json, report.md, report.html and figures/*.png; return their paths."""
     out = Path(out_dir)
@@ -215,14 +201,14 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, P
     for result, names in zip(report.results, figure_names(report), strict=True):
         for fig, name in zip(result.figures, names, strict=True):
             pngs[name] = render_png(fig)
-            _atomic_write(out / "figures" / name, pngs[name])
+            atomic_write(out / "figures" / name, pngs[name])
     paths = {
         "results": out / "results.json",
         "markdown": out / "report.md",
         "html": out / "report.html",
     }
     text = json.dumps(results_json(report), indent=2, sort_keys=False, allow_nan=False)
-    _atomic_write(paths["results"], (text + "\n").encode())
-    _atomic_write(paths["markdown"], markdown(report).encode())
-    _atomic_write(paths["html"], html_report(report, pngs).encode())
+    atomic_write(paths["results"], (text + "\n").encode())
+    atomic_write(paths["markdown"], markdown(report).encode())
+    atomic_write(paths["html"], html_report(report, pngs).encode())
     return paths
