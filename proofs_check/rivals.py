@@ -89,6 +89,9 @@ def _needs(test: RateTest, exponent: float) -> str:
         return (f"no replica count: the finite-N allowance {test.allowance:.3g} already spans "
                 f"the gap {gap:.3g} between the fitted slope and this exponent; a ladder "
                 "starting at larger N (smaller allowance) or a more accurate limit would")
+    if room * 1e3 < test.half_width:  # over a million times the replicas: not feasible
+        return (f"no feasible replica count: the fitted slope {test.fit.slope:.3g} is within "
+                f"{gap:.2g} of this exponent")
     factor = (test.half_width / room) ** 2
     counts = sorted(set(test.replicas))
     wanted = ", ".join(str(int(math.ceil(r * factor))) for r in counts)

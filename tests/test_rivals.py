@@ -79,6 +79,21 @@ def test_a_window_holding_a_rival_is_never_a_pass(slope, half, allowance, predic
                 assert not rival.rejected and result.verdict != "pass"
 
 
+def test_a_slope_on_a_rival_says_no_replica_count_separates_them():
+    """Found by hypothesis: a fitted slope equal to a rival's exponent made the replica
+    estimate infinite (OverflowError)."""
+    rng = np.random.default_rng(0)
+    fit = dataclasses.replace(fit_rate(NS, _ladder(rng, -0.5, 8), power=2), slope=5e-324)
+    test = rate_test(fit, -0.25, 0.0, [8] * NS.size)
+    base = CheckResult(name="x", claim="", equation="", quantity="", prediction=-0.25,
+                       measured=None, ci=None, tolerance=None, tolerance_source="",
+                       accepted=False)
+    bound, _ = rate_claims(test, base=base, sharp_claim="")
+    rival = next(r for r in bound.rivals if r.prediction == 0.0)
+    assert not rival.rejected and "no feasible replica count" in rival.needs
+    assert bound.verdict != "pass"
+
+
 def test_limit_rival_rejects_a_wrong_limit_only_when_the_network_is_closer_than_the_gap():
     rng = np.random.default_rng(3)
     R, points, distance = 32, 200, 0.05
