@@ -31,7 +31,7 @@ import numpy as np
 import sympy
 
 from derivations.chain_structure import period, unreachable_pair
-from derivations.errors import InputError
+from derivations.errors import InputError, short_number
 from derivations.expression import Expression, ExpressionError, evaluate, parse_expression
 
 if sys.version_info >= (3, 11):
@@ -186,8 +186,9 @@ def _show(value: Any, limit: int = 40) -> str:
 
 
 def _fmt(x: Number) -> str:
-    """A number as the user would write it: "p/q" for exact values, repr for floats."""
-    return str(x) if isinstance(x, Fraction) else repr(x)
+    """A number as the user would write it: "p/q" for exact values, repr for floats; a
+    fraction too long for one line as a 6-digit decimal (derivations.errors.short_number)."""
+    return short_number(x) if isinstance(x, Fraction) else repr(x)
 
 
 def _is_index(text: str) -> bool:
@@ -440,6 +441,13 @@ def _validate_chain(chain: ChainConfig) -> None:
                 "(all states need the same dimension d)",
             )
     m = len(chain.states)
+    if m == 1 or all(row == chain.states[0] for row in chain.states):
+        raise _fail(
+            "chain.states",
+            f"{'one state' if m == 1 else f'all {m} states are the same point'}: the inputs are "
+            "constant, a degenerate chain for which no check can tell the theory from its "
+            "rivals (give at least two distinct states)",
+        )
     if len(chain.transition) != m:
         raise _fail(
             "chain.transition",
@@ -493,7 +501,10 @@ def _check_probability_vector(row: Sequence[Number], field: str, what: str) -> N
     if all(isinstance(p, Fraction) for p in row):
         total = sum(row, Fraction(0))
         if total != 1:
-            raise _fail(field, f"{what} sums to {total}, not 1 (exact check)")
+            excess = total - 1
+            shown = (f"1 {'+' if excess > 0 else '-'} {short_number(abs(excess))}"
+                     if abs(excess) < Fraction(1, 1000) else _fmt(total))
+            raise _fail(field, f"{what} sums to {shown}, not 1 (exact check)")
         return
     total_float = math.fsum(float(p) for p in row)
     if abs(total_float - 1.0) > 1e-12 * len(row):

@@ -6,3 +6,52 @@ from __future__ import annotations
 
 class InputError(ValueError):
     """Bad input from a user: config file, command-line value or expression text."""
+
+
+MAX_MESSAGE_DIGITS = 24  # longest exact number printed in a message
+
+
+def short_number(value: object, digits: int = 6) -> str:
+    """A number for a one-line message: exact ("3/10", "12") when that is at most
+    MAX_MESSAGE_DIGITS characters, else a decimal with ``digits`` significant digits
+    ("1.00000e-400"). Never converts a huge integer to a decimal string (Python refuses
+    beyond 4300 digits) and never overflows to inf: the exponent is found by logarithms.
+    """
+    from fractions import Fraction
+
+    if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+        try:
+            return f"{float(value):.{digits}g}"  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            text = str(value)
+            short = len(text) <= 2 * MAX_MESSAGE_DIGITS
+            return text if short else text[:MAX_MESSAGE_DIGITS] + "..."
+    fraction = Fraction(value)
+    if fraction == 0:
+        return "0"
+    numerator, denominator = abs(fraction.numerator), fraction.denominator
+    if numerator.bit_length() + denominator.bit_length() < 4 * MAX_MESSAGE_DIGITS:
+        text = str(fraction)
+        if len(text) <= MAX_MESSAGE_DIGITS:
+            return text
+    # decimal exponent e with 10^e <= |value| < 10^(e+1), from the bit lengths, then corrected
+    import math
+
+    estimate = math.floor((numerator.bit_length() - denominator.bit_length()) * math.log10(2))
+    for exponent in (estimate - 1, estimate, estimate + 1):
+        scaled = _scaled(fraction, exponent, digits)
+        if 10 ** (digits - 1) <= abs(scaled) < 10**digits:
+            mantissa = f"{abs(scaled)}"
+            sign = "-" if fraction < 0 else ""
+            return f"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}"
+    return f"{'-' if fraction < 0 else ''}~1e{estimate:+d}"
+
+
+def _scaled(fraction: object, exponent: int, digits: int) -> int:
+    """round(|fraction| * 10^(digits - 1 - exponent)), computed exactly with integers."""
+    from fractions import Fraction
+
+    shift = digits - 1 - exponent
+    value = abs(Fraction(fraction))  # type: ignore[arg-type]
+    value = value * 10**shift if shift >= 0 else value / 10 ** (-shift)
+    return round(value)

@@ -134,8 +134,14 @@ def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> Fl
     return suffix_average(half.T, pi_long, m).T
 
 
+MAX_TIME = 1e6  # largest t of `rnnkl limit --times`: the quadrature bound grows like t^1.5
+
+
 def parse_times(text: str) -> tuple[float, ...]:
-    """'0.5,1,2' -> (0.5, 1.0, 2.0): finite, >= 0, at least one. Raises TimesError."""
+    """'0.5,1,2' -> (0.5, 1.0, 2.0): finite, 0 <= t <= MAX_TIME, at least one, at most 10000
+    characters. Raises TimesError (one line)."""
+    if len(str(text)) > 10_000:
+        raise TimesError("--times: longer than 10000 characters")
     parts = [p.strip() for p in str(text).split(",")]
     if not parts or any(p == "" for p in parts):
         raise TimesError(f"--times: expected comma-separated numbers >= 0, got {text!r}")
@@ -144,9 +150,13 @@ def parse_times(text: str) -> tuple[float, ...]:
         try:
             t = float(p)
         except ValueError:
-            raise TimesError(f"--times: {p!r} is not a number") from None
+            raise TimesError(f"--times: {p[:24]!r} is not a number") from None
         if not np.isfinite(t) or t < 0:
-            raise TimesError(f"--times: {p!r} must be a finite number >= 0")
+            raise TimesError(f"--times: {p[:24]!r} must be a finite number >= 0")
+        if t > MAX_TIME:
+            raise TimesError(f"--times: {t:.6g} is beyond the largest supported time "
+                             f"{MAX_TIME:.0e} (the limit's quadrature error bound grows like "
+                             "t^1.5)")
         times.append(t)
     return tuple(times)
 

@@ -227,7 +227,16 @@ def simulate(
     activation = resolve_activation(config)
     problem = _problem(config)
     beta, alpha = float(network.beta), float(training.alpha)
+    total_steps = N * float(training.horizon)
+    if not (math.isfinite(total_steps) and total_steps < 2.0**53):
+        raise SimulationError(
+            f"training.horizon = {float(training.horizon):.6g}: N T = {total_steps:.3g} steps at "
+            f"N = {N} is beyond any feasible run")
     steps = time_to_step(N, training.horizon)
+    if steps < 1:
+        raise SimulationError(
+            f"training.horizon = {float(training.horizon):.6g}: floor(N T) = 0 training steps at "
+            f"N = {N}; need N T >= 1")
     eta = alpha * float(N) ** (2.0 * beta - 2.0)
     d = problem.xi.shape[1]
     q = problem.lag

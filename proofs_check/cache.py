@@ -157,7 +157,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and not err.filename:  # name the file in the message
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise

@@ -2,7 +2,9 @@
 
 Each sub-command lives in ``proofs_check.commands.<name>`` as ``run(args) -> int`` and is
 imported lazily, so ``rnnkl simulate`` does not pay for SymPy code generation or matplotlib.
-Exit codes: 0 success, 1 failed check (or stale generated code), 2 bad input.
+Exit codes: 0 success, 1 failed check (or stale generated code), 2 bad input (including a
+request too large for the memory cap), 3 an internal error (a bug: one line, the traceback only
+with --debug), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from derivations.errors import InputError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 def package_version() -> str:
@@ -63,8 +67,11 @@ def _nonnegative_int(text: str) -> int:
 
 
 def _add_version(p: argparse.ArgumentParser) -> None:
+    """--version and --debug, on the top level and on every command."""
     p.add_argument("--version", action="version", version=f"rnnkl {package_version()}",
                    help="print the version and exit")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="on an internal error print the full traceback (default: one line)")
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -78,6 +85,12 @@ def _add_config(p: argparse.ArgumentParser) -> None:
         help="override one configuration field, validated like the file, e.g. "
         "--set network.beta=0.6 --set network.activation=erf (repeatable; applied after "
         "--config, in order; default: none)")
+
+
+def _add_memory_cap(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-cap", metavar="SIZE",
+                   help="refuse requests whose estimated peak memory exceeds SIZE, e.g. 8GiB "
+                   "(default: RNNKL_MEMORY_CAP, else half of this machine's physical memory)")
 
 
 def _add_progress(p: argparse.ArgumentParser, what: str) -> None:
@@ -103,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnkl",
         description="Verify the kernel limit of RNNs trained online on ergodic data "
         "(Lam, Sirignano, Spiliopoulos, arXiv:2308.14555).",
-        epilog="Exit codes: 0 success, 1 a failed check, 2 bad input.",
+        epilog="Exit codes: 0 success, 1 a failed check, 2 bad input or a request larger than "
+        "the memory cap, 3 internal error (rerun with --debug), 130 interrupted.",
     )
     _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
@@ -125,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="root seed (default: run.seed, 0 in the default)")
     _add_backend(p)
     _add_json_out(p)
+    _add_memory_cap(p)
     _add_progress(p, "progress bar")
 
     p = command("derive", "regenerate numerics/generated.py from the derivations")
@@ -146,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word-length", type=_positive_int, metavar="L",
                    help="solve on the chain of words of length L (default: on the states)")
     p.add_argument("--out", metavar="FILE", help="write the JSON there (default: stdout)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+                   help="with --exact: stop a symbolic step that runs longer than this "
+                   "(default: 60)")
+    _add_memory_cap(p)
 
     p = command("limit", "the infinite-width limit g_t on words")
     _add_config(p)
@@ -154,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--times", default="0.5,1,2", metavar="T1,T2,...",
                    help="comma-separated training times t (default: 0.5,1,2)")
     _add_json_out(p)
+    _add_memory_cap(p)
     _add_progress(p, "progress lines")
 
     p = command("report", "run every check and write the verification report")
@@ -168,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 also when a check is inconclusive (default: exit 1 only when a "
                    "check fails)")
+    _add_memory_cap(p)
     _add_progress(p, "progress bar or per-check lines")
 
     p = command("config", "print the effective configuration as TOML")
@@ -193,29 +214,46 @@ _COMMAND_ENVIRONMENT: dict[str, dict[str, str]] = {"report": {"OPENBLAS_NUM_THRE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure ends in one line on stderr and an exit code (module
+    docstring). ``--debug`` (or RNNKL_DEBUG=1) re-raises internal errors with their traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("RNNKL_DEBUG", "") == "1"
     for name, value in _COMMAND_ENVIRONMENT.get(args.command, {}).items():
         os.environ.setdefault(name, value)  # effective only if NumPy is not imported yet
-    module_name = f"proofs_check.commands.{args.command}"
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name == module_name:
-            sys.stderr.write(f"rnnkl: error: '{args.command}' is not implemented yet\n")
-            return EXIT_BAD_INPUT
-        raise
-    try:
+        module = importlib.import_module(f"proofs_check.commands.{args.command}")
         return int(module.run(args))
     except InputError as err:
-        sys.stderr.write(f"rnnkl: error: {err}\n")
+        sys.stderr.write(f"rnnkl: error: {_one_line(str(err))}\n")
         return EXIT_BAD_INPUT
     except OSError as err:
-        sys.stderr.write(f"rnnkl: error: {err.strerror or err}: {err.filename or ''}\n")
+        where = f": {err.filename}" if err.filename else ""
+        sys.stderr.write(f"rnnkl: error: {_one_line(err.strerror or str(err))}{where}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write("rnnkl: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        if debug:
+            raise
+        sys.stderr.write("rnnkl: error: out of memory although the request fitted the memory "
+                         "cap; lower --memory-cap or the request (rerun with --debug for the "
+                         "traceback)\n")
+        return EXIT_INTERNAL
+    except Exception as err:  # the guard of last resort: a bug, reported in one line
+        if debug:
+            raise
+        sys.stderr.write(f"rnnkl: internal error: {type(err).__name__}: "
+                         f"{_one_line(str(err))} (a bug; rerun with --debug for the traceback "
+                         "and report it)\n")
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

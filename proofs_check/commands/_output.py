@@ -33,8 +33,11 @@ def loaded_config(args: argparse.Namespace) -> LoadedConfig:
 def write_output(text: str, out: str | None) -> None:
     """Write ``text`` plus a newline to the file ``out`` (UTF-8), or to stdout when None."""
     if out:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        try:
+            with open(out, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as err:  # a write error (disk full) carries no file name: add it
+            raise OSError(err.errno, err.strerror or str(err), err.filename or out) from err
     else:
         sys.stdout.write(text + "\n")
 

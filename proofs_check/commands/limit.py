@@ -15,9 +15,11 @@ import json
 import time
 from typing import Any
 
+from numerics.costs import format_bytes, memory_cap
 from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
 from proofs_check.commands._output import emit, loaded_config
+from proofs_check.commands._sizes import check_limit
 
 
 def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
@@ -61,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
     times = parse_times(args.times)
     config = loaded_config(args).config
     L = config.limit.word_length
+    field = "--word-length" if args.word_length is not None else "limit.word_length"
+    peak = check_limit(config, L, memory_cap(args.memory_cap), field=field)
     if not args.no_progress:
         m = config.chain.m
         write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
-                   "plus a neighbouring length for the truncation estimate ...")
+                   "plus a neighbouring length for the truncation estimate (planned peak "
+                   f"memory {format_bytes(peak)}) ...")
     start = time.monotonic()
     result = solve_limit(config, L, times)
     seconds = time.monotonic() - start

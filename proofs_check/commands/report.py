@@ -16,8 +16,10 @@ import argparse
 import sys
 
 from derivations.config_files import provenance_note
+from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import loaded_config
+from proofs_check.commands._sizes import check_report
 from proofs_check.render import overall_sentence
 from proofs_check.report import run_checks, write_report
 
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = loaded_config(args)
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
+    check_report(loaded.config, budget, memory_cap(getattr(args, "memory_cap", None)))
     report = run_checks(loaded.config, budget, out_dir,
                         progress=not getattr(args, "no_progress", False),
                         source=provenance_note(loaded))

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
 import numpy as np
 
 from derivations.errors import InputError
+from numerics.costs import memory_cap
+from numerics.progress import is_terminal
 from numerics.rnn import SimulationResult, simulate
 from proofs_check.commands._output import emit, loaded_config
+from proofs_check.commands._sizes import check_simulation
 
 
 def result_to_json(result: SimulationResult, activation: str) -> dict[str, Any]:
@@ -68,6 +72,8 @@ def summary(result: SimulationResult, config: Any, seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
+    check_simulation(config, memory_cap(args.memory_cap),
+                     json_output=bool(args.out) or not is_terminal(sys.stdout))
     start = time.monotonic()
     result = simulate(config, progress=False if args.no_progress else None)
     seconds = time.monotonic() - start

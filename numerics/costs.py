@@ -1,0 +1,212 @@
+"""What a request will cost, decided before any work starts: memory models and the memory cap.
+
+Every command (simulate, limit, poisson, report) computes the peak memory of its request from
+the sizes that drive it (m, L, d, N, replicas, horizon, quadrature nodes) and refuses, with one
+line and exit 2, a request above the memory cap, naming the field that is furthest over, the
+estimate and the largest value of that field that fits. Sizes that grow exponentially (m^L
+words) are handled by their logarithms, never evaluated.
+
+The memory cap: ``--memory-cap SIZE`` on the command line, else the environment variable
+RNNKL_MEMORY_CAP, else half of this machine's physical memory (os.sysconf). SIZE is a number of
+bytes with an optional unit: "512MiB", "12GiB", "2e9", "1.5TB".
+
+The models are upper bounds counted from the arrays the code allocates; the constants below
+say where each comes from, and README "Sizes" records the measured peaks they were checked
+against.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from derivations.errors import InputError, short_number
+
+CAP_FRACTION = 0.5  # default cap: half of the physical memory (the rest: OS, other jobs)
+BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~200 MiB RSS
+
+# numerics.kernel / numerics.limit: per word-count n of the largest length solved, the arrays
+# of n x n doubles alive at the peak (4 rule subsets x 3 groups, their sums K, Kw, K4, Kb, the
+# eigen-solve's copies). Measured peaks (`rnnkl limit --times 1`, d = 1): L = 8 (n = 6561)
+# 8.6 GB = 25.0 n^2 doubles; L = 6 (n = 3^7, "next") 1.16 GB. Model: 26 n^2 doubles.
+KERNEL_MATRICES = 26
+KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel._CHUNK_BYTES (3e8) x 1.2 per input dimension
+
+# numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,
+# the tangent memories and one temporary; plus one parameter copy per snapshot.
+UNIT_ARRAYS = 3
+# per replica and step: the path (int64), uniforms for it, f and y (doubles)
+STEP_ARRAYS = 4
+JSON_BYTES_PER_VALUE = 48  # `rnnkl simulate` JSON: ~25 characters per float, list and str copy
+
+
+class ResourceError(InputError):
+    """A request whose estimated peak memory exceeds the memory cap (exit 2, one line)."""
+
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]{1,3})?)\s*([A-Za-z]{0,3})\s*$")
+
+
+def parse_size(text: str, field: str = "--memory-cap") -> int:
+    """Bytes from "12GiB", "500MB", "2e9" (units: B, kB/MB/GB/TB = 10^3k, KiB/MiB/GiB/TiB =
+    2^10k; case-insensitive). Raises InputError (one line) for anything else."""
+    match = _SIZE.match(text) if len(text) <= 40 else None
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise InputError(f"{field}: expected a size such as 8GiB, 500MB or 2e9, got "
+                         f"{text[:40]!r}")
+    value = float(match.group(1)) * _UNITS[unit]
+    if not (math.isfinite(value) and value >= 2**20):
+        raise InputError(f"{field}: {text!r} is below 1 MiB or not finite")
+    return int(value)
+
+
+def physical_memory() -> int:
+    """This machine's physical memory in bytes (0 when the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+@dataclass(frozen=True)
+class MemoryCap:
+    """The cap in bytes and where it came from (for messages)."""
+
+    bytes: int
+    source: str
+
+
+def memory_cap(flag: str | None = None) -> MemoryCap:
+    """The memory cap (module docstring): the flag, else RNNKL_MEMORY_CAP, else
+    CAP_FRACTION of the physical memory (16 GiB if the OS does not report it)."""
+    if flag is not None:
+        return MemoryCap(parse_size(flag), "--memory-cap")
+    env = os.environ.get("RNNKL_MEMORY_CAP")
+    if env:
+        return MemoryCap(parse_size(env, "RNNKL_MEMORY_CAP"), "RNNKL_MEMORY_CAP")
+    total = physical_memory()
+    if total <= 0:
+        return MemoryCap(16 * 2**30, "default 16 GiB; set --memory-cap")
+    return MemoryCap(int(CAP_FRACTION * total),
+                     f"half of this machine's {format_bytes(total)}; set --memory-cap")
+
+
+def format_bytes(n: float) -> str:
+    """'12 GiB', '3.1 TiB', '1e+30 B' (short for any size, inf included)."""
+    if not math.isfinite(n):
+        return "inf B"
+    for unit, size in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30),
+                       ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.3g} {unit}" if value < 1e4 else f"{n:.3g} B"
+    return f"{int(n)} B"
+
+
+def power(base: float, exponent: float) -> float:
+    """base ** exponent as a float, inf instead of OverflowError (m^L for any L)."""
+    if base <= 1.0:
+        return float(base) ** float(exponent)
+    log_value = float(exponent) * math.log(base)
+    return math.inf if log_value > 700.0 else math.exp(log_value)
+
+
+# ----------------------------------------------------------------------------- the models
+
+
+def simulation_bytes(N: float, replicas: float, horizon: float, d: int, lag: int,
+                     snapshots: int = 0, json_output: bool = False) -> float:
+    """Peak bytes of numerics.simulate.simulate (module constants): replicas x N units of
+    (d + 2) doubles in UNIT_ARRAYS + snapshots copies, replicas x steps x STEP_ARRAYS values,
+    one replica's target windows (steps x (lag + 1) x d, three copies), steps = N horizon;
+    ``json_output``: the JSON text of f and y (rnnkl simulate)."""
+    steps = N * horizon
+    units = 8.0 * replicas * N * (d + 2) * (UNIT_ARRAYS + snapshots)
+    path = 8.0 * replicas * steps * STEP_ARRAYS + 8.0 * 3 * steps * (lag + 1) * d
+    text = JSON_BYTES_PER_VALUE * 2 * replicas * steps if json_output else 0.0
+    return BASELINE_BYTES + units + path + text
+
+
+def limit_bytes(m: int, word_length: float, d: int, next_length: bool) -> float:
+    """Peak bytes of numerics.limit.solve_limit on m^L words (module constants):
+    KERNEL_MATRICES n^2 doubles for the largest word count n solved (m^(L+1) when the
+    truncation estimate solves the next length) plus the quadrature chunks."""
+    n = power(m, word_length + (1 if next_length else 0))
+    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * KERNEL_MATRICES * n * n
+
+
+def poisson_bytes(m: int, word_length: float) -> float:
+    """Peak bytes of the double-precision Poisson solve on m^L words: the dense word transition
+    matrix, I - P + 1 pi^T and its LU factors (4 n^2 doubles)."""
+    n = power(m, word_length)
+    return BASELINE_BYTES + 8.0 * 4 * n * n
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a request: its name as the user writes it, its value, whether it is an
+    integer, and its smallest meaningful value."""
+
+    name: str
+    value: float
+    integer: bool = True
+    smallest: float = 1.0
+
+
+def _largest_fitting(cost: Callable[[Mapping[str, float]], float], values: dict[str, float],
+                     field: Field, cap: float) -> float | None:
+    """The largest value of ``field`` (others fixed) with cost <= cap, by bisection (cost is
+    non-decreasing in every field); None if even the smallest value does not fit."""
+    def fits(x: float) -> bool:
+        return cost({**values, field.name: x}) <= cap
+
+    low, high = field.smallest, field.value
+    if not fits(low):
+        return None
+    for _ in range(200):
+        if field.integer and high - low <= 1:
+            break
+        if not field.integer and high <= low * (1 + 1e-3):
+            break
+        middle = (low + high) / 2 if field.integer or low <= 0 else math.sqrt(low * high)
+        middle = math.floor(middle) if field.integer else middle
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def require_fits(what: str, fields: tuple[Field, ...],
+                 cost: Callable[[Mapping[str, float]], float], cap: MemoryCap) -> float:
+    """Return the estimated bytes of a request, or raise ResourceError (one line) naming the
+    field furthest over the cap, the estimate, the cap and the largest value that fits."""
+    values = {f.name: float(f.value) for f in fields}
+    total = cost(values)
+    if total <= cap.bytes:
+        return total
+    best: tuple[float, Field, float] | None = None
+    for field in fields:
+        largest = _largest_fitting(cost, values, field, cap.bytes)
+        if largest is None or field.value <= 0:
+            continue
+        ratio = largest / field.value
+        if best is None or ratio < best[0]:
+            best = (ratio, field, largest)
+    amount = f"about {format_bytes(total)}" if math.isfinite(total) else "more than 1e308 B"
+    head = (f"{what} needs {amount} of memory, over the cap "
+            f"{format_bytes(cap.bytes)} ({cap.source})")
+    if best is None:
+        names = ", ".join(f"{f.name} = {short_number(f.value)}" for f in fields)
+        raise ResourceError(f"{head}; no single field brings it under the cap ({names})")
+    _, field, largest = best
+    shown = str(int(largest)) if field.integer else short_number(largest, 4)
+    raise ResourceError(f"{field.name} = {short_number(field.value)}: {head}; the largest "
+                        f"{field.name} that fits is {shown}")

@@ -1,0 +1,85 @@
+"""Sizes checked before work: each command's request against the memory cap (numerics.costs).
+
+Each function raises numerics.costs.ResourceError (exit 2, one line naming the field, the
+estimate, the cap and the largest value that fits) or returns the estimated peak in bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from numerics.costs import (
+    Field,
+    MemoryCap,
+    limit_bytes,
+    poisson_bytes,
+    require_fits,
+    simulation_bytes,
+)
+from numerics.limit import BENCHMARK_WORDS
+
+
+def _next_length(m: int, d: int, word_length: float) -> bool:
+    """Whether ``solve_limit(truncation="auto")`` also solves L + 1 (numerics.limit)."""
+    limit_words = BENCHMARK_WORDS if d == 1 else BENCHMARK_WORDS // 9
+    return (word_length + 1) * math.log(m) <= math.log(limit_words)
+
+
+def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
+                     rung: tuple[int, int, str] | None = None, snapshots: int = 0) -> float:
+    """``rnnkl simulate``: run.N, run.replicas, training.horizon against the cap. ``rung`` =
+    (N, replicas, budget name): one rung of the report's ladder, where only training.horizon
+    is the user's to change."""
+    d, lag = config.chain.d, int(config.target.lag)
+    n_units = int(config.run.N if rung is None else rung[0])
+    replicas = int(config.run.replicas if rung is None else rung[1])
+    horizon = Field("training.horizon", float(config.training.horizon), integer=False,
+                    smallest=1.0 / n_units)
+    fields = (horizon,) if rung else (Field("run.N", n_units), Field("run.replicas", replicas),
+                                      horizon)
+
+    def cost(v: Any) -> float:
+        return simulation_bytes(v.get("run.N", n_units), v.get("run.replicas", replicas),
+                                v["training.horizon"], d, lag, snapshots, json_output)
+
+    what = ("the simulation" if rung is None else
+            f"the simulation at N = {n_units} with {replicas} replicas ({rung[2]} budget)")
+    return require_fits(what, fields, cost, cap)
+
+
+def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
+                next_length: bool | None = None) -> float:
+    """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
+    estimate when solve_limit does that) against the cap; ``field`` names L for the user."""
+    m, d = config.chain.m, config.chain.d
+    nxt = _next_length(m, d, word_length) if next_length is None else next_length
+
+    def cost(v: Any) -> float:
+        return limit_bytes(m, v[field], d, nxt)
+
+    return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
+
+
+def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:
+    """``rnnkl poisson --word-length L`` in double precision against the cap."""
+    m = config.chain.m
+
+    def cost(v: Any) -> float:
+        return poisson_bytes(m, v["--word-length"])
+
+    return require_fits(f"the Poisson solve on {m}^L words",
+                        (Field("--word-length", word_length),), cost, cap)
+
+
+def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
+    """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
+    and the two snapshots) and its limit (at most limit.word_length, truncation by the
+    previous length, so no L + 1) against the cap."""
+    peak = 0.0
+    for n_units in budget.n_ladder:
+        rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
+        peak = max(peak, check_simulation(config, cap, rung=rung, snapshots=2))
+    peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
+                                 field="limit.word_length", next_length=False))
+    return peak
