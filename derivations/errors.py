@@ -3,6 +3,9 @@ on stderr and exit code 2 (never a traceback)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class InputError(ValueError):
     """Bad input from a user: config file, command-line value or expression text."""
@@ -55,3 +58,37 @@ def _scaled(fraction: object, exponent: int, digits: int) -> int:
     value = abs(Fraction(fraction))  # type: ignore[arg-type]
     value = value * 10**shift if shift >= 0 else value / 10 ** (-shift)
     return round(value)
+
+
+class _TimeLimitExceeded(BaseException):
+    """Raised by the alarm of :func:`time_limit` (a BaseException, so that no library code
+    that catches ValueError or Exception can swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: float, message: str) -> Iterator[None]:
+    """Run the body under a wall-clock limit: after ``seconds`` it is interrupted and
+    InputError(message) is raised (exit 2 at the command line). Uses SIGALRM, so it acts only
+    in the main thread of a POSIX process (elsewhere the body runs unguarded). A step stuck
+    inside one C call (a huge integer power) is interrupted only when that call returns: the
+    size guards of derivations.expression refuse those before they start."""
+    import signal
+    import threading
+
+    if (seconds <= 0 or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        raise _TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _TimeLimitExceeded:
+        raise InputError(message) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -29,6 +29,7 @@ from scipy.special import erf as _np_erf
 from scipy.special import expit as _np_expit
 
 from derivations.errors import InputError
+from derivations.exact_evaluation import bounded_power
 
 FUNCTIONS: tuple[str, ...] = (
     "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs", "erf", "sigmoid",
@@ -36,7 +37,6 @@ FUNCTIONS: tuple[str, ...] = (
 MAX_LENGTH = 2000  # characters of expression text
 MAX_DEPTH = 100  # nesting of parentheses, calls, unary signs and powers
 _MAX_DECIMAL_EXPONENT = 400  # |e| in a literal "1e<e>" (beyond it floats over/underflow anyway)
-_MAX_CONSTANT_POWER_BITS = 20_000  # cap on the size of an exact constant power in to_sympy
 
 
 class ExpressionError(InputError):
@@ -489,13 +489,9 @@ _SYMPY_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
 }
 
 
-def _sympy_power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
-    """base ** exponent, refusing exact constant powers too large to build (e.g. 10**10**10)."""
-    if isinstance(base, sympy.Rational) and isinstance(exponent, sympy.Rational):
-        size = max(abs(base.p), abs(base.q), 2).bit_length()
-        if size * abs(exponent) > _MAX_CONSTANT_POWER_BITS:
-            raise ExpressionError("constant power too large to evaluate exactly")
-    return sympy.Pow(base, exponent)
+def sympy_function(name: str) -> Callable[[sympy.Expr], sympy.Expr]:
+    """The SymPy function of a grammar function name (one of FUNCTIONS)."""
+    return _SYMPY_FUNCTIONS[name]
 
 
 def _to_sympy_node(node: Node, dimension: int) -> sympy.Expr:
@@ -514,7 +510,7 @@ def _to_sympy_node(node: Node, dimension: int) -> sympy.Expr:
             *[sympy.Pow(f, -1) if inv else f for f, inv in zip(factors, node.inverted, strict=True)]
         )
     if isinstance(node, Power):
-        return _sympy_power(
+        return bounded_power(
             _to_sympy_node(node.base, dimension), _to_sympy_node(node.exponent, dimension)
         )
     if isinstance(node, Call):

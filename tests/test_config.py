@@ -305,7 +305,7 @@ VALIDATION_ERRORS = [
      "chain.transition:", "row 0 sums to 31/30, not 1 (exact check)"),
     ("exact check is exact", _set("chain.transition", [
         ["1/3", "1/3", "0.333333333333333333"], ["1/2", "1/4", "1/4"], ["3/10", "3/10", "2/5"]]),
-     "chain.transition:", "row 0 sums to 2999999999999999999/3000000000000000000"),
+     "chain.transition:", "row 0 sums to 1 - 1/3000000000000000000"),
     ("non-stochastic float", _set("chain.transition", [[0.2, 0.5, 0.31], [0.5, 0.25, 0.25],
                                                        [0.3, 0.3, 0.4]]),
      "chain.transition:", "row 0 sums to 1.01"),

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import derivations.config as config_module
 import derivations.expression as expression_module
 from derivations.errors import InputError
+from derivations.exact_evaluation import ExactSizeError
 from derivations.expression import (
     FUNCTIONS,
     MAX_DEPTH,
@@ -166,7 +167,7 @@ def test_nesting_at_the_limit_is_accepted():
 
 def test_constant_power_too_large_for_exact_arithmetic():
     expr = parse_expression("10**10**10", 1)
-    with pytest.raises(ExpressionError, match="too large"):
+    with pytest.raises(ExactSizeError, match="too large"):
         to_sympy(expr)
     assert np.isinf(evaluate(expr, np.zeros((1, 1))))  # IEEE overflow, not a hang
 

@@ -36,16 +36,17 @@ from derivations.config import (
     states_array,
     transition_matrix,
 )
-from derivations.errors import InputError
+from derivations.errors import InputError, short_number, time_limit
+from derivations.exact_evaluation import ExactSizeError, exact_value
 from derivations.expression import (
     Expression,
     ExpressionError,
     evaluate,
     parse_expression,
-    to_sympy,
-    variable_symbol,
 )
+from numerics.costs import memory_cap
 from proofs_check.commands._output import loaded_config, write_output
+from proofs_check.commands._sizes import check_poisson
 
 MAX_WORDS_FLOAT = 4096  # dense LU on m^L words: 4096^3/3 flops ~ 2e10, seconds
 MAX_WORDS_EXACT = 729  # exact sparse Gauss-Jordan on m^L words: ~15 s CPU at 3^6 = 729
@@ -64,15 +65,20 @@ def _parse_function(text: str, config: Config, word_length: int | None) -> Expre
         raise PoissonInputError(f"--function: {err}{hint}") from None
 
 
+def _check_word_count(m: int, L: int) -> None:
+    """Refuse more than MAX_WORDS_FLOAT words (compared by logarithms: m**L may be huge)."""
+    if L * math.log(m) > math.log(MAX_WORDS_FLOAT):
+        raise PoissonInputError(
+            f"--word-length {L}: {m}^{L} words is too many (at most {MAX_WORDS_FLOAT}, i.e. "
+            f"L <= {int(math.log(MAX_WORDS_FLOAT) / math.log(m)) if m > 1 else 'any'})")
+
+
 def _windows(config: Config, word_length: int | None) -> tuple[list[tuple[int, ...]], list[Any]]:
     """The words (state indices, oldest first; length-1 words = states when no L) and, for
     each, its window of state indices most recent first (window[j] = index of X_{k-j})."""
     m = config.chain.m
     L = 1 if word_length is None else word_length
-    if L * math.log(m) > math.log(MAX_WORDS_FLOAT):  # by logarithms: m**L may be huge
-        raise PoissonInputError(
-            f"--word-length {L}: {m}^{L} words is too many (at most {MAX_WORDS_FLOAT}, i.e. "
-            f"L <= {int(math.log(MAX_WORDS_FLOAT) / math.log(m)) if m > 1 else 'any'})")
+    _check_word_count(m, L)
     from numerics.words import enumerate_words
 
     words = [tuple(int(s) for s in w) for w in enumerate_words(m, L)]
@@ -108,21 +114,20 @@ def _exact_number(x: Any) -> Any:
 
 
 def _exact_values(expr: Expression, config: Config, windows: list[Any]) -> list[Any]:
-
-    F = to_sympy(expr)
+    """F at every window, exactly and with bounded work (derivations.exact_evaluation)."""
     d = config.chain.d
     values = []
     for window in windows:
-        substitution = {
-            variable_symbol(j, c + 1, d): _exact_number(config.chain.states[s][c])
-            for j, s in enumerate(window)
-            for c in range(d)
-        }
-        value = F.xreplace(substitution)
+        numbers = {(j, c + 1): _exact_number(config.chain.states[s][c])
+                   for j, s in enumerate(window) for c in range(d)}
+        try:
+            value = exact_value(expr, numbers)
+        except ExactSizeError as err:
+            raise PoissonInputError(f"--function at {_describe(window, config)}: {err}") from None
         if not (value.is_real and value.is_finite):
             raise PoissonInputError(
                 f"--function is not a finite real number at {_describe(window, config)} "
-                f"(value {value})"
+                f"(value {short_number(value)})"
             )
         values.append(value)
     return values
@@ -201,13 +206,19 @@ def _solve_exact(config: Config, values: list[Any], word_length: int | None) -> 
 
 
 def poisson_document(
-    config: Config, function: str, *, exact: bool = False, word_length: int | None = None
+    config: Config, function: str, *, exact: bool = False, word_length: int | None = None,
+    time_limit_seconds: float = 60.0,
 ) -> dict[str, Any]:
-    """The JSON document of ``rnnkl poisson`` (module docstring)."""
+    """The JSON document of ``rnnkl poisson`` (module docstring); the exact path runs under a
+    wall-clock limit of ``time_limit_seconds`` (0: none)."""
     expr = _parse_function(function, config, word_length)
     words, windows = _windows(config, word_length)
     if exact:
-        document = _solve_exact(config, _exact_values(expr, config, windows), word_length)
+        message = (f"--exact: the symbolic computation ran past its time limit of "
+                   f"{time_limit_seconds:g} s; drop --exact for the double-precision path, or "
+                   "raise --time-limit")
+        with time_limit(time_limit_seconds, message):
+            document = _solve_exact(config, _exact_values(expr, config, windows), word_length)
     else:
         document = _solve_float(config, _float_values(expr, config, windows), word_length)
     document["function"] = function
@@ -220,8 +231,15 @@ def poisson_document(
 
 def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
+    limit = float(args.time_limit)
+    if not (math.isfinite(limit) and limit >= 0):
+        raise PoissonInputError(f"--time-limit: expected seconds >= 0, got {args.time_limit}")
+    if args.word_length is not None and not args.exact:
+        _check_word_count(config.chain.m, args.word_length)
+        check_poisson(config, args.word_length, memory_cap(args.memory_cap))
     document = poisson_document(
-        config, args.function, exact=bool(args.exact), word_length=args.word_length
+        config, args.function, exact=bool(args.exact), word_length=args.word_length,
+        time_limit_seconds=limit,
     )
     text = json.dumps(document, allow_nan=False, indent=1)
     write_output(text, args.out)
