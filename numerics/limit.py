@@ -214,14 +214,15 @@ def quadrature_bound(kernel_error: float, K: FloatArray, pi: FloatArray, ybar: F
     r' = ybar - g'_s, |r'_s|_pi <= |ybar|_pi =: Y (loss non-increasing). |(K'-K) D r|_inf and
     |(K'-K) D r|_pi are <= eps Y; exp(-tau K D) is an L2(pi) contraction, and in sup norm
     |exp(-tau K D) x|_inf <= |x|_inf + sqrt(max_u K_uu tau) |x|_pi (Cauchy-Schwarz in the
-    RKHS of K, (1 - e^{-a})^2 / a <= 1). Integrating:
-    sup-norm  <= alpha eps Y (t + (2/3) sqrt(max K_uu) t^{3/2}),  L2(pi) <= alpha eps Y t.
-    Returns (sup bound, L2(pi) bound).
+    RKHS of K, (1 - e^{-a})^2 / a <= 1), with tau = alpha (t - s). Integrating over s:
+    sup-norm  <= alpha eps Y (t + (2/3) sqrt(alpha max K_uu) t^{3/2}),  L2(pi) <= alpha eps Y t.
+    (tests/test_error_bounds.py integrates the integrand numerically and builds a case that
+    attains the linear term.) Returns (sup bound, L2(pi) bound).
     """
     Y = float(np.sqrt(np.sum(pi * ybar**2)))
     kmax = float(max(np.max(np.diag(K)), 0.0))
     base = alpha * kernel_error * Y
-    return float(base * (t + 2.0 / 3.0 * np.sqrt(kmax) * t**1.5)), float(base * t)
+    return float(base * (t + 2.0 / 3.0 * np.sqrt(alpha * kmax) * t**1.5)), float(base * t)
 
 
 def _solve_only(config, word_length, times, settings):

@@ -9,6 +9,12 @@ a re-run recomputes exactly what is missing. Each entry's sha256 is recorded bes
 (``<entry>.json``); an entry that is unreadable, truncated, empty, has a bad CRC or does not
 match its checksum is reported on stderr once and recomputed. Loading never unpickles
 (``allow_pickle=False``).
+
+Concurrent runs sharing one directory (two reports on one --out, workers of a cluster) do each
+job once: a process claims a key with an exclusive lock (``fcntl.flock`` on
+``cache/locks/<entry>.lock``) before it computes, and one that finds the key claimed waits for
+the entry and then reads it. Where flock is unavailable (not POSIX) entries are still never torn
+(atomic writes), but a job may be computed twice.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -99,14 +106,25 @@ class Cache:
         if key in self._memory:
             self.hits += 1
             return self._memory[key]
-        if self.directory is not None:
-            path = self._path(kind, key)
-            if path.exists():
-                loaded = self._load(path, key)
-                if loaded is not None:
-                    self.hits += 1
-                    self._memory[key] = loaded
-                    return loaded
+        if self.directory is None:
+            return self._compute(kind, key, params, compute)
+        path = self._path(kind, key)
+        seen = _identity(path)
+        loaded = self._load(path, key) if seen else None
+        if loaded is None:
+            with _claim(self.directory / "locks" / f"{path.stem}.lock"):
+                # another process may have (re)written the entry while this one waited; an
+                # entry already found unreadable is not read (nor reported) a second time
+                now = _identity(path)
+                loaded = self._load(path, key) if now and now != seen else None
+                if loaded is None:
+                    return self._compute(kind, key, params, compute)
+        self.hits += 1
+        self._memory[key] = loaded
+        return loaded
+
+    def _compute(self, kind: str, key: str, params: Mapping[str, Any],
+                 compute: Callable[[], Mapping[str, Any]]) -> dict[str, np.ndarray]:
         self.misses += 1
         arrays = {name: np.asarray(value) for name, value in compute().items()}
         if self.directory is not None:
@@ -116,16 +134,20 @@ class Cache:
 
     def _load(self, path: Path, key: str) -> dict[str, np.ndarray] | None:
         """The entry's arrays, or None (after one line on stderr) when it cannot be trusted:
-        unreadable, truncated, empty, a bad CRC, or a payload whose checksum differs from the
-        one recorded beside it (``<entry>.json``, "sha256"). The caller then recomputes and
-        overwrites it."""
+        unreadable, truncated, empty, a bad CRC, a payload whose checksum differs from the
+        one recorded beside it (``<entry>.json``, "sha256"), metadata of another key, or
+        arrays whose names, shapes or dtypes differ from the recorded ones ("arrays"). The
+        caller then recomputes and overwrites it."""
         try:
             payload = path.read_bytes()
             meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
                 raise ValueError("checksum or key does not match")
             with np.load(io.BytesIO(payload), allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+                arrays = {name: data[name] for name in data.files}
+            if _layout(arrays) != meta.get("arrays"):
+                raise ValueError("array names, shapes or dtypes differ from the recorded ones")
+            return arrays
         except Exception as err:  # zipfile.BadZipFile, EOFError, zlib.error, OSError, ...
             sys.stderr.write(f"rnnkl: cache entry {path.name} is unreadable "
                              f"({type(err).__name__}); recomputing it\n")
@@ -142,10 +164,43 @@ class Cache:
         payload = buffer.getvalue()
         # the checksum first, then the payload: a reader never sees a payload whose recorded
         # checksum belongs to another one (a crash in between leaves a mismatch: recomputed)
-        meta = {"kind": kind, "key": key, "params": params,
+        meta = {"kind": kind, "key": key, "params": params, "arrays": _layout(arrays),
                 "sha256": hashlib.sha256(payload).hexdigest()}
         atomic_write(path.with_suffix(".json"), canonical_json(meta).encode())
         atomic_write(path, payload)
+
+
+def _layout(arrays: Mapping[str, np.ndarray]) -> dict[str, list[Any]]:
+    """name -> [shape, dtype] of an entry's arrays, as recorded in (and read back from) its
+    JSON metadata."""
+    return {name: [list(arrays[name].shape), str(arrays[name].dtype)] for name in sorted(arrays)}
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime in ns, size) of an existing file, else None: tells a rewritten entry."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@contextmanager
+def _claim(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if missing) for the body: the claim of
+    one cache key (module docstring). No-op where fcntl is unavailable."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -305,28 +305,65 @@ def test_exit_code_follows_the_three_valued_verdicts(verdicts, strict, code, tmp
                               f"{counts['inconclusive']} inconclusive of {len(verdicts)} checks")
 
 
+def _resign(entry, payload: bytes) -> None:
+    """Write ``payload`` as the entry and record its true sha256 beside it, as a writer with a
+    bug would: only the zip CRC or the recorded array layout can then tell."""
+    import hashlib
+
+    meta_path = entry.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(payload).hexdigest()
+    entry.write_bytes(payload)
+    meta_path.write_text(json.dumps(meta))
+
+
 def test_corrupt_cache_entries_are_recomputed_to_the_same_numbers(first_run, tiny_config,
                                                                   capsys):
-    """A truncated, an empty and a bit-flipped entry (the checksum beside each entry catches
-    what the zip format does not) are each reported once and recomputed; results.json is
-    unchanged."""
+    """Six kinds of damage: a truncated, an empty and a bit-flipped entry (the checksum beside
+    each entry catches what the zip format does not), an entry with another key's files, a
+    bad CRC under a matching checksum, and arrays of the wrong shape under a matching
+    checksum. Each is reported once and recomputed; results.json is unchanged."""
+    import io
+
+    import numpy as np
+
     out, _, salt = first_run
     before = _strip_timing(json.loads((out / "results.json").read_text()))
     entries = sorted((out / "cache").glob("*.npz"))
-    truncated, empty, flipped = entries[0], entries[1], entries[-1]
+    assert len(entries) >= 6
+    truncated, empty, flipped, other_key, bad_crc, wrong_shape = (
+        entries[0], entries[1], entries[-1], entries[2], entries[3], entries[4])
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     empty.write_bytes(b"")
     data = bytearray(flipped.read_bytes())
     data[len(data) // 2] ^= 0x01
     flipped.write_bytes(bytes(data))
+    donor = entries[5]
+    other_key.write_bytes(donor.read_bytes())
+    other_key.with_suffix(".json").write_bytes(donor.with_suffix(".json").read_bytes())
+    with np.load(bad_crc) as arrays:  # flip one byte inside the largest array's data
+        name = max(arrays.files, key=lambda n: arrays[n].nbytes)
+        raw = arrays[name].tobytes()
+    payload = bytearray(bad_crc.read_bytes())
+    at = bytes(payload).find(raw[:64]) + 32
+    assert at > 32
+    payload[at] ^= 0x01
+    _resign(bad_crc, bytes(payload))
+    with np.load(wrong_shape) as arrays:
+        changed = {n: arrays[n].reshape(-1) if arrays[n].ndim > 1 else arrays[n][:-1]
+                   if arrays[n].size else np.zeros(1) for n in arrays.files}
+    buffer = io.BytesIO()
+    np.savez(buffer, **changed)
+    _resign(wrong_shape, buffer.getvalue())
     capsys.readouterr()
     cache = Cache(out / "cache", salt)
     report = run_checks(tiny_config, TINY, out, progress=False, cache=cache)
     write_report(report, out)
     err = capsys.readouterr().err
-    assert cache.misses == 3
-    for entry in (truncated, empty, flipped):
-        assert err.count(f"cache entry {entry.name} is unreadable") == 1
+    damaged = (truncated, empty, flipped, other_key, bad_crc, wrong_shape)
+    assert cache.misses == len(damaged)
+    for entry in damaged:
+        assert err.count(f"cache entry {entry.name} is unreadable") == 1, entry.name
     assert _strip_timing(json.loads((out / "results.json").read_text())) == before
     again = Cache(out / "cache", salt)  # the recomputed entries are whole again
     run_checks(tiny_config, TINY, out, progress=False, cache=again)

@@ -230,13 +230,26 @@ horizon = {horizon}
 N = {N}
 replicas = {replicas}
 seed = 7
+backend = "{backend}"
 """
+
+_BACKEND = {"name": "numpy"}
+
+
+@pytest.fixture(autouse=True, params=["numpy", "fast"])
+def backend(request):
+    """Every SGD test runs on both backends: the NumPy reference and the compiled one (a
+    mutation of either must fail here, not only in the cross-backend comparison)."""
+    _BACKEND["name"] = request.param
+    yield request.param
+    _BACKEND["name"] = "numpy"
 
 
 def make_config(**overrides):
     values = dict(
         noise=0.1, activation="tanh", beta=0.75, antisymmetric="false",
         trainable='["c", "w", "b"]', alpha=1.0, horizon=1.0, N=6, replicas=2,
+        backend=_BACKEND["name"],
     )
     values.update(overrides)
     return parse_config(BASE_TOML.format(**values), "<test>")

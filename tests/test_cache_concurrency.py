@@ -1,0 +1,60 @@
+"""Two processes sharing one cache directory compute each key once and never tear an entry
+(proofs_check.cache: a claim per key, atomic writes)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from proofs_check.cache import Cache
+
+SALT = "concurrency-test"
+
+
+def _worker(directory: str, log: str, keys: list[int], barrier, results) -> None:
+    cache = Cache(directory, SALT)
+    barrier.wait()  # both processes ask for the same keys at the same moment
+
+    def compute(k: int):
+        def run():
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(f"{k}\n")
+            time.sleep(0.3)  # long enough for the other process to ask meanwhile
+            return {"value": np.arange(1000.0) * k, "k": np.array(k)}
+        return run
+
+    out = {}
+    for k in keys:
+        arrays = cache.get_or_compute("job", {"k": k}, compute(k))
+        out[k] = (arrays["value"].tobytes(), int(arrays["k"]))
+    results.put((cache.misses, out))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_two_processes_compute_each_key_once(tmp_path: Path):
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(2)
+    results = context.Queue()
+    log = tmp_path / "computed.txt"
+    keys = [1, 2, 3, 4]
+    processes = [context.Process(target=_worker,
+                                 args=(str(tmp_path / "cache"), str(log), order, barrier, results))
+                 for order in (keys, keys[::-1])]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    computed = log.read_text().split()
+    assert sorted(computed) == [str(k) for k in keys]  # each job exactly once, in total
+    assert sum(misses for misses, _ in outcomes) == len(keys)
+    first, second = (out for _, out in outcomes)
+    assert first == second  # both read the same numbers
+    for k in keys:
+        assert np.frombuffer(first[k][0]).tolist() == (np.arange(1000.0) * k).tolist()
+    assert not list((tmp_path / "cache").glob(".tmp-*"))  # no torn temporaries left behind
