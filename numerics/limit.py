@@ -16,6 +16,7 @@ The L2(pi_L) training loss l(t) = 1/2 sum_u pi_L(u) (ybar(u) - g_t(u))^2 equals
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -225,6 +226,14 @@ def quadrature_bound(kernel_error: float, K: FloatArray, pi: FloatArray, ybar: F
     return float(base * (t + 2.0 / 3.0 * np.sqrt(alpha * kmax) * t**1.5)), float(base * t)
 
 
+def solves_next_length(m: int, d: int, word_length: float) -> bool:
+    """Whether ``solve_limit(truncation="auto")`` estimates the truncation from L + 1: only when
+    m^(L+1) <= BENCHMARK_WORDS (d = 1; a ninth of it for d > 1, whose tensor rules are ~30x
+    larger). Compared by logarithms (m^L may be huge)."""
+    limit_words = BENCHMARK_WORDS if d == 1 else BENCHMARK_WORDS // 9
+    return (word_length + 1) * math.log(m) <= math.log(limit_words) + 1e-12
+
+
 def _solve_only(config, word_length, times, settings):
     problem = word_problem(config, word_length)
     kernel = kernel_on_words(problem.spec, word_length, settings)
@@ -270,10 +279,9 @@ def solve_limit(
                                            problem.alpha, t_max)
     estimates["quadrature"] = sup_bound
     estimates["quadrature_l2"] = l2_bound
-    if truncation == "auto":  # L + 1 only when affordable (d = 2 tensor rules are ~30x larger)
+    if truncation == "auto":
         d = problem.spec.states.shape[1]
-        limit_words = BENCHMARK_WORDS if d == 1 else BENCHMARK_WORDS // 9
-        truncation = "next" if m ** (L + 1) <= limit_words else "previous"
+        truncation = "next" if solves_next_length(m, d, L) else "previous"
     if truncation == "previous" and L == 1:
         truncation = "next"
     if truncation in ("next", "previous"):

@@ -153,3 +153,23 @@ def test_oversized_limits_and_word_chains_are_refused(capsys, L):
 def test_usage_errors_are_one_line(capsys, argv):
     code, err = _run(capsys, argv)
     assert code == 2
+
+
+def test_an_internal_error_is_one_line_and_exit_3(capsys, monkeypatch):
+    """The guard of last resort: an unexpected exception inside a command is one line naming
+    it, exit 3; with --debug the traceback comes through."""
+    from proofs_check.commands import equations
+
+    def broken(args):
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(equations, "run", broken)
+    code, err = _run(capsys, ["equations"], allowed=(3,))
+    assert err.count("\n") == 1
+    assert "internal error: RuntimeError: a bug over two lines" in err
+    assert "--debug" in err
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["equations", "--debug"])
+    monkeypatch.setenv("RNNKL_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["equations"])

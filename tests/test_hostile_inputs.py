@@ -4,6 +4,7 @@ traceback, within 10 seconds (the issue's bound), without allocating what is ref
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -62,8 +63,7 @@ def _limit_memory() -> None:
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "proofs_check", *argv], capture_output=True,
                           text=True, timeout=SECONDS, preexec_fn=_limit_memory, cwd=cwd,
-                          env={"PATH": "/usr/bin:/bin", "RNNKL_MEMORY_CAP": "12GiB",
-                               "HOME": str(cwd)})
+                          env={**os.environ, "RNNKL_MEMORY_CAP": "12GiB"})
 
 
 def _check(result: subprocess.CompletedProcess[str], needle: str) -> None:

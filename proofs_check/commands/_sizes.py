@@ -6,7 +6,6 @@ estimate, the cap and the largest value that fits) or returns the estimated peak
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from numerics.costs import (
@@ -17,13 +16,7 @@ from numerics.costs import (
     require_fits,
     simulation_bytes,
 )
-from numerics.limit import BENCHMARK_WORDS
-
-
-def _next_length(m: int, d: int, word_length: float) -> bool:
-    """Whether ``solve_limit(truncation="auto")`` also solves L + 1 (numerics.limit)."""
-    limit_words = BENCHMARK_WORDS if d == 1 else BENCHMARK_WORDS // 9
-    return (word_length + 1) * math.log(m) <= math.log(limit_words)
+from numerics.limit import solves_next_length
 
 
 def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
@@ -53,7 +46,7 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
     estimate when solve_limit does that) against the cap; ``field`` names L for the user."""
     m, d = config.chain.m, config.chain.d
-    nxt = _next_length(m, d, word_length) if next_length is None else next_length
+    nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
 
     def cost(v: Any) -> float:
         return limit_bytes(m, v[field], d, nxt)

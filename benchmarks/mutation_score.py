@@ -1,0 +1,233 @@
+"""Mutation testing as a habit: a fixed set of meaningful mutations of derivations/ and numerics/,
+each run against the tests that should notice it; prints the catch rate.
+
+    python benchmarks/mutation_score.py [--jobs 2] [--only NAME ...]
+
+Every mutation is a small edit a plausible bug would make (a sign, an exponent, a swapped
+array, an off-by-one, a weakened bound). Each is applied to a fresh copy of the repository
+(``git ls-files``), the listed test files run there (``pytest -x -q``, with the copy first on
+PYTHONPATH so the mutated sources are imported), and the mutation is *caught* when they fail.
+The original text of each mutation must occur exactly once in its file, so the list cannot
+silently rot when the code changes; the listed tests must pass on the unmutated copy first.
+Exit 0 when the score is at least 95% and the two historical survivors are caught, else 1.
+README.md ("Mutation testing") records the last score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRED_SCORE = 0.95
+SURVIVORS = ("quadrature_bound_t15", "step_halving_tail")  # the two that once survived
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str
+    original: str
+    replacement: str
+    tests: tuple[str, ...]
+
+
+M = Mutation
+LIMIT_TESTS = ("tests/test_limit.py", "tests/test_error_bounds.py")
+KERNEL_TESTS = ("tests/test_kernel.py", "tests/test_error_bounds.py")
+RNN_TESTS = ("tests/test_rnn.py",)
+POISSON_TESTS = ("tests/test_poisson_numeric.py", "tests/test_poisson_exact.py")
+MUTATIONS: tuple[Mutation, ...] = (
+    # --- the two survivors of the hostile-input review
+    M("quadrature_bound_t15", "numerics/limit.py", "np.sqrt(alpha * kmax) * t**1.5",
+      "np.sqrt(alpha * kmax) * t", LIMIT_TESTS),
+    M("step_halving_tail", "numerics/kernel.py", "d1 * q_converged / (1.0 - q_converged)",
+      "d1 * q_converged**2", KERNEL_TESTS),
+    # --- numerics: the limit
+    M("quadrature_bound_alpha", "numerics/limit.py", "np.sqrt(alpha * kmax)", "np.sqrt(kmax)",
+      LIMIT_TESTS),
+    M("phi_rate", "numerics/limit.py", "-np.expm1(-s * safe) / safe",
+      "-np.expm1(-0.5 * s * safe) / safe", LIMIT_TESTS),
+    M("limit_weights_dropped", "numerics/limit.py", "M = root[:, None] * K * root[None, :]",
+      "M = K", LIMIT_TESTS),
+    M("times_cap_off", "numerics/limit.py", "        if t > MAX_TIME:",
+      "        if t > MAX_TIME * 1e300:",
+      ("tests/test_fuzz_cli.py", "tests/test_hostile_inputs.py")),
+    # --- numerics: the kernel and quadrature
+    M("kernel_c_scale", "numerics/kernel.py", 'return 1.0 if group == "c" else spec.c_std**2',
+      'return 1.0 if group == "c" else spec.c_std', KERNEL_TESTS),
+    M("tail_mass_factor", "numerics/quadrature.py", "return 4.0 * upper + 2.0 * a * phi",
+      "return 2.0 * upper + 2.0 * a * phi", ("tests/test_quadrature.py",)),
+    # --- numerics: the network and SGD
+    M("reference_error_sign", "numerics/trainer.py", "(inputs.y[:, k] - f_k)",
+      "(f_k - inputs.y[:, k])", RNN_TESTS),
+    M("reference_groups_swapped", "numerics/trainer.py",
+      "w_t = w_t + coef_c[None] * Gw", "w_t = w_t + coef_c[None] * Gb[None]", RNN_TESTS),
+    M("reference_c_update", "numerics/trainer.py", "c = c + coef * S", "c = c + coef * S * S",
+      RNN_TESTS),
+    M("memory_recurrence", "numerics/frozen.py", "    z = wx + b * S_prev",
+      "    z = wx + S_prev", RNN_TESTS),
+    M("tangent_w_recurrence", "numerics/frozen.py", "x.T[:, :, None] + b * Gw_prev",
+      "x.T[:, :, None] + Gw_prev", RNN_TESTS),
+    M("tangent_b_recurrence", "numerics/frozen.py", "Gb = slope * (S_prev + b * Gb_prev)",
+      "Gb = slope * (S_prev + Gb_prev)", RNN_TESTS),
+    M("output_scale", "numerics/frozen.py", "* float(N) ** (-beta)", "* float(N) ** (-0.5)",
+      RNN_TESTS),
+    M("fast_error_sign", "numerics/fast_kernels.py",  # the per-replica kernel (small N)
+      "paired, scratch)\n            f_k = total * scale\n            f[r, k] = f_k\n"
+      "            coef[r] = rate * (y[r, k] - f_k)",
+      "paired, scratch)\n            f_k = total * scale\n            f[r, k] = f_k\n"
+      "            coef[r] = rate * (f_k - y[r, k])", RNN_TESTS + ("tests/test_fast_backend.py",)),
+    M("antisymmetric_copy", "numerics/simulate.py", "np.concatenate([c, -c])",
+      "np.concatenate([c, c])", RNN_TESTS),
+    M("step_count", "numerics/simulate.py", "    k = math.floor(x)\n",
+      "    k = math.floor(x) - 1\n", RNN_TESTS),
+    # --- numerics: chains and words
+    M("gth_back_substitution", "numerics/chain.py", "pi[j] = pi[:j] @ A[:j, j]",
+      "pi[j] = pi[:j] @ A[j, :j]", ("tests/test_chain.py",)),
+    M("inverse_cdf", "numerics/chain.py", "(u[:, None] >= cum_rows)", "(u[:, None] > cum_rows)",
+      ("tests/test_chain.py",)),
+    M("word_law", "numerics/words.py", "law *= P[words[:, i], words[:, i + 1]]",
+      "law *= P[words[:, i + 1], words[:, i]]", LIMIT_TESTS + ("tests/test_poisson_numeric.py",)),
+    M("path_words", "numerics/words.py",
+      "index = index * m + states[..., i : n - word_length + 1 + i]",
+      "index = index * m + states[..., i : n - word_length + 1]", LIMIT_TESTS),
+    # --- numerics: Poisson
+    M("poisson_system", "numerics/poisson.py",
+      "system = np.eye(m) - P + np.outer(np.ones(m), pi)",
+      "system = np.eye(m) - P.T + np.outer(np.ones(m), pi)", POISSON_TESTS),
+    M("numeric_variance", "numerics/poisson.py",
+      "return float(pi @ (2.0 * centred * u - centred * centred))",
+      "return float(pi @ (centred * u - centred * centred))", POISSON_TESTS),
+    M("batch_means", "numerics/poisson.py",
+      "estimate = float(b * np.var(batch_means, ddof=1))",
+      "estimate = float(np.var(batch_means, ddof=1))", POISSON_TESTS),
+    # --- numerics: sizes
+    M("kernel_memory_model", "numerics/costs.py", "KERNEL_MATRICES = 26", "KERNEL_MATRICES = 2",
+      ("tests/test_hostile_inputs.py",)),
+    # --- derivations
+    M("learning_rate_exponent", "derivations/scaling.py",
+      "sp.Eq(n_exponent(increment_size), -1)", "sp.Eq(n_exponent(increment_size), 0)",
+      ("tests/test_derivations_model.py", "tests/test_scaling_orders.py",
+       "tests/test_codegen.py")),
+    M("exact_variance", "derivations/poisson.py", "(2 * Ft[i, 0] * u[i, 0] - Ft[i, 0] ** 2)",
+      "(Ft[i, 0] * u[i, 0] - Ft[i, 0] ** 2)", POISSON_TESTS),
+    M("exact_stationary", "derivations/poisson.py", "system = (sp.eye(m) - P).T.as_mutable()",
+      "system = (sp.eye(m) - P).as_mutable()", POISSON_TESTS),
+    M("period", "derivations/chain_structure.py", "levels[i] + 1 - levels[j]",
+      "levels[i] - levels[j]", ("tests/test_chain_structure.py", "tests/test_config.py")),
+    M("contraction_rate", "derivations/config.py",
+      "return config.init.b_max * lipschitz_constant(config.network.activation)",
+      "return config.init.b_max", ("tests/test_config.py",)),
+    M("probability_tolerance", "derivations/config.py",
+      "if abs(total_float - 1.0) > 1e-12 * len(row):", "if abs(total_float - 1.0) > 1e-3:",
+      ("tests/test_config.py",)),
+    M("degenerate_chain", "derivations/config.py",
+      "if m == 1 or all(row == chain.states[0] for row in chain.states):", "if m == 0:",
+      ("tests/test_hostile_inputs.py", "tests/test_config.py")),
+    M("exact_power_guard", "derivations/exact_evaluation.py",
+      "10.0 ** min(size, 300.0) * _bits(base) > MAX_POWER_BITS",
+      "10.0 ** min(size, 300.0) * _bits(base) > MAX_POWER_BITS * 1e300",
+      ("tests/test_expression.py", "tests/test_hostile_inputs.py")),
+    M("short_number_exponent", "derivations/errors.py",
+      "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
+      "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",
+      ("tests/test_hostile_inputs.py", "tests/test_config.py")),
+)
+
+
+def _copy_repository(target: Path) -> None:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split("\n")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def _run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, float]:
+    env = {**os.environ, "PYTHONPATH": str(copy), "CI": "true"}
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                             *tests], cwd=copy, env=env, capture_output=True, text=True)
+    return result.returncode, time.monotonic() - start
+
+
+def _stale(mutations: list[Mutation]) -> list[str]:
+    """Mutations whose original text does not occur exactly once in the working tree."""
+    problems = []
+    for mutation in mutations:
+        count = (ROOT / mutation.path).read_text(encoding="utf-8").count(mutation.original)
+        if count != 1:
+            problems.append(f"mutation {mutation.name}: its original text occurs {count} times "
+                            f"in {mutation.path}")
+    return problems
+
+
+def _apply(copy: Path, mutation: Mutation) -> str:
+    path = copy / mutation.path
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(mutation.original, mutation.replacement, 1), encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--only", nargs="*", help="run only these mutations (default: all)")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
+    problems = _stale(chosen)
+    if problems:
+        print("\n".join(problems) + "\nupdate the list in benchmarks/mutation_score.py")
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="rnnkl-mutants-"))
+    copies = [work / f"copy{i}" for i in range(max(1, args.jobs))]
+    for copy in copies:
+        _copy_repository(copy)
+    baseline = sorted({t for m in chosen for t in m.tests})
+    code, seconds = _run_tests(copies[0], tuple(baseline))
+    if code != 0:
+        print(f"the listed tests fail on the unmutated copy (exit {code}); fix them first")
+        return 1
+    print(f"baseline: {len(baseline)} test files pass unmutated ({seconds:.0f} s)")
+    free = list(copies)
+
+    def run(mutation: Mutation) -> tuple[Mutation, int, float]:
+        copy = free.pop()
+        try:
+            original = _apply(copy, mutation)
+            try:
+                code, seconds = _run_tests(copy, mutation.tests)
+            finally:
+                (copy / mutation.path).write_text(original, encoding="utf-8")
+        finally:
+            free.append(copy)
+        return mutation, code, seconds
+
+    with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+        outcomes = list(pool.map(run, chosen))
+    caught = 0
+    for mutation, code, seconds in outcomes:
+        verdict = "caught" if code not in (0, 5) else "SURVIVED"
+        caught += verdict == "caught"
+        print(f"{verdict:>8}  {mutation.name:<26} {mutation.path:<32} {seconds:5.0f} s")
+    score = caught / len(outcomes)
+    survivors_caught = all(code not in (0, 5) for m, code, _ in outcomes if m.name in SURVIVORS)
+    print(f"mutation score: {caught}/{len(outcomes)} = {score:.1%} (required "
+          f"{REQUIRED_SCORE:.0%}); historical survivors caught: {survivors_caught}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if score >= REQUIRED_SCORE and survivors_caught else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
