@@ -240,3 +240,19 @@ def test_reversed_kernel_is_the_time_reversal():
     np.testing.assert_allclose(Prev.sum(axis=1), 1.0, rtol=0, atol=8 * EPS)
     np.testing.assert_allclose(stationary_law(Prev), pi, rtol=1e-14)
     assert np.abs(Prev - P).max() > 0.1
+
+
+def test_inverse_cdf_never_draws_a_zero_probability_state_at_bin_edges():
+    """numerics.chain._draw picks the smallest j with u < cum[j]. Uniforms are drawn from
+    [0, 1), so u = 0 and u exactly on a cumulative sum do occur (with probability ~ 2^-53 each,
+    but over 10^9 steps they are not impossible): there a zero-probability state must be
+    skipped. Rows with zero entries first, in the middle and last."""
+    from numerics.chain import _draw, _inverse_cdf_tables
+
+    P = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.25, 0.75, 0.0]])
+    cum = _inverse_cdf_tables(P)
+    edges = np.array([0.0, 0.5, 0.25, 0.25, np.nextafter(1.0, 0.0)])
+    rows = np.array([0, 1, 2, 0, 1])
+    drawn = _draw(cum[rows], edges)
+    assert np.all(P[rows, drawn] > 0), drawn
+    assert drawn.tolist() == [1, 2, 1, 1, 2]

@@ -252,6 +252,11 @@ def test_batch_means_cover_exact_value():
     assert bias < 0.02 * (est.upper - est.lower) / 2
     assert est.covers(exact)
     assert not est.covers(2 / 9)
+    # the mean estimated from the same path (n_batches - 1 degrees of freedom)
+    free = npo.batch_means_variance(Ff[path], 400, confidence=0.99)
+    assert free.degrees_of_freedom == 399
+    assert free.covers(exact)
+    assert not free.covers(2 / 9)
 
 
 def test_monte_carlo_word_chain_variance_covers_exact_value():
