@@ -405,13 +405,20 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     """Parse and validate TOML text (schema: default.toml). Raises ConfigError (one line)."""
     if not isinstance(text, str):
         raise _fail(source, f"config text must be a string, got {type(text).__name__}")
+    return config_from_dict(read_toml(text, source))
+
+
+def read_toml(text: str, source: str) -> dict[str, Any]:
+    """tomllib.loads with every failure as one ConfigError line: syntax errors, nesting too deep
+    (RecursionError), integers beyond Python's 4300-digit conversion limit (ValueError)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _fail(source, f"TOML syntax error: {err}") from None
     except RecursionError:
         raise _fail(source, "TOML syntax error: nesting too deep") from None
-    return config_from_dict(data)
+    except ValueError:
+        raise _fail(source, "a number with more than 4300 digits") from None
 
 
 def load_config(
@@ -598,6 +605,9 @@ def _validate_training(config: Config) -> None:
             raise _fail(f"training.{name}", f"{value!r} must be a finite number > 0")
 
 
+MAX_INTEGER = 10**18  # integer fields: any larger value is absurd and would overflow a float
+
+
 def _validate_run(config: Config) -> None:
     run = config.run
     for name, low in (("N", 1), ("replicas", 1), ("seed", 0)):
@@ -605,7 +615,10 @@ def _validate_run(config: Config) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(f"run.{name}", f"expected an integer, got {_show(value)}")
         if value < low:
-            raise _fail(f"run.{name}", f"{value} must be >= {low}")
+            raise _fail(f"run.{name}", f"{short_number(value)} must be >= {low}")
+        if value > MAX_INTEGER:
+            raise _fail(f"run.{name}", f"{short_number(value)} is beyond {MAX_INTEGER:.0e} "
+                        "(no run of that size is possible)")
     if config.network.antisymmetric and run.N % 2 != 0:
         raise _fail(
             "run.N", f"{run.N} is odd; antisymmetric initialisation needs an even N"
@@ -621,7 +634,9 @@ def _validate_limit(config: Config) -> None:
     if isinstance(length, bool) or not isinstance(length, int):
         raise _fail("limit.word_length", f"expected an integer, got {_show(length)}")
     if length < 1:
-        raise _fail("limit.word_length", f"{length} must be >= 1")
+        raise _fail("limit.word_length", f"{short_number(length)} must be >= 1")
+    if length > MAX_INTEGER:
+        raise _fail("limit.word_length", f"{short_number(length)} is beyond {MAX_INTEGER:.0e}")
 
 
 def validate_config(config: Config) -> Config:

@@ -36,6 +36,7 @@ from derivations.config import (
     ConfigError,
     config_from_dict,
     config_to_dict,
+    read_toml,
 )
 
 if sys.version_info >= (3, 11):
@@ -75,13 +76,6 @@ def _fail(field: str, reason: str) -> ConfigError:
     return ConfigError(" ".join(f"{field}: {reason}".split()))
 
 
-def _parse_toml(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise _fail(source, f"TOML syntax error: {err}") from None
-    except RecursionError:
-        raise _fail(source, "TOML syntax error: nesting too deep") from None
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -102,7 +96,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _fail(name, "config file is not UTF-8 text") from None
-    return _parse_toml(text, name)
+    return read_toml(text, name)
 
 
 def merge_over_default(
@@ -151,7 +145,7 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
     raw = raw.strip()
     try:
         document = tomllib.loads(f"value = {raw}")
-    except (tomllib.TOMLDecodeError, RecursionError):
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
         document = {"value": raw}  # not a TOML value: a bare string such as erf or tanh(x0)
     if set(document) != {"value"}:
         raise _fail(f"{table}.{key}", "expected one value")
@@ -162,7 +156,7 @@ def load_layers(
     path: str | os.PathLike[str] | None = None, assignments: Sequence[str] = ()
 ) -> LoadedConfig:
     """Default, then the file ``path`` (if any), then ``assignments``; validated."""
-    default = _parse_toml(default_config_toml(), DEFAULT_SOURCE)
+    default = read_toml(default_config_toml(), DEFAULT_SOURCE)
     if path is None:
         source, data = DEFAULT_SOURCE, copy.deepcopy(default)
         from_default = tuple(f"{t}.{k}" for t in TABLES for k in default.get(t, {}))

@@ -163,6 +163,14 @@ class Field:
     smallest: float = 1.0
 
 
+def _as_float(value: float) -> float:
+    """float(value), inf for an integer beyond the float range (a 4000-digit N)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _largest_fitting(cost: Callable[[Mapping[str, float]], float], values: dict[str, float],
                      field: Field, cap: float) -> float | None:
     """The largest value of ``field`` (others fixed) with cost <= cap, by bisection (cost is
@@ -170,7 +178,7 @@ def _largest_fitting(cost: Callable[[Mapping[str, float]], float], values: dict[
     def fits(x: float) -> bool:
         return cost({**values, field.name: x}) <= cap
 
-    low, high = field.smallest, field.value
+    low, high = field.smallest, min(_as_float(field.value), 1e300)
     if not fits(low):
         return None
     for _ in range(200):
@@ -188,7 +196,7 @@ def require_fits(what: str, fields: tuple[Field, ...],
                  cost: Callable[[Mapping[str, float]], float], cap: MemoryCap) -> float:
     """Return the estimated bytes of a request, or raise ResourceError (one line) naming the
     field furthest over the cap, the estimate, the cap and the largest value that fits."""
-    values = {f.name: float(f.value) for f in fields}
+    values = {f.name: _as_float(f.value) for f in fields}
     total = cost(values)
     if total <= cap.bytes:
         return total
@@ -197,7 +205,7 @@ def require_fits(what: str, fields: tuple[Field, ...],
         largest = _largest_fitting(cost, values, field, cap.bytes)
         if largest is None or field.value <= 0:
             continue
-        ratio = largest / field.value
+        ratio = largest / _as_float(field.value)
         if best is None or ratio < best[0]:
             best = (ratio, field, largest)
     amount = f"about {format_bytes(total)}" if math.isfinite(total) else "more than 1e308 B"

@@ -46,13 +46,20 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Help text as written (the defaults are stated in each flag's own help)."""
 
 
+def _shown(text: str) -> str:
+    """A command-line value for a message: quoted, at most 24 characters."""
+    return repr(text) if len(text) <= 24 else repr(text[:24]) + "..."
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    except ValueError:  # also a number beyond Python's 4300-digit conversion limit
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {_shown(text)}") from None
+    if value <= 0 or value > 10**18:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer up to 1e18, got {_shown(text)}")
     return value
 
 
@@ -60,9 +67,9 @@ def _nonnegative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {_shown(text)}") from None
+    if value < 0 or value > 10**18:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 1e18], got {_shown(text)}")
     return value
 
 

@@ -45,6 +45,7 @@ HOSTILE: list[tuple[list[str], str]] = [
       '["0.2","0.2","0.6"]]'], "1 + 1.00000e-400"),
     (["simulate", "--N", "10", "--replicas", "1", "--out", "/dev/full"], "/dev/full"),
     (["simulate", "--bogus"], "unrecognized arguments"),
+    (["simulate", "--set", "run.N=" + "9" * 5000], "run.N"),  # beyond int-to-str's limit
     (["report", "--budget", "huge"], "invalid choice"),
     (["poisson", "--function", "x0", "--exact", "--time-limit", "-1"], "--time-limit"),
 ]
