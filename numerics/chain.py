@@ -17,12 +17,18 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
-def _as_stochastic(P: FloatArray) -> FloatArray:
+def as_transition_matrix(P: FloatArray, *, rows_sum_to_one: bool = False) -> FloatArray:
+    """A new float copy of the transition matrix P (m, m), checked: square, non-empty, entries
+    finite and >= 0; with ``rows_sum_to_one`` also |row sum - 1| <= 1e-12 m, the acceptance of
+    derivations.config (decimals typed with 12 significant digits; rounding alone gives
+    <= m eps). Raises ValueError. The one home of these checks for every numerics module."""
     P = np.array(P, dtype=float)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
         raise ValueError(f"transition matrix must be square and non-empty, got shape {P.shape}")
     if not np.all(np.isfinite(P)) or np.any(P < 0):
         raise ValueError("transition matrix entries must be finite and >= 0")
+    if rows_sum_to_one and np.any(np.abs(P.sum(axis=1) - 1.0) > 1e-12 * P.shape[0]):
+        raise ValueError("transition matrix rows must sum to 1")
     return P
 
 
@@ -37,7 +43,7 @@ def stationary_law(P: FloatArray) -> FloatArray:
     cannot happen for irreducible chains. Some reducible chains with a unique stationary law
     (one closed class, reachable last) pass and give that law.
     """
-    A = _as_stochastic(P)
+    A = as_transition_matrix(P)
     m = A.shape[0]
     for n in range(m - 1, 0, -1):
         exit_mass = A[n, :n].sum()
@@ -58,7 +64,7 @@ def stationary_law(P: FloatArray) -> FloatArray:
 def is_ergodic(P: FloatArray) -> bool:
     """True iff P is irreducible and aperiodic (theory.md §1), judged exactly on the pattern
     P > 0 by derivations.chain_structure."""
-    rows = (_as_stochastic(P) > 0).tolist()
+    rows = (as_transition_matrix(P) > 0).tolist()
     return bool(is_irreducible(rows) and is_aperiodic(rows))
 
 
@@ -67,7 +73,7 @@ def reversed_kernel(P: FloatArray, pi: FloatArray | None = None) -> FloatArray:
 
     (Z_{-k})_k is then a Markov chain with kernel Prev when (Z_k) is stationary.
     """
-    P = _as_stochastic(P)
+    P = as_transition_matrix(P)
     pi = stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
     return (pi[:, None] * P).T / pi[:, None]
 
@@ -95,7 +101,7 @@ def sample_paths(
     only ``rngs[r]`` (one uniform per state, by inverse CDF, in time order), so its path does
     not depend on which other replicas are sampled with it. Loop over time, vectorised over R.
     """
-    P = _as_stochastic(P)
+    P = as_transition_matrix(P)
     m = P.shape[0]
     if n_steps < 0:
         raise ValueError("n_steps must be >= 0")
@@ -118,7 +124,7 @@ def extend_paths(
 ) -> IntArray:
     """The next n_steps states after ``start`` (R,): Z_1..Z_{n_steps} given Z_0 = start,
     shape (R, n_steps). Replica r uses only ``rngs[r]`` (n_steps uniforms)."""
-    P = _as_stochastic(P)
+    P = as_transition_matrix(P)
     start = np.asarray(start, dtype=np.int64)
     R = len(rngs)
     if start.shape != (R,):

@@ -32,29 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from numerics.chain import as_transition_matrix, stationary_law
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 EPS = float(np.finfo(float).eps)
-
-
-def _stationary_law(P: FloatArray) -> FloatArray:
-    from numerics.chain import stationary_law
-
-    return stationary_law(P)
-
-
-def _as_transition(P: FloatArray) -> FloatArray:
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise ValueError(f"transition matrix must be square and non-empty, got {P.shape}")
-    if not np.all(np.isfinite(P)) or np.any(P < 0):
-        raise ValueError("transition matrix entries must be finite and >= 0")
-    # same acceptance as derivations.config (|row sum - 1| <= 1e-12 m: decimals typed with
-    # 12 significant digits); rounding alone gives <= m eps
-    if np.any(np.abs(P.sum(axis=1) - 1.0) > 1e-12 * P.shape[0]):
-        raise ValueError("transition matrix rows must sum to 1")
-    return P
 
 
 # ----------------------------------------------------------------------------- the solution
@@ -86,8 +69,8 @@ class PoissonNumeric:
 def fundamental_matrix(P: FloatArray, pi: FloatArray | None = None) -> FloatArray:
     """theory.md §5, Z = (I - P + 1 pi)^{-1}, shape (m, m) (formed explicitly: for inspection
     and tests; :func:`poisson_solve` does not use it)."""
-    P = _as_transition(P)
-    pi = _stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
+    pi = stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
     m = P.shape[0]
     return np.linalg.inv(np.eye(m) - P + np.outer(np.ones(m), pi))
 
@@ -101,12 +84,12 @@ def poisson_solve(P: FloatArray, F: FloatArray, pi: FloatArray | None = None) ->
     """theory.md §5: u with (I - P) u = F - pi(F), pi(u) = 0, by one LU solve of
     (I - P + 1 pi) u = F~ (module docstring). P (m, m), F (m,), pi (m,) optional (default GTH).
     """
-    P = _as_transition(P)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
     m = P.shape[0]
     F = np.asarray(F, dtype=float).reshape(-1)
     if F.shape != (m,):
         raise ValueError(f"F has {F.size} values but the chain has {m} states")
-    pi = _stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
+    pi = stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
     mean = float(pi @ F)
     centred = F - mean
     system = np.eye(m) - P + np.outer(np.ones(m), pi)
@@ -270,8 +253,8 @@ def autocovariance_series(
                             <= 2 pi(|F~|) s osc(w_K) / (1 - delta_s).
     Terms are added until this bound is <= tolerance (or max_terms). P (m, m), F (m,).
     """
-    P = _as_transition(P)
-    pi = _stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
+    pi = stationary_law(P) if pi is None else np.asarray(pi, dtype=float)
     F = np.asarray(F, dtype=float).reshape(-1)
     Ft = F - float(pi @ F)
     s, delta = _mixing_block(P, max_block)
@@ -391,9 +374,9 @@ def monte_carlo_asymptotic_variance(
 ) -> VarianceEstimate:
     """theory.md §5 by Monte Carlo: R stationary paths of n steps, replicas of S_n/sqrt(n)
     centred by the exact mean pi(F) (:func:`variance_from_replicas`)."""
-    P = _as_transition(P)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
     F = np.asarray(F, dtype=float).reshape(-1)
-    pi = _stationary_law(P)
+    pi = stationary_law(P)
     paths = sample_chain_paths(P, n_steps, replicas, seed)
     sums = np.array([math.fsum(F[path]) for path in paths])
     return variance_from_replicas(sums, n_steps, float(pi @ F), confidence)
@@ -413,10 +396,10 @@ def monte_carlo_word_asymptotic_variance(
     word path starts from pi_L; replicas of S_n/sqrt(n) centred by the exact pi_L(F)."""
     from numerics.words import path_word_indices, word_stationary_law
 
-    P = _as_transition(P)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
     F_words = np.asarray(F_words, dtype=float).reshape(-1)
     m = P.shape[0]
-    pi_L = word_stationary_law(_stationary_law(P), P, word_length)
+    pi_L = word_stationary_law(stationary_law(P), P, word_length)
     states = sample_chain_paths(P, n_steps + word_length - 1, replicas, seed)
     words = path_word_indices(states, m, word_length)
     sums = np.array([math.fsum(F_words[path]) for path in words])
@@ -460,8 +443,8 @@ def word_poisson_solve(P: FloatArray, word_length: int, F_words: FloatArray) -> 
     """
     from numerics.words import word_stationary_law, word_transition_matrix
 
-    P = _as_transition(P)
-    pi = _stationary_law(P)
+    P = as_transition_matrix(P, rows_sum_to_one=True)
+    pi = stationary_law(P)
     Q = word_transition_matrix(P, word_length)
     pi_L = word_stationary_law(pi, P, word_length)
     return poisson_solve(Q, F_words, pi=pi_L)

@@ -52,9 +52,8 @@ def test_memory_trajectory_matches_the_frozen_network():
 
 def test_a_wrong_contraction_rate_fails_the_check(monkeypatch):
     """Mutant: rho underestimated by 20% in the claim itself -> the check must fail."""
-    from proofs_check.checks import _common
+    from derivations.config import contraction_rate as real
 
-    real = _common.contraction_rate
     monkeypatch.setattr(memory, "contraction_rate", lambda config: 0.8 * real(config))
     context = CheckContext(load_config(None), get_budget("quick"), Cache(None, salt="t"), 0)
     assert memory.run(context).verdict == "fail"

@@ -32,21 +32,6 @@ ACTIVATION_D2_SUP: dict[str, float] = {
 }
 
 
-def transition_matrix(config: Config) -> np.ndarray:
-    """P as a float (m, m) array (theory.md §1)."""
-    return np.array([[float(p) for p in row] for row in config.chain.transition], dtype=float)
-
-
-def states_array(config: Config) -> np.ndarray:
-    """The states xi_1..xi_m as a float (m, d) array (theory.md §1)."""
-    return np.array([[float(v) for v in s] for s in config.chain.states], dtype=float)
-
-
-def contraction_rate(config: Config) -> float:
-    """rho = b_max Lip(sigma) (theory.md §2, memory contraction condition)."""
-    return config.init.b_max * ACTIVATION_LIP[config.network.activation]
-
-
 def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.ndarray, ...]:
     """n i.i.d. units theta = (c, w, b) ~ mu_0 (theory.md §2): shapes (n,), (n, d), (n,)."""
     d = config.chain.d

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from derivations.config import contraction_rate, states_array, transition_matrix
 from numerics.activations import activation_functions
 from numerics.chain import sample_paths
 from proofs_check.checks import CheckContext
@@ -37,10 +38,7 @@ from proofs_check.checks._common import (
     ACTIVATION_D2_SUP,
     ACTIVATION_LIP,
     ACTIVATION_SUP,
-    contraction_rate,
     draw_units,
-    states_array,
-    transition_matrix,
 )
 from proofs_check.result import CheckResult, FigureData, Rival
 

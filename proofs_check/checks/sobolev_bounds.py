@@ -20,10 +20,11 @@ import math
 import numpy as np
 import sympy as sp
 
+from derivations.config import states_array, transition_matrix
 from numerics.chain import sample_paths
 from numerics.frozen import frozen_memory
 from proofs_check.checks import CheckContext
-from proofs_check.checks._common import draw_units, states_array, transition_matrix
+from proofs_check.checks._common import draw_units
 from proofs_check.result import CheckResult, FigureData, Rival
 
 NAME = "sobolev_bounds"
