@@ -15,8 +15,9 @@ import numpy as np
 
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import level_seed
+from proofs_check.checks.streams import stream_key
 
-SPAWN_KEY = 200
+SPAWN_KEY = stream_key("trained_simulations")
 
 
 def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivations.config import states_array
 from numerics.kernel import KernelSpec, kernel_on_words
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words, word_label
@@ -29,8 +30,8 @@ from proofs_check.checks._common import (
     draw_units,
     predicted_exponent,
     spread_indices,
-    states_array,
 )
+from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData
 from proofs_check.rivals import ACCEPTANCE_NOTE, fit_rival, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
@@ -44,7 +45,7 @@ CLAIM = (
     "kernel A(x, x'), at least at rate N^{-1/2}."
 )
 SHARP_CLAIM = "The empirical kernel at initialisation approaches A exactly at rate N^{-1/2}."
-SPAWN_KEY = 102
+SPAWN_KEY = stream_key("kernel_at_init")
 BIAS_ALLOWANCE = 0.0  # E[e] = V/N exactly (i.i.d. units); see module docstring.
 
 

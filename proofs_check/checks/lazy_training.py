@@ -29,6 +29,7 @@ import dataclasses
 
 import numpy as np
 
+from derivations.config import states_array
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words
 from proofs_check.checks import CheckContext
@@ -36,10 +37,10 @@ from proofs_check.checks._common import (
     predicted_exponent,
     replica_text,
     spread_indices,
-    states_array,
     subleading_allowance,
 )
 from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
 from proofs_check.rivals import (
     ACCEPTANCE_NOTE,
@@ -92,7 +93,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     replicas = [budget.replicas_at(n) for n in budget.n_ladder]
     predicted = predicted_exponent("lazy_training", config)  # beta - 1
     bias = subleading_allowance(-predicted_exponent("overall", config), min(budget.n_ladder))
-    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(501,)))
+    rng = stream(context.seed, "lazy_training")
     fit = fit_rate(ns, motions, power=2, rng=rng)
     test = rate_test(fit, predicted, bias, replicas)
     base = CheckResult(

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivations.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import path_word_indices
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     predicted_exponent,
     replica_text,
-    states_array,
     subleading_allowance,
 )
 from proofs_check.checks._limit import (
@@ -52,6 +52,7 @@ from proofs_check.checks._limit import (
 )
 from proofs_check.checks._simulations import trained_ladder
 from proofs_check.checks.ntk_figures import ntk_figures
+from proofs_check.checks.streams import stream, stream_key
 from proofs_check.result import CheckResult
 from proofs_check.rivals import (
     ACCEPTANCE_NOTE,
@@ -76,7 +77,7 @@ FROZEN_SHARP_CLAIM = "The frozen network's error decays exactly like N^{-r}."
 FORMULA = (r"\sup_{t \le T} E|f^N_{\lfloor Nt \rfloor} - g_t(X_{\le \lfloor Nt \rfloor})| = "
            r"O(N^{-r}),\ r = \min(\beta - \tfrac12, 1 - \beta, \tfrac12)")
 FROZEN_WORDS = 64
-SPAWN_KEY = 301
+SPAWN_KEY = stream_key("main_theorem")
 
 
 def window_errors(level: dict[str, np.ndarray], solvers: dict, config, L: int
@@ -111,7 +112,7 @@ def path_distance(level, solvers: dict, config, L: int, claim: str) -> dict[str,
 def frozen_words(context: CheckContext, pi_L: np.ndarray) -> np.ndarray:
     """FROZEN_WORDS word indices drawn i.i.d. from pi_L (fixed by the seed): the uniform mean
     over them of (f - g)^2 is an unbiased estimate of sum_u pi_L(u) (f(u) - g(u))^2."""
-    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(302,)))
+    rng = stream(context.seed, "main_theorem_frozen_words")
     return rng.choice(pi_L.shape[0], size=FROZEN_WORDS, p=pi_L / pi_L.sum())
 
 

@@ -40,6 +40,7 @@ from proofs_check.checks._common import (
     ACTIVATION_SUP,
     draw_units,
 )
+from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 
 NAME = "memory_contraction"
@@ -50,7 +51,7 @@ CLAIM = (
     "The network memory started from S_{-1} = G_{-1} = 0 forgets its start geometrically: "
     "|S_k - S(theta; X_{<=k})| <= C rho^k and the tangents G^w, G^b within C k rho^k."
 )
-SPAWN_KEY = 101
+SPAWN_KEY = stream_key("memory_contraction")
 # Errors below this are dominated by rounding (values O(1), <= 100 contracting steps:
 # absolute rounding <= ~1e-14), so their ratio to a bound carries no information.
 ERROR_FLOOR = 1e-10

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivations.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import enumerate_words
 from proofs_check.checks import CheckContext
@@ -23,8 +24,8 @@ from proofs_check.checks._common import (
     draw_units,
     predicted_exponent,
     spread_indices,
-    states_array,
 )
+from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, Rival
 from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
@@ -38,7 +39,7 @@ CLAIM = (
     "(identically 0 with antisymmetric initialisation)."
 )
 SHARP_CLAIM = "At initialisation the RMS of f^N_0 decays exactly like N^{1/2 - beta}."
-SPAWN_KEY = 103
+SPAWN_KEY = stream_key("output_at_init")
 BIAS_ALLOWANCE = 0.0  # E[e] = N^{1-2beta} E[c^2 S^2] exactly; see module docstring.
 ZERO_TOLERANCE = 1e-12  # pair sums c S + (-c) S are exactly 0 in floating point; margin only.
 

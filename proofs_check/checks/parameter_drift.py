@@ -28,6 +28,7 @@ from scipy import integrate, special
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import predicted_exponent, replica_text, subleading_allowance
 from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
 from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
@@ -100,7 +101,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     rate = -predicted_exponent("overall", config)
     bias = subleading_allowance(rate, min(budget.n_ladder))
     bias_max = bias + normalisation_allowance(config, budget.n_ladder)
-    rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(201,)))
+    rng = stream(context.seed, "parameter_drift")
     rms = rate_test(fit_rate(ns, mean_square, power=2, rng=rng), predicted, bias, replicas)
     top = rate_test(fit_rate(ns, maxima, power=1, rng=rng), predicted, bias_max, replicas)
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "

@@ -39,6 +39,7 @@ import math
 import numpy as np
 from scipy import stats as _stats
 
+from derivations.config import transition_matrix
 from numerics.chain import sample_paths, stationary_law
 from numerics.poisson import pathwise_decomposition, poisson_solve
 from numerics.words import path_word_indices, word_transition_matrix
@@ -46,9 +47,9 @@ from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     predicted_exponent,
     subleading_allowance,
-    transition_matrix,
 )
 from proofs_check.checks._limit import limit_on_words, time_grid
+from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 from proofs_check.rivals import (
     ACCEPTANCE_CONFIDENCE,
@@ -64,7 +65,7 @@ NAME = "poisson"
 TITLE = "Poisson equation"
 COST = 2.0
 EQUATION = "poisson_equation"
-SPAWN_KEY = 401
+SPAWN_KEY = stream_key("poisson")
 PATHWISE_PATHS = 8
 BATCHES_PER_PATH = 40  # batch length = poisson_steps / 40 >> the mixing time (bias exact)
 FORMULA = (r"(I - P) u = F - \pi(F),\ \pi(u) = 0;\quad \sum_{k<n} (F(Z_k) - \pi F) = u(Z_0) - "

@@ -25,6 +25,7 @@ from numerics.chain import sample_paths
 from numerics.frozen import frozen_memory
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import draw_units
+from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 
 NAME = "sobolev_bounds"
@@ -35,7 +36,7 @@ CLAIM = (
     "The derivatives of theta -> S(theta; x) (the tangents G^w, G^b) are bounded uniformly in "
     "k by the derived constants L X / (1 - rho) and L M / (1 - rho)."
 )
-SPAWN_KEY = 501
+SPAWN_KEY = stream_key("sobolev_bounds")
 RANDOM_PATHS = 6
 TOLERANCE = 1e-12
 
