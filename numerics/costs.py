@@ -31,7 +31,7 @@ BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~2
 # numerics.kernel / numerics.limit: per word-count n of the largest length solved, the arrays
 # of n x n doubles alive at the peak (4 rule subsets x 3 groups, their sums K, Kw, K4, Kb, the
 # eigen-solve's copies). Measured peaks (`rnnkl limit --times 1`, d = 1): L = 8 (n = 6561)
-# 8.6 GB = 25.0 n^2 doubles; L = 6 (n = 3^7, "next") 1.16 GB. Model: 26 n^2 doubles.
+# 8.82 GB = 25.6 n^2 doubles; L = 6 (n = 3^7, "next") 1.18 GB. Model: 26 n^2 doubles.
 KERNEL_MATRICES = 26
 KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel._CHUNK_BYTES (3e8) x 1.2 per input dimension
 
