@@ -9,7 +9,8 @@ the given numbers, and every node is checked *before* the next operation is buil
   estimated as |exponent| x (bits of the rational numbers in the base), exceeds
   MAX_POWER_BITS; this covers bases that become numbers only after substitution (x0**99999999)
   and irrational bases (sqrt(2)**999999999 = 2**499999999.5);
-* every value must have magnitude at most MAX_MAGNITUDE (and be 0 or at least 1/MAX_MAGNITUDE):
+* every value must have magnitude at most 10^MAX_LOG10_MAGNITUDE (and be 0 or at least its
+  reciprocal):
   beyond that the double-precision outputs of the command would overflow, and exp(1e300) or
   exp(-1e300) would carry unbounded exact work into the Poisson solve.
 
@@ -19,6 +20,7 @@ derivations.errors.time_limit around the whole exact path.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,8 +29,7 @@ import sympy
 from derivations.errors import InputError
 
 MAX_POWER_BITS = 20_000  # exact powers up to ~6000 decimal digits
-MAX_MAGNITUDE = sympy.Float("1e300")  # |value| bound: within double precision
-_TINY = 1 / MAX_MAGNITUDE
+MAX_LOG10_MAGNITUDE = 300.0  # |value| in [1e-300, 1e300] (or 0): within double precision
 
 
 class ExactSizeError(InputError):
@@ -52,7 +53,7 @@ def _magnitude(value: sympy.Expr) -> float | None:
     if not (approx.is_real and approx.is_number and approx.is_finite):
         return None
     if approx == 0:
-        return -sympy.oo  # type: ignore[return-value]
+        return -math.inf
     return float(sympy.log(abs(approx), 10))
 
 
@@ -68,7 +69,7 @@ def bounded_power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
                                                              sympy.S.NegativeOne):
         size = _magnitude(exponent)
         too_big = size is not None and size > 0 and (
-            10.0 ** min(size, 300.0) * _bits(base) > MAX_POWER_BITS)
+            10.0 ** min(size, MAX_LOG10_MAGNITUDE) * _bits(base) > MAX_POWER_BITS)
         if too_big:
             raise ExactSizeError(
                 f"a power with exponent of size {_power_of_ten(size)} is too large to evaluate "
@@ -77,10 +78,10 @@ def bounded_power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
 
 
 def bounded(value: sympy.Expr) -> sympy.Expr:
-    """``value``, refused when its magnitude is beyond MAX_MAGNITUDE or nonzero below its
-    reciprocal (module docstring)."""
+    """``value``, refused when its magnitude is beyond 10^MAX_LOG10_MAGNITUDE or nonzero below
+    its reciprocal (module docstring)."""
     size = _magnitude(value)
-    if size is not None and size not in (-sympy.oo,) and abs(size) > 300:
+    if size is not None and math.isfinite(size) and abs(size) > MAX_LOG10_MAGNITUDE:
         raise ExactSizeError(
             f"an intermediate value of size {_power_of_ten(size)} is beyond double precision "
             "(|value| must lie in [1e-300, 1e300] or be 0); drop --exact or rescale")
