@@ -36,6 +36,7 @@ import sys
 import time
 from dataclasses import replace
 
+from derivations.activations import ACTIVATION_NAMES
 from derivations.config import load_config, with_overrides
 from numerics.simulate import simulate
 
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--activation", default="tanh",
-                        choices=("tanh", "sigmoid", "erf", "linear"),
+                        choices=ACTIVATION_NAMES,
                         help="activation of the timed networks (default tanh, the default "
                         "config's)")
     parser.add_argument("--skip-limit", action="store_true")

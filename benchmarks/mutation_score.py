@@ -125,7 +125,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("period", "derivations/chain_structure.py", "levels[i] + 1 - levels[j]",
       "levels[i] - levels[j]", ("tests/test_chain_structure.py", "tests/test_config.py")),
     M("contraction_rate", "derivations/config.py",
-      "return config.init.b_max * lipschitz_constant(config.network.activation)",
+      "return config.init.b_max * activation_constants(config.network.activation).lipschitz",
       "return config.init.b_max", ("tests/test_config.py",)),
     M("probability_tolerance", "derivations/config.py",
       "if abs(total_float - 1.0) > 1e-12 * len(row):", "if abs(total_float - 1.0) > 1e-3:",

@@ -22,6 +22,12 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
+from derivations.activations import (
+    ACTIVATION_NAMES,
+    Z,
+    activation_derivative,
+    activation_expression,
+)
 from derivations.closed_forms import (
     B_MAX,
     LAG_J,
@@ -34,11 +40,8 @@ from derivations.closed_forms import (
     uniform_moment_general,
 )
 from derivations.model import (
-    ACTIVATION_NAMES,
     SIGMA,
     SIGMA_D1,
-    activation_derivative,
-    activation_expression,
     pre_activation,
     unit_symbols,
 )
@@ -46,6 +49,7 @@ from derivations.scaling import GROUPS, kernel_integrand_terms, kernel_symbols
 from derivations.tangents import derive_tangent_step
 
 SOURCES = (
+    "derivations/activations.py",
     "derivations/model.py",
     "derivations/tangents.py",
     "derivations/scaling.py",
@@ -71,8 +75,6 @@ class Expit(sp.Function):
 
     _scipycode = _numpycode
 
-
-Z = sp.Symbol("z", real=True)
 
 
 def _stable_rewrites(name: str) -> tuple[sp.Expr, sp.Expr, sp.Expr]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from derivations.activations import ACTIVATION_NAMES, activation_constants
 from derivations.chain_structure import period, unreachable_pair
 from derivations.errors import InputError, short_number
 from derivations.expression import Expression, ExpressionError, evaluate, parse_expression
@@ -41,7 +42,6 @@ else:  # pragma: no cover - Python 3.10
 
 Number = Fraction | float
 
-ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "erf", "linear")
 TRAINABLE_GROUPS: tuple[str, ...] = ("c", "w", "b")
 
 
@@ -151,14 +151,6 @@ class Config:
 
 BACKENDS: tuple[str, ...] = ("numpy", "fast")
 TABLES: tuple[str, ...] = ("chain", "target", "network", "init", "training", "run", "limit")
-_LIPSCHITZ: dict[str, float] = {
-    # Lip(sigma) = sup_z |sigma'(z)|: tanh' = 1 - tanh^2 <= 1 at 0; sigmoid' = s(1-s) <= 1/4 at 0;
-    # erf'(z) = (2/sqrt(pi)) exp(-z^2) <= 2/sqrt(pi) at 0; linear' = 1.
-    "tanh": 1.0,
-    "sigmoid": 0.25,
-    "erf": 2.0 / math.sqrt(math.pi),
-    "linear": 1.0,
-}
 _MAX_NUMBER_TEXT = 200  # characters of an exact number string such as "3/10"
 _MAX_DECIMAL_EXPONENT = 400  # |e| in "1e<e>": larger would build a huge integer
 _MAX_TARGET_WINDOWS = 200_000  # y is checked (finite) on all m^(q+1) windows; more: refused
@@ -554,10 +546,11 @@ def _check_target_finite(config: Config, expression: Expression) -> None:
 
 def _validate_network(config: Config) -> None:
     network = config.network
-    if network.activation not in ACTIVATIONS:
+    if network.activation not in ACTIVATION_NAMES:
         raise _fail(
             "network.activation",
-            f"unknown activation {_show(network.activation)} (choose {', '.join(ACTIVATIONS)})",
+            f"unknown activation {_show(network.activation)} "
+            f"(choose {', '.join(ACTIVATION_NAMES)})",
         )
     beta = network.beta
     if not (math.isfinite(beta) and 0.5 <= beta < 1.0):
@@ -590,7 +583,7 @@ def _validate_init(config: Config) -> None:
             raise _fail(f"init.{name}", f"{value!r} is negative (must be >= 0)")
     rho = contraction_rate(config)
     if rho >= 1.0:
-        lip = lipschitz_constant(config.network.activation)
+        lip = activation_constants(config.network.activation).lipschitz
         raise _fail(
             "init.b_max",
             f"rho = b_max * Lip({config.network.activation}) = {init.b_max!r} * {lip:.6g} = "
@@ -687,20 +680,10 @@ def with_overrides(
 # ============================================================================ helpers
 
 
-def lipschitz_constant(activation: str) -> float:
-    """Lip(sigma) = sup |sigma'| (theory.md §2): tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1."""
-    try:
-        return _LIPSCHITZ[activation]
-    except KeyError:
-        raise _fail(
-            "network.activation",
-            f"unknown activation {_show(activation)} (choose {', '.join(ACTIVATIONS)})",
-        ) from None
-
-
 def contraction_rate(config: Config) -> float:
-    """rho = b_max * Lip(sigma) (theory.md §2, memory contraction; validated rho < 1)."""
-    return config.init.b_max * lipschitz_constant(config.network.activation)
+    """rho = b_max * Lip(sigma) (theory.md §2, memory contraction; validated rho < 1), with
+    Lip(sigma) derived from the activation's definition (derivations.activations)."""
+    return config.init.b_max * activation_constants(config.network.activation).lipschitz
 
 
 def target_expression(config: Config) -> Expression:

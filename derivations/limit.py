@@ -8,8 +8,8 @@
 * :func:`limit_ode`: d g_t(x)/dt = alpha E_pihat[(y' - g_t(x')) A(x, x')], derived from the
   one-step increment with eta_N = alpha N^{2 beta - 2}, time step dt = 1/N and the
   law-of-large-numbers replacement (1/N) sum_i -> E_theta.
-* :func:`sup_abs_derivative`, :func:`derivative_bounds`, :func:`memory_error_bounds`:
-  sup |sigma^(n)| derived by calculus, and the uniform-in-k bounds on |dS/dw|, |dS/db| and the
+* :func:`derivative_bounds`, :func:`memory_error_bounds`: from sup |sigma^(n)| (derived by
+  calculus in :mod:`derivations.activations`), the uniform-in-k bounds on |dS/dw|, |dS/db| and the
   memory/tangent errors obtained by summing the recursion's geometric series with SymPy.
 """
 
@@ -20,12 +20,10 @@ from functools import lru_cache
 
 import sympy as sp
 
+from derivations.activations import activation_constants, sup_abs_derivative
 from derivations.errors import InputError
 from derivations.model import (
-    ACTIVATION_NAMES,
     SIGMA,
-    activation_derivative,
-    activation_expression,
     unit_symbols,
     vector_symbols,
 )
@@ -147,58 +145,6 @@ def limit_ode() -> sp.Eq:
 
 # ---------------------------------------------------------------------- derivative bounds
 
-_U = sp.Symbol("u", real=True)
-
-
-def _polynomial_chain(name: str) -> tuple[sp.Expr, tuple[sp.Expr, sp.Expr]] | None:
-    """For tanh / sigmoid: (du/dz as a polynomial in u = sigma(z), range of u), derived by
-    differentiating the definition and eliminating z; None for the others."""
-    z = sp.Symbol("z", real=True)
-    if name == "tanh":
-        chain = sp.diff(sp.tanh(z), z).subs(sp.tanh(z), _U)
-        return sp.expand(chain), (sp.Integer(-1), sp.Integer(1))
-    if name == "sigmoid":
-        derivative = sp.diff(activation_expression("sigmoid", z), z)
-        # exp(-z) = (1 - u)/u on u = 1/(1 + exp(-z))
-        chain = sp.factor(sp.simplify(derivative.subs(sp.exp(-z), (1 - _U) / _U)))
-        return sp.expand(chain), (sp.Integer(0), sp.Integer(1))
-    return None
-
-
-def _sup_abs_polynomial(p: sp.Expr, interval: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
-    lo, hi = interval
-    candidates = [lo, hi]
-    poly = sp.Poly(sp.diff(p, _U), _U)
-    if not poly.is_zero:
-        candidates += [r for r in sp.real_roots(poly) if lo <= r <= hi]
-    return sp.Max(*[sp.Abs(sp.radsimp(p.subs(_U, c))) for c in candidates])
-
-
-@lru_cache(maxsize=32)
-def sup_abs_derivative(name: str, order: int) -> sp.Expr:
-    """sup_z |sigma^(order)(z)| (order 0 = sup |sigma|), exact, derived by calculus:
-    tanh/sigmoid through the polynomial in u = sigma(z) of the chain rule (sup over the closed
-    range of u), erf/linear from the critical points and the limits at +-infinity.
-    Lip(sigma) = sup |sigma'| (tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1)."""
-    if name not in ACTIVATION_NAMES:
-        raise InputError(f"unknown activation {name!r}")
-    chain = _polynomial_chain(name)
-    if chain is not None:
-        du, interval = chain
-        p = _U
-        for _ in range(order):
-            p = sp.expand(sp.diff(p, _U) * du)
-        return sp.nsimplify(_sup_abs_polynomial(p, interval))
-    z = sp.Symbol("z", real=True)
-    e = activation_derivative(name, order, z)
-    if not e.has(z):
-        return sp.Abs(e)
-    critical = [c for c in sp.solve(sp.diff(e, z), z) if c.is_real]
-    values = [sp.Abs(e.subs(z, c)) for c in critical]
-    values += [sp.Abs(sp.limit(e, z, sp.oo)), sp.Abs(sp.limit(e, z, -sp.oo))]
-    return sp.Max(*[sp.simplify(v) for v in values])
-
-
 LIP = sp.Symbol("L", positive=True)  # Lip(sigma) = sup |sigma'|
 B_MAX = sp.Symbol("bbar", positive=True)  # |b| <= bbar
 X_MAX = sp.Symbol("X", positive=True)  # max_k |X_k| (Euclidean)
@@ -242,8 +188,8 @@ def derivative_bounds() -> dict[str, sp.Expr]:
 def numeric_derivative_bounds(activation: str, b_max: float, x_max: float) -> dict[str, float]:
     """The bounds of :func:`derivative_bounds` for a bounded activation (not linear), as floats:
     {"lip", "sup_sigma", "rho", "dS_dw", "dS_db"}. Raises InputError when rho >= 1."""
-    if activation == "linear":
-        raise InputError("numeric_derivative_bounds: sup |S| is not bounded for linear sigma")
+    if not activation_constants(activation).bounded:
+        raise InputError(f"numeric_derivative_bounds: sup |S| is not bounded for {activation}")
     lip = sup_abs_derivative(activation, 1)
     sup_sigma = sup_abs_derivative(activation, 0)
     rho = sp.Rational(b_max) * lip  # exact value of the given float or Fraction
@@ -284,7 +230,6 @@ __all__ = [
     "memory_error_bounds",
     "numeric_derivative_bounds",
     "numeric_memory_error_bounds",
-    "sup_abs_derivative",
 ]
 
 
@@ -308,7 +253,7 @@ def numeric_memory_error_bounds(
     C_b = L2 bbar M (M + bbar B_b) + L M  (G^b also carries S_{k-1} - S_tail).
     (L = Lip, L2 = sup|sigma''|, M = sup|sigma|, X = max|x|.)"""
     base = numeric_derivative_bounds(activation, b_max, x_max)
-    lip2 = float(sup_abs_derivative(activation, 2))
+    lip2 = activation_constants(activation).sup_second
     lip, m, rho = base["lip"], base["sup_sigma"], base["rho"]
     c_w = lip2 * b_max * m * (x_max + b_max * base["dS_dw"])
     c_b = lip2 * b_max * m * (m + b_max * base["dS_db"]) + lip * m

@@ -2,7 +2,7 @@
 
 sigma is an *undefined* SymPy function (:data:`SIGMA`), so every identity derived from these
 expressions holds for any activation; :func:`substitute_activation` then puts in a concrete one
-(tanh, sigmoid = 1/(1+exp(-z)), erf, linear). Derivatives of sigma that SymPy writes as
+(defined in :mod:`derivations.activations`). Derivatives of sigma that SymPy writes as
 ``Subs(Derivative(sigma(xi), xi), xi, z)`` are renamed to the placeholder functions
 :data:`SIGMA_D1` (sigma') and :data:`SIGMA_D2` (sigma'') by :func:`normalize_derivatives`.
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from derivations.activations import Z, activation_derivative, activation_expression
 from derivations.errors import InputError
 
 SIGMA = sp.Function("sigma")
@@ -37,35 +38,6 @@ class SIGMA_D2(sp.Function):  # noqa: N801
 
 
 _SIGMA_DERIVATIVES = {1: SIGMA_D1, 2: SIGMA_D2}
-
-ACTIVATION_NAMES: tuple[str, ...] = ("erf", "linear", "sigmoid", "tanh")
-
-Z = sp.Symbol("z", real=True)
-
-
-class ActivationNameError(InputError):
-    """Unknown activation name."""
-
-
-def activation_expression(name: str, z: sp.Expr = Z) -> sp.Expr:
-    """theory.md §2, the activations: sigma(z) for ``name`` in :data:`ACTIVATION_NAMES`.
-
-    sigmoid is written 1/(1 + exp(-z)) (its definition); linear is sigma(z) = z."""
-    if name == "tanh":
-        return sp.tanh(z)
-    if name == "sigmoid":
-        return 1 / (1 + sp.exp(-z))
-    if name == "erf":
-        return sp.erf(z)
-    if name == "linear":
-        return z
-    raise ActivationNameError(f"unknown activation {name!r} (expected one of {ACTIVATION_NAMES})")
-
-
-def activation_derivative(name: str, order: int, z: sp.Expr = Z) -> sp.Expr:
-    """The ``order``-th derivative of the activation, by ``sympy.diff`` of its definition."""
-    return sp.diff(activation_expression(name, Z), Z, order).subs(Z, z)
-
 
 def normalize_derivatives(expr: sp.Expr) -> sp.Expr:
     """Rename SymPy's ``Subs(Derivative(sigma(xi), (xi, n)), xi, a)`` (and

@@ -7,9 +7,8 @@ fused memory/tangent step memory_tangent_step_<name>(wx, b, s_prev, gb_prev) -> 
 The generated forms are stable in double precision (e.g. sigma' of tanh without the
 cancellation of 1 - tanh^2, sigmoid through scipy.special.expit).
 
-Lipschitz constants Lip(sigma) = sup |sigma'| enter the contraction rho = b_max Lip(sigma):
-tanh 1, sigmoid 1/4, erf 2/sqrt(pi), linear 1 (derived exactly by
-``derivations.limit.sup_abs_derivative``; ``derivations.config.lipschitz_constant`` as floats).
+The set of activations and their constants (Lip(sigma), sup |sigma|, sup |sigma''|) come from
+their one definition in :mod:`derivations.activations`.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from derivations.activations import ACTIVATION_NAMES
 from numerics import generated
 
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
@@ -50,12 +50,12 @@ def _generated_activation(name: str) -> Activation:
 
 
 _ACTIVATIONS: dict[str, Activation] = {
-    name: _generated_activation(name) for name in ("tanh", "sigmoid", "erf", "linear")
+    name: _generated_activation(name) for name in ACTIVATION_NAMES
 }
 
 
 def activation_functions(name: str) -> Activation:
-    """The activation called ``name`` (tanh | sigmoid | erf | linear)."""
+    """The activation called ``name`` (one of derivations.activations.ACTIVATION_NAMES)."""
     try:
         return _ACTIVATIONS[name]
     except KeyError:

@@ -34,7 +34,7 @@ Parallelism (numba prange, all threads): over replicas, each thread running whol
 of steps for its replicas (no barrier per step); for fewer replicas than threads and a large
 N, over (replica, block) pairs within each step (see :func:`choose_kernel`). Both kernels
 give the same bits. Layout: w, G^w are stored (R, d, N), so every loop is unit-stride and
-vectorises (tanh and sigmoid use a branch-free tanh, numerics.fast_kernels.tanh_kernel).
+vectorises (tanh and sigmoid use a branch-free tanh, numerics.fast_activations.tanh_kernel).
 
 Steps run in segments ending at the snapshot steps and every
 ~SEGMENT_UNIT_STEPS unit-steps (progress bar); a segment ends by applying its pending update,
@@ -102,10 +102,10 @@ def train_fast(
     R, steps, d = inputs.X.shape
     N = inputs.theta0.c.shape[1]
     name = inputs.activation.name
-    if name not in kernels.ACTIVATION_CODES:
-        raise FastBackendError(
-            f"network.activation: backend 'fast' has no kernel for {name!r}; use --backend numpy"
-        )
+    try:
+        compiled, code = kernels.kernels_for(name)
+    except ValueError as error:
+        raise FastBackendError(f"network.activation: {error}; use --backend numpy") from None
     train_c, train_w, train_b = inputs.train
     flags = np.array([train_c, train_w, train_b, train_w or train_b], dtype=np.bool_)
     scale = float(N) ** (-inputs.beta)  # as in numerics.frozen.network_output
@@ -121,8 +121,7 @@ def train_fast(
     f = np.empty((R, steps))
     coef = np.zeros(R)
     pending = np.zeros(R, dtype=np.bool_)
-    run = kernels.KERNELS[kernel or choose_kernel(R, N, numba.get_num_threads())]
-    code = kernels.ACTIVATION_CODES[name]
+    run = compiled[kernel or choose_kernel(R, N, numba.get_num_threads())]
     paired = bool(inputs.paired)
 
     snapshots: list[Parameters] = []

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from derivations.activations import activation_constants
 from derivations.errors import InputError
 from numerics.activations import Activation, activation_functions
 from numerics.quadrature import (
@@ -187,27 +188,28 @@ def _total(parts: dict[str, FloatArray]) -> FloatArray:
     return sum(parts.values())  # type: ignore[return-value]
 
 
-_LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / np.sqrt(np.pi), "linear": 1.0}
-
-
 def _tail_constant(spec: KernelSpec, word_length: int) -> float:
     """Bound B with |integrand| <= B (1 + |z|^2) (z = w / w_std), summed over groups.
 
-    With l = Lip(sigma), rho = b_max l, X = max |xi|, and |sigma| <= 1 (tanh, erf, sigmoid):
-    |S| <= 1, |G^w| <= l X / (1 - rho), |G^b| <= l / (1 - rho) (geometric sums of the
-    recursion). Linear sigma: |S| <= |w| X / (1 - rho), |G^b| <= |w| X / (1 - rho)^2,
-    |G^w| <= X / (1 - rho), with |w| = w_std |z|.
+    With l = Lip(sigma), M = sup |sigma|, rho = b_max l, X = max |xi| (derivations.activations,
+    derivations.limit.derivative_bounds): |S| <= M, |G^w| <= l X / (1 - rho),
+    |G^b| <= l M / (1 - rho) (geometric sums of the recursion). Unbounded sigma (linear, with
+    sigma(0) = 0): |S| <= l |w| X / (1 - rho), |G^w| <= l X / (1 - rho),
+    |G^b| <= l^2 |w| X / (1 - rho)^2, with |w| = w_std |z|.
     """
     x = float(np.max(np.linalg.norm(spec.states, axis=1)))
-    lip = _LIPSCHITZ[spec.activation]
+    constants = activation_constants(spec.activation)
+    lip = constants.lipschitz
     one_minus = max(1.0 - spec.b_max * lip, 1e-12)
     c2 = spec.c_std**2
-    if spec.activation == "linear":
-        bounds = {"c": (spec.w_std * x / one_minus) ** 2, "w": c2 * (x / one_minus) ** 2,
-                  "b": c2 * (spec.w_std * x / one_minus**2) ** 2}
+    if constants.bounded:
+        sup = constants.sup_sigma
+        bounds = {"c": sup**2, "w": c2 * (lip * x / one_minus) ** 2,
+                  "b": c2 * (lip * sup / one_minus) ** 2}
     else:
-        bounds = {"c": 1.0, "w": c2 * (lip * x / one_minus) ** 2,
-                  "b": c2 * (lip / one_minus) ** 2}
+        bounds = {"c": (lip * spec.w_std * x / one_minus) ** 2,
+                  "w": c2 * (lip * x / one_minus) ** 2,
+                  "b": c2 * (lip**2 * spec.w_std * x / one_minus**2) ** 2}
     return float(sum(bounds[g] for g in spec.groups))
 
 

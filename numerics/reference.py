@@ -5,8 +5,8 @@
   and b (uniform on [-b_max, b_max]): nested tanh-sinh quadrature, d = 1 or 2.
 - :func:`limit_mp`: g_t = (I - expm(-alpha t K D)) ybar with mpmath.expm (theory.md §4).
 
-Independent of the double-precision code: the activations are written here in mpmath (not taken
-from numerics.activations) and no quadrature rule is shared.
+Independent of the double-precision code: the activations are printed for mpmath from their SymPy
+definitions (not taken from numerics.generated) and no quadrature rule is shared.
 """
 
 from __future__ import annotations
@@ -15,24 +15,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import mpmath
+import sympy
 from mpmath import mp
+
+from derivations.activations import Z, activation_derivative
 
 DEFAULT_DPS = 30
 
 
 def _mp_activation(name: str) -> tuple[Callable, Callable]:
-    """(sigma, sigma') in mpmath for tanh | sigmoid | erf | linear (theory.md §2)."""
-    if name == "tanh":
-        return mpmath.tanh, lambda z: 1 - mpmath.tanh(z) ** 2
-    if name == "sigmoid":
-        def sig(z):
-            return 1 / (1 + mpmath.exp(-z))
-        return sig, lambda z: sig(z) * (1 - sig(z))
-    if name == "erf":
-        return mpmath.erf, lambda z: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-z * z)
-    if name == "linear":
-        return (lambda z: z), (lambda z: mpmath.mpf(1))
-    raise ValueError(f"unknown activation {name!r}")
+    """(sigma, sigma') in mpmath (theory.md §2): the activation's one SymPy definition
+    (derivations.activations) and its ``sympy.diff`` printed for mpmath by ``sympy.lambdify``,
+    so every digit is computed at the working precision. Independent of the double-precision
+    code: another printer, no stable rewrites, no numerics.generated."""
+    sigma, slope = (
+        sympy.lambdify(Z, activation_derivative(name, order), "mpmath") for order in (0, 1)
+    )
+    return (lambda z: mpmath.mpf(sigma(z))), (lambda z: mpmath.mpf(slope(z)))
 
 
 def _features(word: Sequence[Sequence], w: Sequence, b, sigma, dsigma):

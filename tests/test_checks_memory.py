@@ -1,4 +1,4 @@
-"""The memory-contraction check and the activation constants its bounds use."""
+"""The memory-contraction check (its constants: tests/test_derivations_limit.py)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,10 @@ import numpy as np
 import pytest
 
 from derivations.config import load_config
-from numerics.activations import activation_functions
 from proofs_check.budget import get_budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext
 from proofs_check.checks import memory_contraction as memory
-from proofs_check.checks._common import ACTIVATION_D2_SUP, ACTIVATION_LIP, ACTIVATION_SUP
-
-
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "erf", "linear"])
-def test_activation_constants_against_a_dense_grid(name):
-    act = activation_functions(name)
-    z = np.linspace(-12, 12, 2_000_001)
-    assert np.max(np.abs(act.d1(z))) == pytest.approx(ACTIVATION_LIP[name], rel=1e-9)
-    assert np.max(np.abs(act.d2(z))) == pytest.approx(ACTIVATION_D2_SUP[name], rel=1e-9, abs=0)
-    if np.isfinite(ACTIVATION_SUP[name]):
-        assert np.max(np.abs(act.sigma(z))) <= ACTIVATION_SUP[name]
-        assert np.max(np.abs(act.sigma(z))) > ACTIVATION_SUP[name] - 1e-5  # sigmoid(12)
 
 
 @pytest.mark.parametrize("path", [None, "examples/linear_two_state.toml",

@@ -12,6 +12,7 @@ import sympy as sp
 
 import numerics.generated as gen
 from derivations import codegen
+from derivations.activations import ACTIVATION_NAMES, activation_derivative
 from derivations.closed_forms import (
     B_MAX,
     S_C2,
@@ -21,8 +22,6 @@ from derivations.closed_forms import (
     uniform_moment,
 )
 from derivations.model import (
-    ACTIVATION_NAMES,
-    activation_derivative,
     substitute_activation,
     unit_symbols,
 )

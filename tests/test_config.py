@@ -23,7 +23,6 @@ from derivations.config import (
     config_to_dict,
     contraction_rate,
     initial_law,
-    lipschitz_constant,
     load_config,
     parse_config,
     states_array,
@@ -34,7 +33,6 @@ from derivations.config import (
 )
 from derivations.errors import InputError
 from derivations.expression import to_sympy
-from numerics.activations import activation_functions
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -198,15 +196,6 @@ def test_exact_helpers():
     data["chain"]["initial"] = ["1/2", 0, "0.5"]
     law = initial_law(config_from_dict(data).chain)
     np.testing.assert_array_equal(law, [0.5, 0.0, 0.5])
-
-
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "erf", "linear"])
-def test_lipschitz_constants_are_sup_of_derivative(name):
-    """Lip(sigma) = sup |sigma'|, checked against a dense grid of numerics' sigma' (the sup
-    is attained at z = 0 for all four, which is on the grid)."""
-    grid = np.linspace(-10, 10, 200_001)
-    sup = float(np.max(np.abs(activation_functions(name).d1(grid))))
-    assert lipschitz_constant(name) == pytest.approx(sup, rel=1e-12)
 
 
 def test_contraction_rate():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from derivations.activations import activation_derivative
 from derivations.model import (
     SIGMA_D1,
-    activation_derivative,
     normalize_derivatives,
     substitute_activation,
     unit_symbols,

@@ -12,6 +12,7 @@ control) must break it.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass, replace
@@ -19,7 +20,9 @@ from dataclasses import dataclass, replace
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
+from derivations.activations import ACTIVATION_NAMES, Z, activation_constants, activation_derivative
 from derivations.config import parse_config
 from derivations.errors import InputError
 from numerics.activations import activation_functions
@@ -27,6 +30,7 @@ from numerics.rnn import simulate
 
 pytest.importorskip("numba")
 
+import numerics.fast_activations as fast_activations  # noqa: E402
 import numerics.fast_kernels as kernels  # noqa: E402
 import numerics.fast_trainer as fast  # noqa: E402
 import numerics.simulate as simulate_module  # noqa: E402
@@ -43,11 +47,6 @@ ACT_ABS = ACT_ULPS * 2 * U
 # 8 accumulators of <= 16 terms each (depth 16), combined in a tree of depth 3, inside a
 # recursive halving of depth log2(512 / 128) = 2.
 NUMPY_BLOCK_DEPTH = 16 + 3 + 2
-LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / math.sqrt(math.pi), "linear": 1.0}
-# sup |sigma''|: tanh 4 / (3 sqrt 3) at tanh^2 = 1/3; sigmoid 1 / (6 sqrt 3); erf
-# (2/sqrt(pi)) sqrt(2) e^(-1/2) at z = 1/sqrt(2); linear 0.
-SECOND = {"tanh": 4 / (3 * math.sqrt(3)), "sigmoid": 1 / (6 * math.sqrt(3)),
-          "erf": 2 / math.sqrt(math.pi) * math.sqrt(2) * math.exp(-0.5), "linear": 0.0}
 
 STATES = {1: "[[-1.0], [0.3], [1.0]]", 2: "[[1.0, -0.5], [0.2, 0.8], [-0.7, 0.1]]"}
 TARGETS = {1: "tanh(2*x0*x1 + x0)", 2: "tanh(x0_1 - x1_2) + 0.5*x0_2"}
@@ -143,10 +142,13 @@ def error_bounds(config, reference) -> Bounds:
     B = np.max([np.abs(s.b) for s in snaps], axis=0)
     xi = np.asarray(config.chain.states, dtype=float)
     x = float(np.max(np.linalg.norm(xi, axis=-1)))
-    lip, second = LIPSCHITZ[act], SECOND[act]
+    # Lip(sigma), sup |sigma''|, sup |sigma|: derived from the definition; each checked against
+    # a dense grid of the generated functions in tests/test_derivations_limit.py.
+    constants = activation_constants(act)
+    lip, second = constants.lipschitz, constants.sup_second
     rho = B * lip
     assert np.all(rho < 1)
-    smax = W * x / (1 - B) if act == "linear" else np.ones_like(C)
+    smax = W * x / (1 - B) if act == "linear" else np.full_like(C, constants.sup_sigma)
     gw = lip * x / (1 - rho)
     gb = lip * smax / (1 - rho)
     act_abs = 0.0 if act == "linear" else ACT_ABS
@@ -204,33 +206,52 @@ def run_both(config, kernel=None, monkeypatch=None):
 
 
 def _mp_values(name: str, z: float) -> tuple[float, float]:
+    """(sigma, sigma') at z from the SymPy definition evaluated by mpmath (at the caller's
+    working precision): independent of both backends' double-precision code."""
     x = mpmath.mpf(z)
-    if name == "tanh":
-        t = mpmath.tanh(x)
-        return float(t), float(1 - t * t)
-    if name == "sigmoid":
-        s = 1 / (1 + mpmath.exp(-x))
-        return float(s), float(s * (1 - s))
-    if name == "erf":
-        return float(mpmath.erf(x)), float(2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x))
-    return float(x), 1.0
+    return tuple(float(_mp_function(name, order)(x)) for order in (0, 1))
 
 
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "erf", "linear"])
+@functools.cache
+def _mp_function(name: str, order: int):
+    return sp.lambdify(Z, activation_derivative(name, order), "mpmath")
+
+
+def _compiled_activation(name: str):
+    """The fast backend's (sigma, sigma') on an array: the hand-written twin where there is
+    one, else the generated functions compiled by numba (fast_activations)."""
+    if name in fast_activations.TWIN_CODES:
+        return lambda z: fast_activations.activate_array(fast_activations.TWIN_CODES[name], z)
+    activate = fast_activations.generated_activate_block(name)
+
+    def run(z):
+        s, slope = np.empty_like(z), np.empty_like(z)
+        activate(-1, z, s, slope, z.shape[0])
+        return s, slope
+
+    return run
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_activation_kernels_against_mpmath(name):
     """Both backends' sigma, sigma' within ACT_ABS of 40-digit mpmath (the budget of the
-    bound); negative control: a 1e-12 perturbation of the argument is detected."""
+    bound), hence the compiled twin within 2 ACT_ABS of the generated function it stands for
+    (asserted directly too); negative control: a 1e-12 perturbation of the argument is
+    detected."""
     rng = np.random.default_rng(5)
     z = np.concatenate([rng.standard_normal(300) * s for s in (0.05, 0.5, 2.0, 8.0)]
                        + [np.array([0.0, 0.625, -0.625, 0.62, 19.5, -25.0, 40.0, 1e-9])])
     with mpmath.workdps(40):
         exact = np.array([_mp_values(name, float(v)) for v in z])
-    fast_s, fast_d = kernels.activate_array(kernels.ACTIVATION_CODES[name], z)
+    compiled = _compiled_activation(name)
+    fast_s, fast_d = compiled(z)
     ref = activation_functions(name)
     for values, column in ((fast_s, 0), (fast_d, 1), (ref.sigma(z), 0), (ref.d1(z), 1)):
         assert np.max(np.abs(values - exact[:, column])) <= ACT_ABS
+    assert np.max(np.abs(fast_s - ref.sigma(z))) <= 2 * ACT_ABS
+    assert np.max(np.abs(fast_d - ref.d1(z))) <= 2 * ACT_ABS
     if name != "linear":
-        shifted, _ = kernels.activate_array(kernels.ACTIVATION_CODES[name], z + 1e-12)
+        shifted, _ = compiled(z + 1e-12)
         assert np.max(np.abs(shifted - exact[:, 0])) > ACT_ABS
 
 

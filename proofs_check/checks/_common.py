@@ -1,35 +1,13 @@
-"""Shared pieces of the checks: float views of the config, activation constants, predicted
-exponents, seeds and allowances. The acceptance test of every rate and its rivals live in
+"""Shared pieces of the checks: float views of the config, predicted exponents, seeds and
+allowances. The acceptance test of every rate and its rivals live in
 :mod:`proofs_check.rivals`.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from derivations.config import Config
-
-# sup |sigma|, sup |sigma'| (= Lip sigma), sup |sigma''| per activation. Closed forms:
-# tanh: sigma'' = -2 t (1 - t^2), extremal at t^2 = 1/3 -> 4 / (3 sqrt 3);
-# sigmoid: sigma' <= 1/4, sigma'' = s(1-s)(1-2s), extremal at s = (3 -+ sqrt 3)/6 -> 1/(6 sqrt 3);
-# erf: sigma' = (2/sqrt pi) e^{-z^2} <= 2/sqrt pi, |sigma''| = (4/sqrt pi)|z| e^{-z^2} extremal
-# at z^2 = 1/2 -> 4 / sqrt(2 pi e); linear: unbounded sigma, sigma' = 1, sigma'' = 0.
-# tests/test_checks_memory.py confirms each against a dense grid of numerics.activations.
-ACTIVATION_SUP: dict[str, float] = {"tanh": 1.0, "sigmoid": 1.0, "erf": 1.0, "linear": math.inf}
-ACTIVATION_LIP: dict[str, float] = {
-    "tanh": 1.0,
-    "sigmoid": 0.25,
-    "erf": 2.0 / math.sqrt(math.pi),
-    "linear": 1.0,
-}
-ACTIVATION_D2_SUP: dict[str, float] = {
-    "tanh": 4.0 / (3.0 * math.sqrt(3.0)),
-    "sigmoid": 1.0 / (6.0 * math.sqrt(3.0)),
-    "erf": 4.0 / math.sqrt(2.0 * math.pi * math.e),
-    "linear": 0.0,
-}
 
 
 def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.ndarray, ...]:

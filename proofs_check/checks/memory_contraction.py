@@ -30,16 +30,12 @@ import math
 
 import numpy as np
 
+from derivations.activations import activation_constants
 from derivations.config import contraction_rate, states_array, transition_matrix
 from numerics.activations import activation_functions
 from numerics.chain import sample_paths
 from proofs_check.checks import CheckContext
-from proofs_check.checks._common import (
-    ACTIVATION_D2_SUP,
-    ACTIVATION_LIP,
-    ACTIVATION_SUP,
-    draw_units,
-)
+from proofs_check.checks._common import draw_units
 from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 
@@ -91,8 +87,8 @@ def memory_trajectory(
 def _bounds(rate: float, activation: str, X: float, b: np.ndarray, c0: np.ndarray,
             ew: np.ndarray, eb: np.ndarray, steps: int) -> tuple[np.ndarray, ...]:
     """The three bounds of the module docstring with contraction rate ``rate``; each (K, M)."""
-    lip, d2, sup = (ACTIVATION_LIP[activation], ACTIVATION_D2_SUP[activation],
-                    ACTIVATION_SUP[activation])
+    constants = activation_constants(activation)
+    lip, d2, sup = constants.lipschitz, constants.sup_second, constants.sup_sigma
     k = np.arange(steps, dtype=float)[:, None]
     geo = rate ** k
     abs_b = np.abs(b)[None, :]

@@ -20,6 +20,7 @@ import math
 import numpy as np
 import sympy as sp
 
+from derivations.activations import activation_constants
 from derivations.config import states_array, transition_matrix
 from numerics.chain import sample_paths
 from numerics.frozen import frozen_memory
@@ -89,13 +90,11 @@ def _ratios(lip_factor: float, config, w, G_w, G_b, X: float, lip: float, sup_si
 
 
 def run(context: CheckContext) -> CheckResult:
-    from derivations.limit import sup_abs_derivative
-
     config = context.config
     budget = context.budget
     activation = config.network.activation
-    lip = float(sup_abs_derivative(activation, 1))
-    sup_sigma = math.inf if activation == "linear" else float(sup_abs_derivative(activation, 0))
+    constants = activation_constants(activation)
+    lip, sup_sigma = constants.lipschitz, constants.sup_sigma
     X = float(np.max(np.linalg.norm(states_array(config), axis=1)))
     rho = config.init.b_max * lip
     steps = max(budget.memory_steps, int(math.ceil(math.log(1e-16) / math.log(rho))) + 1

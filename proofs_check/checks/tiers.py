@@ -228,11 +228,11 @@ def _max_relative_error(value: np.ndarray, ref: np.ndarray) -> float:
 
 def _generated(context: CheckContext) -> CheckResult:
     """Generated double code (numerics.generated: sigma, sigma', sigma'') vs the SymPy
-    derivation (derivations.model, sympy.diff of the definition) evaluated at 30 digits."""
+    derivation (derivations.activations, sympy.diff of the definition) evaluated at 30 digits."""
     import mpmath
     import sympy as sp
 
-    from derivations.model import Z, activation_derivative
+    from derivations.activations import Z, activation_derivative
     from numerics import generated
 
     name = context.config.network.activation
