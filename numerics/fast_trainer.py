@@ -61,6 +61,9 @@ BLOCK_KERNEL_FROM = 1 << 17  # R N from which a lone replica is split over the t
 # Said on stderr when the first compiled call of a process takes over 2 s: numba compiling
 # (about a minute on 2 cores); later runs load the kernels from numba's disk cache in ~1 s.
 COMPILE_NOTICE = "compiling the fast kernels (first run only; cached for later runs)"
+# Activations without a hand-written twin (numerics.fast_activations) are compiled in every
+# process: their kernels are built at run time around the generated functions.
+GENERATED_NOTICE = "compiling the fast kernels for {name} (generated activation; once per process)"
 
 
 class FastBackendError(InputError):
@@ -132,7 +135,8 @@ def train_fast(
         while k < stop:
             last = min(stop, k + segment)
             first_call = not run.signatures  # nothing compiled or loaded in this process yet
-            with slow_start_notice(COMPILE_NOTICE) if first_call else nullcontext():
+            notice = COMPILE_NOTICE if code >= 0 else GENERATED_NOTICE.format(name=name)
+            with slow_start_notice(notice) if first_call else nullcontext():
                 run(k, last, X, y, c, w, b, S, Gw, Gb, coef, pending, f, code, flags, paired,
                     scale, rate)
             k = last
