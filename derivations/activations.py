@@ -30,6 +30,7 @@ from derivations.errors import InputError
 Z = sp.Symbol("z", real=True)
 
 DEFINITIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    "arctan": sp.atan,
     "erf": sp.erf,
     "linear": lambda z: z,
     "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),

@@ -9,7 +9,7 @@ import numpy
 import scipy.constants
 import scipy.special
 
-__all__ = ["erf_kernel_nngp", "erf_kernel_ntk_w", "kernel_integrand_b", "kernel_integrand_c", "kernel_integrand_w", "linear_b_moment", "linear_kernel_coefficient_b", "linear_kernel_coefficient_c", "linear_kernel_coefficient_w", "memory_tangent_step_erf", "memory_tangent_step_linear", "memory_tangent_step_sigmoid", "memory_tangent_step_tanh", "sigma_d1_erf", "sigma_d1_linear", "sigma_d1_sigmoid", "sigma_d1_tanh", "sigma_d2_erf", "sigma_d2_linear", "sigma_d2_sigmoid", "sigma_d2_tanh", "sigma_erf", "sigma_linear", "sigma_sigmoid", "sigma_tanh", "tangent_w_step", "two_state_asymptotic_variance", "two_state_pi_1", "two_state_pi_2", "two_state_u_1", "two_state_u_2"]
+__all__ = ["erf_kernel_nngp", "erf_kernel_ntk_w", "kernel_integrand_b", "kernel_integrand_c", "kernel_integrand_w", "linear_b_moment", "linear_kernel_coefficient_b", "linear_kernel_coefficient_c", "linear_kernel_coefficient_w", "memory_tangent_step_arctan", "memory_tangent_step_erf", "memory_tangent_step_linear", "memory_tangent_step_sigmoid", "memory_tangent_step_tanh", "sigma_arctan", "sigma_d1_arctan", "sigma_d1_erf", "sigma_d1_linear", "sigma_d1_sigmoid", "sigma_d1_tanh", "sigma_d2_arctan", "sigma_d2_erf", "sigma_d2_linear", "sigma_d2_sigmoid", "sigma_d2_tanh", "sigma_erf", "sigma_linear", "sigma_sigmoid", "sigma_tanh", "tangent_w_step", "two_state_asymptotic_variance", "two_state_pi_1", "two_state_pi_2", "two_state_u_1", "two_state_u_2"]
 
 
 def erf_kernel_nngp(xx, pp, xp, s_w2):
@@ -64,6 +64,13 @@ def linear_kernel_coefficient_w(j, l, s_w2, s_c2, b_max):
     return (1/2)*b_max**_t0*s_c2*((-1)**_t0 + 1)/(_t0 + 1)
 
 
+def memory_tangent_step_arctan(wx, b, s_prev, gb_prev):
+    """theory.md §2, memory and tangent step (elementwise, broadcasting): z = wx + b s_prev, s = sigma(z), dsigma = sigma'(z), gb = dsigma (s_prev + b gb_prev). Returns (s, dsigma, gb)."""
+    z = b*s_prev + wx
+    dsigma = (z**2 + 1)**(-1.0)
+    return (numpy.arctan(z), dsigma, dsigma*(b*gb_prev + s_prev))
+
+
 def memory_tangent_step_erf(wx, b, s_prev, gb_prev):
     """theory.md §2, memory and tangent step (elementwise, broadcasting): z = wx + b s_prev, s = sigma(z), dsigma = sigma'(z), gb = dsigma (s_prev + b gb_prev). Returns (s, dsigma, gb)."""
     z = b*s_prev + wx
@@ -93,6 +100,16 @@ def memory_tangent_step_tanh(wx, b, s_prev, gb_prev):
     return (numpy.tanh(z), dsigma, dsigma*(b*gb_prev + s_prev))
 
 
+def sigma_arctan(z):
+    """theory.md §2: d^0/dz^0 of the arctan activation, elementwise."""
+    return numpy.arctan(z)
+
+
+def sigma_d1_arctan(z):
+    """theory.md §2: d^1/dz^1 of the arctan activation, elementwise."""
+    return (z**2 + 1)**(-1.0)
+
+
 def sigma_d1_erf(z):
     """theory.md §2: d^1/dz^1 of the erf activation, elementwise."""
     return 2*numpy.exp(-z**2)/numpy.sqrt(scipy.constants.pi)
@@ -112,6 +129,11 @@ def sigma_d1_tanh(z):
     """theory.md §2: d^1/dz^1 of the tanh activation, elementwise."""
     _t0 = numpy.exp(-2*abs(z))
     return 4*_t0/(_t0 + 1)**2
+
+
+def sigma_d2_arctan(z):
+    """theory.md §2: d^2/dz^2 of the arctan activation, elementwise."""
+    return -2*z/(z**2 + 1)**2
 
 
 def sigma_d2_erf(z):

@@ -269,6 +269,7 @@ CASES = [
     (2, "tanh", 0.75, False, ("c",), 500, 2, 20),  # frozen w, b: no tangents
     (1, "erf", 0.75, True, ("w", "b"), 520, 2, 20),  # frozen c; paired terms over 2 blocks
     (2, "sigmoid", 0.75, False, ("b",), 300, 1, 20),
+    (2, "arctan", 0.75, False, ("c", "w", "b"), 600, 2, 20),  # generated functions, no twin
 ]
 
 

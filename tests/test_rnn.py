@@ -32,14 +32,17 @@ H_FD = 1e-6  # central-difference step
 H_COARSE = 1e-2  # step for the third-derivative (truncation) estimate
 
 # Independent reference activations (not numerics.activations, which is under test through
-# the simulator): tanh, logistic sigmoid, erf, identity.
+# the simulator): tanh, logistic sigmoid, erf, identity, arctan.
 REFERENCE_SIGMA = {
+    "arctan": np.arctan,
     "tanh": np.tanh,
     "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
     "erf": erf,
     "linear": lambda z: z,
 }
-LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / np.sqrt(np.pi), "linear": 1.0}
+LIPSCHITZ = {"tanh": 1.0, "sigmoid": 0.25, "erf": 2.0 / np.sqrt(np.pi), "linear": 1.0,
+             "arctan": 1.0}  # arctan' = 1 / (1 + z^2) <= 1
+SUP_SIGMA = {"tanh": 1.0, "sigmoid": 1.0, "erf": 1.0, "arctan": np.pi / 2}
 
 
 # ----------------------------------------------------------------- independent reference
@@ -73,7 +76,7 @@ def _memory_rounding(w, b, inputs, activation):
     |delta S| <= 4 eps (max|z| + 1) / (1 - rho); |z| <= |w|_1 max|x| + |b| max|S|."""
     rho = np.abs(b).max() * LIPSCHITZ[activation]
     wx_max = np.abs(w).sum(axis=-1).max() * np.abs(inputs).max()
-    smax = 1.0 if activation != "linear" else wx_max / (1 - rho)
+    smax = SUP_SIGMA[activation] if activation != "linear" else wx_max / (1 - rho)
     zmax = wx_max + np.abs(b).max() * smax
     return 4 * EPS * (zmax + 1) / (1 - rho)
 
@@ -94,7 +97,7 @@ def _fd_tolerance(F, rounding):
 def _setup_frozen(activation, seed=0):
     rng = np.random.default_rng(seed)
     N, d, P, K = 7, 2, 3, 15
-    b_max = {"tanh": 0.6, "sigmoid": 0.9, "erf": 0.6, "linear": 0.6}[activation]
+    b_max = {"tanh": 0.6, "sigmoid": 0.9, "erf": 0.6, "linear": 0.6, "arctan": 0.6}[activation]
     w = 1.2 * rng.standard_normal((N, d))
     b = rng.uniform(-b_max, b_max, N)
     states = np.array([[1.0, -0.5], [0.2, 0.8], [-0.7, 0.1]])
@@ -130,7 +133,7 @@ def _tangent_fd_errors(activation, w, b, inputs, Gw, Gb):
     return np.array(errors), np.array(tolerances)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear", "arctan"])
 def test_tangents_equal_finite_differences(activation):
     w, b, inputs = _setup_frozen(activation)
     memory = frozen_memory(w, b, activation, inputs)
