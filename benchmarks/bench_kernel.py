@@ -13,7 +13,7 @@ import argparse
 import os
 import time
 
-from derivations.config import load_config
+from derivations.inputs.config import load_config
 from numerics.kernel import kernel_on_words
 from numerics.limit import g_at, limit_solver, solve_limit, word_problem
 

@@ -37,7 +37,7 @@ import time
 from dataclasses import replace
 
 from derivations.activations import ACTIVATION_NAMES
-from derivations.config import load_config, with_overrides
+from derivations.inputs.config import load_config, with_overrides
 from numerics.simulate import simulate
 
 SIZES = (1000, 4000, 16000, 64000)

@@ -71,7 +71,7 @@ def time_limit(seconds: float, message: str) -> Iterator[None]:
     InputError(message) is raised (exit 2 at the command line). Uses SIGALRM, so it acts only
     in the main thread of a POSIX process (elsewhere the body runs unguarded). A step stuck
     inside one C call (a huge integer power) is interrupted only when that call returns: the
-    size guards of derivations.expression refuse those before they start."""
+    size guards of derivations.inputs.expression refuse those before they start."""
     import signal
     import threading
 

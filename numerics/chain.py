@@ -20,7 +20,7 @@ IntArray = NDArray[np.int64]
 def as_transition_matrix(P: FloatArray, *, rows_sum_to_one: bool = False) -> FloatArray:
     """A new float copy of the transition matrix P (m, m), checked: square, non-empty, entries
     finite and >= 0; with ``rows_sum_to_one`` also |row sum - 1| <= 1e-12 m, the acceptance of
-    derivations.config (decimals typed with 12 significant digits; rounding alone gives
+    derivations.inputs.config (decimals typed with 12 significant digits; rounding alone gives
     <= m eps). Raises ValueError. The one home of these checks for every numerics module."""
     P = np.array(P, dtype=float)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:

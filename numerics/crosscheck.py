@@ -451,7 +451,7 @@ _SYMPY_MAX_STATES = 16  # exact determinant + inverse in SymPy grow fast with th
 
 
 def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheckResult]:
-    """Every cross-check on a derivations.config.Config (fast, < 60 s incl. imports).
+    """Every cross-check on a derivations.inputs.config.Config (fast, < 60 s incl. imports).
 
     * erf kernel, b = 0: the config's states, c_std, w_std (w_std = 0 replaced by 1, since
       the NT mapping needs w_std > 0), words of length ``word_length``.
@@ -465,7 +465,7 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
     * QuantEcon: base chain and, when P > 0, word chain of length config.limit.word_length
       (shortened to <= 729 words).
     """
-    from derivations.config import states_array, transition_matrix, transition_matrix_exact
+    from derivations.inputs.config import states_array, transition_matrix, transition_matrix_exact
     from numerics.kernel import kernel_on_words, spec_from_config
     from numerics.limit import quadrature_bound
     from numerics.targets import ybar_from_config

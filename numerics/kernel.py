@@ -83,8 +83,8 @@ class KernelResult:
 
 
 def spec_from_config(config: object) -> KernelSpec:
-    """KernelSpec of a derivations.config.Config (states as floats, trainable groups)."""
-    from derivations.config import states_array  # config engineer's loader
+    """KernelSpec of a derivations.inputs.config.Config (states as floats, trainable groups)."""
+    from derivations.inputs.config import states_array  # config engineer's loader
 
     return KernelSpec(
         activation=config.network.activation,

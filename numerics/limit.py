@@ -179,7 +179,7 @@ class WordProblem:
 
 def word_problem(config: object, word_length: int) -> WordProblem:
     """Assemble the finite-state problem of theory.md §4 from a Config."""
-    from derivations.config import transition_matrix
+    from derivations.inputs.config import transition_matrix
     from numerics.chain import stationary_law
     from numerics.targets import ybar_from_config
 
@@ -293,7 +293,7 @@ def solve_limit(
         short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
         # sum_{k>=L} diff_k ~ diff_L / (1 - rho) ("next"), or diff_{L-1} rho / (1 - rho)
-        from derivations.config import contraction_rate
+        from derivations.inputs.config import contraction_rate
 
         rho = min(float(contraction_rate(config)), 0.99)
         factor = 1.0 / (1.0 - rho) if truncation == "next" else rho / (1.0 - rho)

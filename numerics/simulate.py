@@ -26,9 +26,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from derivations.config import initial_law, states_array, target_expression, transition_matrix
 from derivations.errors import InputError
-from derivations.expression import evaluate
+from derivations.inputs.config import (
+    initial_law,
+    states_array,
+    target_expression,
+    transition_matrix,
+)
+from derivations.inputs.expression_eval import evaluate
 from numerics.chain import extend_paths, reversed_kernel, sample_paths
 from numerics.fast_trainer import train_fast
 from numerics.frozen import resolve_activation
@@ -165,7 +170,7 @@ def _initial_parameters(
 def _targets(problem: _Problem, path: IntArray, noise: np.random.Generator, noise_std: float):
     """Y_k = y(X_{k-q}, ..., X_k) + eps_k for k = 0..steps-1 from the path Z_{-q}..Z_{steps-1}.
 
-    window[k, j] = X_{k-j} (the layout of derivations.expression.evaluate). Returns (steps,).
+    window[k, j] = X_{k-j} (the layout of derivations.inputs.expression.evaluate). Returns (steps,).
     """
     q = problem.lag
     inputs = problem.xi[path]  # (q + steps, d)

@@ -67,9 +67,9 @@ def ybar_on_words(
 
 
 def ybar_from_config(config: object, word_length: int) -> FloatArray:
-    """ybar on the m^L words of a derivations.config.Config (target expression, chain, pi)."""
-    from derivations.config import states_array, target_expression, transition_matrix
-    from derivations.expression import evaluate
+    """ybar on the m^L words of a Config (derivations.inputs.config: target, chain, pi)."""
+    from derivations.inputs.config import states_array, target_expression, transition_matrix
+    from derivations.inputs.expression_eval import evaluate
     from numerics.chain import stationary_law
 
     expression = target_expression(config)

@@ -38,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose errors are one line on stderr and exit 2 (bad input)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # argparse quotes the offending value in full (e.g. "invalid choice: '999...'"): cut it
+        sys.stderr.write(f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from derivations.config import Config, config_to_dict
+from derivations.inputs.config import Config, config_to_dict
 from proofs_check.announce import Announcer, choose_mode
 from proofs_check.budget import Budget, get_budget
 from proofs_check.cache import Cache, atomic_write
@@ -55,7 +55,7 @@ class Report:
     cache_hits: int
     cache_misses: int
     crosschecks: CrossCheckSection | None = None
-    source: str = ""  # where the configuration came from (derivations.config_files)
+    source: str = ""  # where the configuration came from (derivations.inputs.files)
 
     @property
     def failed(self) -> bool:

@@ -16,8 +16,8 @@ import pytest
 import sympy as sp
 
 from derivations.activations import ACTIVATION_NAMES, activation_constants, sup_abs_derivative
-from derivations.config import ConfigError
-from derivations.config_files import load_layers
+from derivations.inputs.config import ConfigError
+from derivations.inputs.files import load_layers
 from numerics.activations import activation_functions
 
 ARCTAN = ("network.activation=arctan",)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from derivations.config import load_config
+from derivations.inputs.config import load_config
 from proofs_check.checks._limit import (
     accuracy_note,
     select_limit,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.config import load_config
+from derivations.inputs.config import load_config
 from proofs_check.budget import get_budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext
@@ -39,7 +39,7 @@ def test_memory_trajectory_matches_the_frozen_network():
 
 def test_a_wrong_contraction_rate_fails_the_check(monkeypatch):
     """Mutant: rho underestimated by 20% in the claim itself -> the check must fail."""
-    from derivations.config import contraction_rate as real
+    from derivations.inputs.config import contraction_rate as real
 
     monkeypatch.setattr(memory, "contraction_rate", lambda config: 0.8 * real(config))
     context = CheckContext(load_config(None), get_budget("quick"), Cache(None, salt="t"), 0)

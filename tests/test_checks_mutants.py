@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from derivations.config import load_config, with_overrides
+from derivations.inputs.config import load_config, with_overrides
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext

@@ -1,4 +1,4 @@
-"""Configuration (derivations/config.py): default, examples, exact numbers, helpers, every
+"""Configuration (derivations/inputs/config.py): default, examples, exact numbers, helpers, every
 validation error with its one-line message, overrides, and fuzzing of the loader."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derivations.config import (
+from derivations.errors import InputError
+from derivations.inputs.config import (
     DEFAULT_CONFIG_TOML,
     ConfigError,
     config_from_dict,
@@ -31,8 +32,7 @@ from derivations.config import (
     transition_matrix_exact,
     with_overrides,
 )
-from derivations.errors import InputError
-from derivations.expression import to_sympy
+from derivations.inputs.expression_eval import to_sympy
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -110,7 +110,7 @@ def test_default_matches_the_issue():
 
 
 def test_default_toml_is_the_packaged_file():
-    packaged = resources.files("derivations").joinpath("default.toml").read_text("utf-8")
+    packaged = resources.files("derivations.inputs").joinpath("default.toml").read_text("utf-8")
     assert DEFAULT_CONFIG_TOML == packaged
 
 

@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from derivations.config import (
+from derivations.inputs.config import (
     DEFAULT_CONFIG_TOML,
     ConfigError,
     config_from_dict,
     load_config,
     parse_config,
 )
-from derivations.config_files import (
+from derivations.inputs.files import (
     DEFAULT_SOURCE,
     config_to_toml,
     load_layers,

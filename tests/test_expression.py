@@ -1,4 +1,4 @@
-"""The whitelisting expression parser (derivations/expression.py): grammar, variables, exact
+"""The whitelisting expression parser (derivations/inputs/expression.py): grammar, variables, exact
 literals, errors with their column, no code execution, and to_sympy vs evaluate agreement."""
 
 from __future__ import annotations
@@ -14,21 +14,25 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import derivations.config as config_module
-import derivations.expression as expression_module
+import derivations.inputs.config as config_module
+import derivations.inputs.expression as expression_module
+import derivations.inputs.expression_eval as expression_eval_module
+import derivations.inputs.expression_parser as expression_parser_module
+import derivations.inputs.fields as fields_module
+import derivations.inputs.files as files_module
+import derivations.inputs.schema as schema_module
+import derivations.inputs.validation as validation_module
 from derivations.errors import InputError
-from derivations.exact_evaluation import ExactSizeError
-from derivations.expression import (
+from derivations.inputs.exact_evaluation import ExactSizeError
+from derivations.inputs.expression import (
     FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,
     ExpressionError,
-    evaluate,
     expression_variables,
-    parse_expression,
-    to_sympy,
-    variable_symbol,
 )
+from derivations.inputs.expression_eval import evaluate, to_sympy, variable_symbol
+from derivations.inputs.expression_parser import parse_expression
 
 X0, X1, X2 = (sympy.Symbol(f"x{j}", real=True) for j in range(3))
 
@@ -183,10 +187,13 @@ BANNED_CALLS = {"eval", "exec", "compile", "sympify", "parse_expr", "__import__"
                 "lambdify", "literal_eval"}
 
 
-@pytest.mark.parametrize("module", [expression_module, config_module])
+@pytest.mark.parametrize("module", [expression_module, expression_parser_module,
+                                    expression_eval_module, config_module, fields_module,
+                                    files_module, schema_module, validation_module])
 def test_no_code_execution_primitives_in_source(module):
-    """expression.py and config.py never call eval/exec/compile/sympify/parse_expr (AST check:
-    any call whose function name or attribute is one of BANNED_CALLS)."""
+    """The input layer (expression and configuration modules) never calls eval, exec, compile,
+    sympify or parse_expr (AST check: any call whose function name or attribute is one of
+    BANNED_CALLS)."""
     tree = ast.parse(pathlib.Path(module.__file__).read_text())
     called = set()
     for node in ast.walk(tree):

@@ -23,8 +23,8 @@ import pytest
 import sympy as sp
 
 from derivations.activations import ACTIVATION_NAMES, Z, activation_constants, activation_derivative
-from derivations.config import parse_config
 from derivations.errors import InputError
+from derivations.inputs.config import parse_config
 from numerics.activations import activation_functions
 from numerics.rnn import simulate
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from derivations.config import load_config, parse_config
+from derivations.inputs.config import load_config, parse_config
 from numerics.kernel import kernel_on_words
 from numerics.limit import (
     LimitToleranceError,
@@ -252,7 +252,7 @@ def test_finite_network_tracks_limit_along_its_path() -> None:
     import dataclasses
     import importlib.util
 
-    from derivations.config import with_overrides
+    from derivations.inputs.config import with_overrides
     from numerics.frozen_vs_limit import compare
     from numerics.rnn import simulate
 

@@ -213,7 +213,7 @@ def test_word_length_mode_float_lifts_base_chain(tmp_path, config_file):
 
 
 def test_default_config_float_mode_matches_numerics(tmp_path):
-    from derivations.config import load_config, states_array, transition_matrix
+    from derivations.inputs.config import load_config, states_array, transition_matrix
     from numerics.poisson import poisson_solve
 
     code, doc = _run(tmp_path, "--function", "x0**2")

@@ -122,7 +122,7 @@ def _two_state_mp_inputs():
 
 
 def _two_state_double(groups):
-    from derivations.config import parse_config
+    from derivations.inputs.config import parse_config
     from numerics.limit import word_problem
 
     config = parse_config(TWO_STATE_CONFIG.replace("GROUPS", ", ".join(f'"{g}"' for g in groups)))

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from derivations.config import load_config, with_overrides
+from derivations.inputs.config import load_config, with_overrides
 from proofs_check.budget import TINY, get_budget
 from proofs_check.cache import Cache, code_salt
 from proofs_check.cli import main

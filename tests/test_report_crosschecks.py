@@ -11,7 +11,7 @@ import json
 import pytest
 
 import numerics.crosscheck as crosscheck
-from derivations.config import load_config
+from derivations.inputs.config import load_config
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.crosschecks import NOT_RUN_MESSAGE, run_crosschecks

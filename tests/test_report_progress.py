@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from derivations.config import load_config
+from derivations.inputs.config import load_config
 from numerics.progress import progress_bar, slow_start_notice
 from proofs_check.announce import Announcer, choose_mode
 from proofs_check.result import failed_result

@@ -129,7 +129,7 @@ def test_simulated_networks_are_not_passed_for_a_wrong_limit():
     """Real trained networks (tiny budget) against a wrong limit (the kernel without its c
     term) as the claim: the true limit g, as a rival, is never rejected, so the check cannot
     pass; with the roles right the wrong limit's rival test sees the network closer to g."""
-    from derivations.config import load_config, with_overrides
+    from derivations.inputs.config import load_config, with_overrides
     from proofs_check.budget import TINY
     from proofs_check.cache import Cache
     from proofs_check.checks import CheckContext

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from derivations.config import parse_config
 from derivations.errors import InputError
+from derivations.inputs.config import parse_config
 from numerics.rnn import frozen_memory, frozen_outputs, simulate
 
 EPS = np.finfo(float).eps

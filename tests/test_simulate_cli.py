@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derivations.config import DEFAULT_CONFIG_TOML, load_config, with_overrides
+from derivations.inputs.config import DEFAULT_CONFIG_TOML, load_config, with_overrides
 from numerics.rnn import simulate
 from proofs_check.cli import main
 

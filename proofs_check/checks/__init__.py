@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from derivations.config import Config
+from derivations.inputs.config import Config
 from proofs_check.budget import Budget
 from proofs_check.cache import Cache
 

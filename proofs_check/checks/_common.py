@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivations.config import Config
+from derivations.inputs.config import Config
 
 
 def draw_units(rng: np.random.Generator, config: Config, n: int) -> tuple[np.ndarray, ...]:

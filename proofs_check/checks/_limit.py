@@ -81,7 +81,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     delta(L) = quadrature + :func:`truncation_estimate` + rounding <= ``accuracy``.
     Returns (LimitResult, delta, info) with info the delta of every L tried.
     """
-    from derivations.config import contraction_rate
+    from derivations.inputs.config import contraction_rate
 
     L_max = max(int(config.limit.word_length), 1)
     lag = int(config.target.lag)

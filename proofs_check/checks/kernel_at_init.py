@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivations.config import states_array
+from derivations.inputs.config import states_array
 from numerics.kernel import KernelSpec, kernel_on_words
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words, word_label

@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from derivations.config import states_array
+from derivations.inputs.config import states_array
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words
 from proofs_check.checks import CheckContext

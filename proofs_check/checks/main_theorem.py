@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivations.config import states_array
+from derivations.inputs.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import path_word_indices
 from proofs_check.checks import CheckContext

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from derivations.activations import activation_constants
-from derivations.config import contraction_rate, states_array, transition_matrix
+from derivations.inputs.config import contraction_rate, states_array, transition_matrix
 from numerics.activations import activation_functions
 from numerics.chain import sample_paths
 from proofs_check.checks import CheckContext

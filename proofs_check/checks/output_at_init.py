@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derivations.config import states_array
+from derivations.inputs.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import enumerate_words
 from proofs_check.checks import CheckContext

@@ -39,7 +39,7 @@ import math
 import numpy as np
 from scipy import stats as _stats
 
-from derivations.config import transition_matrix
+from derivations.inputs.config import transition_matrix
 from numerics.chain import sample_paths, stationary_law
 from numerics.poisson import pathwise_decomposition, poisson_solve
 from numerics.words import path_word_indices, word_transition_matrix

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.activations import activation_constants
-from derivations.config import states_array, transition_matrix
+from derivations.inputs.config import states_array, transition_matrix
 from numerics.chain import sample_paths
 from numerics.frozen import frozen_memory
 from proofs_check.checks import CheckContext

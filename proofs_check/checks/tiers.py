@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from derivations.config import states_array, transition_matrix
+from derivations.inputs.config import states_array, transition_matrix
 from proofs_check.checks import CheckContext
 from proofs_check.result import CheckResult, FigureData, Rival
 

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from derivations.config_files import LoadedConfig, load_layers
+from derivations.inputs.files import LoadedConfig, load_layers
 from numerics.progress import is_terminal
 
 # Command-line flags that set one configuration field (applied after --config, before --set).
@@ -23,7 +23,7 @@ FLAG_FIELDS = {"N": "run.N", "replicas": "run.replicas", "seed": "run.seed",
 
 def loaded_config(args: argparse.Namespace) -> LoadedConfig:
     """The configuration of a command: the built-in default, --config, the flags of
-    :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.config_files)."""
+    :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.inputs.files)."""
     assignments = [f"{field}={json.dumps(getattr(args, flag))}"
                    for flag, field in FLAG_FIELDS.items() if getattr(args, flag, None) is not None]
     assignments += list(getattr(args, "set", None) or [])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from derivations.config_files import config_to_toml, default_config_toml, provenance_note
+from derivations.inputs.files import config_to_toml, default_config_toml, provenance_note
 from proofs_check.commands._output import loaded_config
 
 

@@ -3,7 +3,7 @@
     rnnkl poisson [--config FILE] --function EXPR [--exact] [--word-length L] [--out FILE]
 
 EXPR is a function F of the current state, in the variables of the target grammar
-(derivations.expression): ``x0`` (d = 1) or ``x0_1 .. x0_d``. With ``--word-length L`` F is a
+(derivations.inputs.expression): ``x0`` (d = 1) or ``x0_1 .. x0_d``. With ``--word-length L`` F is a
 function on words of length L (the word chain of theory.md §4) and may use the lags
 ``x0 .. x{L-1}``, where x0 is the MOST RECENT symbol of the word (the last one, words being
 listed oldest symbol first).
@@ -31,19 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from derivations.config import (
+from derivations.errors import InputError, short_number, time_limit
+from derivations.inputs.config import (
     Config,
     states_array,
     transition_matrix,
 )
-from derivations.errors import InputError, short_number, time_limit
-from derivations.exact_evaluation import ExactSizeError, exact_value
-from derivations.expression import (
-    Expression,
-    ExpressionError,
-    evaluate,
-    parse_expression,
-)
+from derivations.inputs.exact_evaluation import ExactSizeError, exact_value
+from derivations.inputs.expression import Expression, ExpressionError
+from derivations.inputs.expression_eval import evaluate
+from derivations.inputs.expression_parser import parse_expression
 from numerics.costs import memory_cap
 from proofs_check.commands._output import loaded_config, write_output
 from proofs_check.commands._sizes import check_poisson
@@ -114,7 +111,7 @@ def _exact_number(x: Any) -> Any:
 
 
 def _exact_values(expr: Expression, config: Config, windows: list[Any]) -> list[Any]:
-    """F at every window, exactly and with bounded work (derivations.exact_evaluation)."""
+    """F at every window, exactly and with bounded work (derivations.inputs.exact_evaluation)."""
     d = config.chain.d
     values = []
     for window in windows:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from derivations.config_files import provenance_note
+from derivations.inputs.files import provenance_note
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import loaded_config

@@ -173,7 +173,7 @@ def test_end_to_end_erf_limit_equals_nt(nt_lib, states, w_std, c_std):
 
 
 def test_run_all_crosschecks_default_config(nt_lib, qe_lib):
-    from derivations.config import load_config
+    from derivations.inputs.config import load_config
 
     start = time.perf_counter()
     results = xc.run_all_crosschecks(load_config(None))

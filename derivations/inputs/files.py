@@ -3,7 +3,7 @@ file on top of it, then ``--set table.key=value`` assignments; and the effective
 printed back as TOML (``rnnkl config``).
 
 Layering (:func:`load_layers`):
-1. the built-in default (``derivations/default.toml``, the single copy);
+1. the built-in default (``derivations/inputs/default.toml``, the single copy);
 2. the user's file: every table and key it gives replaces the default's; a table or key it
    leaves out keeps the default's value, and :attr:`LoadedConfig.from_default` lists those
    fields (the report states them). ``chain.states`` and ``chain.transition`` describe one
@@ -12,7 +12,7 @@ Layering (:func:`load_layers`):
 3. ``--set table.key=value`` (in order; the last one for a field wins). The value is read as a
    TOML value (``0.6``, ``true``, ``"erf"``, ``[["1/2", "1/2"], ...]``); text that is not a
    TOML value is taken as a string, so ``--set network.activation=erf`` works unquoted.
-The result is validated like any file (:func:`derivations.config.config_from_dict`): the same
+The result is validated like any file (:func:`derivations.inputs.config.config_from_dict`): the same
 one-line messages, naming the field; a bad value that came from the default says so.
 
 Nothing here evaluates user text: TOML is data, and expressions go to the whitelisting parser.
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from derivations.config import (
+from derivations.inputs.config import (
     DEFAULT_CONFIG_TOML,
     SCHEMA_KEYS,
     TABLES,

@@ -27,6 +27,7 @@ from typing import Any
 import sympy
 
 from derivations.errors import InputError
+from derivations.inputs import expression as ex
 
 MAX_POWER_BITS = 20_000  # exact powers up to ~6000 decimal digits
 MAX_LOG10_MAGNITUDE = 300.0  # |value| in [1e-300, 1e300] (or 0): within double precision
@@ -89,11 +90,9 @@ def bounded(value: sympy.Expr) -> sympy.Expr:
 
 
 def exact_value(expr: Any, numbers: Mapping[tuple[int, int], sympy.Rational]) -> sympy.Expr:
-    """The exact value of the parsed expression ``expr`` (derivations.expression.Expression)
+    """The exact value of the parsed expression ``expr`` (derivations.inputs.expression.Expression)
     at ``numbers[(lag, component)]`` (exact rationals for x{lag}_{component}), evaluated
     bottom-up with every node bounded (module docstring). Raises ExactSizeError."""
-    from derivations import expression as ex
-
     def node_value(node: Any) -> sympy.Expr:
         if isinstance(node, ex.Number):
             return sympy.Rational(node.value.numerator, node.value.denominator)

@@ -8,117 +8,36 @@ tokenizer and a recursive-descent parser accept exactly:
   ``-x**2`` is ``-(x**2)``), unary ``+``/``-`` and parentheses;
 * variables ``x<j>`` (d == 1) or ``x<j>_<i>`` (component i = 1..d) meaning component i of
   X_{k-j}; for d == 1 ``x<j>_1`` is accepted too;
-* calls ``f(<expr>)`` of the one-argument functions in :data:`FUNCTIONS`.
+* calls ``f(<expr>)`` of the one-argument functions in
+  :data:`derivations.inputs.expression.FUNCTIONS`.
 
 Anything else raises :class:`ExpressionError` with a one-line message naming the problem and
-its column. The result is a tree of frozen dataclasses, turned into SymPy by :func:`to_sympy`
-(exact Rationals) or evaluated on arrays by :func:`evaluate` (NumPy/SciPy).
+its column. The result is a tree of :mod:`derivations.inputs.expression`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
 
-import numpy as np
-import sympy
-from scipy.special import erf as _np_erf
-from scipy.special import expit as _np_expit
-
-from derivations.errors import InputError
-from derivations.exact_evaluation import bounded_power
-
-FUNCTIONS: tuple[str, ...] = (
-    "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs", "erf", "sigmoid",
+from derivations.inputs.expression import (
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    Call,
+    Expression,
+    ExpressionError,
+    Negate,
+    Node,
+    Number,
+    Power,
+    Product,
+    Sum,
+    Variable,
 )
-MAX_LENGTH = 2000  # characters of expression text
-MAX_DEPTH = 100  # nesting of parentheses, calls, unary signs and powers
+
 _MAX_DECIMAL_EXPONENT = 400  # |e| in a literal "1e<e>" (beyond it floats over/underflow anyway)
-
-
-class ExpressionError(InputError):
-    """Bad target expression. ``str(err)`` is one line naming the problem and its column."""
-
-
-# ----------------------------------------------------------------------------- parse tree
-
-
-@dataclass(frozen=True)
-class Number:
-    """A decimal literal; ``value`` is its exact rational value, ``text`` the literal as typed."""
-
-    text: str
-    value: Fraction
-
-
-@dataclass(frozen=True)
-class Variable:
-    """Component ``component`` (1-based) of X_{k-lag}."""
-
-    lag: int
-    component: int
-
-
-@dataclass(frozen=True)
-class Negate:
-    """Unary minus: -operand."""
-
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Sum:
-    """terms[0] ± terms[1] ± ...; ``negated[i]`` says whether term i is subtracted."""
-
-    terms: tuple[Node, ...]
-    negated: tuple[bool, ...]
-
-
-@dataclass(frozen=True)
-class Product:
-    """factors[0] */÷ factors[1] ...; ``inverted[i]`` says whether factor i divides."""
-
-    factors: tuple[Node, ...]
-    inverted: tuple[bool, ...]
-
-
-@dataclass(frozen=True)
-class Power:
-    """base ** exponent."""
-
-    base: Node
-    exponent: Node
-
-
-@dataclass(frozen=True)
-class Call:
-    """function(argument), ``function`` one of :data:`FUNCTIONS`."""
-
-    function: str
-    argument: Node
-
-
-Node = Union[Number, Variable, Negate, Sum, Product, Power, Call]  # noqa: UP007
-
-
-@dataclass(frozen=True)
-class Expression:
-    """A parsed target expression.
-
-    ``dimension`` is d (components per input), ``max_lag`` the largest lag j used by a variable
-    (0 if none), ``tree`` the root :data:`Node`.
-    """
-
-    text: str
-    dimension: int
-    max_lag: int
-    tree: Node
-
-
-# ----------------------------------------------------------------------------- tokenizer
 
 
 @dataclass(frozen=True)
@@ -430,163 +349,3 @@ def parse_expression(text: str, dimension: int, max_lag: int | None = None) -> E
     parser = _Parser(text, dimension, max_lag)
     tree = parser.parse()
     return Expression(text=text, dimension=dimension, max_lag=parser.used_lag, tree=tree)
-
-
-def expression_variables(expr: Expression) -> tuple[tuple[int, int], ...]:
-    """Sorted distinct (lag, component) pairs (component 1-based) used by ``expr``."""
-    found: set[tuple[int, int]] = set()
-    stack: list[Node] = [expr.tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Variable):
-            found.add((node.lag, node.component))
-        stack.extend(_children(node))
-    return tuple(sorted(found))
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Negate):
-        return (node.operand,)
-    if isinstance(node, Sum):
-        return node.terms
-    if isinstance(node, Product):
-        return node.factors
-    if isinstance(node, Power):
-        return (node.base, node.exponent)
-    if isinstance(node, Call):
-        return (node.argument,)
-    return ()
-
-
-# ----------------------------------------------------------------------------- SymPy
-
-
-def variable_symbol(lag: int, component: int, dimension: int) -> sympy.Symbol:
-    """The real SymPy symbol for component ``component`` (1-based) of X_{k-lag}.
-
-    Named ``x<lag>`` when d == 1 and ``x<lag>_<component>`` when d > 1, as in the config text.
-    """
-    if dimension == 1:
-        return sympy.Symbol(f"x{lag}", real=True)
-    return sympy.Symbol(f"x{lag}_{component}", real=True)
-
-
-def _sympy_sigmoid(z: sympy.Expr) -> sympy.Expr:
-    return 1 / (1 + sympy.exp(-z))
-
-
-_SYMPY_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "tanh": sympy.tanh,
-    "abs": sympy.Abs,
-    "erf": sympy.erf,
-    "sigmoid": _sympy_sigmoid,
-}
-
-
-def sympy_function(name: str) -> Callable[[sympy.Expr], sympy.Expr]:
-    """The SymPy function of a grammar function name (one of FUNCTIONS)."""
-    return _SYMPY_FUNCTIONS[name]
-
-
-def _to_sympy_node(node: Node, dimension: int) -> sympy.Expr:
-    if isinstance(node, Number):
-        return sympy.Rational(node.value.numerator, node.value.denominator)
-    if isinstance(node, Variable):
-        return variable_symbol(node.lag, node.component, dimension)
-    if isinstance(node, Negate):
-        return -_to_sympy_node(node.operand, dimension)
-    if isinstance(node, Sum):
-        terms = [_to_sympy_node(t, dimension) for t in node.terms]
-        return sympy.Add(*[-t if neg else t for t, neg in zip(terms, node.negated, strict=True)])
-    if isinstance(node, Product):
-        factors = [_to_sympy_node(f, dimension) for f in node.factors]
-        return sympy.Mul(
-            *[sympy.Pow(f, -1) if inv else f for f, inv in zip(factors, node.inverted, strict=True)]
-        )
-    if isinstance(node, Power):
-        return bounded_power(
-            _to_sympy_node(node.base, dimension), _to_sympy_node(node.exponent, dimension)
-        )
-    if isinstance(node, Call):
-        return _SYMPY_FUNCTIONS[node.function](_to_sympy_node(node.argument, dimension))
-    raise TypeError(f"not an expression node: {node!r}")
-
-
-def to_sympy(expr: Expression) -> sympy.Expr:
-    """The SymPy expression of the parse tree: exact Rationals for the decimal literals,
-    real symbols from :func:`variable_symbol`, sigmoid(z) = 1/(1+exp(-z)), abs -> Abs."""
-    return _to_sympy_node(expr.tree, expr.dimension)
-
-
-# ----------------------------------------------------------------------------- NumPy
-
-
-_NUMPY_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "tanh": np.tanh,
-    "abs": np.abs,
-    "erf": _np_erf,
-    "sigmoid": _np_expit,
-}
-
-
-def _evaluate_node(node: Node, window: np.ndarray) -> np.ndarray | float:
-    if isinstance(node, Number):
-        return float(node.value)
-    if isinstance(node, Variable):
-        return window[..., node.lag, node.component - 1]
-    if isinstance(node, Negate):
-        return -_evaluate_node(node.operand, window)
-    if isinstance(node, Sum):
-        total = _evaluate_node(node.terms[0], window)
-        for term, neg in zip(node.terms[1:], node.negated[1:], strict=True):
-            value = _evaluate_node(term, window)
-            total = total - value if neg else total + value
-        return total
-    if isinstance(node, Product):
-        total = _evaluate_node(node.factors[0], window)
-        for factor, inv in zip(node.factors[1:], node.inverted[1:], strict=True):
-            value = _evaluate_node(factor, window)
-            total = np.true_divide(total, value) if inv else total * value
-        return total
-    if isinstance(node, Power):
-        return np.power(
-            np.asarray(_evaluate_node(node.base, window), dtype=float),
-            _evaluate_node(node.exponent, window),
-        )
-    if isinstance(node, Call):
-        argument = np.asarray(_evaluate_node(node.argument, window), dtype=float)
-        return _NUMPY_FUNCTIONS[node.function](argument)
-    raise TypeError(f"not an expression node: {node!r}")
-
-
-def evaluate(expr: Expression, window: np.ndarray) -> np.ndarray:
-    """y(X_{k-q}, ..., X_k) on a batch of input windows (theory.md §1).
-
-    ``window`` has shape (..., q+1, d) with ``window[..., j, :] = X_{k-j}`` and q >= expr.max_lag;
-    returns a float array of shape (...). Invalid operations (log of a negative number, 1/0)
-    give nan/inf silently, as in IEEE arithmetic; callers check finiteness.
-    """
-    window = np.asarray(window, dtype=float)
-    if window.ndim < 2 or window.shape[-1] != expr.dimension:
-        raise ValueError(
-            f"window must have shape (..., q+1, {expr.dimension}), got {window.shape}"
-        )
-    if window.shape[-2] < expr.max_lag + 1:
-        raise ValueError(
-            f"window holds lags 0..{window.shape[-2] - 1}, expression uses lag {expr.max_lag}"
-        )
-    with np.errstate(all="ignore"):
-        value = _evaluate_node(expr.tree, window)
-        return np.array(np.broadcast_to(value, window.shape[:-2]), dtype=float)

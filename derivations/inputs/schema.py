@@ -1,0 +1,175 @@
+"""The configuration schema (theory.md §1-§2) as frozen dataclasses, and the accessors every
+tier uses (float and exact views of the chain, the contraction rate, the parsed target).
+
+States, rows and entries are numbered from 0 in every message, as in every output (JSON state
+indices, words): "state 0" is the first row of ``chain.states``, ``chain.transition[0][2]`` the
+probability of moving from state 0 to state 2. A chain is ``exact`` when all its transition
+entries are exact rationals (:class:`fractions.Fraction`), and then every check on it is exact.
+Build a Config with :func:`derivations.inputs.config.load_config` (validated).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+
+from derivations.activations import activation_constants
+from derivations.inputs.expression import Expression, ExpressionError
+from derivations.inputs.expression_parser import parse_expression
+from derivations.inputs.fields import Number, field_error
+
+TRAINABLE_GROUPS: tuple[str, ...] = ("c", "w", "b")
+BACKENDS: tuple[str, ...] = ("numpy", "fast")
+TABLES: tuple[str, ...] = ("chain", "target", "network", "init", "training", "run", "limit")
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """theory.md §1: states xi_1..xi_m in R^d and the transition matrix P (m x m).
+
+    ``initial`` is None for the stationary start (default) or a probability vector of length m.
+    """
+
+    states: tuple[tuple[Number, ...], ...]
+    transition: tuple[tuple[Number, ...], ...]
+    initial: tuple[Number, ...] | None = None
+
+    @property
+    def m(self) -> int:
+        return len(self.states)
+
+    @property
+    def d(self) -> int:
+        return len(self.states[0])
+
+    @property
+    def exact(self) -> bool:
+        """True when every transition entry is an exact rational."""
+        return all(isinstance(p, Fraction) for row in self.transition for p in row)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """theory.md §1: Y_k = y(X_{k-q}, ..., X_k) + eps_k, eps_k ~ N(0, noise_std^2).
+
+    ``expression`` is the user's text; ``lag`` is q, the largest lag it uses.
+    """
+
+    expression: str
+    noise_std: float = 0.0
+    lag: int = 0
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """theory.md §2: activation sigma, output scaling exponent beta, init and trainable groups."""
+
+    activation: str = "tanh"
+    beta: float = 0.75
+    antisymmetric: bool = False
+    trainable: tuple[str, ...] = TRAINABLE_GROUPS
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    """theory.md §2: c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max]."""
+
+    c_std: float = 1.0
+    w_std: float = 1.0
+    b_max: float = 0.5
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """theory.md §2: eta_N = alpha N^(2 beta - 2); horizon T, steps = floor(N T)."""
+
+    alpha: float = 1.0
+    horizon: float = 2.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Monte Carlo size: N hidden units, R replicas, the root seed, the simulator backend."""
+
+    N: int = 4000
+    replicas: int = 4
+    seed: int = 0
+    backend: str = "fast"
+
+
+@dataclass(frozen=True)
+class LimitConfig:
+    """theory.md §4: words of length L for the finite-state reduction."""
+
+    word_length: int = 6
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole validated configuration. Build with :func:`parse_config` / :func:`load_config`."""
+
+    chain: ChainConfig
+    target: TargetConfig
+    network: NetworkConfig
+    init: InitConfig
+    training: TrainingConfig
+    run: RunConfig
+    limit: LimitConfig
+
+    def replace(self, **sections: Any) -> Config:
+        """Return a copy with whole sections replaced (not re-validated; see with_overrides)."""
+        return dataclasses.replace(self, **sections)
+
+
+def contraction_rate(config: Config) -> float:
+    """rho = b_max * Lip(sigma) (theory.md §2, memory contraction; validated rho < 1), with
+    Lip(sigma) derived from the activation's definition (derivations.activations)."""
+    return config.init.b_max * activation_constants(config.network.activation).lipschitz
+
+
+def target_expression(config: Config) -> Expression:
+    """The parsed target y (theory.md §1) over inputs in R^d, d = config.chain.d."""
+    try:
+        return parse_expression(config.target.expression, config.chain.d)
+    except ExpressionError as err:
+        raise field_error("target.expression", str(err)) from None
+
+
+def _chain_of(chain: ChainConfig | Config) -> ChainConfig:
+    """The chain section (the helpers below accept a whole Config as well)."""
+    return chain.chain if isinstance(chain, Config) else chain
+
+
+def transition_matrix(chain: ChainConfig | Config) -> np.ndarray:
+    """P as a float array of shape (m, m) (theory.md §1)."""
+    chain = _chain_of(chain)
+    return np.array([[float(p) for p in row] for row in chain.transition], dtype=float)
+
+
+def states_array(chain: ChainConfig | Config) -> np.ndarray:
+    """The states xi_1..xi_m as a float array of shape (m, d) (theory.md §1)."""
+    chain = _chain_of(chain)
+    return np.array([[float(x) for x in row] for row in chain.states], dtype=float)
+
+
+def transition_matrix_exact(chain: ChainConfig | Config) -> sympy.Matrix:
+    """P as a SymPy Matrix (m x m): exact Rationals when ``chain.exact``, else Floats."""
+    chain = _chain_of(chain)
+    if chain.exact:
+        return sympy.Matrix(
+            [[sympy.Rational(p.numerator, p.denominator) for p in row] for row in chain.transition]
+        )
+    return sympy.Matrix([[sympy.Float(float(p)) for p in row] for row in chain.transition])
+
+
+def initial_law(chain: ChainConfig | Config) -> np.ndarray | None:
+    """The law of Z_0 as a float array (m,), or None for the stationary start (theory.md §1)."""
+    chain = _chain_of(chain)
+    if chain.initial is None:
+        return None
+    return np.array([float(p) for p in chain.initial], dtype=float)
