@@ -28,23 +28,8 @@ from derivations.activations import (
     activation_derivative,
     activation_expression,
 )
-from derivations.closed_forms import (
-    B_MAX,
-    LAG_J,
-    LAG_L,
-    MOMENT_ORDER,
-    S_C2,
-    S_W2,
-    erf_kernel_in_inner_products,
-    linear_kernel_coefficient_general,
-    uniform_moment_general,
-)
-from derivations.model import (
-    SIGMA,
-    SIGMA_D1,
-    pre_activation,
-    unit_symbols,
-)
+from derivations.closed_forms import S_C2, S_W2, erf_kernel_in_inner_products
+from derivations.model import SIGMA, SIGMA_D1, pre_activation, unit_symbols
 from derivations.scaling import GROUPS, kernel_integrand_terms, kernel_symbols
 from derivations.tangents import derive_tangent_step
 
@@ -54,7 +39,6 @@ SOURCES = (
     "derivations/tangents.py",
     "derivations/scaling.py",
     "derivations/closed_forms.py",
-    "derivations/poisson.py",
     "derivations/codegen.py",
 )
 HEADER = (
@@ -262,63 +246,6 @@ def _erf_kernels() -> list[GeneratedFunction]:
     ]
 
 
-def _linear_pieces() -> list[GeneratedFunction]:
-    n, b_max, j, l_, s_w2, s_c2 = _syms("n b_max j l s_w2 s_c2")
-    rename = {MOMENT_ORDER: n, B_MAX: b_max, LAG_J: j, LAG_L: l_, S_W2: s_w2, S_C2: s_c2}
-    out = [
-        GeneratedFunction(
-            name="linear_b_moment",
-            args=(n, b_max),
-            doc="theory.md §4: E[b^n] for b ~ U[-b_max, b_max] (n >= 0 integers, as floats).",
-            assignments=(),
-            returns=(uniform_moment_general().xreplace(rename),),
-        )
-    ]
-    coefficients = linear_kernel_coefficient_general()
-    for group in GROUPS:
-        out.append(
-            GeneratedFunction(
-                name=f"linear_kernel_coefficient_{group}",
-                args=(j, l_, s_w2, s_c2, b_max),
-                doc=(
-                    "theory.md §4, linear sigma: M[j, l] of A(x, x') = sum_{j,l} M[j, l] "
-                    f"x_(-j) . x'_(-l), trainable group {group!r} (lags j, l >= 0 as floats)."
-                ),
-                assignments=(),
-                returns=(coefficients[group].xreplace(rename),),
-            )
-        )
-    return out
-
-
-def _poisson_pieces() -> list[GeneratedFunction]:
-    """Two-state Poisson formulas from derivations.poisson (absent if that module is absent)."""
-    if importlib.util.find_spec("derivations.poisson") is None:
-        return []
-    from derivations import poisson
-
-    forms = poisson.two_state_closed_forms()
-    p, q, f1, f2 = _syms("p q f1 f2")
-    rename = {}
-    for expr in forms.values():
-        for symbol in expr.free_symbols:
-            rename[symbol] = {"p": p, "q": q, "f1": f1, "f2": f2}[symbol.name]
-    out = []
-    for key in sorted(forms):
-        out.append(
-            GeneratedFunction(
-                name=f"two_state_{key}",
-                args=(p, q, f1, f2),
-                doc=(
-                    f"theory.md §5, two-state chain P = [[1-p, p], [q, 1-q]], F = (f1, f2): {key}."
-                ),
-                assignments=(),
-                returns=(forms[key].xreplace(rename),),
-            )
-        )
-    return out
-
-
 @lru_cache(maxsize=1)
 def generated_functions() -> tuple[GeneratedFunction, ...]:
     """Every function of the generated module, sorted by name."""
@@ -328,8 +255,6 @@ def generated_functions() -> tuple[GeneratedFunction, ...]:
         _tangent_w_step(),
         *_kernel_integrands(),
         *_erf_kernels(),
-        *_linear_pieces(),
-        *_poisson_pieces(),
     ]
     return tuple(sorted(functions, key=lambda f: f.name))
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from numerics import generated
 from numerics.activations import Activation, activation_functions
 
 FloatArray = NDArray[np.float64]
@@ -50,19 +51,18 @@ def memory_step(
 
     Shapes: w_t (d, B|1, N), b (B|1, N), x (B, d) = X_k per batch row, S_prev (B, N),
     Gw_prev (d, B, N), Gb_prev (B, N). Pass Gw_prev = Gb_prev = None to skip the tangents.
-    Returns (S_k (B, N), G^w_k (d, B, N) | None, G^b_k (B, N) | None).
+    Returns (S_k (B, N), G^w_k (d, B, N) | None, G^b_k (B, N) | None). The step is the
+    generated numerics.generated.memory_tangent_step_<sigma> (activation.step) and
+    tangent_w_step, printed from the derivation (derivations.tangents).
     """
     d = w_t.shape[0]
     wx = w_t[0] * x[:, 0, None]
     for j in range(1, d):
         wx = wx + w_t[j] * x[:, j, None]
-    z = wx + b * S_prev
-    S = activation.sigma(z)
     if Gw_prev is None or Gb_prev is None:
-        return S, None, None
-    slope = activation.d1(z)
-    Gw = slope * (x.T[:, :, None] + b * Gw_prev)
-    Gb = slope * (S_prev + b * Gb_prev)
+        return activation.sigma(wx + b * S_prev), None, None
+    S, slope, Gb = activation.step(wx, b, S_prev, Gb_prev)
+    Gw = generated.tangent_w_step(slope, b, x.T[:, :, None], Gw_prev)
     return S, Gw, Gb
 
 

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from derivations.activations import activation_constants
 from derivations.errors import InputError
+from numerics import generated
 from numerics.activations import Activation, activation_functions
 from numerics.quadrature import (
     QuadratureSettings,
@@ -108,14 +109,13 @@ def _word_features_cf(
     Gb = np.zeros((1, n))
     for _ in range(word_length):
         p = S.shape[0] * m
-        bS = b[None, None, :] * S[:, None, :]  # (p_old, 1, n)
-        z = proj.T[None, :, :] + bS  # (p_old, m, n)
-        s1 = act.d1(z)
+        # (p_old, m, n): generated step with wx = w . xi_s, s_prev and gb_prev of the prefix
+        S_next, s1, Gb = act.step(proj.T[None, :, :], b, S[:, None, :], Gb[:, None, :])
         Gw = np.stack([
-            (s1 * (states[None, :, a, None] + b[None, None, :] * Gw[a][:, None, :])).reshape(p, n)
-            for a in range(d)])
-        Gb = (s1 * (S[:, None, :] + b[None, None, :] * Gb[:, None, :])).reshape(p, n)
-        S = act.sigma(z).reshape(p, n)
+            generated.tangent_w_step(s1, b, states[None, :, a, None], Gw[a][:, None, :])
+            .reshape(p, n) for a in range(d)])
+        Gb = Gb.reshape(p, n)
+        S = S_next.reshape(p, n)
     return S, Gw, Gb
 
 
@@ -144,8 +144,17 @@ def _group_features(group: str, S: FloatArray, Gw: FloatArray, Gb: FloatArray) -
 
 
 def _group_scale(group: str, spec: KernelSpec) -> float:
-    """E[c^2] = c_std^2 for the w and b groups (c independent of (w, b) under mu_0); 1 for c."""
-    return 1.0 if group == "c" else spec.c_std**2
+    """The factor of the group's kernel integrand (theory.md §3) that does not depend on the
+    features: the generated numerics.generated.kernel_integrand_<group> at c = c_std and unit
+    features, i.e. E[c^2] = c_std^2 for w and b (the integrand is c^2 times a c-free product and
+    c is independent of (w, b) under mu_0), 1 for c. The feature product itself is summed over
+    the quadrature nodes as Phi Phi^T in :func:`_accumulate`, the BLAS twin of summing the
+    generated integrand node by node (tests/test_kernel.py holds the two equal)."""
+    if group == "c":
+        return float(generated.kernel_integrand_c(1.0, 1.0))
+    if group == "w":
+        return float(generated.kernel_integrand_w(spec.c_std, 1.0))
+    return float(generated.kernel_integrand_b(spec.c_std, 1.0, 1.0))
 
 
 def _accumulate(
@@ -155,7 +164,9 @@ def _accumulate(
 
     select: indices of the words (into lexicographic order) to return rows/cols for.
     Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
-    symmetric product Phi Phi^T. Returns group -> (n_sel, n_sel).
+    symmetric product Phi Phi^T: the BLAS twin of summing the generated
+    numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
+    equal within the summation-order bound). Returns group -> (n_sel, n_sel).
     """
     act = activation_functions(spec.activation)
     m, d = spec.states.shape

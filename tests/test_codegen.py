@@ -3,6 +3,8 @@ derived expressions at random points (theory.md §7: double precision vs the exa
 
 from __future__ import annotations
 
+import pathlib
+import re
 import shutil
 from pathlib import Path
 
@@ -14,18 +16,14 @@ import numerics.generated as gen
 from derivations import codegen
 from derivations.activations import ACTIVATION_NAMES, activation_derivative
 from derivations.closed_forms import (
-    B_MAX,
     S_C2,
     S_W2,
     erf_kernel_in_inner_products,
-    linear_kernel_coefficients,
-    uniform_moment,
 )
 from derivations.model import (
     substitute_activation,
     unit_symbols,
 )
-from derivations.poisson import two_state_closed_forms
 from derivations.tangents import derive_tangent_step
 from proofs_check.cli import main
 
@@ -126,37 +124,25 @@ def test_kernel_pieces_match_derivations() -> None:
         subs = {k: sp.Float(float(v), DIGITS) for k, v in subs.items()}
         assert _close(gen.erf_kernel_nngp(x @ x, y @ y, x @ y, s_w2), terms["c"].subs(subs))
         assert _close(gen.erf_kernel_ntk_w(x @ x, y @ y, x @ y, s_w2, s_c2), terms["w"].subs(subs))
-    for n in range(7):
-        assert _close(gen.linear_b_moment(float(n), 0.7), uniform_moment(n).subs(B_MAX, 0.7))
-    L = 4
-    values = {S_W2: sp.Rational(3, 2), S_C2: sp.Rational(1, 2), B_MAX: sp.Rational(3, 5)}
-    j, l_ = np.meshgrid(np.arange(L, dtype=float), np.arange(L, dtype=float), indexing="ij")
-    with np.errstate(divide="ignore", invalid="ignore"):  # unselected branch of the b-term
-        for group in "cwb":
-            exact = linear_kernel_coefficients(L, (group,)).subs(values)
-            fn = getattr(gen, f"linear_kernel_coefficient_{group}")
-            numeric = fn(j, l_, 1.5, 0.5, 0.6)
-            for a in range(L):
-                for b in range(L):
-                    assert _close(float(numeric[a, b]), exact[a, b]), (group, a, b)
     assert gen.kernel_integrand_c(2.0, 3.0) == 6.0
     assert gen.kernel_integrand_w(3.0, 2.0) == 18.0
     assert gen.kernel_integrand_b(2.0, 3.0, 5.0) == 60.0
 
 
-def test_two_state_poisson_formulas() -> None:
-    forms = two_state_closed_forms()
-    rng = np.random.default_rng(3)
-    for _ in range(5):
-        p, q = rng.uniform(0.05, 0.95, size=2)
-        f1, f2 = rng.normal(size=2)
-        for key, expr in forms.items():
-            subs = {
-                s: sp.Float(float({"p": p, "q": q, "f1": f1, "f2": f2}[s.name]), DIGITS)
-                for s in expr.free_symbols
-            }
-            fn = getattr(gen, f"two_state_{key}")
-            assert _close(float(fn(p, q, f1, f2)), expr.subs(subs).evalf(DIGITS)), key
+def test_every_generated_function_is_used_by_the_numerics() -> None:
+    """Issue 15: the generated code is what runs. Each function of numerics.generated is named
+    in the production code of numerics/ or proofs_check/ (literally, or through the prefix of
+    a family looked up by activation name, e.g. f"sigma_d1_{name}")."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    sources = "\n".join(
+        path.read_text() for package in ("numerics", "proofs_check")
+        for path in (root / package).rglob("*.py") if path.name != "generated.py")
+    families = set(re.findall(r'f"([a-z_0-9]+_)\{', sources))
+    unused = [name for name in gen.__all__
+              if not re.search(rf"\b{name}\b", sources)
+              and not any(name.startswith(prefix) and name[len(prefix):] in ACTIVATION_NAMES
+                          for prefix in families)]
+    assert unused == []
 
 
 def test_stable_form_verifier_rejects_a_wrong_rewrite() -> None:

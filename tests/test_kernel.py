@@ -204,3 +204,37 @@ def test_erf_matches_derivations_closed_form() -> None:
     result = kernel_on_words(spec, 1)
     exact = np.array([[f(x @ x, y @ y, x @ y, 1.1**2, 0.8**2) for y in states] for x in states])
     assert np.max(np.abs(result.K - exact)) <= result.error + ROUNDING
+
+
+def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
+    """numerics.kernel._accumulate sums weight x integrand over the nodes as Phi Phi^T (BLAS),
+    the twin of the generated numerics.generated.kernel_integrand_<group> summed node by node.
+    Both are sums of the same n products in different orders: each is within gamma_{n + d}
+    sum_n w_n |integrand_n| of the exact sum (Higham, Thm 3.1; +d for the G^w dot product, +2
+    for the weight and the symmetrisation), so they differ by at most twice that."""
+    from numerics import generated
+    from numerics.kernel import _accumulate, word_features
+    from numerics.quadrature import Rule
+
+    rng = np.random.default_rng(11)
+    d, n, L = 2, 200, 2
+    states = rng.normal(size=(3, d))
+    spec = KernelSpec("tanh", states, 1.3, 1.1, 0.5, ("c", "w", "b"))
+    w, b = rng.normal(size=(n, d)), rng.uniform(-0.5, 0.5, n)
+    weights = rng.uniform(0.1, 1.0, n)
+    K = _accumulate(spec, L, Rule(w=w, b=b, weights=weights), np.arange(3**L))
+    S, Gw, Gb = word_features(L, states, w, b, activation_functions("tanh"))
+    terms = {
+        "c": generated.kernel_integrand_c(S[:, None, :], S[None, :, :]),
+        "w": generated.kernel_integrand_w(spec.c_std, np.einsum("und,vnd->uvn", Gw, Gw)),
+        "b": generated.kernel_integrand_b(spec.c_std, Gb[:, None, :], Gb[None, :, :]),
+    }
+    depth = n + d + 2
+    gamma = depth * np.finfo(float).eps / 2 / (1 - depth * np.finfo(float).eps / 2)
+    for group, values in terms.items():
+        direct = values @ weights
+        bound = 2 * gamma * (np.abs(values) @ weights)
+        assert np.all(np.abs(K[group] - direct) <= bound), group
+        # negative control: the integrand without E[c^2] is far outside the bound
+        if group != "c":
+            assert np.max(np.abs(K[group] - direct / spec.c_std**2) - bound) > 0

@@ -34,6 +34,7 @@ from derivations.activations import activation_constants
 from derivations.inputs.config import contraction_rate, states_array, transition_matrix
 from numerics.activations import activation_functions
 from numerics.chain import sample_paths
+from numerics.frozen import memory_step
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import draw_units
 from proofs_check.checks.streams import stream_key
@@ -59,28 +60,26 @@ def memory_trajectory(
     activation: str, w: np.ndarray, b: np.ndarray, inputs: np.ndarray,
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """theory.md §2 memory and tangent recursion for frozen units along one input path.
+    """theory.md §2 memory and tangent recursion for frozen units along one input path
+    (numerics.frozen.memory_step, the simulator's step, one path at a time).
 
     w (M, d), b (M,), inputs (K, d); start = (S_{-1} (M,), G^w_{-1} (M, d), G^b_{-1} (M,)),
     default zeros. Returns S (K, M), G^w (K, M, d), G^b (K, M).
     """
     act = activation_functions(activation)
     n_units, d = w.shape
-    s = np.zeros(n_units) if start is None else start[0].copy()
-    gw = np.zeros((n_units, d)) if start is None else start[1].copy()
-    gb = np.zeros(n_units) if start is None else start[2].copy()
+    w_t = w.T[:, None, :]  # (d, 1, M): the layout of numerics.frozen.memory_step
+    b_row = b[None, :]
+    s = np.zeros((1, n_units)) if start is None else start[0][None, :].copy()
+    gw = np.zeros((d, 1, n_units)) if start is None else start[1].T[:, None, :].copy()
+    gb = np.zeros((1, n_units)) if start is None else start[2][None, :].copy()
     steps = inputs.shape[0]
     out_s = np.empty((steps, n_units))
     out_gw = np.empty((steps, n_units, d))
     out_gb = np.empty((steps, n_units))
     for k in range(steps):
-        x = inputs[k]
-        z = w @ x + b * s
-        dz = act.d1(z)
-        gw = dz[:, None] * (x[None, :] + b[:, None] * gw)
-        gb = dz * (s + b * gb)
-        s = act.sigma(z)
-        out_s[k], out_gw[k], out_gb[k] = s, gw, gb
+        s, gw, gb = memory_step(act, w_t, b_row, inputs[k][None, :], s, gw, gb)
+        out_s[k], out_gw[k], out_gb[k] = s[0], gw[:, 0, :].T, gb[0]
     return out_s, out_gw, out_gb
 
 
