@@ -4,7 +4,7 @@
 is typed in: each equation is assembled from the objects the other modules derive (the model's
 tangent recursion, the SGD update and output increment of :mod:`derivations.scaling`, the limit
 of :mod:`derivations.limit`, the closed forms of :mod:`derivations.closed_forms`, the Poisson
-equation of :mod:`derivations.poisson`). Display symbols (S_k, G^w_k, ...) replace the derived
+equation of :mod:`derivations.poisson_exact`). Display symbols (S_k, G^w_k, ...) replace the derived
 sub-expressions only by exact substitution.
 """
 
@@ -245,7 +245,7 @@ def _closed_forms() -> list[NamedEquation]:
 
 
 def _poisson() -> list[NamedEquation]:
-    from derivations import poisson
+    from derivations import poisson_exact as poisson
 
     return [
         NamedEquation(

@@ -17,8 +17,8 @@ from typing import Any
 
 import sympy as sp
 
-from derivations.poisson import ChainError, PoissonSolution, as_exact_matrix, solve_poisson
-from derivations.poisson import stationary_law as exact_stationary_law
+from derivations.poisson_exact import ChainError, PoissonSolution, as_exact_matrix, solve_poisson
+from derivations.poisson_exact import stationary_law as exact_stationary_law
 
 
 def enumerate_words(m: int, word_length: int) -> list[tuple[int, ...]]:
@@ -55,7 +55,7 @@ def word_transition_matrix(P: Any, word_length: int) -> sp.ImmutableMatrix:
 def word_stationary_law(P: Any, word_length: int, pi: Any | None = None) -> sp.ImmutableMatrix:
     """theory.md §4, pi_L(u) = pi(u_1) prod_{i<L} P(u_i, u_{i+1}), exact, shape (1, m^L).
 
-    pi defaults to the exact stationary law of P (derivations.poisson.stationary_law).
+    pi defaults to the exact stationary law of P (derivations.poisson_exact.stationary_law).
     """
     P = as_exact_matrix(P)
     pi = exact_stationary_law(P) if pi is None else as_exact_matrix(pi)

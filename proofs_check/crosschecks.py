@@ -1,6 +1,6 @@
 """The report's "Independent cross-checks" section.
 
-:func:`run_crosschecks` calls ``numerics.crosscheck.run_all_crosschecks(config)`` (comparisons
+:func:`run_crosschecks` calls ``numerics.peer_comparisons.run_all_crosschecks(config)`` (comparisons
 with neural-tangents, sympy.stats and QuantEcon.py, written by nobody here) and records, per
 comparison, the library and its version, the size of what was compared and the largest
 deviation against its tolerance. The result is cached like the other expensive results (key:
@@ -9,7 +9,7 @@ the config, the word length and the installed versions of the peer libraries).
 Outcomes (:attr:`CrossCheckSection.status`):
 * ``"ran"``: every comparison ran; the report fails (exit 1) if any deviates beyond tolerance.
 * ``"not run"``: the optional extra is not installed (found before anything is computed or
-  looked up in the cache, so a rerun records no cache miss for it; numerics.crosscheck may also
+  looked up in the cache, so a rerun records no cache miss for it; numerics.peer_libraries may also
   raise CrossCheckUnavailable). A section that did not run is neither passed nor failed
   (:attr:`CrossCheckSection.passed` is None, ``"passed": null`` in results.json): it does not
   fail the report, and no output counts it as passing. The cross-checks are enforced by the
@@ -81,7 +81,7 @@ def peer_versions() -> dict[str, str | None]:
 
 
 def entry_from_result(result: Any) -> dict[str, Any]:
-    """The results.json record of one numerics.crosscheck.CrossCheckResult."""
+    """The results.json record of one numerics.peer_libraries.CrossCheckResult."""
     entry = {name: getattr(result, name) for name in FIELDS}
     entry["tolerance_source"] = getattr(result, "tolerance_source", "")
     entry["passed"] = bool(entry["passed"])
@@ -89,16 +89,13 @@ def entry_from_result(result: Any) -> dict[str, Any]:
 
 
 def run_crosschecks(config: Any, cache: Cache) -> CrossCheckSection:
-    """Run (or load from the cache) every cross-check of numerics.crosscheck on ``config``."""
+    """Run (or load from the cache) every cross-check of numerics.peer_comparisons on ``config``."""
     import time
 
     start = time.monotonic()
     try:
-        from numerics.crosscheck import (
-            CrossCheckUnavailable,
-            missing_libraries,
-            run_all_crosschecks,
-        )
+        from numerics.peer_comparisons import run_all_crosschecks
+        from numerics.peer_libraries import CrossCheckUnavailable, missing_libraries
     except ImportError as err:
         return CrossCheckSection("not run", message=f"{NOT_RUN_MESSAGE} ({err})")
     missing = missing_libraries()

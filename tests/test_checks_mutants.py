@@ -55,7 +55,7 @@ def test_output_at_init_fails_with_a_wrong_exponent(context, monkeypatch):
 
 
 def test_tiers_fail_with_wrong_double_results(context, monkeypatch):
-    from numerics import poisson as numeric_poisson
+    from numerics import poisson_float as numeric_poisson
     from proofs_check.checks import tiers
 
     results = {r.name: r for r in tiers.run(context)}
@@ -71,7 +71,7 @@ def test_tiers_fail_with_wrong_double_results(context, monkeypatch):
 
 
 def test_poisson_pathwise_fails_with_a_wrong_solution(context, monkeypatch):
-    from proofs_check.checks import poisson
+    from proofs_check.checks import poisson_fluctuations as poisson
 
     real = poisson.poisson_solve
 

@@ -142,7 +142,7 @@ def test_exact_non_rational_function(tmp_path, config_file):
 
 
 def test_float_mode(tmp_path, config_file):
-    """Double precision on the float chain. Error bound (numerics.poisson.residual_bound,
+    """Double precision on the float chain. Error bound (numerics.poisson_float.residual_bound,
     forward error through Z): ||Z||_inf eps (9m + 2(m+2)) (max|u| + max|F~|) with
     Z = [[11/9, -2/9], [-1/9, 10/9]] (||Z||_inf = 13/9), m = 2, max|u| = 8/9, max|F~| = 2/3;
     P's entries and F are exact in binary, and the GTH pi is within ~m eps of (1/3, 2/3)."""
@@ -214,7 +214,7 @@ def test_word_length_mode_float_lifts_base_chain(tmp_path, config_file):
 
 def test_default_config_float_mode_matches_numerics(tmp_path):
     from derivations.inputs.config import load_config, states_array, transition_matrix
-    from numerics.poisson import poisson_solve
+    from numerics.poisson_float import poisson_solve
 
     code, doc = _run(tmp_path, "--function", "x0**2")
     assert code == 0

@@ -1,4 +1,4 @@
-"""Exact checks of derivations.poisson and derivations.word_chain (theory.md §4-§5).
+"""Exact checks of derivations.poisson_exact and derivations.word_chain (theory.md §4-§5).
 
 Every check is an exact identity over the rationals (== on SymPy Rationals), on
 hypothesis-generated ergodic chains with small denominators. Negative control: the "Poisson
@@ -15,7 +15,7 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from derivations import poisson as dp
+from derivations import poisson_exact as dp
 from derivations import word_chain as wc
 
 R = sp.Rational

@@ -1,6 +1,7 @@
-"""Double-precision Poisson numerics (numerics.poisson) against the exact tier (theory.md §5, §7).
+"""Double-precision Poisson numerics (numerics.poisson_float, numerics.variance_estimators)
+against the exact tier (theory.md §5, §7).
 
-References are the exact SymPy solutions of derivations.poisson (never the code under test).
+References are the exact SymPy solutions of derivations.poisson_exact (never the code under test).
 Every tolerance is a rounding-error bound whose derivation is stated where it is used.
 Negative controls: the uniform-centred solution, a perturbed u, and the naive i.i.d. variance.
 """
@@ -16,9 +17,10 @@ import sympy as sp
 from hypothesis import given, settings
 from test_poisson_exact import rational_ergodic_chains  # same tests/ directory (pytest prepend)
 
-from derivations import poisson as dp
+from derivations import poisson_exact as dp
 from derivations import word_chain as wc
-from numerics import poisson as npo
+from numerics import poisson_float as npo
+from numerics import variance_estimators as ve
 
 R = sp.Rational
 EPS = np.finfo(float).eps
@@ -103,11 +105,11 @@ def _pathwise_cases():
 @pytest.mark.parametrize("name,P,F,n", _pathwise_cases())
 def test_pathwise_martingale_decomposition(name, P, F, n):
     """sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n to rounding error. Tolerance (documented in
-    numerics.poisson.pathwise_decomposition): n * (residual bound + (m+2) eps max|u|) + final
+    numerics.poisson_float.pathwise_decomposition): n * (residual bound + (m+2) eps max|u|) + final
     roundings, i.e. O(n m eps max|u|); it is asserted to be of that size and 1000x smaller
     than |M_n|, so it is not vacuous, and the negative controls break the identity by O(n)."""
     sol = npo.poisson_solve(P, F)
-    paths = npo.sample_chain_paths(P, n + 1, 3, seed=11)
+    paths = ve.sample_chain_paths(P, n + 1, 3, seed=11)
     dec = npo.pathwise_decomposition(sol, paths)
     m = F.size
     size = max(np.max(np.abs(sol.u)), np.max(np.abs(sol.values)))
@@ -136,7 +138,7 @@ def test_pathwise_on_word_chain():
     L = 3
     F_words = np.sin(np.arange(27.0))  # any function on words
     sol = npo.word_poisson_solve(P, L, F_words)
-    states = npo.sample_chain_paths(P, 10_000 + L, 2, seed=5)
+    states = ve.sample_chain_paths(P, 10_000 + L, 2, seed=5)
     word_paths = path_word_indices(states, 3, L)
     dec = npo.pathwise_decomposition(sol, word_paths)
     size = max(np.max(np.abs(sol.u)), np.max(np.abs(sol.values)))
@@ -159,7 +161,7 @@ def test_martingale_increments_have_zero_conditional_mean():
 # ----------------------------------------------------------------------------- variance
 
 
-def _rounding_allowance(series: npo.AutocovarianceSeries, F: np.ndarray, m: int) -> float:
+def _rounding_allowance(series: ve.AutocovarianceSeries, F: np.ndarray, m: int) -> float:
     """Rounding in the series: each w_k = P w_{k-1} adds <= m eps max|w| error, which then
     contracts like the signal (<= s/(1-delta) amplification), over K terms; the terms are
     weighted by pi(|F~|) <= max|F~| and doubled. Plus the Var term and fsum: eps * value."""
@@ -177,7 +179,7 @@ def test_asymptotic_variance_equals_autocovariance_sum(chain):
     Pf, Ff = _floats(P), np.array(F, float)
     exact = float(dp.solve_poisson(P, F).asymptotic_variance)
     num = npo.poisson_solve(Pf, Ff)
-    series = npo.autocovariance_series(Pf, Ff, tolerance=1e-12)
+    series = ve.autocovariance_series(Pf, Ff, tolerance=1e-12)
     allowance = series.tail_bound + _rounding_allowance(series, Ff, m)
     assert abs(series.value - exact) <= allowance
     # the Poisson-based value (2 pi(F~ u) - pi(F~^2)) agrees with both
@@ -198,7 +200,7 @@ def test_autocovariance_series_on_word_chain():
     exact = dp.solve_poisson(wc.word_transition_matrix(P3, L), [sp.nsimplify(v) for v in F_words])
     Q = word_transition_matrix(P, L)
     pi = word_stationary_law(npo.poisson_solve(P, np.zeros(3)).pi, P, L)
-    series = npo.autocovariance_series(Q, F_words, pi=pi, tolerance=1e-12)
+    series = ve.autocovariance_series(Q, F_words, pi=pi, tolerance=1e-12)
     allowance = series.tail_bound + _rounding_allowance(series, F_words, 9)
     assert abs(series.value - float(exact.asymptotic_variance)) <= allowance
     num = npo.word_poisson_solve(P, L, F_words)
@@ -209,7 +211,7 @@ def test_tail_bound_is_an_upper_bound():
     """Truncating early (tolerance 1e-3) must leave an error below the reported tail bound."""
     Pf, Ff = _floats(P3), np.array(F3, float)
     exact = float(dp.solve_poisson(P3, F3).asymptotic_variance)
-    series = npo.autocovariance_series(Pf, Ff, tolerance=1e-3)
+    series = ve.autocovariance_series(Pf, Ff, tolerance=1e-3)
     assert 0 < abs(series.value - exact) <= series.tail_bound
 
 
@@ -225,12 +227,12 @@ def test_monte_carlo_variance_covers_exact_value():
     here) must be outside almost every CI."""
     Pf, Ff = _floats(P3), np.array(F3, float)
     exact = float(dp.solve_poisson(P3, F3).asymptotic_variance)
-    series = npo.autocovariance_series(Pf, Ff)
+    series = ve.autocovariance_series(Pf, Ff)
     n, replicas = 2000, 200
-    bias = abs(npo.finite_n_variance(series, n) - exact)
+    bias = abs(ve.finite_n_variance(series, n) - exact)
     misses, iid_misses = 0, 0
     for seed in range(10):
-        est = npo.monte_carlo_asymptotic_variance(Pf, Ff, n, replicas, seed, confidence=0.99)
+        est = ve.monte_carlo_asymptotic_variance(Pf, Ff, n, replicas, seed, confidence=0.99)
         assert bias < 0.02 * (est.upper - est.lower) / 2
         misses += not est.covers(exact)
         iid_misses += not est.covers(series.variance)
@@ -246,14 +248,14 @@ def test_batch_means_cover_exact_value():
     half-width. NEGATIVE CONTROL: the i.i.d. variance Var_pi(F) = 2/9 is rejected."""
     Pf, Ff = _floats(P2), np.array(F2, float)
     exact = 10 / 27  # hand value, see tests/test_poisson_exact.py::test_two_state_hand_example
-    path = npo.sample_chain_paths(Pf, 100_000, 1, seed=3)[0]
-    est = npo.batch_means_variance(Ff[path], 400, confidence=0.99, mean=1 / 3)
-    bias = abs(npo.finite_n_variance(npo.autocovariance_series(Pf, Ff), 250) - exact)
+    path = ve.sample_chain_paths(Pf, 100_000, 1, seed=3)[0]
+    est = ve.batch_means_variance(Ff[path], 400, confidence=0.99, mean=1 / 3)
+    bias = abs(ve.finite_n_variance(ve.autocovariance_series(Pf, Ff), 250) - exact)
     assert bias < 0.02 * (est.upper - est.lower) / 2
     assert est.covers(exact)
     assert not est.covers(2 / 9)
     # the mean estimated from the same path (n_batches - 1 degrees of freedom)
-    free = npo.batch_means_variance(Ff[path], 400, confidence=0.99)
+    free = ve.batch_means_variance(Ff[path], 400, confidence=0.99)
     assert free.degrees_of_freedom == 399
     assert free.covers(exact)
     assert not free.covers(2 / 9)
@@ -270,12 +272,12 @@ def test_monte_carlo_word_chain_variance_covers_exact_value():
     pairs = zip(exact_solution.pi, exact_solution.centred, strict=True)
     iid = float(sum(p * c**2 for p, c in pairs))
     numeric = npo.word_poisson_solve(Pf, 2, F_words)
-    series = npo.autocovariance_series(numeric.transition, F_words, pi=numeric.pi)
+    series = ve.autocovariance_series(numeric.transition, F_words, pi=numeric.pi)
     misses, iid_misses = 0, 0
     for seed in range(5):
-        est = npo.monte_carlo_word_asymptotic_variance(Pf, 2, F_words, 2000, 200, seed)
+        est = ve.monte_carlo_word_asymptotic_variance(Pf, 2, F_words, 2000, 200, seed)
         half_width = (est.upper - est.lower) / 2
-        assert abs(npo.finite_n_variance(series, 2000) - exact) < 0.02 * half_width
+        assert abs(ve.finite_n_variance(series, 2000) - exact) < 0.02 * half_width
         misses += not est.covers(exact)
         iid_misses += not est.covers(iid)
     assert misses <= 1
@@ -284,8 +286,8 @@ def test_monte_carlo_word_chain_variance_covers_exact_value():
 
 def test_monte_carlo_is_reproducible():
     Pf, Ff = _floats(P2), np.array(F2, float)
-    a = npo.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
-    b = npo.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
+    a = ve.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
+    b = ve.monte_carlo_asymptotic_variance(Pf, Ff, 500, 20, seed=7)
     assert a == b
 
 
@@ -302,7 +304,7 @@ def test_drift_fluctuation_scale():
     Pf, Ff = _floats(P3), np.array(F3, float)
     sol = npo.poisson_solve(Pf, Ff)
     N, times, replicas = 1000, [0.5, 1.0, 2.0], 400
-    paths = npo.sample_chain_paths(Pf, 2 * N, replicas, seed=21)
+    paths = ve.sample_chain_paths(Pf, 2 * N, replicas, seed=21)
     drift = npo.drift_fluctuation(Ff[paths], sol.mean, N, times)
     assert drift.shape == (replicas, 3)
     scale = npo.drift_fluctuation_scale(sol.asymptotic_variance, N, times)
@@ -332,7 +334,7 @@ def test_drift_fluctuation_scale_on_word_chain():
     F_words = np.cos(np.arange(27.0)) + (np.arange(27) % 3 == 0)
     sol = npo.word_poisson_solve(Pf, L, F_words)
     N, times, replicas = 1000, [0.5, 2.0], 400
-    states = npo.sample_chain_paths(Pf, 2 * N + L - 1, replicas, seed=8)
+    states = ve.sample_chain_paths(Pf, 2 * N + L - 1, replicas, seed=8)
     words = path_word_indices(states, 3, L)
     drift = npo.drift_fluctuation(F_words[words], sol.mean, N, times)
     scale = npo.drift_fluctuation_scale(sol.asymptotic_variance, N, times)

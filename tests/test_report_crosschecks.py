@@ -2,7 +2,7 @@
 results.json; not installed -> "not run" (neither passed nor failed), report not failed; a
 comparison beyond tolerance -> report failed (exit 1); a crash -> failed; results cached.
 The peer libraries themselves are exercised by tests/crosscheck (marker ``crosscheck``); here
-numerics.crosscheck.run_all_crosschecks is replaced by stand-ins (fast)."""
+numerics.peer_comparisons.run_all_crosschecks is replaced by stand-ins (fast)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-import numerics.crosscheck as crosscheck
+import numerics.peer_comparisons as peer_comparisons
+import numerics.peer_libraries as peer_libraries
 from derivations.inputs.config import load_config
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
@@ -20,8 +21,8 @@ from proofs_check.report import Report, results_json, write_report
 from proofs_check.result import CheckResult, Rival
 
 
-def _result(name: str, deviation: float, tolerance: float) -> crosscheck.CrossCheckResult:
-    return crosscheck.CrossCheckResult(
+def _result(name: str, deviation: float, tolerance: float) -> peer_libraries.CrossCheckResult:
+    return peer_libraries.CrossCheckResult(
         name=name, library="quantecon", version="9.9", size="3 states",
         max_deviation=deviation, tolerance=tolerance, tolerance_source="test",
         passed=deviation <= tolerance)
@@ -40,8 +41,8 @@ def _report(section) -> Report:
 
 
 def _section(monkeypatch, fake, cache=None):
-    monkeypatch.setattr(crosscheck, "missing_libraries", lambda: [])  # as if installed
-    monkeypatch.setattr(crosscheck, "run_all_crosschecks", fake)
+    monkeypatch.setattr(peer_libraries, "missing_libraries", lambda: [])  # as if installed
+    monkeypatch.setattr(peer_comparisons, "run_all_crosschecks", fake)
     return run_crosschecks(load_config(None), cache or Cache(None, salt="test"))
 
 
@@ -74,7 +75,7 @@ def test_deviation_beyond_tolerance_fails_the_report(monkeypatch):
 
 def test_missing_extra_is_reported_not_failed(monkeypatch):
     def missing(config):
-        raise crosscheck.CrossCheckUnavailable("cross-check needs quantecon")
+        raise peer_libraries.CrossCheckUnavailable("cross-check needs quantecon")
 
     section = _section(monkeypatch, missing)
     report = _report(section)

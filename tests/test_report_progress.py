@@ -105,14 +105,14 @@ def test_slow_start_notice_speaks_only_when_slow():
 def test_crosschecks_without_the_extra_are_not_run_never_passed(monkeypatch, tmp_path):
     """Missing peer libraries: decided before the cache (no miss on any run), status "not run",
     passed None (null in results.json), and every output says "not run"."""
-    from numerics import crosscheck
+    from numerics import peer_libraries
     from proofs_check.budget import TINY
     from proofs_check.cache import Cache
     from proofs_check.crosschecks import run_crosschecks
     from proofs_check.render import markdown
     from proofs_check.report import Report, results_json
 
-    monkeypatch.setattr(crosscheck, "missing_libraries", lambda: ["neural-tangents"])
+    monkeypatch.setattr(peer_libraries, "missing_libraries", lambda: ["neural-tangents"])
     config = load_config(None)
     cache = Cache(tmp_path / "cache")
     for _ in range(2):

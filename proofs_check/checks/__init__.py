@@ -23,7 +23,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "output_at_init",
     "parameter_drift",
     "lazy_training",
-    "poisson",
+    "poisson_fluctuations",
     "main_theorem",
 )
 

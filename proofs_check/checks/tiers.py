@@ -1,10 +1,10 @@
 """Tiers of evidence (theory.md §7): each tier checked against the one before it.
 
-* ``tiers_poisson``: exact (SymPy rationals, derivations.poisson.solve_poisson) vs double
-  (numerics.poisson.poisson_solve) for the Poisson solution u of the base chain with F(xi_s) =
+* ``tiers_poisson``: exact (SymPy rationals, derivations.poisson_exact.solve_poisson) vs double
+  (numerics.poisson_float.poisson_solve) for the Poisson solution u of the base chain with F(xi_s) =
   the first coordinate of xi_s (taken as the exact decimal). Tolerance: the forward-error bound
   ||Z||_inf * residual_bound (Z the exact fundamental matrix, residual_bound the backward-error
-  bound of the LU solve, numerics.poisson) + 4 eps max|u| (the final centring).
+  bound of the LU solve, numerics.poisson_float) + 4 eps max|u| (the final centring).
 * ``tiers_kernel``: arbitrary precision (numerics.reference.kernel_entry_mp, mpmath, 30 digits)
   vs double quadrature (numerics.kernel.kernel_on_words) for one kernel entry on words of
   length 2. For d = 1 two distinct words; for d > 1 (where the mpmath triple integral takes
@@ -85,8 +85,8 @@ def _exact_transition(config) -> list[list[Fraction]]:
 def _poisson(context: CheckContext) -> CheckResult:
     import sympy as sp
 
-    from derivations.poisson import fundamental_matrix, solve_poisson
-    from numerics.poisson import poisson_solve, residual_bound
+    from derivations.poisson_exact import fundamental_matrix, solve_poisson
+    from numerics.poisson_float import poisson_solve, residual_bound
 
     config = context.config
     P_exact = _exact_transition(config)
@@ -109,7 +109,7 @@ def _poisson(context: CheckContext) -> CheckResult:
         "forward-error bound.",
         "poisson_solution", "max |u_double - u_exact|",
         float(np.max(np.abs(double.u - u_exact))), tolerance,
-        "||Z||_inf x LU residual bound (numerics.poisson.residual_bound) + centring rounding",
+        "||Z||_inf x LU residual bound (numerics.poisson_float.residual_bound) + centring rounding",
         "double Poisson solution with uniform weights instead of pi",
         float(np.max(np.abs(uniform.u - u_exact))),
         {"u_exact": [str(sp.nsimplify(v)) for v in exact.u], "pi_exact": sp_pi,

@@ -12,8 +12,8 @@ Writes JSON ``{"pi": [...], "u": [...], "asymptotic_variance": ..., "F": [...], 
 "exact": bool}`` (+ ``"words"``: state indices of each word, oldest first, in the order of the
 other vectors, when --word-length is given).
 
-* default: double precision (numerics.poisson: GTH stationary law + one LU solve);
-* ``--exact``: exact SymPy arithmetic (derivations.poisson); needs an exact chain (rational
+* default: double precision (numerics.poisson_float: GTH stationary law + one LU solve);
+* ``--exact``: exact SymPy arithmetic (derivations.poisson_exact); needs an exact chain (rational
   transition entries). Values are strings: "3/11" for rationals; when F is not rational at the
   states (tanh, exp, ...) the exact values are kept as SymPy strings such as
   "2/3 - tanh(1)/3". Floats of every value are added under ``"float"``. A state given as a
@@ -135,7 +135,7 @@ def _exact_string(value: Any) -> str:
 
 
 def _solve_float(config: Config, values: np.ndarray, word_length: int | None) -> dict[str, Any]:
-    from numerics import poisson as npo
+    from numerics import poisson_float as npo
 
     P = transition_matrix(config.chain)
     if word_length is None:
@@ -156,7 +156,7 @@ def _solve_float(config: Config, values: np.ndarray, word_length: int | None) ->
 def _solve_exact(config: Config, values: list[Any], word_length: int | None) -> dict[str, Any]:
     import sympy as sp
 
-    from derivations import poisson as dp
+    from derivations import poisson_exact as dp
     from derivations import word_chain as wc
 
     chain = config.chain

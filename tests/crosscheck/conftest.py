@@ -40,8 +40,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def need(loader: Callable[[], Any]) -> Any:
-    """Call a numerics.crosscheck library loader; missing library: skip (fail under CI)."""
-    from numerics.crosscheck import CrossCheckUnavailable
+    """Call a numerics.peer_libraries library loader; missing library: skip (fail under CI)."""
+    from numerics.peer_libraries import CrossCheckUnavailable
 
     try:
         return loader()
@@ -68,7 +68,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def nt_lib() -> Any:
     """(neural_tangents, jax.numpy, version) in float64, or skip (fail under CI)."""
-    from numerics.crosscheck import neural_tangents
+    from numerics.peer_libraries import neural_tangents
 
     return need(neural_tangents)
 
@@ -76,6 +76,6 @@ def nt_lib() -> Any:
 @pytest.fixture(scope="session")
 def qe_lib() -> Any:
     """(quantecon, version), or skip (fail under CI)."""
-    from numerics.crosscheck import quantecon
+    from numerics.peer_libraries import quantecon
 
     return need(quantecon)

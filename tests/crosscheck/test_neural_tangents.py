@@ -2,7 +2,7 @@
 
 Kernel: with b frozen at 0, A = E[S S'] + c_std^2 x.x' E[erf' erf'] equals
 nngp + (c_std / w_std)^2 (ntk - nngp) of NT's Dense(W1 = w_std sqrt(d)) -> Erf -> Dense(1)
-(derivation: numerics/crosscheck.py docstring). Both our quadrature kernel (within its own
+(derivation: numerics/peer_neural_tangents.py docstring). Both our quadrature kernel (within its own
 error estimate + rounding) and the generated closed form (within rounding) must match, for
 d = 1 and d = 2 and several (w_std, c_std). Negative controls: W1 without sqrt(d), W1 off by
 sqrt(2), NT's ntk alone when c_std != w_std — each rejected by the same tolerance.
@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import crosscheck as xc
+from numerics import peer_comparisons
+from numerics import peer_neural_tangents as xc
 from numerics.kernel import KernelSpec, kernel_on_words
 from numerics.limit import quadrature_bound
 
@@ -176,7 +177,7 @@ def test_run_all_crosschecks_default_config(nt_lib, qe_lib):
     from derivations.inputs.config import load_config
 
     start = time.perf_counter()
-    results = xc.run_all_crosschecks(load_config(None))
+    results = peer_comparisons.run_all_crosschecks(load_config(None))
     elapsed = time.perf_counter() - start
     assert elapsed < 60.0
     assert {r.library for r in results} == {"neural-tangents", "sympy", "quantecon"}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from numerics import crosscheck as xc
+from numerics import peer_markov_chains as xc
 from numerics.chain import is_ergodic, stationary_law
 from numerics.words import word_transition_matrix
 

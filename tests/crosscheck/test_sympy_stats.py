@@ -1,4 +1,4 @@
-"""sympy.stats.DiscreteMarkovChain vs derivations.poisson (issue 6, item 2; theory.md §1, §5).
+"""sympy.stats.DiscreteMarkovChain vs derivations.poisson_exact (issue 6, item 2; theory.md §1, §5).
 
 SymPy's stationary_distribution() (linsolve on (P - I)^T with the FIRST equation replaced by
 the normalisation) and, for an ergodic chain, fundamental_matrix() = (I - P + W)^{-1} with W
@@ -17,9 +17,9 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from derivations import poisson
+from derivations import poisson_exact as poisson
 from derivations.word_chain import word_transition_matrix
-from numerics import crosscheck as xc
+from numerics import peer_markov_chains as xc
 
 pytestmark = pytest.mark.crosscheck
 R = sp.Rational

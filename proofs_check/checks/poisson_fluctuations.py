@@ -7,8 +7,8 @@ function the proof uses,
 (g_t, A and ybar from the limit computation of the main theorem). Three results:
 
 * ``poisson_pathwise``: sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n on R stationary paths, with
-  u from numerics.poisson; the test is max |discrepancy| <= the rounding bound of
-  numerics.poisson.pathwise_decomposition (O(n m eps max|u|), derived there).
+  u from numerics.poisson_float; the test is max |discrepancy| <= the rounding bound of
+  numerics.poisson_float.pathwise_decomposition (O(n m eps max|u|), derived there).
 * ``poisson_variance``: sigma^2(F) = 2 pi(F~ u) - pi(F~^2) against Monte Carlo: batch sums of
   b steps along R paths (the budget's poisson_replicas paths of poisson_steps steps) give
   X = (S_b - b pi F)/sqrt(b) with E[X^2] = Var(S_b)/b; the 99.5%
@@ -37,11 +37,11 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy import stats as _stats
 
 from derivations.inputs.config import transition_matrix
 from numerics.chain import sample_paths, stationary_law
-from numerics.poisson import pathwise_decomposition, poisson_solve
+from numerics.poisson_float import pathwise_decomposition, poisson_solve
+from numerics.variance_estimators import chi_square_interval
 from numerics.words import path_word_indices, word_transition_matrix
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
@@ -110,7 +110,7 @@ def _pathwise(solution, control, words, budget) -> CheckResult:
         "martingale: sum_{k<n} (F(Z_k) - pi F) = u(Z_0) - u(Z_n) + M_n on every path.",
         equation="poisson_solution", quantity="max |sum F~ - (u(Z_0) - u(Z_n) + M_n)|",
         prediction=0.0, measured=measured, ci=None, tolerance=claim.tolerance,
-        tolerance_source="rounding-error bound of numerics.poisson.pathwise_decomposition "
+        tolerance_source="rounding-error bound of numerics.poisson_float.pathwise_decomposition "
         "(n m eps max|u| + solve residual), identity exact in exact arithmetic",
         accepted=measured <= claim.tolerance,
         rivals=(Rival(
@@ -138,14 +138,6 @@ def finite_batch_bias(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray, block:
         if float(np.max(np.abs(w))) < 1e-17 * scale:
             break
     return abs(2.0 * total)
-
-
-def _variance_interval(X2: np.ndarray, confidence: float) -> tuple[float, float]:
-    dof = X2.size
-    estimate = float(X2.mean())
-    alpha = 1.0 - confidence
-    return (dof * estimate / _stats.chi2.ppf(1 - alpha / 2, dof),
-            dof * estimate / _stats.chi2.ppf(alpha / 2, dof))
 
 
 SEPARATION = 0.1  # relative distance of each wrong variance from sigma^2 that the choice asks
@@ -191,8 +183,8 @@ def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
     values = F[words[:, : block * BATCHES_PER_PATH]].reshape(n_paths * BATCHES_PER_PATH, block)
     X2 = (values.sum(axis=1) - block * solution.mean) ** 2 / block
     bias = finite_batch_bias(Q, solution.centred, pi_L, block)
-    lo, hi = _variance_interval(X2, ACCEPTANCE_CONFIDENCE)
-    ci = _variance_interval(X2, 0.95)
+    lo, hi = chi_square_interval(float(X2.mean()), X2.size, ACCEPTANCE_CONFIDENCE)
+    ci = chi_square_interval(float(X2.mean()), X2.size, 0.95)
     sigma2 = solution.asymptotic_variance
     wrong = _wrong_variances(solution, control, pi_L)
     ok = lo - bias <= sigma2 <= hi + bias

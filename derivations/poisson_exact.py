@@ -9,7 +9,8 @@ function F on the states (column vector, shape (m, 1)):
 * martingale increment  D(i, j) = u(j) - (P u)(i)   (the step Z_{k-1} = i -> Z_k = j)
 * asymptotic variance   sigma^2(F) = 2 pi(F~ u) - pi(F~^2)
 
-Everything is computed by the *generic* linear algebra below: exact Gauss-Jordan over QQ
+Everything is computed by the *generic* exact linear algebra of
+:mod:`derivations.exact_chain_algebra`: exact Gauss-Jordan over QQ
 (sparse DomainMatrix) for rational chains, Matrix.LUsolve for symbolic ones. A rational P and F
 give exact Rationals; exact non-rational values of F (tanh(1), ...) give exact rational
 combinations of them; a symbolic P gives rational functions, simplified entry by entry. u is
@@ -29,144 +30,15 @@ from typing import Any
 
 import sympy as sp
 
-from derivations.errors import InputError
-
-
-class ChainError(InputError):
-    """The transition matrix is not a valid (square, stochastic, ergodic) chain."""
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _simplify_entry(expr: sp.Expr) -> sp.Expr:
-    """Rationals are already canonical; symbolic entries are put in factored rational form;
-    exact non-rational numbers (no free symbols, e.g. 2/3 - tanh(1)/3) are expanded into a
-    rational combination of their transcendental atoms."""
-    if expr.is_Rational:
-        return expr
-    if not expr.free_symbols:
-        return sp.expand(expr)
-    return sp.factor(sp.cancel(sp.together(expr)))
-
-
-def _simplify_matrix(matrix: sp.MatrixBase) -> sp.ImmutableMatrix:
-    return sp.ImmutableMatrix(matrix.applyfunc(_simplify_entry))
-
-
-def as_exact_matrix(entries: Any) -> sp.ImmutableMatrix:
-    """A SymPy matrix from nested sequences / a Matrix; Python ints, Fractions and SymPy
-    numbers stay exact (fractions.Fraction p/q becomes Rational(p, q)). Floats are rejected
-    (this module is exact); raise :class:`ChainError` on ragged input."""
-    from fractions import Fraction
-
-    def convert(value: Any) -> sp.Expr:
-        if isinstance(value, Fraction):
-            return sp.Rational(value.numerator, value.denominator)
-        if isinstance(value, float):
-            raise ChainError(f"inexact float entry {value!r}: give exact rationals")
-        if isinstance(value, sp.Basic):
-            if isinstance(value, sp.Float):
-                raise ChainError(f"inexact float entry {value!r}: give exact rationals")
-            return value
-        if isinstance(value, int):
-            return sp.Integer(value)
-        raise ChainError(f"unsupported entry {value!r}")
-
-    if isinstance(entries, sp.MatrixBase):
-        return sp.ImmutableMatrix(entries.applyfunc(convert))
-    rows = [list(row) for row in entries]
-    if not rows or any(len(row) != len(rows[0]) for row in rows):
-        raise ChainError("matrix rows must be non-empty and of equal length")
-    return sp.ImmutableMatrix([[convert(v) for v in row] for row in rows])
-
-
-def _is_rational(matrix: sp.MatrixBase) -> bool:
-    return all(value.is_Rational for value in matrix)
-
-
-def _linear_parts(rhs: sp.MatrixBase) -> tuple[list[sp.Expr], list[sp.Matrix]] | None:
-    """Write rhs = sum_a a * B_a with rational matrices B_a over atoms a (1 for the rational
-    part; tanh(1), exp(1/2)*tanh(1), ... for exact non-rational numbers). None if an entry has
-    free symbols (then the system is solved symbolically)."""
-    atoms: list[sp.Expr] = []
-    coefficients: dict[sp.Expr, dict[tuple[int, int], sp.Rational]] = {}
-    for i in range(rhs.rows):
-        for j in range(rhs.cols):
-            value = rhs[i, j]
-            if value.free_symbols:
-                return None
-            for atom, coefficient in sp.expand(value).as_coefficients_dict().items():
-                if not coefficient.is_Rational:
-                    return None
-                if atom not in coefficients:
-                    atoms.append(atom)
-                    coefficients[atom] = {}
-                coefficients[atom][(i, j)] = coefficient
-    blocks = []
-    for atom in atoms:
-        block = sp.zeros(rhs.rows, rhs.cols)
-        for (i, j), coefficient in coefficients[atom].items():
-            block[i, j] = coefficient
-        blocks.append(block)
-    return atoms, blocks
-
-
-def _rational_solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
-    """system @ x = rhs over QQ: Gauss-Jordan on the sparse augmented DomainMatrix [A | b]
-    (keeps the sparsity of word-chain matrices; much faster than dense fraction-free LU)."""
-    from sympy.polys.matrices import DomainMatrix
-
-    n = system.rows
-    augmented = DomainMatrix.from_Matrix(sp.Matrix(system).row_join(sp.Matrix(rhs)))
-    reduced, pivots = augmented.convert_to(sp.QQ).rref(method="GJ")
-    if tuple(pivots) != tuple(range(n)):
-        raise ChainError("singular linear system: the chain has no unique stationary law")
-    return reduced.to_Matrix()[:, n:]
-
-
-def _solve(system: sp.MatrixBase, rhs: sp.MatrixBase) -> sp.Matrix:
-    """Exact solution of system @ x = rhs; raises ChainError if the system is singular.
-
-    Rational system: exact Gauss-Jordan over QQ (:func:`_rational_solve`), with a right-hand
-    side of exact numbers split into rational parts per atom (the solution is linear in it).
-    Symbolic system (e.g. the two-state chain in p, q): Matrix.LUsolve after a determinant
-    check.
-    """
-    if _is_rational(system):
-        parts = _linear_parts(rhs)
-        if parts is not None:
-            atoms, blocks = parts
-            if not atoms:
-                return sp.zeros(system.rows, rhs.cols)
-            solved = _rational_solve(system, sp.Matrix.hstack(*blocks))
-            k = rhs.cols
-            return sum(
-                (atom * solved[:, a * k : (a + 1) * k] for a, atom in enumerate(atoms)),
-                sp.zeros(system.rows, k),
-            )
-    if sp.cancel(sp.Matrix(system).det(method="berkowitz")) == 0:
-        raise ChainError("singular linear system: the chain has no unique stationary law")
-    return sp.Matrix(system).LUsolve(rhs)
-
-
-def _check_square(P: sp.MatrixBase) -> int:
-    m, n = P.shape
-    if m != n or m == 0:
-        raise ChainError(f"transition matrix must be square and non-empty, got {m}x{n}")
-    return m
-
-
-def _check_stochastic(P: sp.MatrixBase) -> None:
-    """Rows sum to 1 (checked symbolically); numeric entries must be >= 0."""
-    for i in range(P.rows):
-        total = sum(P.row(i), sp.Integer(0))
-        if (total if total.is_Rational else sp.simplify(total)) != 1:
-            raise ChainError(f"row {i} of the transition matrix does not sum to 1")
-        for value in P.row(i):
-            if value.is_number and value.is_negative:
-                raise ChainError(f"negative transition probability {value} in row {i}")
-
+from derivations.exact_chain_algebra import (
+    ChainError,
+    as_exact_matrix,
+    check_square,
+    check_stochastic,
+    simplify_entry,
+    simplify_matrix,
+    solve_exact,
+)
 
 # ----------------------------------------------------------------------------- the chain
 
@@ -180,14 +52,14 @@ def stationary_law(P: Any) -> sp.ImmutableMatrix:
     (the chain is then not irreducible: no unique stationary law).
     """
     P = as_exact_matrix(P)
-    m = _check_square(P)
-    _check_stochastic(P)
+    m = check_square(P)
+    check_stochastic(P)
     system = (sp.eye(m) - P).T.as_mutable()
     system[m - 1, :] = sp.ones(1, m)
     rhs = sp.zeros(m, 1)
     rhs[m - 1, 0] = 1
-    solution = _solve(system, rhs)
-    pi = _simplify_matrix(solution.T)
+    solution = solve_exact(system, rhs)
+    pi = simplify_matrix(solution.T)
     for value in pi:
         if value.is_number and value.is_negative:
             raise ChainError("the transition matrix has a negative stationary weight")
@@ -200,10 +72,10 @@ def fundamental_matrix(P: Any, pi: Any | None = None) -> sp.ImmutableMatrix:
     Z is invertible for every irreducible chain; pi Z = pi and Z 1 = 1.
     """
     P = as_exact_matrix(P)
-    m = _check_square(P)
+    m = check_square(P)
     pi = stationary_law(P) if pi is None else as_exact_matrix(pi)
     matrix = sp.eye(m) - P + sp.ones(m, 1) * pi
-    return _simplify_matrix(_solve(matrix, sp.eye(m)))
+    return simplify_matrix(solve_exact(matrix, sp.eye(m)))
 
 
 def centred(F: Any, pi: Any) -> sp.ImmutableMatrix:
@@ -211,7 +83,7 @@ def centred(F: Any, pi: Any) -> sp.ImmutableMatrix:
     F = _as_column(F)
     pi = as_exact_matrix(pi)
     mean = (pi * F)[0, 0]
-    return _simplify_matrix(F - sp.ones(F.rows, 1) * mean)
+    return simplify_matrix(F - sp.ones(F.rows, 1) * mean)
 
 
 def _as_column(F: Any) -> sp.ImmutableMatrix:
@@ -247,7 +119,7 @@ class PoissonSolution:
     @property
     def mean(self) -> sp.Expr:
         """pi(F)."""
-        return _simplify_entry((self.pi * self.values)[0, 0])
+        return simplify_entry((self.pi * self.values)[0, 0])
 
     @property
     def fundamental(self) -> sp.ImmutableMatrix:
@@ -269,7 +141,7 @@ def martingale_increments(P: Any, u: Any) -> sp.ImmutableMatrix:
     u = _as_column(u)
     Pu = P * u
     m = P.rows
-    return _simplify_matrix(sp.Matrix(m, m, lambda i, j: u[j, 0] - Pu[i, 0]))
+    return simplify_matrix(sp.Matrix(m, m, lambda i, j: u[j, 0] - Pu[i, 0]))
 
 
 def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
@@ -281,7 +153,7 @@ def asymptotic_variance_from(pi: Any, centred_values: Any, u: Any) -> sp.Expr:
         (pi[0, i] * (2 * Ft[i, 0] * u[i, 0] - Ft[i, 0] ** 2) for i in range(pi.cols)),
         sp.Integer(0),
     )
-    return _simplify_entry(value)
+    return simplify_entry(value)
 
 
 def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
@@ -296,7 +168,7 @@ def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
     Z F~ because both solve the same regular system (checked in the tests).
     """
     P = as_exact_matrix(P)
-    m = _check_square(P)
+    m = check_square(P)
     pi = as_exact_matrix(pi)
     Ft = _as_column(centred_values)
     if m == 1:
@@ -304,12 +176,12 @@ def poisson_u(P: Any, pi: Any, centred_values: Any) -> sp.ImmutableMatrix:
     r = max(i for i in range(m) if pi[0, i].is_zero is not True)
     keep = [i for i in range(m) if i != r]
     system = (sp.eye(m) - P).extract(keep, keep)
-    solved = _solve(system, Ft.extract(keep, [0]))
+    solved = solve_exact(system, Ft.extract(keep, [0]))
     v = sp.zeros(m, 1)
     for row, i in enumerate(keep):
         v[i, 0] = solved[row, 0]
     shift = (pi * v)[0, 0]
-    return _simplify_matrix(v - sp.ones(m, 1) * shift)
+    return simplify_matrix(v - sp.ones(m, 1) * shift)
 
 
 def solve_poisson(P: Any, F: Any) -> PoissonSolution:
@@ -320,14 +192,14 @@ def solve_poisson(P: Any, F: Any) -> PoissonSolution:
     function on the states. Returns :class:`PoissonSolution`.
     """
     P = as_exact_matrix(P)
-    m = _check_square(P)
+    m = check_square(P)
     F = _as_column(F)
     if F.rows != m:
         raise ChainError(f"F has {F.rows} values but the chain has {m} states")
     pi = stationary_law(P)
     Ft = centred(F, pi)
     u = poisson_u(P, pi, Ft)
-    Pu = _simplify_matrix(P * u)
+    Pu = simplify_matrix(P * u)
     variance = asymptotic_variance_from(pi, Ft, u)
     return PoissonSolution(P, pi, F, Ft, u, Pu, variance)
 

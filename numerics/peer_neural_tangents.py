@@ -1,13 +1,5 @@
-"""Independent cross-checks against peer libraries (issue 6; theory.md §3-§5).
+"""Cross-checks against neural-tangents (NT) (issue 6; theory.md §3-§4).
 
-Each comparison returns a :class:`CrossCheckResult` (the report's "Independent cross-checks"
-section lists them). The peer libraries (neural-tangents + jax, QuantEcon.py) are optional:
-they are imported lazily inside the functions, so ``numerics`` stays importable without them;
-a missing one raises :class:`CrossCheckUnavailable` (one line, install hint).
-SymPy's ``sympy.stats`` ships with SymPy (a core dependency).
-
-Comparisons
------------
 1. neural-tangents (NT), kernel. With b frozen at 0 (b_max = 0, trainable c, w) only x_0 of a
    word matters and theory.md §3 gives A(x, x') = E[S S'] + E[c^2] x.x' E[erf'(w.x) erf'(w.x')],
    S = erf(w.x), w ~ N(0, w_std^2 I_d). NT network (NTK parameterisation, the default):
@@ -29,17 +21,10 @@ Comparisons
    solves df/dt = -(learning_rate / y_train.size) K (f - y) (it divides time by y_train.size),
    so with learning_rate = alpha and y_train.size = n, NT's time equals our t. Words outside the
    training set (pi = 0) are NT's test points (k_test_train = K[test, train]).
-3. sympy.stats.DiscreteMarkovChain: stationary_distribution() (linsolve) and, for ergodic
-   chains, fundamental_matrix() = (I - P + W)^{-1}, W the matrix with every row pi, which is
-   our Z = (I - P + 1 pi)^{-1} (theory.md §5): compared with derivations.poisson EXACTLY.
-4. QuantEcon.py MarkovChain(P).stationary_distributions (GTH) vs numerics.chain.stationary_law,
-   tolerance 1e-12 (issue 6).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from derivations.errors import InputError
+from numerics.peer_libraries import CrossCheckResult, neural_tangents
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -56,82 +42,6 @@ _EPS = float(np.finfo(float).eps)
 # error eps each, amplified by arcsin's condition number a / sqrt(1 - a^2) (see
 # _reference_rounding); 64 is a safety factor on "about ten" flops, fixed before measuring.
 _CLOSED_FORM_FLOPS = 64.0
-QUANTECON_TOLERANCE = 1e-12  # issue 6 ("to 1e-12"); GTH is entrywise O(m^3 eps) accurate
-INSTALL_HINT = "install the optional extra: python3 -m pip install -e '.[crosscheck]'"
-
-
-class CrossCheckUnavailable(InputError):
-    """A peer library needed by a cross-check is not installed."""
-
-
-@dataclass(frozen=True)
-class CrossCheckResult:
-    """One comparison with a peer library.
-
-    size: what was compared (human-readable, with the count of compared numbers);
-    max_deviation: max-abs difference (0.0 for exact comparisons that agree);
-    tolerance: the acceptance bound, and tolerance_source where it comes from;
-    passed: max_deviation <= tolerance (exact comparisons: all differences exactly zero).
-    """
-
-    name: str
-    library: str
-    version: str
-    size: str
-    max_deviation: float
-    tolerance: float
-    tolerance_source: str
-    passed: bool
-
-
-# ----------------------------------------------------------------------------- peer libraries
-
-
-def _import(module: str, distribution: str) -> tuple[Any, str]:
-    """Import a peer library lazily; (module, installed version). Raises CrossCheckUnavailable."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        raise CrossCheckUnavailable(
-            f"cross-check needs {distribution} ({exc.__class__.__name__}: {exc}); {INSTALL_HINT}"
-        ) from None
-    try:
-        version = importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        version = str(getattr(mod, "__version__", "unknown"))
-    return mod, version
-
-
-def missing_libraries() -> list[str]:
-    """Distributions of the ``crosscheck`` extra that cannot be found (cheap: no import), for a
-    caller that wants to know before running anything (the report instead runs the checks and
-    catches CrossCheckUnavailable, which names the missing library)."""
-    import importlib.util
-
-    modules = {"jax": "jax", "jaxlib": "jaxlib", "neural_tangents": "neural-tangents",
-               "quantecon": "quantecon"}
-    return [dist for mod, dist in modules.items() if importlib.util.find_spec(mod) is None]
-
-
-def neural_tangents() -> tuple[Any, Any, str]:
-    """(neural_tangents, jax.numpy, version) with jax in float64 (jax_enable_x64)."""
-    jax, _ = _import("jax", "jax")
-    jax.config.update("jax_enable_x64", True)
-    nt, version = _import("neural_tangents", "neural-tangents")
-    return nt, jax.numpy, version
-
-
-def quantecon() -> tuple[Any, str]:
-    """(quantecon, version)."""
-    return _import("quantecon", "quantecon")
-
-
-def _sympy_stats() -> tuple[Any, str]:
-    stats, _ = _import("sympy.stats", "sympy")
-    return stats, importlib.metadata.version("sympy")
-
-
-# ----------------------------------------------------------------------------- 1. NT kernel
 
 
 def nt_first_layer_std(w_std: float, d: int) -> float:
@@ -300,7 +210,7 @@ def independent_words(K: FloatArray, relative: float = 1e-6) -> list[int]:
     return sorted(chosen)
 
 
-def _every_other(words: list[int]) -> list[int]:
+def every_other(words: list[int]) -> list[int]:
     """Half of an independent set (still independent), so that some words are test points."""
     return words[::2] if len(words) > 1 else words
 
@@ -370,160 +280,3 @@ def gradient_descent_result(name: str, ours: FloatArray, theirs: FloatArray, tol
         size=f"{ours.shape[0]} times x {ours.shape[1]} words ({n_train} training)",
         max_deviation=dev, tolerance=tolerance, tolerance_source=tolerance_source,
         passed=bool(dev <= tolerance))
-
-
-# ----------------------------------------------------------------------------- 3. SymPy chain
-
-
-def _exact_max_deviation(a: Any, b: Any) -> tuple[float, bool]:
-    """(max |a - b| as float, all differences exactly zero) for two SymPy matrices."""
-    import sympy as sp
-
-    a, b = sp.Matrix(a), sp.Matrix(b)
-    if a.shape != b.shape:
-        return float("inf"), False
-    diffs = [x - y for x, y in zip(a, b, strict=True)]
-    diffs = [diff if diff.is_Rational else sp.simplify(diff) for diff in diffs]
-    exact = all(diff == 0 for diff in diffs)
-    return max((abs(float(diff)) for diff in diffs), default=0.0), bool(exact)
-
-
-def compare_sympy_chain(P: Any, *, stationary: Callable[[Any], Any] | None = None,
-                        fundamental: Callable[[Any], Any] | None = None,
-                        label: str = "") -> list[CrossCheckResult]:
-    """sympy.stats.DiscreteMarkovChain vs derivations.poisson (theory.md §1, §5), exactly.
-
-    P: exact (m, m) rational ergodic chain. ``stationary`` / ``fundamental`` replace our
-    implementations (negative controls). Two results: pi and Z."""
-    import sympy as sp
-
-    from derivations import poisson
-
-    stats, version = _sympy_stats()
-    P = sp.ImmutableMatrix(P)
-    m = P.shape[0]
-    chain = stats.DiscreteMarkovChain("Z", state_space=list(range(m)), trans_probs=P)
-    ours_pi = (stationary or poisson.stationary_law)(P)
-    ours_z = (fundamental or poisson.fundamental_matrix)(P)
-    results = []
-    for what, theirs, ours in (("stationary law", chain.stationary_distribution(), ours_pi),
-                               ("fundamental matrix", chain.fundamental_matrix(), ours_z)):
-        dev, exact = _exact_max_deviation(theirs, ours)
-        results.append(CrossCheckResult(
-            name=f"{what}{label}: sympy.stats.DiscreteMarkovChain vs derivations.poisson",
-            library="sympy", version=version,
-            size=f"{sp.Matrix(theirs).rows}x{sp.Matrix(theirs).cols} exact entries (m = {m})",
-            max_deviation=dev, tolerance=0.0, tolerance_source="exact rational equality",
-            passed=exact))
-    return results
-
-
-# ----------------------------------------------------------------------------- 4. QuantEcon
-
-
-def compare_quantecon(P: FloatArray, *, stationary: Callable[[FloatArray], FloatArray]
-                      | None = None, label: str = "") -> CrossCheckResult:
-    """QuantEcon.py MarkovChain (GTH) stationary law vs numerics.chain.stationary_law
-    (theory.md §1), tolerance 1e-12 (issue 6). P (m, m) irreducible."""
-    from numerics.chain import stationary_law
-
-    qe, version = quantecon()
-    P = np.asarray(P, dtype=float)
-    laws = qe.MarkovChain(P).stationary_distributions
-    ours = (stationary or stationary_law)(P)
-    if laws.shape[0] != 1:
-        dev = float("inf")
-    else:
-        dev = float(np.max(np.abs(laws[0] - ours)))
-    return CrossCheckResult(
-        name=f"stationary law{label}: quantecon.MarkovChain (GTH) vs numerics.chain",
-        library="quantecon", version=version, size=f"{P.shape[0]} states",
-        max_deviation=dev, tolerance=QUANTECON_TOLERANCE,
-        tolerance_source="1e-12 required; GTH entrywise relative error O(m^3 eps)",
-        passed=bool(dev <= QUANTECON_TOLERANCE))
-
-
-# ----------------------------------------------------------------------------- all
-
-
-_TIMES_FRACTIONS = (0.25, 0.5, 1.0)
-_SYMPY_MAX_STATES = 16  # exact determinant + inverse in SymPy grow fast with the word count
-
-
-def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheckResult]:
-    """Every cross-check on a derivations.inputs.config.Config (fast, < 60 s incl. imports).
-
-    * erf kernel, b = 0: the config's states, c_std, w_std (w_std = 0 replaced by 1, since
-      the NT mapping needs w_std > 0), words of length ``word_length``.
-    * NT gradient descent: the config's own kernel (numerics.kernel) on words of length
-      ``word_length``, ybar of the config, alpha, training set = every other word of
-      :func:`independent_words` (the rest are NT test points), times horizon x (1/4, 1/2, 1).
-    * NT end to end (erf, b = 0): NT kernel + NT predictor vs our quadrature kernel + our
-      solver, tolerance = numerics.limit.quadrature_bound of the kernel tolerance + rounding.
-    * SymPy (exact chains only): base chain, and word chain of length ``word_length`` when
-      P > 0 (else transient words) and it has <= 16 words.
-    * QuantEcon: base chain and, when P > 0, word chain of length config.limit.word_length
-      (shortened to <= 729 words).
-    """
-    from derivations.inputs.config import states_array, transition_matrix, transition_matrix_exact
-    from numerics.kernel import kernel_on_words, spec_from_config
-    from numerics.limit import quadrature_bound
-    from numerics.targets import ybar_from_config
-    from numerics.words import word_transition_matrix
-
-    results: list[CrossCheckResult] = []
-    states = states_array(config.chain)
-    w_std = float(config.init.w_std) or 1.0
-    c_std = float(config.init.c_std)
-    L = int(word_length)
-    erf = compare_erf_kernel(states, w_std, c_std, L)
-    results += erf_kernel_results(erf, f"config states, w_std = {w_std:g}, c_std = {c_std:g}")
-
-    alpha = float(config.training.alpha)
-    times = tuple(float(config.training.horizon) * f for f in _TIMES_FRACTIONS)
-    ybar = ybar_from_config(config, L)
-    n_words = ybar.shape[0]
-    K = kernel_on_words(spec_from_config(config), L).K
-    train = _every_other(independent_words(K))
-    ours = ours_uniform_limit(K, ybar, alpha, train, times)
-    theirs = nt_gradient_descent(K, ybar, alpha, train, times)
-    tol = 2.0 * ode_rounding(K, ybar, alpha, train, times)
-    results.append(gradient_descent_result(
-        "limit ODE, uniform weights on training words (config kernel): numerics.limit vs "
-        "NT gradient_descent_mse", ours, theirs, tol,
-        "rounding of the two spectral solutions (numerics.limit estimate, twice)", len(train)))
-
-    train = _every_other(independent_words(erf.nt))
-    ours_e = ours_uniform_limit(erf.ours, ybar, alpha, train, times)
-    theirs_e = nt_gradient_descent(erf.nt, ybar, alpha, train, times)
-    pi = training_weights(n_words, train)
-    bound = quadrature_bound(erf.quadrature_tolerance, erf.ours, pi, np.where(pi > 0, ybar, 0.0),
-                             alpha, max(times))[0]
-    tol_e = bound + ode_rounding(erf.ours, ybar, alpha, train, times) + ode_rounding(
-        erf.nt, ybar, alpha, train, times)
-    results.append(gradient_descent_result(
-        "limit ODE end to end (erf, b = 0): our kernel + solver vs NT kernel + "
-        "gradient_descent_mse", ours_e, theirs_e, tol_e,
-        "numerics.limit.quadrature_bound of the kernel tolerance + rounding of both solutions",
-        len(train)))
-
-    P = transition_matrix(config.chain)
-    m = P.shape[0]
-    positive = bool(np.all(P > 0))  # else the word chain has transient words (not ergodic)
-    if config.chain.exact:
-        from derivations.word_chain import word_transition_matrix as exact_word_matrix
-
-        P_exact = transition_matrix_exact(config.chain)
-        results += compare_sympy_chain(P_exact, label=" (config chain)")
-        if positive and m**L <= _SYMPY_MAX_STATES:
-            results += compare_sympy_chain(exact_word_matrix(P_exact, L),
-                                           label=f" (word chain, L = {L})")
-    results.append(compare_quantecon(P, label=" (config chain)"))
-    if not positive:
-        return results
-    L_q = max(1, int(config.limit.word_length))
-    while m**L_q > 729 and L_q > 1:
-        L_q -= 1
-    results.append(compare_quantecon(word_transition_matrix(P, L_q),
-                                     label=f" (word chain, L = {L_q})"))
-    return results
