@@ -130,6 +130,19 @@ def no_convergence_rival(test: RateTest, name: str = "no convergence (an error f
     return exponent_rival(test, 0.0, name, above_only=True)
 
 
+def rate_base(*, name: str, claim: str, equation: str, quantity: str, tolerance_source: str,
+              figures: tuple[FigureData, ...] = (), formula: str = "",
+              details: dict[str, Any] | None = None) -> CheckResult:
+    """What a rate check states before its fit (theory.md §6): its name, bound claim, equation,
+    quantity, tolerance source, figures, formula and details. :func:`rate_claims` completes it
+    into the bound and sharpness results (prediction, slope, window, verdicts, rivals): the two
+    are the one builder of every rate check's results."""
+    return CheckResult(name=name, claim=claim, equation=equation, quantity=quantity,
+                       prediction=None, measured=None, ci=None, tolerance=None,
+                       tolerance_source=tolerance_source, accepted=False, figures=figures,
+                       formula=formula, details=dict(details or {}))
+
+
 def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                 bound_rivals: Sequence[Rival] = (), sharp_figures: tuple = (),
                 floor_name: str = "no convergence (an error floor: slope 0)"

@@ -33,7 +33,14 @@ from proofs_check.checks._common import (
 )
 from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData
-from proofs_check.rivals import ACCEPTANCE_NOTE, fit_rival, rate_claims, rate_figure, rate_test
+from proofs_check.rivals import (
+    ACCEPTANCE_NOTE,
+    fit_rival,
+    rate_base,
+    rate_claims,
+    rate_figure,
+    rate_test,
+)
 from proofs_check.stats import fit_rate
 
 NAME = "kernel_at_init"
@@ -150,14 +157,13 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
                   "ticks": [word_label(int(w), config.chain.m, word_length) for w in select]},
         ),
     )
-    base = CheckResult(
+    base = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,
         quantity="rate exponent of RMS(A^N - A) in N",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope "
         f"({budget.init_replicas} replicas per N); allowance 0 because E[e] = V/N exactly for "
         "i.i.d. units",
-        accepted=False, figures=figures,
+        figures=figures,
         formula=r"\frac{1}{N} \sum_i \big[S^i S'^i + (c^i)^2 (G^{w,i} \cdot G^{w,i\prime} "
         r"+ G^{b,i} G^{b,i\prime})\big] - A(x, x') = O(N^{-1/2})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,

@@ -47,6 +47,7 @@ from proofs_check.rivals import (
     RIVAL_SHIFT,
     RateTest,
     exponent_rival,
+    rate_base,
     rate_claims,
     rate_figure,
     rate_test,
@@ -96,14 +97,12 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     rng = stream(context.seed, "lazy_training")
     fit = fit_rate(ns, motions, power=2, rng=rng)
     test = rate_test(fit, predicted, bias, replicas)
-    base = CheckResult(
+    base = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,
         quantity="rate exponent of RMS over word pairs of A^N(theta_T) - A^N(theta_0)",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
         f"{replica_text(budget)} replicas per N, widened by the allowance {bias:.3g} = "
         "r N_min^-r / (1 - N_min^-r) (a subleading term of relative order N^-r)",
-        accepted=False,
         figures=(rate_figure(test, "Lazy training: motion of the empirical tangent kernel",
                              r"RMS of $A^N(\theta_T) - A^N(\theta_0)$"),),
         details={"ladder": list(budget.n_ladder), "replicas": replicas, "words": int(select.size),

@@ -58,6 +58,7 @@ from proofs_check.rivals import (
     ACCEPTANCE_NOTE,
     limit_rival,
     limit_rivals_figure,
+    rate_base,
     rate_claims,
     rate_figure,
     rate_test,
@@ -196,20 +197,18 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "subleading term of the error, plus the largest slope change the limit's own "
               f"error delta = {delta:.2g} can cause)")
     figures = ntk_figures(config, budget, limit, solvers[claim], levels, errors, claim, L)
-    base = CheckResult(
+    base = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,
         quantity="rate exponent of sup over t_j of the RMS of f^N - g_t along the training path",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
-        tolerance_source=source.format(test.allowance), accepted=False,
+        tolerance_source=source.format(test.allowance),
         figures=(rate_figure(test, "Main theorem: the error along the training path",
                              r"$\sup_t$ RMS of $f^N - g_t$"), *figures,
                  limit_rivals_figure("Rival limits at t = T, largest N", path_rivals)),
         details=dict(common), formula=FORMULA)
-    frozen_base = CheckResult(
+    frozen_base = rate_base(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
         quantity="rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
-        tolerance_source=source.format(test_f.allowance), accepted=False,
+        tolerance_source=source.format(test_f.allowance),
         figures=(rate_figure(test_f, "Frozen network at T on words vs g_T",
                              r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),
                  limit_rivals_figure("Rival limits on words at T, largest N", word_rivals)),

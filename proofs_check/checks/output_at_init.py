@@ -27,7 +27,7 @@ from proofs_check.checks._common import (
 )
 from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, Rival
-from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
+from proofs_check.rivals import ACCEPTANCE_NOTE, rate_base, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
 
 NAME = "output_at_init"
@@ -121,13 +121,11 @@ def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
     fit = fit_rate(np.array(budget.init_ladder), data["f2"], power=2, rng=rng)
     test = rate_test(fit, predicted, BIAS_ALLOWANCE, [budget.init_replicas] * fit.ns.size)
-    base = CheckResult(
+    base = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION, quantity="rate exponent of RMS f^N_0 in N",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope "
         f"({budget.init_replicas} replicas per N); allowance 0 since "
         "E[f_0^2] = N^{1-2beta} E[c^2 S^2] exactly",
-        accepted=False,
         figures=(rate_figure(test, "Output at initialisation", r"RMS of $f^N_0$ over words"),),
         formula=r"f^N_0 = N^{-\beta} \sum_i c^i S^i = O(N^{1/2 - \beta})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,

@@ -30,7 +30,7 @@ from proofs_check.checks._common import predicted_exponent, replica_text, sublea
 from proofs_check.checks._simulations import trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
-from proofs_check.rivals import ACCEPTANCE_NOTE, rate_claims, rate_figure, rate_test
+from proofs_check.rivals import ACCEPTANCE_NOTE, rate_base, rate_claims, rate_figure, rate_test
 from proofs_check.stats import fit_rate
 
 NAME = "parameter_drift"
@@ -111,25 +111,22 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     details = {"ladder": list(budget.n_ladder), "replicas": replicas,
                "predicted_source": "derivations.scaling.error_exponents, max_drift_scale"}
     log_factor = ("sqrt(2 log N)" if gaussian_c(config) else "1 (bounded c)")
-    base_rms = CheckResult(
+    base_rms = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,
         quantity="rate exponent of the RMS over units of |theta_T - theta_0|",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
-        tolerance_source=source.format(bias, ""), accepted=False,
+        tolerance_source=source.format(bias, ""),
         figures=(rate_figure(rms, "Parameter drift: RMS over units",
                              r"RMS over units of $|\theta_T - \theta_0|$"),),
         details=dict(details, rms_drift=rms.fit.values),
         formula=r"\Big(\frac1N \sum_i |\theta^i_{\lfloor NT \rfloor} - \theta^i_0|^2\Big)^{1/2}"
                 r" = O(N^{\beta - 1})")
-    base_max = CheckResult(
+    base_max = rate_base(
         name=f"{NAME}_max", claim=MAX_CLAIM, equation=EQUATION,
         quantity=f"rate exponent of max_i |theta_T - theta_0| / {log_factor}",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=source.format(
             bias_max, f", plus the slope of log(m_N / sqrt(2 log N)) over the ladder, m_N the "
             f"expected maximum of N half-normals ({bias_max - bias:.3g})"
             if gaussian_c(config) else ""),
-        accepted=False,
         figures=(rate_figure(top, "Parameter drift: max over units / " + log_factor,
                          r"$\max_i |\theta_T - \theta_0|$ / " + log_factor),),
         details=dict(details, max_drift_normalised=top.fit.values, log_factor=log_factor),

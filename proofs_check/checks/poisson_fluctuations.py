@@ -55,6 +55,7 @@ from proofs_check.rivals import (
     ACCEPTANCE_CONFIDENCE,
     ACCEPTANCE_NOTE,
     fit_rival,
+    rate_base,
     rate_claims,
     rate_figure,
     rate_test,
@@ -254,16 +255,15 @@ def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResul
                    {"xlabel": "$t$", "ylabel": r"$\frac{1}{N}\sum_{k<Nt} \tilde F(Z_k)$",
                     "band_label": r"$\pm 2\sqrt{\sigma^2 t / N}$"}),
     )
-    base = CheckResult(
+    base = rate_base(
         name="poisson_drift",
         claim="The drift fluctuation (1/N) sum_{k<Nt} [F(Z_k) - pi F] is O(N^{-1/2}) uniformly "
         "in t <= T.",
         equation="poisson_equation", quantity="rate exponent of RMS sup_t |drift fluctuation|",
-        prediction=predicted, measured=None, ci=None, tolerance=None,
         tolerance_source=f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
         f"{budget.poisson_replicas} paths per N, widened by the boundary-term allowance "
         f"{bias:.3g}",
-        accepted=False, figures=figures,
+        figures=figures,
         details={"ladder": list(ladder), "paths": budget.poisson_replicas,
                  "rms_sup": test.fit.values},
         formula=FORMULA)
