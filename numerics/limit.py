@@ -17,7 +17,7 @@ The L2(pi_L) training loss l(t) = 1/2 sum_u pi_L(u) (ybar(u) - g_t(u))^2 equals
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -234,6 +234,26 @@ def solves_next_length(m: int, d: int, word_length: float) -> bool:
     return (word_length + 1) * math.log(m) <= math.log(limit_words) + 1e-12
 
 
+def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid: int = 1) -> float:
+    """theory.md §4, truncation: the estimated |g^L - g^infinity| (in the norm of the given
+    differences) from measured differences diff_j = |E[g^j | younger j-1 symbols] - g^(j-1)|
+    between consecutive word lengths, which decay like C rho^j. The one truncation estimator of
+    the suite (:func:`solve_limit`, the checks' word-length choice).
+
+    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the valid
+    levels j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
+    j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
+    for convergence. Infinite when no difference exists.
+    """
+    rho = min(max(float(rho), 0.0), 0.99)
+    levels = [j for j in (L - 1, L, L + 1) if j >= first_valid and j in diffs]
+    if not levels:  # words too short for the target: extrapolate what there is (config's L)
+        levels = [j for j in (L - 1, L, L + 1) if j in diffs]
+    if not levels:
+        return float("inf")
+    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
+
+
 def _solve_only(config, word_length, times, settings):
     problem = word_problem(config, word_length)
     kernel = kernel_on_words(problem.spec, word_length, settings)
@@ -292,17 +312,21 @@ def solve_limit(
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g
         short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
-        # sum_{k>=L} diff_k ~ diff_L / (1 - rho) ("next"), or diff_{L-1} rho / (1 - rho)
+        # diff_{L+1} / (1 - rho) ("next") or diff_L rho / (1 - rho) ("previous")
         from derivations.inputs.config import contraction_rate
 
-        rho = min(float(contraction_rate(config)), 0.99)
-        factor = 1.0 / (1.0 - rho) if truncation == "next" else rho / (1.0 - rho)
+        rho = float(contraction_rate(config))
+        level = max(L, other)  # the difference measured is diff_level (g^level vs g^(level-1))
+
+        def tail(difference: float) -> float:
+            return truncation_tail({level: difference}, L, rho)
+
         estimates["truncation_difference"] = float(np.max(np.abs(diff)))
-        estimates["truncation"] = factor * estimates["truncation_difference"]
-        estimates["truncation_l2"] = factor * float(
-            np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1))))
-        estimates["truncation_kernel"] = factor * float(
-            np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k)))
+        estimates["truncation"] = tail(estimates["truncation_difference"])
+        estimates["truncation_l2"] = tail(float(
+            np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1)))))
+        estimates["truncation_kernel"] = tail(float(
+            np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k))))
         estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"
     else:
         estimates["truncation"] = None

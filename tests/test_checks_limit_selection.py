@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from derivations.inputs.config import load_config
+from numerics.limit import truncation_tail
 from proofs_check.checks._limit import (
     accuracy_note,
     select_limit,
     time_grid,
-    truncation_estimate,
 )
 
 
@@ -23,14 +23,16 @@ def _times(config):
     return tuple(np.append(time_grid(horizon), horizon))
 
 
-def test_truncation_estimate_is_the_geometric_tail():
+def test_truncation_tail_is_the_geometric_tail():
     rho = 0.5
     diffs = {3: 0.08, 4: 0.04}  # exactly C rho^j with C = 0.64
     # tail sum_{j > 4} C rho^j = C rho^5 / (1 - rho) = 0.04
-    assert truncation_estimate(diffs, 4, rho, first_valid=3) == pytest.approx(0.04)
+    assert truncation_tail(diffs, 4, rho, first_valid=3) == pytest.approx(0.04)
     # one accidentally small difference does not pass for convergence: the earlier level wins
-    assert truncation_estimate({3: 0.08, 4: 1e-9}, 4, rho, 3) == pytest.approx(0.04)
-    assert truncation_estimate({}, 1, rho, 2) == math.inf
+    assert truncation_tail({3: 0.08, 4: 1e-9}, 4, rho, 3) == pytest.approx(0.04)
+    assert truncation_tail({}, 1, rho, 2) == math.inf
+    # the difference to the next length (diff_{L+1} = C rho^5 = 0.02): tail 0.02 / (1 - rho)
+    assert truncation_tail({5: 0.02}, 4, rho) == pytest.approx(0.04)
 
 
 def test_smallest_sufficient_word_length_and_cap():

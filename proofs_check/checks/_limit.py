@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, suffix_average
+from numerics.limit import (
+    LimitSolver,
+    g_at,
+    limit_solver,
+    solve_limit,
+    suffix_average,
+    truncation_tail,
+)
 from numerics.simulate import time_to_step
 from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
@@ -55,30 +62,12 @@ def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
     return by_symbol[(index // m) % m]
 
 
-def truncation_estimate(diffs: dict[int, float], L: int, rho: float, first_valid: int) -> float:
-    """Estimated |g^L - g^infinity| (max over words and times) from the measured differences
-    diff_j = max |E[g^j | younger j-1 symbols] - g^(j-1)| (theory.md §4: diff_j ~ C rho^j).
-
-    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the last
-    two valid levels j in {L - 1, L} (both words long enough for the target, j >= first_valid)
-    and the larger is kept, so one accidentally small difference cannot pass for convergence.
-    Infinite when no difference exists (L = 1).
-    """
-    rho = min(max(float(rho), 0.0), 0.99)
-    levels = [j for j in (L - 1, L) if j >= first_valid and j in diffs]
-    if not levels:  # words too short for the target: extrapolate what there is (config's L)
-        levels = [j for j in (L - 1, L) if j in diffs]
-    if not levels:
-        return float("inf")
-    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
-
-
 def select_limit(config, accuracy: float, times: tuple[float, ...]):
     """The limit on words at the smallest sufficient word length (module docstring).
 
     Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``),
     measures diff_L against L - 1 and stops at the first L >= q + 2 with
-    delta(L) = quadrature + :func:`truncation_estimate` + rounding <= ``accuracy``.
+    delta(L) = quadrature + :func:`numerics.limit.truncation_tail` + rounding <= ``accuracy``.
     Returns (LimitResult, delta, info) with info the delta of every L tried.
     """
     from derivations.inputs.config import contraction_rate
@@ -103,7 +92,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
         if L < L_min:
             continue
         estimates = result.error_estimates
-        truncation = truncation_estimate(diffs, L, rho, first_valid)
+        truncation = truncation_tail(diffs, L, rho, first_valid)
         if rho == 0.0 and L >= lag + 1:
             truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
         delta = float(estimates.get("quadrature") or 0.0) + truncation + float(
