@@ -36,13 +36,15 @@ class Budget:
 
     n_ladder: hidden-unit counts N for the rate fits; replicas: independent replicas per N for
     the trained-network checks (drift, main theorem); init_replicas: replicas per N for the cheap
-    initialisation checks (output and kernel at init); word_length: L for the limit on words;
+    initialisation checks (output and kernel at init); init_word_length: the length of the
+    words those checks and lazy training compare on (not the limit's word length, which
+    checks._limit.select_limit chooses up to the config's limit.word_length);
     init_words: words (spread evenly over all m^L) compared by the initialisation checks;
     memory_steps: steps of the memory contraction run; memory_units: units in it;
     poisson_steps: path length of the Poisson checks; poisson_ladder: path lengths n for the
     drift-fluctuation rate; poisson_replicas: paths per length; limit_accuracy: the error delta
     of the limit g_t on words that the main-theorem and Poisson checks need
-    (checks.main_theorem.select_limit takes the smallest word length whose estimated delta meets
+    (checks._limit.select_limit takes the smallest word length whose estimated delta meets
     it, at most the config's word length).
 
     Choice of limit_accuracy: the main theorem's finite-N allowance for the limit's error is
@@ -59,7 +61,7 @@ class Budget:
     replicas: int
     init_ladder: tuple[int, ...]
     init_replicas: int
-    word_length: int
+    init_word_length: int
     init_words: int
     memory_steps: int
     memory_units: int
@@ -101,7 +103,7 @@ BUDGETS: dict[str, Budget] = {
         replicas=96,
         init_ladder=(256, 512, 1024, 2048, 4096),
         init_replicas=256,
-        word_length=4,
+        init_word_length=4,
         init_words=12,
         memory_steps=60,
         memory_units=2000,
@@ -116,7 +118,7 @@ BUDGETS: dict[str, Budget] = {
         replicas=128,
         init_ladder=(256, 512, 1024, 2048, 4096, 8192),
         init_replicas=512,
-        word_length=6,
+        init_word_length=6,
         init_words=24,
         memory_steps=80,
         memory_units=8000,
@@ -133,7 +135,7 @@ BUDGETS: dict[str, Budget] = {
         replicas=256,
         init_ladder=(512, 1024, 2048, 4096, 8192, 16384, 32768),
         init_replicas=1024,
-        word_length=8,
+        init_word_length=8,
         init_words=48,
         memory_steps=100,
         memory_units=20000,
@@ -149,7 +151,7 @@ BUDGETS: dict[str, Budget] = {
 # have power, so its verdicts are not meaningful. Used by the test suite, not offered by the CLI.
 TINY = Budget(
     name="tiny", n_ladder=(64, 128, 256), replicas=8, init_ladder=(64, 128, 256),
-    init_replicas=16, word_length=3, init_words=6, memory_steps=30, memory_units=200,
+    init_replicas=16, init_word_length=3, init_words=6, memory_steps=30, memory_units=200,
     poisson_steps=2000, poisson_ladder=(100, 200, 400), poisson_replicas=20,
     limit_accuracy=1e-2,
 )

@@ -72,7 +72,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     """
     from derivations.inputs.config import contraction_rate
 
-    L_max = max(int(config.limit.word_length), 1)
+    L_max = max(int(config.limit.word_length), 1)  # the cap: the config's word length
     lag = int(config.target.lag)
     first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
     L_min = min(L_max, first_valid)

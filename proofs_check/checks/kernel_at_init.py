@@ -122,7 +122,7 @@ def _squared_errors(context: CheckContext, word_length: int, references: dict[st
 def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     config = context.config
     budget = context.budget
-    word_length = budget.word_length
+    word_length = budget.init_word_length
     select = init_word_selection(config, budget, word_length)
     kernel = limit_kernel(context, word_length, select)
     predicted = predicted_exponent("kernel_at_init", config)  # -1/2, derivations.scaling

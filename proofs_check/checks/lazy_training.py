@@ -2,8 +2,8 @@
 T, on words, stays within O(N^{beta - 1}) of the one at initialisation. This is the step of the
 proof that replaces the current parameters by the initial ones in the kernel.
 
-On the budget's init_words words (length ``Budget.word_length``, spread over all m^L words, each
-read from S = G = 0) the empirical kernel A^N(theta; u, v) (numerics.tangent_kernel) is
+On the budget's init_words words (length ``Budget.init_word_length``, spread over all m^L
+words, each read from S = G = 0) the empirical kernel A^N(theta; u, v) (numerics.tangent_kernel) is
 computed at theta_0 and theta_{floor(NT)} of the shared trained networks (checks._simulations);
 per replica e = mean over word pairs of (A^N(theta_T) - A^N(theta_0))^2, and the RMS
 sqrt(mean_r e) is fitted against N. The predicted exponent beta - 1 is derived in
@@ -78,7 +78,7 @@ def kernel_motion(level: dict[str, np.ndarray], config, inputs: np.ndarray) -> n
 def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     config = context.config
     budget = context.budget
-    L = budget.word_length
+    L = budget.init_word_length
     select = spread_indices(config.chain.m**L, budget.init_words)
     inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
     levels = trained_ladder(context, 0.0, 0.5)

@@ -58,8 +58,8 @@ def _outputs(context: CheckContext, antisymmetric: bool, paired: bool) -> np.nda
     """Per (N, replica): mean over words of f_0^2 (or max |f_0| when antisymmetric)."""
     config = context.config
     budget = context.budget
-    select = spread_indices(config.chain.m**budget.word_length, budget.init_words)
-    inputs = states_array(config)[enumerate_words(config.chain.m, budget.word_length)[select]]
+    select = spread_indices(config.chain.m**budget.init_word_length, budget.init_words)
+    inputs = states_array(config)[enumerate_words(config.chain.m, budget.init_word_length)[select]]
     beta = config.network.beta
     out = np.empty((len(budget.init_ladder), budget.init_replicas))
     for i, n_units in enumerate(budget.init_ladder):
@@ -78,7 +78,7 @@ def _outputs(context: CheckContext, antisymmetric: bool, paired: bool) -> np.nda
 def _run_antisymmetric(context: CheckContext) -> CheckResult:
     budget = context.budget
     params = {"config": context.config, "ladder": budget.init_ladder,
-              "replicas": budget.init_replicas, "L": budget.word_length, "seed": context.seed}
+              "replicas": budget.init_replicas, "L": budget.init_word_length, "seed": context.seed}
     data = context.cache.get_or_compute(
         "output_init_antisym", params,
         lambda: {"paired": _outputs(context, True, True),
@@ -115,7 +115,7 @@ def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
     budget = context.budget
     predicted = predicted_exponent("output_at_init", config)  # 1/2 - beta
     params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
-              "L": budget.word_length, "seed": context.seed}
+              "L": budget.init_word_length, "seed": context.seed}
     data = context.cache.get_or_compute(
         "output_init", params, lambda: {"f2": _outputs(context, False, True)})
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
