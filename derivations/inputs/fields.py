@@ -90,26 +90,27 @@ def read_number(value: Any, field: str) -> Number:
         result = exact
     else:
         raise field_error(field, f"expected a number, got {type(value).__name__}")
+    finite_float(result, value, field)
+    return result
+
+
+def finite_float(number: Any, value: Any, field: str) -> float:
+    """float(number), refused unless finite (an overflowing int or Fraction counts as inf);
+    ``value`` is what the message shows (the user's text)."""
     try:
-        as_float = float(result)
+        as_float = float(number)
     except OverflowError:
         as_float = math.inf
     if not math.isfinite(as_float):
         raise field_error(field, f"{show_value(value)} is not a finite number")
-    return result
+    return as_float
 
 
 def read_real(value: Any, field: str) -> float:
     """A finite TOML int or float, as float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise field_error(field, f"expected a number, got {type_name(value)}")
-    try:
-        result = float(value)
-    except OverflowError:
-        result = math.inf
-    if not math.isfinite(result):
-        raise field_error(field, f"{show_value(value)} is not a finite number")
-    return result
+    return finite_float(value, value, field)
 
 
 def read_integer(value: Any, field: str) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,11 +37,6 @@ from derivations.inputs.config import (
     config_to_dict,
     read_toml,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_SOURCE = "<default config>"
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; 1 MiB is generous
@@ -144,8 +138,8 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
                     f"unknown key (known keys: {', '.join(SCHEMA_KEYS[table])})")
     raw = raw.strip()
     try:
-        document = tomllib.loads(f"value = {raw}")
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        document = read_toml(f"value = {raw}", "--set")
+    except ConfigError:
         document = {"value": raw}  # not a TOML value: a bare string such as erf or tanh(x0)
     if set(document) != {"value"}:
         raise _fail(f"{table}.{key}", "expected one value")

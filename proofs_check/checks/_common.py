@@ -79,3 +79,9 @@ def replica_text(budget) -> str:
         parts.append(f"{counts[i]} (N = {lo})" if i == j else f"{counts[i]} (N = {lo}..{hi})")
         i = j + 1
     return ", ".join(parts)
+
+
+def control_group(config) -> str:
+    """The kernel term a tier rival drops: b if trainable, else w, else c."""
+    groups = config.network.trainable
+    return "b" if "b" in groups else ("w" if "w" in groups else "c")

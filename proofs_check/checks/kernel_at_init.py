@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from derivations.inputs.config import states_array
-from numerics.kernel import KernelSpec, kernel_on_words
+from numerics.kernel import kernel_on_words, spec_from_config
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words, word_label
 from proofs_check.checks import CheckContext
@@ -56,24 +56,6 @@ SPAWN_KEY = stream_key("kernel_at_init")
 BIAS_ALLOWANCE = 0.0  # E[e] = V/N exactly (i.i.d. units); see module docstring.
 
 
-def kernel_spec(config) -> KernelSpec:
-    """numerics.kernel.KernelSpec of a Config (float states, trainable groups)."""
-    return KernelSpec(
-        activation=config.network.activation,
-        states=states_array(config),
-        c_std=float(config.init.c_std),
-        w_std=float(config.init.w_std),
-        b_max=float(config.init.b_max),
-        groups=tuple(g for g in ("c", "w", "b") if g in config.network.trainable),
-    )
-
-
-def control_group(config) -> str:
-    """The kernel term a tier rival drops: b if trainable, else w, else c."""
-    groups = config.network.trainable
-    return "b" if "b" in groups else ("w" if "w" in groups else "c")
-
-
 def init_word_selection(config, budget, word_length: int) -> np.ndarray:
     """Indices of the budget's init_words words, spread over the m^L words."""
     return spread_indices(config.chain.m**word_length, budget.init_words)
@@ -84,7 +66,7 @@ def limit_kernel(context: CheckContext, word_length: int, select: np.ndarray | N
     """A by quadrature on all words (or the ``select``-ed ones, in that order), per group,
     with its error estimate (cached)."""
     config = context.config
-    spec = kernel_spec(config)
+    spec = spec_from_config(config)
 
     def compute() -> dict[str, np.ndarray]:
         result = kernel_on_words(spec, word_length, select=select)

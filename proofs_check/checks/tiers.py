@@ -132,13 +132,13 @@ def _kernel_pair(config) -> tuple[list, list, np.ndarray, np.ndarray, dict]:
 
 
 def _kernel(context: CheckContext) -> CheckResult:
-    from numerics.kernel import kernel_on_words
+    from numerics.kernel import kernel_on_words, spec_from_config
     from numerics.reference import kernel_entry_mp
     from numerics.words import word_index
-    from proofs_check.checks.kernel_at_init import control_group, kernel_spec
+    from proofs_check.checks._common import control_group
 
     config = context.config
-    spec = kernel_spec(config)
+    spec = spec_from_config(config)
     u, v, states, u_idx, extra = _kernel_pair(config)
     m = states.shape[0]
     iu = int(word_index(u_idx, m))
