@@ -24,20 +24,19 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from derivations.inputs.fields import (
     ConfigError,
     Number,
     field_error,
-    read_boolean,
     read_integer,
-    read_list,
-    read_matrix,
-    read_number,
-    read_real,
     read_string,
     type_name,
 )
 from derivations.inputs.schema import (
+    DERIVED_KEYS,
+    SCHEMA_KEYS,
     TABLES,
     TRAINABLE_GROUPS,
     ChainConfig,
@@ -83,100 +82,52 @@ DEFAULT_CONFIG_TOML: str = _read_default_toml()
 
 
 
-# ============================================================================ TOML -> Config
-
-SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
-    "chain": ("states", "transition", "initial"),
-    "target": ("expression", "noise_std"),
-    "network": ("activation", "beta", "antisymmetric", "trainable"),
-    "init": ("c_std", "w_std", "b_max"),
-    "training": ("alpha", "horizon"),
-    "run": ("N", "replicas", "seed", "backend"),
-    "limit": ("word_length",),
-}
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "chain": ("states", "transition"),
-    "target": ("expression",),
-}
+_ADAPTER = TypeAdapter(Config)
+# Which schema error a message reports first: unknown tables and keys, then sections that are not
+# tables, then missing ones, then values (the order a reader fixes a file in).
+_ERROR_ORDER = {"unexpected_keyword_argument": 0, "extra_forbidden": 0, "dataclass_type": 1,
+                "dataclass_args_type": 1, "missing": 2, "missing_argument": 2}
 
 
-def _check_keys(data: dict[str, Any]) -> None:
-    """Unknown tables and keys are errors (typo protection); required ones must be present."""
-    for name, value in data.items():
-        if name not in SCHEMA_KEYS:
-            raise field_error(name, f"unknown table or key (known tables: {', '.join(TABLES)})")
-        if not isinstance(value, dict):
-            raise field_error(name, f"must be a table [{name}], got {type_name(value)}")
-        for key in value:
-            if key not in SCHEMA_KEYS[name]:
-                raise field_error(
-                    f"{name}.{key}", f"unknown key (known keys: {', '.join(SCHEMA_KEYS[name])})"
-                )
-    for name, keys in _REQUIRED.items():
-        if name not in data:
-            raise field_error(name, "missing table")
-        for key in keys:
-            if key not in data[name]:
-                raise field_error(f"{name}.{key}", "missing (required)")
-
-
-def _chain(table: dict[str, Any]) -> ChainConfig:
-    states = read_matrix(table["states"], "chain.states")
-    transition = read_matrix(table["transition"], "chain.transition")
-    initial = None
-    if "initial" in table:
-        entries = read_list(table["initial"], "chain.initial")
-        initial = tuple(read_number(x, f"chain.initial[{i}]") for i, x in enumerate(entries))
-    return ChainConfig(states=states, transition=transition, initial=initial)
-
-
-def _trainable(value: Any) -> tuple[str, ...]:
-    groups = read_list(value, "network.trainable")
-    return tuple(read_string(g, "network.trainable") for g in groups)
+def _schema_error(error: ValidationError, data: dict[str, Any]) -> ConfigError:
+    """pydantic's first schema error (in :data:`_ERROR_ORDER`) as one ConfigError line; a value
+    error raised by a field reader is that reader's own ConfigError, unchanged."""
+    first = min(error.errors(), key=lambda e: _ERROR_ORDER.get(e["type"], 3))
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):
+        return cause
+    location = [str(part) for part in first["loc"]]
+    field = ".".join(location)
+    kind = _ERROR_ORDER.get(first["type"], 3)
+    if kind == 0 and len(location) == 1:
+        return field_error(field, f"unknown table or key (known tables: {', '.join(TABLES)})")
+    if kind == 0:
+        known = ", ".join(SCHEMA_KEYS[location[0]])
+        return field_error(field, f"unknown key (known keys: {known})")
+    if kind == 1:
+        return field_error(field, f"must be a table [{field}], got {type_name(data.get(field))}")
+    if kind == 2:
+        return field_error(field, "missing table" if len(location) == 1 else "missing (required)")
+    return field_error(field, first["msg"])
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a Config from a TOML-shaped dict (as ``tomllib.loads`` returns, or
-    as :func:`config_to_dict` produces). Raises ConfigError."""
+    as :func:`config_to_dict` produces). The schema (tables, keys, defaults, required fields)
+    is validated by pydantic against the dataclasses of derivations.inputs.schema, each value by
+    its field reader, the domain by derivations.inputs.validation. Raises ConfigError."""
     if not isinstance(data, dict):
         raise field_error("config", f"expected a table, got {type_name(data)}")
-    _check_keys(data)
-    tables = {name: data.get(name, {}) for name in TABLES}
-    target, network = tables["target"], tables["network"]
-    init, training, run, limit = tables["init"], tables["training"], tables["run"], tables["limit"]
-    config = Config(
-        chain=_chain(tables["chain"]),
-        target=TargetConfig(
-            expression=read_string(target["expression"], "target.expression"),
-            noise_std=read_real(target.get("noise_std", 0.0), "target.noise_std"),
-        ),
-        network=NetworkConfig(
-            activation=read_string(network.get("activation", "tanh"), "network.activation"),
-            beta=read_real(network.get("beta", 0.75), "network.beta"),
-            antisymmetric=read_boolean(
-                network.get("antisymmetric", False), "network.antisymmetric"
-            ),
-            trainable=_trainable(network.get("trainable", list(TRAINABLE_GROUPS))),
-        ),
-        init=InitConfig(
-            c_std=read_real(init.get("c_std", 1.0), "init.c_std"),
-            w_std=read_real(init.get("w_std", 1.0), "init.w_std"),
-            b_max=read_real(init.get("b_max", 0.5), "init.b_max"),
-        ),
-        training=TrainingConfig(
-            alpha=read_real(training.get("alpha", 1.0), "training.alpha"),
-            horizon=read_real(training.get("horizon", 2.0), "training.horizon"),
-        ),
-        run=RunConfig(
-            N=read_integer(run.get("N", 4000), "run.N"),
-            replicas=read_integer(run.get("replicas", 4), "run.replicas"),
-            seed=read_integer(run.get("seed", 0), "run.seed"),
-            backend=read_string(run.get("backend", "fast"), "run.backend"),
-        ),
-        limit=LimitConfig(
-            word_length=read_integer(limit.get("word_length", 6), "limit.word_length"),
-        ),
-    )
+    for table, keys in DERIVED_KEYS.items():
+        section = data.get(table)
+        for key in keys:
+            if isinstance(section, dict) and key in section:
+                raise field_error(f"{table}.{key}", "unknown key (known keys: "
+                                  f"{', '.join(SCHEMA_KEYS[table])})")
+    try:
+        config = _ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise _schema_error(error, data) from None
     return validate_config(config)
 
 

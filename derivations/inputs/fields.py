@@ -79,6 +79,8 @@ def read_number(value: Any, field: str) -> Number:
         raise field_error(field, f"expected a number, got boolean {show_value(value)}")
     if isinstance(value, int):
         result: Number = Fraction(value)
+    elif isinstance(value, Fraction):  # already read (a Config section validated again)
+        result = value
     elif isinstance(value, float):
         result = value
     elif isinstance(value, str):
@@ -137,8 +139,9 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def read_list(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list):
+def read_list(value: Any, field: str) -> list[Any] | tuple[Any, ...]:
+    """A TOML array (or the tuple a validated Config holds)."""
+    if not isinstance(value, (list, tuple)):
         raise field_error(field, f"expected an array, got {type_name(value)}")
     return value
 
@@ -154,3 +157,15 @@ def read_matrix(value: Any, field: str) -> tuple[tuple[Number, ...], ...]:
             raise field_error(field, f"row {i} is empty")
         result.append(tuple(read_number(x, f"{field}[{i}][{j}]") for j, x in enumerate(entries)))
     return tuple(result)
+
+
+def read_vector(value: Any, field: str) -> tuple[Number, ...] | None:
+    """An optional array of numbers (None stays None)."""
+    if value is None:
+        return None
+    return tuple(read_number(x, f"{field}[{i}]") for i, x in enumerate(read_list(value, field)))
+
+
+def read_strings(value: Any, field: str) -> tuple[str, ...]:
+    """An array of strings."""
+    return tuple(read_string(g, field) for g in read_list(value, field))

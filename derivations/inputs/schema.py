@@ -1,5 +1,6 @@
-"""The configuration schema (theory.md §1-§2) as frozen dataclasses, and the accessors every
-tier uses (float and exact views of the chain, the contraction rate, the parsed target).
+"""The configuration schema (theory.md §1-§2) as frozen pydantic dataclasses, and the
+accessors every tier uses (float and exact views of the chain, the contraction rate, the
+parsed target).
 
 States, rows and entries are numbered from 0 in every message, as in every output (JSON state
 indices, words): "state 0" is the first row of ``chain.states``, ``chain.transition[0][2]`` the
@@ -11,33 +12,57 @@ Build a Config with :func:`derivations.inputs.config.load_config` (validated).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import sympy
+from pydantic import ConfigDict, PlainValidator
+from pydantic.dataclasses import dataclass
 
 from derivations.activations import activation_constants
 from derivations.inputs.expression import Expression, ExpressionError
 from derivations.inputs.expression_parser import parse_expression
-from derivations.inputs.fields import Number, field_error
+from derivations.inputs.fields import (
+    Number,
+    field_error,
+    read_boolean,
+    read_integer,
+    read_matrix,
+    read_real,
+    read_string,
+    read_strings,
+    read_vector,
+)
 
 TRAINABLE_GROUPS: tuple[str, ...] = ("c", "w", "b")
 BACKENDS: tuple[str, ...] = ("numpy", "fast")
-TABLES: tuple[str, ...] = ("chain", "target", "network", "init", "training", "run", "limit")
 
 
-@dataclass(frozen=True)
+def _reads(reader: Callable[[Any, str], Any], field: str) -> PlainValidator:
+    """The field's validator: one of derivations.inputs.fields' readers (exact numbers, one-line
+    ConfigError messages), in place of pydantic's own type coercion."""
+    return PlainValidator(lambda value: reader(value, field))
+
+
+# Each section is a frozen pydantic dataclass: pydantic validates the schema (unknown tables and
+# keys, missing ones, sections that are not tables, defaults; config.config_from_dict turns its
+# errors into one line), the field readers validate each value, validation.py the domain.
+_SCHEMA = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=_SCHEMA)
 class ChainConfig:
     """theory.md §1: states xi_1..xi_m in R^d and the transition matrix P (m x m).
 
     ``initial`` is None for the stationary start (default) or a probability vector of length m.
     """
 
-    states: tuple[tuple[Number, ...], ...]
-    transition: tuple[tuple[Number, ...], ...]
-    initial: tuple[Number, ...] | None = None
+    states: Annotated[tuple[tuple[Number, ...], ...], _reads(read_matrix, "chain.states")]
+    transition: Annotated[tuple[tuple[Number, ...], ...],
+                          _reads(read_matrix, "chain.transition")]
+    initial: Annotated[tuple[Number, ...] | None, _reads(read_vector, "chain.initial")] = None
 
     @property
     def m(self) -> int:
@@ -53,77 +78,94 @@ class ChainConfig:
         return all(isinstance(p, Fraction) for row in self.transition for p in row)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class TargetConfig:
     """theory.md §1: Y_k = y(X_{k-q}, ..., X_k) + eps_k, eps_k ~ N(0, noise_std^2).
 
-    ``expression`` is the user's text; ``lag`` is q, the largest lag it uses.
+    ``expression`` is the user's text; ``lag`` is q, the largest lag it uses (derived by
+    validation, not a key of the file: :data:`DERIVED_KEYS`).
     """
 
-    expression: str
-    noise_std: float = 0.0
-    lag: int = 0
+    expression: Annotated[str, _reads(read_string, "target.expression")]
+    noise_std: Annotated[float, _reads(read_real, "target.noise_std")] = 0.0
+    lag: Annotated[int, _reads(read_integer, "target.lag")] = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class NetworkConfig:
     """theory.md §2: activation sigma, output scaling exponent beta, init and trainable groups."""
 
-    activation: str = "tanh"
-    beta: float = 0.75
-    antisymmetric: bool = False
-    trainable: tuple[str, ...] = TRAINABLE_GROUPS
+    activation: Annotated[str, _reads(read_string, "network.activation")] = "tanh"
+    beta: Annotated[float, _reads(read_real, "network.beta")] = 0.75
+    antisymmetric: Annotated[bool, _reads(read_boolean, "network.antisymmetric")] = False
+    trainable: Annotated[tuple[str, ...], _reads(read_strings, "network.trainable")] = (
+        TRAINABLE_GROUPS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class InitConfig:
     """theory.md §2: c ~ N(0, c_std^2), w ~ N(0, w_std^2 I_d), b ~ Uniform[-b_max, b_max]."""
 
-    c_std: float = 1.0
-    w_std: float = 1.0
-    b_max: float = 0.5
+    c_std: Annotated[float, _reads(read_real, "init.c_std")] = 1.0
+    w_std: Annotated[float, _reads(read_real, "init.w_std")] = 1.0
+    b_max: Annotated[float, _reads(read_real, "init.b_max")] = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class TrainingConfig:
     """theory.md §2: eta_N = alpha N^(2 beta - 2); horizon T, steps = floor(N T)."""
 
-    alpha: float = 1.0
-    horizon: float = 2.0
+    alpha: Annotated[float, _reads(read_real, "training.alpha")] = 1.0
+    horizon: Annotated[float, _reads(read_real, "training.horizon")] = 2.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class RunConfig:
     """Monte Carlo size: N hidden units, R replicas, the root seed, the simulator backend."""
 
-    N: int = 4000
-    replicas: int = 4
-    seed: int = 0
-    backend: str = "fast"
+    N: Annotated[int, _reads(read_integer, "run.N")] = 4000
+    replicas: Annotated[int, _reads(read_integer, "run.replicas")] = 4
+    seed: Annotated[int, _reads(read_integer, "run.seed")] = 0
+    backend: Annotated[str, _reads(read_string, "run.backend")] = "fast"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class LimitConfig:
     """theory.md §4: words of length L for the finite-state reduction."""
 
-    word_length: int = 6
+    word_length: Annotated[int, _reads(read_integer, "limit.word_length")] = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class Config:
     """A whole validated configuration. Build with :func:`parse_config` / :func:`load_config`."""
 
     chain: ChainConfig
     target: TargetConfig
-    network: NetworkConfig
-    init: InitConfig
-    training: TrainingConfig
-    run: RunConfig
-    limit: LimitConfig
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    init: InitConfig = dataclasses.field(default_factory=InitConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    run: RunConfig = dataclasses.field(default_factory=RunConfig)
+    limit: LimitConfig = dataclasses.field(default_factory=LimitConfig)
 
     def replace(self, **sections: Any) -> Config:
-        """Return a copy with whole sections replaced (not re-validated; see with_overrides)."""
+        """A copy with whole sections replaced (field types are read again, the domain is not:
+        see with_overrides)."""
         return dataclasses.replace(self, **sections)
+
+
+SECTIONS: dict[str, type] = {"chain": ChainConfig, "target": TargetConfig,
+                             "network": NetworkConfig, "init": InitConfig,
+                             "training": TrainingConfig, "run": RunConfig, "limit": LimitConfig}
+TABLES: tuple[str, ...] = tuple(SECTIONS)
+# Keys a file may not set: derived by validation.
+DERIVED_KEYS: dict[str, tuple[str, ...]] = {"target": ("lag",)}
+# The keys of each table, read off the dataclasses (the schema has one home).
+SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
+    name: tuple(f.name for f in dataclasses.fields(section)
+                if f.name not in DERIVED_KEYS.get(name, ()))
+    for name, section in SECTIONS.items()
+}
 
 
 def contraction_rate(config: Config) -> float:
