@@ -3,10 +3,9 @@
 The fused step of theory.md §2 (scheme in numerics.fast_trainer), for the units of one output
 block of SUM_BLOCK terms at a time, in three loops over the block whose data stay in L1:
 (A) pending update of step k-1 and z_k = w . X_k + b S_{k-1} into a buffer; (B) sigma(z) and
-sigma'(z) into buffers (vectorised: tanh and sigmoid use the branch-free :func:`tanh_kernel`,
-erf the table gather :func:`erf_kernel` and erf' = 2/sqrt(pi) / :func:`exp_kernel`(z^2), no
-libm call; this function alone is compiled with FMA contraction, fastmath "contract",
-which changes its rounding by at most an ulp or so and nothing else); (C) tangents G^w, G^b,
+sigma'(z) into buffers by numerics.fast_activations.activate_block (vectorised twins without
+libm calls for tanh, sigmoid, erf, linear, compiled alone with FMA contraction; any other
+activation through the generated functions, :func:`kernels_for`); (C) tangents G^w, G^b,
 the memory S_k and the block's output-term sum. For d = 1 the loops of (A) and of (C) are
 fused (prepare_d1, finish_d1), with the same arithmetic.
 
