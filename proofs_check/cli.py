@@ -199,6 +199,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_memory_cap(p)
     _add_progress(p, "progress bar or per-check lines")
 
+    p = command("sweep", "run the rate checks over a grid of config values (phase diagram)")
+    _add_config(p)
+    p.add_argument("--vary", action="append", required=True, metavar="TABLE.KEY=A:B:N",
+                   help="a numeric config field and its values: A:B:N (N evenly spaced values) "
+                   "or V1,V2,...; repeat for a second field (required; at most two)")
+    p.add_argument("--budget", choices=["quick", "standard", "full"], default="quick",
+                   help="Monte Carlo budget of every point (default: quick)")
+    p.add_argument("--out", metavar="DIR", default="rnnkl-sweep",
+                   help="directory for sweep.md, sweep.html, sweep.json, figures/ and the "
+                   "resumable cache (default: rnnkl-sweep)")
+    _add_backend(p)
+    _add_memory_cap(p)
+    _add_progress(p, "per-check progress lines")
+
     p = command("config", "print the effective configuration as TOML")
     _add_config(p)
     p.add_argument("--show-default", action="store_true",
@@ -218,7 +232,8 @@ def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.Argum
 # is BLAS-bound, and on the shared 2-core machine OpenBLAS's second thread spin-waits for a busy
 # core: measured on the d = 2 example's limit, 48 s wall (46 s CPU) with 2 threads at load 3
 # against 17 s with 1 thread. The report's Monte Carlo has its own (numba) threads.
-_COMMAND_ENVIRONMENT: dict[str, dict[str, str]] = {"report": {"OPENBLAS_NUM_THREADS": "1"}}
+_COMMAND_ENVIRONMENT: dict[str, dict[str, str]] = {
+    name: {"OPENBLAS_NUM_THREADS": "1"} for name in ("report", "sweep")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

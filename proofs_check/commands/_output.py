@@ -24,10 +24,15 @@ FLAG_FIELDS = {"N": "run.N", "replicas": "run.replicas", "seed": "run.seed",
 def loaded_config(args: argparse.Namespace) -> LoadedConfig:
     """The configuration of a command: the built-in default, --config, the flags of
     :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.inputs.files)."""
+    return load_layers(getattr(args, "config", None), config_assignments(args))
+
+
+def config_assignments(args: argparse.Namespace) -> list[str]:
+    """The ``table.key=value`` layers a command's flags ask for: the flags of
+    :data:`FLAG_FIELDS`, then --set, in order."""
     assignments = [f"{field}={json.dumps(getattr(args, flag))}"
                    for flag, field in FLAG_FIELDS.items() if getattr(args, flag, None) is not None]
-    assignments += list(getattr(args, "set", None) or [])
-    return load_layers(getattr(args, "config", None), assignments)
+    return assignments + list(getattr(args, "set", None) or [])
 
 
 def write_output(text: str, out: str | None) -> None:

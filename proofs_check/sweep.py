@@ -1,0 +1,163 @@
+"""Parameter sweeps (issue 16, item 4): the rate checks over a grid of one or two numeric config
+fields, and the phase diagram of the theory.
+
+The theorem is a statement about a family (every beta in [1/2, 1), ...); a report checks one
+point of it. A sweep runs the rate checks of :data:`SWEEP_CHECKS` (output at initialisation,
+parameter drift, main theorem and frozen network: theory.md §6) at every grid point, each point
+with the report's own code and its content-addressed cache (so a sweep resumes, and points
+are shared with any other run that uses the same cache directory). The measured exponents are
+set against the derived predictions (derivations.scaling, the suite's own predictions, not the
+paper's): r(beta) = min(beta - 1/2, 1 - beta, 1/2) for the main theorem, min(1 - beta, 1/2)
+with antisymmetric initialisation.
+
+Grid syntax (``--vary``, parsed without eval): ``table.key=a:b:n`` (n evenly spaced values from a
+to b, n <= MAX_VALUES) or ``table.key=v1,v2,...``; numbers as in a config (``0.6``, ``3/5``).
+Only numeric fields of the schema can vary; every point is validated like a config file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from derivations.errors import InputError
+from derivations.inputs.fields import exact_from_string
+from derivations.inputs.files import load_layers
+from derivations.inputs.schema import SCHEMA_KEYS, SECTIONS
+from proofs_check.budget import Budget
+from proofs_check.cache import Cache
+from proofs_check.report import Report, run_checks
+
+SWEEP_CHECKS: tuple[str, ...] = ("output_at_init", "parameter_drift", "main_theorem")
+MAX_VALUES = 64  # values of one varied field
+MAX_POINTS = 64  # grid points of a sweep (each runs the rate checks: minutes per point)
+MAX_FIELDS = 2
+
+
+class SweepError(InputError):
+    """A bad --vary specification (one line)."""
+
+
+@dataclass(frozen=True)
+class VariedField:
+    """One varied config field ``table.key`` and its values (floats, or ints for int fields)."""
+
+    field: str
+    values: tuple[float | int, ...]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One grid point: the field values and the report of the rate checks there."""
+
+    values: dict[str, float | int]
+    report: Report
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A finished sweep: the varied fields, the budget and one point per grid value."""
+
+    varied: tuple[VariedField, ...]
+    budget: Budget
+    points: tuple[SweepPoint, ...]
+    source: str
+
+
+def _field_type(table: str, key: str) -> type:
+    """int or float: the numeric type of a schema field; SweepError for any other field."""
+    hints = {f.name: f.type for f in dataclasses.fields(SECTIONS[table])}
+    text = str(hints[key])
+    if text.startswith("Annotated[int") or hints[key] is int:
+        return int
+    if text.startswith("Annotated[float") or hints[key] is float:
+        return float
+    raise SweepError(f"--vary {table}.{key}: not a numeric field (numeric fields can vary)")
+
+
+def _number(text: str, where: str) -> Fraction:
+    value = exact_from_string(text.strip())
+    if value is None:
+        raise SweepError(f"--vary {where}: {text.strip()[:24]!r} is not a number")
+    return value
+
+
+def parse_vary(text: str) -> VariedField:
+    """``table.key=a:b:n`` or ``table.key=v1,v2,...`` -> VariedField (module docstring)."""
+    field, eq, spec = str(text).partition("=")
+    field = field.strip()
+    table, dot, key = field.partition(".")
+    if not eq or not dot or not spec.strip():
+        raise SweepError(f"--vary: expected table.key=a:b:n or table.key=v1,v2, got {text[:40]!r}")
+    if table not in SCHEMA_KEYS or key not in SCHEMA_KEYS[table]:
+        raise SweepError(f"--vary {field[:40]}: unknown field")
+    kind = _field_type(table, key)
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) != 3:
+            raise SweepError(f"--vary {field}: a range is a:b:n")
+        low, high = _number(parts[0], field), _number(parts[1], field)
+        count = _number(parts[2], field)
+        if count.denominator != 1 or not 1 <= count <= MAX_VALUES:
+            raise SweepError(f"--vary {field}: n must be an integer in [1, {MAX_VALUES}]")
+        n = int(count)
+        exact = [low + (high - low) * Fraction(i, max(n - 1, 1)) for i in range(n)]
+    else:
+        items = spec.split(",")
+        if len(items) > MAX_VALUES:
+            raise SweepError(f"--vary {field}: at most {MAX_VALUES} values")
+        exact = [_number(item, field) for item in items]
+    if kind is int:
+        if any(v.denominator != 1 for v in exact):
+            raise SweepError(f"--vary {field}: an integer field takes integer values")
+        values: tuple[float | int, ...] = tuple(int(v) for v in exact)
+    else:
+        values = tuple(float(v) for v in exact)
+    if len(set(values)) != len(values):
+        raise SweepError(f"--vary {field}: repeated values")
+    return VariedField(field, values)
+
+
+def grid(varied: tuple[VariedField, ...]) -> list[dict[str, float | int]]:
+    """Every combination of the varied values, the first field varying slowest."""
+    if not 1 <= len(varied) <= MAX_FIELDS:
+        raise SweepError(f"--vary: give one or two fields (got {len(varied)})")
+    if len({v.field for v in varied}) != len(varied):
+        raise SweepError("--vary: a field is given twice")
+    points = [dict(zip([v.field for v in varied], combo, strict=True))
+              for combo in itertools.product(*(v.values for v in varied))]
+    if len(points) > MAX_POINTS:
+        raise SweepError(f"--vary: {len(points)} grid points, at most {MAX_POINTS}")
+    return points
+
+
+def point_assignments(values: dict[str, float | int]) -> list[str]:
+    """The --set assignments of one grid point (floats by repr: exact round trip)."""
+    return [f"{field}={value!r}" for field, value in values.items()]
+
+
+def point_configs(config_path: str | None, assignments: list[str],
+                  varied: tuple[VariedField, ...]) -> list[tuple[dict[str, float | int], Any]]:
+    """(values, validated Config) of every grid point: the base layers, then the point's
+    values; every point is validated before any work starts (ConfigError names the field)."""
+    return [(values, load_layers(config_path, [*assignments, *point_assignments(values)]).config)
+            for values in grid(varied)]
+
+
+def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[VariedField, ...],
+              budget: Budget, out_dir: str, *, progress: bool = False,
+              source: str = "") -> Sweep:
+    """The rate checks (:data:`SWEEP_CHECKS`) at every point, in grid order, sharing one cache
+    (out_dir/cache): an interrupted sweep resumes where it stopped."""
+    from pathlib import Path
+
+    cache = Cache(Path(out_dir) / "cache")
+    done = []
+    for values, config in points:
+        report = run_checks(config, budget, out_dir, progress=progress, checks=SWEEP_CHECKS,
+                            cache=cache, crosschecks=False, source=source)
+        done.append(SweepPoint(values, report))
+    return Sweep(varied, budget, tuple(done), source)

@@ -1,0 +1,169 @@
+"""The files of a sweep (proofs_check.sweep): sweep.json (every number), sweep.md, sweep.html and
+figures/phase_diagram.png, the measured rate exponents against the derived predictions.
+
+The phase diagram draws, for each bound result of the rate checks (output at initialisation,
+parameter drift, main theorem, frozen network), the measured slope of log(error) against log N
+at every grid point with its 99.5% acceptance interval, over the suite's derived prediction
+(derivations.scaling via checks._common.predicted_exponent; for the main theorem
+-r(beta), r = min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric
+initialisation) drawn as a curve when network.beta varies. Marker: filled = pass, open =
+inconclusive (the window also holds a rival), cross = fail; the results of one point are drawn
+side by side around its value (offsets of 1% of the range).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from derivations.inputs.config import config_to_dict
+from proofs_check.cache import atomic_write
+from proofs_check.checks._common import predicted_exponent
+from proofs_check.result import CheckResult, result_to_dict
+from proofs_check.sweep import Sweep
+
+# Bound results drawn in the phase diagram, with the term of their derived prediction.
+PHASE_RESULTS: dict[str, str] = {"main_theorem": "overall", "frozen_network": "overall",
+                                 "parameter_drift": "parameter_drift",
+                                 "output_at_init": "output_at_init"}
+PREDICTION_NOTE = ("predictions are the suite's derived rates (docs/theory.md §6), not the "
+                   "paper's")
+
+
+def _counts(results: tuple[CheckResult, ...]) -> dict[str, int]:
+    verdicts = [r.verdict for r in results]
+    return {"checks": len(verdicts), "passed": verdicts.count("pass"),
+            "failed": verdicts.count("fail"), "inconclusive": verdicts.count("inconclusive")}
+
+
+def sweep_json(sweep: Sweep) -> dict[str, Any]:
+    """The machine-readable sweep: per point the field values, the config and every result
+    (as in results.json), and the totals."""
+    points = [{"values": point.values, "config": config_to_dict(point.report.config),
+               "results": [result_to_dict(r) for r in point.report.results],
+               "summary": _counts(point.report.results)} for point in sweep.points]
+    every = tuple(r for point in sweep.points for r in point.report.results)
+    return {"varied": [{"field": v.field, "values": list(v.values)} for v in sweep.varied],
+            "budget": sweep.budget.to_dict(), "config_source": sweep.source,
+            "prediction_note": PREDICTION_NOTE, "points": points,
+            "summary": dict(_counts(every), points=len(points))}
+
+
+def _label(values: dict[str, Any]) -> str:
+    return ", ".join(f"{field} = {value:g}" for field, value in values.items())
+
+
+def _rows(sweep: Sweep) -> list[list[str]]:
+    rows = []
+    for point in sweep.points:
+        for r in point.report.results:
+            ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else ""
+            window = f"[{r.window[0]:.3f}, {r.window[1]:.3f}]" if r.window else ""
+            rivals = "; ".join(f"{rv.name}: {rv.verdict}" for rv in r.rivals)
+            rows.append([_label(point.values), r.name, f"{r.prediction:.3f}",
+                         f"{r.measured:.3f} {ci}" if r.measured is not None else "",
+                         window, r.verdict.upper(), rivals])
+    return rows
+
+
+HEADER = ["point", "result", "prediction", "measured [99.5% CI]", "window", "verdict", "rivals"]
+
+
+def sweep_markdown(sweep: Sweep) -> str:
+    totals = sweep_json(sweep)["summary"]
+    lines = [f"# Sweep over {', '.join(v.field for v in sweep.varied)}", "",
+             f"{totals['points']} points, budget {sweep.budget.name}: {totals['passed']} pass, "
+             f"{totals['failed']} fail, {totals['inconclusive']} inconclusive of "
+             f"{totals['checks']} results; {PREDICTION_NOTE}. An inconclusive result is not a "
+             "pass: its window also holds a rival.", "",
+             "![phase diagram](figures/phase_diagram.png)", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |"
+              for row in _rows(sweep)]
+    return "\n".join(lines) + "\n"
+
+
+def sweep_html(sweep: Sweep, png: bytes) -> str:
+    table = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                    for row in _rows(sweep))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+    image = base64.b64encode(png).decode()
+    title = html.escape(", ".join(v.field for v in sweep.varied))
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep over {title}</title>"
+            f"</head><body><h1>Sweep over {title}</h1><p>{html.escape(PREDICTION_NOTE)}</p>"
+            f"<img alt='phase diagram' src='data:image/png;base64,{image}'>"
+            f"<table border='1'><tr>{head}</tr>{table}</table></body></html>\n")
+
+
+def _prediction_curve(sweep: Sweep, term: str, xs: np.ndarray) -> np.ndarray | None:
+    """The derived prediction along the first varied field when it is network.beta."""
+    if sweep.varied[0].field != "network.beta":
+        return None
+    config = sweep.points[0].report.config
+    ys = [predicted_exponent(term, config.replace(
+        network=dataclasses.replace(config.network, beta=float(x)))) for x in xs]
+    return np.array(ys)
+
+
+def phase_diagram(sweep: Sweep) -> bytes:
+    """figures/phase_diagram.png (module docstring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = sweep.varied[0]
+    span = (max(first.values) - min(first.values)) or 1.0
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (name, term) in enumerate(PHASE_RESULTS.items()):
+        colour = colours[index % len(colours)]
+        shown = False
+        for point in sweep.points:
+            result = next((r for r in point.report.results if r.name == name), None)
+            if result is None or result.measured is None:
+                continue
+            # results side by side around the point (offsets of 1% of the range)
+            x = float(point.values[first.field]) + (index - 1.5) * 0.01 * span
+            low, high = result.window if result.window else (result.measured, result.measured)
+            style = {"pass": dict(marker="o", mfc=colour), "inconclusive": dict(
+                marker="o", mfc="white"), "fail": dict(marker="x", mfc=colour)}[result.verdict]
+            ax.errorbar([x], [result.measured], yerr=[[result.measured - low],
+                        [high - result.measured]], color=colour, capsize=3, ms=7,
+                        mec=colour, ls="none", label=None if shown else name, **style)
+            shown = True
+        xs = np.linspace(min(first.values), max(first.values), 200)
+        curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
+        if curve is not None and shown:
+            ax.plot(xs, curve, color=colour, lw=1, alpha=0.7)
+    ax.set_xlabel(first.field)
+    ax.set_ylabel("rate exponent (slope of log error vs log N)")
+    ax.set_title("Measured exponents and windows over the derived predictions\n"
+                 "(filled: pass, open: inconclusive, x: fail)", fontsize=10)
+    ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_sweep(sweep: Sweep, out_dir: str) -> dict[str, Path]:
+    """Write sweep.json, sweep.md, sweep.html and figures/phase_diagram.png; their paths."""
+    out = Path(out_dir)
+    png = phase_diagram(sweep)
+    paths = {"json": out / "sweep.json", "markdown": out / "sweep.md",
+             "html": out / "sweep.html", "figure": out / "figures" / "phase_diagram.png"}
+    atomic_write(paths["figure"], png)
+    text = json.dumps(sweep_json(sweep), indent=2, allow_nan=False)
+    atomic_write(paths["json"], (text + "\n").encode())
+    atomic_write(paths["markdown"], sweep_markdown(sweep).encode())
+    atomic_write(paths["html"], sweep_html(sweep, png).encode())
+    return paths

@@ -1,0 +1,156 @@
+"""rnnkl sweep (issue 16, item 4, serial part): the --vary grammar, the grid, a small sweep's
+files and numbers, resuming from the cache, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proofs_check.budget import TINY
+from proofs_check.cli import main
+from proofs_check.sweep import (
+    MAX_POINTS,
+    SWEEP_CHECKS,
+    SweepError,
+    VariedField,
+    grid,
+    parse_vary,
+    point_configs,
+    run_sweep,
+)
+from proofs_check.sweep_output import sweep_json, sweep_markdown, write_sweep
+
+TINY_SETS = ["limit.word_length=3", "training.horizon=1.0"]
+
+
+def test_ranges_lists_and_integer_fields():
+    assert parse_vary("network.beta=0.55:0.95:5").values == pytest.approx(
+        (0.55, 0.65, 0.75, 0.85, 0.95), abs=1e-15)
+    assert parse_vary("network.beta=3/5,0.8").values == (0.6, 0.8)
+    assert parse_vary("init.b_max=0.3:0.3:1").values == (0.3,)
+    assert parse_vary("run.N=100:400:4").values == (100, 200, 300, 400)
+    assert all(isinstance(v, int) for v in parse_vary("run.seed=1,2").values)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("network.beta=0.5:0.9:0", "n must be an integer"),
+    ("network.beta=0.5:0.9:2.5", "n must be an integer"),
+    ("network.beta=0.5:0.9", "a range is a:b:n"),
+    ("network.activation=1,2", "not a numeric field"),
+    ("network.trainable=1", "not a numeric field"),
+    ("network.bta=0.6", "unknown field"),
+    ("beta=0.6", "expected table.key"),
+    ("network.beta=", "expected table.key"),
+    ("network.beta=__import__('os')", "is not a number"),
+    ("network.beta=0.6,0.6", "repeated values"),
+    ("run.N=100.5,200", "integer field takes integer values"),
+    ("network.beta=" + ",".join(str(0.5 + i / 1000) for i in range(65)), "at most 64 values"),
+])
+def test_bad_vary_is_one_line(text, message):
+    with pytest.raises(SweepError, match=message):
+        parse_vary(text)
+
+
+@given(st.text(max_size=60))
+def test_any_text_parses_or_is_refused_in_one_line(text):
+    try:
+        field = parse_vary(text)
+    except SweepError as error:
+        assert "\n" not in str(error) and len(str(error)) < 200
+    else:
+        assert 1 <= len(field.values) <= 64
+
+
+def test_grid_order_and_limits():
+    beta = VariedField("network.beta", (0.6, 0.8))
+    b_max = VariedField("init.b_max", (0.3, 0.4, 0.5))
+    points = grid((beta, b_max))
+    assert points[:2] == [{"network.beta": 0.6, "init.b_max": 0.3},
+                          {"network.beta": 0.6, "init.b_max": 0.4}]
+    assert len(points) == 6
+    with pytest.raises(SweepError, match="at most"):
+        grid((VariedField("network.beta", tuple(range(9))),
+              VariedField("init.b_max", tuple(range(MAX_POINTS // 8 + 1)))))
+    with pytest.raises(SweepError, match="twice"):
+        grid((beta, beta))
+    with pytest.raises(SweepError, match="one or two"):
+        grid((beta, b_max, VariedField("init.c_std", (1.0,))))
+
+
+def test_every_point_is_validated_before_work():
+    from derivations.inputs.config import ConfigError
+
+    with pytest.raises(ConfigError, match="network.beta"):  # beta = 1/2 needs antisymmetric
+        point_configs(None, [], (parse_vary("network.beta=0.5,0.6"),))
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    varied = (parse_vary("network.beta=0.6,0.8"),)
+    points = point_configs(None, TINY_SETS, varied)
+    sweep = run_sweep(points, varied, TINY, str(out))
+    write_sweep(sweep, str(out))
+    return out, sweep, points, varied
+
+
+def test_small_sweep_writes_its_files_and_numbers(small_sweep):
+    out, sweep, _, _ = small_sweep
+    document = json.loads((out / "sweep.json").read_text())
+    assert document["varied"] == [{"field": "network.beta", "values": [0.6, 0.8]}]
+    assert [p["values"] for p in document["points"]] == [{"network.beta": 0.6},
+                                                        {"network.beta": 0.8}]
+    for point, values in zip(document["points"], (0.6, 0.8), strict=True):
+        assert point["config"]["network"]["beta"] == values
+        names = {r["name"] for r in point["results"]}
+        assert {"output_at_init", "parameter_drift", "main_theorem", "frozen_network"} <= names
+        for result in point["results"]:  # prediction = the derived rate at this beta
+            if result["name"] in ("main_theorem", "frozen_network"):
+                assert result["prediction"] == pytest.approx(-min(values - 0.5, 1 - values))
+            assert result["verdict"] in ("pass", "fail", "inconclusive")
+            assert result["rivals"], result["name"]  # every rate result names its rivals
+    totals = document["summary"]
+    assert totals["passed"] + totals["failed"] + totals["inconclusive"] == totals["checks"]
+    assert (out / "figures" / "phase_diagram.png").read_bytes()[:4] == b"\x89PNG"
+    assert "phase diagram" in (out / "sweep.html").read_text()
+    markdown = (out / "sweep.md").read_text()
+    assert f"{totals['passed']} pass, {totals['failed']} fail" in markdown
+    assert "not the paper's" in markdown
+    assert markdown.count("| network.beta = 0.6 |") == len(document["points"][0]["results"])
+
+
+def test_rerun_resumes_from_the_cache_with_identical_numbers(small_sweep):
+    out, sweep, points, varied = small_sweep
+    again = run_sweep(points, varied, TINY, str(out))
+    assert all(p.report.cache_misses == 0 and p.report.cache_hits > 0 for p in again.points)
+    first, second = sweep_json(sweep), sweep_json(again)
+    for a, b in zip(first["points"], second["points"], strict=True):
+        for ra, rb in zip(a["results"], b["results"], strict=True):
+            assert (ra["measured"], ra["ci"], ra["window"], ra["verdict"]) == (
+                rb["measured"], rb["ci"], rb["window"], rb["verdict"])
+    assert sweep_markdown(sweep) == sweep_markdown(again)
+
+
+def test_sweep_checks_are_the_rate_checks():
+    assert SWEEP_CHECKS == ("output_at_init", "parameter_drift", "main_theorem")
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", "--vary", "network.beta=0.6", "--vary", "init.b_max=0.3", "--vary",
+     "init.c_std=1"],
+    ["sweep", "--vary", "network.beta=0.5,0.6"],
+    ["sweep", "--vary", "network.beta=oops"],
+    ["sweep", "--vary", "network.beta=0.6", "--budget", "huge"],
+])
+def test_cli_bad_input_exit_2_one_line(argv, capsys, tmp_path):
+    try:  # argparse's own refusals exit through SystemExit
+        code = main([*argv, "--out", str(tmp_path / "o"), "--no-progress"])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()  # refused before any work
