@@ -14,7 +14,6 @@ side by side around its value (offsets of 1% of the range).
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import io
 import json
@@ -25,7 +24,6 @@ import numpy as np
 
 from derivations.inputs.config import config_to_dict
 from proofs_check.cache import atomic_write
-from proofs_check.checks._common import predicted_exponent
 from proofs_check.result import CheckResult, result_to_dict
 from proofs_check.sweep import Sweep
 
@@ -37,7 +35,8 @@ PREDICTION_NOTE = ("predictions are the suite's derived rates (docs/theory.md §
                    "paper's")
 
 
-def _counts(results: tuple[CheckResult, ...]) -> dict[str, int]:
+def verdict_counts(results: tuple[CheckResult, ...]) -> dict[str, int]:
+    """How many results there are and how many pass, fail, are inconclusive."""
     verdicts = [r.verdict for r in results]
     return {"checks": len(verdicts), "passed": verdicts.count("pass"),
             "failed": verdicts.count("fail"), "inconclusive": verdicts.count("inconclusive")}
@@ -48,12 +47,12 @@ def sweep_json(sweep: Sweep) -> dict[str, Any]:
     (as in results.json), and the totals."""
     points = [{"values": point.values, "config": config_to_dict(point.report.config),
                "results": [result_to_dict(r) for r in point.report.results],
-               "summary": _counts(point.report.results)} for point in sweep.points]
+               "summary": verdict_counts(point.report.results)} for point in sweep.points]
     every = tuple(r for point in sweep.points for r in point.report.results)
     return {"varied": [{"field": v.field, "values": list(v.values)} for v in sweep.varied],
             "budget": sweep.budget.to_dict(), "config_source": sweep.source,
             "prediction_note": PREDICTION_NOTE, "points": points,
-            "summary": dict(_counts(every), points=len(points))}
+            "summary": dict(verdict_counts(every), points=len(points))}
 
 
 def _label(values: dict[str, Any]) -> str:
@@ -77,7 +76,8 @@ HEADER = ["point", "result", "prediction", "measured [99.5% CI]", "window", "ver
 
 
 def sweep_markdown(sweep: Sweep) -> str:
-    totals = sweep_json(sweep)["summary"]
+    totals = dict(verdict_counts(tuple(r for p in sweep.points for r in p.report.results)),
+                  points=len(sweep.points))
     lines = [f"# Sweep over {', '.join(v.field for v in sweep.varied)}", "",
              f"{totals['points']} points, budget {sweep.budget.name}: {totals['passed']} pass, "
              f"{totals['failed']} fail, {totals['inconclusive']} inconclusive of "
@@ -103,13 +103,32 @@ def sweep_html(sweep: Sweep, png: bytes) -> str:
 
 
 def _prediction_curve(sweep: Sweep, term: str, xs: np.ndarray) -> np.ndarray | None:
-    """The derived prediction along the first varied field when it is network.beta."""
+    """The derived prediction along the first varied field when it is network.beta: the
+    exponent of derivations.scaling (-r(beta) for "overall"), as an expression in beta printed
+    once for NumPy (the value checks._common.predicted_exponent gives at each point; a test
+    holds them equal). None when the term has no exponent (output at initialisation with
+    antisymmetric initialisation, where f_0 = 0 exactly)."""
+    import sympy as sp
+
+    from derivations import scaling
+
     if sweep.varied[0].field != "network.beta":
         return None
-    config = sweep.points[0].report.config
-    ys = [predicted_exponent(term, config.replace(
-        network=dataclasses.replace(config.network, beta=float(x)))) for x in xs]
-    return np.array(ys)
+    antisymmetric = bool(sweep.points[0].report.config.network.antisymmetric)
+    if term == "overall":
+        expression = -scaling.predicted_rates(antisymmetric)["overall"]
+    else:
+        exponents = scaling.error_exponents(antisymmetric)
+        if term not in exponents:
+            return None
+        expression = exponents[term]
+    values = sp.lambdify(scaling.BETA, expression, "numpy")(xs)
+    return np.broadcast_to(np.asarray(values, dtype=float), xs.shape)
+
+
+def _is_rate(result: CheckResult) -> bool:
+    """A result whose measurement is a rate exponent (the antisymmetric output check is not)."""
+    return result.quantity.startswith("rate exponent") and result.measured is not None
 
 
 def phase_diagram(sweep: Sweep) -> bytes:
@@ -128,7 +147,7 @@ def phase_diagram(sweep: Sweep) -> bytes:
         shown = False
         for point in sweep.points:
             result = next((r for r in point.report.results if r.name == name), None)
-            if result is None or result.measured is None:
+            if result is None or not _is_rate(result):
                 continue
             # results side by side around the point (offsets of 1% of the range)
             x = float(point.values[first.field]) + (index - 1.5) * 0.01 * span

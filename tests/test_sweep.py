@@ -3,6 +3,7 @@ files and numbers, resuming from the cache, and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -154,3 +155,40 @@ def test_cli_bad_input_exit_2_one_line(argv, capsys, tmp_path):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("antisymmetric", [False, True])
+def test_prediction_curve_is_the_derived_exponent(small_sweep, antisymmetric):
+    """The phase diagram's curve (derivations.scaling printed for NumPy) equals the prediction
+    each check uses (checks._common.predicted_exponent) along beta, kinks included."""
+    import numpy as np
+
+    from proofs_check.checks._common import predicted_exponent
+    from proofs_check.sweep_output import PHASE_RESULTS, _prediction_curve
+
+    _, sweep, _, _ = small_sweep
+    point = sweep.points[0]
+    config = point.report.config.replace(network=dataclasses.replace(
+        point.report.config.network, antisymmetric=antisymmetric))
+    report = dataclasses.replace(point.report, config=config)
+    variant = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),))
+    xs = np.array([0.5, 0.55, 0.6875, 0.75, 0.8, 0.95])
+    for term in set(PHASE_RESULTS.values()):
+        curve = _prediction_curve(variant, term, xs)
+        if antisymmetric and term == "output_at_init":
+            assert curve is None  # f_0 = 0 exactly: no exponent to draw
+            continue
+        expected = [predicted_exponent(term, config.replace(network=dataclasses.replace(
+            config.network, beta=float(x)))) for x in xs]
+        np.testing.assert_allclose(curve, expected, rtol=0, atol=1e-15)
+
+
+def test_only_rate_exponents_are_drawn():
+    from proofs_check.result import CheckResult
+    from proofs_check.sweep_output import _is_rate
+
+    zero = CheckResult(name="output_at_init", claim="", equation="", prediction=0.0,
+                       quantity="max |f^N_0| over words, N and replicas", measured=0.0, ci=None,
+                       tolerance=1e-12, tolerance_source="", accepted=True)
+    assert not _is_rate(zero)
+    assert _is_rate(dataclasses.replace(zero, quantity="rate exponent of RMS f^N_0 in N"))

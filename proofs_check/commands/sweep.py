@@ -18,7 +18,7 @@ from proofs_check.budget import get_budget
 from proofs_check.commands._output import config_assignments
 from proofs_check.commands._sizes import check_report
 from proofs_check.sweep import parse_vary, point_configs, run_sweep
-from proofs_check.sweep_output import write_sweep
+from proofs_check.sweep_output import verdict_counts, write_sweep
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,11 +33,10 @@ def run(args: argparse.Namespace) -> int:
     sweep = run_sweep(points, varied, budget, out_dir,
                       progress=not getattr(args, "no_progress", False), source=source)
     paths = write_sweep(sweep, out_dir)
-    results = [r for point in sweep.points for r in point.report.results]
-    verdicts = [r.verdict for r in results]
+    counts = verdict_counts(tuple(r for point in sweep.points for r in point.report.results))
     sys.stderr.write(
-        f"rnnkl sweep: {len(sweep.points)} points, {verdicts.count('pass')} pass, "
-        f"{verdicts.count('fail')} fail, {verdicts.count('inconclusive')} inconclusive of "
-        f"{len(results)} results; wrote {paths['markdown']}, {paths['html']}, {paths['json']}, "
+        f"rnnkl sweep: {len(sweep.points)} points, {counts['passed']} pass, "
+        f"{counts['failed']} fail, {counts['inconclusive']} inconclusive of "
+        f"{counts['checks']} results; wrote {paths['markdown']}, {paths['html']}, {paths['json']}, "
         f"{paths['figure']}\n")
-    return 1 if "fail" in verdicts else 0
+    return 1 if counts["failed"] else 0
