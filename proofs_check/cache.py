@@ -15,10 +15,20 @@ job once: a process claims a key with an exclusive lock (``fcntl.flock`` on
 ``cache/locks/<entry>.lock``) before it computes, and one that finds the key claimed waits for
 the entry and then reads it. Where flock is unavailable (not POSIX) entries are still never torn
 (atomic writes), but a job may be computed twice.
+
+Every computation goes through the cache's executor (:mod:`proofs_check.executor`): the serial
+one computes in this process when the entry is first asked for; a parallel one (Dask) runs
+:func:`compute_entry` on a worker, which stores the entry through a Cache of its own on the
+same directory (same claims, same atomic writes), so an interrupted cluster run resumes from
+every entry that finished. :meth:`Cache.submit` starts a job early (a report submits the jobs
+of every check before running the first, proofs_check.report); :meth:`Cache.get_or_compute`
+then collects it. A Cache pickles as an empty one on the same directory and salt (what a job
+that captured it needs on a worker), never with its arrays or its executor.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -29,9 +39,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from proofs_check.executor import Executor, SerialExecutor
 
 CACHE_FORMAT = "1"
 _SALT_PACKAGES = ("derivations", "numerics", "proofs_check")
@@ -77,15 +89,50 @@ def code_salt(packages: tuple[str, ...] = _SALT_PACKAGES) -> str:
     return digest.hexdigest()[:16]
 
 
-class Cache:
-    """Keyed store of dicts of arrays under ``directory`` (None: in-memory only, no disk)."""
+@functools.lru_cache(maxsize=1)
+def current_code() -> str:
+    """:func:`code_salt` of the code this process imported, computed once per process: the
+    version a driver and its workers must share (:func:`compute_entry`)."""
+    return code_salt()
 
-    def __init__(self, directory: str | os.PathLike[str] | None, salt: str | None = None):
+
+class Job(NamedTuple):
+    """One expensive job: a cache entry's kind, the parameters that determine it, and the
+    function computing its arrays (called with no argument, anywhere: it must pickle)."""
+
+    kind: str
+    params: Mapping[str, Any]
+    compute: Callable[[], Mapping[str, Any]]
+    cost: float = 0.0  # estimated work (e.g. unit-steps); orders early submissions only
+
+
+def compute_entry(directory: str | None, salt: str, kind: str, params: Mapping[str, Any],
+                  compute: Callable[[], Mapping[str, Any]], code: str) -> dict[str, np.ndarray]:
+    """A job as run by a worker of a parallel executor: the entry's arrays, read from or
+    stored in ``directory`` through a serial Cache (claim lock, atomic writes). ``code``: the
+    driver's :func:`current_code`; a worker running other code refuses the job."""
+    if code != current_code():
+        raise RuntimeError("this Dask worker runs another version of rnn-kernel-limit than the "
+                           "driver (install the same code on the workers)")
+    return Cache(directory, salt).get_or_compute(kind, params, compute)
+
+
+class Cache:
+    """Keyed store of dicts of arrays under ``directory`` (None: in-memory only, no disk);
+    ``executor`` computes the missing ones (default: serial, in this process)."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None, salt: str | None = None,
+                 executor: Executor | None = None):
         self.directory = Path(directory) if directory is not None else None
         self.salt = salt if salt is not None else code_salt()
+        self.executor: Executor = executor if executor is not None else SerialExecutor()
         self.hits = 0
         self.misses = 0
         self._memory: dict[str, dict[str, np.ndarray]] = {}
+        self._pending: dict[str, Any] = {}  # key -> executor handle of a submitted job
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Cache, (self.directory, self.salt))
 
     def key(self, kind: str, params: Mapping[str, Any]) -> str:
         text = canonical_json({"kind": kind, "params": params, "salt": self.salt})
@@ -106,11 +153,19 @@ class Cache:
         if key in self._memory:
             self.hits += 1
             return self._memory[key]
+        if key in self._pending:
+            return self._collect(kind, key, params)
+        if self.directory is None and self.executor.parallel:
+            self._start(kind, key, params, compute)
+            return self._collect(kind, key, params)
         if self.directory is None:
             return self._compute(kind, key, params, compute)
         path = self._path(kind, key)
         seen = _identity(path)
         loaded = self._load(path, key) if seen else None
+        if loaded is None and self.executor.parallel:  # the worker claims the key, not us
+            self._start(kind, key, params, compute)
+            return self._collect(kind, key, params)
         if loaded is None:
             with _claim(self.directory / "locks" / f"{path.stem}.lock"):
                 # another process may have (re)written the entry while this one waited; an
@@ -123,10 +178,53 @@ class Cache:
         self._memory[key] = loaded
         return loaded
 
+    def get(self, job: Job) -> dict[str, np.ndarray]:
+        """:meth:`get_or_compute` of a Job."""
+        return self.get_or_compute(job.kind, job.params, job.compute)
+
+    def submit(self, job: Job) -> None:
+        """Start ``job`` on a parallel executor now, unless its entry is known, on disk or
+        already submitted; :meth:`get` collects it later. No-op for the serial executor."""
+        if not self.executor.parallel:
+            return
+        key = self.key(job.kind, job.params)
+        if key in self._memory or key in self._pending:
+            return
+        if self.directory is not None and _identity(self._path(job.kind, key)) is not None:
+            return  # read (or, if unreadable, recomputed) when asked for
+        self._start(job.kind, key, job.params, job.compute)
+
+    def get_many(self, jobs: list[Job]) -> list[dict[str, np.ndarray]]:
+        """The arrays of every job, in order; a parallel executor runs them concurrently."""
+        for job in jobs:
+            self.submit(job)
+        return [self.get(job) for job in jobs]
+
+    def _start(self, kind: str, key: str, params: Mapping[str, Any],
+               compute: Callable[[], Mapping[str, Any]]) -> None:
+        directory = str(self.directory) if self.directory is not None else None
+        self._pending[key] = self.executor.submit(
+            f"{kind}-{key[:32]}", compute_entry, directory, self.salt, kind, params, compute,
+            current_code())
+
+    def _collect(self, kind: str, key: str, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The arrays of a submitted job; stored here too when the worker's filesystem is
+        not this one (no shared cache directory)."""
+        handle = self._pending.pop(key)
+        self.misses += 1
+        arrays = {name: np.asarray(value) for name, value in self.executor.result(handle).items()}
+        if self.directory is not None and _identity(self._path(kind, key)) is None:
+            with _claim(self.directory / "locks" / f"{self._path(kind, key).stem}.lock"):
+                if _identity(self._path(kind, key)) is None:
+                    self._store(kind, key, params, arrays)
+        self._memory[key] = arrays
+        return arrays
+
     def _compute(self, kind: str, key: str, params: Mapping[str, Any],
                  compute: Callable[[], Mapping[str, Any]]) -> dict[str, np.ndarray]:
         self.misses += 1
-        arrays = {name: np.asarray(value) for name, value in compute().items()}
+        handle = self.executor.submit(f"{kind}-{key[:32]}", compute)
+        arrays = {name: np.asarray(value) for name, value in self.executor.result(handle).items()}
         if self.directory is not None:
             self._store(kind, key, params, arrays)
         self._memory[key] = arrays

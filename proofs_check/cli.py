@@ -112,6 +112,20 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
                    "(default: run.backend of the configuration, fast in the built-in default)")
 
 
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, metavar="K",
+                       help="run the expensive jobs on a local Dask cluster of K worker "
+                       "processes (extra 'distributed'; default: serially in this process, or "
+                       "the config's [cluster] section)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the expensive jobs on the workers of the running Dask "
+                       "scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (extra 'distributed'; "
+                       "default: none)")
+    p.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="give up on an unreachable --scheduler after SECONDS (default: 10)")
+
+
 def _add_json_out(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE",
                    help="write the JSON document to FILE (default: JSON on stdout when stdout "
@@ -196,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 also when a check is inconclusive (default: exit 1 only when a "
                    "check fails)")
+    _add_executor(p)
     _add_memory_cap(p)
     _add_progress(p, "progress bar or per-check lines")
 
@@ -210,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory for sweep.md, sweep.html, sweep.json, figures/ and the "
                    "resumable cache (default: rnnkl-sweep)")
     _add_backend(p)
+    _add_executor(p)
     _add_memory_cap(p)
     _add_progress(p, "per-check progress lines")
 

@@ -37,6 +37,7 @@ from proofs_check.crosschecks import (
     run_crosschecks,
     section_to_json,
 )
+from proofs_check.executor import Executor
 from proofs_check.figures import render_png
 from proofs_check.render import figure_names, html_report, markdown
 from proofs_check.result import CheckResult, failed_result, result_to_dict
@@ -96,6 +97,28 @@ def _run_one(name: str, context: CheckContext) -> tuple[CheckResult, ...]:
     return tuple(dataclasses.replace(r, seconds=seconds) for r in results)
 
 
+def submit_jobs(config: Config, budget: Budget, cache: Cache,
+                checks: tuple[str, ...] = CHECK_MODULES) -> int:
+    """Submit, largest estimated cost first, every job that the ``checks`` will ask for and
+    that needs no other result (each check module's optional ``jobs(context)``), so that a
+    parallel executor works on all of them while the checks run in order; a no-op for the
+    serial executor. A check whose jobs cannot be listed is left to fail when it runs.
+    Returns the number of jobs listed."""
+    if not cache.executor.parallel:
+        return 0
+    context = CheckContext(config=config, budget=budget, cache=cache, seed=int(config.run.seed))
+    listed = []
+    for name in checks:
+        try:
+            lister = getattr(_load_check(name), "jobs", None)
+            listed += list(lister(context)) if lister is not None else []
+        except Exception:  # noqa: BLE001 - the check reports its own error when it runs
+            continue
+    for job in sorted(listed, key=lambda job: -job.cost):  # stable: ties keep check order
+        cache.submit(job)
+    return len(listed)
+
+
 def run_checks(
     config: Config,
     budget: Budget | str = "quick",
@@ -106,16 +129,21 @@ def run_checks(
     cache: Cache | None = None,
     crosschecks: bool = True,
     source: str = "",
+    executor: Executor | None = None,
 ) -> Report:
     """Run the check modules ``checks`` in order, then the independent cross-checks (unless
     ``crosschecks`` is False). ``budget``: a Budget or its name. ``out_dir``: where the disk
     cache lives (None: in memory only). ``progress``: a bar on a terminal, plain per-check
     lines otherwise (:mod:`proofs_check.announce`); False: silent. ``source``: where the
-    configuration came from, for the report. Nothing is written to stdout."""
+    configuration came from, for the report. ``executor``: where a new cache computes its
+    jobs (default serial; a given ``cache`` brings its own); with a parallel one, every job
+    is submitted first (:func:`submit_jobs`). Nothing is written to stdout."""
     start = time.monotonic()
     budget = get_budget(budget) if isinstance(budget, str) else budget
     if cache is None:
-        cache = Cache(Path(out_dir) / "cache" if out_dir is not None else None)
+        cache = Cache(Path(out_dir) / "cache" if out_dir is not None else None,
+                      executor=executor)
+    submit_jobs(config, budget, cache, checks)
     costs = []
     for name in checks:
         try:

@@ -29,7 +29,8 @@ from derivations.inputs.files import load_layers
 from derivations.inputs.schema import SCHEMA_KEYS, SECTIONS
 from proofs_check.budget import Budget
 from proofs_check.cache import Cache
-from proofs_check.report import Report, run_checks
+from proofs_check.executor import Executor
+from proofs_check.report import Report, run_checks, submit_jobs
 
 SWEEP_CHECKS: tuple[str, ...] = ("output_at_init", "parameter_drift", "main_theorem")
 MAX_VALUES = 64  # values of one varied field
@@ -149,12 +150,15 @@ def point_configs(config_path: str | None, assignments: list[str],
 
 def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[VariedField, ...],
               budget: Budget, out_dir: str, *, progress: bool = False,
-              source: str = "") -> Sweep:
+              source: str = "", executor: Executor | None = None) -> Sweep:
     """The rate checks (:data:`SWEEP_CHECKS`) at every point, in grid order, sharing one cache
-    (out_dir/cache): an interrupted sweep resumes where it stopped."""
+    (out_dir/cache): an interrupted sweep resumes where it stopped. With a parallel
+    ``executor`` the jobs of every point are submitted before the first point is checked."""
     from pathlib import Path
 
-    cache = Cache(Path(out_dir) / "cache")
+    cache = Cache(Path(out_dir) / "cache", executor=executor)
+    for _, config in points:
+        submit_jobs(config, budget, cache, SWEEP_CHECKS)
     done = []
     for values, config in points:
         report = run_checks(config, budget, out_dir, progress=progress, checks=SWEEP_CHECKS,

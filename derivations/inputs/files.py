@@ -15,6 +15,11 @@ Layering (:func:`load_layers`):
 The result is validated like any file (:func:`derivations.inputs.config.config_from_dict`): the same
 one-line messages, naming the field; a bad value that came from the default says so.
 
+Tables of :data:`PLACEMENT_TABLES` (``[cluster]``) say where a run computes, not what: they are
+taken out of the file before validation, kept out of the Config (so out of every cache key:
+results are the same wherever they are computed) and handed over raw in
+:attr:`LoadedConfig.cluster`, for :mod:`proofs_check.cluster` to validate.
+
 Nothing here evaluates user text: TOML is data, and expressions go to the whitelisting parser.
 """
 
@@ -42,6 +47,7 @@ DEFAULT_SOURCE = "<default config>"
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; 1 MiB is generous
 MAX_ASSIGNMENT_CHARS = 10_000
 _CHAIN_PAIR = ("states", "transition")
+PLACEMENT_TABLES = ("cluster",)
 
 
 def default_config_toml() -> str:
@@ -59,6 +65,7 @@ class LoadedConfig:
     source: str
     from_default: tuple[str, ...]
     assigned: tuple[str, ...] = ()
+    cluster: Any = None  # the file's [cluster] table, raw (None: no such table)
 
     @property
     def is_default(self) -> bool:
@@ -151,12 +158,16 @@ def load_layers(
 ) -> LoadedConfig:
     """Default, then the file ``path`` (if any), then ``assignments``; validated."""
     default = read_toml(default_config_toml(), DEFAULT_SOURCE)
+    placement: dict[str, Any] = {}
     if path is None:
         source, data = DEFAULT_SOURCE, copy.deepcopy(default)
         from_default = tuple(f"{t}.{k}" for t in TABLES for k in default.get(t, {}))
     else:
         source = str(path)
-        data, from_default = merge_over_default(read_config_file(path), default)
+        document = read_config_file(path)
+        placement = {table: document.pop(table) for table in PLACEMENT_TABLES
+                     if table in document}
+        data, from_default = merge_over_default(document, default)
     assigned: list[str] = []
     for text in assignments:
         table, key, value = parse_assignment(text)
@@ -174,7 +185,8 @@ def load_layers(
             raise ConfigError(f"{err} (this value is the built-in default's; set {field} in "
                               "your config or with --set)") from None
         raise
-    return LoadedConfig(config, source, from_default, tuple(dict.fromkeys(assigned)))
+    return LoadedConfig(config, source, from_default, tuple(dict.fromkeys(assigned)),
+                        placement.get("cluster"))
 
 
 def _toml_value(value: Any) -> str:

@@ -43,3 +43,8 @@ class CheckContext:
     cache: Cache
     seed: int
     progress: Callable[[float], None] = _no_progress
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (a job computed on a Dask worker captured it) without the progress callback,
+        which belongs to the driver's terminal; the cache pickles empty (proofs_check.cache)."""
+        return (CheckContext, (self.config, self.budget, self.cache, self.seed))

@@ -25,6 +25,7 @@ from numerics.limit import (
     truncation_tail,
 )
 from numerics.simulate import time_to_step
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
 
@@ -108,6 +109,11 @@ def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
     """The limit at the word length chosen by :func:`select_limit` (cached): g on the time
     grid and at T, the kernel K and its parts by group, pi_L, ybar, the rival target, the
     error estimate delta and the word lengths tried."""
+    return context.cache.get(limit_job(context))
+
+
+def limit_job(context: CheckContext) -> Job:
+    """The job of :func:`limit_on_words`."""
     config = context.config
     accuracy = float(context.budget.limit_accuracy)
     horizon = float(config.training.horizon)
@@ -136,7 +142,7 @@ def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
         return out
 
     params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L"}
-    return context.cache.get_or_compute("limit", params, compute)
+    return Job("limit", params, compute)
 
 
 def claim_solver(limit: dict[str, np.ndarray]) -> LimitSolver:

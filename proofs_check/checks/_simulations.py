@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import level_seed
 from proofs_check.checks.streams import stream_key
@@ -22,7 +23,12 @@ SPAWN_KEY = stream_key("trained_simulations")
 
 def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
                   ) -> dict[str, np.ndarray]:
-    """Simulation arrays for one ladder level (cached): f, y, states, c0, w0, b0, cT, wT, bT.
+    """Simulation arrays for one ladder level (cached): f, y, states, c0, w0, b0, cT, wT, bT."""
+    return context.cache.get(trained_level_job(context, n_units, lr_shift))
+
+
+def trained_level_job(context: CheckContext, n_units: int, lr_shift: float = 0.0) -> Job:
+    """The job of one ladder level (:func:`trained_level`); cost R N^2 T unit-steps.
 
     ``lr_shift`` != 0 runs the *wrong* learning rate eta_N = alpha N^{2 beta - 2 + lr_shift}
     (negative control), i.e. alpha replaced by alpha N^{lr_shift}, on the same seeds.
@@ -52,7 +58,12 @@ def trained_level(context: CheckContext, n_units: int, lr_shift: float = 0.0
 
     params = {"config": config, "N": n_units, "replicas": replicas, "seed": seed,
               "snapshots": [0.0, horizon]}
-    return context.cache.get_or_compute("simulation", params, compute)
+    return Job("simulation", params, compute, cost=replicas * float(n_units) ** 2 * horizon)
+
+
+def ladder_jobs(context: CheckContext) -> list[Job]:
+    """The jobs of every ladder level (a report submits them early, proofs_check.report)."""
+    return [trained_level_job(context, n_units) for n_units in context.budget.n_ladder]
 
 
 def trained_ladder(context: CheckContext, start: float = 0.0, share: float = 1.0,
@@ -60,8 +71,11 @@ def trained_ladder(context: CheckContext, start: float = 0.0, share: float = 1.0
     """All ladder levels; progress reported over [start, start + share] of the check."""
     ladder = context.budget.n_ladder
     weights = np.cumsum(np.asarray(ladder, dtype=float))
+    jobs = [trained_level_job(context, n_units, lr_shift) for n_units in ladder]
+    for job in jobs:
+        context.cache.submit(job)  # a parallel executor runs the levels concurrently
     levels = []
-    for i, n_units in enumerate(ladder):
-        levels.append(trained_level(context, n_units, lr_shift))
+    for i, job in enumerate(jobs):
+        levels.append(context.cache.get(job))
         context.progress(start + share * weights[i] / weights[-1])
     return levels

@@ -25,6 +25,7 @@ from derivations.inputs.config import states_array
 from numerics.kernel import kernel_on_words, spec_from_config
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words, word_label
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     draw_units,
@@ -65,6 +66,12 @@ def limit_kernel(context: CheckContext, word_length: int, select: np.ndarray | N
                  ) -> dict[str, np.ndarray]:
     """A by quadrature on all words (or the ``select``-ed ones, in that order), per group,
     with its error estimate (cached)."""
+    return context.cache.get(limit_kernel_job(context, word_length, select))
+
+
+def limit_kernel_job(context: CheckContext, word_length: int, select: np.ndarray | None = None
+                     ) -> Job:
+    """The job of :func:`limit_kernel`."""
     config = context.config
     spec = spec_from_config(config)
 
@@ -78,7 +85,7 @@ def limit_kernel(context: CheckContext, word_length: int, select: np.ndarray | N
     params = {"spec": {"activation": spec.activation, "states": spec.states, "c_std": spec.c_std,
                        "w_std": spec.w_std, "b_max": spec.b_max, "groups": spec.groups},
               "word_length": word_length, "select": select}
-    return context.cache.get_or_compute("kernel", params, compute)
+    return Job("kernel", params, compute)
 
 
 def _squared_errors(context: CheckContext, word_length: int, references: dict[str, np.ndarray]
@@ -99,6 +106,13 @@ def _squared_errors(context: CheckContext, word_length: int, references: dict[st
                 out[name][i, r] = float(np.mean((K - ref) ** 2))
         context.progress(0.2 + 0.8 * (i + 1) / len(ladder))
     return out
+
+
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    word_length = context.budget.init_word_length
+    select = init_word_selection(context.config, context.budget, word_length)
+    return [limit_kernel_job(context, word_length, select)]
 
 
 def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:

@@ -32,6 +32,7 @@ import numpy as np
 from derivations.inputs.config import states_array
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     predicted_exponent,
@@ -39,7 +40,7 @@ from proofs_check.checks._common import (
     spread_indices,
     subleading_allowance,
 )
-from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks._simulations import ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
 from proofs_check.rivals import (
@@ -75,6 +76,11 @@ def kernel_motion(level: dict[str, np.ndarray], config, inputs: np.ndarray) -> n
     return out
 
 
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return ladder_jobs(context)
+
+
 def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     config = context.config
     budget = context.budget
@@ -82,13 +88,16 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     select = spread_indices(config.chain.m**L, budget.init_words)
     inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
     levels = trained_ladder(context, 0.0, 0.5)
-    motions = []
-    for i, (n_units, level) in enumerate(zip(budget.n_ladder, levels, strict=True)):
+    motion_jobs = []
+    for n_units, level in zip(budget.n_ladder, levels, strict=True):
         params = {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
                   "seed": context.seed, "L": L, "words": select}
-        motions.append(context.cache.get_or_compute(
-            "kernel_motion", params,
-            lambda lv=level: {"e": kernel_motion(lv, config, inputs)})["e"])
+        motion_jobs.append(Job("kernel_motion", params,
+                               lambda lv=level: {"e": kernel_motion(lv, config, inputs)}))
+        context.cache.submit(motion_jobs[-1])  # concurrent on a parallel executor
+    motions = []
+    for i, job in enumerate(motion_jobs):
+        motions.append(context.cache.get(job)["e"])
         context.progress(0.5 + 0.5 * (i + 1) / len(levels))
     ns = np.array(budget.n_ladder)
     replicas = [budget.replicas_at(n) for n in budget.n_ladder]

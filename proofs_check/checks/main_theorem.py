@@ -35,6 +35,7 @@ import numpy as np
 from derivations.inputs.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import path_word_indices
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     predicted_exponent,
@@ -46,11 +47,12 @@ from proofs_check.checks._limit import (
     claim_solver,
     floor_allowance,
     g_on_times,
+    limit_job,
     limit_on_words,
     rival_solvers,
     window_steps,
 )
-from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks._simulations import ladder_jobs, trained_ladder
 from proofs_check.checks.ntk_figures import ntk_figures
 from proofs_check.checks.streams import stream, stream_key
 from proofs_check.result import CheckResult
@@ -140,6 +142,11 @@ def _sup_samples(errors: np.ndarray) -> np.ndarray:
     return errors[:, int(np.argmax(errors.mean(axis=0)))]
 
 
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return [limit_job(context), *ladder_jobs(context)]
+
+
 def run(context: CheckContext) -> tuple[CheckResult, ...]:
     config = context.config
     budget = context.budget
@@ -166,12 +173,12 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
 
     # frozen network at T on words drawn from pi_L
     select = frozen_words(context, limit["pi_L"])
-    frozen = []
-    for n_units, level in zip(budget.n_ladder, levels, strict=True):
-        params = {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
-                  "seed": context.seed, "L": L, "words": select}
-        frozen.append(context.cache.get_or_compute(
-            "frozen", params, lambda lv=level: {"f": _frozen_outputs(lv, config, select, L)})["f"])
+    frozen_jobs = [
+        Job("frozen", {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
+                       "seed": context.seed, "L": L, "words": select},
+            lambda lv=level: {"f": _frozen_outputs(lv, config, select, L)})
+        for n_units, level in zip(budget.n_ladder, levels, strict=True)]
+    frozen = [arrays["f"] for arrays in context.cache.get_many(frozen_jobs)]
     context.progress(0.95)
     horizon = float(config.training.horizon)
     g_T = {name: g_on_times(s, (horizon,))[0][select] for name, s in solvers.items()}

@@ -19,6 +19,7 @@ import numpy as np
 from derivations.inputs.config import states_array
 from numerics.frozen import frozen_outputs
 from numerics.words import enumerate_words
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     draw_units,
@@ -75,14 +76,26 @@ def _outputs(context: CheckContext, antisymmetric: bool, paired: bool) -> np.nda
     return out
 
 
-def _run_antisymmetric(context: CheckContext) -> CheckResult:
+def _outputs_job(context: CheckContext) -> Job:
+    """The Monte Carlo of this check (:func:`_outputs`) as one job."""
     budget = context.budget
     params = {"config": context.config, "ladder": budget.init_ladder,
               "replicas": budget.init_replicas, "L": budget.init_word_length, "seed": context.seed}
-    data = context.cache.get_or_compute(
-        "output_init_antisym", params,
-        lambda: {"paired": _outputs(context, True, True),
-                 "unpaired": _outputs(context, True, False)})
+    if context.config.network.antisymmetric:
+        return Job("output_init_antisym", params,
+                   lambda: {"paired": _outputs(context, True, True),
+                            "unpaired": _outputs(context, True, False)})
+    return Job("output_init", params, lambda: {"f2": _outputs(context, False, True)})
+
+
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return [_outputs_job(context)]
+
+
+def _run_antisymmetric(context: CheckContext) -> CheckResult:
+    budget = context.budget
+    data = context.cache.get(_outputs_job(context))
     measured = float(data["paired"].max())
     measured_control = float(data["unpaired"].max())
     control_accepted = measured_control <= ZERO_TOLERANCE
@@ -114,10 +127,7 @@ def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
         return _run_antisymmetric(context)
     budget = context.budget
     predicted = predicted_exponent("output_at_init", config)  # 1/2 - beta
-    params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
-              "L": budget.init_word_length, "seed": context.seed}
-    data = context.cache.get_or_compute(
-        "output_init", params, lambda: {"f2": _outputs(context, False, True)})
+    data = context.cache.get(_outputs_job(context))
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 0)))
     fit = fit_rate(np.array(budget.init_ladder), data["f2"], power=2, rng=rng)
     test = rate_test(fit, predicted, BIAS_ALLOWANCE, [budget.init_replicas] * fit.ns.size)

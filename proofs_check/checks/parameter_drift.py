@@ -25,9 +25,10 @@ import math
 import numpy as np
 from scipy import integrate, special
 
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import predicted_exponent, replica_text, subleading_allowance
-from proofs_check.checks._simulations import trained_ladder
+from proofs_check.checks._simulations import ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
 from proofs_check.rivals import ACCEPTANCE_NOTE, rate_base, rate_claims, rate_figure, rate_test
@@ -84,6 +85,11 @@ def normalisation_allowance(config, ladder) -> float:
     ns = np.asarray(ladder, dtype=float)
     ratio = np.log([expected_halfnormal_max(int(n)) / max_factor(config, int(n)) for n in ns])
     return float(np.max(np.abs(np.diff(ratio) / np.diff(np.log(ns)))))
+
+
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return ladder_jobs(context)
 
 
 def run(context: CheckContext) -> tuple[CheckResult, ...]:

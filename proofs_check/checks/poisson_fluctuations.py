@@ -43,12 +43,13 @@ from numerics.chain import sample_paths, stationary_law
 from numerics.poisson_float import pathwise_decomposition, poisson_solve
 from numerics.variance_estimators import chi_square_interval
 from numerics.words import path_word_indices, word_transition_matrix
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     predicted_exponent,
     subleading_allowance,
 )
-from proofs_check.checks._limit import limit_on_words, time_grid
+from proofs_check.checks._limit import limit_job, limit_on_words, time_grid
 from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 from proofs_check.rivals import (
@@ -269,6 +270,11 @@ def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResul
         formula=FORMULA)
     return rate_claims(test, base=base, bound_rivals=(uniform,),
                        sharp_claim="The drift fluctuation decays exactly like N^{-1/2}.")
+
+
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return [limit_job(context)]
 
 
 def run(context: CheckContext) -> tuple[CheckResult, ...]:

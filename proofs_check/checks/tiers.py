@@ -32,6 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 from derivations.inputs.config import states_array, transition_matrix
+from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.result import CheckResult, FigureData, Rival
 
@@ -131,18 +132,13 @@ def _kernel_pair(config) -> tuple[list, list, np.ndarray, np.ndarray, dict]:
     return u, u, states, np.array([s, s]), {"v_idx": [s, s]}
 
 
-def _kernel(context: CheckContext) -> CheckResult:
-    from numerics.kernel import kernel_on_words, spec_from_config
+def _kernel_mp_job(config) -> Job:
+    """The 30-digit mpmath kernel entry of ``tiers_kernel`` (module docstring), as a job."""
+    from numerics.kernel import spec_from_config
     from numerics.reference import kernel_entry_mp
-    from numerics.words import word_index
-    from proofs_check.checks._common import control_group
 
-    config = context.config
     spec = spec_from_config(config)
-    u, v, states, u_idx, extra = _kernel_pair(config)
-    m = states.shape[0]
-    iu = int(word_index(u_idx, m))
-    iv = int(word_index(np.array(extra["v_idx"]), m))
+    u, v, _, _, _ = _kernel_pair(config)
 
     def compute() -> dict[str, np.ndarray]:
         entry = kernel_entry_mp(u, v, config.network.activation, float(config.init.c_std),
@@ -156,7 +152,26 @@ def _kernel(context: CheckContext) -> CheckResult:
 
     params = {"u": u, "v": v, "activation": config.network.activation,
               "init": config.init, "groups": spec.groups, "dps": DPS}
-    mp = context.cache.get_or_compute("kernel_mp", params, compute)
+    return Job("kernel_mp", params, compute)
+
+
+def jobs(context: CheckContext) -> list[Job]:
+    """The jobs this check asks for that need no other result (submitted early)."""
+    return [_kernel_mp_job(context.config)]
+
+
+def _kernel(context: CheckContext) -> CheckResult:
+    from numerics.kernel import kernel_on_words, spec_from_config
+    from numerics.words import word_index
+    from proofs_check.checks._common import control_group
+
+    config = context.config
+    spec = spec_from_config(config)
+    u, v, states, u_idx, extra = _kernel_pair(config)
+    m = states.shape[0]
+    iu = int(word_index(u_idx, m))
+    iv = int(word_index(np.array(extra["v_idx"]), m))
+    mp = context.cache.get(_kernel_mp_job(config))
     double = kernel_on_words(spec, WORD_LENGTH)
     value = float(double.K[iu, iv])
     dropped = control_group(config)

@@ -12,9 +12,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from derivations.inputs.files import LoadedConfig, load_layers
 from numerics.progress import is_terminal
+from proofs_check.executor import Executor
 
 # Command-line flags that set one configuration field (applied after --config, before --set).
 FLAG_FIELDS = {"N": "run.N", "replicas": "run.replicas", "seed": "run.seed",
@@ -59,3 +62,14 @@ def emit(document: Callable[[], str], summary: Callable[[], str], out: str | Non
         sys.stdout.write(summary() + "\n(the JSON document: add --out FILE, or pipe stdout)\n")
     else:
         write_output(document(), None)
+
+
+def command_executor(args: argparse.Namespace, cluster: Any
+                     ) -> AbstractContextManager[Executor]:
+    """The executor of a command's --workers / --scheduler / --connect-timeout flags, else of
+    the config file's [cluster] table ``cluster`` (LoadedConfig.cluster), else serial
+    (proofs_check.cluster), for a ``with`` block that closes it."""
+    from proofs_check.cluster import executor_scope
+
+    return executor_scope(getattr(args, "workers", None), getattr(args, "scheduler", None),
+                          cluster, float(getattr(args, "connect_timeout", 10.0)))

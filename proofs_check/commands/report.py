@@ -1,5 +1,5 @@
 """``rnnkl report [--config FILE] [--set T.K=V ...] [--budget quick|standard|full] [--out DIR]
-[--backend numpy|fast] [--strict] [--no-progress]``.
+[--backend numpy|fast] [--workers K | --scheduler ADDRESS] [--strict] [--no-progress]``.
 
 Runs every check of :mod:`proofs_check.checks`, writes report.md, report.html, figures/*.png and
 results.json under DIR (default ``rnnkl-report``), reusing the cache under DIR/cache. While it
@@ -7,7 +7,10 @@ works, stderr shows a bar (terminal) or one plain line per check (file, pipe); t
 counts the checks that pass, fail and are inconclusive, and says whether the independent
 cross-checks passed, failed or did not run. Exit 1 when a check fails (or a cross-check that
 ran deviates beyond tolerance), with ``--strict`` also when one is inconclusive; 0 otherwise;
-2 for bad input (an InputError: bad config, unknown budget; one line).
+2 for bad input (an InputError: bad config, unknown budget, an executor that cannot start or
+a scheduler that does not answer; one line). ``--workers`` / ``--scheduler`` / the config's
+``[cluster]`` section choose where the expensive jobs run (proofs_check.cluster); the numbers
+are the same wherever they run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 from derivations.inputs.files import provenance_note
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
-from proofs_check.commands._output import loaded_config
+from proofs_check.commands._output import command_executor, loaded_config
 from proofs_check.commands._sizes import check_report
 from proofs_check.render import overall_sentence
 from proofs_check.report import run_checks, write_report
@@ -29,12 +32,14 @@ def run(args: argparse.Namespace) -> int:
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
     check_report(loaded.config, budget, memory_cap(getattr(args, "memory_cap", None)))
-    report = run_checks(loaded.config, budget, out_dir,
-                        progress=not getattr(args, "no_progress", False),
-                        source=provenance_note(loaded))
+    with command_executor(args, loaded.cluster) as executor:
+        report = run_checks(loaded.config, budget, out_dir,
+                            progress=not getattr(args, "no_progress", False),
+                            source=provenance_note(loaded), executor=executor)
     paths = write_report(report, out_dir)
     sys.stderr.write(
-        f"rnnkl report: {overall_sentence(report)[:-1]}; {report.seconds:.1f} s; wrote "
+        f"rnnkl report: {overall_sentence(report)[:-1]}; {report.seconds:.1f} s "
+        f"({executor.description}); wrote "
         f"{paths['markdown']}, {paths['html']}, {paths['results']}\n")
     if report.failed:
         return 1

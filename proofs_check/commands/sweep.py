@@ -1,5 +1,5 @@
 """``rnnkl sweep [--config FILE] [--set T.K=V ...] --vary T.K=a:b:n [--vary ...] [--budget B]
-[--out DIR] [--backend numpy|fast] [--no-progress]``.
+[--out DIR] [--backend numpy|fast] [--workers K | --scheduler ADDRESS] [--no-progress]``.
 
 Runs the rate checks at every point of a grid of one or two numeric config fields
 (proofs_check.sweep) and writes sweep.json, sweep.md, sweep.html and figures/phase_diagram.png
@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from derivations.inputs.files import load_layers
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
-from proofs_check.commands._output import config_assignments
+from proofs_check.commands._output import command_executor, config_assignments
 from proofs_check.commands._sizes import check_report
 from proofs_check.sweep import parse_vary, point_configs, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
@@ -30,8 +31,11 @@ def run(args: argparse.Namespace) -> int:
         check_report(config, budget, cap)
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
     source = getattr(args, "config", None) or "built-in default"
-    sweep = run_sweep(points, varied, budget, out_dir,
-                      progress=not getattr(args, "no_progress", False), source=source)
+    cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
+    with command_executor(args, cluster) as executor:
+        sweep = run_sweep(points, varied, budget, out_dir,
+                          progress=not getattr(args, "no_progress", False), source=source,
+                          executor=executor)
     paths = write_sweep(sweep, out_dir)
     counts = verdict_counts(tuple(r for point in sweep.points for r in point.report.results))
     sys.stderr.write(

@@ -1,0 +1,186 @@
+"""Starting the executor a command asks for: ``--workers K``, ``--scheduler ADDRESS`` or the
+config file's ``[cluster]`` section (Slurm or PBS through ``dask-jobqueue``), else serial.
+
+Precedence: ``--scheduler``, then ``--workers``, then ``[cluster]``; the flags win over the file,
+so a config written for the cluster runs on a laptop with ``--workers 2``. Everything is
+validated before anything starts, and every failure is one :class:`ExecutorError` line (exit 2):
+a missing extra, a bad address, a scheduler that does not answer within ``--connect-timeout``
+seconds, a bad ``[cluster]`` key.
+
+``[cluster]`` keys (README "Running on a cluster"): ``system`` ("slurm" or "pbs", required),
+``jobs`` (batch jobs to submit, default 1), ``cores`` (per job, default 1), ``processes``
+(Dask workers per job, default 1, at most ``cores``), ``memory`` (per job, e.g. "8GiB",
+default "4GiB"), ``walltime`` ("HH:MM:SS", default "01:00:00"), ``queue``, ``account``
+(optional) and ``directives`` (extra ``#SBATCH`` / ``#PBS`` lines, e.g. ["--qos=short"]).
+Strings are whitelisted (no newlines, quotes or shell characters reach the job script).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from derivations.inputs.fields import read_integer, read_string, read_strings, type_name
+from proofs_check.executor import (
+    DaskExecutor,
+    Executor,
+    ExecutorError,
+    SerialExecutor,
+    require_distributed,
+)
+
+MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
+MAX_JOBS = 1000
+MAX_CORES = 1024
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?[A-Za-z0-9._\-]{1,253}:[0-9]{1,5}$")
+_MEMORY = re.compile(r"^[0-9]{1,6}(?:\.[0-9]{1,3})?\s?(?:[kKMGT]i?B|B)$")
+_WALLTIME = re.compile(r"^[0-9]{1,3}:[0-5][0-9]:[0-5][0-9]$")
+_NAME = re.compile(r"^[A-Za-z0-9_.@+\-]{1,64}$")
+_DIRECTIVE = re.compile(r"^[A-Za-z0-9_.:=,@/+\- ]{1,200}$")
+_KEYS = ("system", "jobs", "cores", "processes", "memory", "walltime", "queue", "account",
+         "directives")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A validated ``[cluster]`` section (module docstring)."""
+
+    system: str
+    jobs: int = 1
+    cores: int = 1
+    processes: int = 1
+    memory: str = "4GiB"
+    walltime: str = "01:00:00"
+    queue: str | None = None
+    account: str | None = None
+    directives: tuple[str, ...] = ()
+
+
+def _fail(key: str, reason: str) -> ExecutorError:
+    return ExecutorError(f"cluster.{key}: {reason}")
+
+
+def _bounded(table: dict[str, Any], key: str, default: int, high: int) -> int:
+    value = read_integer(table.get(key, default), f"cluster.{key}")
+    if not 1 <= value <= high:
+        raise _fail(key, f"must be between 1 and {high}, got {value}")
+    return value
+
+
+def _matching(table: dict[str, Any], key: str, pattern: re.Pattern[str], what: str
+              ) -> str | None:
+    if key not in table:
+        return None
+    value = read_string(table[key], f"cluster.{key}")
+    if not pattern.match(value):
+        raise _fail(key, f"expected {what}, got {value[:40]!r}")
+    return value
+
+
+def read_cluster_table(table: Any) -> ClusterSpec:
+    """The ``[cluster]`` table of a config file as a ClusterSpec (one-line errors)."""
+    if not isinstance(table, dict):
+        raise ExecutorError(f"cluster: must be a table [cluster], got {type_name(table)}")
+    unknown = sorted(set(table) - set(_KEYS))
+    if unknown:
+        raise _fail(unknown[0], f"unknown key (known keys: {', '.join(_KEYS)})")
+    if "system" not in table:
+        raise _fail("system", "missing (required): \"slurm\" or \"pbs\"")
+    system = read_string(table["system"], "cluster.system")
+    if system not in ("slurm", "pbs"):
+        raise _fail("system", f"expected \"slurm\" or \"pbs\", got {system[:40]!r}")
+    cores = _bounded(table, "cores", 1, MAX_CORES)
+    directives = read_strings(table.get("directives", []), "cluster.directives")
+    for line in directives:
+        if not _DIRECTIVE.match(line):
+            raise _fail("directives", f"a directive may hold letters, digits, spaces and "
+                        f"_ . : = , @ / + - only, got {line[:40]!r}")
+    return ClusterSpec(
+        system=system, jobs=_bounded(table, "jobs", 1, MAX_JOBS), cores=cores,
+        processes=_bounded(table, "processes", 1, cores),
+        memory=_matching(table, "memory", _MEMORY, "a size such as \"8GiB\"") or "4GiB",
+        walltime=_matching(table, "walltime", _WALLTIME, "HH:MM:SS") or "01:00:00",
+        queue=_matching(table, "queue", _NAME, "a queue name"),
+        account=_matching(table, "account", _NAME, "an account name"),
+        directives=directives)
+
+
+def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
+    """A dask-jobqueue SLURMCluster or PBSCluster for ``spec``, not yet scaled (no job is
+    submitted until :func:`open_executor` scales it to ``spec.jobs``)."""
+    require_distributed()
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ExecutorError("[cluster] needs dask-jobqueue (in the optional extra "
+                            "'distributed'): pip install 'rnn-kernel-limit[distributed]'"
+                            ) from None
+    kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[spec.system]
+    return kind(cores=spec.cores, processes=spec.processes, memory=spec.memory,
+                walltime=spec.walltime, queue=spec.queue, account=spec.account,
+                job_extra_directives=list(spec.directives), silence_logs="error",
+                dashboard_address=None, **extra)
+
+
+def _local(workers: int) -> tuple[Any, Any, str]:
+    distributed = require_distributed()
+    # numba threads per worker: the machine's cores shared out, so K workers do not
+    # oversubscribe them (results do not depend on thread counts, numerics.seeding)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)})
+    return distributed.Client(cluster), cluster, f"a local Dask cluster of {workers} workers"
+
+
+def _remote(address: str, timeout: float) -> tuple[Any, Any, str]:
+    distributed = require_distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except Exception as err:  # OSError, TimeoutError, CommClosedError, ...
+        reason = " ".join(str(err).split())[:120] or type(err).__name__
+        raise ExecutorError(f"cannot reach the Dask scheduler at {address} within "
+                            f"{timeout:g} s ({reason})") from None
+    return client, None, f"the Dask scheduler at {address}"
+
+
+def open_executor(workers: int | None = None, scheduler: str | None = None,
+                  cluster: Any = None, timeout: float = 10.0) -> Executor:
+    """The executor a command asks for (module docstring; ``cluster``: the raw [cluster]
+    table of the config file, or None). Serial when nothing is asked."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ExecutorError(f"--workers: must be between 1 and {MAX_WORKERS}, got {workers}")
+    if scheduler is not None and not _ADDRESS.match(scheduler):
+        raise ExecutorError(f"--scheduler: expected HOST:PORT or tcp://HOST:PORT, got "
+                            f"{scheduler[:60]!r}")
+    if not (0 < timeout <= 3600):
+        raise ExecutorError(f"--connect-timeout: must be in (0, 3600] seconds, got {timeout:g}")
+    spec = read_cluster_table(cluster) if cluster is not None else None
+    if scheduler is not None:
+        client, owned, description = _remote(scheduler, timeout)
+    elif workers is not None:
+        client, owned, description = _local(workers)
+    elif spec is not None:
+        owned = jobqueue_cluster(spec)
+        owned.scale(jobs=spec.jobs)
+        client = require_distributed().Client(owned)
+        description = f"a {spec.system} cluster of {spec.jobs} jobs (dask-jobqueue)"
+    else:
+        return SerialExecutor()
+    return DaskExecutor(client, owned, description)
+
+
+@contextmanager
+def executor_scope(workers: int | None = None, scheduler: str | None = None,
+                   cluster: Any = None, timeout: float = 10.0) -> Iterator[Executor]:
+    """:func:`open_executor` for the duration of a ``with`` block (closed on every exit)."""
+    executor = open_executor(workers, scheduler, cluster, timeout)
+    try:
+        yield executor
+    finally:
+        executor.close()

@@ -1,0 +1,103 @@
+"""Where the expensive jobs of a report or a sweep run: the one executor seam (issue 16).
+
+A job is one cache entry (:class:`proofs_check.cache.Job`: a ladder level's simulation, a
+kernel, a limit, a frozen-network run, ...). Every job reaches an executor through
+:class:`proofs_check.cache.Cache`, which never computes a job itself:
+
+* :class:`SerialExecutor` (the default): in this process, when its result is first needed;
+  exactly the order and the numbers of a run without Dask.
+* :class:`DaskExecutor`: a ``dask.distributed`` client (the optional extra ``distributed``):
+  a local cluster (``--workers K``), an existing scheduler (``--scheduler ADDRESS``), or a
+  Slurm or PBS cluster that ``dask-jobqueue`` starts from the ``[cluster]`` config section
+  (:mod:`proofs_check.cluster`).
+
+Same numbers everywhere: a job's arrays are a function of its parameters alone (every seed is
+one of them, numerics.seeding), so where it runs cannot change a number; a worker stores the
+entry in the shared cache directory under the same claim lock as a local run
+(:mod:`proofs_check.cache`), and the driver stores it too when the worker's filesystem is not
+its own. A worker killed mid-job is replaced by the scheduler and the job reruns elsewhere
+(Dask's own fault tolerance; an unfinished entry is never written, atomic writes). Workers must
+run the same code as the driver: each job compares the worker's code version
+(:func:`proofs_check.cache.code_salt`) with the driver's and refuses to run on another.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from derivations.errors import InputError
+
+EXTRA_HINT = "pip install 'rnn-kernel-limit[distributed]'"
+
+
+class ExecutorError(InputError):
+    """An executor that cannot be started or reached (one line, exit 2)."""
+
+
+class Executor(Protocol):
+    """What :class:`proofs_check.cache.Cache` needs from an executor."""
+
+    parallel: bool  # True: jobs submitted early run concurrently elsewhere
+    description: str  # one phrase for the report's closing line
+
+    def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Start ``function(*args)`` (``name``: a unique task name); a handle for result."""
+        ...
+
+    def result(self, handle: Any) -> Any:
+        """The value of a submitted call (its exception re-raised)."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class SerialExecutor:
+    """Runs each call in this process when its result is asked for."""
+
+    parallel = False
+    description = "serial"
+
+    def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
+        return functools.partial(function, *args)
+
+    def result(self, handle: Any) -> Any:
+        return handle()
+
+    def close(self) -> None:
+        return None
+
+
+class DaskExecutor:
+    """Submits calls to a ``dask.distributed`` client (which it closes, with the cluster it
+    owns, if any). Task names are the cache keys, so two submissions of one job share a task."""
+
+    parallel = True
+
+    def __init__(self, client: Any, cluster: Any = None, description: str = "Dask"):
+        self.client = client
+        self.cluster = cluster
+        self.description = description
+
+    def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(function, *args, key=name, pure=False)
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def require_distributed() -> Any:
+    """The ``distributed`` module, or an ExecutorError naming the extra to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorError("--workers, --scheduler and [cluster] need Dask (the optional "
+                            f"extra 'distributed'): {EXTRA_HINT}") from None
+    return distributed
