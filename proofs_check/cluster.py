@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from derivations.inputs.fields import read_integer, read_string, read_strings, type_name
+from derivations.inputs.fields import (
+    ConfigError,
+    read_integer,
+    read_string,
+    read_strings,
+    type_name,
+)
 from proofs_check.executor import (
     DaskExecutor,
     Executor,
@@ -84,6 +90,13 @@ def _matching(table: dict[str, Any], key: str, pattern: re.Pattern[str], what: s
 
 def read_cluster_table(table: Any) -> ClusterSpec:
     """The ``[cluster]`` table of a config file as a ClusterSpec (one-line errors)."""
+    try:
+        return _read_cluster_table(table)
+    except ConfigError as err:  # a field reader's message, as this module's error
+        raise ExecutorError(str(err)) from None
+
+
+def _read_cluster_table(table: Any) -> ClusterSpec:
     if not isinstance(table, dict):
         raise ExecutorError(f"cluster: must be a table [cluster], got {type_name(table)}")
     unknown = sorted(set(table) - set(_KEYS))

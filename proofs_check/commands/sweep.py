@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     paths = write_sweep(sweep, out_dir)
     counts = verdict_counts(tuple(r for point in sweep.points for r in point.report.results))
     sys.stderr.write(
-        f"rnnkl sweep: {len(sweep.points)} points, {counts['passed']} pass, "
+        f"rnnkl sweep: {len(sweep.points)} points ({executor.description}), "
+        f"{counts['passed']} pass, "
         f"{counts['failed']} fail, {counts['inconclusive']} inconclusive of "
         f"{counts['checks']} results; wrote {paths['markdown']}, {paths['html']}, {paths['json']}, "
         f"{paths['figure']}\n")

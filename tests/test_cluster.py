@@ -1,0 +1,198 @@
+"""The executor seam without Dask (issue 16): the [cluster] section's validation, the flags'
+one-line errors, the cache's submit / collect path under a parallel executor (here one that
+defers each job to the moment it is collected, in this process), and what a job pickles.
+The Dask runs themselves are in tests/distributed (extra ``distributed``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from derivations.inputs.config import load_config, with_overrides
+from derivations.inputs.files import load_layers
+from proofs_check.budget import TINY
+from proofs_check.cache import Cache, Job, code_salt
+from proofs_check.checks import CheckContext
+from proofs_check.cli import main
+from proofs_check.cluster import ClusterSpec, open_executor, read_cluster_table
+from proofs_check.executor import ExecutorError, SerialExecutor
+from proofs_check.report import results_json, run_checks
+
+
+class DeferredExecutor:
+    """A 'parallel' executor that runs each job when it is collected, in this process: the
+    cache's parallel path (submit early, compute_entry, collect) without concurrency."""
+
+    parallel = True
+    description = "deferred (test)"
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def submit(self, name, function, *args):
+        self.names.append(name)
+        return functools.partial(function, *args)
+
+    def result(self, handle):
+        return handle()
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("table, message", [
+    ({}, "cluster.system: missing"),
+    ({"system": "sge"}, 'cluster.system: expected "slurm" or "pbs"'),
+    ({"system": "slurm", "nodes": 2}, "cluster.nodes: unknown key"),
+    ({"system": "slurm", "jobs": 0}, "cluster.jobs: must be between 1 and 1000"),
+    ({"system": "slurm", "jobs": "2"}, "cluster.jobs: expected an integer"),
+    ({"system": "slurm", "cores": 2, "processes": 3}, "cluster.processes: must be between 1 and 2"),
+    ({"system": "slurm", "memory": "lots"}, "cluster.memory: expected a size"),
+    ({"system": "pbs", "walltime": "1h"}, "cluster.walltime: expected HH:MM:SS"),
+    ({"system": "pbs", "queue": "a;rm -rf ~"}, "cluster.queue: expected a queue name"),
+    ({"system": "pbs", "directives": ["ok", "x\n#PBS -l evil"]}, "cluster.directives"),
+    ({"system": "pbs", "directives": "--qos=x"}, "cluster.directives: expected an array"),
+    ("slurm", "cluster: must be a table"),
+])
+def test_bad_cluster_section_is_one_line(table, message):
+    with pytest.raises(ExecutorError) as info:
+        read_cluster_table(table)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cluster_section_defaults_and_values():
+    assert read_cluster_table({"system": "slurm"}) == ClusterSpec(system="slurm")
+    spec = read_cluster_table({"system": "pbs", "jobs": 4, "cores": 16, "processes": 8,
+                               "memory": "64GiB", "walltime": "12:00:00", "queue": "long",
+                               "account": "ml.theory", "directives": ["-l place=scatter"]})
+    assert (spec.jobs, spec.cores, spec.processes, spec.memory) == (4, 16, 8, "64GiB")
+    assert spec.directives == ("-l place=scatter",)
+
+
+@given(st.dictionaries(st.sampled_from(["system", "jobs", "cores", "processes", "memory",
+                                        "walltime", "queue", "account", "directives", "x"]),
+                       st.one_of(st.text(max_size=30), st.integers(-5, 5000),
+                                 st.lists(st.text(max_size=20), max_size=3), st.none()),
+                       max_size=6))
+def test_any_cluster_table_is_accepted_or_refused_in_one_line(table):
+    try:
+        spec = read_cluster_table(table)
+    except ExecutorError as err:
+        assert "\n" not in str(err) and str(err).startswith("cluster")
+    else:
+        assert spec.system in ("slurm", "pbs") and 1 <= spec.processes <= spec.cores
+
+
+def test_the_cluster_section_is_not_part_of_the_config(tmp_path):
+    """Where a run computes never changes what it computes: same Config, same cache keys."""
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[network]\nbeta = 0.7\n')
+    with_cluster = tmp_path / "cluster.toml"
+    with_cluster.write_text('[network]\nbeta = 0.7\n\n[cluster]\nsystem = "slurm"\njobs = 2\n')
+    a, b = load_layers(plain), load_layers(with_cluster)
+    assert a.config == b.config and a.cluster is None
+    assert b.cluster == {"system": "slurm", "jobs": 2}
+    cache = Cache(None, salt="s")
+    assert cache.key("x", {"config": a.config}) == cache.key("x", {"config": b.config})
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "0"], "--workers: must be between 1 and 64"),
+    (["--workers", "65"], "--workers: must be between 1 and 64"),
+    (["--scheduler", "not an address"], "--scheduler: expected HOST:PORT"),
+    (["--scheduler", "tcp://h:1", "--connect-timeout", "0"], "--connect-timeout"),
+])
+def test_bad_executor_flags_exit_2_one_line(argv, message, capsys, tmp_path):
+    code = main(["report", "--out", str(tmp_path), "--no-progress", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_bad_cluster_section_in_a_config_exits_2(capsys, tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[cluster]\nsystem = "slurm"\nwalltime = "forever"\n')
+    code = main(["sweep", "--config", str(path), "--vary", "network.beta=0.6,0.7",
+                 "--out", str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cluster.walltime" in err
+
+
+def test_without_the_extra_the_flags_name_it(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    code = main(["report", "--out", str(tmp_path), "--no-progress", "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "pip install 'rnn-kernel-limit[distributed]'" in err
+
+
+def test_serial_is_the_default():
+    executor = open_executor()
+    assert isinstance(executor, SerialExecutor) and not executor.parallel
+    assert isinstance(Cache(None, salt="s").executor, SerialExecutor)
+
+
+def test_a_job_pickles_without_the_drivers_state(tmp_path):
+    cache = Cache(tmp_path, salt="s")
+    cache.get_or_compute("k", {"a": 1}, lambda: {"x": np.arange(3)})
+    context = CheckContext(load_config(None), TINY, cache, 7, progress=lambda f: print(f))
+    copy = pickle.loads(pickle.dumps(context))
+    assert (copy.config, copy.budget, copy.seed) == (context.config, TINY, 7)
+    assert copy.cache.directory == tmp_path and copy.cache.salt == "s"
+    assert copy.cache._memory == {} and copy.cache.hits == 0  # no arrays travel
+    assert copy.progress(0.5) is None  # the driver's progress callback stays home
+
+
+def test_parallel_path_gives_the_serial_numbers_and_entries(tmp_path):
+    config = with_overrides(load_config(None), word_length=3)
+    config = config.replace(training=dataclasses.replace(config.training, horizon=1.0))
+    salt = code_salt()
+    docs, entries = [], []
+    for name, executor in (("serial", None), ("deferred", DeferredExecutor())):
+        out = tmp_path / name
+        report = run_checks(config, TINY, out, progress=False, crosschecks=False,
+                            cache=Cache(out / "cache", salt, executor=executor))
+        doc = json.loads(json.dumps(results_json(report)))
+        for check in doc["checks"]:
+            check.pop("seconds", None)
+        docs.append(doc)
+        entries.append({p.name: p.read_bytes() for p in sorted((out / "cache").glob("*.npz"))})
+    assert docs[0] == docs[1]
+    assert entries[0] == entries[1] and entries[0]
+    # every expensive job went through the executor, the ladder's first (largest first)
+    submitted = executor.names
+    assert len(submitted) == len(entries[1]) == len(set(submitted))
+    assert submitted[0].startswith("simulation-")
+
+
+def test_driver_stores_what_a_worker_could_not(tmp_path):
+    """A worker whose filesystem is not the driver's: the driver writes the entry itself."""
+
+    class ElsewhereExecutor(DeferredExecutor):
+        def submit(self, name, function, *args):
+            directory, *rest = args
+            return functools.partial(function, None, *rest)  # the worker has no such folder
+
+    cache = Cache(tmp_path, salt="s", executor=ElsewhereExecutor())
+    job = Job("k", {"a": 1}, lambda: {"x": np.arange(4.0)})
+    cache.submit(job)
+    assert np.array_equal(cache.get(job)["x"], np.arange(4.0))
+    again = Cache(tmp_path, salt="s")
+    assert np.array_equal(again.get(job)["x"], np.arange(4.0)) and again.hits == 1
+
+
+def test_a_worker_with_other_code_refuses(tmp_path):
+    from proofs_check.cache import compute_entry
+
+    with pytest.raises(RuntimeError, match="another version"):
+        compute_entry(str(tmp_path), "s", "k", {}, lambda: {"x": np.zeros(1)}, "other")
+    assert not list(Path(tmp_path).glob("*.npz"))
