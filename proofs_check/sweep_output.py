@@ -6,9 +6,11 @@ parameter drift, main theorem, frozen network), the measured slope of log(error)
 at every grid point with its 99.5% acceptance interval, over the suite's derived prediction
 (derivations.scaling via checks._common.predicted_exponent; for the main theorem
 -r(beta), r = min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric
-initialisation) drawn as a curve when network.beta varies. Marker: filled = pass, open =
-inconclusive (the window also holds a rival), cross = fail; the results of one point are drawn
-side by side around its value (offsets of 1% of the range).
+initialisation) drawn as a curve when network.beta varies. Two panels show the same
+measurements: the left marked with the verdict of the bound (the error decays at least this
+fast), the right with that of its sharpness (the exponent equals the prediction). Marker:
+filled = pass, open = inconclusive (the window also holds a rival), cross = fail; the results
+of one point are drawn side by side around its value (offsets of 1% of the range).
 """
 
 from __future__ import annotations
@@ -131,8 +133,14 @@ def _is_rate(result: CheckResult) -> bool:
     return result.quantity.startswith("rate exponent") and result.measured is not None
 
 
+PANELS = (("bound: the error decays at least this fast", ""),
+          ("sharpness: the exponent equals the prediction", "_sharpness"))
+
+
 def phase_diagram(sweep: Sweep) -> bytes:
-    """figures/phase_diagram.png (module docstring)."""
+    """figures/phase_diagram.png (module docstring): two panels over the same measurements and
+    curves, the left marked with each bound result's verdict, the right with its sharpness
+    result's verdict (theory.md §6: two claims, each with its own verdict)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,38 +148,57 @@ def phase_diagram(sweep: Sweep) -> bytes:
 
     first = sweep.varied[0]
     span = (max(first.values) - min(first.values)) or 1.0
-    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=110, sharey=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, (name, term) in enumerate(PHASE_RESULTS.items()):
-        colour = colours[index % len(colours)]
-        shown = False
-        for point in sweep.points:
-            result = next((r for r in point.report.results if r.name == name), None)
-            if result is None or not _is_rate(result):
+    xs = np.linspace(min(first.values), max(first.values), 200)
+    for ax, (title, suffix) in zip(axes, PANELS, strict=True):
+        drawn: dict[str, str] = {}  # prediction term -> colour of its first result
+        for index, (name, term) in enumerate(PHASE_RESULTS.items()):
+            colour = colours[index % len(colours)]
+            if _draw_result(ax, sweep, name + suffix, index, colour, span):
+                drawn.setdefault(term, colour)
+        for term, colour in drawn.items():
+            curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
+            if curve is None:
                 continue
-            # results side by side around the point (offsets of 1% of the range)
-            x = float(point.values[first.field]) + (index - 1.5) * 0.01 * span
-            low, high = result.window if result.window else (result.measured, result.measured)
-            style = {"pass": dict(marker="o", mfc=colour), "inconclusive": dict(
-                marker="o", mfc="white"), "fail": dict(marker="x", mfc=colour)}[result.verdict]
-            ax.errorbar([x], [result.measured], yerr=[[result.measured - low],
-                        [high - result.measured]], color=colour, capsize=3, ms=7,
-                        mec=colour, ls="none", label=None if shown else name, **style)
-            shown = True
-        xs = np.linspace(min(first.values), max(first.values), 200)
-        curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
-        if curve is not None and shown:
-            ax.plot(xs, curve, color=colour, lw=1, alpha=0.7)
-    ax.set_xlabel(first.field)
-    ax.set_ylabel("rate exponent (slope of log error vs log N)")
-    ax.set_title("Measured exponents and windows over the derived predictions\n"
+            # the main theorem's -r(beta) follows the other two curves piecewise: drawn
+            # dashed in black on top, so it stays visible where they coincide
+            style = (dict(color="black", ls="--", lw=1.4, label="-r: main theorem, frozen")
+                     if term == "overall" else dict(color=colour, lw=1, alpha=0.7))
+            ax.plot(xs, curve, zorder=3 if term == "overall" else 1, **style)
+        ax.set_xlabel(first.field)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("rate exponent (slope of log error vs log N)")
+    fig.suptitle("Measured exponents with acceptance windows over the derived predictions "
                  "(filled: pass, open: inconclusive, x: fail)", fontsize=10)
-    ax.legend(fontsize=8)
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _draw_result(ax: Any, sweep: Sweep, name: str, index: int, colour: str,
+                 span: float) -> bool:
+    """Draw the result ``name`` of every point (side by side: offsets of 1% of the range),
+    its marker its verdict; False when no point has it as a rate result."""
+    first = sweep.varied[0]
+    label = name.removesuffix("_sharpness")
+    shown = False
+    for point in sweep.points:
+        result = next((r for r in point.report.results if r.name == name), None)
+        if result is None or not _is_rate(result):
+            continue
+        x = float(point.values[first.field]) + (index - 1.5) * 0.01 * span
+        low, high = result.window if result.window else (result.measured, result.measured)
+        style = {"pass": dict(marker="o", mfc=colour), "inconclusive": dict(
+            marker="o", mfc="white"), "fail": dict(marker="x", mfc=colour)}[result.verdict]
+        ax.errorbar([x], [result.measured], yerr=[[result.measured - low],
+                    [high - result.measured]], color=colour, capsize=3, ms=7,
+                    mec=colour, ls="none", label=None if shown else label, **style)
+        shown = True
+    return shown
 
 
 def write_sweep(sweep: Sweep, out_dir: str) -> dict[str, Path]:
