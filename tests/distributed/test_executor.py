@@ -167,3 +167,21 @@ def test_cluster_section_becomes_the_job_script(distributed_lib, system, prefix)
     assert prefix in script
     for text in ("short", "proj-42", "--qos=normal", "02:30:00", "--nworkers 4"):
         assert text in script, text
+
+
+def test_entries_written_by_workers_resume_serially(distributed_lib, serial_sweep, tmp_path):
+    """A sweep interrupted on a cluster (here: its first point only, computed by 2 workers)
+    resumes serially on the same directory from the workers' entries, with the same numbers."""
+    varied = (parse_vary("network.beta=0.6"),)
+    executor = open_executor(workers=2)
+    try:
+        run_sweep(point_configs(None, SWEEP_SETS, varied), varied, TINY, str(tmp_path),
+                  executor=executor)
+    finally:
+        executor.close()
+    varied = (parse_vary("network.beta=0.6,0.8"),)
+    sweep = run_sweep(point_configs(None, SWEEP_SETS, varied), varied, TINY, str(tmp_path))
+    first = sweep.points[0].report
+    assert first.cache_misses == 0 and first.cache_hits > 0  # nothing recomputed
+    assert _numbers(sweep_json(sweep)) == serial_sweep[0]
+    assert _entries(tmp_path / "cache") == serial_sweep[1]
