@@ -1,50 +1,98 @@
-"""Benchmark: limit kernel + ODE on m^L words for m^L in {243, 729, 2187} (d = 1, m = 3).
+"""Benchmark: the limit on words at growing word length, wall time, peak memory and the
+achieved error delta (issue 17, item 4).
 
-Issue 4 bar: kernel + ODE for 2187 words under one minute on 2 cores. Prints wall times of
-(1) the kernel with its quadrature estimates (default rules, numerics.quadrature),
-(2) the spectral ODE solution at t = 0.5, 1, 2, (3) the propagation of the quadrature estimate
-to g (two more eigendecompositions), and (4) the whole solve_limit with the truncation
-estimate. Run: python benchmarks/bench_kernel.py [--skip-full]
+Each case is `solve_limit(config, L, times=(1,))` with its default truncation estimate (the
+work `rnnkl limit --times 1` does), run in a fresh Python process so that its peak resident
+memory (ru_maxrss) is its own. Cases: d = 1 (the default config) at L = 6..9 and d = 2
+(examples/antisymmetric_beta_half.toml) at L = 4..7. Before a case runs, the suite's memory
+model (numerics.costs) is asked whether it fits the cap; a case that does not is printed as
+refused, as `rnnkl limit` would refuse it. A case over --max-seconds is stopped and printed
+as such. delta = quadrature bound + truncation estimate + rounding (numerics.limit).
+
+    python3 benchmarks/bench_kernel.py [--max-seconds 600] [--memory-cap 12GiB] [--only d1|d2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import time
+import subprocess
+import sys
+from pathlib import Path
 
-from derivations.inputs.config import load_config
-from numerics.kernel import kernel_on_words
-from numerics.limit import g_at, limit_solver, solve_limit, word_problem
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from derivations.inputs.files import load_layers  # noqa: E402
+from numerics.costs import ResourceError, format_bytes, memory_cap  # noqa: E402
+from proofs_check.commands._sizes import check_limit  # noqa: E402
+
+CASES = {"d1": (None, (6, 7, 8, 9)),
+         "d2": (str(ROOT / "examples" / "antisymmetric_beta_half.toml"), (4, 5, 6, 7))}
+
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from derivations.inputs.files import load_layers
+from numerics.limit import solve_limit
+config = load_layers({path!r}).config
+start = time.perf_counter()
+result = solve_limit(config, {L}, times=(1.0,))
+seconds = time.perf_counter() - start
+e = result.error_estimates
+delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "truncation", "rounding"))
+print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
+                  .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
+                  "method": e.get("truncation_method", "none")}}))
+"""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-full", action="store_true",
-                        help="skip solve_limit (with error propagation and truncation)")
+def run_case(path: str | None, L: int, max_seconds: float) -> dict:
+    code = CHILD.format(root=str(ROOT), path=path, L=L)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=max_seconds, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return {"stopped": f"over {max_seconds:g} s"}
+    if done.returncode != 0:
+        return {"stopped": (done.stderr.strip().splitlines() or ["failed"])[-1][:100]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max-seconds", type=float, default=600.0)
+    parser.add_argument("--memory-cap", default=None)
+    parser.add_argument("--only", choices=sorted(CASES), default=None)
     args = parser.parse_args()
-    config = load_config(None)  # default: m = 3, d = 1, tanh
-    times = (0.5, 1.0, 2.0)
-    print(f"cores available: {os.cpu_count()}; load average: {os.getloadavg()}")
-    print(f"{'words':>6} {'kernel s':>9} {'ODE s':>7} {'K+ODE s':>8} {'full s':>7} "
-          f"{'K quad est':>10} {'trunc est':>10}")
-    for L in (5, 6, 7):
-        problem = word_problem(config, L)
-        start = time.perf_counter()
-        kernel = kernel_on_words(problem.spec, L)
-        t_kernel = time.perf_counter() - start
-        start = time.perf_counter()
-        g_at(limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha), times)
-        t_ode = time.perf_counter() - start
-        full, trunc = float("nan"), float("nan")
-        if not args.skip_full:
-            start = time.perf_counter()
-            result = solve_limit(config, L, times, truncation="previous")
-            full = time.perf_counter() - start
-            trunc = result.error_estimates["truncation"]
-        print(f"{3**L:>6} {t_kernel:>9.2f} {t_ode:>7.2f} {t_kernel + t_ode:>8.2f} {full:>7.2f} "
-              f"{kernel.error:>10.2e} {trunc:>10.2e}", flush=True)
+    cap = memory_cap(args.memory_cap)
+    print(f"{os.cpu_count()} cores; memory cap {format_bytes(cap.bytes)} ({cap.source}); "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}")
+    print(f"{'case':<5} {'L':>2} {'words':>6} {'planned':>10} {'peak':>10} {'wall s':>8} "
+          f"{'delta':>9}  truncation")
+    for name, (path, lengths) in CASES.items():
+        if args.only and name != args.only:
+            continue
+        config = load_layers(path).config
+        m = config.chain.m
+        for L in lengths:
+            try:
+                planned = check_limit(config, L, cap, field="--word-length")
+            except ResourceError as err:
+                print(f"{name:<5} {L:>2} {m**L:>6} refused: {err}", flush=True)
+                continue
+            row = run_case(path, L, args.max_seconds)
+            if "stopped" in row:
+                print(f"{name:<5} {L:>2} {m**L:>6} {format_bytes(planned):>10} stopped: "
+                      f"{row['stopped']}", flush=True)
+                continue
+            print(f"{name:<5} {L:>2} {row['words']:>6} {format_bytes(planned):>10} "
+                  f"{format_bytes(row['peak']):>10} {row['seconds']:>8.1f} {row['delta']:>9.2e}"
+                  f"  {row['method']}", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -19,7 +19,7 @@ Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,17 +68,14 @@ class KernelResult:
     by_group: the K of each trainable group (sum = K). error: max-abs elementwise estimate of
     the quadrature error of K (sum of the parts). error_parts: "w_step" (halving h, 2h, 4h:
     :func:`step_halving_error`), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected
-    Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings). alternatives:
-    kernels from the coarser rules (tensor: one per estimate) or from each scrambling (Sobol);
-    mode says which (for callers who want to re-solve with them; numerics.limit propagates
-    ``error`` by a rigorous bound).
+    Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings); mode says which
+    ("differences" or "replicates"). numerics.limit propagates ``error`` by a rigorous bound.
     """
 
     K: FloatArray
     by_group: dict[str, FloatArray]
     error: float
     error_parts: dict[str, float]
-    alternatives: tuple[FloatArray, ...] = field(repr=False)
     mode: str
     rule_sizes: dict[str, int]
 
@@ -157,38 +154,82 @@ def _group_scale(group: str, spec: KernelSpec) -> float:
     return float(generated.kernel_integrand_b(spec.c_std, 1.0, 1.0))
 
 
+@dataclass(frozen=True)
+class _Sums:
+    """What one pass over a rule's nodes accumulates: per group the sum over all nodes
+    (by_group, scaled by the group factor) and, for each named subset of the nodes, the sum
+    over that subset of all groups together (subset_totals). Arrays (n_sel, n_sel)."""
+
+    by_group: dict[str, FloatArray]
+    subset_totals: dict[str, FloatArray]
+
+
 def _accumulate(
-    spec: KernelSpec, word_length: int, rule: Rule, select: NDArray[np.int64]
-) -> dict[str, FloatArray]:
-    """sum_nodes weight * feature feature^T per group (scaled by E[c^2]), on selected words.
+    spec: KernelSpec, word_length: int, rule: Rule, select: NDArray[np.int64],
+    subsets: dict[str, NDArray[np.bool_]] | None = None, per_group: bool = True,
+) -> _Sums:
+    """sum_nodes weight * feature feature^T per group (scaled by E[c^2]), on selected words,
+    and the group totals over each subset of the nodes (``subsets``: name -> mask (rule.size,)).
 
     select: indices of the words (into lexicographic order) to return rows/cols for.
     Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
     symmetric product Phi Phi^T: the BLAS twin of summing the generated
     numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
-    equal within the summation-order bound). Returns group -> (n_sel, n_sel).
+    equal within the summation-order bound). Memory: the outputs (groups + subsets) plus one
+    product buffer of (n_sel, n_sel) and one node chunk of features (_CHUNK_BYTES): nodes are
+    visited part by part (the parts cut by the subsets), so every chunk lies in one part and
+    its product is added once to its group and once to each subset holding it.
+    ``per_group`` False: the subset totals only (by_group is empty, not allocated).
     """
     act = activation_functions(spec.activation)
     m, d = spec.states.shape
     n_words = m**word_length
     chunk = max(32, int(_CHUNK_BYTES / (8.0 * n_words * (d + 3) * 1.6)))
     n_sel = select.shape[0]
-    out = {g: np.zeros((n_sel, n_sel)) for g in spec.groups}
+    subsets = subsets or {}
+    masks = np.stack([subsets[name] for name in subsets]) if subsets else np.zeros((0, rule.size),
+                                                                                   dtype=bool)
+    by_group = {g: np.zeros((n_sel, n_sel)) for g in spec.groups} if per_group else {}
+    totals = {name: np.zeros((n_sel, n_sel)) for name in subsets}
+    scales = {g: _group_scale(g, spec) for g in spec.groups}
+    product = np.empty((n_sel, n_sel))
     root = np.sqrt(rule.weights)
-    for start in range(0, rule.size, chunk):
-        sl = slice(start, min(start + chunk, rule.size))
-        S, Gw, Gb = _word_features_cf(word_length, spec.states, rule.w[sl], rule.b[sl], act)
-        if n_sel != n_words:
-            S, Gw, Gb = S[select], Gw[:, select], Gb[select]
-        r = root[sl]
-        for g in spec.groups:
-            phi = _group_features(g, S, Gw, Gb)
-            phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
-            out[g] += phi @ phi.T
-    for g in spec.groups:
-        out[g] *= _group_scale(g, spec)
-        out[g] = 0.5 * (out[g] + out[g].T)
-    return out
+    # parts: nodes with the same subset membership, in order of first appearance
+    signature = np.packbits(masks, axis=0).T if subsets else np.zeros((rule.size, 1), np.uint8)
+    _, first, part_of = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    for part in np.argsort(first):
+        nodes = np.flatnonzero(part_of.ravel() == part)
+        member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
+        for start in range(0, nodes.size, chunk):
+            idx = nodes[start:start + chunk]
+            S, Gw, Gb = _word_features_cf(word_length, spec.states, rule.w[idx], rule.b[idx],
+                                          act)
+            if n_sel != n_words:
+                S, Gw, Gb = S[select], Gw[:, select], Gb[select]
+            r = root[idx]
+            for g in spec.groups:
+                phi = _group_features(g, S, Gw, Gb)
+                phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
+                np.matmul(phi, phi.T, out=product)
+                product *= scales[g]
+                if per_group:
+                    by_group[g] += product
+                for name in member:
+                    totals[name] += product
+    for array in (*by_group.values(), *totals.values()):
+        symmetrise_in_place(array)
+    return _Sums(by_group, totals)
+
+
+def symmetrise_in_place(matrix: FloatArray, block: int = 1024) -> None:
+    """matrix <- (matrix + matrix^T) / 2 in place, block by block (no n x n temporary)."""
+    n = matrix.shape[0]
+    for i in range(0, n, block):
+        for j in range(i, n, block):
+            upper = matrix[i:i + block, j:j + block]
+            mean = 0.5 * (upper + matrix[j:j + block, i:i + block].T)
+            matrix[i:i + block, j:j + block] = mean
+            matrix[j:j + block, i:i + block] = mean.T
 
 
 def _subset(rule: Rule, mask: NDArray[np.bool_]) -> Rule:
@@ -196,7 +237,21 @@ def _subset(rule: Rule, mask: NDArray[np.bool_]) -> Rule:
 
 
 def _total(parts: dict[str, FloatArray]) -> FloatArray:
-    return sum(parts.values())  # type: ignore[return-value]
+    """The sum of the parts, as one new array (no other temporary)."""
+    arrays = list(parts.values())
+    total = arrays[0].copy()
+    for array in arrays[1:]:
+        total += array
+    return total
+
+
+ROW_BLOCK = 512  # rows per block of the elementwise error estimates (bounded temporaries)
+
+
+def _max_abs_difference(a: FloatArray, b: FloatArray) -> float:
+    """max |a - b| over entries, row block by row block."""
+    return max((float(np.max(np.abs(a[i:i + ROW_BLOCK] - b[i:i + ROW_BLOCK])))
+                for i in range(0, a.shape[0], ROW_BLOCK)), default=0.0)
 
 
 def _tail_constant(spec: KernelSpec, word_length: int) -> float:
@@ -227,9 +282,11 @@ def _tail_constant(spec: KernelSpec, word_length: int) -> float:
 STEP_RATIO_MAX = 0.25  # largest measured halving factor taken as evidence of convergence
 
 
-def step_halving_error(K_h: FloatArray, K_2h: FloatArray, K_4h: FloatArray) -> float:
+def step_halving_error(K_h: FloatArray | tuple[FloatArray, ...], K_2h: FloatArray,
+                       K_4h: FloatArray) -> float:
     """Error estimate of the step-h trapezoid values K_h from the step-2h and step-4h values
-    on the same nodes (max over entries).
+    on the same nodes (max over entries). K_h may be given as a tuple of parts (summed row
+    block by row block, in order, as :func:`_total` sums them).
 
     Per entry, D1 = |K_2h - K_h| (about the error of K_2h) and D2 = |K_4h - K_2h| (about that of
     K_4h) measure the convergence factor q = D1 / D2 of one halving. For integrands analytic in
@@ -239,13 +296,21 @@ def step_halving_error(K_h: FloatArray, K_2h: FloatArray, K_4h: FloatArray) -> f
     (coarse steps before the asymptotic regime, or D2 ~ 0 by cancellation) the estimate is the
     plain difference D1, the error of the coarser rule itself.
     """
-    d1 = np.abs(K_2h - K_h)
-    d2 = np.abs(K_4h - K_2h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(d2 > 0.0, d1 / d2, np.inf)
-    q_converged = np.where(q <= STEP_RATIO_MAX, q, 0.0)  # 0 marks "not converged"
-    estimate = np.where(q_converged > 0.0, d1 * q_converged / (1.0 - q_converged), d1)
-    return float(np.max(estimate)) if estimate.size else 0.0
+    parts = K_h if isinstance(K_h, tuple) else (K_h,)
+    worst = 0.0
+    for i in range(0, K_2h.shape[0], ROW_BLOCK):  # row blocks: bounded temporaries
+        rows = slice(i, i + ROW_BLOCK)
+        k_h = parts[0][rows].copy()
+        for part in parts[1:]:
+            k_h += part[rows]
+        d1 = np.abs(K_2h[rows] - k_h)
+        d2 = np.abs(K_4h[rows] - K_2h[rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(d2 > 0.0, d1 / d2, np.inf)
+        q_converged = np.where(q <= STEP_RATIO_MAX, q, 0.0)  # 0 marks "not converged"
+        estimate = np.where(q_converged > 0.0, d1 * q_converged / (1.0 - q_converged), d1)
+        worst = max(worst, float(np.max(estimate)) if estimate.size else 0.0)
+    return worst
 
 
 def kernel_on_words(
@@ -270,39 +335,46 @@ def kernel_on_words(
     sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
     if d <= 2:
         plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
-        fourth = _accumulate(spec, word_length, _subset(plan.fine, plan.on_coarser), sel)
-        even = _accumulate(spec, word_length,
-                           _subset(plan.fine, plan.on_coarse & ~plan.on_coarser), sel)
-        odd = _accumulate(spec, word_length, _subset(plan.fine, ~plan.on_coarse), sel)
-        coarse_b = _accumulate(spec, word_length, plan.coarse_b, sel)
-        fine = {g: fourth[g] + even[g] + odd[g] for g in spec.groups}
-        K = _total(fine)
+        # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
+        # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
+        sums = _accumulate(spec, word_length, plan.fine, sel,
+                           {"coarse": plan.on_coarse, "coarser": plan.on_coarser})
+        fine = sums.by_group
         # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
         # (one node, weight 1, if w_std = 0)
         scale = 2.0**d if spec.w_std != 0.0 else 1.0
-        Kw = scale * (_total(fourth) + _total(even))
-        K4 = scale**2 * _total(fourth)
-        Kb = _total(coarse_b)
-        # Q(h) vs Q(2h) vs Q(4h): step halving (step_halving_error); Q(2h, n) vs Q(2h, 2n):
-        # Legendre n vs 2n.
+        Kw = sums.subset_totals.pop("coarse")
+        Kw *= scale
+        K4 = sums.subset_totals.pop("coarser")
+        K4 *= scale**2
+        # Q(h) vs Q(2h) vs Q(4h): step halving (step_halving_error, Q(h) summed row block by
+        # row block from its groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps
+        # at most 6 (n, n) arrays alive: the groups, Kw, K4 (or Kb) and one product buffer.
+        w_step = step_halving_error(tuple(fine.values()), Kw, K4)
+        del K4, sums
+        everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
+        Kb = _accumulate(spec, word_length, plan.coarse_b, sel, everything,
+                         per_group=False).subset_totals["all"]
         parts = {
-            "w_step": step_halving_error(K, Kw, K4),
-            "b_nodes": float(np.max(np.abs(Kb - Kw))),
+            "w_step": w_step,
+            "b_nodes": _max_abs_difference(Kb, Kw),
             "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
         }
+        del Kw, Kb
+        K = _total(fine)
         result = KernelResult(K=K, by_group=fine, error=sum(parts.values()), error_parts=parts,
-                              alternatives=(Kw, K + (Kb - Kw)), mode="differences",
+                              mode="differences",
                               rule_sizes={"fine": plan.fine.size,
                                           "coarse_b": plan.coarse_b.size})
     else:
         rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
-        reps = [_accumulate(spec, word_length, r, sel) for r in rules]
+        reps = [_accumulate(spec, word_length, r, sel).by_group for r in rules]
         by_group = {g: np.mean([rep[g] for rep in reps], axis=0) for g in spec.groups}
         totals = np.stack([_total(rep) for rep in reps])
         K, half = randomisation_error(totals)
         parts = {"sobol": float(np.max(half))}
         result = KernelResult(K=K, by_group=by_group, error=parts["sobol"], error_parts=parts,
-                              alternatives=tuple(totals), mode="replicates",
+                              mode="replicates",
                               rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)})
     if tolerance is not None and result.error > tolerance:
         raise KernelToleranceError(

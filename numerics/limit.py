@@ -24,7 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from derivations.errors import InputError
-from numerics.kernel import KernelResult, KernelSpec, kernel_on_words, spec_from_config
+from numerics.kernel import (
+    KernelResult,
+    KernelSpec,
+    kernel_on_words,
+    spec_from_config,
+    symmetrise_in_place,
+)
 from numerics.quadrature import QuadratureSettings
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
 
@@ -68,19 +74,25 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
     K is a kernel plus an error-model perturbation (not PSD by construction); clip without
     the check.
     """
+    from scipy.linalg import eigh
+
     root = np.sqrt(np.asarray(pi, dtype=float))
-    M = root[:, None] * K * root[None, :]
-    M = 0.5 * (M + M.T)
-    lam, V = np.linalg.eigh(M)
+    buffer = np.multiply(K, root[None, :])  # the one (n, n) work array besides V and basis
+    buffer *= root[:, None]
+    symmetrise_in_place(buffer)  # M = D^{1/2} K D^{1/2}, exactly symmetric
+    # MRRR (LAPACK syevr): O(n) workspace besides the eigenvectors, M overwritten in place
+    lam, V = eigh(buffer, overwrite_a=True, check_finite=False, driver="evr")
     top = float(max(np.max(np.abs(lam)), 0.0))
     floor = -100.0 * lam.shape[0] * _EPS * max(top, 1e-300)
     if lam[0] < floor and not perturbed:
         raise ValueError(f"K D is not PSD: eigenvalue {lam[0]:.3g} < {floor:.3g}")
     lam = np.clip(lam, 0.0, None)
+    np.multiply(K, root[None, :], out=buffer)
+    basis = buffer @ V
+    del buffer
     return LimitSolver(
         alpha=float(alpha), pi=np.asarray(pi, float), ybar=np.asarray(ybar, float),
-        eigenvalues=lam, basis=(K * root[None, :]) @ V, coefficients=V.T @ (root * ybar),
-        norm_M=top,
+        eigenvalues=lam, basis=basis, coefficients=V.T @ (root * ybar), norm_M=top,
     )
 
 

@@ -222,7 +222,7 @@ def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
     spec = KernelSpec("tanh", states, 1.3, 1.1, 0.5, ("c", "w", "b"))
     w, b = rng.normal(size=(n, d)), rng.uniform(-0.5, 0.5, n)
     weights = rng.uniform(0.1, 1.0, n)
-    K = _accumulate(spec, L, Rule(w=w, b=b, weights=weights), np.arange(3**L))
+    K = _accumulate(spec, L, Rule(w=w, b=b, weights=weights), np.arange(3**L)).by_group
     S, Gw, Gb = word_features(L, states, w, b, activation_functions("tanh"))
     terms = {
         "c": generated.kernel_integrand_c(S[:, None, :], S[None, :, :]),
