@@ -1,13 +1,14 @@
 """Benchmark: the limit on words at growing word length, wall time, peak memory and the
 achieved error delta (issue 17, item 4).
 
-Each case is `solve_limit(config, L, times=(1,))` with its default truncation estimate (the
-work `rnnkl limit --times 1` does), run in a fresh Python process so that its peak resident
-memory (ru_maxrss) is its own. Cases: d = 1 (the default config) at L = 6..9 and d = 2
-(examples/antisymmetric_beta_half.toml) at L = 4..7. Before a case runs, the suite's memory
-model (numerics.costs) is asked whether it fits the cap; a case that does not is printed as
-refused, as `rnnkl limit` would refuse it. A case over --max-seconds is stopped and printed
-as such. delta = quadrature bound + truncation estimate + rounding (numerics.limit).
+Each case is `solve_limit(config, L, times=(1,), kernel_groups=False)` with its default
+truncation estimate (the work `rnnkl limit --times 1` does), run in a fresh Python process so
+that its peak resident memory (ru_maxrss) is its own. Cases: d = 1 (the default config) at
+L = 6..9 and d = 2 (examples/antisymmetric_beta_half.toml) at L = 4..7. Before a case runs,
+the suite's memory model (numerics.costs) is asked whether it fits the cap; a case that does
+not is printed as refused, as `rnnkl limit` would refuse it. A case over --max-seconds is
+stopped and printed as such. delta = quadrature bound + truncation estimate + rounding
+(numerics.limit).
 
     python3 benchmarks/bench_kernel.py [--max-seconds 600] [--memory-cap 12GiB] [--only d1|d2]
 """
@@ -38,7 +39,7 @@ from derivations.inputs.files import load_layers
 from numerics.limit import solve_limit
 config = load_layers({path!r}).config
 start = time.perf_counter()
-result = solve_limit(config, {L}, times=(1.0,))
+result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False)
 seconds = time.perf_counter() - start
 e = result.error_estimates
 delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "truncation", "rounding"))
@@ -79,7 +80,7 @@ def main() -> int:
         m = config.chain.m
         for L in lengths:
             try:
-                planned = check_limit(config, L, cap, field="--word-length")
+                planned = check_limit(config, L, cap, field="--word-length", groups=False)
             except ResourceError as err:
                 print(f"{name:<5} {L:>2} {m**L:>6} refused: {err}", flush=True)
                 continue

@@ -29,10 +29,14 @@ CAP_FRACTION = 0.5  # default cap: half of the physical memory (the rest: OS, ot
 BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~200 MiB RSS
 
 # numerics.kernel / numerics.limit: per word-count n of the largest length solved, the arrays
-# of n x n doubles alive at the peak (4 rule subsets x 3 groups, their sums K, Kw, K4, Kb, the
-# eigen-solve's copies). Measured peaks (`rnnkl limit --times 1`, d = 1): L = 8 (n = 6561)
-# 8.82 GB = 25.6 n^2 doubles; L = 6 (n = 3^7, "next") 1.18 GB. Model: 26 n^2 doubles.
-KERNEL_MATRICES = 26
+# of n x n doubles alive at the peak. The kernel keeps its groups (3), the step-2h and step-4h
+# totals and one product buffer (numerics.kernel._accumulate): 6; afterwards K and the groups
+# (4), and the eigen-solve adds its work buffer, the eigenvectors and the basis (3): 7. Without
+# the groups (`rnnkl limit`, solve_limit(kernel_groups=False)): 4 in the kernel, K + 3 in the
+# solve: 4. Counted with tracemalloc (tests/test_kernel.py holds the kernel's count); README
+# "Sizes" has the measured resident peaks. (The assembly before issue 17 needed 26.)
+KERNEL_MATRICES = 7
+KERNEL_MATRICES_WITHOUT_GROUPS = 4
 KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel._CHUNK_BYTES (3e8) x 1.2 per input dimension
 
 # numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,
@@ -134,12 +138,15 @@ def simulation_bytes(N: float, replicas: float, horizon: float, d: int, lag: int
     return BASELINE_BYTES + units + path + text
 
 
-def limit_bytes(m: int, word_length: float, d: int, next_length: bool) -> float:
+def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
+                groups: bool = True) -> float:
     """Peak bytes of numerics.limit.solve_limit on m^L words (module constants):
-    KERNEL_MATRICES n^2 doubles for the largest word count n solved (m^(L+1) when the
-    truncation estimate solves the next length) plus the quadrature chunks."""
+    KERNEL_MATRICES n^2 doubles (KERNEL_MATRICES_WITHOUT_GROUPS when the kernel's groups are
+    not kept) for the largest word count n solved (m^(L+1) when the truncation estimate solves
+    the next length) plus the quadrature chunks."""
     n = power(m, word_length + (1 if next_length else 0))
-    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * KERNEL_MATRICES * n * n
+    matrices = KERNEL_MATRICES if groups else KERNEL_MATRICES_WITHOUT_GROUPS
+    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * matrices * n * n
 
 
 def poisson_bytes(m: int, word_length: float) -> float:

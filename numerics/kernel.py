@@ -39,7 +39,8 @@ from numerics.quadrature import (
 
 FloatArray = NDArray[np.float64]
 GROUPS: tuple[str, ...] = ("c", "w", "b")
-_CHUNK_BYTES = 3e8
+_CHUNK_BYTES = 3e8  # features of one node chunk (all words): the assembly's working set
+_BLOCK_BYTES = 8e6  # temporaries of the blockwise symmetrisation and error estimates
 
 
 class KernelToleranceError(InputError):
@@ -65,7 +66,8 @@ class KernelSpec:
 class KernelResult:
     """K (n, n) on words (in the order of the ``words`` argument) with error estimates.
 
-    by_group: the K of each trainable group (sum = K). error: max-abs elementwise estimate of
+    by_group: the K of each trainable group (sum = K); empty when not asked for
+    (:func:`kernel_on_words` ``by_group=False``). error: max-abs elementwise estimate of
     the quadrature error of K (sum of the parts). error_parts: "w_step" (halving h, 2h, 4h:
     :func:`step_halving_error`), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected
     Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings); mode says which
@@ -221,9 +223,11 @@ def _accumulate(
     return _Sums(by_group, totals)
 
 
-def symmetrise_in_place(matrix: FloatArray, block: int = 1024) -> None:
-    """matrix <- (matrix + matrix^T) / 2 in place, block by block (no n x n temporary)."""
+def symmetrise_in_place(matrix: FloatArray) -> None:
+    """matrix <- (matrix + matrix^T) / 2 in place, block by block (temporaries of at most
+    _BLOCK_BYTES, never n x n)."""
     n = matrix.shape[0]
+    block = max(16, int((_BLOCK_BYTES / 24.0) ** 0.5))
     for i in range(0, n, block):
         for j in range(i, n, block):
             upper = matrix[i:i + block, j:j + block]
@@ -245,13 +249,16 @@ def _total(parts: dict[str, FloatArray]) -> FloatArray:
     return total
 
 
-ROW_BLOCK = 512  # rows per block of the elementwise error estimates (bounded temporaries)
+def _row_block(n: int, arrays: int) -> int:
+    """Rows per block when ``arrays`` temporaries of (rows, n) doubles may use _BLOCK_BYTES."""
+    return max(1, int(_BLOCK_BYTES / (8.0 * arrays * max(n, 1))))
 
 
 def _max_abs_difference(a: FloatArray, b: FloatArray) -> float:
     """max |a - b| over entries, row block by row block."""
-    return max((float(np.max(np.abs(a[i:i + ROW_BLOCK] - b[i:i + ROW_BLOCK])))
-                for i in range(0, a.shape[0], ROW_BLOCK)), default=0.0)
+    rows = _row_block(a.shape[1], 2)
+    return max((float(np.max(np.abs(a[i:i + rows] - b[i:i + rows])))
+                for i in range(0, a.shape[0], rows)), default=0.0)
 
 
 def _tail_constant(spec: KernelSpec, word_length: int) -> float:
@@ -298,8 +305,9 @@ def step_halving_error(K_h: FloatArray | tuple[FloatArray, ...], K_2h: FloatArra
     """
     parts = K_h if isinstance(K_h, tuple) else (K_h,)
     worst = 0.0
-    for i in range(0, K_2h.shape[0], ROW_BLOCK):  # row blocks: bounded temporaries
-        rows = slice(i, i + ROW_BLOCK)
+    block = _row_block(K_2h.shape[1], 8)
+    for i in range(0, K_2h.shape[0], block):  # row blocks: bounded temporaries
+        rows = slice(i, i + block)
         k_h = parts[0][rows].copy()
         for part in parts[1:]:
             k_h += part[rows]
@@ -319,6 +327,7 @@ def kernel_on_words(
     settings: QuadratureSettings | None = None,
     select: NDArray[np.int64] | None = None,
     tolerance: float | None = None,
+    by_group: bool = True,
 ) -> KernelResult:
     """theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
 
@@ -327,6 +336,8 @@ def kernel_on_words(
     "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|, "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
     Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
     Raises KernelToleranceError if ``tolerance`` is given and the total estimate exceeds it.
+    ``by_group`` False (tensor rules): K and its error only, ``by_group`` empty; two (n, n)
+    arrays fewer at the peak, for callers that need no group's kernel (``rnnkl limit``).
     """
     m, d = spec.states.shape
     if not spec.groups:
@@ -337,9 +348,12 @@ def kernel_on_words(
         plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
         # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
         # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
-        sums = _accumulate(spec, word_length, plan.fine, sel,
-                           {"coarse": plan.on_coarse, "coarser": plan.on_coarser})
+        subsets = {"coarse": plan.on_coarse, "coarser": plan.on_coarser}
+        if not by_group:
+            subsets["fine"] = np.ones(plan.fine.size, dtype=bool)
+        sums = _accumulate(spec, word_length, plan.fine, sel, subsets, per_group=by_group)
         fine = sums.by_group
+        K_parts = tuple(fine.values()) if by_group else (sums.subset_totals["fine"],)
         # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
         # (one node, weight 1, if w_std = 0)
         scale = 2.0**d if spec.w_std != 0.0 else 1.0
@@ -350,7 +364,7 @@ def kernel_on_words(
         # Q(h) vs Q(2h) vs Q(4h): step halving (step_halving_error, Q(h) summed row block by
         # row block from its groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps
         # at most 6 (n, n) arrays alive: the groups, Kw, K4 (or Kb) and one product buffer.
-        w_step = step_halving_error(tuple(fine.values()), Kw, K4)
+        w_step = step_halving_error(K_parts, Kw, K4)
         del K4, sums
         everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
         Kb = _accumulate(spec, word_length, plan.coarse_b, sel, everything,
@@ -361,7 +375,7 @@ def kernel_on_words(
             "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
         }
         del Kw, Kb
-        K = _total(fine)
+        K = _total(fine) if by_group else K_parts[0]
         result = KernelResult(K=K, by_group=fine, error=sum(parts.values()), error_parts=parts,
                               mode="differences",
                               rule_sizes={"fine": plan.fine.size,

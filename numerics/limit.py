@@ -81,7 +81,8 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
     buffer *= root[:, None]
     symmetrise_in_place(buffer)  # M = D^{1/2} K D^{1/2}, exactly symmetric
     # MRRR (LAPACK syevr): O(n) workspace besides the eigenvectors, M overwritten in place
-    lam, V = eigh(buffer, overwrite_a=True, check_finite=False, driver="evr")
+    # (buffer.T: the same symmetric matrix in Fortran order, so LAPACK works on it in place)
+    lam, V = eigh(buffer.T, overwrite_a=True, check_finite=False, driver="evr")
     top = float(max(np.max(np.abs(lam)), 0.0))
     floor = -100.0 * lam.shape[0] * _EPS * max(top, 1e-300)
     if lam[0] < floor and not perturbed:
@@ -138,7 +139,7 @@ def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArra
     total = w.sum(axis=0)
     w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
     v = values.reshape(values.shape[:-1] + (m, n))
-    return np.sum(v * w, axis=-2)
+    return np.einsum("...sn,sn->...n", v, w)  # no temporary of the size of ``values``
 
 
 def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
@@ -266,9 +267,9 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
 
 
-def _solve_only(config, word_length, times, settings):
+def _solve_only(config, word_length, times, settings, by_group=True):
     problem = word_problem(config, word_length)
-    kernel = kernel_on_words(problem.spec, word_length, settings)
+    kernel = kernel_on_words(problem.spec, word_length, settings, by_group=by_group)
     solver = limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha)
     return problem, kernel, solver, g_at(solver, times)
 
@@ -281,6 +282,7 @@ def solve_limit(
     settings: QuadratureSettings | None = None,
     tolerance: float | None = None,
     truncation: str = "auto",
+    kernel_groups: bool = True,
 ) -> LimitResult:
     """g_t on the m^L words for a Config (theory.md §3-§4), with error estimates.
 
@@ -295,12 +297,14 @@ def solve_limit(
     "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
     it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
-    formula, heuristic). Raises LimitToleranceError if ``tolerance`` is given and the sum of
-    quadrature + truncation + rounding estimates exceeds it.
+    formula, heuristic). ``kernel_groups`` False: the kernel's parts by group are not kept
+    (LimitResult.kernel.by_group empty; less memory). Raises LimitToleranceError if
+    ``tolerance`` is given and the sum of quadrature + truncation + rounding estimates exceeds
+    it.
     """
     L = int(config.limit.word_length if word_length is None else word_length)
     times = tuple(float(t) for t in times)
-    problem, kernel, solver, g = _solve_only(config, L, times, settings)
+    problem, kernel, solver, g = _solve_only(config, L, times, settings, kernel_groups)
     m = problem.P.shape[0]
     estimates: dict[str, object] = {
         "quadrature_kernel": kernel.error,
@@ -318,7 +322,7 @@ def solve_limit(
         truncation = "next"
     if truncation in ("next", "previous"):
         other = L + 1 if truncation == "next" else L - 1
-        p2, k2, _, g2 = _solve_only(config, other, times, settings)
+        p2, k2, _, g2 = _solve_only(config, other, times, settings, kernel_groups)
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g

@@ -238,3 +238,45 @@ def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
         # negative control: the integrand without E[c^2] is far outside the bound
         if group != "c":
             assert np.max(np.abs(K[group] - direct / spec.c_std**2) - bound) > 0
+
+
+@pytest.mark.parametrize("by_group, arrays", [(True, 6), (False, 4)])
+def test_kernel_peak_memory_is_a_few_word_by_word_arrays(monkeypatch, by_group, arrays) -> None:
+    """Memory bounded by design (issue 17): beyond one node chunk of features, the kernel
+    keeps at most 6 (n, n) arrays alive (3 groups, the step-2h and step-4h totals, one product
+    buffer), 4 without the groups; measured with tracemalloc (NumPy reports its buffers to it).
+    The previous assembly peaked at 25 (4 rule subsets x 3 groups, their sums, 2 alternatives
+    and full-size temporaries of the error estimates), measured the same way."""
+    import tracemalloc
+
+    import numerics.kernel as kernel_module
+
+    monkeypatch.setattr(kernel_module, "_CHUNK_BYTES", 1e6)  # features of one node chunk
+    monkeypatch.setattr(kernel_module, "_BLOCK_BYTES", 1e5)  # blockwise temporaries
+    spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b"))
+    L = 6
+    n = 3**L
+    tracemalloc.start()
+    try:
+        result = kernel_on_words(spec, L, by_group=by_group)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    matrix = 8.0 * n * n
+    # allowance beyond the arrays: the chunk's features (a few times _CHUNK_BYTES, ~0.7 n^2
+    # doubles here) and the block temporaries; the 14-array assembly measured 25 n^2
+    assert peak <= (arrays + 1.0) * matrix, peak / matrix
+    assert peak >= (arrays - 0.5) * matrix  # the count is the real one, not a loose bound
+    assert bool(result.by_group) == by_group
+
+
+def test_kernel_without_groups_is_the_same_kernel() -> None:
+    """by_group=False sums the same products in another order: equal within rounding, same
+    error estimate within rounding."""
+    spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.2, 0.6, ("c", "w", "b"))
+    with_groups = kernel_on_words(spec, 3)
+    without = kernel_on_words(spec, 3, by_group=False)
+    scale = float(np.max(np.abs(with_groups.K)))
+    assert np.max(np.abs(with_groups.K - without.K)) <= 1e-13 * scale
+    assert abs(with_groups.error - without.error) <= 1e-12 * scale
+    assert without.by_group == {}

@@ -42,14 +42,15 @@ def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
 
 
 def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
-                next_length: bool | None = None) -> float:
+                next_length: bool | None = None, groups: bool = True) -> float:
     """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
-    estimate when solve_limit does that) against the cap; ``field`` names L for the user."""
+    estimate when solve_limit does that) against the cap; ``field`` names L for the user;
+    ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no)."""
     m, d = config.chain.m, config.chain.d
     nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
 
     def cost(v: Any) -> float:
-        return limit_bytes(m, v[field], d, nxt)
+        return limit_bytes(m, v[field], d, nxt, groups)
 
     return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
 

@@ -64,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
     L = config.limit.word_length
     field = "--word-length" if args.word_length is not None else "limit.word_length"
-    peak = check_limit(config, L, memory_cap(args.memory_cap), field=field)
+    peak = check_limit(config, L, memory_cap(args.memory_cap), field=field, groups=False)
     if not args.no_progress:
         m = config.chain.m
         write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
                    "plus a neighbouring length for the truncation estimate (planned peak "
                    f"memory {format_bytes(peak)}) ...")
     start = time.monotonic()
-    result = solve_limit(config, L, times)
+    result = solve_limit(config, L, times, kernel_groups=False)  # no group is output
     seconds = time.monotonic() - start
     emit(lambda: json.dumps(result_to_json(result, config), allow_nan=False),
          lambda: summary(result, seconds), args.out)
