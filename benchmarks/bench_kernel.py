@@ -7,8 +7,8 @@ that its peak resident memory (ru_maxrss) is its own. Cases: d = 1 (the default 
 L = 6..9 and d = 2 (examples/antisymmetric_beta_half.toml) at L = 4..7. Before a case runs,
 the suite's memory model (numerics.costs) is asked whether it fits the cap; a case that does
 not is printed as refused, as `rnnkl limit` would refuse it. A case over --max-seconds is
-stopped and printed as such. delta = quadrature bound + truncation estimate + rounding
-(numerics.limit).
+stopped and printed as such. delta = quadrature bound + spectral bound + truncation estimate
++ rounding (numerics.limit).
 
     python3 benchmarks/bench_kernel.py [--max-seconds 600] [--memory-cap 12GiB] [--only d1|d2]
 """
@@ -42,7 +42,7 @@ start = time.perf_counter()
 result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False)
 seconds = time.perf_counter() - start
 e = result.error_estimates
-delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "truncation", "rounding"))
+delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "spectral", "truncation", "rounding"))
 print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
                   "method": e.get("truncation_method", "none")}}))

@@ -116,7 +116,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "estimate = float(b * np.var(batch_means, ddof=1))",
       "estimate = float(np.var(batch_means, ddof=1))", POISSON_TESTS),
     # --- numerics: sizes
-    M("kernel_memory_model", "numerics/costs.py", "KERNEL_MATRICES_WITHOUT_GROUPS = 4",
+    M("kernel_memory_model", "numerics/costs.py", "KERNEL_MATRICES_WITHOUT_GROUPS = 4.5",
       "KERNEL_MATRICES_WITHOUT_GROUPS = 1",
       ("tests/test_hostile_inputs.py",)),
     # --- derivations

@@ -24,19 +24,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from derivations.errors import InputError
-from numerics.kernel import (
-    KernelResult,
-    KernelSpec,
-    kernel_on_words,
-    spec_from_config,
-    symmetrise_in_place,
-)
+from numerics.kernel import KernelResult, KernelSpec, kernel_on_words, spec_from_config
+from numerics.limit_solver import LimitSolver, g_at, limit_solver, spectral_bound
 from numerics.quadrature import QuadratureSettings
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _EPS = np.finfo(float).eps
+__all__ = ["LimitSolver", "g_at", "limit_solver"]  # re-exported: numerics.limit_solver
 BENCHMARK_WORDS = 2187
 
 
@@ -46,71 +42,6 @@ class LimitToleranceError(InputError):
 
 class TimesError(InputError):
     """Bad list of times."""
-
-
-@dataclass(frozen=True)
-class LimitSolver:
-    """Spectral data of theory.md §4 for fast g_t at any t.
-
-    pi (n,), ybar (n,), eigenvalues (n,) of M (clipped at 0), basis = K D^{1/2} V (n, n),
-    coefficients = V^T D^{1/2} ybar (n,), norm_M = largest eigenvalue.
-    """
-
-    alpha: float
-    pi: FloatArray
-    ybar: FloatArray
-    eigenvalues: FloatArray
-    basis: FloatArray = field(repr=False)
-    coefficients: FloatArray = field(repr=False)
-    norm_M: float
-
-
-def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
-                 perturbed: bool = False) -> LimitSolver:
-    """Eigendecomposition of M = D^{1/2} K D^{1/2} (theory.md §4), K (n, n), pi (n,), ybar (n,).
-
-    Negative eigenvalues of M are rounding (K is PSD by construction): they are clipped to 0
-    after checking they are above -100 n eps max|lambda| (else ValueError). ``perturbed``:
-    K is a kernel plus an error-model perturbation (not PSD by construction); clip without
-    the check.
-    """
-    from scipy.linalg import eigh
-
-    root = np.sqrt(np.asarray(pi, dtype=float))
-    buffer = np.multiply(K, root[None, :])  # the one (n, n) work array besides V and basis
-    buffer *= root[:, None]
-    symmetrise_in_place(buffer)  # M = D^{1/2} K D^{1/2}, exactly symmetric
-    # MRRR (LAPACK syevr): O(n) workspace besides the eigenvectors, M overwritten in place
-    # (buffer.T: the same symmetric matrix in Fortran order, so LAPACK works on it in place)
-    lam, V = eigh(buffer.T, overwrite_a=True, check_finite=False, driver="evr")
-    top = float(max(np.max(np.abs(lam)), 0.0))
-    floor = -100.0 * lam.shape[0] * _EPS * max(top, 1e-300)
-    if lam[0] < floor and not perturbed:
-        raise ValueError(f"K D is not PSD: eigenvalue {lam[0]:.3g} < {floor:.3g}")
-    lam = np.clip(lam, 0.0, None)
-    np.multiply(K, root[None, :], out=buffer)
-    basis = buffer @ V
-    del buffer
-    return LimitSolver(
-        alpha=float(alpha), pi=np.asarray(pi, float), ybar=np.asarray(ybar, float),
-        eigenvalues=lam, basis=basis, coefficients=V.T @ (root * ybar), norm_M=top,
-    )
-
-
-def _phi(lam: FloatArray, s: FloatArray | float) -> FloatArray:
-    """phi(lambda) = (1 - exp(-s lambda)) / lambda, s = alpha t; = s at lambda = 0 (stable).
-    ``s`` a scalar or a column (T, 1) of values: then (T, n)."""
-    small = lam * s < 1e-12
-    safe = np.where(small, 1.0, lam)
-    return np.where(small, s * (1.0 - 0.5 * s * lam), -np.expm1(-s * safe) / safe)
-
-
-def g_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
-    """g_t on the words for each t in times (theory.md §4 spectral formula), shape (T, n):
-    one matrix product for all times."""
-    s = solver.alpha * np.asarray(times, dtype=float).reshape(-1, 1)
-    weights = _phi(solver.eigenvalues, s) * solver.coefficients  # (T, n)
-    return weights @ solver.basis.T
 
 
 def training_loss(pi: FloatArray, ybar: FloatArray, g: FloatArray) -> FloatArray:
@@ -297,7 +228,9 @@ def solve_limit(
     "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
     it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
-    formula, heuristic). ``kernel_groups`` False: the kernel's parts by group are not kept
+    formula, heuristic). "spectral": the bound of numerics.limit_solver.spectral_bound on the
+    error of a low-rank solve (0 for the full eigendecomposition, n <= 2187 words).
+    ``kernel_groups`` False: the kernel's parts by group are not kept
     (LimitResult.kernel.by_group empty; less memory). Raises LimitToleranceError if
     ``tolerance`` is given and the sum of quadrature + truncation + rounding estimates exceeds
     it.
@@ -315,6 +248,8 @@ def solve_limit(
                                            problem.alpha, t_max)
     estimates["quadrature"] = sup_bound
     estimates["quadrature_l2"] = l2_bound
+    # a low-rank spectral solve (numerics.limit_solver) leaves an error bounded by Duhamel
+    estimates["spectral"] = spectral_bound(solver, float(np.max(np.diag(kernel.K))), t_max)
     if truncation == "auto":
         d = problem.spec.states.shape[1]
         truncation = "next" if solves_next_length(m, d, L) else "previous"
@@ -351,7 +286,8 @@ def solve_limit(
         n * _EPS * (1.0 + problem.alpha * max(times, default=0.0) * solver.norm_M)
         * max(float(np.max(np.abs(problem.ybar))), 1e-300))
     if tolerance is not None:
-        total = sum(float(estimates[k] or 0.0) for k in ("quadrature", "truncation", "rounding"))
+        total = sum(float(estimates[k] or 0.0)
+                    for k in ("quadrature", "spectral", "truncation", "rounding"))
         if total > tolerance:
             raise LimitToleranceError(
                 f"limit error estimate {total:.3g} exceeds the tolerance {tolerance:.3g} "

@@ -3,7 +3,7 @@ and cached once per report, and the rival limits the network might converge to i
 
 Word length: :func:`select_limit` takes the smallest L (at most the config's limit.word_length,
 at least q + 2 for a target of lag q) whose estimated error delta(L) = quadrature bound +
-truncation estimate + rounding is <= the budget's ``limit_accuracy``; the config's L when none
+spectral bound + truncation estimate + rounding is <= the budget's ``limit_accuracy``; the config's L when none
 is. Rival limits (:func:`rival_problems`), each the solution of the same ODE with one
 ingredient wrong:
 * the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the
@@ -68,7 +68,8 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
 
     Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``),
     measures diff_L against L - 1 and stops at the first L >= q + 2 with
-    delta(L) = quadrature + :func:`numerics.limit.truncation_tail` + rounding <= ``accuracy``.
+    delta(L) = quadrature + spectral + :func:`numerics.limit.truncation_tail` + rounding
+    <= ``accuracy``.
     Returns (LimitResult, delta, info) with info the delta of every L tried.
     """
     from derivations.inputs.config import contraction_rate
@@ -97,7 +98,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
         if rho == 0.0 and L >= lag + 1:
             truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
         delta = float(estimates.get("quadrature") or 0.0) + truncation + float(
-            estimates.get("rounding") or 0.0)
+            estimates.get("rounding") or 0.0) + float(estimates.get("spectral") or 0.0)
         tried[L] = delta
         if delta <= accuracy:
             break
