@@ -1,8 +1,9 @@
 """Benchmark: the limit on words at growing word length, wall time, peak memory and the
 achieved error delta (issue 17, item 4).
 
-Each case is `solve_limit(config, L, times=(1,), kernel_groups=False)` with its default
-truncation estimate (the work `rnnkl limit --times 1` does), run in a fresh Python process so
+Each case is `solve_limit(config, L, times=(1,), kernel_groups=False,
+kernel_accuracy=1e-6)` with its default truncation estimate (the work of `rnnkl limit --times 1`
+with the quadrature rule the full budget's report would choose), run in a fresh Python process so
 that its peak resident memory (ru_maxrss) is its own. Cases: d = 1 (the default config) at
 L = 6..9 and d = 2 (examples/antisymmetric_beta_half.toml) at L = 4..7. Before a case runs,
 the suite's memory model (numerics.costs) is asked whether it fits the cap; a case that does
@@ -29,6 +30,9 @@ from derivations.inputs.files import load_layers  # noqa: E402
 from numerics.costs import ResourceError, format_bytes, memory_cap  # noqa: E402
 from proofs_check.commands._sizes import check_limit  # noqa: E402
 
+# the kernel's error target of the full budget's limit (limit_accuracy 1e-4 x KERNEL_SHARE 0.01,
+# proofs_check.checks._limit): the quadrature rule is the cheapest meeting it
+KERNEL_ACCURACY = 1e-6
 CASES = {"d1": (None, (6, 7, 8, 9)),
          "d2": (str(ROOT / "examples" / "antisymmetric_beta_half.toml"), (4, 5, 6, 7))}
 
@@ -39,7 +43,7 @@ from derivations.inputs.files import load_layers
 from numerics.limit import solve_limit
 config = load_layers({path!r}).config
 start = time.perf_counter()
-result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False)
+result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accuracy={acc!r})
 seconds = time.perf_counter() - start
 e = result.error_estimates
 delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "spectral", "truncation", "rounding"))
@@ -50,7 +54,7 @@ print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAG
 
 
 def run_case(path: str | None, L: int, max_seconds: float) -> dict:
-    code = CHILD.format(root=str(ROOT), path=path, L=L)
+    code = CHILD.format(root=str(ROOT), path=path, L=L, acc=KERNEL_ACCURACY)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -28,11 +28,13 @@ from derivations.activations import activation_constants
 from derivations.errors import InputError
 from numerics import generated
 from numerics.activations import Activation, activation_functions
+from numerics.blockwise import max_abs_difference, row_block, symmetrise_in_place, total_of
 from numerics.quadrature import (
     QuadratureSettings,
     Rule,
     default_settings,
     randomisation_error,
+    settings_ladder,
     sobol_rules,
     tensor_plan,
 )
@@ -40,7 +42,6 @@ from numerics.quadrature import (
 FloatArray = NDArray[np.float64]
 GROUPS: tuple[str, ...] = ("c", "w", "b")
 _CHUNK_BYTES = 3e8  # features of one node chunk (all words): the assembly's working set
-_BLOCK_BYTES = 8e6  # temporaries of the blockwise symmetrisation and error estimates
 
 
 class KernelToleranceError(InputError):
@@ -223,44 +224,6 @@ def _accumulate(
     return _Sums(by_group, totals)
 
 
-def symmetrise_in_place(matrix: FloatArray) -> None:
-    """matrix <- (matrix + matrix^T) / 2 in place, block by block (temporaries of at most
-    _BLOCK_BYTES, never n x n)."""
-    n = matrix.shape[0]
-    block = max(16, int((_BLOCK_BYTES / 24.0) ** 0.5))
-    for i in range(0, n, block):
-        for j in range(i, n, block):
-            upper = matrix[i:i + block, j:j + block]
-            mean = 0.5 * (upper + matrix[j:j + block, i:i + block].T)
-            matrix[i:i + block, j:j + block] = mean
-            matrix[j:j + block, i:i + block] = mean.T
-
-
-def _subset(rule: Rule, mask: NDArray[np.bool_]) -> Rule:
-    return Rule(w=np.ascontiguousarray(rule.w[mask]), b=rule.b[mask], weights=rule.weights[mask])
-
-
-def _total(parts: dict[str, FloatArray]) -> FloatArray:
-    """The sum of the parts, as one new array (no other temporary)."""
-    arrays = list(parts.values())
-    total = arrays[0].copy()
-    for array in arrays[1:]:
-        total += array
-    return total
-
-
-def _row_block(n: int, arrays: int) -> int:
-    """Rows per block when ``arrays`` temporaries of (rows, n) doubles may use _BLOCK_BYTES."""
-    return max(1, int(_BLOCK_BYTES / (8.0 * arrays * max(n, 1))))
-
-
-def _max_abs_difference(a: FloatArray, b: FloatArray) -> float:
-    """max |a - b| over entries, row block by row block."""
-    rows = _row_block(a.shape[1], 2)
-    return max((float(np.max(np.abs(a[i:i + rows] - b[i:i + rows])))
-                for i in range(0, a.shape[0], rows)), default=0.0)
-
-
 def _tail_constant(spec: KernelSpec, word_length: int) -> float:
     """Bound B with |integrand| <= B (1 + |z|^2) (z = w / w_std), summed over groups.
 
@@ -305,7 +268,7 @@ def step_halving_error(K_h: FloatArray | tuple[FloatArray, ...], K_2h: FloatArra
     """
     parts = K_h if isinstance(K_h, tuple) else (K_h,)
     worst = 0.0
-    block = _row_block(K_2h.shape[1], 8)
+    block = row_block(K_2h.shape[1], 8)
     for i in range(0, K_2h.shape[0], block):  # row blocks: bounded temporaries
         rows = slice(i, i + block)
         k_h = parts[0][rows].copy()
@@ -371,11 +334,11 @@ def kernel_on_words(
                          per_group=False).subset_totals["all"]
         parts = {
             "w_step": w_step,
-            "b_nodes": _max_abs_difference(Kb, Kw),
+            "b_nodes": max_abs_difference(Kb, Kw),
             "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
         }
         del Kw, Kb
-        K = _total(fine) if by_group else K_parts[0]
+        K = total_of(fine) if by_group else K_parts[0]
         result = KernelResult(K=K, by_group=fine, error=sum(parts.values()), error_parts=parts,
                               mode="differences",
                               rule_sizes={"fine": plan.fine.size,
@@ -384,7 +347,7 @@ def kernel_on_words(
         rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
         reps = [_accumulate(spec, word_length, r, sel).by_group for r in rules]
         by_group = {g: np.mean([rep[g] for rep in reps], axis=0) for g in spec.groups}
-        totals = np.stack([_total(rep) for rep in reps])
+        totals = np.stack([total_of(rep) for rep in reps])
         K, half = randomisation_error(totals)
         parts = {"sobol": float(np.max(half))}
         result = KernelResult(K=K, by_group=by_group, error=parts["sobol"], error_parts=parts,
@@ -394,4 +357,23 @@ def kernel_on_words(
         raise KernelToleranceError(
             f"kernel quadrature error estimate {result.error:.3g} exceeds the tolerance "
             f"{tolerance:.3g} ({', '.join(f'{k}={v:.2g}' for k, v in parts.items())})")
+    return result
+
+
+def kernel_to_accuracy(
+    spec: KernelSpec,
+    word_length: int,
+    accuracy: float,
+    select: NDArray[np.int64] | None = None,
+    by_group: bool = True,
+) -> KernelResult:
+    """:func:`kernel_on_words` with the cheapest rule of
+    :func:`numerics.quadrature.settings_ladder` whose own error estimate is <= ``accuracy``
+    (the finest rule's result when none is: its estimate then says how far it is)."""
+    result = None
+    for settings in settings_ladder(spec.states.shape[1]):
+        result = kernel_on_words(spec, word_length, settings, select, by_group=by_group)
+        if result.error <= accuracy:
+            break
+    assert result is not None
     return result

@@ -24,7 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from derivations.errors import InputError
-from numerics.kernel import KernelResult, KernelSpec, kernel_on_words, spec_from_config
+from numerics.kernel import (
+    KernelResult,
+    KernelSpec,
+    kernel_on_words,
+    kernel_to_accuracy,
+    spec_from_config,
+)
 from numerics.limit_solver import LimitSolver, g_at, limit_solver, spectral_bound
 from numerics.quadrature import QuadratureSettings
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
@@ -198,9 +204,13 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
 
 
-def _solve_only(config, word_length, times, settings, by_group=True):
+def _solve_only(config, word_length, times, settings, by_group=True, kernel_accuracy=None):
     problem = word_problem(config, word_length)
-    kernel = kernel_on_words(problem.spec, word_length, settings, by_group=by_group)
+    if kernel_accuracy is not None and settings is None:
+        kernel = kernel_to_accuracy(problem.spec, word_length, kernel_accuracy,
+                                    by_group=by_group)
+    else:
+        kernel = kernel_on_words(problem.spec, word_length, settings, by_group=by_group)
     solver = limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha)
     return problem, kernel, solver, g_at(solver, times)
 
@@ -214,6 +224,7 @@ def solve_limit(
     tolerance: float | None = None,
     truncation: str = "auto",
     kernel_groups: bool = True,
+    kernel_accuracy: float | None = None,
 ) -> LimitResult:
     """g_t on the m^L words for a Config (theory.md §3-§4), with error estimates.
 
@@ -230,6 +241,9 @@ def solve_limit(
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). "spectral": the bound of numerics.limit_solver.spectral_bound on the
     error of a low-rank solve (0 for the full eigendecomposition, n <= 2187 words).
+    ``kernel_accuracy``: the kernel's rule is the cheapest of
+    numerics.quadrature.settings_ladder whose error estimate meets it (numerics.kernel.
+    kernel_to_accuracy; ignored when ``settings`` is given); None: the default rules.
     ``kernel_groups`` False: the kernel's parts by group are not kept
     (LimitResult.kernel.by_group empty; less memory). Raises LimitToleranceError if
     ``tolerance`` is given and the sum of quadrature + truncation + rounding estimates exceeds
@@ -237,7 +251,8 @@ def solve_limit(
     """
     L = int(config.limit.word_length if word_length is None else word_length)
     times = tuple(float(t) for t in times)
-    problem, kernel, solver, g = _solve_only(config, L, times, settings, kernel_groups)
+    problem, kernel, solver, g = _solve_only(config, L, times, settings, kernel_groups,
+                                             kernel_accuracy)
     m = problem.P.shape[0]
     estimates: dict[str, object] = {
         "quadrature_kernel": kernel.error,
@@ -257,7 +272,8 @@ def solve_limit(
         truncation = "next"
     if truncation in ("next", "previous"):
         other = L + 1 if truncation == "next" else L - 1
-        p2, k2, _, g2 = _solve_only(config, other, times, settings, kernel_groups)
+        p2, k2, _, g2 = _solve_only(config, other, times, settings, kernel_groups,
+                                    kernel_accuracy)
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g

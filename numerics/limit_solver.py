@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from numerics.kernel import symmetrise_in_place
+from numerics.blockwise import symmetrise_in_place
 
 FloatArray = NDArray[np.float64]
 _EPS = np.finfo(float).eps

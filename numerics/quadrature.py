@@ -53,7 +53,9 @@ class QuadratureSettings:
     w_step: the *fine* trapezoid step in standard units (the coarse step is 2 w_step);
     half_width: the trapezoid range [-a, a] in standard units; b_nodes: the *fine* Legendre
     count (the coarse count is b_nodes // 2); sobol_log2: 2^sobol_log2 points per scrambling;
-    sobol_scramblings: independent scramblings; seed: for the scramblings (SeedSequence).
+    sobol_scramblings: independent scramblings; seed: for the scramblings (SeedSequence);
+    disc: trim the tensor grid to the ball |z| <= half_width (d = 2: pi/4 of the square's
+    nodes; the neglected mass is then :func:`tail_mass_ball`).
     """
 
     w_step: float = 0.05
@@ -62,6 +64,7 @@ class QuadratureSettings:
     sobol_log2: int = 14
     sobol_scramblings: int = 8
     seed: int = 0
+    disc: bool = False  # tensor rules: keep the w nodes with |z| <= half_width only
 
 
 def default_settings(d: int) -> QuadratureSettings:
@@ -72,6 +75,25 @@ def default_settings(d: int) -> QuadratureSettings:
     if d <= 1:
         return QuadratureSettings()
     return QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16)
+
+
+def settings_ladder(d: int) -> tuple[QuadratureSettings, ...]:
+    """Rules from cheapest to finest, for a kernel wanted to a given accuracy
+    (numerics.kernel.kernel_to_accuracy takes the first whose own error estimate meets it).
+    The last is as accurate as :func:`default_settings` (d = 2: the same grid trimmed to the
+    disc |z| <= 8, 22% fewer nodes, measured within 1.3e-14 of the square grid). Measured on
+    the shipped configurations (estimate / actual error against the default rule): d = 1,
+    step 0.1 with 12 Legendre nodes 3e-7 / 9e-13 at a third of the default's nodes; d = 2,
+    step 0.2 on the disc of radius 7 with 12 nodes 2e-4 / 5e-6 at a seventh."""
+    if d <= 1:
+        return (QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=12),
+                QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16),
+                default_settings(d))
+    if d == 2:
+        return (QuadratureSettings(w_step=0.2, half_width=7.0, b_nodes=12, disc=True),
+                QuadratureSettings(w_step=0.125, half_width=7.5, b_nodes=12, disc=True),
+                QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16, disc=True))
+    return (default_settings(d),)
 
 
 def tail_mass(a: float) -> float:
@@ -118,15 +140,27 @@ def _tensor(w_z: FloatArray, w_wts: FloatArray, d: int, w_std: float,
 
 
 def tensor_rule(d: int, w_std: float, b_max: float, w_step: float, half_width: float,
-                b_nodes: int) -> Rule:
+                b_nodes: int, disc: bool = False) -> Rule:
     """Tensor rule: trapezoid (step w_step on [-half_width, half_width]) per w coordinate
-    times Gauss-Legendre with b_nodes nodes in b. w_std == 0 gives the single node w = 0."""
+    times Gauss-Legendre with b_nodes nodes in b; ``disc``: only the nodes with
+    |z| <= half_width (z = w / w_std). w_std == 0 gives the single node w = 0."""
     if w_std == 0.0:
         z, zw = np.zeros(1), np.ones(1)
     else:
         z, zw = trapezoid_gaussian(w_step, half_width)
     bn, bw = legendre_uniform(b_max, b_nodes)
-    return _tensor(z, zw, d, w_std, bn, bw)
+    rule = _tensor(z, zw, d, w_std, bn, bw)
+    if not disc or w_std == 0.0:
+        return rule
+    inside = np.sum((rule.w / w_std) ** 2, axis=1) <= half_width**2 * (1 + 1e-12)
+    return Rule(w=np.ascontiguousarray(rule.w[inside]), b=rule.b[inside],
+                weights=rule.weights[inside])
+
+
+def tail_mass_ball(a: float, d: int) -> float:
+    """E[(1 + |Z|^2) 1{|Z| > a}] for Z ~ N(0, I_d): P(chi2_d > a^2) + d P(chi2_{d+2} > a^2)
+    (E[|Z|^2 1{|Z|^2 > s}] = d P(chi2_{d+2} > s)); the neglected mass of a ball rule."""
+    return float(stats.chi2.sf(a * a, d) + d * stats.chi2.sf(a * a, d + 2))
 
 
 @dataclass(frozen=True)
@@ -153,7 +187,7 @@ class TensorPlan:
 def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings) -> TensorPlan:
     """Build the rules of :class:`TensorPlan` for d <= 2 (theory.md §8 choice of rules)."""
     h = settings.w_step
-    fine = tensor_rule(d, w_std, b_max, h, settings.half_width, settings.b_nodes)
+    fine = tensor_rule(d, w_std, b_max, h, settings.half_width, settings.b_nodes, settings.disc)
     if w_std == 0.0:
         on_coarse = np.ones(fine.size, dtype=bool)
         on_coarser = on_coarse
@@ -164,8 +198,13 @@ def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings
         on_coarse = np.all(index % 2 == 0, axis=1)
         on_coarser = np.all(index % 4 == 0, axis=1)
     coarse_b = tensor_rule(d, w_std, b_max, 2 * h, settings.half_width,
-                           max(settings.b_nodes // 2, 1))
-    tail = d * tail_mass(settings.half_width) if w_std != 0.0 else 0.0
+                           max(settings.b_nodes // 2, 1), settings.disc)
+    if w_std == 0.0:
+        tail = 0.0
+    elif settings.disc:
+        tail = tail_mass_ball(settings.half_width, d)
+    else:
+        tail = d * tail_mass(settings.half_width)
     return TensorPlan(fine=fine, on_coarse=on_coarse, on_coarser=on_coarser, coarse_b=coarse_b,
                       tail=tail)
 

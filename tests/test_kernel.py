@@ -249,10 +249,11 @@ def test_kernel_peak_memory_is_a_few_word_by_word_arrays(monkeypatch, by_group, 
     and full-size temporaries of the error estimates), measured the same way."""
     import tracemalloc
 
+    import numerics.blockwise as blockwise
     import numerics.kernel as kernel_module
 
     monkeypatch.setattr(kernel_module, "_CHUNK_BYTES", 1e6)  # features of one node chunk
-    monkeypatch.setattr(kernel_module, "_BLOCK_BYTES", 1e5)  # blockwise temporaries
+    monkeypatch.setattr(blockwise, "BLOCK_BYTES", 1e5)  # blockwise temporaries
     spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b"))
     L = 6
     n = 3**L
@@ -280,3 +281,42 @@ def test_kernel_without_groups_is_the_same_kernel() -> None:
     assert np.max(np.abs(with_groups.K - without.K)) <= 1e-13 * scale
     assert abs(with_groups.error - without.error) <= 1e-12 * scale
     assert without.by_group == {}
+
+
+@pytest.mark.parametrize("config_file, L",
+                         [(None, 4), ("examples/antisymmetric_beta_half.toml", 2)])
+def test_kernel_to_accuracy_takes_the_cheapest_rule_that_meets_it(config_file, L) -> None:
+    """Issue 17: a loose target takes a cheaper rule than the default, whose estimate meets
+    the target and covers its actual distance to the default rule; an unattainable target
+    ends at the finest rule of the ladder (its estimate then says how far it is)."""
+    from derivations.inputs.files import load_layers
+    from numerics.kernel import kernel_to_accuracy, spec_from_config
+    from numerics.quadrature import settings_ladder
+
+    spec = spec_from_config(load_layers(config_file).config)
+    reference = kernel_on_words(spec, L)
+    cheap = kernel_to_accuracy(spec, L, 1e-5)
+    assert cheap.error <= 1e-5
+    assert cheap.rule_sizes["fine"] < reference.rule_sizes["fine"] / 2
+    assert np.max(np.abs(cheap.K - reference.K)) <= cheap.error + reference.error
+    finest = kernel_to_accuracy(spec, L, 1e-300)
+    last = kernel_on_words(spec, L, settings_ladder(spec.states.shape[1])[-1])
+    assert finest.rule_sizes == last.rule_sizes and np.array_equal(finest.K, last.K)
+
+
+def test_disc_rule_tail_mass_and_agreement_with_the_square() -> None:
+    """The ball's neglected mass E[(1 + |Z|^2) 1{|Z| > a}] (d = 2: (a^2 + 3) exp(-a^2 / 2) by
+    hand, polar coordinates), and the disc rule of step 0.1 agreeing with the square grid
+    within their estimates on the d = 2 example."""
+    from derivations.inputs.files import load_layers
+    from numerics.kernel import spec_from_config
+    from numerics.quadrature import QuadratureSettings, tail_mass_ball
+
+    for a in (3.0, 5.0, 7.0):
+        assert tail_mass_ball(a, 2) == pytest.approx((a * a + 3) * np.exp(-a * a / 2), rel=1e-10)
+    spec = spec_from_config(load_layers("examples/antisymmetric_beta_half.toml").config)
+    square = kernel_on_words(spec, 2)
+    disc = kernel_on_words(spec, 2, QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16,
+                                                        disc=True))
+    assert disc.rule_sizes["fine"] < 0.8 * square.rule_sizes["fine"]
+    assert np.max(np.abs(disc.K - square.K)) <= disc.error + square.error

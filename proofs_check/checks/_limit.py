@@ -3,9 +3,9 @@ and cached once per report, and the rival limits the network might converge to i
 
 Word length: :func:`select_limit` takes the smallest L (at most the config's limit.word_length,
 at least q + 2 for a target of lag q) whose estimated error delta(L) = quadrature bound +
-spectral bound + truncation estimate + rounding is <= the budget's ``limit_accuracy``; the config's L when none
-is. Rival limits (:func:`rival_problems`), each the solution of the same ODE with one
-ingredient wrong:
+spectral bound + truncation estimate + rounding is <= the budget's ``limit_accuracy``; the
+config's L when none is. Rival limits (:func:`rival_problems`), each the solution of the same
+ODE with one ingredient wrong:
 * the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the
   target read one step late, y(X_{-1}) (targets without lags);
 * the kernel with one term removed: A - A_c, A - A_w, A - A_b for each trainable group (with a
@@ -30,6 +30,11 @@ from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
 
 TIME_POINTS = 32
+# The kernel's own error target, as a share of the limit's accuracy target: its quadrature
+# rule is the cheapest meeting it (numerics.kernel.kernel_to_accuracy). Propagated to g by
+# numerics.limit.quadrature_bound (a factor alpha |ybar|_pi (T + (2/3) sqrt(alpha max A) T^1.5),
+# about 2 on the shipped configurations), it takes a few percent of delta.
+KERNEL_SHARE = 0.01
 WINDOW_STEPS = 64  # steps per grid time in the main theorem's statistic (its docstring)
 
 
@@ -66,7 +71,8 @@ def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
 def select_limit(config, accuracy: float, times: tuple[float, ...]):
     """The limit on words at the smallest sufficient word length (module docstring).
 
-    Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``),
+    Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``,
+    with the cheapest quadrature rule meeting KERNEL_SHARE x ``accuracy``),
     measures diff_L against L - 1 and stops at the first L >= q + 2 with
     delta(L) = quadrature + spectral + :func:`numerics.limit.truncation_tail` + rounding
     <= ``accuracy``.
@@ -85,7 +91,8 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     result = None
     delta = float("inf")
     for L in range(max(1, L_min - 1), L_max + 1):
-        result = solve_limit(config, L, times=times, truncation="none")
+        result = solve_limit(config, L, times=times, truncation="none",
+                             kernel_accuracy=KERNEL_SHARE * accuracy)
         if previous is not None:
             m = result.problem.P.shape[0]
             diffs[L] = float(np.max(np.abs(
