@@ -372,6 +372,7 @@ def kernel_to_accuracy(
     (the finest rule's result when none is: its estimate then says how far it is)."""
     result = None
     for settings in settings_ladder(spec.states.shape[1]):
+        result = None  # the failed rule's kernel is freed before the next one is assembled
         result = kernel_on_words(spec, word_length, settings, select, by_group=by_group)
         if result.error <= accuracy:
             break
