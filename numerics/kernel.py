@@ -266,7 +266,12 @@ def step_halving_error(K_h: FloatArray | tuple[FloatArray, ...], K_2h: FloatArra
     (coarse steps before the asymptotic regime, or D2 ~ 0 by cancellation) the estimate is the
     plain difference D1, the error of the coarser rule itself.
     """
-    parts = K_h if isinstance(K_h, tuple) else (K_h,)
+    def rows_of(a: FloatArray) -> FloatArray:  # any shape as (rows, columns), a view
+        a = np.asarray(a)
+        return a.reshape(a.shape[0], -1) if a.ndim >= 1 else a.reshape(1, 1)
+
+    parts = tuple(rows_of(a) for a in (K_h if isinstance(K_h, tuple) else (K_h,)))
+    K_2h, K_4h = rows_of(K_2h), rows_of(K_4h)
     worst = 0.0
     block = row_block(K_2h.shape[1], 8)
     for i in range(0, K_2h.shape[0], block):  # row blocks: bounded temporaries
