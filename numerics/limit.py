@@ -11,7 +11,10 @@ sum of outer products) the series of exp gives, for every word (also pi_L(u) = 0
     phi_t(lambda) = (1 - exp(-alpha t lambda)) / lambda  (= alpha t at lambda = 0).
 
 The L2(pi_L) training loss l(t) = 1/2 sum_u pi_L(u) (ybar(u) - g_t(u))^2 equals
-1/2 |exp(-alpha t M) D^{1/2} ybar|^2, non-increasing in t (lambda >= 0).
+1/2 |exp(-alpha t M) D^{1/2} ybar|^2, non-increasing in t (lambda >= 0). The eigen-solve
+(full up to 2187 words, low rank with a rigorous error bound beyond) is
+:mod:`numerics.limit_solver`; this module assembles the problem, solves it and estimates its
+errors.
 """
 
 from __future__ import annotations
@@ -31,14 +34,18 @@ from numerics.kernel import (
     kernel_to_accuracy,
     spec_from_config,
 )
-from numerics.limit_solver import LimitSolver, g_at, limit_solver, spectral_bound
+from numerics.limit_solver import (  # the spectral solve; also importable from here
+    LimitSolver,
+    g_at,
+    limit_solver,
+    spectral_bound,
+)
 from numerics.quadrature import QuadratureSettings
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _EPS = np.finfo(float).eps
-__all__ = ["LimitSolver", "g_at", "limit_solver"]  # re-exported: numerics.limit_solver
 BENCHMARK_WORDS = 2187
 
 
