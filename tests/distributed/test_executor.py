@@ -185,3 +185,23 @@ def test_entries_written_by_workers_resume_serially(distributed_lib, serial_swee
     assert first.cache_misses == 0 and first.cache_hits > 0  # nothing recomputed
     assert _numbers(sweep_json(sweep)) == serial_sweep[0]
     assert _entries(tmp_path / "cache") == serial_sweep[1]
+
+
+def test_cli_on_a_running_scheduler_gives_the_serial_report(distributed_lib, tmp_path, capsys):
+    """`rnnkl report --scheduler ADDRESS` against a running Dask scheduler (here a local
+    cluster's) writes the same results.json numbers as the serial command."""
+    cluster = distributed_lib.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+    small = ["--budget", "quick", "--no-progress", "--set", "limit.word_length=3",
+             "--set", "training.horizon=1.0"]
+    try:
+        code = main(["report", "--out", str(tmp_path / "remote"), *small,
+                     "--scheduler", cluster.scheduler_address])
+    finally:
+        cluster.close()
+    assert code in (0, 1), capsys.readouterr().err
+    assert "the Dask scheduler at" in capsys.readouterr().err
+    assert main(["report", "--out", str(tmp_path / "serial"), *small]) == code
+    documents = [json.loads((tmp_path / name / "results.json").read_text())
+                 for name in ("remote", "serial")]
+    assert _numbers(documents[0]) == _numbers(documents[1])
