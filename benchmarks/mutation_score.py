@@ -41,7 +41,7 @@ class Mutation:
 
 
 M = Mutation
-LIMIT_TESTS = ("tests/test_limit.py", "tests/test_error_bounds.py")
+LIMIT_TESTS = ("tests/test_limit.py", "tests/test_error_bounds.py", "tests/test_limit_solver.py")
 KERNEL_TESTS = ("tests/test_kernel.py", "tests/test_error_bounds.py")
 RNN_TESTS = ("tests/test_rnn.py",)
 POISSON_TESTS = ("tests/test_poisson_numeric.py", "tests/test_poisson_exact.py")
@@ -54,9 +54,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- numerics: the limit
     M("quadrature_bound_alpha", "numerics/limit.py", "np.sqrt(alpha * kmax)", "np.sqrt(kmax)",
       LIMIT_TESTS),
-    M("phi_rate", "numerics/limit.py", "-np.expm1(-s * safe) / safe",
+    M("phi_rate", "numerics/limit_solver.py", "-np.expm1(-s * safe) / safe",
       "-np.expm1(-0.5 * s * safe) / safe", LIMIT_TESTS),
-    M("limit_weights_dropped", "numerics/limit.py",
+    M("limit_weights_dropped", "numerics/limit_solver.py",
       "buffer = np.multiply(K, root[None, :])  # the one (n, n) work array besides V and basis\n"
       "    buffer *= root[:, None]", "buffer = np.array(K)", LIMIT_TESTS),
     M("times_cap_off", "numerics/limit.py", "        if t > MAX_TIME:",
