@@ -40,13 +40,13 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from derivations.inputs.files import load_layers
-from numerics.limit import solve_limit
+from numerics.limit import solve_limit, total_error
 config = load_layers({path!r}).config
 start = time.perf_counter()
 result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accuracy={acc!r})
 seconds = time.perf_counter() - start
 e = result.error_estimates
-delta = sum(float(e.get(k) or 0.0) for k in ("quadrature", "spectral", "truncation", "rounding"))
+delta = total_error(e)
 print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
                   "method": e.get("truncation_method", "none")}}))

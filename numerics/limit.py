@@ -211,6 +211,19 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
 
 
+ERROR_TERMS = ("quadrature", "spectral", "truncation", "rounding")
+
+
+def total_error(estimates: Mapping[str, object], truncation: float | None = None) -> float:
+    """delta: the sum of the limit's error terms (ERROR_TERMS) of :func:`solve_limit`'s
+    error_estimates, absent or None terms counting 0; ``truncation``: an estimate of that term
+    made elsewhere (the report's word-length choice), in place of the one in ``estimates``."""
+    values = dict(estimates)
+    if truncation is not None:
+        values["truncation"] = truncation
+    return float(sum(float(values.get(term) or 0.0) for term in ERROR_TERMS))
+
+
 def _solve_only(config, word_length, times, settings, by_group=True, kernel_accuracy=None):
     problem = word_problem(config, word_length)
     if kernel_accuracy is not None and settings is None:
@@ -309,8 +322,7 @@ def solve_limit(
         n * _EPS * (1.0 + problem.alpha * max(times, default=0.0) * solver.norm_M)
         * max(float(np.max(np.abs(problem.ybar))), 1e-300))
     if tolerance is not None:
-        total = sum(float(estimates[k] or 0.0)
-                    for k in ("quadrature", "spectral", "truncation", "rounding"))
+        total = total_error(estimates)
         if total > tolerance:
             raise LimitToleranceError(
                 f"limit error estimate {total:.3g} exceeds the tolerance {tolerance:.3g} "

@@ -155,17 +155,16 @@ class Cache:
             return self._memory[key]
         if key in self._pending:
             return self._collect(kind, key, params)
-        if self.directory is None and self.executor.parallel:
+        loaded = None
+        if self.directory is not None:
+            path = self._path(kind, key)
+            seen = _identity(path)
+            loaded = self._load(path, key) if seen else None
+        if loaded is None and self.executor.parallel:  # the worker claims the key, not us
             self._start(kind, key, params, compute)
             return self._collect(kind, key, params)
         if self.directory is None:
             return self._compute(kind, key, params, compute)
-        path = self._path(kind, key)
-        seen = _identity(path)
-        loaded = self._load(path, key) if seen else None
-        if loaded is None and self.executor.parallel:  # the worker claims the key, not us
-            self._start(kind, key, params, compute)
-            return self._collect(kind, key, params)
         if loaded is None:
             with _claim(self.directory / "locks" / f"{path.stem}.lock"):
                 # another process may have (re)written the entry while this one waited; an

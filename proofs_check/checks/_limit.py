@@ -22,6 +22,7 @@ from numerics.limit import (
     limit_solver,
     solve_limit,
     suffix_average,
+    total_error,
     truncation_tail,
 )
 from numerics.simulate import time_to_step
@@ -104,8 +105,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
         truncation = truncation_tail(diffs, L, rho, first_valid)
         if rho == 0.0 and L >= lag + 1:
             truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
-        delta = float(estimates.get("quadrature") or 0.0) + truncation + float(
-            estimates.get("rounding") or 0.0) + float(estimates.get("spectral") or 0.0)
+        delta = total_error(estimates, truncation=truncation)
         tried[L] = delta
         if delta <= accuracy:
             break
