@@ -122,11 +122,12 @@ def sup_abs_derivative(name: str, order: int) -> sp.Expr:
 class ActivationConstants:
     """Float views of :func:`sup_abs_derivative` (theory.md §2, §6): ``sup_sigma`` = sup |sigma|
     (math.inf if unbounded), ``lipschitz`` = Lip(sigma) = sup |sigma'|, ``sup_second`` =
-    sup |sigma''|. Dimensionless."""
+    sup |sigma''|. Dimensionless. ``odd``: sigma(-z) = -sigma(z) identically (:func:`is_odd`)."""
 
     sup_sigma: float
     lipschitz: float
     sup_second: float
+    odd: bool = False
 
     @property
     def bounded(self) -> bool:
@@ -146,4 +147,13 @@ def activation_constants(name: str) -> ActivationConstants:
         sup_sigma=_as_float(sup_abs_derivative(name, 0)),
         lipschitz=_as_float(sup_abs_derivative(name, 1)),
         sup_second=_as_float(sup_abs_derivative(name, 2)),
+        odd=is_odd(name),
     )
+
+
+def is_odd(name: str) -> bool:
+    """Whether sigma(-z) + sigma(z) simplifies to 0 (SymPy): tanh, erf, arctan and linear are
+    odd, sigmoid is not (sigma(-z) + sigma(z) = 1). Then the memory recursion of theory.md §2 is
+    odd in w and the kernel integrand even (numerics.quadrature.fold_plan)."""
+    expression = activation_expression(name, Z)
+    return bool(sp.simplify(expression.subs(Z, -Z) + expression) == 0)

@@ -13,7 +13,10 @@ Kernel groups (only trainable ones enter; theory.md §3):
 Efficiency: the features of all m^L words are computed on the prefix tree (a word of length
 l+1 extends a prefix of length l, index p*m + s, which is the lexicographic order of
 :func:`numerics.words.enumerate_words`), node chunk by node chunk, and each group's kernel is
-accumulated as K += Phi diag(weights) Phi^T (a symmetric rank-k update).
+accumulated as K += Phi diag(weights) Phi^T (a symmetric rank-k update). For an odd activation
+(derivations.activations.is_odd) the tensor rules are folded onto the half-space w_1 > 0
+(numerics.quadrature.fold_plan): the integrands are even in w, so half the nodes give the same
+sums.
 Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
 """
 
@@ -33,6 +36,7 @@ from numerics.quadrature import (
     QuadratureSettings,
     Rule,
     default_settings,
+    fold_plan,
     randomisation_error,
     settings_ladder,
     sobol_rules,
@@ -111,9 +115,9 @@ def _word_features_cf(
         p = S.shape[0] * m
         # (p_old, m, n): generated step with wx = w . xi_s, s_prev and gb_prev of the prefix
         S_next, s1, Gb = act.step(proj.T[None, :, :], b, S[:, None, :], Gb[:, None, :])
-        Gw = np.stack([
-            generated.tangent_w_step(s1, b, states[None, :, a, None], Gw[a][:, None, :])
-            .reshape(p, n) for a in range(d)])
+        # all d components in one broadcast call: (d, p_old, m, n), reshaped without a copy
+        Gw = generated.tangent_w_step(s1, b, states.T[:, None, :, None],
+                                      Gw[:, :, None, :]).reshape(d, p, n)
         Gb = Gb.reshape(p, n)
         S = S_next.reshape(p, n)
     return S, Gw, Gb
@@ -299,9 +303,11 @@ def kernel_on_words(
 ) -> KernelResult:
     """theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
 
-    Tensor rules (d <= 2): value Q(h, 2n); error parts "w_step" = :func:`step_halving_error`
-    of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h and 4h rules are subsets of the nodes),
-    "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|, "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
+    Tensor rules (d <= 2), folded to the half-space for an odd activation
+    (numerics.quadrature.fold_plan): value Q(h, 2n); error parts
+    "w_step" = :func:`step_halving_error` of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h and
+    4h rules are subsets of the nodes), "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|,
+    "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
     Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
     Raises KernelToleranceError if ``tolerance`` is given and the total estimate exceeds it.
     ``by_group`` False (tensor rules): K and its error only, ``by_group`` empty; two (n, n)
@@ -314,6 +320,8 @@ def kernel_on_words(
     sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
     if d <= 2:
         plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
+        if activation_constants(spec.activation).odd:
+            plan = fold_plan(plan)  # even integrands: half the nodes, the same sums
         # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
         # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
         subsets = {"coarse": plan.on_coarse, "coarser": plan.on_coarser}

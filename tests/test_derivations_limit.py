@@ -76,6 +76,22 @@ def test_sup_abs_derivative_against_generated_code(name: str) -> None:
         assert grid >= exact - 1e-6, (name, order)
 
 
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_parity_of_each_activation(name: str) -> None:
+    """is_odd (SymPy) against the textbook parities (tanh, erf, arctan and the identity are odd;
+    the logistic sigmoid satisfies sigma(-z) = 1 - sigma(z)) and against the generated code on
+    a grid: an odd activation's sigma(-z) + sigma(z) is 0 to rounding, sigmoid's is 1."""
+    from numerics.activations import activation_functions
+
+    textbook_odd = {"arctan": True, "erf": True, "linear": True, "sigmoid": False,
+                    "tanh": True}
+    assert activation_constants(name).odd is textbook_odd[name]
+    z = np.linspace(-12.0, 12.0, 2401)
+    sigma = activation_functions(name).sigma
+    gap = float(np.max(np.abs(sigma(-z) + sigma(z))))
+    assert (gap <= 1e-15 * 12.0) if textbook_odd[name] else (gap == pytest.approx(1.0))
+
+
 def test_linear_sup_values() -> None:
     assert sup_abs_derivative("linear", 0) == sp.oo
     assert sup_abs_derivative("linear", 1) == 1

@@ -321,3 +321,43 @@ def test_disc_rule_tail_mass_and_agreement_with_the_square() -> None:
                                                         disc=True))
     assert disc.rule_sizes["fine"] < 0.8 * square.rule_sizes["fine"]
     assert np.max(np.abs(disc.K - square.K)) <= disc.error + square.error
+
+
+@pytest.mark.parametrize("states", [[[-1.0], [0.3], [1.0]], [[1.0, -0.5], [-0.75, 0.25],
+                                                             [0.0, 1.0]]])
+def test_odd_activation_kernel_on_the_folded_rule_equals_the_full_rule(states) -> None:
+    """theory.md §3 with sigma odd: S(-w) = -S(w), G^w(-w) = G^w(w), G^b(-w) = -G^b(w), so every
+    kernel integrand is even in w and the half-space rule with doubled weights
+    (numerics.quadrature.fold_plan) gives the full rule's sums within summation rounding (d = 1
+    and 2). For sigmoid (not odd: sigma(-z) = 1 - sigma(z)) the same fold gives a different
+    kernel, so the equality is evidence of the parity, and kernel_on_words does not fold it."""
+    from numerics.kernel import _accumulate
+    from numerics.quadrature import fold_rule, tensor_plan
+
+    states = np.array(states)
+    d = states.shape[1]
+    settings = QuadratureSettings(w_step=0.2, half_width=7.0, b_nodes=8)
+    plan = tensor_plan(d, 1.2, 0.6, settings)
+    folded = fold_rule(plan.fine)
+    assert folded.size == (plan.fine.size + settings.b_nodes) // 2  # w = 0 nodes kept once
+    every = np.arange(3**3)
+    gaps = {}
+    for name in ("tanh", "erf", "sigmoid"):
+        spec = KernelSpec(name, states, 0.8, 1.2, 0.6, ("c", "w", "b"))
+        full = _accumulate(spec, 3, plan.fine, every).by_group
+        half = _accumulate(spec, 3, folded, every).by_group
+        scale = max(float(np.max(np.abs(K))) for K in full.values())
+        gaps[name] = max(float(np.max(np.abs(full[g] - half[g]))) for g in full) / scale
+        nodes = kernel_on_words(spec, 2, settings).rule_sizes["fine"]
+        assert nodes == (folded.size if name != "sigmoid" else plan.fine.size)
+    assert gaps["tanh"] <= ROUNDING and gaps["erf"] <= ROUNDING, gaps
+    assert gaps["sigmoid"] > 1e-3, gaps
+
+
+def test_fold_refuses_a_rule_that_is_not_mirror_symmetric() -> None:
+    """A scrambled Sobol rule has no mirror nodes: folding it would change every integral."""
+    from numerics.quadrature import fold_rule, sobol_rules
+
+    rule = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, sobol_scramblings=2))[0]
+    with pytest.raises(ValueError, match="not symmetric"):
+        fold_rule(rule)
