@@ -49,7 +49,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- the two survivors of the hostile-input review
     M("quadrature_bound_t15", "numerics/limit.py", "np.sqrt(alpha * kmax) * t**1.5",
       "np.sqrt(alpha * kmax) * t", LIMIT_TESTS),
-    M("step_halving_tail", "numerics/kernel.py", "d1 * q_converged / (1.0 - q_converged)",
+    M("step_halving_tail", "numerics/kernel_errors.py", "d1 * q_converged / (1.0 - q_converged)",
       "d1 * q_converged**2", KERNEL_TESTS),
     # --- numerics: the limit
     M("quadrature_bound_alpha", "numerics/limit.py", "np.sqrt(alpha * kmax)", "np.sqrt(kmax)",

@@ -142,14 +142,16 @@ def simulation_bytes(N: float, replicas: float, horizon: float, d: int, lag: int
 
 
 def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
-                groups: bool = True) -> float:
+                groups: bool = True, neighbour: bool = True) -> float:
     """Peak bytes of numerics.limit.solve_limit on m^L words (module constants):
     KERNEL_MATRICES n^2 doubles (KERNEL_MATRICES_WITHOUT_GROUPS when the kernel's groups are
     not kept) for the largest word count n solved (m^(L+1) when the truncation estimate solves
-    the next length) plus the quadrature chunks."""
+    the next length) and as many (n / m)^2 for the neighbouring length assembled in the same pass
+    (``neighbour``; False: one length, the report's select_limit), plus the quadrature chunks."""
     n = power(m, word_length + (1 if next_length else 0))
     matrices = KERNEL_MATRICES if groups else KERNEL_MATRICES_WITHOUT_GROUPS
-    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * matrices * n * n
+    lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
+    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * matrices * n * n * lengths
 
 
 def poisson_bytes(m: int, word_length: float) -> float:

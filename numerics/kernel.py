@@ -31,7 +31,8 @@ from derivations.activations import activation_constants
 from derivations.errors import InputError
 from numerics import generated
 from numerics.activations import Activation, activation_functions
-from numerics.blockwise import max_abs_difference, row_block, symmetrise_in_place, total_of
+from numerics.blockwise import max_abs_difference, symmetrise_in_place, total_of
+from numerics.kernel_errors import step_halving_error, tail_constant
 from numerics.quadrature import (
     QuadratureSettings,
     Rule,
@@ -74,9 +75,10 @@ class KernelResult:
     by_group: the K of each trainable group (sum = K); empty when not asked for
     (:func:`kernel_on_words` ``by_group=False``). error: max-abs elementwise estimate of
     the quadrature error of K (sum of the parts). error_parts: "w_step" (halving h, 2h, 4h:
-    :func:`step_halving_error`), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on the neglected
-    Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings); mode says which
-    ("differences" or "replicates"). numerics.limit propagates ``error`` by a rigorous bound.
+    numerics.kernel_errors.step_halving_error), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on
+    the neglected Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings);
+    mode says which ("differences" or "replicates"). numerics.limit propagates ``error`` by a
+    rigorous bound.
     """
 
     K: FloatArray
@@ -102,16 +104,21 @@ def spec_from_config(config: object) -> KernelSpec:
 
 
 def _word_features_cf(
-    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """As :func:`word_features` with G^w component-first, shape (d, m^L, n) (faster layout)."""
+    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation,
+    levels: tuple[int, ...] = (),
+) -> dict[int, tuple[FloatArray, FloatArray, FloatArray]]:
+    """As :func:`word_features` with G^w component-first, shape (d, m^l, n) (faster layout),
+    for l = word_length and each of ``levels`` (shorter lengths): level l of the prefix tree,
+    run from S = G = 0 before the oldest symbol, is exactly the features of the words of length
+    l, so the shorter lengths come with the longest at no extra cost."""
     m, d = states.shape
     n = b.shape[0]
     proj = w @ states.T  # (n, m): w . xi_s
     S = np.zeros((1, n))
     Gw = np.zeros((d, 1, n))
     Gb = np.zeros((1, n))
-    for _ in range(word_length):
+    out = {}
+    for level in range(1, word_length + 1):
         p = S.shape[0] * m
         # (p_old, m, n): generated step with wx = w . xi_s, s_prev and gb_prev of the prefix
         S_next, s1, Gb = act.step(proj.T[None, :, :], b, S[:, None, :], Gb[:, None, :])
@@ -120,7 +127,9 @@ def _word_features_cf(
                                       Gw[:, :, None, :]).reshape(d, p, n)
         Gb = Gb.reshape(p, n)
         S = S_next.reshape(p, n)
-    return S, Gw, Gb
+        if level in levels or level == word_length:
+            out[level] = (S, Gw, Gb)
+    return out
 
 
 def word_features(
@@ -131,7 +140,7 @@ def word_features(
     states (m, d); nodes w (n, d), b (n,). Returns S (m^L, n), G^w (m^L, n, d), G^b (m^L, n),
     rows in lexicographic word order (oldest symbol most significant).
     """
-    S, Gw, Gb = _word_features_cf(word_length, states, w, b, act)
+    S, Gw, Gb = _word_features_cf(word_length, states, w, b, act)[word_length]
     return S, np.moveaxis(Gw, 0, -1), Gb
 
 
@@ -172,34 +181,39 @@ class _Sums:
 
 
 def _accumulate(
-    spec: KernelSpec, word_length: int, rule: Rule, select: NDArray[np.int64],
+    spec: KernelSpec, lengths: tuple[int, ...], rule: Rule, select: NDArray[np.int64] | None,
     subsets: dict[str, NDArray[np.bool_]] | None = None, per_group: bool = True,
-) -> _Sums:
-    """sum_nodes weight * feature feature^T per group (scaled by E[c^2]), on selected words,
-    and the group totals over each subset of the nodes (``subsets``: name -> mask (rule.size,)).
+) -> dict[int, _Sums]:
+    """Per word length l in ``lengths``: sum_nodes weight * feature feature^T per group (scaled
+    by E[c^2]) and the group totals over each subset of the nodes (``subsets``: name -> mask
+    (rule.size,)), in one pass over the nodes (the shorter lengths' features are levels of the
+    longest one's prefix tree, :func:`_word_features_cf`).
 
-    select: indices of the words (into lexicographic order) to return rows/cols for.
-    Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
-    symmetric product Phi Phi^T: the BLAS twin of summing the generated
+    select: indices of the words of the longest length (lexicographic order) to return
+    rows/cols for (None: all). Features are scaled in place by sqrt(weight) (weights > 0), so
+    each chunk is one symmetric product Phi Phi^T: the BLAS twin of summing the generated
     numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
-    equal within the summation-order bound). Memory: the outputs (groups + subsets) plus one
-    product buffer of (n_sel, n_sel) and one node chunk of features (_CHUNK_BYTES): nodes are
-    visited part by part (the parts cut by the subsets), so every chunk lies in one part and
-    its product is added once to its group and once to each subset holding it.
-    ``per_group`` False: the subset totals only (by_group is empty, not allocated).
+    equal within the summation-order bound). Memory: the outputs (groups + subsets per length)
+    plus one product buffer of the longest (n_sel, n_sel) and one node chunk of features
+    (_CHUNK_BYTES): nodes are visited part by part (the parts cut by the subsets), so every
+    chunk lies in one part and its product is added once to its group and once to each subset
+    holding it. ``per_group`` False: the subset totals only (by_group is empty, not allocated).
     """
     act = activation_functions(spec.activation)
     m, d = spec.states.shape
-    n_words = m**word_length
-    chunk = max(32, int(_CHUNK_BYTES / (8.0 * n_words * (d + 3) * 1.6)))
-    n_sel = select.shape[0]
+    longest = max(lengths)
+    chunk = max(32, int(_CHUNK_BYTES / (8.0 * m**longest * (d + 3) * 1.6)))
+    chosen = {l: np.arange(m**l) for l in lengths}
+    if select is not None:
+        chosen[longest] = np.asarray(select, dtype=np.int64)
     subsets = subsets or {}
     masks = np.stack([subsets[name] for name in subsets]) if subsets else np.zeros((0, rule.size),
                                                                                    dtype=bool)
-    by_group = {g: np.zeros((n_sel, n_sel)) for g in spec.groups} if per_group else {}
-    totals = {name: np.zeros((n_sel, n_sel)) for name in subsets}
+    sums = {l: _Sums({g: np.zeros((k.size, k.size)) for g in spec.groups} if per_group else {},
+                     {name: np.zeros((k.size, k.size)) for name in subsets})
+            for l, k in chosen.items()}
     scales = {g: _group_scale(g, spec) for g in spec.groups}
-    product = np.empty((n_sel, n_sel))
+    buffer = np.empty(chosen[longest].size ** 2)
     root = np.sqrt(rule.weights)
     # parts: nodes with the same subset membership, in order of first appearance
     signature = np.packbits(masks, axis=0).T if subsets else np.zeros((rule.size, 1), np.uint8)
@@ -209,88 +223,27 @@ def _accumulate(
         member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
         for start in range(0, nodes.size, chunk):
             idx = nodes[start:start + chunk]
-            S, Gw, Gb = _word_features_cf(word_length, spec.states, rule.w[idx], rule.b[idx],
-                                          act)
-            if n_sel != n_words:
-                S, Gw, Gb = S[select], Gw[:, select], Gb[select]
+            features = _word_features_cf(longest, spec.states, rule.w[idx], rule.b[idx], act,
+                                         lengths)
             r = root[idx]
-            for g in spec.groups:
-                phi = _group_features(g, S, Gw, Gb)
-                phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
-                np.matmul(phi, phi.T, out=product)
-                product *= scales[g]
-                if per_group:
-                    by_group[g] += product
-                for name in member:
-                    totals[name] += product
-    for array in (*by_group.values(), *totals.values()):
-        symmetrise_in_place(array)
-    return _Sums(by_group, totals)
-
-
-def _tail_constant(spec: KernelSpec, word_length: int) -> float:
-    """Bound B with |integrand| <= B (1 + |z|^2) (z = w / w_std), summed over groups.
-
-    With l = Lip(sigma), M = sup |sigma|, rho = b_max l, X = max |xi| (derivations.activations,
-    derivations.limit.derivative_bounds): |S| <= M, |G^w| <= l X / (1 - rho),
-    |G^b| <= l M / (1 - rho) (geometric sums of the recursion). Unbounded sigma (linear, with
-    sigma(0) = 0): |S| <= l |w| X / (1 - rho), |G^w| <= l X / (1 - rho),
-    |G^b| <= l^2 |w| X / (1 - rho)^2, with |w| = w_std |z|.
-    """
-    x = float(np.max(np.linalg.norm(spec.states, axis=1)))
-    constants = activation_constants(spec.activation)
-    lip = constants.lipschitz
-    one_minus = max(1.0 - spec.b_max * lip, 1e-12)
-    c2 = spec.c_std**2
-    if constants.bounded:
-        sup = constants.sup_sigma
-        bounds = {"c": sup**2, "w": c2 * (lip * x / one_minus) ** 2,
-                  "b": c2 * (lip * sup / one_minus) ** 2}
-    else:
-        bounds = {"c": (lip * spec.w_std * x / one_minus) ** 2,
-                  "w": c2 * (lip * x / one_minus) ** 2,
-                  "b": c2 * (lip**2 * spec.w_std * x / one_minus**2) ** 2}
-    return float(sum(bounds[g] for g in spec.groups))
-
-
-STEP_RATIO_MAX = 0.25  # largest measured halving factor taken as evidence of convergence
-
-
-def step_halving_error(K_h: FloatArray | tuple[FloatArray, ...], K_2h: FloatArray,
-                       K_4h: FloatArray) -> float:
-    """Error estimate of the step-h trapezoid values K_h from the step-2h and step-4h values
-    on the same nodes (max over entries). K_h may be given as a tuple of parts (summed row
-    block by row block, in order, as :func:`_total` sums them).
-
-    Per entry, D1 = |K_2h - K_h| (about the error of K_2h) and D2 = |K_4h - K_2h| (about that of
-    K_4h) measure the convergence factor q = D1 / D2 of one halving. For integrands analytic in
-    a strip the trapezoid error behaves like C exp(-a / h), so the factor of the next halving is
-    q^2 < q: the remaining error of K_h is then at most D1 (q + q^2 + ...) = D1 q / (1 - q).
-    That is used only where the measurement shows convergence, q <= STEP_RATIO_MAX; elsewhere
-    (coarse steps before the asymptotic regime, or D2 ~ 0 by cancellation) the estimate is the
-    plain difference D1, the error of the coarser rule itself.
-    """
-    def rows_of(a: FloatArray) -> FloatArray:  # any shape as (rows, columns), a view
-        a = np.asarray(a)
-        return a.reshape(a.shape[0], -1) if a.ndim >= 1 else a.reshape(1, 1)
-
-    parts = tuple(rows_of(a) for a in (K_h if isinstance(K_h, tuple) else (K_h,)))
-    K_2h, K_4h = rows_of(K_2h), rows_of(K_4h)
-    worst = 0.0
-    block = row_block(K_2h.shape[1], 8)
-    for i in range(0, K_2h.shape[0], block):  # row blocks: bounded temporaries
-        rows = slice(i, i + block)
-        k_h = parts[0][rows].copy()
-        for part in parts[1:]:
-            k_h += part[rows]
-        d1 = np.abs(K_2h[rows] - k_h)
-        d2 = np.abs(K_4h[rows] - K_2h[rows])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(d2 > 0.0, d1 / d2, np.inf)
-        q_converged = np.where(q <= STEP_RATIO_MAX, q, 0.0)  # 0 marks "not converged"
-        estimate = np.where(q_converged > 0.0, d1 * q_converged / (1.0 - q_converged), d1)
-        worst = max(worst, float(np.max(estimate)) if estimate.size else 0.0)
-    return worst
+            for length, (S, Gw, Gb) in features.items():
+                keep, out = chosen[length], sums[length]
+                if keep.size != S.shape[0]:
+                    S, Gw, Gb = S[keep], Gw[:, keep], Gb[keep]
+                product = buffer[:keep.size**2].reshape(keep.size, keep.size)
+                for g in spec.groups:
+                    phi = _group_features(g, S, Gw, Gb)
+                    phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
+                    np.matmul(phi, phi.T, out=product)
+                    product *= scales[g]
+                    if per_group:
+                        out.by_group[g] += product
+                    for name in member:
+                        out.subset_totals[name] += product
+    for out in sums.values():
+        for array in (*out.by_group.values(), *out.subset_totals.values()):
+            symmetrise_in_place(array)
+    return sums
 
 
 def kernel_on_words(
@@ -301,76 +254,96 @@ def kernel_on_words(
     tolerance: float | None = None,
     by_group: bool = True,
 ) -> KernelResult:
-    """theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones).
+    """theory.md §3-§4 kernel K_uv = A(u, v) on the m^L words (or the ``select``-ed ones):
+    :func:`kernels_on_words` for one length. Raises KernelToleranceError if ``tolerance`` is
+    given and the total error estimate exceeds it."""
+    result = kernels_on_words(spec, (word_length,), settings, select, by_group)[word_length]
+    if tolerance is not None and result.error > tolerance:
+        parts = ", ".join(f"{k}={v:.2g}" for k, v in result.error_parts.items())
+        raise KernelToleranceError(
+            f"kernel quadrature error estimate {result.error:.3g} exceeds the tolerance "
+            f"{tolerance:.3g} ({parts})")
+    return result
+
+
+def kernels_on_words(
+    spec: KernelSpec,
+    lengths: tuple[int, ...],
+    settings: QuadratureSettings | None = None,
+    select: NDArray[np.int64] | None = None,
+    by_group: bool = True,
+) -> dict[int, KernelResult]:
+    """theory.md §3-§4 kernel K_uv = A(u, v) on the m^l words of each length l in ``lengths``,
+    in one pass over the quadrature nodes (the shorter lengths' features are levels of the
+    longest one's prefix tree: the truncation estimate of numerics.limit reuses the longer
+    length's work); ``select``: the rows/cols of the longest length to keep.
 
     Tensor rules (d <= 2), folded to the half-space for an odd activation
-    (numerics.quadrature.fold_plan): value Q(h, 2n); error parts
-    "w_step" = :func:`step_halving_error` of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h and
-    4h rules are subsets of the nodes), "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|,
+    (numerics.quadrature.fold_plan): value Q(h, 2n); error parts "w_step" =
+    numerics.kernel_errors.step_halving_error of Q(h, 2n), Q(2h, 2n), Q(4h, 2n) (the step-2h
+    and 4h rules are subsets of the nodes), "b_nodes" = max|Q(2h, n) - Q(2h, 2n)|,
     "tail" = B * d^2 * tail_mass(a) (quadrature.tail_mass).
     Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
-    Raises KernelToleranceError if ``tolerance`` is given and the total estimate exceeds it.
     ``by_group`` False (tensor rules): K and its error only, ``by_group`` empty; two (n, n)
     arrays fewer at the peak, for callers that need no group's kernel (``rnnkl limit``).
     """
     m, d = spec.states.shape
     if not spec.groups:
         raise InputError("no trainable group: the kernel is zero")
+    lengths = tuple(sorted(set(int(length) for length in lengths)))
     settings = settings or default_settings(d)
-    sel = np.arange(m**word_length) if select is None else np.asarray(select, dtype=np.int64)
-    if d <= 2:
-        plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
-        if activation_constants(spec.activation).odd:
-            plan = fold_plan(plan)  # even integrands: half the nodes, the same sums
-        # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
-        # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
-        subsets = {"coarse": plan.on_coarse, "coarser": plan.on_coarser}
-        if not by_group:
-            subsets["fine"] = np.ones(plan.fine.size, dtype=bool)
-        sums = _accumulate(spec, word_length, plan.fine, sel, subsets, per_group=by_group)
-        fine = sums.by_group
-        K_parts = tuple(fine.values()) if by_group else (sums.subset_totals["fine"],)
-        # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
-        # (one node, weight 1, if w_std = 0)
-        scale = 2.0**d if spec.w_std != 0.0 else 1.0
-        Kw = sums.subset_totals.pop("coarse")
-        Kw *= scale
-        K4 = sums.subset_totals.pop("coarser")
-        K4 *= scale**2
-        # Q(h) vs Q(2h) vs Q(4h): step halving (step_halving_error, Q(h) summed row block by
-        # row block from its groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps
-        # at most 6 (n, n) arrays alive: the groups, Kw, K4 (or Kb) and one product buffer.
-        w_step = step_halving_error(K_parts, Kw, K4)
-        del K4, sums
-        everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
-        Kb = _accumulate(spec, word_length, plan.coarse_b, sel, everything,
-                         per_group=False).subset_totals["all"]
-        parts = {
-            "w_step": w_step,
-            "b_nodes": max_abs_difference(Kb, Kw),
-            "tail": _tail_constant(spec, word_length) * d * d * plan.tail,
-        }
-        del Kw, Kb
-        K = total_of(fine) if by_group else K_parts[0]
-        result = KernelResult(K=K, by_group=fine, error=sum(parts.values()), error_parts=parts,
-                              mode="differences",
-                              rule_sizes={"fine": plan.fine.size,
-                                          "coarse_b": plan.coarse_b.size})
-    else:
+    if d > 2:
         rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
-        reps = [_accumulate(spec, word_length, r, sel).by_group for r in rules]
-        by_group = {g: np.mean([rep[g] for rep in reps], axis=0) for g in spec.groups}
-        totals = np.stack([total_of(rep) for rep in reps])
-        K, half = randomisation_error(totals)
-        parts = {"sobol": float(np.max(half))}
-        result = KernelResult(K=K, by_group=by_group, error=parts["sobol"], error_parts=parts,
-                              mode="replicates",
-                              rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)})
-    if tolerance is not None and result.error > tolerance:
-        raise KernelToleranceError(
-            f"kernel quadrature error estimate {result.error:.3g} exceeds the tolerance "
-            f"{tolerance:.3g} ({', '.join(f'{k}={v:.2g}' for k, v in parts.items())})")
-    return result
+        reps = [_accumulate(spec, lengths, r, select) for r in rules]
+        results = {}
+        for length in lengths:
+            groups = [rep[length].by_group for rep in reps]
+            K, half = randomisation_error(np.stack([total_of(g) for g in groups]))
+            results[length] = KernelResult(
+                K=K, by_group={g: np.mean([rep[g] for rep in groups], axis=0)
+                               for g in spec.groups},
+                error=float(np.max(half)), error_parts={"sobol": float(np.max(half))},
+                mode="replicates",
+                rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)})
+        return results
+    plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
+    if activation_constants(spec.activation).odd:
+        plan = fold_plan(plan)  # even integrands: half the nodes, the same sums
+    # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
+    # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
+    subsets = {"coarse": plan.on_coarse, "coarser": plan.on_coarser}
+    if not by_group:
+        subsets["fine"] = np.ones(plan.fine.size, dtype=bool)
+    sums = _accumulate(spec, lengths, plan.fine, select, subsets, per_group=by_group)
+    # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
+    # (one node, weight 1, if w_std = 0)
+    scale = 2.0**d if spec.w_std != 0.0 else 1.0
+    parts, Kw = {}, {}
+    for length, out in sums.items():
+        K_parts = tuple(out.by_group.values()) if by_group else (out.subset_totals["fine"],)
+        Kw[length] = out.subset_totals.pop("coarse")
+        Kw[length] *= scale
+        K4 = out.subset_totals.pop("coarser")
+        K4 *= scale**2
+        # Q(h) vs Q(2h) vs Q(4h): step halving (Q(h) summed row block by row block from its
+        # groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps at most 6 (n, n)
+        # arrays per length alive: the groups, Kw, K4 (or Kb) and one product buffer.
+        parts[length] = {"w_step": step_halving_error(K_parts, Kw[length], K4)}
+        del K4
+    everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
+    coarse_b = _accumulate(spec, lengths, plan.coarse_b, select, everything, per_group=False)
+    results = {}
+    for length, out in sums.items():
+        Kb = coarse_b.pop(length).subset_totals["all"]
+        parts[length]["b_nodes"] = max_abs_difference(Kb, Kw.pop(length))
+        parts[length]["tail"] = tail_constant(spec) * d * d * plan.tail
+        del Kb
+        K = total_of(out.by_group) if by_group else out.subset_totals["fine"]
+        results[length] = KernelResult(
+            K=K, by_group=out.by_group, error=sum(parts[length].values()),
+            error_parts=parts[length], mode="differences",
+            rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size})
+    return results
 
 
 def kernel_to_accuracy(
@@ -383,11 +356,24 @@ def kernel_to_accuracy(
     """:func:`kernel_on_words` with the cheapest rule of
     :func:`numerics.quadrature.settings_ladder` whose own error estimate is <= ``accuracy``
     (the finest rule's result when none is: its estimate then says how far it is)."""
-    result = None
+    return kernels_to_accuracy(spec, (word_length,), accuracy, select, by_group)[word_length]
+
+
+def kernels_to_accuracy(
+    spec: KernelSpec,
+    lengths: tuple[int, ...],
+    accuracy: float,
+    select: NDArray[np.int64] | None = None,
+    by_group: bool = True,
+) -> dict[int, KernelResult]:
+    """:func:`kernels_on_words` (several word lengths in one pass) with the cheapest rule of
+    the ladder whose largest estimate over the lengths is <= ``accuracy`` (as
+    :func:`kernel_to_accuracy`)."""
+    results = None
     for settings in settings_ladder(spec.states.shape[1]):
-        result = None  # the failed rule's kernel is freed before the next one is assembled
-        result = kernel_on_words(spec, word_length, settings, select, by_group=by_group)
-        if result.error <= accuracy:
+        results = None  # the failed rule's kernel is freed before the next one is assembled
+        results = kernels_on_words(spec, lengths, settings, select, by_group)
+        if max(result.error for result in results.values()) <= accuracy:
             break
-    assert result is not None
-    return result
+    assert results is not None
+    return results

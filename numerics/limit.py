@@ -30,8 +30,8 @@ from derivations.errors import InputError
 from numerics.kernel import (
     KernelResult,
     KernelSpec,
-    kernel_on_words,
-    kernel_to_accuracy,
+    kernels_on_words,
+    kernels_to_accuracy,
     spec_from_config,
 )
 from numerics.limit_solver import (  # the spectral solve; also importable from here
@@ -224,15 +224,21 @@ def total_error(estimates: Mapping[str, object], truncation: float | None = None
     return float(sum(float(values.get(term) or 0.0) for term in ERROR_TERMS))
 
 
-def _solve_only(config, word_length, times, settings, by_group=True, kernel_accuracy=None):
-    problem = word_problem(config, word_length)
+def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accuracy=None):
+    """{L: (problem, kernel, solver, g)} for each word length, the kernels of all lengths in one
+    pass over the quadrature nodes (numerics.kernel.kernels_on_words)."""
+    problems = {L: word_problem(config, L) for L in lengths}
+    spec = problems[lengths[0]].spec
     if kernel_accuracy is not None and settings is None:
-        kernel = kernel_to_accuracy(problem.spec, word_length, kernel_accuracy,
-                                    by_group=by_group)
+        kernels = kernels_to_accuracy(spec, lengths, kernel_accuracy, by_group=by_group)
     else:
-        kernel = kernel_on_words(problem.spec, word_length, settings, by_group=by_group)
-    solver = limit_solver(kernel.K, problem.pi_L, problem.ybar, problem.alpha)
-    return problem, kernel, solver, g_at(solver, times)
+        kernels = kernels_on_words(spec, lengths, settings, by_group=by_group)
+    out = {}
+    for L in lengths:
+        problem = problems[L]
+        solver = limit_solver(kernels[L].K, problem.pi_L, problem.ybar, problem.alpha)
+        out[L] = (problem, kernels.pop(L), solver, g_at(solver, times))
+    return out
 
 
 def solve_limit(
@@ -261,9 +267,13 @@ def solve_limit(
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). "spectral": the bound of numerics.limit_solver.spectral_bound on the
     error of a low-rank solve (0 for the full eigendecomposition, n <= 2187 words).
+    The neighbouring length's kernel ("next" / "previous") is assembled in the same pass over
+    the quadrature nodes as L's (numerics.kernel.kernels_on_words: a shorter length's features
+    are a level of the longer one's prefix tree), with the same rule.
     ``kernel_accuracy``: the kernel's rule is the cheapest of
-    numerics.quadrature.settings_ladder whose error estimate meets it (numerics.kernel.
-    kernel_to_accuracy; ignored when ``settings`` is given); None: the default rules.
+    numerics.quadrature.settings_ladder whose error estimate meets it for both lengths
+    (numerics.kernel.kernels_to_accuracy; ignored when ``settings`` is given); None: the
+    default rules.
     ``kernel_groups`` False: the kernel's parts by group are not kept
     (LimitResult.kernel.by_group empty; less memory). Raises LimitToleranceError if
     ``tolerance`` is given and the sum of quadrature + truncation + rounding estimates exceeds
@@ -271,9 +281,16 @@ def solve_limit(
     """
     L = int(config.limit.word_length if word_length is None else word_length)
     times = tuple(float(t) for t in times)
-    problem, kernel, solver, g = _solve_only(config, L, times, settings, kernel_groups,
-                                             kernel_accuracy)
-    m = problem.P.shape[0]
+    m, d = spec_from_config(config).states.shape
+    if truncation == "auto":
+        truncation = "next" if solves_next_length(m, d, L) else "previous"
+    if truncation == "previous" and L == 1:
+        truncation = "next"
+    other = {"next": L + 1, "previous": L - 1}.get(truncation)
+    # the neighbouring length's kernel comes from the same pass (numerics.kernel.kernels_on_words)
+    lengths = (L,) if other is None else (L, other)
+    solved = _solve_lengths(config, lengths, times, settings, kernel_groups, kernel_accuracy)
+    problem, kernel, solver, g = solved.pop(L)
     estimates: dict[str, object] = {
         "quadrature_kernel": kernel.error,
         "quadrature_kernel_parts": dict(kernel.error_parts),
@@ -285,15 +302,8 @@ def solve_limit(
     estimates["quadrature_l2"] = l2_bound
     # a low-rank spectral solve (numerics.limit_solver) leaves an error bounded by Duhamel
     estimates["spectral"] = spectral_bound(solver, float(np.max(np.diag(kernel.K))), t_max)
-    if truncation == "auto":
-        d = problem.spec.states.shape[1]
-        truncation = "next" if solves_next_length(m, d, L) else "previous"
-    if truncation == "previous" and L == 1:
-        truncation = "next"
-    if truncation in ("next", "previous"):
-        other = L + 1 if truncation == "next" else L - 1
-        p2, k2, _, g2 = _solve_only(config, other, times, settings, kernel_groups,
-                                    kernel_accuracy)
+    if other is not None:
+        p2, k2, _, g2 = solved.pop(other)
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g

@@ -52,10 +52,11 @@ def test_config_contraction_uses_lipschitz_one() -> None:
 
 def test_kernel_tail_bound_uses_sup_pi_over_two() -> None:
     # the c-group tail constant is sup|sigma|^2 = (pi/2)^2 (it assumed |sigma| <= 1 before)
-    from numerics.kernel import KernelSpec, _tail_constant
+    from numerics.kernel import KernelSpec
+    from numerics.kernel_errors import tail_constant
 
     spec = KernelSpec("arctan", np.array([[1.0]]), 1.0, 1.0, 0.5, ("c",))
-    assert _tail_constant(spec, 3) == pytest.approx((math.pi / 2) ** 2, rel=1e-15)
+    assert tail_constant(spec) == pytest.approx((math.pi / 2) ** 2, rel=1e-15)
 
 
 def test_arctan_memory_exceeds_one_and_stays_below_pi_over_two() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from numerics.kernel import STEP_RATIO_MAX, step_halving_error
+from numerics.kernel_errors import STEP_RATIO_MAX, step_halving_error
 from numerics.limit import g_at, limit_solver, quadrature_bound
 
 # ------------------------------------------------------- numerics.limit.quadrature_bound
@@ -82,7 +82,7 @@ def test_bound_covers_random_psd_perturbations(alpha, seed):
         assert float(np.sqrt(np.sum(pi * diff**2))) <= l2_bound * (1 + 1e-9) + 1e-12
 
 
-# ------------------------------------------------------- numerics.kernel.step_halving_error
+# ------------------------------------------------------- numerics.kernel_errors.step_halving_error
 
 
 @given(p=st.floats(2.05, 8.0), C=st.floats(-5.0, 5.0).filter(lambda c: abs(c) > 1e-3),

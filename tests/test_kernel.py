@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from derivations.activations import activation_constants
 from numerics.activations import activation_functions
 from numerics.frozen import frozen_memory
 from numerics.kernel import (
@@ -222,7 +223,7 @@ def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
     spec = KernelSpec("tanh", states, 1.3, 1.1, 0.5, ("c", "w", "b"))
     w, b = rng.normal(size=(n, d)), rng.uniform(-0.5, 0.5, n)
     weights = rng.uniform(0.1, 1.0, n)
-    K = _accumulate(spec, L, Rule(w=w, b=b, weights=weights), np.arange(3**L)).by_group
+    K = _accumulate(spec, (L,), Rule(w=w, b=b, weights=weights), None)[L].by_group
     S, Gw, Gb = word_features(L, states, w, b, activation_functions("tanh"))
     terms = {
         "c": generated.kernel_integrand_c(S[:, None, :], S[None, :, :]),
@@ -257,6 +258,7 @@ def test_kernel_peak_memory_is_a_few_word_by_word_arrays(monkeypatch, by_group, 
     spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b"))
     L = 6
     n = 3**L
+    activation_constants(spec.activation)  # derived once per process (SymPy, cached)
     tracemalloc.start()
     try:
         result = kernel_on_words(spec, L, by_group=by_group)
@@ -344,8 +346,8 @@ def test_odd_activation_kernel_on_the_folded_rule_equals_the_full_rule(states) -
     gaps = {}
     for name in ("tanh", "erf", "sigmoid"):
         spec = KernelSpec(name, states, 0.8, 1.2, 0.6, ("c", "w", "b"))
-        full = _accumulate(spec, 3, plan.fine, every).by_group
-        half = _accumulate(spec, 3, folded, every).by_group
+        full = _accumulate(spec, (3,), plan.fine, every)[3].by_group
+        half = _accumulate(spec, (3,), folded, every)[3].by_group
         scale = max(float(np.max(np.abs(K))) for K in full.values())
         gaps[name] = max(float(np.max(np.abs(full[g] - half[g]))) for g in full) / scale
         nodes = kernel_on_words(spec, 2, settings).rule_sizes["fine"]
@@ -361,3 +363,55 @@ def test_fold_refuses_a_rule_that_is_not_mirror_symmetric() -> None:
     rule = sobol_rules(3, 1.0, 0.5, QuadratureSettings(sobol_log2=6, sobol_scramblings=2))[0]
     with pytest.raises(ValueError, match="not symmetric"):
         fold_rule(rule)
+
+
+@pytest.mark.parametrize("states", [[[-1.0], [0.3], [1.0]], [[1.0, -0.5], [-0.75, 0.25]],
+                                    [[1.0, 0.0, -0.5], [0.0, 1.0, 0.5]]])
+def test_shorter_lengths_from_the_same_pass_equal_their_own_kernels(states) -> None:
+    """Issue 17, item 3: level l of the longest length's prefix tree is the features of the
+    words of length l, so kernels_on_words((2, 3)) gives each length's kernel, error estimate
+    and parts as kernel_on_words of that length alone, within summation rounding (tensor rules
+    d = 1, 2; Sobol d = 3 with the same scramblings)."""
+    from numerics.kernel import kernels_on_words
+
+    spec = KernelSpec("tanh", np.array(states), 0.8, 1.2, 0.6, ("c", "w", "b"))
+    settings = QuadratureSettings(w_step=0.2, half_width=7.0, b_nodes=8, sobol_log2=8,
+                                  sobol_scramblings=4)
+    both = kernels_on_words(spec, (3, 2), settings)
+    assert sorted(both) == [2, 3]
+    for length, joint in both.items():
+        alone = kernel_on_words(spec, length, settings)
+        scale = float(np.max(np.abs(alone.K)))
+        assert joint.K.shape == (len(states) ** length,) * 2
+        assert np.max(np.abs(joint.K - alone.K)) <= ROUNDING * scale
+        for group in spec.groups:
+            assert np.max(np.abs(joint.by_group[group] - alone.by_group[group])) <= (
+                ROUNDING * scale)
+        assert joint.error == pytest.approx(alone.error, rel=1e-9, abs=ROUNDING * scale)
+        assert joint.error_parts.keys() == alone.error_parts.keys()
+
+
+def test_neighbouring_length_adds_its_own_arrays_only(monkeypatch) -> None:
+    """The shared pass of lengths L - 1 and L keeps the single length's 4 arrays of n^2 (no
+    groups) plus as many of (n / m)^2, the neighbour factor 1 + 1/m^2 of numerics.costs.
+    limit_bytes; measured with tracemalloc as in the single-length test above."""
+    import tracemalloc
+
+    import numerics.blockwise as blockwise
+    import numerics.kernel as kernel_module
+    from numerics.kernel import kernels_on_words
+
+    monkeypatch.setattr(kernel_module, "_CHUNK_BYTES", 1e6)
+    monkeypatch.setattr(blockwise, "BLOCK_BYTES", 1e5)
+    spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b"))
+    L, m = 6, 3
+    matrix = 8.0 * m ** (2 * L)
+    activation_constants(spec.activation)  # derived once per process (SymPy, cached)
+    tracemalloc.start()
+    try:
+        kernels_on_words(spec, (L - 1, L), by_group=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= (4 * (1 + 1 / m**2) + 1.0) * matrix, peak / matrix
+    assert peak >= 4 * (1 + 1 / m**2) * matrix - 0.5 * matrix, peak / matrix

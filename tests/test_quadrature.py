@@ -148,10 +148,10 @@ def test_sobol_reproducible_and_seed_dependent() -> None:
 
 
 def test_three_level_step_halving_estimate_covers_the_error_and_is_sharper() -> None:
-    """kernel.step_halving_error on Q(h), Q(2h), Q(4h) of the theory.md §8 word (nodes of one
+    """kernel_errors.step_halving_error on Q(h), Q(2h), Q(4h) of the theory.md §8 word (nodes of one
     rule): it covers the actual error against the 30-digit value at every h, and once the
     halving factor shows convergence it is far below the two-level |Q(2h) - Q(h)|."""
-    from numerics.kernel import step_halving_error
+    from numerics.kernel_errors import step_halving_error
 
     word = [-1.0] * 4
     for h in (0.2, 0.1, 0.05):
@@ -172,7 +172,7 @@ def test_step_halving_error_model_and_fallbacks() -> None:
     """Synthetic exact errors C exp(-a / h): the estimate covers E_h (conservatively: the model's
     next factor is q^2, the estimate assumes q) and is 100x below D1; without convergence
     (q > 1/4) or with D2 = 0 it falls back to D1 = |K_2h - K_h|."""
-    from numerics.kernel import step_halving_error
+    from numerics.kernel_errors import step_halving_error
 
     exact, C, a = 0.7, 1.0, 2.0
     err = {h: C * math.exp(-a / h) for h in (0.1, 0.2, 0.4)}

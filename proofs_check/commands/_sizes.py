@@ -42,15 +42,18 @@ def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
 
 
 def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
-                next_length: bool | None = None, groups: bool = True) -> float:
+                next_length: bool | None = None, groups: bool = True,
+                neighbour: bool = True) -> float:
     """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
     estimate when solve_limit does that) against the cap; ``field`` names L for the user;
-    ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no)."""
+    ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no);
+    ``neighbour``: whether the truncation estimate's other length shares the kernel's pass
+    (rnnkl limit: yes; the report's select_limit solves one length at a time: no)."""
     m, d = config.chain.m, config.chain.d
     nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
 
     def cost(v: Any) -> float:
-        return limit_bytes(m, v[field], d, nxt, groups)
+        return limit_bytes(m, v[field], d, nxt, groups, neighbour)
 
     return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
 
@@ -75,5 +78,6 @@ def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
         peak = max(peak, check_simulation(config, cap, rung=rung, snapshots=2))
     peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
-                                 field="limit.word_length", next_length=False))
+                                 field="limit.word_length", next_length=False,
+                                 neighbour=False))
     return peak
