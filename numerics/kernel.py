@@ -10,13 +10,12 @@ S = G^w = G^b = 0 before the oldest symbol (truncation O(rho^L), theory.md §4):
 Kernel groups (only trainable ones enter; theory.md §3):
     c: E[S S'],   w: E[c^2] E[G^w . G^w'],   b: E[c^2] E[G^b G^b'],   E[c^2] = c_std^2 exact.
 
-Efficiency: the features of all m^L words are computed on the prefix tree (a word of length
-l+1 extends a prefix of length l, index p*m + s, which is the lexicographic order of
-:func:`numerics.words.enumerate_words`), node chunk by node chunk, and each group's kernel is
-accumulated as K += Phi diag(weights) Phi^T (a symmetric rank-k update). For an odd activation
+Efficiency: the features of all m^L words are computed on the prefix tree
+(numerics.word_features), node chunk by node chunk, and each group's kernel is accumulated
+as K += Phi diag(weights) Phi^T (a symmetric rank-k update). For an odd activation
 (derivations.activations.is_odd) the tensor rules are folded onto the half-space w_1 > 0
-(numerics.quadrature.fold_plan): the integrands are even in w, so half the nodes give the same
-sums.
+(numerics.quadrature.fold_plan): the integrands are even in w, so half the nodes give the
+same sums.
 Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
 """
 
@@ -30,7 +29,7 @@ from numpy.typing import NDArray
 from derivations.activations import activation_constants
 from derivations.errors import InputError
 from numerics import generated
-from numerics.activations import Activation, activation_functions
+from numerics.activations import activation_functions
 from numerics.blockwise import max_abs_difference, symmetrise_in_place, total_of
 from numerics.kernel_errors import step_halving_error, tail_constant
 from numerics.quadrature import (
@@ -43,6 +42,7 @@ from numerics.quadrature import (
     sobol_rules,
     tensor_plan,
 )
+from numerics.word_features import word_features_by_level
 
 FloatArray = NDArray[np.float64]
 GROUPS: tuple[str, ...] = ("c", "w", "b")
@@ -101,47 +101,6 @@ def spec_from_config(config: object) -> KernelSpec:
         b_max=float(config.init.b_max),
         groups=tuple(g for g in GROUPS if g in config.network.trainable),
     )
-
-
-def _word_features_cf(
-    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation,
-    levels: tuple[int, ...] = (),
-) -> dict[int, tuple[FloatArray, FloatArray, FloatArray]]:
-    """As :func:`word_features` with G^w component-first, shape (d, m^l, n) (faster layout),
-    for l = word_length and each of ``levels`` (shorter lengths): level l of the prefix tree,
-    run from S = G = 0 before the oldest symbol, is exactly the features of the words of length
-    l, so the shorter lengths come with the longest at no extra cost."""
-    m, d = states.shape
-    n = b.shape[0]
-    proj = w @ states.T  # (n, m): w . xi_s
-    S = np.zeros((1, n))
-    Gw = np.zeros((d, 1, n))
-    Gb = np.zeros((1, n))
-    out = {}
-    for level in range(1, word_length + 1):
-        p = S.shape[0] * m
-        # (p_old, m, n): generated step with wx = w . xi_s, s_prev and gb_prev of the prefix
-        S_next, s1, Gb = act.step(proj.T[None, :, :], b, S[:, None, :], Gb[:, None, :])
-        # all d components in one broadcast call: (d, p_old, m, n), reshaped without a copy
-        Gw = generated.tangent_w_step(s1, b, states.T[:, None, :, None],
-                                      Gw[:, :, None, :]).reshape(d, p, n)
-        Gb = Gb.reshape(p, n)
-        S = S_next.reshape(p, n)
-        if level in levels or level == word_length:
-            out[level] = (S, Gw, Gb)
-    return out
-
-
-def word_features(
-    word_length: int, states: FloatArray, w: FloatArray, b: FloatArray, act: Activation
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """theory.md §3 memory/tangent recursion on every word of length L, via the prefix tree.
-
-    states (m, d); nodes w (n, d), b (n,). Returns S (m^L, n), G^w (m^L, n, d), G^b (m^L, n),
-    rows in lexicographic word order (oldest symbol most significant).
-    """
-    S, Gw, Gb = _word_features_cf(word_length, states, w, b, act)[word_length]
-    return S, np.moveaxis(Gw, 0, -1), Gb
 
 
 def _group_features(group: str, S: FloatArray, Gw: FloatArray, Gb: FloatArray) -> FloatArray:
@@ -223,7 +182,7 @@ def _accumulate(
         member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
         for start in range(0, nodes.size, chunk):
             idx = nodes[start:start + chunk]
-            features = _word_features_cf(longest, spec.states, rule.w[idx], rule.b[idx], act,
+            features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx], act,
                                          lengths)
             r = root[idx]
             for length, (S, Gw, Gb) in features.items():

@@ -16,9 +16,9 @@ from numerics.kernel import (
     KernelSpec,
     KernelToleranceError,
     kernel_on_words,
-    word_features,
 )
 from numerics.quadrature import QuadratureSettings
+from numerics.word_features import word_features
 from numerics.words import enumerate_words
 
 ROUNDING = 1e-13  # summation of ~1e4 products of O(1) terms in double precision
@@ -214,7 +214,7 @@ def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
     sum_n w_n |integrand_n| of the exact sum (Higham, Thm 3.1; +d for the G^w dot product, +2
     for the weight and the symmetrisation), so they differ by at most twice that."""
     from numerics import generated
-    from numerics.kernel import _accumulate, word_features
+    from numerics.kernel import _accumulate
     from numerics.quadrature import Rule
 
     rng = np.random.default_rng(11)
