@@ -87,6 +87,7 @@ class KernelResult:
     error_parts: dict[str, float]
     mode: str
     rule_sizes: dict[str, int]
+    rule: str = ""  # the quadrature rule in words (what the report tells the user)
 
 
 def spec_from_config(config: object) -> KernelSpec:
@@ -263,10 +264,13 @@ def kernels_on_words(
                                for g in spec.groups},
                 error=float(np.max(half)), error_parts={"sobol": float(np.max(half))},
                 mode="replicates",
-                rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)})
+                rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)},
+                rule=(f"scrambled Sobol, {rules[0].size} points x {len(rules)} scramblings "
+                      "(randomisation error estimate)"))
         return results
     plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
-    if activation_constants(spec.activation).odd:
+    folded = activation_constants(spec.activation).odd
+    if folded:
         plan = fold_plan(plan)  # even integrands: half the nodes, the same sums
     # one pass over the fine nodes: each group's Q(h, 2n), and the totals over the nodes
     # of the step-2h and step-4h grids; a second pass: the total Q(2h, n)
@@ -301,8 +305,20 @@ def kernels_on_words(
         results[length] = KernelResult(
             K=K, by_group=out.by_group, error=sum(parts[length].values()),
             error_parts=parts[length], mode="differences",
-            rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size})
+            rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size},
+            rule=_describe(settings, d, plan.fine.size, folded))
     return results
+
+
+def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool) -> str:
+    """A tensor rule in words, e.g. "trapezoid in z = w / w_std, step 0.1 on the disc
+    |z| <= 8 x 16 Legendre nodes in b, folded onto w_1 > 0 (odd activation): 160656 nodes"."""
+    domain = (f"the disc |z| <= {settings.half_width:g}" if settings.disc and d == 2 else
+              f"[-{settings.half_width:g}, {settings.half_width:g}]"
+              + (f"^{d}" if d > 1 else ""))
+    fold = ", folded onto w_1 > 0 (odd activation)" if folded else ""
+    return (f"trapezoid in z = w / w_std, step {settings.w_step:g} on {domain} x "
+            f"{settings.b_nodes} Legendre nodes in b{fold}: {nodes} nodes")
 
 
 def kernel_to_accuracy(

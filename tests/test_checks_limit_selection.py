@@ -57,3 +57,17 @@ def test_accuracy_note_says_whether_the_target_is_met():
     assert "meets" in met and "L = 5" in met
     missed = accuracy_note(1.4e-3, 5e-4, 6, 6, "standard")
     assert "exceeds" in missed and "word_length" in missed and "0.0014" in missed
+
+
+def test_accuracy_note_tells_what_was_chosen_and_why():
+    """Issue 17, item 3: the note names the shorter lengths that missed the target (with their
+    delta), the truncation share of delta, the kernel's rule, and delta as a share of the
+    measured error at the largest N (1e-4 / 2e-3 = 5%)."""
+    note = accuracy_note(1e-4, 5e-4, 5, 6, "standard", {3: 2e-3, 4: 7e-4, 5: 1e-4}, 9e-5,
+                         "trapezoid step 0.1", 2e-3)
+    assert "L = 5 is the shortest" in note and "L = 3: 0.002" in note and "L = 4: 0.0007" in note
+    assert "L = 5: 0.0001" not in note  # the chosen length is not listed as a miss
+    assert "truncation (rho^L tail) 9e-05" in note and "trapezoid step 0.1" in note
+    assert "5.0% of the measured error at the largest N (0.002)" in note
+    plain = accuracy_note(1e-4, 5e-4, 5, 6, "standard")
+    assert "shortest" not in plain and "%" not in plain

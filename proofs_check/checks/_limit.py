@@ -88,6 +88,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     rho = float(contraction_rate(config))
     diffs: dict[int, float] = {}
     tried: dict[int, float] = {}
+    truncation = float("inf")
     previous = None
     result = None
     delta = float("inf")
@@ -110,7 +111,8 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
         if delta <= accuracy:
             break
     assert result is not None
-    return result, delta, {"tried": tried, "differences": diffs, "rho": rho}
+    return result, delta, {"tried": tried, "differences": diffs, "rho": rho,
+                           "truncation": truncation}
 
 
 def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
@@ -144,6 +146,8 @@ def limit_job(context: CheckContext) -> Job:
                "tried_L": np.array([t[0] for t in tried], dtype=np.int64),
                "tried_delta": np.array([t[1] for t in tried], dtype=float),
                "quadrature": np.array(float(result.error_estimates.get("quadrature") or 0.0)),
+               "truncation": np.array(float(info["truncation"])),
+               "kernel_rule": np.array(result.kernel.rule),
                "ybar_wrong": ybar_wrong, "wrong_target_name": np.array(wrong_name)}
         for group, part in result.kernel.by_group.items():
             out[f"K_{group}"] = part
@@ -188,15 +192,33 @@ def floor_allowance(fit: RateFit, delta: float) -> float:
     return fit.slope_sensitivity(log_bounds)
 
 
-def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: str) -> str:
-    """What the report tells the user about the limit's accuracy: met, or not met at the
-    config's word length (then the floor allowance (ii) carries it and the test is weaker)."""
+def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: str,
+                  tried: dict[int, float] | None = None, truncation: float | None = None,
+                  rule: str = "", top_error: float | None = None) -> str:
+    """What the report tells the user about the limit's accuracy: the word length chosen and why
+    (the shortest of those ``tried`` whose delta meets the budget's target, or the config's
+    cap), delta's truncation share, the kernel's quadrature ``rule``, and delta against the
+    measured error at the ladder's largest N (``top_error``; the budget's targets are chosen so
+    that delta <= 1/5 of it, proofs_check.budget). Not met: the floor allowance (ii) carries it
+    and the test is weaker."""
+    tried = dict(tried or {})
+    shorter = {k: v for k, v in tried.items() if k < L}
     if delta <= accuracy:
-        return (f"limit g_t on words of length L = {L}: estimated error {delta:.2g} meets the "
+        text = (f"limit g_t on words of length L = {L}: estimated error {delta:.2g} meets the "
                 f"{budget} budget's target {accuracy:.2g}")
-    return (f"limit g_t at the config's word length L = {config_L}: estimated error "
-            f"{delta:.2g} exceeds the {budget} budget's target {accuracy:.2g}; the finite-N "
-            "allowance covers it, at the price of a wider acceptance interval (raise "
-            "[limit] word_length for a sharper test)")
-
-
+        if shorter:
+            text += (f"; L = {L} is the shortest that does (" + ", ".join(
+                f"L = {k}: {v:.2g}" for k, v in sorted(shorter.items())) + ")")
+    else:
+        text = (f"limit g_t at the config's word length L = {config_L}: estimated error "
+                f"{delta:.2g} exceeds the {budget} budget's target {accuracy:.2g}; the finite-N "
+                "allowance covers it, at the price of a wider acceptance interval (raise "
+                "[limit] word_length for a sharper test)")
+    if truncation is not None and np.isfinite(truncation) and delta > 0:
+        text += f"; truncation (rho^L tail) {truncation:.2g} of it"
+    if rule:
+        text += f"; kernel quadrature: {rule}"
+    if top_error is not None and top_error > 0:
+        text += (f"; delta is {delta / top_error:.1%} of the measured error at the largest N "
+                 f"({top_error:.3g})")
+    return text

@@ -191,12 +191,18 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
                     float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2))), delta)
         for name in solvers if name != claim)
 
-    common = {"note": accuracy_note(delta, float(budget.limit_accuracy), L,
-                                    int(config.limit.word_length), budget.name),
+    tried = {int(k): float(v) for k, v in zip(limit["tried_L"], limit["tried_delta"],
+                                               strict=True)}
+    def note(top_error: float) -> str:  # delta against this check's error at the largest N
+        return accuracy_note(delta, float(budget.limit_accuracy), L,
+                             int(config.limit.word_length), budget.name, tried,
+                             float(limit["truncation"]), str(limit["kernel_rule"]), top_error)
+
+    common = {
               "ladder": list(budget.n_ladder), "replicas": replicas, "word_length": L,
               "limit_error_estimate": delta, "limit_quadrature_bound": float(limit["quadrature"]),
-              "word_lengths_tried": {int(k): float(v) for k, v in
-                                     zip(limit["tried_L"], limit["tried_delta"], strict=True)},
+              "word_lengths_tried": tried, "limit_truncation_estimate": float(limit["truncation"]),
+              "limit_kernel_rule": str(limit["kernel_rule"]),
               "rival_distances_on_path": distances,
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
@@ -211,7 +217,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         figures=(rate_figure(test, "Main theorem: the error along the training path",
                              r"$\sup_t$ RMS of $f^N - g_t$"), *figures,
                  limit_rivals_figure("Rival limits at t = T, largest N", path_rivals)),
-        details=dict(common), formula=FORMULA)
+        details=dict(common, note=note(float(fit.values[-1]))), formula=FORMULA)
     frozen_base = rate_base(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
         quantity="rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",
@@ -219,7 +225,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         figures=(rate_figure(test_f, "Frozen network at T on words vs g_T",
                              r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),
                  limit_rivals_figure("Rival limits on words at T, largest N", word_rivals)),
-        details=dict(common, rival_distances_on_words={
+        details=dict(common, note=note(float(fit_f.values[-1])), rival_distances_on_words={
             name: float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2)))
             for name in solvers if name != claim}),
         formula=r"f_{\theta_T}(u) - g_T(u) = O(N^{-r})")
