@@ -63,7 +63,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if t > MAX_TIME * 1e300:",
       ("tests/test_fuzz_cli.py", "tests/test_hostile_inputs.py")),
     # --- numerics: the kernel and quadrature
-    M("kernel_c_scale", "numerics/kernel.py", "generated.kernel_integrand_w(spec.c_std, 1.0)",
+    M("kernel_c_scale", "numerics/kernel_sums.py", "generated.kernel_integrand_w(spec.c_std, 1.0)",
       "generated.kernel_integrand_w(spec.c_std**0.5, 1.0)", KERNEL_TESTS),
     M("tail_mass_factor", "numerics/quadrature.py", "return 4.0 * upper + 2.0 * a * phi",
       "return 2.0 * upper + 2.0 * a * phi", ("tests/test_quadrature.py",)),

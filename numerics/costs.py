@@ -30,7 +30,7 @@ BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~2
 
 # numerics.kernel / numerics.limit: per word-count n of the largest length solved, the arrays
 # of n x n doubles alive at the peak. The kernel keeps its groups (3), the step-2h and step-4h
-# totals and one product buffer (numerics.kernel._accumulate): 6; afterwards K and the groups
+# totals and one product buffer (numerics.kernel_sums.accumulate): 6; afterwards K and the groups
 # (4), and the eigen-solve adds its work buffer, the eigenvectors and the basis (3): 7. Without
 # the groups (`rnnkl limit`, solve_limit(kernel_groups=False)): 4 in the kernel, K + 3 in the
 # solve: 4 (beyond 2187 words the solve is low rank, numerics.limit_solver: K + O(n r)).
@@ -40,7 +40,7 @@ BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~2
 # (The assembly before issue 17 needed 26.)
 KERNEL_MATRICES = 7.5
 KERNEL_MATRICES_WITHOUT_GROUPS = 4.5
-KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel._CHUNK_BYTES (3e8) x 1.2 per input dimension
+KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel_sums._CHUNK_BYTES (3e8) x 1.2 per input dimension
 
 # numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,
 # the tangent memories and one temporary; plus one parameter copy per snapshot.

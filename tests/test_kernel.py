@@ -208,13 +208,13 @@ def test_erf_matches_derivations_closed_form() -> None:
 
 
 def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
-    """numerics.kernel._accumulate sums weight x integrand over the nodes as Phi Phi^T (BLAS),
+    """numerics.kernel_sums.accumulate sums weight x integrand over the nodes as Phi Phi^T (BLAS),
     the twin of the generated numerics.generated.kernel_integrand_<group> summed node by node.
     Both are sums of the same n products in different orders: each is within gamma_{n + d}
     sum_n w_n |integrand_n| of the exact sum (Higham, Thm 3.1; +d for the G^w dot product, +2
     for the weight and the symmetrisation), so they differ by at most twice that."""
     from numerics import generated
-    from numerics.kernel import _accumulate
+    from numerics.kernel_sums import accumulate
     from numerics.quadrature import Rule
 
     rng = np.random.default_rng(11)
@@ -223,7 +223,7 @@ def test_gram_twin_equals_the_generated_integrand_summed_over_nodes() -> None:
     spec = KernelSpec("tanh", states, 1.3, 1.1, 0.5, ("c", "w", "b"))
     w, b = rng.normal(size=(n, d)), rng.uniform(-0.5, 0.5, n)
     weights = rng.uniform(0.1, 1.0, n)
-    K = _accumulate(spec, (L,), Rule(w=w, b=b, weights=weights), None)[L].by_group
+    K = accumulate(spec, (L,), Rule(w=w, b=b, weights=weights), None)[L].by_group
     S, Gw, Gb = word_features(L, states, w, b, activation_functions("tanh"))
     terms = {
         "c": generated.kernel_integrand_c(S[:, None, :], S[None, :, :]),
@@ -251,7 +251,7 @@ def test_kernel_peak_memory_is_a_few_word_by_word_arrays(monkeypatch, by_group, 
     import tracemalloc
 
     import numerics.blockwise as blockwise
-    import numerics.kernel as kernel_module
+    import numerics.kernel_sums as kernel_module
 
     monkeypatch.setattr(kernel_module, "_CHUNK_BYTES", 1e6)  # features of one node chunk
     monkeypatch.setattr(blockwise, "BLOCK_BYTES", 1e5)  # blockwise temporaries
@@ -333,7 +333,7 @@ def test_odd_activation_kernel_on_the_folded_rule_equals_the_full_rule(states) -
     (numerics.quadrature.fold_plan) gives the full rule's sums within summation rounding (d = 1
     and 2). For sigmoid (not odd: sigma(-z) = 1 - sigma(z)) the same fold gives a different
     kernel, so the equality is evidence of the parity, and kernel_on_words does not fold it."""
-    from numerics.kernel import _accumulate
+    from numerics.kernel_sums import accumulate
     from numerics.quadrature import fold_rule, tensor_plan
 
     states = np.array(states)
@@ -346,8 +346,8 @@ def test_odd_activation_kernel_on_the_folded_rule_equals_the_full_rule(states) -
     gaps = {}
     for name in ("tanh", "erf", "sigmoid"):
         spec = KernelSpec(name, states, 0.8, 1.2, 0.6, ("c", "w", "b"))
-        full = _accumulate(spec, (3,), plan.fine, every)[3].by_group
-        half = _accumulate(spec, (3,), folded, every)[3].by_group
+        full = accumulate(spec, (3,), plan.fine, every)[3].by_group
+        half = accumulate(spec, (3,), folded, every)[3].by_group
         scale = max(float(np.max(np.abs(K))) for K in full.values())
         gaps[name] = max(float(np.max(np.abs(full[g] - half[g]))) for g in full) / scale
         nodes = kernel_on_words(spec, 2, settings).rule_sizes["fine"]
@@ -398,7 +398,7 @@ def test_neighbouring_length_adds_its_own_arrays_only(monkeypatch) -> None:
     import tracemalloc
 
     import numerics.blockwise as blockwise
-    import numerics.kernel as kernel_module
+    import numerics.kernel_sums as kernel_module
     from numerics.kernel import kernels_on_words
 
     monkeypatch.setattr(kernel_module, "_CHUNK_BYTES", 1e6)

@@ -1,0 +1,126 @@
+"""One pass over a quadrature rule's nodes: the sums sum_nodes weight x feature feature^T that
+make the kernel of theory.md §3 on words (numerics.kernel), per group and per subset of the
+nodes, for one or several word lengths, node chunk by node chunk (the chunk's features within
+_CHUNK_BYTES) and, for the longest length, optionally one block of rows at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from numerics import generated
+from numerics.activations import activation_functions
+from numerics.blockwise import symmetrise_in_place
+from numerics.quadrature import Rule
+from numerics.word_features import word_features_by_level
+
+if TYPE_CHECKING:
+    from numerics.kernel import KernelSpec
+
+FloatArray = NDArray[np.float64]
+_CHUNK_BYTES = 3e8  # features of one node chunk (all words): the assembly's working set
+
+
+def _group_features(group: str, S: FloatArray, Gw: FloatArray, Gb: FloatArray) -> FloatArray:
+    """Feature matrix of a group: (n_words, n_nodes * k) with K_group ~ Phi W Phi^T.
+
+    Gw is component-first (d, n_words, n_nodes); its components are concatenated node-blocks.
+    """
+    if group == "c":
+        return S
+    if group == "w":
+        return Gw[0] if Gw.shape[0] == 1 else np.concatenate(list(Gw), axis=1)
+    return Gb
+
+
+def _group_scale(group: str, spec: KernelSpec) -> float:
+    """The factor of the group's kernel integrand (theory.md §3) that does not depend on the
+    features: the generated numerics.generated.kernel_integrand_<group> at c = c_std and unit
+    features, i.e. E[c^2] = c_std^2 for w and b (the integrand is c^2 times a c-free product and
+    c is independent of (w, b) under mu_0), 1 for c. The feature product itself is summed over
+    the quadrature nodes as Phi Phi^T in :func:`accumulate`, the BLAS twin of summing the
+    generated integrand node by node (tests/test_kernel.py holds the two equal)."""
+    if group == "c":
+        return float(generated.kernel_integrand_c(1.0, 1.0))
+    if group == "w":
+        return float(generated.kernel_integrand_w(spec.c_std, 1.0))
+    return float(generated.kernel_integrand_b(spec.c_std, 1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """What one pass over a rule's nodes accumulates: per group the sum over all nodes
+    (by_group, scaled by the group factor) and, for each named subset of the nodes, the sum
+    over that subset of all groups together (subset_totals). Arrays (n_sel, n_sel)."""
+
+    by_group: dict[str, FloatArray]
+    subset_totals: dict[str, FloatArray]
+
+
+def accumulate(
+    spec: KernelSpec, lengths: tuple[int, ...], rule: Rule, select: NDArray[np.int64] | None,
+    subsets: dict[str, NDArray[np.bool_]] | None = None, per_group: bool = True,
+) -> dict[int, _Sums]:
+    """Per word length l in ``lengths``: sum_nodes weight * feature feature^T per group (scaled
+    by E[c^2]) and the group totals over each subset of the nodes (``subsets``: name -> mask
+    (rule.size,)), in one pass over the nodes (the shorter lengths' features are levels of the
+    longest one's prefix tree, numerics.word_features.word_features_by_level).
+
+    select: indices of the words of the longest length (lexicographic order) to return
+    rows/cols for (None: all). Features are scaled in place by sqrt(weight) (weights > 0), so
+    each chunk is one symmetric product Phi Phi^T: the BLAS twin of summing the generated
+    numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
+    equal within the summation-order bound). Memory: the outputs (groups + subsets per length)
+    plus one product buffer of the longest (n_sel, n_sel) and one node chunk of features
+    (_CHUNK_BYTES): nodes are visited part by part (the parts cut by the subsets), so every
+    chunk lies in one part and its product is added once to its group and once to each subset
+    holding it. ``per_group`` False: the subset totals only (by_group is empty, not allocated).
+    """
+    act = activation_functions(spec.activation)
+    m, d = spec.states.shape
+    longest = max(lengths)
+    chunk = max(32, int(_CHUNK_BYTES / (8.0 * m**longest * (d + 3) * 1.6)))
+    chosen = {l: np.arange(m**l) for l in lengths}
+    if select is not None:
+        chosen[longest] = np.asarray(select, dtype=np.int64)
+    subsets = subsets or {}
+    masks = np.stack([subsets[name] for name in subsets]) if subsets else np.zeros((0, rule.size),
+                                                                                   dtype=bool)
+    sums = {l: _Sums({g: np.zeros((k.size, k.size)) for g in spec.groups} if per_group else {},
+                     {name: np.zeros((k.size, k.size)) for name in subsets})
+            for l, k in chosen.items()}
+    scales = {g: _group_scale(g, spec) for g in spec.groups}
+    buffer = np.empty(chosen[longest].size ** 2)
+    root = np.sqrt(rule.weights)
+    # parts: nodes with the same subset membership, in order of first appearance
+    signature = np.packbits(masks, axis=0).T if subsets else np.zeros((rule.size, 1), np.uint8)
+    _, first, part_of = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    for part in np.argsort(first):
+        nodes = np.flatnonzero(part_of.ravel() == part)
+        member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
+        for start in range(0, nodes.size, chunk):
+            idx = nodes[start:start + chunk]
+            features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx], act,
+                                         lengths)
+            r = root[idx]
+            for length, (S, Gw, Gb) in features.items():
+                keep, out = chosen[length], sums[length]
+                if keep.size != S.shape[0]:
+                    S, Gw, Gb = S[keep], Gw[:, keep], Gb[keep]
+                product = buffer[:keep.size**2].reshape(keep.size, keep.size)
+                for g in spec.groups:
+                    phi = _group_features(g, S, Gw, Gb)
+                    phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
+                    np.matmul(phi, phi.T, out=product)
+                    product *= scales[g]
+                    if per_group:
+                        out.by_group[g] += product
+                    for name in member:
+                        out.subset_totals[name] += product
+    for out in sums.values():
+        for array in (*out.by_group.values(), *out.subset_totals.values()):
+            symmetrise_in_place(array)
+    return sums
