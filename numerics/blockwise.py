@@ -43,3 +43,21 @@ def max_abs_difference(a: FloatArray, b: FloatArray) -> float:
     rows = row_block(a.shape[1], 2)
     return max((float(np.max(np.abs(a[i:i + rows] - b[i:i + rows])))
                 for i in range(0, a.shape[0], rows)), default=0.0)
+
+
+def row_blocks(n: int, arrays: int, budget: float) -> list[tuple[int, int]]:
+    """Blocks of rows (r0, r1) covering 0..n such that ``arrays`` arrays of (r1 - r0, n)
+    doubles fit in ``budget`` bytes; [(0, n)] when all n rows do."""
+    rows = max(1, int(budget / (8.0 * arrays * max(n, 1))))
+    return [(r0, min(n, r0 + rows)) for r0 in range(0, n, rows)] if rows < n else [(0, n)]
+
+
+def mirror_upper(matrix: FloatArray, blocks: list[tuple[int, int]]) -> None:
+    """Fill the lower part of a symmetric matrix assembled block row by block row (rows r0:r1,
+    columns r0:, for each block) from its upper part, with temporaries under BLOCK_BYTES."""
+    n = matrix.shape[0]
+    for r0, r1 in blocks:
+        step = row_block(r1 - r0, 2)
+        for c0 in range(r1, n, step):  # columns c0:c1 of the block row -> rows c0:c1 below it
+            c1 = min(n, c0 + step)
+            matrix[c0:c1, r0:r1] = matrix[r0:r1, c0:c1].T.copy()

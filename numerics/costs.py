@@ -40,6 +40,10 @@ BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~2
 # (The assembly before issue 17 needed 26.)
 KERNEL_MATRICES = 7.5
 KERNEL_MATRICES_WITHOUT_GROUPS = 4.5
+# numerics.kernel: the working arrays of one block of rows while the (n, n) outputs are
+# assembled (the fine values, Q(2h), Q(4h) and the product buffer of the block row); the matrix is
+# assembled in block rows when the whole working set would not fit in it.
+KERNEL_BLOCK_BYTES = 512 * 2**20
 KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel_sums._CHUNK_BYTES (3e8) x 1.2 per input dimension
 
 # numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,

@@ -28,7 +28,8 @@ from numpy.typing import NDArray
 
 from derivations.activations import activation_constants
 from derivations.errors import InputError
-from numerics.blockwise import max_abs_difference, total_of
+from numerics.blockwise import max_abs_difference, mirror_upper, row_blocks, total_of
+from numerics.costs import KERNEL_BLOCK_BYTES
 from numerics.kernel_errors import step_halving_error, tail_constant
 from numerics.kernel_sums import accumulate
 from numerics.quadrature import (
@@ -126,6 +127,7 @@ def kernels_on_words(
     settings: QuadratureSettings | None = None,
     select: NDArray[np.int64] | None = None,
     by_group: bool = True,
+    block_bytes: float | None = None,
 ) -> dict[int, KernelResult]:
     """theory.md §3-§4 kernel K_uv = A(u, v) on the m^l words of each length l in ``lengths``,
     in one pass over the quadrature nodes (the shorter lengths' features are levels of the
@@ -140,6 +142,11 @@ def kernels_on_words(
     Sobol (d > 2): mean over scramblings, "sobol" = max Student-t half-width.
     ``by_group`` False (tensor rules): K and its error only, ``by_group`` empty; two (n, n)
     arrays fewer at the peak, for callers that need no group's kernel (``rnnkl limit``).
+    Memory (tensor rules): the outputs (n, n) plus, while they are assembled, the working
+    arrays of one block of rows, at most ``block_bytes`` (default numerics.costs.
+    KERNEL_BLOCK_BYTES); the matrix is assembled block row by block row (upper part, then
+    mirrored) when the whole working set (4 to 6 arrays of n^2) would not fit in it, at the
+    price of computing the features once per block.
     """
     m, d = spec.states.shape
     if not spec.groups:
@@ -162,6 +169,17 @@ def kernels_on_words(
                 rule=(f"scrambled Sobol, {rules[0].size} points x {len(rules)} scramblings "
                       "(randomisation error estimate)"))
         return results
+    return _tensor_kernels(spec, lengths, settings, select, by_group,
+                           KERNEL_BLOCK_BYTES if block_bytes is None else float(block_bytes))
+
+
+def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: QuadratureSettings,
+                    select: NDArray[np.int64] | None, by_group: bool,
+                    block_bytes: float) -> dict[int, KernelResult]:
+    """The tensor-rule branch of :func:`kernels_on_words`, block row by block row of the
+    longest length (blockwise.row_blocks: the block's arrays within ``block_bytes``; one block,
+    the whole matrix, when they fit)."""
+    m, d = spec.states.shape
     plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
     folded = activation_constants(spec.activation).odd
     if folded:
@@ -171,35 +189,59 @@ def kernels_on_words(
     subsets = {"coarse": plan.on_coarse, "coarser": plan.on_coarser}
     if not by_group:
         subsets["fine"] = np.ones(plan.fine.size, dtype=bool)
-    sums = accumulate(spec, lengths, plan.fine, select, subsets, per_group=by_group)
+    everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
     # coarse-grid weight (2h)^d phi = 2^d x fine weight, (4h)^d phi = 4^d x fine weight
     # (one node, weight 1, if w_std = 0)
     scale = 2.0**d if spec.w_std != 0.0 else 1.0
-    parts, Kw = {}, {}
-    for length, out in sums.items():
-        K_parts = tuple(out.by_group.values()) if by_group else (out.subset_totals["fine"],)
-        Kw[length] = out.subset_totals.pop("coarse")
-        Kw[length] *= scale
-        K4 = out.subset_totals.pop("coarser")
-        K4 *= scale**2
-        # Q(h) vs Q(2h) vs Q(4h): step halving (Q(h) summed row block by row block from its
-        # groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps at most 6 (n, n)
-        # arrays per length alive: the groups, Kw, K4 (or Kb) and one product buffer.
-        parts[length] = {"w_step": step_halving_error(K_parts, Kw[length], K4)}
-        del K4
-    everything = {"all": np.ones(plan.coarse_b.size, dtype=bool)}
-    coarse_b = accumulate(spec, lengths, plan.coarse_b, select, everything, per_group=False)
+    longest = max(lengths)
+    n = m**longest if select is None else len(select)
+    # a block row's arrays: the fine values (groups, or their total), Q(2h), Q(4h), the product
+    blocks = row_blocks(n, (len(spec.groups) if by_group else 1) + 3, block_bytes)
+    errors = {length: {"w_step": 0.0, "b_nodes": 0.0} for length in lengths}
+    values: dict[int, dict[str, FloatArray]] = {}
+    for i, (r0, r1) in enumerate(blocks):
+        these = lengths if i == 0 else (longest,)  # shorter lengths: whole, with block 0
+        rows = None if len(blocks) == 1 else (r0, r1)
+        sums = accumulate(spec, these, plan.fine, select, subsets, by_group, rows)
+        Kw = {}
+        for length in these:
+            out = sums.pop(length)
+            fine = out.by_group if by_group else {"K": out.subset_totals.pop("fine")}
+            Kw[length] = out.subset_totals.pop("coarse")
+            Kw[length] *= scale
+            K4 = out.subset_totals.pop("coarser")
+            K4 *= scale**2
+            # Q(h) vs Q(2h) vs Q(4h): step halving (Q(h) summed row block by row block from its
+            # groups); Q(2h, n) vs Q(2h, 2n): Legendre n vs 2n. The order keeps at most 6
+            # arrays of the block's shape per length alive: the groups, Kw, K4 (or Kb), the
+            # product buffer. Each estimate is a max over entries: over blocks, the max again.
+            w_step = step_halving_error(tuple(fine.values()), Kw[length], K4)
+            errors[length]["w_step"] = max(errors[length]["w_step"], w_step)
+            del K4, out
+            if rows is None or length != longest:
+                values[length] = fine
+            else:  # the block row into the whole matrix (its lower part: mirrored at the end)
+                whole = values.setdefault(length, {key: np.empty((n, n)) for key in fine})
+                for key in list(fine):
+                    whole[key][r0:r1, r0:] = fine.pop(key)
+        coarse_b = accumulate(spec, these, plan.coarse_b, select, everything, False, rows)
+        for length in these:
+            Kb = coarse_b.pop(length).subset_totals["all"]
+            b_nodes = max_abs_difference(Kb, Kw.pop(length))
+            errors[length]["b_nodes"] = max(errors[length]["b_nodes"], b_nodes)
+            del Kb
+    if len(blocks) > 1:
+        for array in values[longest].values():
+            mirror_upper(array, blocks)
     results = {}
-    for length, out in sums.items():
-        Kb = coarse_b.pop(length).subset_totals["all"]
-        parts[length]["b_nodes"] = max_abs_difference(Kb, Kw.pop(length))
-        parts[length]["tail"] = tail_constant(spec) * d * d * plan.tail
-        del Kb
-        K = total_of(out.by_group) if by_group else out.subset_totals["fine"]
+    for length in lengths:
+        fine = values.pop(length)
+        parts = dict(errors[length], tail=tail_constant(spec) * d * d * plan.tail)
         results[length] = KernelResult(
-            K=K, by_group=out.by_group, error=sum(parts[length].values()),
-            error_parts=parts[length], mode="differences",
-            rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size},
+            K=total_of(fine) if by_group else fine["K"], by_group=fine if by_group else {},
+            error=sum(parts.values()), error_parts=parts, mode="differences",
+            rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size,
+                        "row_blocks": len(blocks)},
             rule=_describe(settings, d, plan.fine.size, folded))
     return results
 

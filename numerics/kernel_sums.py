@@ -63,6 +63,7 @@ class _Sums:
 def accumulate(
     spec: KernelSpec, lengths: tuple[int, ...], rule: Rule, select: NDArray[np.int64] | None,
     subsets: dict[str, NDArray[np.bool_]] | None = None, per_group: bool = True,
+    rows: tuple[int, int] | None = None,
 ) -> dict[int, _Sums]:
     """Per word length l in ``lengths``: sum_nodes weight * feature feature^T per group (scaled
     by E[c^2]) and the group totals over each subset of the nodes (``subsets``: name -> mask
@@ -70,11 +71,14 @@ def accumulate(
     longest one's prefix tree, numerics.word_features.word_features_by_level).
 
     select: indices of the words of the longest length (lexicographic order) to return
-    rows/cols for (None: all). Features are scaled in place by sqrt(weight) (weights > 0), so
-    each chunk is one symmetric product Phi Phi^T: the BLAS twin of summing the generated
+    rows/cols for (None: all). ``rows`` = (r0, r1): for the longest length only the block of
+    rows r0:r1 and columns r0: of the (symmetric) sums, arrays (r1 - r0, n_sel - r0): the
+    upper block row, from which numerics.kernel assembles the matrix block by block.
+    Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
+    symmetric product Phi Phi^T: the BLAS twin of summing the generated
     numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
     equal within the summation-order bound). Memory: the outputs (groups + subsets per length)
-    plus one product buffer of the longest (n_sel, n_sel) and one node chunk of features
+    plus one product buffer of the longest's output shape and one node chunk of features
     (_CHUNK_BYTES): nodes are visited part by part (the parts cut by the subsets), so every
     chunk lies in one part and its product is added once to its group and once to each subset
     holding it. ``per_group`` False: the subset totals only (by_group is empty, not allocated).
@@ -86,14 +90,19 @@ def accumulate(
     chosen = {l: np.arange(m**l) for l in lengths}
     if select is not None:
         chosen[longest] = np.asarray(select, dtype=np.int64)
+    n_sel = chosen[longest].size
+    r0, r1 = rows if rows is not None else (0, n_sel)
+    blocked = (r0, r1) != (0, n_sel)
+    shape = {l: (k.size, k.size) for l, k in chosen.items()}
+    shape[longest] = (r1 - r0, n_sel - r0)
     subsets = subsets or {}
     masks = np.stack([subsets[name] for name in subsets]) if subsets else np.zeros((0, rule.size),
                                                                                    dtype=bool)
-    sums = {l: _Sums({g: np.zeros((k.size, k.size)) for g in spec.groups} if per_group else {},
-                     {name: np.zeros((k.size, k.size)) for name in subsets})
-            for l, k in chosen.items()}
+    sums = {l: _Sums({g: np.zeros(shape[l]) for g in spec.groups} if per_group else {},
+                     {name: np.zeros(shape[l]) for name in subsets})
+            for l in chosen}
     scales = {g: _group_scale(g, spec) for g in spec.groups}
-    buffer = np.empty(chosen[longest].size ** 2)
+    buffer = np.empty(max(a * b for a, b in shape.values()))
     root = np.sqrt(rule.weights)
     # parts: nodes with the same subset membership, in order of first appearance
     signature = np.packbits(masks, axis=0).T if subsets else np.zeros((rule.size, 1), np.uint8)
@@ -103,24 +112,28 @@ def accumulate(
         member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
         for start in range(0, nodes.size, chunk):
             idx = nodes[start:start + chunk]
-            features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx], act,
-                                         lengths)
+            features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx],
+                                              act, lengths)
             r = root[idx]
             for length, (S, Gw, Gb) in features.items():
                 keep, out = chosen[length], sums[length]
                 if keep.size != S.shape[0]:
                     S, Gw, Gb = S[keep], Gw[:, keep], Gb[keep]
-                product = buffer[:keep.size**2].reshape(keep.size, keep.size)
+                product = buffer[:shape[length][0] * shape[length][1]].reshape(shape[length])
                 for g in spec.groups:
                     phi = _group_features(g, S, Gw, Gb)
                     phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
-                    np.matmul(phi, phi.T, out=product)
+                    if blocked and length == longest:  # the upper block row (GEMM)
+                        np.matmul(phi[r0:r1], phi[r0:].T, out=product)
+                    else:  # the whole symmetric product (SYRK)
+                        np.matmul(phi, phi.T, out=product)
                     product *= scales[g]
                     if per_group:
                         out.by_group[g] += product
                     for name in member:
                         out.subset_totals[name] += product
-    for out in sums.values():
+    for length, out in sums.items():
         for array in (*out.by_group.values(), *out.subset_totals.values()):
-            symmetrise_in_place(array)
+            # a block row holds its diagonal block in its first r1 - r0 columns
+            symmetrise_in_place(array[:, :array.shape[0]] if length == longest else array)
     return sums

@@ -415,3 +415,61 @@ def test_neighbouring_length_adds_its_own_arrays_only(monkeypatch) -> None:
         tracemalloc.stop()
     assert peak <= (4 * (1 + 1 / m**2) + 1.0) * matrix, peak / matrix
     assert peak >= 4 * (1 + 1 / m**2) * matrix - 0.5 * matrix, peak / matrix
+
+
+@pytest.mark.parametrize("by_group", [True, False])
+@pytest.mark.parametrize("states", [[[-1.0], [0.3], [1.0]], [[1.0, -0.5], [-0.75, 0.25]]])
+def test_kernel_in_row_blocks_equals_the_whole_matrix(states, by_group) -> None:
+    """Memory set by a budget (issue 17, item 1): with a block budget far below the working set
+    the matrix is assembled block row by block row (upper part, GEMM, then mirrored); it equals
+    the one-block assembly (SYRK) within summation rounding, exactly symmetric, with the same
+    error estimate (a max over entries, taken block by block) and the neighbouring length too."""
+    from numerics.kernel import kernels_on_words
+
+    spec = KernelSpec("tanh", np.array(states), 0.8, 1.2, 0.6, ("c", "w", "b"))
+    settings = QuadratureSettings(w_step=0.2, half_width=7.0, b_nodes=8)
+    L = 4 if len(states) == 3 else 5
+    n = len(states) ** L
+    whole = kernels_on_words(spec, (L - 1, L), settings, by_group=by_group)
+    arrays = (3 if by_group else 1) + 3
+    budget = 8.0 * arrays * n * 7  # seven rows per block
+    blocked = kernels_on_words(spec, (L - 1, L), settings, by_group=by_group,
+                               block_bytes=budget)
+    assert blocked[L].rule_sizes["row_blocks"] == -(-n // 7)
+    assert whole[L].rule_sizes["row_blocks"] == 1
+    for length in (L - 1, L):
+        scale = float(np.max(np.abs(whole[length].K)))
+        assert np.max(np.abs(blocked[length].K - whole[length].K)) <= ROUNDING * scale
+        assert np.array_equal(blocked[length].K, blocked[length].K.T)
+        assert blocked[length].error == pytest.approx(whole[length].error, rel=1e-6)
+        assert blocked[length].by_group.keys() == whole[length].by_group.keys()
+        for group, part in blocked[length].by_group.items():
+            assert np.max(np.abs(part - whole[length].by_group[group])) <= ROUNDING * scale
+
+
+def test_row_blocks_keep_the_peak_near_the_output_plus_the_budget(monkeypatch) -> None:
+    """The blocked assembly's tracemalloc peak: the output K (n^2) plus at most the block budget
+    and one node chunk of features, not the 4 n^2 of the one-block assembly."""
+    import tracemalloc
+
+    import numerics.blockwise as blockwise
+    import numerics.kernel_sums as kernel_sums
+    from numerics.kernel import kernels_on_words
+
+    monkeypatch.setattr(kernel_sums, "_CHUNK_BYTES", 1e6)
+    monkeypatch.setattr(blockwise, "BLOCK_BYTES", 1e5)
+    spec = KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b"))
+    L = 6
+    matrix = 8.0 * 3 ** (2 * L)
+    budget = 0.5 * matrix
+    activation_constants(spec.activation)  # derived once per process (SymPy, cached)
+    tracemalloc.start()
+    try:
+        result = kernels_on_words(spec, (L,), by_group=False, block_bytes=budget)[L]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 4 arrays of (rows, 729) in half a matrix: 91 rows per block, 9 blocks
+    assert result.rule_sizes["row_blocks"] == 9
+    # output + budget + the chunk's features (~0.7 n^2 here, as in the one-block test)
+    assert peak <= matrix + budget + 1.0 * matrix, peak / matrix
