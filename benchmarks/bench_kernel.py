@@ -9,7 +9,9 @@ L = 6..9 and d = 2 (examples/antisymmetric_beta_half.toml) at L = 4..7. Before a
 the suite's memory model (numerics.costs) is asked whether it fits the cap; a case that does
 not is printed as refused, as `rnnkl limit` would refuse it. A case over --max-seconds is
 stopped and printed as such. delta = quadrature bound + spectral bound + truncation estimate
-+ rounding (numerics.limit).
++ rounding (numerics.limit). "blocks": the kernel's row blocks (numerics.kernel, under
+numerics.costs.KERNEL_BLOCK_BYTES); "solve": whether the low-rank solve keeps its full fallback
+(only when that fits the cap, proofs_check.commands._sizes.plan_limit).
 
     python3 benchmarks/bench_kernel.py [--max-seconds 600] [--memory-cap 12GiB] [--only d1|d2]
 """
@@ -28,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from derivations.inputs.files import load_layers  # noqa: E402
 from numerics.costs import ResourceError, format_bytes, memory_cap  # noqa: E402
-from proofs_check.commands._sizes import check_limit  # noqa: E402
+from proofs_check.commands._sizes import plan_limit  # noqa: E402
 
 # the kernel's error target of the full budget's limit (limit_accuracy 1e-4 x KERNEL_SHARE 0.01,
 # proofs_check.checks._limit): the quadrature rule is the cheapest meeting it
@@ -43,18 +45,20 @@ from derivations.inputs.files import load_layers
 from numerics.limit import solve_limit, total_error
 config = load_layers({path!r}).config
 start = time.perf_counter()
-result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accuracy={acc!r})
+result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accuracy={acc!r},
+                     full_fallback={fallback!r})
 seconds = time.perf_counter() - start
 e = result.error_estimates
 delta = total_error(e)
 print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
-                  "method": e.get("truncation_method", "none")}}))
+                  "method": e.get("truncation_method", "none"),
+                  "blocks": result.kernel.rule_sizes.get("row_blocks", 1)}}))
 """
 
 
-def run_case(path: str | None, L: int, max_seconds: float) -> dict:
-    code = CHILD.format(root=str(ROOT), path=path, L=L, acc=KERNEL_ACCURACY)
+def run_case(path: str | None, L: int, max_seconds: float, fallback: bool) -> dict:
+    code = CHILD.format(root=str(ROOT), path=path, L=L, acc=KERNEL_ACCURACY, fallback=fallback)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -76,7 +80,7 @@ def main() -> int:
     print(f"{os.cpu_count()} cores; memory cap {format_bytes(cap.bytes)} ({cap.source}); "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}")
     print(f"{'case':<5} {'L':>2} {'words':>6} {'planned':>10} {'peak':>10} {'wall s':>8} "
-          f"{'delta':>9}  truncation")
+          f"{'delta':>9} {'blocks':>6}  solve  truncation")
     for name, (path, lengths) in CASES.items():
         if args.only and name != args.only:
             continue
@@ -84,17 +88,19 @@ def main() -> int:
         m = config.chain.m
         for L in lengths:
             try:
-                planned = check_limit(config, L, cap, field="--word-length", groups=False)
+                planned, fallback = plan_limit(config, L, cap, field="--word-length",
+                                               groups=False)
             except ResourceError as err:
                 print(f"{name:<5} {L:>2} {m**L:>6} refused: {err}", flush=True)
                 continue
-            row = run_case(path, L, args.max_seconds)
+            row = run_case(path, L, args.max_seconds, fallback)
             if "stopped" in row:
                 print(f"{name:<5} {L:>2} {m**L:>6} {format_bytes(planned):>10} stopped: "
                       f"{row['stopped']}", flush=True)
                 continue
             print(f"{name:<5} {L:>2} {row['words']:>6} {format_bytes(planned):>10} "
                   f"{format_bytes(row['peak']):>10} {row['seconds']:>8.1f} {row['delta']:>9.2e}"
+                  f" {row['blocks']:>6}  {'full fallback' if fallback else 'low rank only'}"
                   f"  {row['method']}", flush=True)
     return 0
 

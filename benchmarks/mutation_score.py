@@ -116,8 +116,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "estimate = float(b * np.var(batch_means, ddof=1))",
       "estimate = float(np.var(batch_means, ddof=1))", POISSON_TESTS),
     # --- numerics: sizes
-    M("kernel_memory_model", "numerics/costs.py", "KERNEL_MATRICES_WITHOUT_GROUPS = 4.5",
-      "KERNEL_MATRICES_WITHOUT_GROUPS = 1",
+    M("kernel_memory_model", "numerics/costs.py", "SOLVE_FULL = 3.0",
+      "SOLVE_FULL = 0.0",
       ("tests/test_hostile_inputs.py",)),
     # --- derivations
     M("learning_rate_exponent", "derivations/scaling.py",

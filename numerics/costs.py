@@ -24,22 +24,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from derivations.errors import InputError, short_number
+from numerics.limit_solver import EXACT_WORDS
 
 CAP_FRACTION = 0.5  # default cap: half of the physical memory (the rest: OS, other jobs)
 BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~200 MiB RSS
 
 # numerics.kernel / numerics.limit: per word-count n of the largest length solved, the arrays
-# of n x n doubles alive at the peak. The kernel keeps its groups (3), the step-2h and step-4h
-# totals and one product buffer (numerics.kernel_sums.accumulate): 6; afterwards K and the groups
-# (4), and the eigen-solve adds its work buffer, the eigenvectors and the basis (3): 7. Without
-# the groups (`rnnkl limit`, solve_limit(kernel_groups=False)): 4 in the kernel, K + 3 in the
-# solve: 4 (beyond 2187 words the solve is low rank, numerics.limit_solver: K + O(n r)).
-# Counted with tracemalloc (tests/test_kernel.py holds the kernel's count), plus 0.5 for what
-# tracemalloc does not see (LAPACK's work arrays, the allocator): measured resident peak of
+# of n x n doubles alive at the peak, in two phases.
+# Kernel: its outputs (the 3 groups, or K alone without them: `rnnkl limit`,
+# solve_limit(kernel_groups=False)) and, while they are assembled, the working arrays of the
+# step-2h and step-4h totals and one product buffer: 6 (3 without groups) when the whole
+# matrix is one block; beyond KERNEL_BLOCK_BYTES the working set is one block row, so the
+# phase holds the outputs plus KERNEL_BLOCK_BYTES (numerics.kernel, row blocks). With the
+# groups, K = their sum is added at the end (4).
+# Solve: the kept outputs (K and the groups: 4; K: 1) plus the full eigen-solve's work buffer,
+# eigenvectors and basis (SOLVE_FULL = 3) up to numerics.limit_solver.EXACT_WORDS words, or the
+# low-rank solve's O(n r) arrays (about 5 of n x r at r <= n / 4: SOLVE_LOW_RANK = 1.5) beyond
+# it, with its full fallback (3) unless that is disabled (``full_fallback``).
+# Plus 0.5 for what tracemalloc does not see (LAPACK's work arrays, the allocator). Counted
+# with tracemalloc (tests/test_kernel.py holds the kernel's counts); measured resident peak of
 # `benchmarks/bench_kernel.py` at L = 8 (n = 6561) 1.91 GiB, model 2.03 GiB; README "Sizes".
-# (The assembly before issue 17 needed 26.)
-KERNEL_MATRICES = 7.5
-KERNEL_MATRICES_WITHOUT_GROUPS = 4.5
+# (The assembly before issue 17 needed 26; the one-block full-solve peaks are 7.5 and 4.5.)
+SOLVE_FULL = 3.0
+SOLVE_LOW_RANK = 1.5
+UNSEEN_MATRICES = 0.5
 # numerics.kernel: the working arrays of one block of rows while the (n, n) outputs are
 # assembled (the fine values, Q(2h), Q(4h) and the product buffer of the block row); the matrix is
 # assembled in block rows when the whole working set would not fit in it.
@@ -146,16 +154,26 @@ def simulation_bytes(N: float, replicas: float, horizon: float, d: int, lag: int
 
 
 def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
-                groups: bool = True, neighbour: bool = True) -> float:
-    """Peak bytes of numerics.limit.solve_limit on m^L words (module constants):
-    KERNEL_MATRICES n^2 doubles (KERNEL_MATRICES_WITHOUT_GROUPS when the kernel's groups are
-    not kept) for the largest word count n solved (m^(L+1) when the truncation estimate solves
-    the next length) and as many (n / m)^2 for the neighbouring length assembled in the same pass
-    (``neighbour``; False: one length, the report's select_limit), plus the quadrature chunks."""
+                groups: bool = True, neighbour: bool = True, full_fallback: bool = True,
+                block_bytes: float = KERNEL_BLOCK_BYTES) -> float:
+    """Peak bytes of numerics.limit.solve_limit on m^L words (module constants): the larger of
+    the kernel phase and the solve phase, in doubles of n x n for the largest word count n solved
+    (m^(L+1) when the truncation estimate solves the next length), times 1 + 1/m^2 for the
+    neighbouring length assembled in the same pass (``neighbour``; False: one length, the
+    report's select_limit), plus the quadrature chunks and the interpreter.
+    ``full_fallback`` False: the low-rank solve may not fall back to the full one (beyond
+    EXACT_WORDS words; numerics.limit_solver raises instead)."""
     n = power(m, word_length + (1 if next_length else 0))
-    matrices = KERNEL_MATRICES if groups else KERNEL_MATRICES_WITHOUT_GROUPS
+    matrix = 8.0 * n * n
+    outputs = 3.0 if groups else 1.0
+    working = outputs + 3.0  # + Q(2h), Q(4h), the product buffer
+    kernel = min(working * matrix, outputs * matrix + block_bytes)
+    kernel = max(kernel, (4.0 if groups else 1.0) * matrix)  # K = sum of the groups
+    full = n <= EXACT_WORDS or full_fallback
+    solve = ((4.0 if groups else 1.0) + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
     lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
-    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + 8.0 * matrices * n * n * lengths
+    peak = (max(kernel, solve) + UNSEEN_MATRICES * matrix) * lengths
+    return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak
 
 
 def poisson_bytes(m: int, word_length: float) -> float:

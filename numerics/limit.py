@@ -224,7 +224,8 @@ def total_error(estimates: Mapping[str, object], truncation: float | None = None
     return float(sum(float(values.get(term) or 0.0) for term in ERROR_TERMS))
 
 
-def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accuracy=None):
+def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accuracy=None,
+                   full_fallback=True):
     """{L: (problem, kernel, solver, g)} for each word length, the kernels of all lengths in one
     pass over the quadrature nodes (numerics.kernel.kernels_on_words)."""
     problems = {L: word_problem(config, L) for L in lengths}
@@ -236,7 +237,8 @@ def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accur
     out = {}
     for L in lengths:
         problem = problems[L]
-        solver = limit_solver(kernels[L].K, problem.pi_L, problem.ybar, problem.alpha)
+        solver = limit_solver(kernels[L].K, problem.pi_L, problem.ybar, problem.alpha,
+                              full_fallback=full_fallback)
         out[L] = (problem, kernels.pop(L), solver, g_at(solver, times))
     return out
 
@@ -251,6 +253,7 @@ def solve_limit(
     truncation: str = "auto",
     kernel_groups: bool = True,
     kernel_accuracy: float | None = None,
+    full_fallback: bool = True,
 ) -> LimitResult:
     """g_t on the m^L words for a Config (theory.md §3-§4), with error estimates.
 
@@ -274,6 +277,8 @@ def solve_limit(
     numerics.quadrature.settings_ladder whose error estimate meets it for both lengths
     (numerics.kernel.kernels_to_accuracy; ignored when ``settings`` is given); None: the
     default rules.
+    ``full_fallback`` False: a low-rank solve never falls back to the full one
+    (numerics.limit_solver.SpectrumRankError instead; the memory model without it is smaller).
     ``kernel_groups`` False: the kernel's parts by group are not kept
     (LimitResult.kernel.by_group empty; less memory). Raises LimitToleranceError if
     ``tolerance`` is given and the sum of quadrature + truncation + rounding estimates exceeds
@@ -289,7 +294,8 @@ def solve_limit(
     other = {"next": L + 1, "previous": L - 1}.get(truncation)
     # the neighbouring length's kernel comes from the same pass (numerics.kernel.kernels_on_words)
     lengths = (L,) if other is None else (L, other)
-    solved = _solve_lengths(config, lengths, times, settings, kernel_groups, kernel_accuracy)
+    solved = _solve_lengths(config, lengths, times, settings, kernel_groups, kernel_accuracy,
+                            full_fallback)
     problem, kernel, solver, g = solved.pop(L)
     estimates: dict[str, object] = {
         "quadrature_kernel": kernel.error,

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from derivations.errors import InputError
 from numerics.blockwise import symmetrise_in_place
 
 FloatArray = NDArray[np.float64]
@@ -65,15 +66,21 @@ class LimitSolver:
     spectral_error: float = 0.0
 
 
+class SpectrumRankError(InputError):
+    """The low-rank solve needs a rank past n / 4 and the full solve is not allowed."""
+
+
 def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
-                 perturbed: bool = False) -> LimitSolver:
+                 perturbed: bool = False, full_fallback: bool = True) -> LimitSolver:
     """The spectral solver of M = D^{1/2} K D^{1/2} (module docstring), K (n, n), pi (n,),
     ybar (n,): full eigendecomposition up to EXACT_WORDS words, low rank beyond.
 
     Negative eigenvalues of M are rounding (K is PSD by construction): they are clipped to 0
     after checking they are above -100 n eps max|lambda| (else ValueError). ``perturbed``:
     K is a kernel plus an error-model perturbation (not PSD by construction); clip without
-    the check.
+    the check. ``full_fallback`` False: beyond EXACT_WORDS words a low-rank solve that needs
+    a rank past n / 4 raises SpectrumRankError instead of the full eigendecomposition (whose
+    3 n^2 doubles the caller found would not fit, numerics.costs.limit_bytes).
     """
     root = np.sqrt(np.asarray(pi, dtype=float))
     n = root.shape[0]
@@ -81,6 +88,11 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
         solver = _low_rank(K, root, np.asarray(ybar, float), float(alpha), perturbed)
         if solver is not None:
             return solver
+        if not full_fallback:
+            raise SpectrumRankError(
+                f"the limit's spectrum on {n} words needs a rank above n/4 = {n // 4}: the "
+                "low-rank solve gives up and the full eigendecomposition does not fit the "
+                "memory cap; lower the word length or raise --memory-cap")
     return _full(K, root, np.asarray(ybar, float), float(alpha), perturbed)
 
 

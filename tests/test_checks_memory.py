@@ -68,3 +68,27 @@ def test_a_shrunk_symbolic_bound_fails_the_check(monkeypatch):
     result = memory.run(context)
     assert result.details["derived_symbolic_bound"]["within"] is False
     assert result.verdict == "fail"
+
+
+def test_limit_plan_drops_the_full_fallback_only_when_it_must():
+    """proofs_check.commands._sizes.plan_limit: the memory model of the limit beyond 2187 words
+    with the full eigen-solve as the low-rank solve's fallback (K + 3 n^2) and without it
+    (K + 1.5 n^2, numerics.costs.SOLVE_LOW_RANK); a cap between the two runs low rank only, a
+    cap below both is refused in one line naming the largest word length that fits."""
+    from derivations.inputs.config import load_config
+    from numerics.costs import MemoryCap, ResourceError, limit_bytes
+    from proofs_check.commands._sizes import plan_limit
+
+    config = load_config(None)  # m = 3, d = 1: L = 9 is 19683 words, "previous" truncation
+    full = limit_bytes(3, 9, 1, False, groups=False)
+    low = limit_bytes(3, 9, 1, False, groups=False, full_fallback=False)
+    n2 = 8.0 * 3**18
+    assert full - low == pytest.approx(1.5 * n2 * (1 + 1 / 9), rel=1e-12)
+    assert plan_limit(config, 9, MemoryCap(2 * full, "test"), field="L", groups=False) == (
+        full, True)
+    assert plan_limit(config, 9, MemoryCap((full + low) / 2, "test"), field="L",
+                      groups=False) == (low, False)
+    with pytest.raises(ResourceError, match="L = 9: .* the largest L that fits is 8"):
+        plan_limit(config, 9, MemoryCap(low / 2, "test"), field="L", groups=False)
+    # up to 2187 words the solve is always the full one: the flag changes nothing
+    assert limit_bytes(3, 6, 1, False, full_fallback=False) == limit_bytes(3, 6, 1, False)

@@ -68,3 +68,25 @@ def test_low_rank_is_reproducible(problem, monkeypatch):
     first = _solve(problem, monkeypatch, exact_words=100)
     second = _solve(problem, monkeypatch, exact_words=100)
     assert np.array_equal(ls.g_at(first, (1.0,)), ls.g_at(second, (1.0,)))
+
+
+def test_without_its_full_fallback_a_flat_spectrum_is_refused_in_one_line(monkeypatch):
+    """A kernel whose spectrum does not decay (the identity: every rank below n is off by 1)
+    defeats the low-rank solve; with the full fallback the result is the exact solution
+    g_t = (1 - exp(-alpha t pi_u)) ybar_u, without it (the memory plan found the full solve too
+    big, proofs_check.commands._sizes.plan_limit) a SpectrumRankError, an InputError (exit 2,
+    one line), instead of a 3 n^2 allocation."""
+    from derivations.errors import InputError
+
+    monkeypatch.setattr(ls, "EXACT_WORDS", 16)
+    monkeypatch.setattr(ls, "FIRST_RANK", 8)
+    n = 64
+    pi = np.full(n, 1.0 / n)
+    ybar = np.linspace(-1.0, 1.0, n)
+    K = np.eye(n)
+    solver = ls.limit_solver(K, pi, ybar, 2.0)
+    g = ls.g_at(solver, (1.5,))[0]
+    assert np.max(np.abs(g - (1.0 - np.exp(-2.0 * 1.5 / n)) * ybar)) <= 1e-13
+    with pytest.raises(ls.SpectrumRankError, match="rank above n/4 = 16") as caught:
+        ls.limit_solver(K, pi, ybar, 2.0, full_fallback=False)
+    assert isinstance(caught.value, InputError) and "\n" not in str(caught.value)

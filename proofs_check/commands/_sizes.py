@@ -11,6 +11,7 @@ from typing import Any
 from numerics.costs import (
     Field,
     MemoryCap,
+    ResourceError,
     limit_bytes,
     poisson_bytes,
     require_fits,
@@ -43,19 +44,33 @@ def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
 
 def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
                 next_length: bool | None = None, groups: bool = True,
-                neighbour: bool = True) -> float:
+                neighbour: bool = True, full_fallback: bool = True) -> float:
     """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
     estimate when solve_limit does that) against the cap; ``field`` names L for the user;
     ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no);
     ``neighbour``: whether the truncation estimate's other length shares the kernel's pass
-    (rnnkl limit: yes; the report's select_limit solves one length at a time: no)."""
+    (rnnkl limit: yes; the report's select_limit solves one length at a time: no);
+    ``full_fallback``: whether the low-rank solve may fall back to the full one."""
     m, d = config.chain.m, config.chain.d
     nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
 
     def cost(v: Any) -> float:
-        return limit_bytes(m, v[field], d, nxt, groups, neighbour)
+        return limit_bytes(m, v[field], d, nxt, groups, neighbour, full_fallback)
 
     return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
+
+
+def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
+               groups: bool = True) -> tuple[float, bool]:
+    """(planned peak, full_fallback) for solve_limit: with the full eigen-solve as the low-rank
+    solve's fallback when that fits the cap, else without it (the low-rank solve then stops with
+    a one-line error if the spectrum needs a rank past n / 4); ResourceError when neither fits
+    (naming the largest word length that fits without the fallback)."""
+    try:
+        return check_limit(config, word_length, cap, field=field, groups=groups), True
+    except ResourceError:
+        return check_limit(config, word_length, cap, field=field, groups=groups,
+                           full_fallback=False), False
 
 
 def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:

@@ -19,7 +19,7 @@ from numerics.costs import format_bytes, memory_cap
 from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
 from proofs_check.commands._output import emit, loaded_config
-from proofs_check.commands._sizes import check_limit
+from proofs_check.commands._sizes import plan_limit
 
 
 def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
@@ -64,14 +64,18 @@ def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
     L = config.limit.word_length
     field = "--word-length" if args.word_length is not None else "limit.word_length"
-    peak = check_limit(config, L, memory_cap(args.memory_cap), field=field, groups=False)
+    peak, full_fallback = plan_limit(config, L, memory_cap(args.memory_cap), field=field,
+                                     groups=False)
     if not args.no_progress:
         m = config.chain.m
+        fallback = ("" if full_fallback else "; low-rank solve only: its full fallback would "
+                    "not fit the memory cap")
         write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
                    "plus a neighbouring length for the truncation estimate (planned peak "
-                   f"memory {format_bytes(peak)}) ...")
+                   f"memory {format_bytes(peak)}{fallback}) ...")
     start = time.monotonic()
-    result = solve_limit(config, L, times, kernel_groups=False)  # no group is output
+    result = solve_limit(config, L, times, kernel_groups=False,  # no group is output
+                         full_fallback=full_fallback)
     seconds = time.monotonic() - start
     emit(lambda: json.dumps(result_to_json(result, config), allow_nan=False),
          lambda: summary(result, seconds), args.out)
