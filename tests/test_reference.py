@@ -82,11 +82,18 @@ COLLINEAR = {"c": "0.50036994204736708347292925938593",
              "b": "0.0032348008302430162163608130512853"}
 
 
-def test_two_dimensional_tensor_rule_matches_mpmath_on_collinear_words() -> None:
+@pytest.mark.parametrize("ladder", [False, True])
+def test_two_dimensional_tensor_rule_matches_mpmath_on_collinear_words(ladder: bool) -> None:
+    """The default d = 2 rule and the report's (numerics.quadrature.settings_ladder: the disc
+    |z| <= 8, both folded onto w_1 > 0 for tanh) against the 30-digit entries."""
+    from numerics.quadrature import settings_ladder
+
     states = np.array([[1.0, 0.5], [-0.5, -0.25]])
     spec = KernelSpec("tanh", states, 1.0, 1.2, 0.6, ("c", "w", "b"))
     sel = word_index(np.array([[0, 1, 0], [1, 1, 0]]), 2)
-    result = kernel_on_words(spec, 3, select=sel)
+    settings = settings_ladder(2)[0] if ladder else None
+    result = kernel_on_words(spec, 3, settings, select=sel)
+    assert "folded" in result.rule and (("disc" in result.rule) == ladder)
     for g in "cwb":
         diff = abs(result.by_group[g][0, 1] - float(COLLINEAR[g]))
         assert diff <= result.error + ROUNDING and diff < 1e-8, (g, diff, result.error)
