@@ -12,6 +12,17 @@ import numpy as np
 from numerics.frozen import frozen_memory
 
 
+def _unit_sum(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """sum over units of left[p, i] right[q, i], (P, N) x (P, N) -> (P, P), in a fixed order.
+
+    Not a BLAS product: for these shapes (a few dozen words, thousands of units) OpenBLAS picks
+    a different kernel with one thread than with two, and the results differed in the last bit
+    (measured: the quick report's kernel-at-init errors, 1 vs 2 BLAS threads). NumPy's own
+    einsum loop (optimize=False) sums in the same order however many threads BLAS has, so the
+    report is bit-identical serially, threaded or on Dask workers (which run one BLAS thread)."""
+    return np.einsum("pi,qi->pq", left, right, optimize=False)
+
+
 def empirical_kernel(config, c: np.ndarray, w: np.ndarray, b: np.ndarray,
                      inputs: np.ndarray) -> np.ndarray:
     """A^N on the given words for units c (N,), w (N, d), b (N,): inputs (n_words, L, d) ->
@@ -22,13 +33,13 @@ def empirical_kernel(config, c: np.ndarray, w: np.ndarray, b: np.ndarray,
     groups = config.network.trainable
     K = np.zeros((S.shape[0], S.shape[0]))
     if "c" in groups:
-        K += S @ S.T
+        K += _unit_sum(S, S)
     c2 = c * c
     if "w" in groups:
         Gw = memory.Gw[:, -1]  # (P, N, d)
         for j in range(Gw.shape[2]):
-            K += (Gw[:, :, j] * c2) @ Gw[:, :, j].T
+            K += _unit_sum(Gw[:, :, j] * c2, Gw[:, :, j])
     if "b" in groups:
         Gb = memory.Gb[:, -1]
-        K += (Gb * c2) @ Gb.T
+        K += _unit_sum(Gb * c2, Gb)
     return K / n_units
