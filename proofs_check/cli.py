@@ -64,6 +64,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _accuracy(text: str) -> float:
+    """A target error of the limit g_t: a finite number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, 1], got {_shown(text)}") from None
+    if not 0.0 < value <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {_shown(text)}")
+    return value
+
+
 def _nonnegative_int(text: str) -> int:
     try:
         value = int(text)
@@ -194,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="word length L (default: limit.word_length, 6 in the default)")
     p.add_argument("--times", default="0.5,1,2", metavar="T1,T2,...",
                    help="comma-separated training times t (default: 0.5,1,2)")
+    p.add_argument("--accuracy", type=_accuracy, metavar="DELTA",
+                   help="choose the word length as the report does: the shortest L up to "
+                   "--word-length whose estimated error delta (quadrature + spectral + "
+                   "truncation + rounding, max over words and times) is <= DELTA, with the "
+                   "cheapest quadrature rule meeting 1%% of it (default: no choice; the word "
+                   "length given, the finest rule)")
     _add_json_out(p)
     _add_memory_cap(p)
     _add_progress(p, "progress lines")

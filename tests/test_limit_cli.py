@@ -85,3 +85,43 @@ def test_terminal_gets_a_summary_and_a_start_line(tmp_path: Path, capsys, monkey
     loss_lines = [line.split() for line in captured.out.splitlines()[2:4]]
     assert [float(t) for t, _ in loss_lines] == doc["times"]
     assert [float(v) for _, v in loss_lines] == pytest.approx(doc["loss"], rel=1e-3)
+
+
+def test_accuracy_chooses_the_shortest_sufficient_word_length(tmp_path: Path, capsys,
+                                                              monkeypatch) -> None:
+    """``--accuracy DELTA`` (issue 17, item 3): the chosen L is the first tried whose delta meets
+    DELTA, every shorter one tried missed it, delta is the sum of the error terms written in
+    error_estimates (with the choice's truncation estimate), and the terminal summary says
+    which length was chosen and why."""
+    from numerics.limit import total_error
+    from proofs_check.commands import _output
+
+    doc = _run(tmp_path, "--accuracy", "2e-3", "--times", "1", "--word-length", "6")
+    choice = doc["word_length_choice"]
+    L = doc["word_length"]
+    tried = {int(k): v for k, v in choice["tried"].items()}
+    assert choice["met"] and max(tried) == L <= 6 and tried[L] == choice["delta"] <= 2e-3
+    assert all(v > 2e-3 for k, v in tried.items() if k < L)
+    assert total_error(doc["error_estimates"]) == pytest.approx(choice["delta"], rel=1e-12)
+    assert len(doc["words"]) == 3**L and choice["kernel_rule"].startswith("trapezoid")
+    monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
+    assert main(["limit", "--accuracy", "2e-3", "--times", "1", "--no-progress"]) == 0
+    assert f"word length L = {L}: the shortest (up to 6)" in capsys.readouterr().out
+
+
+def test_accuracy_out_of_reach_says_so(tmp_path: Path, capsys) -> None:
+    """A target no length up to the cap meets: the cap's solution, "met" false, one stderr line
+    telling the user to raise --word-length (exit 0: nothing failed, the estimate is stated)."""
+    doc = _run(tmp_path, "--accuracy", "1e-9", "--times", "1", "--word-length", "3")
+    assert doc["word_length"] == 3 and doc["word_length_choice"]["met"] is False
+    assert doc["word_length_choice"]["delta"] > 1e-9
+    assert "no length up to 3 meets --accuracy 1e-09" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "2", "abc", "1e-400"])
+def test_bad_accuracy_exit_2(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["limit", f"--accuracy={value}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--accuracy" in err

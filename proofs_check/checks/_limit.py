@@ -69,7 +69,8 @@ def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
     return by_symbol[(index // m) % m]
 
 
-def select_limit(config, accuracy: float, times: tuple[float, ...]):
+def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_groups: bool = True,
+                 full_fallback: bool = True):
     """The limit on words at the smallest sufficient word length (module docstring).
 
     Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``,
@@ -78,6 +79,8 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     delta(L) = quadrature + spectral + :func:`numerics.limit.truncation_tail` + rounding
     <= ``accuracy``.
     Returns (LimitResult, delta, info) with info the delta of every L tried.
+    ``kernel_groups`` False: the kernel's groups are not kept, ``full_fallback`` False: no full
+    eigen-solve behind the low-rank one (``rnnkl limit --accuracy``, as its memory plan says).
     """
     from derivations.inputs.config import contraction_rate
 
@@ -94,7 +97,8 @@ def select_limit(config, accuracy: float, times: tuple[float, ...]):
     delta = float("inf")
     for L in range(max(1, L_min - 1), L_max + 1):
         result = solve_limit(config, L, times=times, truncation="none",
-                             kernel_accuracy=KERNEL_SHARE * accuracy)
+                             kernel_accuracy=KERNEL_SHARE * accuracy,
+                             kernel_groups=kernel_groups, full_fallback=full_fallback)
         if previous is not None:
             m = result.problem.P.shape[0]
             diffs[L] = float(np.max(np.abs(

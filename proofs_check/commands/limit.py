@@ -6,11 +6,16 @@ Writes JSON ``{"word_length", "words": [[state indices, oldest first], ...], "pi
 proofs_check.commands._output). Extra keys: "loss" (L2(pi_L) training loss at each time),
 "alpha", "activation", "trainable". error_estimates: see numerics.limit.solve_limit
 ("quadrature", "truncation", "rounding", ...). Floats use Python's repr (full precision).
+``--accuracy DELTA``: the word length is chosen as the report chooses it (the shortest up to
+the word length given whose delta meets DELTA), and "word_length_choice" says what was chosen
+and why (the target, delta, "met", delta of every length tried, the differences between
+lengths, rho, the kernel's rule).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from typing import Any
@@ -59,6 +64,39 @@ def summary(result: LimitResult, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallback: bool
+            ) -> tuple[LimitResult, dict[str, Any]]:
+    """``--accuracy``: the word length chosen as the report chooses it
+    (proofs_check.checks._limit.select_limit, at most the word length given), its result with
+    the truncation estimate of that choice in error_estimates, and the JSON "word_length_choice":
+    the target, delta, whether it is met, delta of every length tried, the differences between
+    consecutive lengths, rho and the kernel's rule."""
+    from proofs_check.checks._limit import KERNEL_SHARE, select_limit
+
+    result, delta, info = select_limit(config, accuracy, times, kernel_groups=False,
+                                       full_fallback=full_fallback)
+    estimates = dict(result.error_estimates, truncation=info["truncation"],
+                     truncation_method="geometric tail of the differences between consecutive "
+                     f"lengths (rho = {info['rho']:.6g}; numerics.limit.truncation_tail)")
+    choice = {"accuracy": accuracy, "delta": delta, "met": bool(delta <= accuracy),
+              "kernel_accuracy": KERNEL_SHARE * accuracy,
+              "tried": {str(k): v for k, v in sorted(info["tried"].items())},
+              "differences": {str(k): v for k, v in sorted(info["differences"].items())},
+              "rho": info["rho"], "kernel_rule": result.kernel.rule}
+    return dataclasses.replace(result, error_estimates=estimates), choice
+
+
+def _choice_line(choice: dict[str, Any], L: int, cap: int) -> str:
+    """One line for a person on the word length --accuracy chose, and why."""
+    tried = ", ".join(f"L = {k}: {v:.2g}" for k, v in choice["tried"].items())
+    if choice["met"]:
+        return (f"word length L = {L}: the shortest (up to {cap}) whose estimated error "
+                f"{choice['delta']:.2g} meets --accuracy {choice['accuracy']:.2g} ({tried})")
+    return (f"word length L = {L}: no length up to {cap} meets --accuracy "
+            f"{choice['accuracy']:.2g}; the error estimate at L = {L} is {choice['delta']:.2g} "
+            f"({tried}); raise --word-length")
+
+
 def run(args: argparse.Namespace) -> int:
     times = parse_times(args.times)
     config = loaded_config(args).config
@@ -70,13 +108,26 @@ def run(args: argparse.Namespace) -> int:
         m = config.chain.m
         fallback = ("" if full_fallback else "; low-rank solve only: its full fallback would "
                     "not fit the memory cap")
+        work = ("plus a neighbouring length for the truncation estimate" if args.accuracy is None
+                else f"or the shortest length that meets --accuracy {args.accuracy:.2g}, "
+                "trying L = 1, 2, ... in turn")
         write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
-                   "plus a neighbouring length for the truncation estimate (planned peak "
-                   f"memory {format_bytes(peak)}{fallback}) ...")
+                   f"{work} (planned peak memory {format_bytes(peak)}{fallback}) ...")
     start = time.monotonic()
-    result = solve_limit(config, L, times, kernel_groups=False,  # no group is output
-                         full_fallback=full_fallback)
+    choice = None
+    if args.accuracy is None:
+        result = solve_limit(config, L, times, kernel_groups=False,  # no group is output
+                             full_fallback=full_fallback)
+    else:
+        result, choice = _chosen(config, args.accuracy, times, full_fallback)
     seconds = time.monotonic() - start
-    emit(lambda: json.dumps(result_to_json(result, config), allow_nan=False),
-         lambda: summary(result, seconds), args.out)
+    document = result_to_json(result, config)
+    text = summary(result, seconds)
+    if choice is not None:
+        document["word_length_choice"] = choice
+        line = _choice_line(choice, result.problem.word_length, L)
+        text += "\n" + line
+        if not choice["met"] and not args.no_progress:
+            write_line(f"rnnkl limit: {line}")
+    emit(lambda: json.dumps(document, allow_nan=False), lambda: text, args.out)
     return 0
