@@ -71,3 +71,6 @@ def test_accuracy_note_tells_what_was_chosen_and_why():
     assert "5.0% of the measured error at the largest N (0.002)" in note
     plain = accuracy_note(1e-4, 5e-4, 5, 6, "standard")
     assert "shortest" not in plain and "%" not in plain
+    unknown = accuracy_note(float("inf"), 5e-4, 1, 1, "standard", {1: float("inf")},
+                            float("inf"), "", 2e-3)  # one length: no truncation estimate
+    assert "exceeds" in unknown and "%" not in unknown and "truncation" not in unknown

@@ -125,3 +125,13 @@ def test_bad_accuracy_exit_2(value: str, capsys: pytest.CaptureFixture[str]) -> 
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--accuracy" in err
+
+
+def test_accuracy_with_a_single_length_has_no_estimate(tmp_path: Path, capsys) -> None:
+    """--word-length 1: no second length, so no truncation estimate: delta is null in the JSON
+    (not an infinity that JSON cannot hold), "met" false, and stderr says why."""
+    doc = _run(tmp_path, "--accuracy", "1e-3", "--times", "1", "--word-length", "1")
+    choice = doc["word_length_choice"]
+    assert choice["delta"] is None and choice["met"] is False and choice["tried"] == {"1": None}
+    assert doc["error_estimates"]["truncation"] is None
+    assert "the truncation estimate needs two word lengths" in capsys.readouterr().err

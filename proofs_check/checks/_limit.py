@@ -222,7 +222,7 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
         text += f"; truncation (rho^L tail) {truncation:.2g} of it"
     if rule:
         text += f"; kernel quadrature: {rule}"
-    if top_error is not None and top_error > 0:
+    if top_error is not None and top_error > 0 and np.isfinite(delta):
         text += (f"; delta is {delta / top_error:.1%} of the measured error at the largest N "
                  f"({top_error:.3g})")
     return text

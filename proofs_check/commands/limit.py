@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import time
 from typing import Any
 
@@ -75,12 +76,16 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
 
     result, delta, info = select_limit(config, accuracy, times, kernel_groups=False,
                                        full_fallback=full_fallback)
-    estimates = dict(result.error_estimates, truncation=info["truncation"],
+
+    def finite(value: float) -> float | None:  # no estimate (JSON null): one length only
+        return float(value) if math.isfinite(value) else None
+
+    estimates = dict(result.error_estimates, truncation=finite(info["truncation"]),
                      truncation_method="geometric tail of the differences between consecutive "
                      f"lengths (rho = {info['rho']:.6g}; numerics.limit.truncation_tail)")
-    choice = {"accuracy": accuracy, "delta": delta, "met": bool(delta <= accuracy),
+    choice = {"accuracy": accuracy, "delta": finite(delta), "met": bool(delta <= accuracy),
               "kernel_accuracy": KERNEL_SHARE * accuracy,
-              "tried": {str(k): v for k, v in sorted(info["tried"].items())},
+              "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
               "differences": {str(k): v for k, v in sorted(info["differences"].items())},
               "rho": info["rho"], "kernel_rule": result.kernel.rule}
     return dataclasses.replace(result, error_estimates=estimates), choice
@@ -88,13 +93,20 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
 
 def _choice_line(choice: dict[str, Any], L: int, cap: int) -> str:
     """One line for a person on the word length --accuracy chose, and why."""
-    tried = ", ".join(f"L = {k}: {v:.2g}" for k, v in choice["tried"].items())
+    def shown(value: float | None) -> str:
+        return "no estimate" if value is None else f"{value:.2g}"
+
+    tried = ", ".join(f"L = {k}: {shown(v)}" for k, v in choice["tried"].items())
     if choice["met"]:
         return (f"word length L = {L}: the shortest (up to {cap}) whose estimated error "
-                f"{choice['delta']:.2g} meets --accuracy {choice['accuracy']:.2g} ({tried})")
+                f"{shown(choice['delta'])} meets --accuracy {choice['accuracy']:.2g} ({tried})")
+    if choice["delta"] is None:
+        return (f"word length L = {L}: no error estimate (the truncation estimate needs two "
+                f"word lengths, so --accuracy {choice['accuracy']:.2g} cannot be checked); "
+                "raise --word-length")
     return (f"word length L = {L}: no length up to {cap} meets --accuracy "
-            f"{choice['accuracy']:.2g}; the error estimate at L = {L} is {choice['delta']:.2g} "
-            f"({tried}); raise --word-length")
+            f"{choice['accuracy']:.2g}; the error estimate at L = {L} is "
+            f"{shown(choice['delta'])} ({tried}); raise --word-length")
 
 
 def run(args: argparse.Namespace) -> int:
