@@ -42,8 +42,10 @@ BASELINE_BYTES = 256 * 2**20  # interpreter + NumPy + SciPy + numba, measured ~2
 # low-rank solve's O(n r) arrays (about 5 of n x r at r <= n / 4: SOLVE_LOW_RANK = 1.5) beyond
 # it, with its full fallback (3) unless that is disabled (``full_fallback``).
 # Plus 0.5 for what tracemalloc does not see (LAPACK's work arrays, the allocator). Counted
-# with tracemalloc (tests/test_kernel.py holds the kernel's counts); measured resident peak of
-# `benchmarks/bench_kernel.py` at L = 8 (n = 6561) 1.91 GiB, model 2.03 GiB; README "Sizes".
+# with tracemalloc (tests/test_kernel.py holds the kernel's counts); measured resident peaks of
+# `benchmarks/bench_kernel.py`, default config: L = 8 (n = 6561, 3 row blocks) 1.06 GiB against
+# 2.19 GiB planned (the plan counts the full fallback), L = 9 (low rank only) 4.77 GiB against
+# 10.2 GiB; README "The limit at scale".
 # (The assembly before issue 17 needed 26; the one-block full-solve peaks are 7.5 and 4.5.)
 SOLVE_FULL = 3.0
 SOLVE_LOW_RANK = 1.5
@@ -165,12 +167,12 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     EXACT_WORDS words; numerics.limit_solver raises instead)."""
     n = power(m, word_length + (1 if next_length else 0))
     matrix = 8.0 * n * n
-    outputs = 3.0 if groups else 1.0
+    outputs = 3.0 if groups else 1.0  # the groups, or K
+    kept = 4.0 if groups else 1.0  # after the kernel: K (+ the groups)
     working = outputs + 3.0  # + Q(2h), Q(4h), the product buffer
-    kernel = min(working * matrix, outputs * matrix + block_bytes)
-    kernel = max(kernel, (4.0 if groups else 1.0) * matrix)  # K = sum of the groups
+    kernel = max(min(working * matrix, outputs * matrix + block_bytes), kept * matrix)
     full = n <= EXACT_WORDS or full_fallback
-    solve = ((4.0 if groups else 1.0) + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
+    solve = (kept + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
     lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
     peak = (max(kernel, solve) + UNSEEN_MATRICES * matrix) * lengths
     return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak

@@ -286,7 +286,7 @@ def solve_limit(
     """
     L = int(config.limit.word_length if word_length is None else word_length)
     times = tuple(float(t) for t in times)
-    m, d = spec_from_config(config).states.shape
+    m, d = int(config.chain.m), int(config.chain.d)
     if truncation == "auto":
         truncation = "next" if solves_next_length(m, d, L) else "previous"
     if truncation == "previous" and L == 1:
@@ -313,7 +313,7 @@ def solve_limit(
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
         diff = suffix_average(long_g, long_p.pi_L, m) - short_g
-        short_pi = word_stationary_law(problem.pi, problem.P, min(L, other))
+        short_pi = (problem if truncation == "next" else p2).pi_L  # the shorter length's law
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
         # diff_{L+1} / (1 - rho) ("next") or diff_L rho / (1 - rho) ("previous")
         from derivations.inputs.config import contraction_rate
