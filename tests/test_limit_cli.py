@@ -135,3 +135,27 @@ def test_accuracy_with_a_single_length_has_no_estimate(tmp_path: Path, capsys) -
     assert choice["delta"] is None and choice["met"] is False and choice["tried"] == {"1": None}
     assert doc["error_estimates"]["truncation"] is None
     assert "the truncation estimate needs two word lengths" in capsys.readouterr().err
+
+
+def test_accuracy_plans_memory_for_one_length_at_a_time(tmp_path: Path, capsys) -> None:
+    """``--accuracy`` solves the lengths one at a time (select_limit, truncation "none"), never
+    m^(L+1) words: its memory plan is that of L alone (plus the previous length's result), so a
+    cap between that plan and the plan with the next length runs it, while the same request
+    without --accuracy (which solves L + 1 for its truncation estimate) is refused in one line."""
+    from derivations.inputs.config import load_config
+    from numerics.costs import MemoryCap
+    from proofs_check.commands._sizes import plan_limit
+
+    config = load_config(None)  # m = 3, d = 1: L = 6 solves 3^7 words for the estimate
+    one, _ = plan_limit(config, 6, MemoryCap(2**50, "test"), field="L", groups=False,
+                        one_length=True)
+    both, _ = plan_limit(config, 6, MemoryCap(2**50, "test"), field="L", groups=False)
+    assert 2**20 < one < both
+    cap = f"{int((one + both) / 2)}B"
+    doc = _run(tmp_path, "--accuracy", "2e-3", "--times", "1", "--word-length", "6",
+               "--memory-cap", cap)
+    assert doc["word_length_choice"]["met"]
+    capsys.readouterr()
+    assert main(["limit", "--times", "1", "--word-length", "6", "--memory-cap", cap]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "memory" in err

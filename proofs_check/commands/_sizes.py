@@ -61,16 +61,21 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
 
 
 def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
-               groups: bool = True) -> tuple[float, bool]:
+               groups: bool = True, one_length: bool = False) -> tuple[float, bool]:
     """(planned peak, full_fallback) for solve_limit: with the full eigen-solve as the low-rank
     solve's fallback when that fits the cap, else without it (the low-rank solve then stops with
     a one-line error if the spectrum needs a rank past n / 4); ResourceError when neither fits
-    (naming the largest word length that fits without the fallback)."""
+    (naming the largest word length that fits without the fallback). ``one_length``: the
+    lengths are solved one at a time up to ``word_length`` (proofs_check.checks._limit.
+    select_limit, ``rnnkl limit --accuracy``): never m^(L+1) words, and the previous length's
+    result (1/m^2 the size) is still held while the next one is solved."""
+    extent = {"next_length": False, "neighbour": True} if one_length else {}
     try:
-        return check_limit(config, word_length, cap, field=field, groups=groups), True
+        return check_limit(config, word_length, cap, field=field, groups=groups,
+                           **extent), True
     except ResourceError:
         return check_limit(config, word_length, cap, field=field, groups=groups,
-                           full_fallback=False), False
+                           full_fallback=False, **extent), False
 
 
 def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     L = config.limit.word_length
     field = "--word-length" if args.word_length is not None else "limit.word_length"
     peak, full_fallback = plan_limit(config, L, memory_cap(args.memory_cap), field=field,
-                                     groups=False)
+                                     groups=False, one_length=args.accuracy is not None)
     if not args.no_progress:
         m = config.chain.m
         fallback = ("" if full_fallback else "; low-rank solve only: its full fallback would "
