@@ -161,8 +161,8 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     """Peak bytes of numerics.limit.solve_limit on m^L words (module constants): the larger of
     the kernel phase and the solve phase, in doubles of n x n for the largest word count n solved
     (m^(L+1) when the truncation estimate solves the next length), times 1 + 1/m^2 for the
-    neighbouring length assembled in the same pass (``neighbour``; False: one length, the
-    report's select_limit), plus the quadrature chunks and the interpreter.
+    neighbouring length assembled in the same pass and their cross kernel (``neighbour``;
+    False: one length), plus the quadrature chunks and the interpreter.
     ``full_fallback`` False: the low-rank solve may not fall back to the full one (beyond
     EXACT_WORDS words; numerics.limit_solver raises instead)."""
     n = power(m, word_length + (1 if next_length else 0))
@@ -172,7 +172,10 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     working = outputs + 3.0  # + Q(2h), Q(4h), the product buffer
     kernel = max(min(working * matrix, outputs * matrix + block_bytes), kept * matrix)
     full = n <= EXACT_WORDS or full_fallback
-    solve = (kept + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
+    # with the neighbouring length: the cross kernel between the two (n / m x n, numerics.
+    # kernel.cross_kernel) is held while the longer length is solved
+    cross = 1.0 / m if neighbour else 0.0
+    solve = (kept + cross + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
     lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
     peak = (max(kernel, solve) + UNSEEN_MATRICES * matrix) * lengths
     return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak

@@ -31,7 +31,7 @@ from derivations.errors import InputError
 from numerics.blockwise import max_abs_difference, mirror_upper, row_blocks, total_of
 from numerics.costs import KERNEL_BLOCK_BYTES
 from numerics.kernel_errors import step_halving_error, tail_constant
-from numerics.kernel_sums import accumulate
+from numerics.kernel_sums import accumulate, cross_sum
 from numerics.quadrature import (
     QuadratureSettings,
     default_settings,
@@ -85,6 +85,7 @@ class KernelResult:
     mode: str
     rule_sizes: dict[str, int]
     rule: str = ""  # the quadrature rule in words (what the report tells the user)
+    settings: QuadratureSettings | None = None  # the rule's parameters (for cross_kernel)
 
 
 def spec_from_config(config: object) -> KernelSpec:
@@ -167,7 +168,7 @@ def kernels_on_words(
                 mode="replicates",
                 rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)},
                 rule=(f"scrambled Sobol, {rules[0].size} points x {len(rules)} scramblings "
-                      "(randomisation error estimate)"))
+                      "(randomisation error estimate)"), settings=settings)
         return results
     return _tensor_kernels(spec, lengths, settings, select, by_group,
                            KERNEL_BLOCK_BYTES if block_bytes is None else float(block_bytes))
@@ -242,8 +243,28 @@ def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: Quadra
             error=sum(parts.values()), error_parts=parts, mode="differences",
             rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size,
                         "row_blocks": len(blocks)},
-            rule=_describe(settings, d, plan.fine.size, folded))
+            rule=_describe(settings, d, plan.fine.size, folded), settings=settings)
     return results
+
+
+def cross_kernel(spec: KernelSpec, short: int, long: int,
+                 settings: QuadratureSettings | None = None) -> FloatArray:
+    """theory.md §3-§4 kernel between the m^short words of length ``short`` and the m^long
+    of length ``long`` (each read from S = G = 0 before its oldest symbol), (m^short, m^long),
+    by the value rule of :func:`kernels_on_words` for the same ``settings``: the fine tensor
+    rule (folded for an odd activation), or the mean over the Sobol scramblings (d > 2). No
+    error estimate of its own: it serves numerics.limit's truncation estimate, a difference of
+    two solutions, in which the quadrature error enters at second order."""
+    m, d = spec.states.shape
+    settings = settings or default_settings(d)
+    if d > 2:
+        rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
+    else:
+        plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
+        if activation_constants(spec.activation).odd:
+            plan = fold_plan(plan)
+        rules = [plan.fine]
+    return cross_sum(spec, int(short), int(long), rules)
 
 
 def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool) -> str:

@@ -137,3 +137,30 @@ def accumulate(
             # a block row holds its diagonal block in its first r1 - r0 columns
             symmetrise_in_place(array[:, :array.shape[0]] if length == longest else array)
     return sums
+
+
+def cross_sum(spec: KernelSpec, short: int, long: int, rules: list[Rule]) -> FloatArray:
+    """theory.md §3 kernel between the words of two lengths, K_x(u, v) = A(u, v) for u of
+    length ``short`` and v of length ``long`` (both read from S = G = 0 before their oldest
+    symbol): (m^short, m^long), the mean over ``rules`` of sum_nodes weight x sum over groups of
+    E[c^2]-scaled feature products, node chunk by node chunk (levels ``short`` and ``long`` of
+    one prefix tree, numerics.word_features). Memory: the output plus one chunk of features.
+    Used by numerics.limit to extend the solution on the longer words to the shorter ones
+    (the truncation estimate of the frozen network's statistic)."""
+    act = activation_functions(spec.activation)
+    m, d = spec.states.shape
+    chunk = max(32, int(_CHUNK_BYTES / (8.0 * m**long * (d + 3) * 1.6)))
+    scales = {g: _group_scale(g, spec) for g in spec.groups}
+    out = np.zeros((m**short, m**long))
+    for rule in rules:
+        root = np.sqrt(rule.weights / len(rules))
+        for start in range(0, rule.size, chunk):
+            idx = slice(start, start + chunk)
+            levels = word_features_by_level(long, spec.states, rule.w[idx], rule.b[idx], act,
+                                            (short,))
+            r = root[idx]
+            for g in spec.groups:
+                a, b = (_group_features(g, *levels[length]) for length in (short, long))
+                weight = np.tile(r, a.shape[1] // r.shape[0]) if g == "w" else r
+                out += (a * (weight * scales[g])) @ (b * weight).T  # a, b may be one array
+    return out

@@ -30,6 +30,7 @@ from derivations.errors import InputError
 from numerics.kernel import (
     KernelResult,
     KernelSpec,
+    cross_kernel,
     kernels_on_words,
     kernels_to_accuracy,
     spec_from_config,
@@ -37,10 +38,18 @@ from numerics.kernel import (
 from numerics.limit_solver import (  # the spectral solve; also importable from here
     LimitSolver,
     g_at,
+    g_extended_at,
     limit_solver,
     spectral_bound,
 )
 from numerics.quadrature import QuadratureSettings
+from numerics.truncation import (  # also importable from here
+    SENSES,
+    kernel_suffix_average,
+    level_differences,
+    suffix_average,
+    truncation_tail,
+)
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
 
 FloatArray = NDArray[np.float64]
@@ -70,26 +79,6 @@ def g_along_path(g: FloatArray, states: IntArray, m: int, word_length: int) -> F
     """
     index = path_word_indices(states, m, word_length)
     return np.asarray(g)[..., index]
-
-
-def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
-    """Average over the oldest symbol: (..., m^(L+1)) on (L+1)-words -> (..., m^L) on L-words.
-
-    Weights pi_{L+1}(s u) / pi_L(u) = law of the unseen older symbol given u under the
-    stationary chain (time-reversed step); uniform where pi_L(u) = 0.
-    """
-    n = pi_long.shape[0] // m
-    w = pi_long.reshape(m, n)
-    total = w.sum(axis=0)
-    w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
-    v = values.reshape(values.shape[:-1] + (m, n))
-    return np.einsum("...sn,sn->...n", v, w)  # no temporary of the size of ``values``
-
-
-def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
-    """Average K_{L+1}(s u, s' v) over independent older symbols s, s' (suffix_average twice)."""
-    half = suffix_average(K_long, pi_long, m)  # average over s' (columns)
-    return suffix_average(half.T, pi_long, m).T
 
 
 MAX_TIME = 1e6  # largest t of `rnnkl limit --times`: the quadrature bound grows like t^1.5
@@ -191,26 +180,6 @@ def solves_next_length(m: int, d: int, word_length: float) -> bool:
     return (word_length + 1) * math.log(m) <= math.log(limit_words) + 1e-12
 
 
-def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid: int = 1) -> float:
-    """theory.md §4, truncation: the estimated |g^L - g^infinity| (in the norm of the given
-    differences) from measured differences diff_j = |E[g^j | younger j-1 symbols] - g^(j-1)|
-    between consecutive word lengths, which decay like C rho^j. The one truncation estimator of
-    the suite (:func:`solve_limit`, the checks' word-length choice).
-
-    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the valid
-    levels j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
-    j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
-    for convergence. Infinite when no difference exists.
-    """
-    rho = min(max(float(rho), 0.0), 0.99)
-    levels = [j for j in (L - 1, L, L + 1) if j >= first_valid and j in diffs]
-    if not levels:  # words too short for the target: extrapolate what there is (config's L)
-        levels = [j for j in (L - 1, L, L + 1) if j in diffs]
-    if not levels:
-        return float("inf")
-    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
-
-
 ERROR_TERMS = ("quadrature", "spectral", "truncation", "rounding")
 
 
@@ -227,18 +196,24 @@ def total_error(estimates: Mapping[str, object], truncation: float | None = None
 def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accuracy=None,
                    full_fallback=True):
     """{L: (problem, kernel, solver, g)} for each word length, the kernels of all lengths in one
-    pass over the quadrature nodes (numerics.kernel.kernels_on_words)."""
+    pass over the quadrature nodes (numerics.kernel.kernels_on_words). With two lengths the
+    longer one's solver also carries the cross kernel to the shorter words (by the same rule,
+    numerics.kernel.cross_kernel), for its extension to them (the "words" truncation sense)."""
     problems = {L: word_problem(config, L) for L in lengths}
     spec = problems[lengths[0]].spec
     if kernel_accuracy is not None and settings is None:
         kernels = kernels_to_accuracy(spec, lengths, kernel_accuracy, by_group=by_group)
     else:
         kernels = kernels_on_words(spec, lengths, settings, by_group=by_group)
+    short, long = min(lengths), max(lengths)
     out = {}
     for L in lengths:
         problem = problems[L]
+        cross = (cross_kernel(spec, short, long, kernels[L].settings)
+                 if L == long and short < long else None)
         solver = limit_solver(kernels[L].K, problem.pi_L, problem.ybar, problem.alpha,
-                              full_fallback=full_fallback)
+                              full_fallback=full_fallback, cross=cross)
+        del cross
         out[L] = (problem, kernels.pop(L), solver, g_at(solver, times))
     return out
 
@@ -259,12 +234,15 @@ def solve_limit(
 
     error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
     "quadrature" / "quadrature_l2": the kernel estimate propagated to g at the largest time by
-    the rigorous bound of :func:`quadrature_bound`; "truncation_difference": max
-    over words/times of |average over the extra oldest symbol of g^(L+1) - g^L| ("next") or of
-    |average of g^L - g^(L-1)| ("previous"); "truncation": the estimated error of g^L on the
-    infinite-path problem, the geometric tail diff / (1 - rho) ("next") or
-    diff rho / (1 - rho) ("previous"), as truncation differences decay like rho^L (theory.md §4);
-    likewise "truncation_l2" (L2(pi) norm) and "truncation_kernel" (K, max-abs).
+    the rigorous bound of :func:`quadrature_bound`; "truncation_differences": the level j
+    measured (g^j vs g^(j-1): L + 1 "next", L "previous") and the difference in each sense of
+    numerics.truncation ("path", "words", "average"; numerics.truncation.level_differences);
+    "truncation_path", "truncation_words", "truncation_average": the estimated error of g^L
+    in that sense, the geometric tail diff / (1 - rho) ("next") or diff rho / (1 - rho)
+    ("previous"), as truncation differences decay like rho^L (theory.md §4); "truncation":
+    the larger of "path" and "words" (the senses the report's statistics use);
+    "truncation_difference" the "average" difference, "truncation_l2" its L2(pi) tail and
+    "truncation_kernel" the same for K (max-abs).
     "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
     it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
@@ -309,11 +287,13 @@ def solve_limit(
     # a low-rank spectral solve (numerics.limit_solver) leaves an error bounded by Duhamel
     estimates["spectral"] = spectral_bound(solver, float(np.max(np.diag(kernel.K))), t_max)
     if other is not None:
-        p2, k2, _, g2 = solved.pop(other)
+        p2, k2, s2, g2 = solved.pop(other)
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
-        diff = suffix_average(long_g, long_p.pi_L, m) - short_g
         short_pi = (problem if truncation == "next" else p2).pi_L  # the shorter length's law
+        extended = g_extended_at(s2 if truncation == "next" else solver, times)
+        diffs = level_differences(long_g, long_p.pi_L, short_g, m, extended)
+        average = suffix_average(long_g, long_p.pi_L, m) - short_g
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
         # diff_{L+1} / (1 - rho) ("next") or diff_L rho / (1 - rho) ("previous")
         from derivations.inputs.config import contraction_rate
@@ -324,10 +304,13 @@ def solve_limit(
         def tail(difference: float) -> float:
             return truncation_tail({level: difference}, L, rho)
 
-        estimates["truncation_difference"] = float(np.max(np.abs(diff)))
-        estimates["truncation"] = tail(estimates["truncation_difference"])
+        estimates["truncation_differences"] = {"level": level, **diffs}
+        estimates["truncation_difference"] = diffs["average"]
+        for sense in SENSES:
+            estimates[f"truncation_{sense}"] = tail(diffs[sense])
+        estimates["truncation"] = max(estimates["truncation_path"], estimates["truncation_words"])
         estimates["truncation_l2"] = tail(float(
-            np.max(np.sqrt(np.sum(short_pi * diff**2, axis=-1)))))
+            np.max(np.sqrt(np.sum(short_pi * average**2, axis=-1)))))
         estimates["truncation_kernel"] = tail(float(
             np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k))))
         estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"

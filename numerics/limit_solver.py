@@ -53,6 +53,9 @@ class LimitSolver:
     K D^{1/2} V (n, r), coefficients = V^T D^{1/2} ybar (r,), norm_M = largest eigenvalue;
     null_term = K D^{1/2} (I - V V^T) D^{1/2} ybar (n,) (zero for the full solve: r = n);
     spectral_error = |M - V diag(lambda) V^T|_F (0 for the full solve).
+    extension_basis = K_x D^{1/2} V (n', r) and extension_null = K_x D^{1/2} (I - V V^T)
+    D^{1/2} ybar (n',) for a cross kernel K_x (n', n) to other inputs (None without one):
+    :func:`g_extended_at`.
     """
 
     alpha: float
@@ -64,6 +67,8 @@ class LimitSolver:
     norm_M: float
     null_term: FloatArray | None = field(default=None, repr=False)
     spectral_error: float = 0.0
+    extension_basis: FloatArray | None = field(default=None, repr=False)
+    extension_null: FloatArray | None = field(default=None, repr=False)
 
 
 class SpectrumRankError(InputError):
@@ -71,7 +76,8 @@ class SpectrumRankError(InputError):
 
 
 def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
-                 perturbed: bool = False, full_fallback: bool = True) -> LimitSolver:
+                 perturbed: bool = False, full_fallback: bool = True,
+                 cross: FloatArray | None = None) -> LimitSolver:
     """The spectral solver of M = D^{1/2} K D^{1/2} (module docstring), K (n, n), pi (n,),
     ybar (n,): full eigendecomposition up to EXACT_WORDS words, low rank beyond.
 
@@ -81,11 +87,13 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
     the check. ``full_fallback`` False: beyond EXACT_WORDS words a low-rank solve that needs
     a rank past n / 4 raises SpectrumRankError instead of the full eigendecomposition (whose
     3 n^2 doubles the caller found would not fit, numerics.costs.limit_bytes).
+    ``cross``: the kernel K_x (n', n) between n' other inputs and the words, for
+    :func:`g_extended_at`.
     """
     root = np.sqrt(np.asarray(pi, dtype=float))
     n = root.shape[0]
     if n > EXACT_WORDS:
-        solver = _low_rank(K, root, np.asarray(ybar, float), float(alpha), perturbed)
+        solver = _low_rank(K, root, np.asarray(ybar, float), float(alpha), perturbed, cross)
         if solver is not None:
             return solver
         if not full_fallback:
@@ -93,7 +101,7 @@ def limit_solver(K: FloatArray, pi: FloatArray, ybar: FloatArray, alpha: float,
                 f"the limit's spectrum on {n} words needs a rank above n/4 = {n // 4}: the "
                 "low-rank solve gives up and the full eigendecomposition does not fit the "
                 "memory cap; lower the word length or raise --memory-cap")
-    return _full(K, root, np.asarray(ybar, float), float(alpha), perturbed)
+    return _full(K, root, np.asarray(ybar, float), float(alpha), perturbed, cross)
 
 
 def _checked(lam: FloatArray, perturbed: bool) -> tuple[FloatArray, float]:
@@ -104,7 +112,7 @@ def _checked(lam: FloatArray, perturbed: bool) -> tuple[FloatArray, float]:
     return np.clip(lam, 0.0, None), top
 
 
-def _full(K, root, ybar, alpha, perturbed) -> LimitSolver:
+def _full(K, root, ybar, alpha, perturbed, cross=None) -> LimitSolver:
     from scipy.linalg import eigh
 
     buffer = np.multiply(K, root[None, :])  # the one (n, n) work array besides V and basis
@@ -117,8 +125,11 @@ def _full(K, root, ybar, alpha, perturbed) -> LimitSolver:
     np.multiply(K, root[None, :], out=buffer)
     basis = buffer @ V
     del buffer
+    extension = None if cross is None else (cross * root[None, :]) @ V
     return LimitSolver(alpha=alpha, pi=root**2, ybar=ybar, eigenvalues=lam, basis=basis,
-                       coefficients=V.T @ (root * ybar), norm_M=top)
+                       coefficients=V.T @ (root * ybar), norm_M=top,
+                       extension_basis=extension,
+                       extension_null=None if cross is None else np.zeros(cross.shape[0]))
 
 
 def _apply_M(K: FloatArray, root: FloatArray, X: FloatArray) -> FloatArray:
@@ -126,7 +137,7 @@ def _apply_M(K: FloatArray, root: FloatArray, X: FloatArray) -> FloatArray:
     return root[:, None] * (K @ (root[:, None] * X))
 
 
-def _low_rank(K, root, ybar, alpha, perturbed) -> LimitSolver | None:
+def _low_rank(K, root, ybar, alpha, perturbed, cross=None) -> LimitSolver | None:
     """Randomized eigen-solve (module docstring); None when the rank would pass n / 4."""
     from scipy.linalg import eigh, qr
 
@@ -147,9 +158,12 @@ def _low_rank(K, root, ybar, alpha, perturbed) -> LimitSolver | None:
             r0 = root * ybar
             basis = K @ (root[:, None] * V)
             rest = r0 - V @ (V.T @ r0)
+            has = cross is not None
             return LimitSolver(alpha=alpha, pi=root**2, ybar=ybar, eigenvalues=lam,
                                basis=basis, coefficients=V.T @ r0, norm_M=top,
-                               null_term=K @ (root * rest), spectral_error=error)
+                               null_term=K @ (root * rest), spectral_error=error,
+                               extension_basis=cross @ (root[:, None] * V) if has else None,
+                               extension_null=cross @ (root * rest) if has else None)
         rank *= 2
     return None
 
@@ -182,6 +196,18 @@ def g_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
     if solver.null_term is not None:
         g += s * solver.null_term[None, :]
     return g
+
+
+def g_extended_at(solver: LimitSolver, times: Sequence[float]) -> FloatArray:
+    """The solution's extension to the inputs of the solver's cross kernel K_x (n', n), shape
+    (T, n'): g_t(x) = alpha int_0^t sum_v pi(v) (ybar - g_s)(v) A(x, v) ds, the limit ODE of
+    theory.md §3 read at inputs x outside the words (the module docstring's formula with K_x
+    in place of K; at the words themselves it is g_at). Raises ValueError without one."""
+    if solver.extension_basis is None or solver.extension_null is None:
+        raise ValueError("g_extended_at: the solver was built without a cross kernel")
+    s = solver.alpha * np.asarray(times, dtype=float).reshape(-1, 1)
+    weights = _phi(solver.eigenvalues, s) * solver.coefficients
+    return weights @ solver.extension_basis.T + s * solver.extension_null[None, :]
 
 
 def spectral_bound(solver: LimitSolver, K_max_diagonal: float, t: float) -> float:

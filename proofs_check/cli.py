@@ -209,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accuracy", type=_accuracy, metavar="DELTA",
                    help="choose the word length as the report does: the shortest L up to "
                    "--word-length whose estimated error delta (quadrature + spectral + "
-                   "truncation + rounding, max over words and times) is <= DELTA, with the "
+                   "truncation + rounding, max over times; the truncation the larger of its "
+                   "senses along paths and at the words) is <= DELTA, with the "
                    "cheapest quadrature rule meeting 1%% of it (default: no choice; the word "
                    "length given, the finest rule)")
     _add_json_out(p)

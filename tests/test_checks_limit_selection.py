@@ -74,3 +74,25 @@ def test_accuracy_note_tells_what_was_chosen_and_why():
     unknown = accuracy_note(float("inf"), 5e-4, 1, 1, "standard", {1: float("inf")},
                             float("inf"), "", 2e-3)  # one length: no truncation estimate
     assert "exceeds" in unknown and "%" not in unknown and "truncation" not in unknown
+
+
+def test_each_check_gets_the_delta_of_its_own_sense():
+    """select_limit (numerics.truncation's senses): delta, the word-length criterion, is the
+    larger of delta_path (the main theorem's path statistic) and delta_words (the frozen
+    network on words); each is the error terms plus the geometric tail of its own sense's
+    differences; on the default config the two senses differ (words below path), so neither
+    could stand in for the other."""
+    from numerics.limit import total_error
+
+    config = load_config(None)
+    result, delta, info = select_limit(config, 1e-3, _times(config))
+    L = result.problem.word_length
+    assert delta == max(info["delta_path"], info["delta_words"]) == info["tried"][L]
+    first_valid = int(config.target.lag) + 2
+    for sense in ("path", "words"):
+        assert set(info["differences"][sense]) == set(range(2, L + 1))
+        tail = truncation_tail(info["differences"][sense], L, info["rho"], first_valid)
+        assert info[f"truncation_{sense}"] == tail
+        assert info[f"delta_{sense}"] == pytest.approx(
+            total_error(result.error_estimates, truncation=tail), rel=1e-12)
+    assert info["truncation_words"] < info["truncation_path"]

@@ -103,6 +103,9 @@ def test_accuracy_chooses_the_shortest_sufficient_word_length(tmp_path: Path, ca
     assert choice["met"] and max(tried) == L <= 6 and tried[L] == choice["delta"] <= 2e-3
     assert all(v > 2e-3 for k, v in tried.items() if k < L)
     assert total_error(doc["error_estimates"]) == pytest.approx(choice["delta"], rel=1e-12)
+    assert choice["delta"] == max(choice["delta_path"], choice["delta_words"])
+    assert set(choice["differences"]) == {"path", "words", "average"}
+    assert set(choice["differences"]["path"]) == {str(j) for j in range(2, L + 1)}
     assert len(doc["words"]) == 3**L and choice["kernel_rule"].startswith("trapezoid")
     monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
     assert main(["limit", "--accuracy", "2e-3", "--times", "1", "--no-progress"]) == 0

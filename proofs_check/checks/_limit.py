@@ -4,8 +4,12 @@ and cached once per report, and the rival limits the network might converge to i
 Word length: :func:`select_limit` takes the smallest L (at most the config's limit.word_length,
 at least q + 2 for a target of lag q) whose estimated error delta(L) = quadrature bound +
 spectral bound + truncation estimate + rounding is <= the budget's ``limit_accuracy``; the
-config's L when none is. Rival limits (:func:`rival_problems`), each the solution of the same
-ODE with one ingredient wrong:
+config's L when none is. The truncation is estimated in the sense of each statistic that uses
+the limit (numerics.truncation): "path" for the main theorem's error along the network's own
+path (delta_path), "words" for the frozen network run on words (delta_words); delta is the
+larger, and each check's allowance uses its own.
+Rival limits (:func:`rival_problems`), each the solution of the same ODE with one ingredient
+wrong:
 * the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the
   target read one step late, y(X_{-1}) (targets without lags);
 * the kernel with one term removed: A - A_c, A - A_w, A - A_b for each trainable group (with a
@@ -16,16 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.limit import (
-    LimitSolver,
-    g_at,
-    limit_solver,
-    solve_limit,
-    suffix_average,
-    total_error,
-    truncation_tail,
-)
+from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, total_error
 from numerics.simulate import time_to_step
+from numerics.truncation import SENSES, truncation_tail
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
@@ -36,6 +33,9 @@ TIME_POINTS = 32
 # numerics.limit.quadrature_bound (a factor alpha |ybar|_pi (T + (2/3) sqrt(alpha max A) T^1.5),
 # about 2 on the shipped configurations), it takes a few percent of delta.
 KERNEL_SHARE = 0.01
+# the senses of numerics.truncation the report's statistics use: "path" (the main theorem's
+# path statistic), "words" (the frozen network on words)
+CHECK_SENSES = ("path", "words")
 WINDOW_STEPS = 64  # steps per grid time in the main theorem's statistic (its docstring)
 
 
@@ -73,12 +73,17 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
                  full_fallback: bool = True):
     """The limit on words at the smallest sufficient word length (module docstring).
 
-    Solves L = 1, 2, ... up to the config's word length (each once, ``truncation="none"``,
-    with the cheapest quadrature rule meeting KERNEL_SHARE x ``accuracy``),
-    measures diff_L against L - 1 and stops at the first L >= q + 2 with
-    delta(L) = quadrature + spectral + :func:`numerics.limit.truncation_tail` + rounding
-    <= ``accuracy``.
-    Returns (LimitResult, delta, info) with info the delta of every L tried.
+    Solves L = 1, 2, ... up to the config's word length (each once, with L - 1 in the same pass
+    for the differences, ``truncation="previous"``, and the cheapest quadrature rule meeting
+    KERNEL_SHARE x ``accuracy``), records the differences diff_L between L and L - 1 in each
+    sense of numerics.truncation, and stops at the first L >= q + 2 with
+    delta(L) = max(delta_path, delta_words) <= ``accuracy``, where delta_sense = quadrature +
+    spectral + :func:`numerics.truncation.truncation_tail` of that sense's differences +
+    rounding: "path" for the network along its own path (L2 over the stationary law of paths),
+    "words" for the frozen network run on words (sup over words).
+    Returns (LimitResult, delta, info) with info the delta of every L tried, the differences
+    per sense ({sense: {L: diff}}), rho, and at the returned L the truncation estimate of each
+    sense and delta_path, delta_words.
     ``kernel_groups`` False: the kernel's groups are not kept, ``full_fallback`` False: no full
     eigen-solve behind the low-rank one (``rnnkl limit --accuracy``, as its memory plan says).
     """
@@ -89,34 +94,35 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
     first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
     L_min = min(L_max, first_valid)
     rho = float(contraction_rate(config))
-    diffs: dict[int, float] = {}
+    diffs: dict[str, dict[int, float]] = {sense: {} for sense in SENSES}
     tried: dict[int, float] = {}
-    truncation = float("inf")
-    previous = None
+    tails = {sense: float("inf") for sense in CHECK_SENSES}
+    deltas = dict(tails)
     result = None
-    delta = float("inf")
     for L in range(max(1, L_min - 1), L_max + 1):
-        result = solve_limit(config, L, times=times, truncation="none",
+        result = solve_limit(config, L, times=times, truncation="previous" if L > 1 else "none",
                              kernel_accuracy=KERNEL_SHARE * accuracy,
                              kernel_groups=kernel_groups, full_fallback=full_fallback)
-        if previous is not None:
-            m = result.problem.P.shape[0]
-            diffs[L] = float(np.max(np.abs(
-                suffix_average(result.g, result.problem.pi_L, m) - previous.g)))
-        previous = result
+        measured = result.error_estimates.get("truncation_differences")
+        if measured is not None:
+            for sense in SENSES:
+                diffs[sense][int(measured["level"])] = float(measured[sense])
         if L < L_min:
             continue
-        estimates = result.error_estimates
-        truncation = truncation_tail(diffs, L, rho, first_valid)
-        if rho == 0.0 and L >= lag + 1:
-            truncation = 0.0  # no memory (b = 0): words of length q + 1 are exact
-        delta = total_error(estimates, truncation=truncation)
-        tried[L] = delta
-        if delta <= accuracy:
+        for sense in CHECK_SENSES:
+            tails[sense] = truncation_tail(diffs[sense], L, rho, first_valid)
+            if rho == 0.0 and L >= lag + 1:
+                tails[sense] = 0.0  # no memory (b = 0): words of length q + 1 are exact
+            deltas[sense] = total_error(result.error_estimates, truncation=tails[sense])
+        tried[L] = max(deltas.values())
+        if tried[L] <= accuracy:
             break
     assert result is not None
+    delta = tried.get(int(result.problem.word_length), float("inf"))
     return result, delta, {"tried": tried, "differences": diffs, "rho": rho,
-                           "truncation": truncation}
+                           "truncation": max(tails.values()),
+                           **{f"truncation_{sense}": tails[sense] for sense in CHECK_SENSES},
+                           **{f"delta_{sense}": deltas[sense] for sense in CHECK_SENSES}}
 
 
 def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
@@ -151,6 +157,8 @@ def limit_job(context: CheckContext) -> Job:
                "tried_delta": np.array([t[1] for t in tried], dtype=float),
                "quadrature": np.array(float(result.error_estimates.get("quadrature") or 0.0)),
                "truncation": np.array(float(info["truncation"])),
+               **{key: np.array(float(info[key])) for sense in CHECK_SENSES
+                  for key in (f"truncation_{sense}", f"delta_{sense}")},
                "kernel_rule": np.array(result.kernel.rule),
                "ybar_wrong": ybar_wrong, "wrong_target_name": np.array(wrong_name)}
         for group, part in result.kernel.by_group.items():
@@ -198,13 +206,16 @@ def floor_allowance(fit: RateFit, delta: float) -> float:
 
 def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: str,
                   tried: dict[int, float] | None = None, truncation: float | None = None,
-                  rule: str = "", top_error: float | None = None) -> str:
+                  rule: str = "", top_error: float | None = None,
+                  own: tuple[str, float, float] | None = None) -> str:
     """What the report tells the user about the limit's accuracy: the word length chosen and why
     (the shortest of those ``tried`` whose delta meets the budget's target, or the config's
     cap), delta's truncation share, the kernel's quadrature ``rule``, and delta against the
     measured error at the ladder's largest N (``top_error``; the budget's targets are chosen so
     that delta <= 1/5 of it, proofs_check.budget). Not met: the floor allowance (ii) carries it
-    and the test is weaker."""
+    and the test is weaker. ``own`` = (what the check compares, its delta, its truncation
+    estimate): the check's own delta (its sense of the truncation, numerics.truncation), in
+    place of the selection's for the truncation share and the share of the error."""
     tried = dict(tried or {})
     shorter = {k: v for k, v in tried.items() if k < L}
     if delta <= accuracy:
@@ -218,6 +229,9 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
                 f"{delta:.2g} exceeds the {budget} budget's target {accuracy:.2g}; the finite-N "
                 "allowance covers it, at the price of a wider acceptance interval (raise "
                 "[limit] word_length for a sharper test)")
+    if own is not None:
+        text += f"; for {own[0]}: delta = {own[1]:.2g}"
+        delta, truncation = own[1], own[2]
     if truncation is not None and np.isfinite(truncation) and delta > 0:
         text += f"; truncation (rho^L tail) {truncation:.2g} of it"
     if rule:

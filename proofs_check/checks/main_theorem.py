@@ -19,7 +19,9 @@ Predicted slope -r from derivations.scaling. Allowance: (i) a subleading error t
 faster by the gap between r and the next rate (1/2 if r < 1/2, else 1/2 more), relative size
 b N^-gap with |b| <= 1, moves the slope by <= gap N^-gap/(1 - N^-gap) at N_min; (ii) the limit's
 own error delta moves the slope by at most sum_j |a_j| (-log(1 - delta/E_j))
-(checks._limit.floor_allowance).
+(checks._limit.floor_allowance), with the truncation in the sense of the statistic
+(numerics.truncation): delta_path (L2 over paths) for the path, delta_words (sup over words
+read from S = 0) for the frozen network; the rival tests use the same.
 Rivals: of the bound, the rate 1/4 slower and no convergence (proofs_check.rivals), and "f^N
 converges to h" for every rival limit h of checks._limit (wrong target, kernel term removed),
 each by the paired test of proofs_check.rivals.limit_rival at the largest N on the same
@@ -156,20 +158,22 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     ns = np.array(budget.n_ladder)
     replicas = [budget.replicas_at(n) for n in budget.n_ladder]
     predicted = predicted_exponent("overall", config)  # -r from derivations.scaling
-    delta = float(limit["delta"])
+    delta = float(limit["delta"])  # the word-length choice's: the larger of the two below
+    delta_path = float(limit["delta_path"])  # the error of g_t as the limit along paths
+    delta_words = float(limit["delta_words"])  # ... as the limit at words read from S = 0
     L = int(limit["L"])
     claim = "claim"
     solvers = {claim: claim_solver(limit), **rival_solvers(limit, config.network.trainable)}
     errors = [window_errors(level, solvers, config, L) for level in levels]
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY,)))
     fit = fit_rate(ns, [_sup_samples(e[claim]) for e in errors], power=2, rng=rng)
-    test = rate_test(fit, predicted, _allowance(context, -predicted, delta, fit), replicas)
+    test = rate_test(fit, predicted, _allowance(context, -predicted, delta_path, fit), replicas)
     top = errors[-1]
     distances = path_distance(levels[-1], solvers, config, L, claim)
     # at t = T (the last window), where the limits have moved apart and the start-up error
     # of f_0 has decayed: a fixed choice, made before looking at the data
     path_rivals = tuple(limit_rival(name, top[claim][:, -1], top[name][:, -1],
-                                    distances[name], delta) for name in distances)
+                                    distances[name], delta_path) for name in distances)
 
     # frozen network at T on words drawn from pi_L
     select = frozen_words(context, limit["pi_L"])
@@ -184,48 +188,58 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     g_T = {name: g_on_times(s, (horizon,))[0][select] for name, s in solvers.items()}
     fit_f = fit_rate(ns, [np.mean((f - g_T[claim]) ** 2, axis=1) for f in frozen], power=2,
                      rng=rng)
-    test_f = rate_test(fit_f, predicted, _allowance(context, -predicted, delta, fit_f), replicas)
+    test_f = rate_test(fit_f, predicted, _allowance(context, -predicted, delta_words, fit_f),
+                       replicas)
     word_rivals = tuple(
         limit_rival(name, np.mean((frozen[-1] - g_T[claim]) ** 2, axis=1),
                     np.mean((frozen[-1] - g_T[name]) ** 2, axis=1),
-                    float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2))), delta)
+                    float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2))), delta_words)
         for name in solvers if name != claim)
 
     tried = {int(k): float(v) for k, v in zip(limit["tried_L"], limit["tried_delta"],
                                                strict=True)}
-    def note(top_error: float) -> str:  # delta against this check's error at the largest N
+    def note(top_error: float, sense: str) -> str:  # this check's delta against its error
+        what = {"path": "g_t along the network's path (L2 over paths)",
+                "words": "g_t at words read from S = 0 (sup over words)"}[sense]
         return accuracy_note(delta, float(budget.limit_accuracy), L,
                              int(config.limit.word_length), budget.name, tried,
-                             float(limit["truncation"]), str(limit["kernel_rule"]), top_error)
+                             float(limit["truncation"]), str(limit["kernel_rule"]), top_error,
+                             own=(what, float(limit[f"delta_{sense}"]),
+                                  float(limit[f"truncation_{sense}"])))
 
     common = {
               "ladder": list(budget.n_ladder), "replicas": replicas, "word_length": L,
               "limit_error_estimate": delta, "limit_quadrature_bound": float(limit["quadrature"]),
               "word_lengths_tried": tried, "limit_truncation_estimate": float(limit["truncation"]),
               "limit_kernel_rule": str(limit["kernel_rule"]),
+              **{f"limit_{key}_{sense}": float(limit[f"{key}_{sense}"])
+                 for sense in ("path", "words") for key in ("delta", "truncation")},
               "rival_distances_on_path": distances,
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
               f"{replica_text(budget)} replicas per N, widened by the allowance {{:.3g}} (a "
               "subleading term of the error, plus the largest slope change the limit's own "
-              f"error delta = {delta:.2g} can cause)")
+              "error delta = {:.2g} can cause: its error as the limit {}, numerics.truncation)")
     figures = ntk_figures(config, budget, limit, solvers[claim], levels, errors, claim, L)
     base = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,
         quantity="rate exponent of sup over t_j of the RMS of f^N - g_t along the training path",
-        tolerance_source=source.format(test.allowance),
+        tolerance_source=source.format(test.allowance, delta_path,
+                                       "along the path, L2 over paths"),
         figures=(rate_figure(test, "Main theorem: the error along the training path",
                              r"$\sup_t$ RMS of $f^N - g_t$"), *figures,
                  limit_rivals_figure("Rival limits at t = T, largest N", path_rivals)),
-        details=dict(common, note=note(float(fit.values[-1]))), formula=FORMULA)
+        details=dict(common, note=note(float(fit.values[-1]), "path")), formula=FORMULA)
     frozen_base = rate_base(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
         quantity="rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",
-        tolerance_source=source.format(test_f.allowance),
+        tolerance_source=source.format(test_f.allowance, delta_words,
+                                       "at words read from S = 0, sup over words"),
         figures=(rate_figure(test_f, "Frozen network at T on words vs g_T",
                              r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),
                  limit_rivals_figure("Rival limits on words at T, largest N", word_rivals)),
-        details=dict(common, note=note(float(fit_f.values[-1])), rival_distances_on_words={
+        details=dict(common, note=note(float(fit_f.values[-1]), "words"),
+                     rival_distances_on_words={
             name: float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2)))
             for name in solvers if name != claim}),
         formula=r"f_{\theta_T}(u) - g_T(u) = O(N^{-r})")

@@ -49,7 +49,7 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     estimate when solve_limit does that) against the cap; ``field`` names L for the user;
     ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no);
     ``neighbour``: whether the truncation estimate's other length shares the kernel's pass
-    (rnnkl limit: yes; the report's select_limit solves one length at a time: no);
+    (with their cross kernel; rnnkl limit and the report's select_limit: yes);
     ``full_fallback``: whether the low-rank solve may fall back to the full one."""
     m, d = config.chain.m, config.chain.d
     nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
@@ -67,8 +67,8 @@ def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     a one-line error if the spectrum needs a rank past n / 4); ResourceError when neither fits
     (naming the largest word length that fits without the fallback). ``one_length``: the
     lengths are solved one at a time up to ``word_length`` (proofs_check.checks._limit.
-    select_limit, ``rnnkl limit --accuracy``): never m^(L+1) words, and the previous length's
-    result (1/m^2 the size) is still held while the next one is solved."""
+    select_limit, ``rnnkl limit --accuracy``): never m^(L+1) words, each length with the
+    previous one in the same pass (for the truncation estimate)."""
     extent = {"next_length": False, "neighbour": True} if one_length else {}
     try:
         return check_limit(config, word_length, cap, field=field, groups=groups,
@@ -92,12 +92,11 @@ def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:
 def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
     and the two snapshots) and its limit (at most limit.word_length, truncation by the
-    previous length, so no L + 1) against the cap."""
+    previous length in the same pass, so no L + 1) against the cap."""
     peak = 0.0
     for n_units in budget.n_ladder:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
         peak = max(peak, check_simulation(config, cap, rung=rung, snapshots=2))
     peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
-                                 field="limit.word_length", next_length=False,
-                                 neighbour=False))
+                                 field="limit.word_length", next_length=False))
     return peak

@@ -5,11 +5,13 @@ Writes JSON ``{"word_length", "words": [[state indices, oldest first], ...], "pi
 {...}}`` to --out, or to stdout when it is not a terminal (a terminal gets a short summary;
 proofs_check.commands._output). Extra keys: "loss" (L2(pi_L) training loss at each time),
 "alpha", "activation", "trainable". error_estimates: see numerics.limit.solve_limit
-("quadrature", "truncation", "rounding", ...). Floats use Python's repr (full precision).
+("quadrature", "truncation" and its senses "truncation_path", "truncation_words", "rounding",
+...). Floats use Python's repr (full precision).
 ``--accuracy DELTA``: the word length is chosen as the report chooses it (the shortest up to
 the word length given whose delta meets DELTA), and "word_length_choice" says what was chosen
-and why (the target, delta, "met", delta of every length tried, the differences between
-lengths, rho, the kernel's rule).
+and why (the target, delta = max(delta_path, delta_words), "met", delta of every length
+tried, the differences between lengths per sense of numerics.truncation, rho, the kernel's
+rule).
 """
 
 from __future__ import annotations
@@ -58,10 +60,15 @@ def summary(result: LimitResult, seconds: float) -> str:
     lines += [f"{t:>8.4g}  {loss:>36.4g}" for t, loss in zip(result.times, result.loss,
                                                             strict=True)]
     parts = []
-    for key in ("quadrature", "truncation", "rounding"):
+    for key, label in (("quadrature", "quadrature"),
+                       ("truncation_path", "truncation along paths (L2 over paths)"),
+                       ("truncation_words", "truncation at the words (sup)"),
+                       ("rounding", "rounding")):
         value = estimates.get(key)
-        parts.append(f"{key} {value:.2g}" if isinstance(value, float) else f"{key} not estimated")
-    lines.append("error estimates of g_t (max over words and times): " + ", ".join(parts))
+        parts.append(f"{label} {value:.2g}" if isinstance(value, float)
+                     else f"{label} not estimated")
+    lines.append("error estimates of g_t (max over times; numerics.truncation for the senses "
+                 "of truncation): " + ", ".join(parts))
     return "\n".join(lines)
 
 
@@ -80,13 +87,18 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     def finite(value: float) -> float | None:  # no estimate (JSON null): one length only
         return float(value) if math.isfinite(value) else None
 
+    senses = ("path", "words")
     estimates = dict(result.error_estimates, truncation=finite(info["truncation"]),
+                     **{f"truncation_{sense}": finite(info[f"truncation_{sense}"])
+                        for sense in senses},
                      truncation_method="geometric tail of the differences between consecutive "
-                     f"lengths (rho = {info['rho']:.6g}; numerics.limit.truncation_tail)")
+                     f"lengths (rho = {info['rho']:.6g}; numerics.truncation.truncation_tail)")
     choice = {"accuracy": accuracy, "delta": finite(delta), "met": bool(delta <= accuracy),
+              **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in senses},
               "kernel_accuracy": KERNEL_SHARE * accuracy,
               "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
-              "differences": {str(k): v for k, v in sorted(info["differences"].items())},
+              "differences": {sense: {str(k): v for k, v in sorted(by_level.items())}
+                              for sense, by_level in info["differences"].items()},
               "rho": info["rho"], "kernel_rule": result.kernel.rule}
     return dataclasses.replace(result, error_estimates=estimates), choice
 

@@ -1,0 +1,88 @@
+"""The truncation of paths to words (theory.md §4): how far g on words of length L is from the
+limit on whole paths, estimated from consecutive word lengths.
+
+g^L (words of length L, read from S = G = 0 before the oldest symbol) stands for the limit g in
+three senses, one per statistic that compares a network with it:
+
+* "path": g^L(u) for g(x) on a whole path x ending in the word u (the trained network along its
+  own path, proofs_check.checks.main_theorem): the error in L2 of the stationary law of paths,
+  | g - g^L |_{L2(pi)}. By Minkowski it is at most sum_{j > L} | g^j - g^(j-1) |_{L2(pi_j)}, the
+  pointwise differences of consecutive lengths (g^(j-1) read on the younger j - 1 symbols).
+* "words": g^L(u) for g at the word u itself read from S = 0 (the frozen network run on a
+  word): g^j extended to the shorter words by the limit ODE itself (numerics.limit_solver.
+  g_extended_at with the cross kernel numerics.kernel.cross_kernel) telescopes exactly,
+  g(u) - g^L(u) = sum_{j > L} (g^j(u) - g^(j-1)(u)); the error in the sup norm over words.
+* "average": g^L(u) for E[g(x) | u], the best function of the word (the older symbols averaged
+  out under the stationary chain, :func:`suffix_average`); the sup norm over words.
+
+Each difference decays like C rho^j (rho = b_max Lip(sigma), the memory contraction), so the
+tail is extrapolated geometrically (:func:`truncation_tail`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+SENSES = ("path", "words", "average")
+
+
+def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
+    """Average over the oldest symbol: (..., m^(L+1)) on (L+1)-words -> (..., m^L) on L-words.
+
+    Weights pi_{L+1}(s u) / pi_L(u) = law of the unseen older symbol given u under the
+    stationary chain (time-reversed step); uniform where pi_L(u) = 0.
+    """
+    n = pi_long.shape[0] // m
+    w = pi_long.reshape(m, n)
+    total = w.sum(axis=0)
+    w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
+    v = values.reshape(values.shape[:-1] + (m, n))
+    return np.einsum("...sn,sn->...n", v, w)  # no temporary of the size of ``values``
+
+
+def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
+    """Average K_{L+1}(s u, s' v) over independent older symbols s, s' (suffix_average twice)."""
+    half = suffix_average(K_long, pi_long, m)  # average over s' (columns)
+    return suffix_average(half.T, pi_long, m).T
+
+
+def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArray, m: int,
+                      extended: FloatArray | None = None) -> dict[str, float]:
+    """The difference between g on words of length j (``long_g``, (T, m^j), law ``pi_long``)
+    and on length j - 1 (``short_g``, (T, m^(j-1))), max over the times, in each sense of the
+    module docstring: "path" max_t | g^j(s u) - g^(j-1)(u) |_{L2(pi_j)}; "words"
+    max_t max_u | g^j(u) - g^(j-1)(u) | at the (j-1)-words read from S = 0 (``extended``: g^j
+    extended to them, (T, m^(j-1)); absent without it); "average"
+    max_t max_u | E[g^j(s u) | u] - g^(j-1)(u) |."""
+    n = short_g.shape[-1]
+    pointwise = long_g.reshape(long_g.shape[:-1] + (m, n)) - short_g[..., None, :]
+    law = pi_long.reshape(m, n)
+    out = {"path": float(np.max(np.sqrt(np.einsum("...sn,sn->...", pointwise**2, law)))),
+           "average": float(np.max(np.abs(suffix_average(long_g, pi_long, m) - short_g)))}
+    if extended is not None:
+        out["words"] = float(np.max(np.abs(extended - short_g)))
+    return out
+
+
+def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid: int = 1) -> float:
+    """theory.md §4, truncation: the estimated |g^L - g^infinity| (in the norm of the given
+    differences) from measured differences diff_j between consecutive word lengths
+    (:func:`level_differences`, one sense), which decay like C rho^j. The one truncation
+    estimator of the suite (numerics.limit.solve_limit, the checks' word-length choice).
+
+    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the valid
+    levels j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
+    j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
+    for convergence. Infinite when no difference exists.
+    """
+    rho = min(max(float(rho), 0.0), 0.99)
+    levels = [j for j in (L - 1, L, L + 1) if j >= first_valid and j in diffs]
+    if not levels:  # words too short for the target: extrapolate what there is (config's L)
+        levels = [j for j in (L - 1, L, L + 1) if j in diffs]
+    if not levels:
+        return float("inf")
+    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
