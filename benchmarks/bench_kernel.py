@@ -9,7 +9,9 @@ L = 6..9 and d = 2 (examples/antisymmetric_beta_half.toml) at L = 4..7. Before a
 the suite's memory model (numerics.costs) is asked whether it fits the cap; a case that does
 not is printed as refused, as `rnnkl limit` would refuse it. A case over --max-seconds is
 stopped and printed as such. delta = quadrature bound + spectral bound + truncation estimate
-+ rounding (numerics.limit). "blocks": the kernel's row blocks (numerics.kernel, under
++ rounding (numerics.limit), the truncation the larger of its senses (numerics.truncation);
+d_path, d_words: delta with the truncation along paths (L2) and at the words (sup).
+"blocks": the kernel's row blocks (numerics.kernel, under
 numerics.costs.KERNEL_BLOCK_BYTES); "solve": whether the low-rank solve keeps its full fallback
 (only when that fits the cap, proofs_check.commands._sizes.plan_limit).
 
@@ -50,8 +52,11 @@ result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accu
 seconds = time.perf_counter() - start
 e = result.error_estimates
 delta = total_error(e)
+senses = {{s: total_error(e, truncation=e.get("truncation_" + s) or 0.0)
+          for s in ("path", "words")}}
 print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
+                  "delta_path": senses["path"], "delta_words": senses["words"],
                   "method": e.get("truncation_method", "none"),
                   "blocks": result.kernel.rule_sizes.get("row_blocks", 1)}}))
 """
@@ -80,7 +85,7 @@ def main() -> int:
     print(f"{os.cpu_count()} cores; memory cap {format_bytes(cap.bytes)} ({cap.source}); "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}")
     print(f"{'case':<5} {'L':>2} {'words':>6} {'planned':>10} {'peak':>10} {'wall s':>8} "
-          f"{'delta':>9} {'blocks':>6}  solve  truncation")
+          f"{'delta':>9} {'d_path':>9} {'d_words':>9} {'blocks':>6}  solve  truncation")
     for name, (path, lengths) in CASES.items():
         if args.only and name != args.only:
             continue
@@ -100,6 +105,7 @@ def main() -> int:
                 continue
             print(f"{name:<5} {L:>2} {row['words']:>6} {format_bytes(planned):>10} "
                   f"{format_bytes(row['peak']):>10} {row['seconds']:>8.1f} {row['delta']:>9.2e}"
+                  f" {row['delta_path']:>9.2e} {row['delta_words']:>9.2e}"
                   f" {row['blocks']:>6}  {'full fallback' if fallback else 'low rank only'}"
                   f"  {row['method']}", flush=True)
     return 0
