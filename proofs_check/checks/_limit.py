@@ -195,7 +195,10 @@ def g_on_times(solver: LimitSolver, times) -> np.ndarray:
 
 def floor_allowance(fit: RateFit, delta: float) -> float:
     """Allowance (ii) of the module docstring: the largest slope change an error <= delta of g
-    can cause, sum_j |a_j| (-log(1 - delta / E_j)) over the rungs (inf if delta >= some E_j)."""
+    can cause, sum_j |a_j| (-log(1 - delta / E_j)) over the rungs (inf if delta >= some E_j).
+    An RMS statistic of f - g^L differs from that of f - g^infinity by at most the RMS of
+    g^infinity - g^L over its samples (Minkowski): <= delta for a sup-norm delta (words), and
+    delta in expectation for an L2 one over the law the samples are drawn from (paths)."""
     values = np.asarray(fit.values, dtype=float)
     ratio = float(delta) / np.maximum(values, 1e-300)
     log_bounds = np.full(values.shape, np.inf)
