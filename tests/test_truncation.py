@@ -8,6 +8,7 @@ import mpmath
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
+from test_limit import FAST, TWO_STATE_TANH  # same tests/ directory (pytest prepend)
 
 from derivations.inputs.config import load_config, parse_config
 from numerics import limit_solver as solver_module
@@ -27,24 +28,6 @@ ROUNDING = 1e-13  # double summation over ~1e4-1e5 nodes of O(1) terms
 CROSS_U, CROSS_V = [0.3, -1.0], [1.0, 1.0, -1.0]
 CROSS_REFERENCE = "0.86325474969002797899943883727622"
 
-TWO_STATE_TANH = """
-[chain]
-states = [[-1.0], [0.5]]
-transition = [["3/4", "1/4"], ["1/2", "1/2"]]
-[target]
-expression = "tanh(x0 + 0.5*x1)"
-[network]
-activation = "tanh"
-[init]
-c_std = 1.0
-w_std = 1.2
-b_max = 0.5
-[training]
-alpha = 1.5
-[limit]
-word_length = 4
-"""
-FAST = QuadratureSettings(w_step=0.1, b_nodes=12)
 
 
 def test_cross_kernel_against_the_30_digit_tier() -> None:
