@@ -43,11 +43,10 @@ from numerics.limit_solver import (  # the spectral solve; also importable from 
     spectral_bound,
 )
 from numerics.quadrature import QuadratureSettings
-from numerics.truncation import (  # also importable from here
+from numerics.truncation import (
     SENSES,
     kernel_suffix_average,
     level_differences,
-    suffix_average,
     truncation_tail,
 )
 from numerics.words import enumerate_words, path_word_indices, word_stationary_law
@@ -290,10 +289,8 @@ def solve_limit(
         p2, k2, s2, g2 = solved.pop(other)
         long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
         long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
-        short_pi = (problem if truncation == "next" else p2).pi_L  # the shorter length's law
         extended = g_extended_at(s2 if truncation == "next" else solver, times)
         diffs = level_differences(long_g, long_p.pi_L, short_g, m, extended)
-        average = suffix_average(long_g, long_p.pi_L, m) - short_g
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
         # diff_{L+1} / (1 - rho) ("next") or diff_L rho / (1 - rho) ("previous")
         from derivations.inputs.config import contraction_rate
@@ -309,8 +306,7 @@ def solve_limit(
         for sense in SENSES:
             estimates[f"truncation_{sense}"] = tail(diffs[sense])
         estimates["truncation"] = max(estimates["truncation_path"], estimates["truncation_words"])
-        estimates["truncation_l2"] = tail(float(
-            np.max(np.sqrt(np.sum(short_pi * average**2, axis=-1)))))
+        estimates["truncation_l2"] = tail(diffs["average_l2"])
         estimates["truncation_kernel"] = tail(float(
             np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k))))
         estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"

@@ -57,12 +57,14 @@ def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArr
     module docstring: "path" max_t | g^j(s u) - g^(j-1)(u) |_{L2(pi_j)}; "words"
     max_t max_u | g^j(u) - g^(j-1)(u) | at the (j-1)-words read from S = 0 (``extended``: g^j
     extended to them, (T, m^(j-1)); absent without it); "average"
-    max_t max_u | E[g^j(s u) | u] - g^(j-1)(u) |."""
+    max_t max_u | E[g^j(s u) | u] - g^(j-1)(u) |, and "average_l2" the same in L2(pi_(j-1))."""
     n = short_g.shape[-1]
     pointwise = long_g.reshape(long_g.shape[:-1] + (m, n)) - short_g[..., None, :]
     law = pi_long.reshape(m, n)
+    average = suffix_average(long_g, pi_long, m) - short_g
     out = {"path": float(np.max(np.sqrt(np.einsum("...sn,sn->...", pointwise**2, law)))),
-           "average": float(np.max(np.abs(suffix_average(long_g, pi_long, m) - short_g)))}
+           "average": float(np.max(np.abs(average))),
+           "average_l2": float(np.max(np.sqrt(np.sum(law.sum(axis=0) * average**2, axis=-1))))}
     if extended is not None:
         out["words"] = float(np.max(np.abs(extended - short_g)))
     return out

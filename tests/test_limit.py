@@ -19,12 +19,12 @@ from numerics.limit import (
     limit_solver,
     parse_times,
     solve_limit,
-    suffix_average,
     training_loss,
     word_problem,
 )
 from numerics.quadrature import QuadratureSettings
 from numerics.targets import ybar_on_words
+from numerics.truncation import suffix_average
 from numerics.words import enumerate_words, word_stationary_law
 
 TWO_STATE_TANH = """
