@@ -45,6 +45,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from derivations.inputs.files import load_layers
 from numerics.limit import solve_limit, total_error
+from proofs_check.checks._limit import CHECK_SENSES
 config = load_layers({path!r}).config
 start = time.perf_counter()
 result = solve_limit(config, {L}, times=(1.0,), kernel_groups=False, kernel_accuracy={acc!r},
@@ -53,7 +54,7 @@ seconds = time.perf_counter() - start
 e = result.error_estimates
 delta = total_error(e)
 senses = {{s: total_error(e, truncation=e.get("truncation_" + s) or 0.0)
-          for s in ("path", "words")}}
+          for s in CHECK_SENSES}}
 print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAGE_SELF)
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
                   "delta_path": senses["path"], "delta_words": senses["words"],

@@ -45,6 +45,7 @@ from proofs_check.checks._common import (
     subleading_allowance,
 )
 from proofs_check.checks._limit import (
+    CHECK_SENSES,
     accuracy_note,
     claim_solver,
     floor_allowance,
@@ -213,7 +214,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "word_lengths_tried": tried, "limit_truncation_estimate": float(limit["truncation"]),
               "limit_kernel_rule": str(limit["kernel_rule"]),
               **{f"limit_{key}_{sense}": float(limit[f"{key}_{sense}"])
-                 for sense in ("path", "words") for key in ("delta", "truncation")},
+                 for sense in CHECK_SENSES for key in ("delta", "truncation")},
               "rival_distances_on_path": distances,
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "

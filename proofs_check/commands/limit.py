@@ -79,7 +79,7 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     the truncation estimate of that choice in error_estimates, and the JSON "word_length_choice":
     the target, delta, whether it is met, delta of every length tried, the differences between
     consecutive lengths, rho and the kernel's rule."""
-    from proofs_check.checks._limit import KERNEL_SHARE, select_limit
+    from proofs_check.checks._limit import CHECK_SENSES, KERNEL_SHARE, select_limit
 
     result, delta, info = select_limit(config, accuracy, times, kernel_groups=False,
                                        full_fallback=full_fallback)
@@ -87,14 +87,13 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     def finite(value: float) -> float | None:  # no estimate (JSON null): one length only
         return float(value) if math.isfinite(value) else None
 
-    senses = ("path", "words")
     estimates = dict(result.error_estimates, truncation=finite(info["truncation"]),
                      **{f"truncation_{sense}": finite(info[f"truncation_{sense}"])
-                        for sense in senses},
+                        for sense in CHECK_SENSES},
                      truncation_method="geometric tail of the differences between consecutive "
                      f"lengths (rho = {info['rho']:.6g}; numerics.truncation.truncation_tail)")
     choice = {"accuracy": accuracy, "delta": finite(delta), "met": bool(delta <= accuracy),
-              **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in senses},
+              **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in CHECK_SENSES},
               "kernel_accuracy": KERNEL_SHARE * accuracy,
               "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
               "differences": {sense: {str(k): v for k, v in sorted(by_level.items())}
