@@ -170,11 +170,13 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     outputs = 3.0 if groups else 1.0  # the groups, or K
     kept = 4.0 if groups else 1.0  # after the kernel: K (+ the groups)
     working = outputs + 3.0  # + Q(2h), Q(4h), the product buffer
-    kernel = max(min(working * matrix, outputs * matrix + block_bytes), kept * matrix)
-    full = n <= EXACT_WORDS or full_fallback
-    # with the neighbouring length: the cross kernel between the two (n / m x n, numerics.
-    # kernel.cross_kernel) is held while the longer length is solved
+    # with the neighbouring length: the cross kernel between the two (n / m x n), assembled in
+    # the kernel's pass (numerics.kernel.kernels_on_words ``pairs``) and held until the longer
+    # length is solved
     cross = 1.0 / m if neighbour else 0.0
+    kernel = max(min(working * matrix, outputs * matrix + block_bytes), kept * matrix)
+    kernel += cross * matrix
+    full = n <= EXACT_WORDS or full_fallback
     solve = (kept + cross + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
     lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
     peak = (max(kernel, solve) + UNSEEN_MATRICES * matrix) * lengths

@@ -21,7 +21,7 @@ Quadrature rules and their error estimates: :mod:`numerics.quadrature`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +31,7 @@ from derivations.errors import InputError
 from numerics.blockwise import max_abs_difference, mirror_upper, row_blocks, total_of
 from numerics.costs import KERNEL_BLOCK_BYTES
 from numerics.kernel_errors import step_halving_error, tail_constant
-from numerics.kernel_sums import accumulate, cross_sum
+from numerics.kernel_sums import accumulate
 from numerics.quadrature import (
     QuadratureSettings,
     default_settings,
@@ -75,7 +75,8 @@ class KernelResult:
     numerics.kernel_errors.step_halving_error), "b_nodes" (|Q_n - Q_2n|), "tail" (bound on
     the neglected Gaussian tail) or "sobol" (Student-t 99.9% half-width over scramblings);
     mode says which ("differences" or "replicates"). numerics.limit propagates ``error`` by a
-    rigorous bound.
+    rigorous bound. cross: per shorter length s asked for (:func:`kernels_on_words` ``pairs``),
+    the kernel between the words of length s and these, (m^s, n), by the value rule of K.
     """
 
     K: FloatArray
@@ -85,7 +86,8 @@ class KernelResult:
     mode: str
     rule_sizes: dict[str, int]
     rule: str = ""  # the quadrature rule in words (what the report tells the user)
-    settings: QuadratureSettings | None = None  # the rule's parameters (for cross_kernel)
+    settings: QuadratureSettings | None = None  # the rule's parameters
+    cross: dict[int, FloatArray] = field(default_factory=dict, repr=False)
 
 
 def spec_from_config(config: object) -> KernelSpec:
@@ -129,11 +131,17 @@ def kernels_on_words(
     select: NDArray[np.int64] | None = None,
     by_group: bool = True,
     block_bytes: float | None = None,
+    pairs: tuple[tuple[int, int], ...] = (),
 ) -> dict[int, KernelResult]:
     """theory.md §3-§4 kernel K_uv = A(u, v) on the m^l words of each length l in ``lengths``,
     in one pass over the quadrature nodes (the shorter lengths' features are levels of the
     longest one's prefix tree: the truncation estimate of numerics.limit reuses the longer
     length's work); ``select``: the rows/cols of the longest length to keep.
+    ``pairs``: (short, long) of lengths in ``lengths``, short < long: the cross kernel between
+    their words, assembled in the same pass by the value rule below (no error estimate of its
+    own: it serves numerics.limit's truncation estimate, a difference of two solutions, in which
+    the quadrature error enters at second order), in ``results[long].cross[short]``
+    (m^short, m^long); needs ``select`` None.
 
     Tensor rules (d <= 2), folded to the half-space for an odd activation
     (numerics.quadrature.fold_plan): value Q(h, 2n); error parts "w_step" =
@@ -153,10 +161,13 @@ def kernels_on_words(
     if not spec.groups:
         raise InputError("no trainable group: the kernel is zero")
     lengths = tuple(sorted(set(int(length) for length in lengths)))
+    pairs = tuple((int(short), int(long)) for short, long in pairs)
+    if any(short not in lengths or long not in lengths or short >= long for short, long in pairs):
+        raise ValueError(f"kernels_on_words: pairs {pairs} are not (short, long) of {lengths}")
     settings = settings or default_settings(d)
     if d > 2:
         rules = sobol_rules(d, spec.w_std, spec.b_max, settings)
-        reps = [accumulate(spec, lengths, r, select) for r in rules]
+        reps = [accumulate(spec, lengths, r, select, pairs=pairs) for r in rules]
         results = {}
         for length in lengths:
             groups = [rep[length].by_group for rep in reps]
@@ -168,18 +179,22 @@ def kernels_on_words(
                 mode="replicates",
                 rule_sizes={"sobol": rules[0].size, "scramblings": len(rules)},
                 rule=(f"scrambled Sobol, {rules[0].size} points x {len(rules)} scramblings "
-                      "(randomisation error estimate)"), settings=settings)
+                      "(randomisation error estimate)"), settings=settings,
+                cross={short: np.mean([rep[length].cross[short] for rep in reps], axis=0)
+                       for short, long in pairs if long == length})
         return results
     return _tensor_kernels(spec, lengths, settings, select, by_group,
-                           KERNEL_BLOCK_BYTES if block_bytes is None else float(block_bytes))
+                           KERNEL_BLOCK_BYTES if block_bytes is None else float(block_bytes),
+                           pairs)
 
 
 def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: QuadratureSettings,
-                    select: NDArray[np.int64] | None, by_group: bool,
-                    block_bytes: float) -> dict[int, KernelResult]:
+                    select: NDArray[np.int64] | None, by_group: bool, block_bytes: float,
+                    pairs: tuple[tuple[int, int], ...] = ()) -> dict[int, KernelResult]:
     """The tensor-rule branch of :func:`kernels_on_words`, block row by block row of the
     longest length (blockwise.row_blocks: the block's arrays within ``block_bytes``; one block,
-    the whole matrix, when they fit)."""
+    the whole matrix, when they fit); a cross kernel to the longest length block of columns by
+    block of columns."""
     m, d = spec.states.shape
     plan = tensor_plan(d, spec.w_std, spec.b_max, settings)
     folded = activation_constants(spec.activation).odd
@@ -200,13 +215,21 @@ def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: Quadra
     blocks = row_blocks(n, (len(spec.groups) if by_group else 1) + 3, block_bytes)
     errors = {length: {"w_step": 0.0, "b_nodes": 0.0} for length in lengths}
     values: dict[int, dict[str, FloatArray]] = {}
+    cross: dict[tuple[int, int], FloatArray] = {}
     for i, (r0, r1) in enumerate(blocks):
         these = lengths if i == 0 else (longest,)  # shorter lengths: whole, with block 0
         rows = None if len(blocks) == 1 else (r0, r1)
-        sums = accumulate(spec, these, plan.fine, select, subsets, by_group, rows)
+        now = tuple(pair for pair in pairs if i == 0 or pair[1] == longest)
+        sums = accumulate(spec, these, plan.fine, select, subsets, by_group, rows, now)
         Kw = {}
         for length in these:
             out = sums.pop(length)
+            for short, part in out.cross.items():
+                if rows is None or length != longest:
+                    cross[short, length] = part
+                else:  # the block's columns of the cross kernel
+                    cross.setdefault((short, length), np.empty((m**short, n)))[:, r0:r1] = part
+            out.cross.clear()
             fine = out.by_group if by_group else {"K": out.subset_totals.pop("fine")}
             Kw[length] = out.subset_totals.pop("coarse")
             Kw[length] *= scale
@@ -243,7 +266,8 @@ def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: Quadra
             error=sum(parts.values()), error_parts=parts, mode="differences",
             rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size,
                         "row_blocks": len(blocks)},
-            rule=_describe(settings, d, plan.fine.size, folded), settings=settings)
+            rule=_describe(settings, d, plan.fine.size, folded), settings=settings,
+            cross={short: cross.pop((short, long)) for short, long in pairs if long == length})
     return results
 
 
@@ -252,9 +276,9 @@ def cross_kernel(spec: KernelSpec, short: int, long: int,
     """theory.md §3-§4 kernel between the m^short words of length ``short`` and the m^long
     of length ``long`` (each read from S = G = 0 before its oldest symbol), (m^short, m^long),
     by the value rule of :func:`kernels_on_words` for the same ``settings``: the fine tensor
-    rule (folded for an odd activation), or the mean over the Sobol scramblings (d > 2). No
-    error estimate of its own: it serves numerics.limit's truncation estimate, a difference of
-    two solutions, in which the quadrature error enters at second order."""
+    rule (folded for an odd activation), or the mean over the Sobol scramblings (d > 2); the
+    same node sums (numerics.kernel_sums.accumulate) as ``kernels_on_words(pairs=...)``, alone
+    (no kernel of either length is computed). ``short`` <= ``long``."""
     m, d = spec.states.shape
     settings = settings or default_settings(d)
     if d > 2:
@@ -264,7 +288,10 @@ def cross_kernel(spec: KernelSpec, short: int, long: int,
         if activation_constants(spec.activation).odd:
             plan = fold_plan(plan)
         rules = [plan.fine]
-    return cross_sum(spec, int(short), int(long), rules)
+    short, long = int(short), int(long)
+    return np.mean([accumulate(spec, (long,), rule, None, per_group=False,
+                               pairs=((short, long),))[long].cross[short] for rule in rules],
+                   axis=0)
 
 
 def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool) -> str:
@@ -297,14 +324,15 @@ def kernels_to_accuracy(
     accuracy: float,
     select: NDArray[np.int64] | None = None,
     by_group: bool = True,
+    pairs: tuple[tuple[int, int], ...] = (),
 ) -> dict[int, KernelResult]:
-    """:func:`kernels_on_words` (several word lengths in one pass) with the cheapest rule of
-    the ladder whose largest estimate over the lengths is <= ``accuracy`` (as
-    :func:`kernel_to_accuracy`)."""
+    """:func:`kernels_on_words` (several word lengths in one pass, with the cross kernels of
+    ``pairs``) with the cheapest rule of the ladder whose largest estimate over the lengths is
+    <= ``accuracy`` (as :func:`kernel_to_accuracy`)."""
     results = None
     for settings in settings_ladder(spec.states.shape[1]):
         results = None  # the failed rule's kernel is freed before the next one is assembled
-        results = kernels_on_words(spec, lengths, settings, select, by_group)
+        results = kernels_on_words(spec, lengths, settings, select, by_group, pairs=pairs)
         if max(result.error for result in results.values()) <= accuracy:
             break
     assert results is not None

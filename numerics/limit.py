@@ -30,7 +30,6 @@ from derivations.errors import InputError
 from numerics.kernel import (
     KernelResult,
     KernelSpec,
-    cross_kernel,
     kernels_on_words,
     kernels_to_accuracy,
     spec_from_config,
@@ -195,21 +194,23 @@ def total_error(estimates: Mapping[str, object], truncation: float | None = None
 def _solve_lengths(config, lengths, times, settings, by_group=True, kernel_accuracy=None,
                    full_fallback=True):
     """{L: (problem, kernel, solver, g)} for each word length, the kernels of all lengths in one
-    pass over the quadrature nodes (numerics.kernel.kernels_on_words). With two lengths the
-    longer one's solver also carries the cross kernel to the shorter words (by the same rule,
-    numerics.kernel.cross_kernel), for its extension to them (the "words" truncation sense)."""
+    pass over the quadrature nodes (numerics.kernel.kernels_on_words). Each length but the
+    shortest also carries the cross kernel to the next shorter length's words, from the same
+    pass and by the same rule (``pairs``), in its solver, for the extension of its solution to
+    them (the "words" truncation sense)."""
+    lengths = tuple(sorted(set(lengths)))
     problems = {L: word_problem(config, L) for L in lengths}
     spec = problems[lengths[0]].spec
+    pairs = tuple(zip(lengths[:-1], lengths[1:], strict=True))
     if kernel_accuracy is not None and settings is None:
-        kernels = kernels_to_accuracy(spec, lengths, kernel_accuracy, by_group=by_group)
+        kernels = kernels_to_accuracy(spec, lengths, kernel_accuracy, by_group=by_group,
+                                      pairs=pairs)
     else:
-        kernels = kernels_on_words(spec, lengths, settings, by_group=by_group)
-    short, long = min(lengths), max(lengths)
+        kernels = kernels_on_words(spec, lengths, settings, by_group=by_group, pairs=pairs)
     out = {}
-    for L in lengths:
+    for shorter, L in zip((None, *lengths[:-1]), lengths, strict=True):
         problem = problems[L]
-        cross = (cross_kernel(spec, short, long, kernels[L].settings)
-                 if L == long and short < long else None)
+        cross = None if shorter is None else kernels[L].cross.pop(shorter)
         solver = limit_solver(kernels[L].K, problem.pi_L, problem.ybar, problem.alpha,
                               full_fallback=full_fallback, cross=cross)
         del cross
@@ -269,7 +270,8 @@ def solve_limit(
     if truncation == "previous" and L == 1:
         truncation = "next"
     other = {"next": L + 1, "previous": L - 1}.get(truncation)
-    # the neighbouring length's kernel comes from the same pass (numerics.kernel.kernels_on_words)
+    # the neighbouring length's kernel and the cross kernel between the two come from the same
+    # pass (numerics.kernel.kernels_on_words)
     lengths = (L,) if other is None else (L, other)
     solved = _solve_lengths(config, lengths, times, settings, kernel_groups, kernel_accuracy,
                             full_fallback)

@@ -73,6 +73,47 @@ def test_cross_kernel_sobol_is_the_mean_over_scramblings() -> None:
     assert np.max(np.abs(cross_kernel(spec3, 2, 2, settings) - K)) <= ROUNDING
 
 
+@pytest.mark.parametrize("path", [None, "examples/antisymmetric_beta_half.toml"])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_cross_kernels_from_the_pass_are_the_cross_kernel(path: str | None,
+                                                          blocked: bool) -> None:
+    """kernels_on_words(pairs=...) assembles the cross kernels between consecutive lengths in
+    the pass over the nodes that makes K: the same values as cross_kernel alone (the same node
+    sums), also when the longest length is assembled row block by row block (its cross kernel
+    then column block by column block), and each length's K unchanged by the pairs."""
+    spec = spec_from_config(load_config(path))
+    settings = QuadratureSettings(w_step=0.2, half_width=7.0, b_nodes=8, disc=True)
+    lengths, pairs = (2, 3, 4), ((2, 3), (3, 4))
+    n = spec.states.shape[0] ** 4
+    budget = 8.0 * 6 * n * 7 if blocked else None  # seven rows per block
+    plain = kernels_on_words(spec, lengths, settings)
+    results = kernels_on_words(spec, lengths, settings, pairs=pairs, block_bytes=budget)
+    assert (results[4].rule_sizes["row_blocks"] > 1) is blocked
+    for short, long in pairs:
+        alone = cross_kernel(spec, short, long, settings)
+        assert results[long].cross[short].shape == alone.shape
+        assert np.max(np.abs(results[long].cross[short] - alone)) <= ROUNDING
+    assert results[2].cross == {}
+    for length in lengths:
+        assert np.max(np.abs(results[length].K - plain[length].K)) <= ROUNDING
+
+
+def test_cross_kernels_from_the_pass_sobol_and_bad_pairs() -> None:
+    """d = 3 (Sobol): the pass's cross kernel is cross_kernel's mean over the same scramblings;
+    pairs that are not (short, long) of the lengths, or a selection of words, are refused."""
+    spec3 = KernelSpec("tanh", np.array([[1.0, 0.0, -0.5], [0.2, 0.8, 0.0]]), 1.0, 1.0, 0.5,
+                       ("c", "w", "b"))
+    settings = QuadratureSettings(sobol_log2=8, sobol_scramblings=4)
+    results = kernels_on_words(spec3, (2, 3), settings, pairs=((2, 3),))
+    assert np.max(np.abs(results[3].cross[2] - cross_kernel(spec3, 2, 3, settings))) <= ROUNDING
+    spec = spec_from_config(load_config(None))
+    for pairs in (((3, 2),), ((2, 5),), ((3, 3),)):
+        with pytest.raises(ValueError, match="pairs"):
+            kernels_on_words(spec, (2, 3), FAST, pairs=pairs)
+    with pytest.raises(ValueError, match="select"):
+        kernels_on_words(spec, (2, 3), FAST, select=np.arange(5), pairs=((2, 3),))
+
+
 def _two_state():
     config = parse_config(TWO_STATE_TANH)
     problem = word_problem(config, 4)
