@@ -160,9 +160,10 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
                 block_bytes: float = KERNEL_BLOCK_BYTES) -> float:
     """Peak bytes of numerics.limit.solve_limit on m^L words (module constants): the larger of
     the kernel phase and the solve phase, in doubles of n x n for the largest word count n solved
-    (m^(L+1) when the truncation estimate solves the next length), times 1 + 1/m^2 for the
-    neighbouring length assembled in the same pass and their cross kernel (``neighbour``;
-    False: one length), plus the quadrature chunks and the interpreter.
+    (m^(L+1) when the truncation estimate solves the next length), times 1 + 1/m^2 + 1/m^4 for
+    the two shorter lengths assembled in the same pass and the cross kernels between
+    consecutive lengths (``neighbour``; False: one length), plus the quadrature chunks and the
+    interpreter.
     ``full_fallback`` False: the low-rank solve may not fall back to the full one (beyond
     EXACT_WORDS words; numerics.limit_solver raises instead)."""
     n = power(m, word_length + (1 if next_length else 0))
@@ -178,7 +179,8 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     kernel += cross * matrix
     full = n <= EXACT_WORDS or full_fallback
     solve = (kept + cross + (SOLVE_FULL if full else SOLVE_LOW_RANK)) * matrix
-    lengths = 1.0 + (1.0 / (m * m) if neighbour else 0.0)
+    # the two shorter lengths of the truncation estimate (numerics.limit.solve_limit)
+    lengths = 1.0 + (1.0 / (m * m) + 1.0 / m**4 if neighbour else 0.0)
     peak = (max(kernel, solve) + UNSEEN_MATRICES * matrix) * lengths
     return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak
 

@@ -234,23 +234,28 @@ def solve_limit(
 
     error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
     "quadrature" / "quadrature_l2": the kernel estimate propagated to g at the largest time by
-    the rigorous bound of :func:`quadrature_bound`; "truncation_differences": the level j
-    measured (g^j vs g^(j-1): L + 1 "next", L "previous") and the difference in each sense of
-    numerics.truncation ("path", "words", "average"; numerics.truncation.level_differences);
+    the rigorous bound of :func:`quadrature_bound`; "truncation_levels": for the two levels j
+    measured (g^j vs g^(j-1): L and L + 1 "next", L - 1 and L "previous"; one level when L - 1
+    or L - 2 would be 0), the difference in each sense of numerics.truncation ("path", "words",
+    "average", "average_l2"; numerics.truncation.level_differences), and
+    "truncation_differences" the top level's ("level": j, and the senses);
     "truncation_path", "truncation_words", "truncation_average": the estimated error of g^L
-    in that sense, the geometric tail diff / (1 - rho) ("next") or diff rho / (1 - rho)
-    ("previous"), as truncation differences decay like rho^L (theory.md §4); "truncation":
-    the larger of "path" and "words" (the senses the report's statistics use);
-    "truncation_difference" the "average" difference, "truncation_l2" its L2(pi) tail and
-    "truncation_kernel" the same for K (max-abs).
+    in that sense, numerics.truncation.truncation_tail of both levels (the larger geometric
+    tail diff_j rho^(L + 1 - j) / (1 - rho), levels with words >= q + 2 long when there are
+    any), as truncation differences decay like rho^L (theory.md §4): two levels, so that one
+    accidentally small difference cannot pass for convergence; "truncation": the larger of
+    "path" and "words" (the senses the report's statistics use); "truncation_difference" the
+    top level's "average" difference, "truncation_l2" the tail of "average_l2" and
+    "truncation_kernel" the top level's tail for K (max-abs).
     "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
     it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). "spectral": the bound of numerics.limit_solver.spectral_bound on the
     error of a low-rank solve (0 for the full eigendecomposition, n <= 2187 words).
-    The neighbouring length's kernel ("next" / "previous") is assembled in the same pass over
-    the quadrature nodes as L's (numerics.kernel.kernels_on_words: a shorter length's features
-    are a level of the longer one's prefix tree), with the same rule.
+    The neighbouring lengths' kernels ("next" / "previous") and the cross kernels between
+    consecutive lengths are assembled in the same pass over the quadrature nodes as L's
+    (numerics.kernel.kernels_on_words: a shorter length's features are a level of the longer
+    one's prefix tree), with the same rule.
     ``kernel_accuracy``: the kernel's rule is the cheapest of
     numerics.quadrature.settings_ladder whose error estimate meets it for both lengths
     (numerics.kernel.kernels_to_accuracy; ignored when ``settings`` is given); None: the
@@ -269,13 +274,12 @@ def solve_limit(
         truncation = "next" if solves_next_length(m, d, L) else "previous"
     if truncation == "previous" and L == 1:
         truncation = "next"
-    other = {"next": L + 1, "previous": L - 1}.get(truncation)
-    # the neighbouring length's kernel and the cross kernel between the two come from the same
-    # pass (numerics.kernel.kernels_on_words)
-    lengths = (L,) if other is None else (L, other)
+    top = {"next": L + 1, "previous": L}.get(truncation)  # the longest length solved
+    # the neighbouring lengths' kernels come from the same pass (numerics.kernel.kernels_on_words)
+    lengths = (L,) if top is None else tuple(range(max(1, top - 2), top + 1))
     solved = _solve_lengths(config, lengths, times, settings, kernel_groups, kernel_accuracy,
                             full_fallback)
-    problem, kernel, solver, g = solved.pop(L)
+    problem, kernel, solver, g = solved[L]
     estimates: dict[str, object] = {
         "quadrature_kernel": kernel.error,
         "quadrature_kernel_parts": dict(kernel.error_parts),
@@ -287,31 +291,35 @@ def solve_limit(
     estimates["quadrature_l2"] = l2_bound
     # a low-rank spectral solve (numerics.limit_solver) leaves an error bounded by Duhamel
     estimates["spectral"] = spectral_bound(solver, float(np.max(np.diag(kernel.K))), t_max)
-    if other is not None:
-        p2, k2, s2, g2 = solved.pop(other)
-        long_p, long_g, short_g = (p2, g2, g) if truncation == "next" else (problem, g, g2)
-        long_k, short_k = (k2.K, kernel.K) if truncation == "next" else (kernel.K, k2.K)
-        extended = g_extended_at(s2 if truncation == "next" else solver, times)
-        diffs = level_differences(long_g, long_p.pi_L, short_g, m, extended)
+    if top is not None:
         # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
-        # diff_{L+1} / (1 - rho) ("next") or diff_L rho / (1 - rho) ("previous")
+        # of the differences at the two levels measured (numerics.truncation.truncation_tail)
         from derivations.inputs.config import contraction_rate
 
         rho = float(contraction_rate(config))
-        level = max(L, other)  # the difference measured is diff_level (g^level vs g^(level-1))
+        first_valid = int(config.target.lag) + 2  # both words long enough for the exact ybar
+        levels = {}
+        for j in lengths[1:]:
+            long_p, _, long_s, long_g = solved[j]
+            levels[j] = level_differences(long_g, long_p.pi_L, solved[j - 1][3], m,
+                                          g_extended_at(long_s, times))
 
-        def tail(difference: float) -> float:
-            return truncation_tail({level: difference}, L, rho)
+        def tail(sense: str) -> float:
+            return truncation_tail({j: diff[sense] for j, diff in levels.items()}, L, rho,
+                                   first_valid)
 
-        estimates["truncation_differences"] = {"level": level, **diffs}
-        estimates["truncation_difference"] = diffs["average"]
+        estimates["truncation_levels"] = levels
+        estimates["truncation_differences"] = {"level": top, **levels[top]}
+        estimates["truncation_difference"] = levels[top]["average"]
         for sense in SENSES:
-            estimates[f"truncation_{sense}"] = tail(diffs[sense])
+            estimates[f"truncation_{sense}"] = tail(sense)
         estimates["truncation"] = max(estimates["truncation_path"], estimates["truncation_words"])
-        estimates["truncation_l2"] = tail(diffs["average_l2"])
-        estimates["truncation_kernel"] = tail(float(
-            np.max(np.abs(kernel_suffix_average(long_k, long_p.pi_L, m) - short_k))))
-        estimates["truncation_method"] = f"L={min(L, other)} vs L={max(L, other)} ({truncation})"
+        estimates["truncation_l2"] = tail("average_l2")
+        long_p, long_k = solved[top][0], solved[top][1].K
+        estimates["truncation_kernel"] = truncation_tail({top: float(np.max(np.abs(
+            kernel_suffix_average(long_k, long_p.pi_L, m) - solved[top - 1][1].K)))}, L, rho)
+        estimates["truncation_method"] = (
+            f"differences at L = {', '.join(str(j) for j in levels)} ({truncation})")
     else:
         estimates["truncation"] = None
     n = problem.words.shape[0]

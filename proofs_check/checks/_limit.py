@@ -73,10 +73,10 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
                  full_fallback: bool = True):
     """The limit on words at the smallest sufficient word length (module docstring).
 
-    Solves L = 1, 2, ... up to the config's word length (each once, with L - 1 in the same pass
-    for the differences, ``truncation="previous"``, and the cheapest quadrature rule meeting
-    KERNEL_SHARE x ``accuracy``), records the differences diff_L between L and L - 1 in each
-    sense of numerics.truncation, and stops at the first L >= q + 2 with
+    Solves L = q + 2, q + 3, ... up to the config's word length (each with L - 1 and L - 2 in
+    the same pass for the differences, ``truncation="previous"``, and the cheapest quadrature
+    rule meeting KERNEL_SHARE x ``accuracy``), records the differences diff_(L-1) and diff_L
+    in each sense of numerics.truncation, and stops at the first L with
     delta(L) = max(delta_path, delta_words) <= ``accuracy``, where delta_sense = quadrature +
     spectral + :func:`numerics.truncation.truncation_tail` of that sense's differences +
     rounding: "path" for the network along its own path (L2 over the stationary law of paths),
@@ -99,16 +99,13 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
     tails = {sense: float("inf") for sense in CHECK_SENSES}
     deltas = dict(tails)
     result = None
-    for L in range(max(1, L_min - 1), L_max + 1):
+    for L in range(L_min, L_max + 1):
         result = solve_limit(config, L, times=times, truncation="previous" if L > 1 else "none",
                              kernel_accuracy=KERNEL_SHARE * accuracy,
                              kernel_groups=kernel_groups, full_fallback=full_fallback)
-        measured = result.error_estimates.get("truncation_differences")
-        if measured is not None:
+        for level, measured in result.error_estimates.get("truncation_levels", {}).items():
             for sense in SENSES:
-                diffs[sense][int(measured["level"])] = float(measured[sense])
-        if L < L_min:
-            continue
+                diffs[sense][int(level)] = float(measured[sense])
         for sense in CHECK_SENSES:
             tails[sense] = truncation_tail(diffs[sense], L, rho, first_valid)
             if rho == 0.0 and L >= lag + 1:
