@@ -96,3 +96,64 @@ def test_each_check_gets_the_delta_of_its_own_sense():
         assert info[f"delta_{sense}"] == pytest.approx(
             total_error(result.error_estimates, truncation=tail), rel=1e-12)
     assert info["truncation_words"] < info["truncation_path"]
+
+
+def _two_state_context(cap: int):
+    """The two-state test chain with the config's word length cap ``cap``, the quick budget."""
+    from test_limit import TWO_STATE_TANH  # same tests/ directory (pytest prepend)
+
+    from derivations.inputs.config import parse_config
+    from proofs_check.budget import get_budget
+    from proofs_check.cache import Cache
+    from proofs_check.checks import CheckContext
+
+    text = TWO_STATE_TANH.replace("word_length = 4", f"word_length = {cap}")
+    return CheckContext(parse_config(text), get_budget("quick"), Cache(None, salt="t"), seed=0)
+
+
+def test_the_ladder_refines_the_limit_when_its_errors_ask_for_it():
+    """Issue 17, item 3 (checks._limit.refined_limit): once the ladder has run, each statistic
+    asks delta <= LIMIT_SHARE x its error at the largest N. Errors so small that the budget's
+    length falls short: the shortest longer length meeting both targets (here the cap, which
+    does not), as its own cached job; errors large enough, or the budget's length already at the
+    cap: the budget's limit itself, unchanged."""
+    from proofs_check.checks._limit import LIMIT_SHARE, limit_on_words, refined_limit
+
+    context = _two_state_context(cap=8)
+    budget_limit = limit_on_words(context)
+    L0 = int(budget_limit["L"])
+    assert L0 < 8 and float(budget_limit["delta"]) <= context.budget.limit_accuracy
+    tiny = {"path": 1e-6, "words": 1e-6}  # targets 2e-7: beyond any length up to the cap
+    refined, choice = refined_limit(context, budget_limit, tiny)
+    assert choice["refined"] and choice["first"] == (L0, float(budget_limit["delta"]))
+    assert choice["targets"] == {"path": LIMIT_SHARE * 1e-6, "words": LIMIT_SHARE * 1e-6}
+    assert int(refined["L"]) == 8  # none meets 2e-7: the cap
+    assert min(int(k) for k in refined["tried_L"]) == L0 + 1  # the shorter ones already missed
+    assert float(refined["delta_path"]) < float(budget_limit["delta_path"])
+    # a target the next length meets: the shortest such, not the cap
+    between = 0.5 * (float(budget_limit["delta_path"]) + float(refined["delta_path"]))
+    middle, _ = refined_limit(context, budget_limit,
+                              {"path": between / LIMIT_SHARE, "words": between / LIMIT_SHARE})
+    assert L0 < int(middle["L"]) <= 8
+    assert float(middle["delta_path"]) <= between and float(middle["delta_words"]) <= between
+    # large errors: the budget's limit is enough
+    same, choice = refined_limit(context, budget_limit, {"path": 1.0, "words": 1.0})
+    assert same is budget_limit and not choice["refined"]
+    # the budget's length at the cap: nothing longer to try
+    capped = _two_state_context(cap=L0)
+    at_cap = limit_on_words(capped)
+    same, choice = refined_limit(capped, at_cap, tiny)
+    assert same is at_cap and not choice["refined"]
+
+
+def test_accuracy_note_says_what_the_ladder_asked():
+    """The note states the target the measured error asks for and whether it is met; after a
+    refinement it names the budget's first choice."""
+    met = accuracy_note(1e-4, 5e-4, 5, 8, "standard", ladder=(4e-4, 2e-3, None))
+    assert "asks delta <= 0.0004 (20% of it): met" in met and "meets the standard" in met
+    capped = accuracy_note(7e-4, 5e-4, 6, 6, "standard", ladder=(4e-4, 2e-3, None))
+    assert "not met at the config's word length cap" in capped
+    refined = accuracy_note(2e-4, 5e-4, 7, 8, "standard", {7: 2e-4}, ladder=(4e-4, 2e-3,
+                                                                            (6, 4.5e-4)))
+    assert "refined for the measured errors" in refined and "gave L = 6 (delta 0.00045)" in refined
+    assert "L = 7: 0.0002" in refined and refined.endswith("met")

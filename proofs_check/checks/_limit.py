@@ -18,6 +18,8 @@ wrong:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, total_error
@@ -33,6 +35,11 @@ TIME_POINTS = 32
 # numerics.limit.quadrature_bound (a factor alpha |ybar|_pi (T + (2/3) sqrt(alpha max A) T^1.5),
 # about 2 on the shipped configurations), it takes a few percent of delta.
 KERNEL_SHARE = 0.01
+# Once the ladder has run, each statistic asks delta <= LIMIT_SHARE x its measured error at the
+# largest N (checks._limit.ladder_targets): the floor allowance (ii) of checks.main_theorem is
+# then at most |a_top| (-log(1 - 1/5)) = 0.22 |a_top| from the top rung, the budget's design
+# ratio (proofs_check.budget), now checked against the errors measured instead of assumed.
+LIMIT_SHARE = 0.2
 # the senses of numerics.truncation the report's statistics use: "path" (the main theorem's
 # path statistic), "words" (the frozen network on words)
 CHECK_SENSES = ("path", "words")
@@ -69,8 +76,8 @@ def _ybar_one_step_late(ybar: np.ndarray, m: int) -> np.ndarray:
     return by_symbol[(index // m) % m]
 
 
-def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_groups: bool = True,
-                 full_fallback: bool = True):
+def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[float, ...],
+                 kernel_groups: bool = True, full_fallback: bool = True, first: int = 1):
     """The limit on words at the smallest sufficient word length (module docstring).
 
     Solves L = q + 2, q + 3, ... up to the config's word length (each with L - 1 and L - 2 in
@@ -81,6 +88,9 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
     spectral + :func:`numerics.truncation.truncation_tail` of that sense's differences +
     rounding: "path" for the network along its own path (L2 over the stationary law of paths),
     "words" for the frozen network run on words (sup over words).
+    ``accuracy`` a mapping: a target per sense ({"path": ..., "words": ...}), met when each
+    sense's delta meets its own (the kernel's rule from the smallest). ``first``: no length
+    below it is tried (a refinement that knows the shorter ones miss).
     Returns (LimitResult, delta, info) with info the delta of every L tried, the differences
     per sense ({sense: {L: diff}}), rho, and at the returned L the truncation estimate of each
     sense and delta_path, delta_words.
@@ -92,7 +102,9 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
     L_max = max(int(config.limit.word_length), 1)  # the cap: the config's word length
     lag = int(config.target.lag)
     first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
-    L_min = min(L_max, first_valid)
+    L_min = min(L_max, max(first_valid, int(first)))
+    targets = ({sense: float(accuracy[sense]) for sense in CHECK_SENSES}
+               if isinstance(accuracy, Mapping) else dict.fromkeys(CHECK_SENSES, float(accuracy)))
     rho = float(contraction_rate(config))
     diffs: dict[str, dict[int, float]] = {sense: {} for sense in SENSES}
     tried: dict[int, float] = {}
@@ -101,7 +113,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
     result = None
     for L in range(L_min, L_max + 1):
         result = solve_limit(config, L, times=times, truncation="previous" if L > 1 else "none",
-                             kernel_accuracy=KERNEL_SHARE * accuracy,
+                             kernel_accuracy=KERNEL_SHARE * min(targets.values()),
                              kernel_groups=kernel_groups, full_fallback=full_fallback)
         for level, measured in result.error_estimates.get("truncation_levels", {}).items():
             for sense in SENSES:
@@ -112,7 +124,7 @@ def select_limit(config, accuracy: float, times: tuple[float, ...], kernel_group
                 tails[sense] = 0.0  # no memory (b = 0): words of length q + 1 are exact
             deltas[sense] = total_error(result.error_estimates, truncation=tails[sense])
         tried[L] = max(deltas.values())
-        if tried[L] <= accuracy:
+        if all(deltas[sense] <= targets[sense] for sense in CHECK_SENSES):
             break
     assert result is not None
     delta = tried.get(int(result.problem.word_length), float("inf"))
@@ -129,15 +141,19 @@ def limit_on_words(context: CheckContext) -> dict[str, np.ndarray]:
     return context.cache.get(limit_job(context))
 
 
-def limit_job(context: CheckContext) -> Job:
-    """The job of :func:`limit_on_words`."""
+def limit_job(context: CheckContext, targets: Mapping[str, float] | None = None,
+              first: int = 1) -> Job:
+    """The job of :func:`limit_on_words` (the budget's ``limit_accuracy``); with ``targets``
+    ({sense: delta}) and ``first``, the refinement of :func:`ladder_targets`."""
     config = context.config
-    accuracy = float(context.budget.limit_accuracy)
+    accuracy: float | dict[str, float] = (
+        float(context.budget.limit_accuracy) if targets is None
+        else {sense: float(targets[sense]) for sense in CHECK_SENSES})
     horizon = float(config.training.horizon)
     times = time_grid(horizon)
 
     def compute() -> dict[str, np.ndarray]:
-        result, delta, info = select_limit(config, accuracy, tuple(times))
+        result, delta, info = select_limit(config, accuracy, tuple(times), first=first)
         problem = result.problem
         m = problem.P.shape[0]
         if int(config.target.lag) > 0:
@@ -162,8 +178,36 @@ def limit_job(context: CheckContext) -> Job:
             out[f"K_{group}"] = part
         return out
 
-    params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L"}
+    params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L",
+              **({"first": int(first)} if first != 1 else {})}
     return Job("limit", params, compute)
+
+
+def ladder_targets(top_errors: Mapping[str, float]) -> dict[str, float]:
+    """What each statistic asks of the limit once the ladder has run: delta_sense <=
+    LIMIT_SHARE x its measured error at the largest N (``top_errors``: {sense: error}; measured
+    against the budget's limit, so each carries at most that limit's own delta_sense, which
+    shifts its target by at most LIMIT_SHARE x that)."""
+    return {sense: LIMIT_SHARE * float(top_errors[sense]) for sense in CHECK_SENSES}
+
+
+def refined_limit(context: CheckContext, limit: dict[str, np.ndarray],
+                  top_errors: Mapping[str, float]) -> tuple[dict[str, np.ndarray], dict]:
+    """The limit the ladder asks for (issue 17, item 3): when a statistic's delta exceeds its
+    :func:`ladder_targets` target and the budget's length L is below the config's cap, the
+    shortest longer length meeting both targets (:func:`select_limit` from L + 1; the config's
+    cap when none does), cached as its own job; otherwise ``limit`` itself. Returns (limit,
+    choice) with choice {"targets", "top_errors", "first": (L, delta) of the budget's limit,
+    "refined": bool}."""
+    targets = ladder_targets(top_errors)
+    L, cap = int(limit["L"]), max(int(context.config.limit.word_length), 1)
+    missed = any(float(limit[f"delta_{sense}"]) > targets[sense] for sense in CHECK_SENSES)
+    refine = missed and L < cap and all(t > 0 for t in targets.values())
+    choice = {"targets": targets, "top_errors": dict(top_errors),
+              "first": (L, float(limit["delta"])), "refined": refine}
+    if not refine:
+        return limit, choice
+    return context.cache.get(limit_job(context, targets, first=L + 1)), choice
 
 
 def claim_solver(limit: dict[str, np.ndarray]) -> LimitSolver:
@@ -207,7 +251,8 @@ def floor_allowance(fit: RateFit, delta: float) -> float:
 def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: str,
                   tried: dict[int, float] | None = None, truncation: float | None = None,
                   rule: str = "", top_error: float | None = None,
-                  own: tuple[str, float, float] | None = None) -> str:
+                  own: tuple[str, float, float] | None = None,
+                  ladder: tuple[float, float, tuple[int, float] | None] | None = None) -> str:
     """What the report tells the user about the limit's accuracy: the word length chosen and why
     (the shortest of those ``tried`` whose delta meets the budget's target, or the config's
     cap), delta's truncation share, the kernel's quadrature ``rule``, and delta against the
@@ -215,10 +260,21 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     that delta <= 1/5 of it, proofs_check.budget). Not met: the floor allowance (ii) carries it
     and the test is weaker. ``own`` = (what the check compares, its delta, its truncation
     estimate): the check's own delta (its sense of the truncation, numerics.truncation), in
-    place of the selection's for the truncation share and the share of the error."""
+    place of the selection's for the truncation share and the share of the error.
+    ``ladder`` = (this statistic's target from :func:`ladder_targets`, its error at the largest
+    N against the budget's limit, (L, delta) of the budget's limit when :func:`refined_limit`
+    replaced it, else None): what the measured errors asked and whether it is met."""
     tried = dict(tried or {})
     shorter = {k: v for k, v in tried.items() if k < L}
-    if delta <= accuracy:
+    if ladder is not None and ladder[2] is not None:
+        first_L, first_delta = ladder[2]
+        text = (f"limit g_t on words of length L = {L}, refined for the measured errors: the "
+                f"{budget} budget's target {accuracy:.2g} gave L = {first_L} (delta "
+                f"{first_delta:.2g}); estimated error at L = {L}: {delta:.2g}")
+        if shorter:
+            text += " (longer lengths that fell short: " + ", ".join(
+                f"L = {k}: {v:.2g}" for k, v in sorted(shorter.items())) + ")"
+    elif delta <= accuracy:
         text = (f"limit g_t on words of length L = {L}: estimated error {delta:.2g} meets the "
                 f"{budget} budget's target {accuracy:.2g}")
         if shorter:
@@ -239,4 +295,12 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     if top_error is not None and top_error > 0 and np.isfinite(delta):
         text += (f"; delta is {delta / top_error:.1%} of the measured error at the largest N "
                  f"({top_error:.3g})")
+    if ladder is not None:
+        target, measured = ladder[0], ladder[1]
+        verdict = ("met" if delta <= target else
+                   "not met at the config's word length cap; raise [limit] word_length for a "
+                   "sharper test" if L >= config_L else "not met")
+        text += (f"; the error measured at the largest N against the budget's limit "
+                 f"({measured:.3g}) asks delta <= {target:.2g} ({LIMIT_SHARE:.0%} of it): "
+                 f"{verdict}")
     return text

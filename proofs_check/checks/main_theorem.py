@@ -52,6 +52,7 @@ from proofs_check.checks._limit import (
     g_on_times,
     limit_job,
     limit_on_words,
+    refined_limit,
     rival_solvers,
     window_steps,
 )
@@ -134,6 +135,29 @@ def _frozen_outputs(level, config, select: np.ndarray, L: int) -> np.ndarray:
     return np.stack(out)
 
 
+def _frozen_job(context: CheckContext, n_units: int, level, select: np.ndarray, L: int) -> Job:
+    """The frozen network at T of one rung on the selected words of length L (cached)."""
+    config = context.config
+    return Job("frozen", {"config": config, "N": n_units,
+                          "replicas": context.budget.replicas_at(n_units), "seed": context.seed,
+                          "L": L, "words": select},
+               lambda: {"f": _frozen_outputs(level, config, select, L)})
+
+
+def _top_errors(context: CheckContext, limit: dict, level) -> dict[str, float]:
+    """The two statistics at the largest N against ``limit`` (the level values of their rate
+    fits): "path" sup_j sqrt(mean_r e_rj), "words" the pi_L-RMS of f_{theta_T} - g_T."""
+    config, L = context.config, int(limit["L"])
+    solver = claim_solver(limit)
+    e = window_errors(level, {"claim": solver}, config, L)["claim"]
+    select = frozen_words(context, limit["pi_L"])
+    job = _frozen_job(context, max(context.budget.n_ladder), level, select, L)
+    f = context.cache.get(job)["f"]
+    g_T = g_on_times(solver, (float(config.training.horizon),))[0][select]
+    return {"path": float(np.sqrt(np.max(e.mean(axis=0)))),
+            "words": float(np.sqrt(np.mean((f - g_T) ** 2)))}
+
+
 def _allowance(context: CheckContext, rate: float, delta: float, fit: RateFit) -> float:
     """Allowance (i) + (ii) of the module docstring."""
     gap = 0.5 - rate if rate < 0.5 else 0.5
@@ -156,6 +180,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     limit = limit_on_words(context)
     context.progress(0.1)
     levels = trained_ladder(context, 0.1, 0.8)
+    # the limit the measured errors ask for (a longer word length when the budget's falls short)
+    limit, choice = refined_limit(context, limit, _top_errors(context, limit, levels[-1]))
     ns = np.array(budget.n_ladder)
     replicas = [budget.replicas_at(n) for n in budget.n_ladder]
     predicted = predicted_exponent("overall", config)  # -r from derivations.scaling
@@ -178,11 +204,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
 
     # frozen network at T on words drawn from pi_L
     select = frozen_words(context, limit["pi_L"])
-    frozen_jobs = [
-        Job("frozen", {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
-                       "seed": context.seed, "L": L, "words": select},
-            lambda lv=level: {"f": _frozen_outputs(lv, config, select, L)})
-        for n_units, level in zip(budget.n_ladder, levels, strict=True)]
+    frozen_jobs = [_frozen_job(context, n_units, level, select, L)
+                   for n_units, level in zip(budget.n_ladder, levels, strict=True)]
     frozen = [arrays["f"] for arrays in context.cache.get_many(frozen_jobs)]
     context.progress(0.95)
     horizon = float(config.training.horizon)
@@ -206,7 +229,9 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
                              int(config.limit.word_length), budget.name, tried,
                              float(limit["truncation"]), str(limit["kernel_rule"]), top_error,
                              own=(what, float(limit[f"delta_{sense}"]),
-                                  float(limit[f"truncation_{sense}"])))
+                                  float(limit[f"truncation_{sense}"])),
+                             ladder=(choice["targets"][sense], choice["top_errors"][sense],
+                                     choice["first"] if choice["refined"] else None))
 
     common = {
               "ladder": list(budget.n_ladder), "replicas": replicas, "word_length": L,
@@ -216,6 +241,9 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               **{f"limit_{key}_{sense}": float(limit[f"{key}_{sense}"])
                  for sense in CHECK_SENSES for key in ("delta", "truncation")},
               "rival_distances_on_path": distances,
+              "limit_ladder_targets": dict(choice["targets"]),
+              "limit_refined": bool(choice["refined"]),
+              "limit_budget_choice": {"L": choice["first"][0], "delta": choice["first"][1]},
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
               f"{replica_text(budget)} replicas per N, widened by the allowance {{:.3g}} (a "
