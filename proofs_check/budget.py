@@ -53,7 +53,8 @@ class Budget:
     |a_top| delta / E(N_max); the RMS errors at the quick budget's N_max = 1024 are >= 1e-2
     (theory.md §8: 0.0087 already at N = 2000 for r = 1/2, larger for r = 1/4), so delta <= 2e-3
     keeps delta / E(N_max) <= 1/5; the larger budgets (larger N_max, smaller errors, narrower
-    intervals) ask 4x and 20x less.
+    intervals) ask 4x and 20x less. The assumption is checked once the ladder has run
+    (checks._limit.refined_limit: the limit is lengthened when the measured errors ask more).
     """
 
     name: str

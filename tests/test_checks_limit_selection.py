@@ -157,3 +157,28 @@ def test_accuracy_note_says_what_the_ladder_asked():
                                                                             (6, 4.5e-4)))
     assert "refined for the measured errors" in refined and "gave L = 6 (delta 0.00045)" in refined
     assert "L = 7: 0.0002" in refined and refined.endswith("met")
+
+
+def test_main_theorem_runs_on_the_refined_limit(monkeypatch):
+    """End to end (tiny budget): with LIMIT_SHARE lowered so that the measured errors ask more
+    than the budget's length gives, the main theorem and the frozen network run on the refined
+    limit at the config's cap, and their details and notes say so."""
+    import proofs_check.checks._limit as limit_module
+    from derivations.inputs.config import with_overrides
+    from proofs_check.budget import TINY
+    from proofs_check.cache import Cache
+    from proofs_check.checks import CheckContext, main_theorem
+
+    cap = 5
+    config = with_overrides(load_config(None), word_length=cap)
+    context = CheckContext(config, TINY, Cache(None, salt="refine"), seed=0)
+    monkeypatch.setattr(limit_module, "LIMIT_SHARE", 1e-6)
+    results = main_theorem.run(context)
+    names = {r.name for r in results}
+    assert {"main_theorem", "frozen_network"} <= names
+    for result in results:
+        details = result.details
+        assert details["limit_refined"] and details["word_length"] == cap
+        assert details["limit_budget_choice"]["L"] < cap
+        assert "refined for the measured errors" in details["note"]
+        assert "not met at the config's word length cap" in details["note"]

@@ -7,7 +7,10 @@ spectral bound + truncation estimate + rounding is <= the budget's ``limit_accur
 config's L when none is. The truncation is estimated in the sense of each statistic that uses
 the limit (numerics.truncation): "path" for the main theorem's error along the network's own
 path (delta_path), "words" for the frozen network run on words (delta_words); delta is the
-larger, and each check's allowance uses its own.
+larger, and each check's allowance uses its own. Once the N-ladder has run, the main theorem
+and the frozen network ask delta_sense <= LIMIT_SHARE x their error at the largest N
+(:func:`ladder_targets`); :func:`refined_limit` lengthens the words for them when the budget's
+length falls short (up to the config's cap).
 Rival limits (:func:`rival_problems`), each the solution of the same ODE with one ingredient
 wrong:
 * the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the

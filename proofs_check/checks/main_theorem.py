@@ -3,8 +3,9 @@
 initialisation), and the network frozen at time T, run on fixed words, gives g_T.
 
 Limit: g_t on the m^L words (checks._limit: word length chosen from the budget's accuracy, error
-estimate delta). Monte Carlo: the shared trained-network simulations (checks._simulations) over
-the budget's N ladder.
+estimate delta; once the ladder has run, lengthened up to the config's cap when the errors
+measured at the largest N ask for a smaller delta, checks._limit.refined_limit). Monte Carlo:
+the shared trained-network simulations (checks._simulations) over the budget's N ladder.
 
 What is measured (the claim, restated without a window in t): on the grid t_j = T j / 32,
 j = 1..32, each replica's mean squared error over the W = min(64, NT/32) steps ending at
