@@ -257,7 +257,7 @@ def solve_limit(
     (numerics.kernel.kernels_on_words: a shorter length's features are a level of the longer
     one's prefix tree), with the same rule.
     ``kernel_accuracy``: the kernel's rule is the cheapest of
-    numerics.quadrature.settings_ladder whose error estimate meets it for both lengths
+    numerics.quadrature.settings_ladder whose error estimate meets it for every length solved
     (numerics.kernel.kernels_to_accuracy; ignored when ``settings`` is given); None: the
     default rules.
     ``full_fallback`` False: a low-rank solve never falls back to the full one
