@@ -171,7 +171,7 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     outputs = 3.0 if groups else 1.0  # the groups, or K
     kept = 4.0 if groups else 1.0  # after the kernel: K (+ the groups)
     working = outputs + 3.0  # + Q(2h), Q(4h), the product buffer
-    # with the neighbouring length: the cross kernel between the two (n / m x n), assembled in
+    # with the shorter lengths: the cross kernel to the next shorter one (n / m x n), assembled in
     # the kernel's pass (numerics.kernel.kernels_on_words ``pairs``) and held until the longer
     # length is solved
     cross = 1.0 / m if neighbour else 0.0

@@ -48,7 +48,7 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
     estimate when solve_limit does that) against the cap; ``field`` names L for the user;
     ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no);
-    ``neighbour``: whether the truncation estimate's other length shares the kernel's pass
+    ``neighbour``: whether the truncation estimate's two shorter lengths share the kernel's pass
     (with their cross kernel; rnnkl limit and the report's select_limit: yes);
     ``full_fallback``: whether the low-rank solve may fall back to the full one."""
     m, d = config.chain.m, config.chain.d
@@ -68,7 +68,7 @@ def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     (naming the largest word length that fits without the fallback). ``one_length``: the
     lengths are solved one at a time up to ``word_length`` (proofs_check.checks._limit.
     select_limit, ``rnnkl limit --accuracy``): never m^(L+1) words, each length with the
-    previous one in the same pass (for the truncation estimate)."""
+    two previous ones in the same pass (for the truncation estimate)."""
     extent = {"next_length": False, "neighbour": True} if one_length else {}
     try:
         return check_limit(config, word_length, cap, field=field, groups=groups,
@@ -92,7 +92,7 @@ def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:
 def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
     and the two snapshots) and its limit (at most limit.word_length, truncation by the
-    previous length in the same pass, so no L + 1) against the cap."""
+    two previous lengths in the same pass, so no L + 1) against the cap."""
     peak = 0.0
     for n_units in budget.n_ladder:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)

@@ -131,9 +131,11 @@ def run(args: argparse.Namespace) -> int:
         m = config.chain.m
         fallback = ("" if full_fallback else "; low-rank solve only: its full fallback would "
                     "not fit the memory cap")
-        work = ("plus a neighbouring length for the truncation estimate" if args.accuracy is None
+        first = int(config.target.lag) + 2  # checks._limit.select_limit's first length
+        work = ("plus two neighbouring lengths for the truncation estimate"
+                if args.accuracy is None
                 else f"or the shortest length that meets --accuracy {args.accuracy:.2g}, "
-                "trying L = 1, 2, ... in turn")
+                f"trying L = {min(first, L)}, {min(first, L) + 1}, ... in turn")
         write_line(f"rnnkl limit: kernel and ODE on {m}^{L} = {m ** L} words of length {L}, "
                    f"{work} (planned peak memory {format_bytes(peak)}{fallback}) ...")
     start = time.monotonic()
