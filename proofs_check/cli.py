@@ -274,6 +274,11 @@ _COMMAND_ENVIRONMENT: dict[str, dict[str, str]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure ends in one line on stderr and an exit code (module
     docstring). ``--debug`` (or RNNKL_DEBUG=1) re-raises internal errors with their traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any("\x00" in arg for arg in argv):  # no OS argv holds one; main() called directly can
+        sys.stderr.write("rnnkl: error: an argument contains a NUL byte, which no file name or "
+                         "value may hold\n")
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("RNNKL_DEBUG", "") == "1"

@@ -179,3 +179,20 @@ def test_an_internal_error_is_one_line_and_exit_3(capsys, monkeypatch):
     monkeypatch.setenv("RNNKL_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["equations"])
+
+
+def test_a_nul_byte_in_any_argument_is_bad_input(capsys) -> None:
+    """A NUL byte (no OS argv holds one, but main() may be called with any strings; hypothesis
+    found `--config '\\x00'` ending as an internal error): one line, exit 2, for a file name, a
+    directory and a value; the library's reader says the same of the file name."""
+    from derivations.errors import InputError
+    from derivations.inputs.files import read_config_file
+
+    for argv in (["limit", "--config", "\x00"], ["report", "--out", "a\x00b"],
+                 ["config", "--set", "network.beta=0.6\x00"]):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "NUL byte" in err and "\x00" not in err
+    with pytest.raises(InputError, match="NUL byte"):
+        read_config_file("a\x00b")

@@ -91,6 +91,9 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise _fail(name, "config file not found") from None
     except OSError as err:
         raise _fail(name, f"cannot read config file ({err.strerror or err})") from None
+    except ValueError:  # a NUL byte in the name: no file can have it
+        raise _fail(name.replace("\x00", "\\x00"), "not a file name (it contains a NUL byte)"
+                    ) from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise _fail(name, f"config file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
