@@ -178,6 +178,21 @@ def solves_next_length(m: int, d: int, word_length: float) -> bool:
     return (word_length + 1) * math.log(m) <= math.log(limit_words) + 1e-12
 
 
+def truncation_mode(truncation: str, m: int, d: int, word_length: int, lag: int) -> str:
+    """The truncation estimate :func:`solve_limit` makes for a request ("auto", "next",
+    "previous", "none") at word length L for a target of lag q: "auto" is "next" when
+    :func:`solves_next_length` else "previous"; "previous" (levels L - 1 and L) becomes "next"
+    (levels L and L + 1) when level L - 1 is not a valid one, L - 1 < max(2, q + 2): the tail
+    (numerics.truncation.truncation_tail) is extrapolated from two levels whose words are both
+    long enough for the target, as one level alone can fall short (on examples/
+    linear_two_state.toml at L = 3 by 8% along paths; tests/test_truncation.py)."""
+    if truncation == "auto":
+        truncation = "next" if solves_next_length(m, d, word_length) else "previous"
+    if truncation == "previous" and word_length - 1 < max(2, lag + 2):
+        truncation = "next"
+    return truncation
+
+
 ERROR_TERMS = ("quadrature", "spectral", "truncation", "rounding")
 
 
@@ -235,8 +250,8 @@ def solve_limit(
     error_estimates: "quadrature_kernel" (max-abs, KernelResult.error) and its parts;
     "quadrature" / "quadrature_l2": the kernel estimate propagated to g at the largest time by
     the rigorous bound of :func:`quadrature_bound`; "truncation_levels": for the two levels j
-    measured (g^j vs g^(j-1): L and L + 1 "next", L - 1 and L "previous"; one level when L - 1
-    or L - 2 would be 0), the difference in each sense of numerics.truncation ("path", "words",
+    measured (g^j vs g^(j-1): L and L + 1 "next", L - 1 and L "previous"; one level, L + 1, when
+    L = 1), the difference in each sense of numerics.truncation ("path", "words",
     "average", "average_l2"; numerics.truncation.level_differences), and
     "truncation_differences" the top level's ("level": j, and the senses);
     "truncation_path", "truncation_words", "truncation_average": the estimated error of g^L
@@ -247,8 +262,9 @@ def solve_limit(
     "path" and "words" (the senses the report's statistics use); "truncation_difference" the
     top level's "average" difference, "truncation_l2" the tail of "average_l2" and
     "truncation_kernel" the top level's tail for K (max-abs).
-    "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous"; "none" skips
-    it.
+    "auto" = "next" when m^(L+1) <= 2187 (d = 1; 243 for d > 1) else "previous", and
+    "previous" is "next" when L - 1 < max(2, q + 2) (:func:`truncation_mode`: two valid
+    levels); "none" skips it.
     "rounding": n eps (1 + alpha t |M|) max|ybar| (floating-point error of the spectral
     formula, heuristic). "spectral": the bound of numerics.limit_solver.spectral_bound on the
     error of a low-rank solve (0 for the full eigendecomposition, n <= 2187 words).
@@ -270,10 +286,7 @@ def solve_limit(
     L = int(config.limit.word_length if word_length is None else word_length)
     times = tuple(float(t) for t in times)
     m, d = int(config.chain.m), int(config.chain.d)
-    if truncation == "auto":
-        truncation = "next" if solves_next_length(m, d, L) else "previous"
-    if truncation == "previous" and L == 1:
-        truncation = "next"
+    truncation = truncation_mode(truncation, m, d, L, int(config.target.lag))
     top = {"next": L + 1, "previous": L}.get(truncation)  # the longest length solved
     # the neighbouring lengths' kernels come from the same pass (numerics.kernel.kernels_on_words)
     lengths = (L,) if top is None else tuple(range(max(1, top - 2), top + 1))

@@ -105,7 +105,9 @@ def test_accuracy_chooses_the_shortest_sufficient_word_length(tmp_path: Path, ca
     assert total_error(doc["error_estimates"]) == pytest.approx(choice["delta"], rel=1e-12)
     assert choice["delta"] == max(choice["delta_path"], choice["delta_words"])
     assert set(choice["differences"]) == {"path", "words", "average"}
-    assert set(choice["differences"]["path"]) == {str(j) for j in range(2, L + 1)}
+    first_valid = 3  # lag 1: levels from q + 2, and q + 3 even at L = q + 2 (two valid levels)
+    levels = range(first_valid, max(L, first_valid + 1) + 1)
+    assert set(choice["differences"]["path"]) == {str(j) for j in levels}
     assert len(doc["words"]) == 3**L and choice["kernel_rule"].startswith("trapezoid")
     monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
     assert main(["limit", "--accuracy", "2e-3", "--times", "1", "--no-progress"]) == 0

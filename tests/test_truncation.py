@@ -291,3 +291,66 @@ def test_previous_estimate_needs_two_levels() -> None:
     rho = 0.5  # b_max Lip(tanh)
     last_level_only = est["truncation_levels"][L]["path"] * rho / (1 - rho)
     assert last_level_only < actual["path"]  # why one level is not enough
+
+
+def _path_error_against(long: int, config, result, times) -> float:
+    """| g^long - g^L |_{L2(pi_long)} max over the times, g^L read on the last L symbols of each
+    long word (the "path" sense measured, words of length ``long`` standing for whole paths)."""
+    m, L = int(config.chain.m), result.problem.word_length
+    problem = word_problem(config, long)
+    kernels = kernels_on_words(problem.spec, (long,), FAST)
+    g_long = g_at(limit_solver(kernels[long].K, problem.pi_L, problem.ybar, problem.alpha), times)
+    read = np.tile(result.g, (1, m ** (long - L)))
+    return float(np.max(np.sqrt(np.sum(problem.pi_L * (g_long - read) ** 2, axis=1))))
+
+
+def test_previous_needs_two_valid_levels() -> None:
+    """examples/linear_two_state.toml (lag q = 1) at L = q + 2 = 3: level L - 1 = 2 compares
+    g^2 with g^1, whose words are too short for the target, so "previous" would extrapolate
+    level 3 alone, which falls short of the path error measured with words of length 11
+    (by 8%). solve_limit therefore estimates from levels 3 and 4 (numerics.limit.
+    truncation_mode), which covers it (and stays within a factor 20)."""
+    config = load_config("examples/linear_two_state.toml")
+    times = (0.5, 1.0, 2.0)
+    L, rho = 3, 0.5  # b_max Lip(linear)
+    result = solve_limit(config, L, times, settings=FAST, truncation="previous")
+    est = result.error_estimates
+    assert sorted(est["truncation_levels"]) == [L, L + 1]
+    actual = _path_error_against(11, config, result, times)
+    assert actual <= est["truncation_path"] < 20 * actual
+    one_level = est["truncation_levels"][L]["path"] * rho / (1 - rho)
+    assert one_level < actual  # why level 3 alone is not enough
+
+
+@pytest.mark.parametrize(("request_", "m", "d", "L", "lag", "mode"), [
+    ("auto", 3, 1, 5, 1, "next"),  # 3^6 = 729 <= 2187 words
+    ("auto", 3, 1, 7, 1, "previous"),  # 3^8 > 2187, and levels 6, 7 are valid
+    ("auto", 3, 2, 5, 0, "previous"),  # d > 1: 3^6 > 243
+    ("previous", 3, 1, 3, 1, "next"),  # level 2 < q + 2 = 3
+    ("previous", 3, 1, 4, 1, "previous"),  # levels 3, 4
+    ("previous", 2, 1, 2, 0, "next"),  # level 1 would need g^0
+    ("previous", 2, 1, 3, 0, "previous"),  # levels 2, 3
+    ("previous", 3, 2, 4, 2, "next"),  # the d = 2 example's lag 2: level 3 < 4
+    ("auto", 3, 2, 5, 2, "previous"),  # levels 4, 5
+    ("next", 3, 1, 9, 1, "next"),
+    ("none", 3, 1, 2, 1, "none"),
+])
+def test_truncation_mode(request_: str, m: int, d: int, L: int, lag: int, mode: str) -> None:
+    """The estimate solve_limit makes: levels L - 1, L when both are valid (>= max(2, q + 2)),
+    else L, L + 1; "auto" by the size of m^(L + 1) (numerics.limit.solves_next_length)."""
+    from numerics.limit import truncation_mode
+
+    assert truncation_mode(request_, m, d, L, lag) == mode
+
+
+def test_memory_plan_counts_the_next_length_where_previous_is_too_short() -> None:
+    """The report's and --accuracy's plan (truncation "previous") at a cap L = q + 2 counts the
+    m^(L+1) words solve_limit then solves; at a longer cap, the cap's own words."""
+    from numerics.costs import MemoryCap, limit_bytes
+    from proofs_check.commands._sizes import check_limit
+
+    config = load_config(None)  # m = 3, d = 1, lag 1
+    cap = MemoryCap(2**40, "test")
+    for L, nxt in ((3, True), (5, False)):
+        planned = check_limit(config, L, cap, field="limit.word_length", truncation="previous")
+        assert planned == limit_bytes(3, L, 1, nxt)

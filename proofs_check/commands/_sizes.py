@@ -17,7 +17,7 @@ from numerics.costs import (
     require_fits,
     simulation_bytes,
 )
-from numerics.limit import solves_next_length
+from numerics.limit import truncation_mode
 
 
 def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
@@ -43,18 +43,19 @@ def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
 
 
 def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
-                next_length: bool | None = None, groups: bool = True,
+                truncation: str = "auto", groups: bool = True,
                 neighbour: bool = True, full_fallback: bool = True) -> float:
-    """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) for the truncation
-    estimate when solve_limit does that) against the cap; ``field`` names L for the user;
+    """``rnnkl limit`` / the report's limit: m^L words (and m^(L+1) when solve_limit's
+    truncation estimate for the request ``truncation`` solves the next length,
+    numerics.limit.truncation_mode) against the cap; ``field`` names L for the user;
     ``groups``: whether the kernel's groups are kept (the report: yes; rnnkl limit: no);
     ``neighbour``: whether the truncation estimate's two shorter lengths share the kernel's pass
     (with their cross kernel; rnnkl limit and the report's select_limit: yes);
     ``full_fallback``: whether the low-rank solve may fall back to the full one."""
-    m, d = config.chain.m, config.chain.d
-    nxt = solves_next_length(m, d, word_length) if next_length is None else next_length
+    m, d, lag = config.chain.m, config.chain.d, int(config.target.lag)
 
     def cost(v: Any) -> float:
+        nxt = truncation_mode(truncation, m, d, int(v[field]), lag) == "next"
         return limit_bytes(m, v[field], d, nxt, groups, neighbour, full_fallback)
 
     return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
@@ -67,9 +68,10 @@ def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     a one-line error if the spectrum needs a rank past n / 4); ResourceError when neither fits
     (naming the largest word length that fits without the fallback). ``one_length``: the
     lengths are solved one at a time up to ``word_length`` (proofs_check.checks._limit.
-    select_limit, ``rnnkl limit --accuracy``): never m^(L+1) words, each length with the
-    two previous ones in the same pass (for the truncation estimate)."""
-    extent = {"next_length": False, "neighbour": True} if one_length else {}
+    select_limit, ``rnnkl limit --accuracy``): each length with the two previous ones in the
+    same pass (truncation "previous"; m^(L+1) words only where that is too short to give two
+    valid levels, numerics.limit.truncation_mode, and never more than at the longest L)."""
+    extent = {"truncation": "previous", "neighbour": True} if one_length else {}
     try:
         return check_limit(config, word_length, cap, field=field, groups=groups,
                            **extent), True
@@ -92,11 +94,12 @@ def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:
 def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
     and the two snapshots) and its limit (at most limit.word_length, truncation by the
-    two previous lengths in the same pass, so no L + 1) against the cap."""
+    two previous lengths in the same pass, L + 1 only where that gives no two valid levels,
+    numerics.limit.truncation_mode) against the cap."""
     peak = 0.0
     for n_units in budget.n_ladder:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
         peak = max(peak, check_simulation(config, cap, rung=rung, snapshots=2))
     peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
-                                 field="limit.word_length", next_length=False))
+                                 field="limit.word_length", truncation="previous"))
     return peak
