@@ -255,10 +255,11 @@ def solve_limit(
     "average", "average_l2"; numerics.truncation.level_differences), and
     "truncation_differences" the top level's ("level": j, and the senses);
     "truncation_path", "truncation_words", "truncation_average": the estimated error of g^L
-    in that sense, numerics.truncation.truncation_tail of both levels (the larger geometric
-    tail diff_j rho^(L + 1 - j) / (1 - rho), levels with words >= q + 2 long when there are
-    any), as truncation differences decay like rho^L (theory.md §4): two levels, so that one
-    accidentally small difference cannot pass for convergence; "truncation": the larger of
+    in that sense, numerics.truncation.truncation_tail of both levels (the larger tail
+    extrapolated with the profile (j - 1) rho^j of the differences, levels with words >= q + 2
+    long), as truncation differences decay like rho^L, the tangents' with a factor L
+    (theory.md §4, §6): two levels, so that one accidentally small difference cannot pass for
+    convergence; "truncation": the larger of
     "path" and "words" (the senses the report's statistics use); "truncation_difference" the
     top level's "average" difference, "truncation_l2" the tail of "average_l2" and
     "truncation_kernel" the top level's tail for K (max-abs).
@@ -305,8 +306,8 @@ def solve_limit(
     # a low-rank spectral solve (numerics.limit_solver) leaves an error bounded by Duhamel
     estimates["spectral"] = spectral_bound(solver, float(np.max(np.diag(kernel.K))), t_max)
     if top is not None:
-        # differences shrink like rho^L (theory.md §4): the error of g^L is the geometric tail
-        # of the differences at the two levels measured (numerics.truncation.truncation_tail)
+        # differences shrink like (L - 1) rho^L (theory.md §4, §6): the error of g^L is their
+        # tail extrapolated from the two levels measured (numerics.truncation.truncation_tail)
         from derivations.inputs.config import contraction_rate
 
         rho = float(contraction_rate(config))

@@ -15,8 +15,9 @@ three senses, one per statistic that compares a network with it:
 * "average": g^L(u) for E[g(x) | u], the best function of the word (the older symbols averaged
   out under the stationary chain, :func:`suffix_average`); the sup norm over words.
 
-Each difference decays like C rho^j (rho = b_max Lip(sigma), the memory contraction), so the
-tail is extrapolated geometrically (:func:`truncation_tail`).
+Each difference decays like C (j - 1) rho^j (rho = b_max Lip(sigma), the memory contraction;
+the factor j - 1 from the tangents, theory.md §6), and the tail is extrapolated with that
+profile from two measured levels (:func:`truncation_tail`).
 """
 
 from __future__ import annotations
@@ -73,18 +74,26 @@ def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArr
 def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid: int = 1) -> float:
     """theory.md §4, truncation: the estimated |g^L - g^infinity| (in the norm of the given
     differences) from measured differences diff_j between consecutive word lengths
-    (:func:`level_differences`, one sense), which decay like C rho^j. The one truncation
-    estimator of the suite (numerics.limit.solve_limit, the checks' word-length choice).
+    (:func:`level_differences`, one sense). The one truncation estimator of the suite
+    (numerics.limit.solve_limit, the checks' word-length choice).
 
-    The tail sum_{j>L} diff_j ~ diff_j rho^(L+1-j) / (1 - rho) is extrapolated from the valid
-    levels j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
+    Level j starts the recursion of theory.md §2 j - 1 steps further back. The memory forgets
+    that start like rho^(j-1), the tangents like (j - 1) rho^(j-1) (theory.md §6, memory:
+    "tangents likewise with a factor k"), so diff_j <= C (j - 1) rho^j, and a measured level
+    k >= 2 extrapolates to the tail
+        sum_{j > L} diff_k (j - 1) / (k - 1) rho^(j - k)
+            = diff_k rho^(L + 1 - k) (L - (L - 1) rho) / ((k - 1) (1 - rho)^2).
+    (The plain geometric profile C rho^j fell short: on random two-state chains up to 32% at the
+    words, tests/test_truncation_coverage.py.) The tail is extrapolated from the valid levels
+    j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
     j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
     for convergence. Infinite when no difference exists.
     """
     rho = min(max(float(rho), 0.0), 0.99)
-    levels = [j for j in (L - 1, L, L + 1) if j >= first_valid and j in diffs]
+    levels = [j for j in (L - 1, L, L + 1) if j >= max(first_valid, 2) and j in diffs]
     if not levels:  # words too short for the target: extrapolate what there is (config's L)
-        levels = [j for j in (L - 1, L, L + 1) if j in diffs]
+        levels = [j for j in (L - 1, L, L + 1) if j >= 2 and j in diffs]
     if not levels:
         return float("inf")
-    return max(diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels)
+    sum_profile = (L - (L - 1) * rho) / (1.0 - rho) ** 2  # sum_{j>L} (j-1) rho^(j-L-1)
+    return max(diffs[j] * rho ** (L + 1 - j) * sum_profile / (j - 1) for j in levels)

@@ -23,16 +23,26 @@ def _times(config):
     return tuple(np.append(time_grid(horizon), horizon))
 
 
-def test_truncation_tail_is_the_geometric_tail():
-    rho = 0.5
-    diffs = {3: 0.08, 4: 0.04}  # exactly C rho^j with C = 0.64
-    # tail sum_{j > 4} C rho^j = C rho^5 / (1 - rho) = 0.04
-    assert truncation_tail(diffs, 4, rho, first_valid=3) == pytest.approx(0.04)
+def test_truncation_tail_is_the_tail_of_its_profile():
+    """numerics.truncation.truncation_tail: for differences that follow the profile
+    C (j - 1) rho^j exactly, the tail from either level is the sum of the profile beyond L,
+    summed term by term here (not the closed form of the code); the plain geometric tail
+    C' rho^j would be smaller."""
+    rho, C = 0.5, 1.3
+
+    def diff(j: int) -> float:
+        return C * (j - 1) * rho**j
+
+    exact = math.fsum(diff(j) for j in range(5, 400))  # sum_{j > 4}
+    diffs = {3: diff(3), 4: diff(4)}
+    assert truncation_tail(diffs, 4, rho, first_valid=3) == pytest.approx(exact, rel=1e-12)
+    assert truncation_tail({5: diff(5)}, 4, rho) == pytest.approx(exact, rel=1e-12)
+    assert diff(4) * rho / (1 - rho) < exact  # the geometric profile from level 4 falls short
     # one accidentally small difference does not pass for convergence: the earlier level wins
-    assert truncation_tail({3: 0.08, 4: 1e-9}, 4, rho, 3) == pytest.approx(0.04)
+    assert truncation_tail({3: diff(3), 4: 1e-9}, 4, rho, 3) == pytest.approx(exact, rel=1e-12)
+    # a level below first_valid is not used while a valid one exists
+    assert truncation_tail({3: 1.0, 4: diff(4)}, 4, rho, 4) == pytest.approx(exact, rel=1e-12)
     assert truncation_tail({}, 1, rho, 2) == math.inf
-    # the difference to the next length (diff_{L+1} = C rho^5 = 0.02): tail 0.02 / (1 - rho)
-    assert truncation_tail({5: 0.02}, 4, rho) == pytest.approx(0.04)
 
 
 def test_smallest_sufficient_word_length_and_cap():
@@ -172,7 +182,7 @@ def test_main_theorem_runs_on_the_refined_limit(monkeypatch):
     from proofs_check.cache import Cache
     from proofs_check.checks import CheckContext, main_theorem
 
-    cap = 5
+    cap = 6  # the tiny budget's accuracy 1e-2 is met by a shorter length
     config = with_overrides(load_config(None), word_length=cap)
     context = CheckContext(config, TINY, Cache(None, salt="refine"), seed=0)
     monkeypatch.setattr(limit_module, "LIMIT_SHARE", 1e-6)

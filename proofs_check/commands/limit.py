@@ -90,8 +90,9 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     estimates = dict(result.error_estimates, truncation=finite(info["truncation"]),
                      **{f"truncation_{sense}": finite(info[f"truncation_{sense}"])
                         for sense in CHECK_SENSES},
-                     truncation_method="geometric tail of the differences between consecutive "
-                     f"lengths (rho = {info['rho']:.6g}; numerics.truncation.truncation_tail)")
+                     truncation_method="tail of the differences between consecutive lengths, "
+                     f"profile (j - 1) rho^j (rho = {info['rho']:.6g}; "
+                     "numerics.truncation.truncation_tail)")
     choice = {"accuracy": accuracy, "delta": finite(delta), "met": bool(delta <= accuracy),
               **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in CHECK_SENSES},
               "kernel_accuracy": KERNEL_SHARE * accuracy,
