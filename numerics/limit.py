@@ -184,8 +184,9 @@ def truncation_mode(truncation: str, m: int, d: int, word_length: int, lag: int)
     :func:`solves_next_length` else "previous"; "previous" (levels L - 1 and L) becomes "next"
     (levels L and L + 1) when level L - 1 is not a valid one, L - 1 < max(2, q + 2): the tail
     (numerics.truncation.truncation_tail) is extrapolated from two levels whose words are both
-    long enough for the target, as one level alone can fall short (on examples/
-    linear_two_state.toml at L = 3 by 8% along paths; tests/test_truncation.py)."""
+    long enough for the target, as one level alone can fall short (the geometric tail of the
+    valid level 3 alone did, by 8% along paths, on examples/linear_two_state.toml at L = 3;
+    tests/test_truncation.py)."""
     if truncation == "auto":
         truncation = "next" if solves_next_length(m, d, word_length) else "previous"
     if truncation == "previous" and word_length - 1 < max(2, lag + 2):

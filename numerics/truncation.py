@@ -83,8 +83,9 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     k >= 2 extrapolates to the tail
         sum_{j > L} diff_k (j - 1) / (k - 1) rho^(j - k)
             = diff_k rho^(L + 1 - k) (L - (L - 1) rho) / ((k - 1) (1 - rho)^2).
-    (The plain geometric profile C rho^j fell short: on random two-state chains up to 32% at the
-    words, tests/test_truncation_coverage.py.) The tail is extrapolated from the valid levels
+    (The plain geometric profile C rho^j fell short on random two-state chains, by up to 32% at
+    the words, README "The limit"; tests/test_truncation_coverage.py checks this profile on
+    such chains.) The tail is extrapolated from the valid levels
     j in {L - 1, L, L + 1} that were measured (both words long enough for the target,
     j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
     for convergence. Infinite when no difference exists.
