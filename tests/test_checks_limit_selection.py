@@ -77,7 +77,7 @@ def test_accuracy_note_tells_what_was_chosen_and_why():
                          "trapezoid step 0.1", 2e-3)
     assert "L = 5 is the shortest" in note and "L = 3: 0.002" in note and "L = 4: 0.0007" in note
     assert "L = 5: 0.0001" not in note  # the chosen length is not listed as a miss
-    assert "truncation (rho^L tail) 9e-05" in note and "trapezoid step 0.1" in note
+    assert "truncation ((L - 1) rho^L tail) 9e-05" in note and "trapezoid step 0.1" in note
     assert "5.0% of the measured error at the largest N (0.002)" in note
     plain = accuracy_note(1e-4, 5e-4, 5, 6, "standard")
     assert "shortest" not in plain and "%" not in plain

@@ -292,7 +292,7 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
         text += f"; for {own[0]}: delta = {own[1]:.2g}"
         delta, truncation = own[1], own[2]
     if truncation is not None and np.isfinite(truncation) and delta > 0:
-        text += f"; truncation (rho^L tail) {truncation:.2g} of it"
+        text += f"; truncation ((L - 1) rho^L tail) {truncation:.2g} of it"
     if rule:
         text += f"; kernel quadrature: {rule}"
     if top_error is not None and top_error > 0 and np.isfinite(delta):
