@@ -59,6 +59,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("limit_weights_dropped", "numerics/limit_solver.py",
       "buffer = np.multiply(K, root[None, :])  # the one (n, n) work array besides V and basis\n"
       "    buffer *= root[:, None]", "buffer = np.array(K)", LIMIT_TESTS),
+    # the truncation estimate: the geometric profile that fell short, and one valid level
+    M("truncation_profile_geometric", "numerics/truncation.py",
+      "diffs[j] * rho ** (L + 1 - j) * sum_profile / (j - 1) for j in levels",
+      "diffs[j] * rho ** (L + 1 - j) / (1.0 - rho) for j in levels",
+      ("tests/test_checks_limit_selection.py",)),
+    M("truncation_one_valid_level", "numerics/limit.py",
+      'if truncation == "previous" and word_length - 1 < max(2, lag + 2):',
+      'if truncation == "previous" and word_length == 1:', ("tests/test_truncation.py",)),
     M("times_cap_off", "numerics/limit.py", "        if t > MAX_TIME:",
       "        if t > MAX_TIME * 1e300:",
       ("tests/test_fuzz_cli.py", "tests/test_hostile_inputs.py")),
