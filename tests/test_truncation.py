@@ -265,44 +265,42 @@ def test_low_rank_extension_integrates_the_low_rank_flow(monkeypatch) -> None:
     assert np.max(np.abs(extended - integral)) <= bound
 
 
-def test_previous_estimate_needs_two_levels() -> None:
-    """On the two-state config the path differences alternate (level 7: 1.4e-4, level 8 about
-    the same, level 9: a sixth of it), so the tail extrapolated from the last level alone misses
-    the error of g^7 measured with words of length 11 (about 10% short). solve_limit's
-    "previous" estimate takes the larger tail of levels 6 and 7 (numerics.truncation.
-    truncation_tail), which covers the path and words errors and stays within a factor 20."""
-    config = parse_config(TWO_STATE_TANH)
-    times = (0.5, 2.0)
-    L, long, m = 7, 11, 2
-    result = solve_limit(config, L, times, settings=FAST, truncation="previous")
-    est = result.error_estimates
-    assert sorted(est["truncation_levels"]) == [L - 1, L]
+def measured_truncation_errors(config, result, long: int, times) -> dict[str, float]:
+    """The errors the truncation estimates of ``result`` (g^L, solve_limit) stand for, measured
+    with words of length ``long`` in place of whole paths, max over the times: "path" the
+    L2(pi_long) error of g^L read on the last L symbols of each long word, "words" g^long
+    extended to the L-words read from S = 0 (numerics.limit_solver.g_extended_at) minus g^L."""
+    m, L = int(config.chain.m), result.problem.word_length
     problem = word_problem(config, long)
     kernels = kernels_on_words(problem.spec, (long,), FAST)
     solver = limit_solver(kernels[long].K, problem.pi_L, problem.ybar, problem.alpha,
                           cross=cross_kernel(problem.spec, L, long, FAST))
-    g_long = g_at(solver, times)
-    read = np.tile(result.g, (1, m ** (long - L)))  # g^7 on the last 7 symbols of each 11-word
-    actual = {
-        "path": float(np.max(np.sqrt(np.sum(problem.pi_L * (g_long - read) ** 2, axis=1)))),
+    read = np.tile(result.g, (1, m ** (long - L)))  # g^L on the last L symbols of each word
+    return {
+        "path": float(np.max(np.sqrt(np.sum(problem.pi_L * (g_at(solver, times) - read) ** 2,
+                                            axis=1)))),
         "words": float(np.max(np.abs(g_extended_at(solver, times) - result.g))),
     }
+
+
+def test_previous_estimate_needs_two_levels() -> None:
+    """On the two-state config the path differences alternate (level 7: 1.4e-4, level 8 about
+    the same, level 9: a sixth of it), so the geometric tail extrapolated from the last level
+    alone misses the error of g^7 measured with words of length 11 (about 10% short). solve_limit's
+    "previous" estimate takes the larger tail of levels 6 and 7 (numerics.truncation.
+    truncation_tail), which covers the path and words errors and stays within a factor 20."""
+    config = parse_config(TWO_STATE_TANH)
+    times = (0.5, 2.0)
+    L, long = 7, 11
+    result = solve_limit(config, L, times, settings=FAST, truncation="previous")
+    est = result.error_estimates
+    assert sorted(est["truncation_levels"]) == [L - 1, L]
+    actual = measured_truncation_errors(config, result, long, times)
     for sense, error in actual.items():
         assert error <= est[f"truncation_{sense}"] < 20 * error, sense
     rho = 0.5  # b_max Lip(tanh)
     last_level_only = est["truncation_levels"][L]["path"] * rho / (1 - rho)
     assert last_level_only < actual["path"]  # why one level is not enough
-
-
-def _path_error_against(long: int, config, result, times) -> float:
-    """| g^long - g^L |_{L2(pi_long)} max over the times, g^L read on the last L symbols of each
-    long word (the "path" sense measured, words of length ``long`` standing for whole paths)."""
-    m, L = int(config.chain.m), result.problem.word_length
-    problem = word_problem(config, long)
-    kernels = kernels_on_words(problem.spec, (long,), FAST)
-    g_long = g_at(limit_solver(kernels[long].K, problem.pi_L, problem.ybar, problem.alpha), times)
-    read = np.tile(result.g, (1, m ** (long - L)))
-    return float(np.max(np.sqrt(np.sum(problem.pi_L * (g_long - read) ** 2, axis=1))))
 
 
 def test_previous_needs_two_valid_levels() -> None:
@@ -317,7 +315,7 @@ def test_previous_needs_two_valid_levels() -> None:
     result = solve_limit(config, L, times, settings=FAST, truncation="previous")
     est = result.error_estimates
     assert sorted(est["truncation_levels"]) == [L, L + 1]
-    actual = _path_error_against(11, config, result, times)
+    actual = measured_truncation_errors(config, result, 11, times)["path"]
     assert actual <= est["truncation_path"] < 20 * actual
     one_level = est["truncation_levels"][L]["path"] * rho / (1 - rho)
     assert one_level < actual  # why level 3 alone is not enough

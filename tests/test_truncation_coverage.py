@@ -17,11 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_limit import FAST  # same tests/ directory (pytest prepend)
+from test_truncation import measured_truncation_errors
 
 from derivations.inputs.config import parse_config
-from numerics.kernel import cross_kernel, kernels_on_words
-from numerics.limit import solve_limit, word_problem
-from numerics.limit_solver import g_at, g_extended_at, limit_solver
+from numerics.limit import solve_limit
 
 LONGER = 6  # the long words: L + 6 symbols
 # Lip(sigma) of the activations drawn (b_max = rho / Lip)
@@ -75,17 +74,7 @@ def test_truncation_estimates_cover_on_random_chains(problem: tuple[str, int, st
     times = (0.5, 1.0, 2.0)
     result = solve_limit(config, L, times, settings=FAST, truncation=mode)
     est = result.error_estimates
-    long = L + LONGER
-    words = word_problem(config, long)
-    K = kernels_on_words(words.spec, (long,), FAST)[long].K
-    solver = limit_solver(K, words.pi_L, words.ybar, words.alpha,
-                          cross=cross_kernel(words.spec, L, long, FAST))
-    read = np.tile(result.g, (1, 2 ** LONGER))  # g^L on the last L symbols of each long word
-    measured = {
-        "path": float(np.max(np.sqrt(np.sum(words.pi_L * (g_at(solver, times) - read) ** 2,
-                                            axis=1)))),
-        "words": float(np.max(np.abs(g_extended_at(solver, times) - result.g))),
-    }
+    measured = measured_truncation_errors(config, result, L + LONGER, times)
     # the kernel's quadrature error (FAST: about 1e-9 here) enters both g's; rounding: 1e-12
     slack = 2 * est["quadrature"] + 1e-12
     for sense, error in measured.items():
