@@ -84,9 +84,10 @@ def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[flo
     """The limit on words at the smallest sufficient word length (module docstring).
 
     Solves L = q + 2, q + 3, ... up to the config's word length (each with L - 1 and L - 2 in
-    the same pass for the differences, ``truncation="previous"``, and the cheapest quadrature
-    rule meeting KERNEL_SHARE x ``accuracy``), records the differences diff_(L-1) and diff_L
-    in each sense of numerics.truncation, and stops at the first L with
+    the same pass for the differences, ``truncation="previous"``, which at L = q + 2 solves
+    L - 1 and L + 1 instead: two valid levels, numerics.limit.truncation_mode; and the cheapest
+    quadrature rule meeting KERNEL_SHARE x ``accuracy``), records the differences of the two
+    levels measured in each sense of numerics.truncation, and stops at the first L with
     delta(L) = max(delta_path, delta_words) <= ``accuracy``, where delta_sense = quadrature +
     spectral + :func:`numerics.truncation.truncation_tail` of that sense's differences +
     rounding: "path" for the network along its own path (L2 over the stationary law of paths),
