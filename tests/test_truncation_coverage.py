@@ -2,12 +2,13 @@
 truncation, two valid levels, numerics.limit.truncation_mode) cover the errors they estimate on
 random two-state chains, measured against words six symbols longer.
 
-The estimate is a geometric extrapolation with the worst-case memory contraction rho =
-b_max Lip(sigma) (theory.md §4), not a proven bound; this property test is what stands behind
-it beyond the shipped configurations. The measured error is g^(L+6) against g^L (a stand-in for
-whole paths: the part beyond L + 6 is about rho^6 of the error), "path" in L2 over the
-stationary law of the long words, "words" at the L-words read from S = 0 (g^(L+6) extended to
-them by the limit ODE, numerics.limit_solver.g_extended_at).
+The estimate extrapolates two measured levels with the profile (j - 1) rho^j, rho = b_max
+Lip(sigma) the worst-case memory contraction (theory.md §4, §6); it is not a proven bound, and
+this property test is what stands behind it beyond the shipped configurations (at 200 examples
+it found the plain geometric profile falling short). The measured error is g^(L+6) against g^L
+(a stand-in for whole paths: the part beyond L + 6 is about rho^6 of the error), "path" in L2
+over the stationary law of the long words, "words" at the L-words read from S = 0 (g^(L+6)
+extended to them by the limit ODE, numerics.limit_solver.g_extended_at).
 """
 
 from __future__ import annotations
@@ -69,13 +70,16 @@ word_length = {L}
 @settings(max_examples=15)
 @given(two_state_problems())
 def test_truncation_estimates_cover_on_random_chains(problem: tuple[str, int, str]) -> None:
+    """Each sense's truncation estimate is at least the error measured against words six
+    symbols longer, up to the quadrature bound of the two solutions."""
     text, L, mode = problem
     config = parse_config(text)
     times = (0.5, 1.0, 2.0)
     result = solve_limit(config, L, times, settings=FAST, truncation=mode)
     est = result.error_estimates
     measured = measured_truncation_errors(config, result, L + LONGER, times)
-    # the kernel's quadrature error (FAST: about 1e-9 here) enters both g's; rounding: 1e-12
+    # g^L and g^(L+6) each carry at most the quadrature bound of solve_limit (numerics.limit.
+    # quadrature_bound; the longer words' kernel has the same rule), plus rounding 1e-12
     slack = 2 * est["quadrature"] + 1e-12
     for sense, error in measured.items():
         assert error <= est[f"truncation_{sense}"] + slack, (sense, error, est)
