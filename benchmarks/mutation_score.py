@@ -152,6 +152,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "10.0 ** min(size, MAX_LOG10_MAGNITUDE) * _bits(base) > MAX_POWER_BITS * 1e300",
       ("tests/test_hostile_inputs.py", "tests/test_expression.py")),  # subprocesses first:
     # in-process, tests/test_expression.py would build 10**10**10 and hang until the timeout
+    # --- exact zeros: a static kernel, a vanishing kernel, a fit of zeros
+    M("static_kernel_ignored", "proofs_check/checks/lazy_training.py",
+      "    if not kernel_moves(tuple(config.network.trainable), config.chain.d):",
+      "    if False:", ("tests/test_degenerate_configs.py",)),
+    M("vanishing_kernel_no_invariance", "derivations/kernel_dependence.py",
+      "    zero = set(maps)  # S = G = 0 before the first input",
+      "    zero: set = set()", ("tests/test_degenerate_configs.py",)),
+    M("zero_fit_not_detected", "proofs_check/stats.py", "    if np.all(values == 0.0):",
+      "    if False:", ("tests/test_degenerate_configs.py",)),
     M("short_number_exponent", "derivations/errors.py",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",

@@ -7,6 +7,8 @@ trainable groups only, every word read from S = G = 0 with the trainer's recursi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from numerics.frozen import frozen_memory
@@ -24,13 +26,14 @@ def _unit_sum(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def empirical_kernel(config, c: np.ndarray, w: np.ndarray, b: np.ndarray,
-                     inputs: np.ndarray) -> np.ndarray:
+                     inputs: np.ndarray, groups: Sequence[str] | None = None) -> np.ndarray:
     """A^N on the given words for units c (N,), w (N, d), b (N,): inputs (n_words, L, d) ->
-    (n_words, n_words)."""
+    (n_words, n_words). ``groups``: the terms summed (default: the config's trainable groups;
+    the lazy-training check's control sums all three)."""
     memory = frozen_memory(w, b, config, inputs)
     S = memory.S[:, -1]  # (P, N)
     n_units = S.shape[1]
-    groups = config.network.trainable
+    groups = config.network.trainable if groups is None else tuple(groups)
     K = np.zeros((S.shape[0], S.shape[0]))
     if "c" in groups:
         K += _unit_sum(S, S)

@@ -36,6 +36,13 @@ def _rate(ax, fig: FigureData) -> None:
     s, meta = fig.series, fig.meta
     n = np.asarray(s["N"], dtype=float)
     y = np.asarray(s["error"], dtype=float)
+    if not np.any(y > 0):  # exactly 0 at every N (proofs_check.stats.fit_rate): no log scale
+        ax.plot(n, y, "o", color="C0", label="measured: exactly 0 at every N")
+        ax.set_xscale("log")
+        ax.set_xlabel("$N$ (hidden units)")
+        ax.set_ylabel(meta.get("ylabel", "error"))
+        ax.legend(fontsize=7)
+        return
     if "error_lo" in s:
         yerr = np.vstack([y - s["error_lo"], s["error_hi"] - y])
         ax.errorbar(n, y, yerr=yerr, fmt="o", color="C0", capsize=3, label="measured (95% CI)")

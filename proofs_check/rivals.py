@@ -14,7 +14,9 @@ check's stated finite-N allowance. From one fit, two claims (:func:`rate_claims`
 * its **sharpness** "the exponent is a": accepted when a lies in the window. Rivals: the rate
   1/4 faster (a - 1/4) and 1/4 slower (a + 1/4), each rejected when outside the window. Where
   the leading coefficient of the predicted term vanishes for a configuration the error decays
-  faster: the bound holds while sharpness fails, and the result says so.
+  faster: the bound holds while sharpness fails, and the result says so. An error exactly 0
+  at every N (proofs_check.stats.fit_rate: slope -inf) is the extreme case: the bound holds,
+  every exponent rival (C N^a' with C > 0) is rejected, sharpness fails.
 
 Limit claims ("f^N converges to g") add rivals "f^N converges to h" for other functions h
 (:func:`limit_rival`): a paired test on the same samples at the largest N.
@@ -65,6 +67,8 @@ class RateTest:
     def resolution(self) -> float:
         """The smallest deviation from the prediction that this budget rejects on both sides:
         every exponent farther than this from ``predicted`` lies outside the window."""
+        if self.fit.identically_zero:  # every exponent lies outside the empty window
+            return 0.0
         lo, hi = self.window
         return max(hi - self.predicted, self.predicted - lo, 0.0)
 
@@ -104,15 +108,26 @@ def exponent_rival(test: RateTest, exponent: float, name: str, *, above_only: bo
     """The rival "the slope is ``exponent``", rejected when the exponent lies outside the
     acceptance window (``above_only``: only when above it, for rivals of a bound)."""
     lo, hi = test.window
+    if test.fit.identically_zero:
+        return Rival(name, exponent, None, True, _zero_reason(test, exponent))
     if not math.isfinite(test.fit.slope):
         return Rival(name, exponent, None, True,
-                     "the errors are not finite (the networks diverged): no power law fits")
+                     "the level values are not all finite and positive (a diverged network, "
+                     "or an error exactly 0 at some N only): no power law fits")
     rejected = exponent > hi or (not above_only and exponent < lo)
     where = "outside" if rejected else "inside"
     reason = (f"exponent {exponent:.4g} is {where} the acceptance window [{lo:.4g}, {hi:.4g}] "
               f"of the fitted slope {test.fit.slope:.4g}")
     return Rival(name, exponent, test.fit.slope, rejected, reason,
                  "" if rejected else _needs(test, exponent))
+
+
+def _zero_reason(test: RateTest, exponent: float) -> str:
+    """Why an error that is exactly 0 at every N rejects the exponent: C N^exponent with
+    C > 0 is positive at every N (the bound's own claim, C >= 0, holds trivially)."""
+    counts = ", ".join(str(r) for r in sorted(set(test.replicas)))
+    return (f"the measured error is exactly 0 at every N ({counts} replicas per N): no power "
+            f"law C N^{exponent:.4g} with C > 0 gives that")
 
 
 def slower_rival(test: RateTest) -> Rival:
@@ -168,7 +183,11 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                     details=details)
     sharp_ok = bool(lo <= a <= hi)
     note = details.get("note", "")
-    if bound.accepted and not sharp_ok and test.fit.slope < a:
+    if test.fit.identically_zero:
+        note = ("the error is exactly 0 at every N: the bound holds trivially and is not "
+                "attained; the predicted term's coefficient vanishes for this configuration. "
+                + note)
+    elif bound.accepted and not sharp_ok and test.fit.slope < a:
         note = ("the bound holds but the error decays faster than predicted: the leading "
                 "coefficient of the predicted term may vanish for this configuration. " + note)
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
@@ -253,6 +272,10 @@ def fit_rival(name: str, test: RateTest) -> Rival:
     distance: if it converged to h, the distance to h would decay at least like N^a, so the
     rival is rejected when that distance's acceptance window lies wholly above a."""
     lo, hi = test.window
+    if test.fit.identically_zero:  # the distance to h vanishes: the quantity is h
+        return Rival(name, test.predicted, None, False,
+                     "the distance to h is exactly 0 at every N: the quantity equals h",
+                     "nothing: this configuration cannot tell the claim from h")
     rejected = bool(lo > test.predicted) or not math.isfinite(test.fit.slope)
     where = "above" if rejected else "not above"
     return Rival(name, test.predicted, test.fit.slope, rejected,

@@ -82,6 +82,11 @@ class RateFit:
     bootstrap_ci: tuple[float, float] | None
     log_variance: np.ndarray
 
+    @property
+    def identically_zero(self) -> bool:
+        """Every sample at every N is exactly 0 (:func:`fit_rate`: slope -inf, no interval)."""
+        return bool(np.all(self.values == 0.0))
+
     def interval(self, confidence: float) -> tuple[float, float]:
         """The slope's interval at another confidence level (same se and dof)."""
         half = float(_stats.t.ppf(0.5 + confidence / 2, self.dof)) * self.se
@@ -146,6 +151,10 @@ def fit_rate(
     The slope's interval is slope +- t_{R_min-1} * se * max(1, sqrt(chi2/(levels - 2))) (the
     Birge-ratio inflation when the levels scatter beyond their error bars); with rng given, a
     replica bootstrap interval is added.
+    Every sample exactly 0 (a quantity that vanishes identically, e.g. f_0 when w_std = 0 and
+    sigma(0) = 0 make every memory state 0): the fit is degenerate, slope -inf with zero width
+    (log 0; RateFit.identically_zero), for the rivals to say so (proofs_check.rivals). A level
+    of zeros among positive ones leaves the logs non-finite (slope nan): no power law fits.
     """
     ns = np.asarray(ns, dtype=float)
     samples = [np.asarray(s, dtype=float).ravel() for s in samples]
@@ -153,7 +162,23 @@ def fit_rate(
     if len(samples) != ns.size or ns.size < 2 or counts.min() < 2:
         raise ValueError("need samples of shape (levels >= 2, replicas >= 2)")
     x = np.log(ns)
-    values, var_log = _level_stats(samples, power)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a level of zeros: var_log nan
+        values, var_log = _level_stats(samples, power)
+    if np.all(values == 0.0):
+        zeros = np.zeros(ns.size)
+        return RateFit(ns=ns, values=zeros, value_ci=np.zeros((ns.size, 2)), slope=-np.inf,
+                       intercept=-np.inf, se=0.0, ci=(-np.inf, -np.inf),
+                       dof=max(int(counts.min()) - 1, 1), chi2_reduced=0.0, bootstrap_ci=None,
+                       log_variance=zeros)
+    with np.errstate(divide="ignore", invalid="ignore"):  # zeros or inf: a non-finite slope
+        return _fit_positive(ns, x, samples, counts, values, var_log, power, rng, n_boot,
+                             confidence)
+
+
+def _fit_positive(ns: np.ndarray, x: np.ndarray, samples: list[np.ndarray],
+                  counts: np.ndarray, values: np.ndarray, var_log: np.ndarray, power: int,
+                  rng: np.random.Generator | None, n_boot: int, confidence: float) -> RateFit:
+    """:func:`fit_rate` on level values not all 0."""
     y = np.log(values)
     slope, intercept, se, chi2 = _wls(x, y, var_log)
     dof = max(ns.size - 2, 1)

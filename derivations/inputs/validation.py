@@ -1,6 +1,7 @@
 """Domain checks of a configuration (theory.md §1-§2): the chain is stochastic, irreducible and
 aperiodic (and not degenerate), the target is finite on every window, beta in [1/2, 1) (1/2 only
-with antisymmetric initialisation), rho = b_max Lip(sigma) < 1, sizes within bounds. Every
+with antisymmetric initialisation), rho = b_max Lip(sigma) < 1, an initialisation whose kernel
+is not identically 0 (derivations.kernel_dependence.kernel_vanishes), sizes within bounds. Every
 failure is one :class:`ConfigError` line "<table>.<field>: <reason>".
 """
 
@@ -29,6 +30,7 @@ from derivations.inputs.schema import (
     states_array,
     target_expression,
 )
+from derivations.kernel_dependence import kernel_vanishes
 
 _MAX_TARGET_WINDOWS = 200_000  # y is checked (finite) on all m^(q+1) windows; more: refused
 
@@ -193,6 +195,17 @@ def _validate_init(config: Config) -> None:
             "init.b_max",
             f"rho = b_max * Lip({config.network.activation}) = {init.b_max!r} * {lip:.6g} = "
             f"{rho:.6g} >= 1 (the memory contraction needs rho < 1)",
+        )
+    zero = {g: name for g, name in (("c", "c_std"), ("w", "w_std"), ("b", "b_max"))
+            if getattr(init, name) == 0}
+    trainable = tuple(config.network.trainable)
+    if zero and kernel_vanishes(trainable, config.network.activation, tuple(zero)):
+        names = " and ".join(f"init.{name} = 0" for name in zero.values())
+        raise field_error(
+            f"init.{next(iter(zero.values()))}",
+            f"{names} with trainable {', '.join(trainable)} and {config.network.activation} "
+            "make the kernel A identically 0 (theory.md §3; derivations.kernel_dependence): "
+            "nothing learns and there is nothing to verify",
         )
 
 

@@ -30,6 +30,8 @@ import dataclasses
 import numpy as np
 
 from derivations.inputs.config import states_array
+from derivations.kernel_dependence import kernel_depends_on, kernel_moves
+from derivations.scaling import GROUPS
 from numerics.tangent_kernel import empirical_kernel
 from numerics.words import enumerate_words
 from proofs_check.cache import Job
@@ -42,7 +44,7 @@ from proofs_check.checks._common import (
 )
 from proofs_check.checks._simulations import ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
-from proofs_check.result import CheckResult
+from proofs_check.result import CheckResult, Rival
 from proofs_check.rivals import (
     ACCEPTANCE_NOTE,
     RIVAL_SHIFT,
@@ -61,17 +63,23 @@ COST = 1.5
 EQUATION = "kernel_integrand"
 CLAIM = ("Lazy training: over t <= T the empirical tangent kernel of the trained network moves "
          "by O(N^{beta - 1}) from its value at initialisation.")
+STATIC_CLAIM = ("Lazy training, exactly: with only c trained the kernel S S' depends on frozen "
+                "parameters only, so the empirical tangent kernel does not move at all.")
 SHARP_CLAIM = ("The bound is not attained: the first-order motion cancels by the c -> -c "
                "symmetry, and the kernel moves like a sum of the surviving orders "
                "(N^{2 beta - 2} and faster ones): slope between the fastest and N^{2 beta - 2}.")
 
 
-def kernel_motion(level: dict[str, np.ndarray], config, inputs: np.ndarray) -> np.ndarray:
-    """Per replica, mean over word pairs of (A^N(theta_T) - A^N(theta_0))^2, shape (R,)."""
+def kernel_motion(level: dict[str, np.ndarray], config, inputs: np.ndarray,
+                  groups: tuple[str, ...] | None = None) -> np.ndarray:
+    """Per replica, mean over word pairs of (A^N(theta_T) - A^N(theta_0))^2, shape (R,);
+    ``groups``: the kernel's terms (default: the trainable groups)."""
     out = np.empty(level["c0"].shape[0])
     for r in range(out.size):
-        start = empirical_kernel(config, level["c0"][r], level["w0"][r], level["b0"][r], inputs)
-        end = empirical_kernel(config, level["cT"][r], level["wT"][r], level["bT"][r], inputs)
+        start = empirical_kernel(config, level["c0"][r], level["w0"][r], level["b0"][r], inputs,
+                                 groups)
+        end = empirical_kernel(config, level["cT"][r], level["wT"][r], level["bT"][r], inputs,
+                               groups)
         out[r] = float(np.mean((end - start) ** 2))
     return out
 
@@ -81,24 +89,79 @@ def jobs(context: CheckContext) -> list[Job]:
     return ladder_jobs(context)
 
 
-def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
-    config = context.config
-    budget = context.budget
+def _motions(context: CheckContext, static: bool) -> tuple[list[np.ndarray], dict]:
+    """Per rung of the ladder the kernel motion of every replica (:func:`kernel_motion`), as
+    cached jobs; ``static``: also the control, the motion of the three-group kernel ("control")
+    of the same networks. Returns (motions, {"control": [...], "words": n, "word_length": L})."""
+    config, budget = context.config, context.budget
     L = budget.init_word_length
     select = spread_indices(config.chain.m**L, budget.init_words)
     inputs = states_array(config)[enumerate_words(config.chain.m, L)[select]]
     levels = trained_ladder(context, 0.0, 0.5)
+
+    def compute(level: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = {"e": kernel_motion(level, config, inputs)}
+        if static:
+            out["control"] = kernel_motion(level, config, inputs, GROUPS)
+        return out
+
     motion_jobs = []
     for n_units, level in zip(budget.n_ladder, levels, strict=True):
         params = {"config": config, "N": n_units, "replicas": budget.replicas_at(n_units),
-                  "seed": context.seed, "L": L, "words": select}
-        motion_jobs.append(Job("kernel_motion", params,
-                               lambda lv=level: {"e": kernel_motion(lv, config, inputs)}))
+                  "seed": context.seed, "L": L, "words": select,
+                  **({"control": "all groups"} if static else {})}
+        motion_jobs.append(Job("kernel_motion", params, lambda lv=level: compute(lv)))
         context.cache.submit(motion_jobs[-1])  # concurrent on a parallel executor
-    motions = []
+    results = []
     for i, job in enumerate(motion_jobs):
-        motions.append(context.cache.get(job)["e"])
+        results.append(context.cache.get(job))
         context.progress(0.5 + 0.5 * (i + 1) / len(levels))
+    return ([r["e"] for r in results],
+            {"control": [r.get("control") for r in results], "words": int(select.size),
+             "word_length": L})
+
+
+def _run_static(context: CheckContext) -> CheckResult:
+    """The kernel of the trainable groups depends on frozen parameters only
+    (derivations.kernel_dependence.kernel_moves False: c alone trainable): A^N(theta_T) =
+    A^N(theta_0) exactly. Measured: the largest motion over N and replicas, tolerance 0 (the
+    same frozen parameters through the same arithmetic give the same bits). Control rival: the
+    motion of the three-group kernel of the same networks, whose c^2 terms move with the
+    trained c; rejected when it is above 0 (the measurement sees a moving kernel)."""
+    config, budget = context.config, context.budget
+    motions, info = _motions(context, static=True)
+    measured = float(max(float(np.max(m)) for m in motions))
+    control = float(max(float(np.max(c)) for c in info["control"]))
+    depends = kernel_depends_on(config.network.trainable, config.chain.d)
+    return CheckResult(
+        name=NAME, claim=STATIC_CLAIM, equation=EQUATION,
+        quantity="max over N and replicas of mean over word pairs of "
+                 "(A^N(theta_T) - A^N(theta_0))^2",
+        prediction=0.0, measured=measured, ci=None, tolerance=0.0,
+        tolerance_source="exact: the kernel's parameters are frozen, so the same values pass "
+                         "through the same arithmetic (derivations.kernel_dependence)",
+        accepted=measured == 0.0,
+        rivals=(Rival(
+            name="the kernel moves with the trained c, as the three-group kernel "
+                 "S S' + c^2 (G^w.G^w' + G^b G^b') of the same networks does",
+            prediction=None, measured=control, rejected=bool(measured == 0.0 < control),
+            reason=f"the three-group kernel moved by {control:.3g} (mean square) and the "
+                   f"kernel of the trainable groups by {measured:.3g}"),),
+        details={"ladder": list(budget.n_ladder),
+                 "replicas": [budget.replicas_at(n) for n in budget.n_ladder],
+                 "words": info["words"], "word_length": info["word_length"],
+                 "kernel_depends_on": depends,
+                 "trainable": list(config.network.trainable),
+                 "derived_source": "derivations.kernel_dependence.kernel_moves"})
+
+
+def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
+    config = context.config
+    budget = context.budget
+    if not kernel_moves(tuple(config.network.trainable), config.chain.d):
+        return _run_static(context)
+    motions, info = _motions(context, static=False)
+    select_size, L = info["words"], info["word_length"]
     ns = np.array(budget.n_ladder)
     replicas = [budget.replicas_at(n) for n in budget.n_ladder]
     predicted = predicted_exponent("lazy_training", config)  # beta - 1
@@ -114,7 +177,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         "r N_min^-r / (1 - N_min^-r) (a subleading term of relative order N^-r)",
         figures=(rate_figure(test, "Lazy training: motion of the empirical tangent kernel",
                              r"RMS of $A^N(\theta_T) - A^N(\theta_0)$"),),
-        details={"ladder": list(budget.n_ladder), "replicas": replicas, "words": int(select.size),
+        details={"ladder": list(budget.n_ladder), "replicas": replicas, "words": select_size,
                  "word_length": L, "predicted_source": "derivations.scaling.error_exponents, "
                  "lazy_training_orders"},
         formula=r"\Big(\mathrm{mean}_{u,v} \big(A^N(\theta_{\lfloor NT \rfloor}; u, v) - "

@@ -1,0 +1,164 @@
+"""Configurations where a quantity vanishes exactly (derivations.kernel_dependence): the kernel of
+c alone does not move under training, a zero initialisation can make the kernel 0, and a rate
+fit of errors that are exactly 0 says so instead of reporting a diverged network."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from derivations.inputs.config import load_config, with_overrides
+from derivations.kernel_dependence import kernel_depends_on, kernel_moves, kernel_vanishes
+from derivations.scaling import GROUPS
+from numerics.tangent_kernel import empirical_kernel
+from proofs_check.budget import TINY
+from proofs_check.cache import Cache
+from proofs_check.checks import CheckContext
+from proofs_check.cli import main
+from proofs_check.rivals import fit_rival, rate_base, rate_claims, rate_figure, rate_test
+from proofs_check.stats import fit_rate
+
+ALL_SUBSETS = [g for r in (1, 2, 3) for g in itertools.combinations(GROUPS, r)]
+
+
+# ----------------------------------------------------------------------------- the derivations
+
+
+def test_only_the_kernel_of_c_alone_is_static():
+    """theory.md §3: the c term S S' is a function of (w, b); every other term carries c^2 or
+    a tangent, so it moves with a trained c, w or b."""
+    assert {g: kernel_moves(g) for g in ALL_SUBSETS} == {
+        g: g != ("c",) for g in ALL_SUBSETS}
+    assert kernel_depends_on(("c",)) == {"c": False, "w": True, "b": True}
+    assert kernel_depends_on(("w",)) == {"c": True, "w": True, "b": True}
+
+
+def _units(rng: np.random.Generator, zero: tuple[str, ...], n: int = 40):
+    c = np.zeros(n) if "c" in zero else rng.normal(size=n)
+    w = np.zeros((n, 1)) if "w" in zero else rng.normal(size=(n, 1))
+    b = np.zeros(n) if "b" in zero else rng.uniform(-0.5, 0.5, size=n)
+    return c, w, b
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])
+def test_a_vanishing_kernel_is_exactly_the_zero_empirical_kernel(activation):
+    """The derived condition against the numerics: for every trainable subset and every set of
+    zero-initialised groups, the empirical kernel of random units (numerics.tangent_kernel, the
+    trainer's recursion) is exactly 0 on three-symbol words iff kernel_vanishes says so."""
+    config = load_config(None)
+    config = config.replace(network=dataclasses.replace(config.network, activation=activation))
+    inputs = np.array([[[-1.0], [0.3], [1.0]], [[0.3], [0.3], [-1.0]], [[1.0], [-1.0], [0.3]]])
+    rng = np.random.default_rng(0)
+    for groups in ALL_SUBSETS:
+        for zero in (z for r in (1, 2) for z in itertools.combinations(GROUPS, r)):
+            K = empirical_kernel(config, *_units(rng, zero), inputs, groups)
+            assert kernel_vanishes(groups, activation, zero) == bool(np.all(K == 0.0)), (
+                groups, zero, float(np.max(np.abs(K))))
+
+
+@pytest.mark.parametrize(("sets", "fragment"), [
+    (["init.c_std=0", 'network.trainable=["w", "b"]'], "init.c_std = 0 with trainable w, b"),
+    (["init.w_std=0", 'network.trainable=["c"]'], "init.w_std = 0 with trainable c and tanh"),
+    (["init.w_std=0", "init.c_std=0"], "init.c_std = 0 and init.w_std = 0"),
+])
+def test_a_configuration_whose_kernel_vanishes_is_refused_in_one_line(sets, fragment, capsys):
+    args = ["config"] + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and "identically 0" in err
+
+
+@pytest.mark.parametrize("sets", [["init.c_std=0"], ["init.w_std=0"],
+                                  ["init.w_std=0", "network.activation=sigmoid",
+                                   'network.trainable=["c"]']])
+def test_a_zero_initialisation_that_still_learns_is_accepted(sets, capsys):
+    """c = 0 with c trained (S S' remains), w = 0 with w trained (G^w remains), and w = 0 with
+    sigmoid (sigma(0) = 1/2): the kernel is not 0."""
+    assert main(["config"] + [a for s in sets for a in ("--set", s)]) == 0
+
+
+# ----------------------------------------------------------------------------- the statistics
+
+
+def _zero_test(predicted: float = -0.25):
+    fit = fit_rate(np.array([64, 128, 256]), np.zeros((3, 8)), power=2,
+                   rng=np.random.default_rng(0))
+    return rate_test(fit, predicted, 0.05, [8, 8, 8])
+
+
+def test_errors_exactly_zero_hold_the_bound_reject_every_exponent_and_fail_sharpness():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no log-of-zero warning reaches the user
+        test = _zero_test()
+        base = rate_base(name="x", claim="c", equation="e", quantity="q", tolerance_source="s")
+        bound, sharp = rate_claims(test, base=base, sharp_claim="sharp")
+    assert test.fit.identically_zero and test.fit.slope == -np.inf
+    assert bound.verdict == "pass" and sharp.verdict == "fail"
+    assert all(r.rejected and "exactly 0 at every N" in r.reason
+               for r in (*bound.rivals, *sharp.rivals))
+    assert "exactly 0 at every N" in sharp.details["note"]
+    assert test.resolution == 0.0
+
+
+def test_a_distance_exactly_zero_never_rejects_the_rival_limit():
+    rival = fit_rival("h", _zero_test(-0.5))
+    assert not rival.rejected and "exactly 0" in rival.reason
+
+
+def test_zeros_at_one_rung_only_are_no_power_law_and_no_divergence_claim():
+    samples = np.array([[0.0] * 4, [1.0, 2.0, 1.5, 1.2], [0.5, 0.7, 0.6, 0.4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_rate(np.array([64, 128, 256]), samples, power=2)
+    test = rate_test(fit, -0.25, 0.05, [4, 4, 4])
+    bound, _ = rate_claims(test, base=rate_base(name="x", claim="c", equation="e",
+                                                quantity="q", tolerance_source="s"),
+                           sharp_claim="sharp")
+    assert not fit.identically_zero and np.isnan(fit.slope)
+    assert bound.verdict == "fail"
+    assert "exactly 0 at some N only" in bound.rivals[0].reason
+
+
+def test_the_rate_figure_of_zero_errors_renders_without_warnings():
+    from proofs_check.figures import render_png
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_png(rate_figure(_zero_test(), "zero", "error"))
+    assert png.startswith(b"\x89PNG")
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+@pytest.fixture(scope="module")
+def static_context():
+    config = with_overrides(load_config(None), word_length=3)
+    config = config.replace(network=dataclasses.replace(config.network, trainable=("c",)))
+    return CheckContext(config, TINY, Cache(None, salt="static"), seed=0)
+
+
+def test_lazy_training_with_c_alone_checks_the_exact_statement(static_context):
+    from proofs_check.checks import lazy_training
+
+    result = lazy_training.run(static_context)
+    assert not isinstance(result, tuple)  # one exact result, no bound-and-sharpness pair
+    assert result.name == "lazy_training" and result.verdict == "pass"
+    assert result.measured == 0.0 and result.rivals[0].measured > 0.0
+    assert result.details["kernel_depends_on"] == {"c": False, "w": True, "b": True}
+
+
+def test_lazy_training_with_c_alone_fails_when_the_kernel_moves(static_context, monkeypatch):
+    """Mutant: the trainer moved a frozen parameter (the kernel motion is not 0)."""
+    from proofs_check.checks import lazy_training
+
+    real = lazy_training.kernel_motion
+    monkeypatch.setattr(lazy_training, "kernel_motion",
+                        lambda level, config, inputs, groups=None:
+                        real(level, config, inputs, groups) + 1e-30)
+    fresh = dataclasses.replace(static_context, cache=Cache(None, salt="static-mutant"))
+    assert lazy_training.run(fresh).verdict == "fail"
