@@ -52,21 +52,9 @@ def integrand_parameters(d: int = 1) -> dict[sp.Symbol, frozenset[sp.Symbol]]:
 
 
 @lru_cache(maxsize=16)
-def kernel_moves(trainable: tuple[str, ...], d: int = 1) -> bool:
-    """theory.md §6, lazy training: True when the kernel integrand of the ``trainable`` groups
-    depends on a trainable parameter, so A^N(theta_k) can move; False when it is a function of
-    frozen parameters only (module docstring: c alone)."""
-    groups = tuple(g for g in GROUPS if g in trainable)
-    trained = set(trainable_parameters(unit_symbols(d), groups))
-    depends = integrand_parameters(d)
-    integrand = derive_kernel_integrand(d, groups)
-    return any(depends[symbol] & trained for symbol in integrand.free_symbols
-               if symbol in depends)
-
-
-def kernel_depends_on(trainable: Sequence[str], d: int = 1) -> dict[str, bool]:
-    """Per group of theory.md §2, whether the kernel integrand of ``trainable`` depends on that
-    group's parameters (trained or not): the detail the lazy-training check prints."""
+def kernel_depends_on(trainable: tuple[str, ...], d: int = 1) -> dict[str, bool]:
+    """Per group of theory.md §2, whether the kernel integrand of the ``trainable`` groups
+    depends on that group's parameters (trained or not)."""
     groups = tuple(g for g in GROUPS if g in trainable)
     unit = unit_symbols(d)
     depends = integrand_parameters(d)
@@ -74,6 +62,14 @@ def kernel_depends_on(trainable: Sequence[str], d: int = 1) -> dict[str, bool]:
     for symbol in derive_kernel_integrand(d, groups).free_symbols:
         used |= depends.get(symbol, frozenset())
     return {g: bool(set(trainable_parameters(unit, (g,))) & used) for g in GROUPS}
+
+
+def kernel_moves(trainable: Sequence[str], d: int = 1) -> bool:
+    """theory.md §6, lazy training: True when the kernel integrand of the ``trainable`` groups
+    depends on a trained group's parameters, so A^N(theta_k) can move; False when it is a
+    function of frozen parameters only (module docstring: c alone)."""
+    depends = kernel_depends_on(tuple(trainable), d)
+    return any(depends[g] for g in GROUPS if g in trainable)
 
 
 @lru_cache(maxsize=64)

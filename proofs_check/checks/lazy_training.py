@@ -132,7 +132,7 @@ def _run_static(context: CheckContext) -> CheckResult:
     motions, info = _motions(context, static=True)
     measured = float(max(float(np.max(m)) for m in motions))
     control = float(max(float(np.max(c)) for c in info["control"]))
-    depends = kernel_depends_on(config.network.trainable, config.chain.d)
+    depends = kernel_depends_on(tuple(config.network.trainable), config.chain.d)
     return CheckResult(
         name=NAME, claim=STATIC_CLAIM, equation=EQUATION,
         quantity="max over N and replicas of mean over word pairs of "
