@@ -161,6 +161,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    zero: set = set()", ("tests/test_degenerate_configs.py",)),
     M("zero_fit_not_detected", "proofs_check/stats.py", "    if np.all(values == 0.0):",
       "    if False:", ("tests/test_degenerate_configs.py",)),
+    M("poisson_overflow_unchecked", "proofs_check/commands/poisson.py",
+      "    if not np.all(np.isfinite(results)):", "    if False:", ("tests/test_poisson_cli.py",)),
     M("short_number_exponent", "derivations/errors.py",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",

@@ -102,6 +102,19 @@ def test_exact_strings_for_hand_solved_chain(tmp_path, config_file):
     assert doc["float"]["asymptotic_variance"] == 10 / 27
 
 
+def test_exact_values_beyond_double_precision_have_null_floats(tmp_path, config_file):
+    """F = 1e200 x0 on the hand-solved chain: u = 1e200 (8/9, -4/9) fits a double, the variance
+    1e400 * 10/27 does not; the exact strings carry it and its float copy is null."""
+    code, doc = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", "1e200*x0", "--exact"
+    )
+    assert code == 0
+    assert doc["asymptotic_variance"] == str(sp.Rational(10, 27) * sp.Integer(10) ** 400)
+    assert doc["float"]["asymptotic_variance"] is None
+    assert doc["float"]["u"] == [float(sp.Rational(8, 9) * sp.Integer(10) ** 200),
+                                 float(sp.Rational(-4, 9) * sp.Integer(10) ** 200)]
+
+
 def test_exact_affine_function(tmp_path, config_file):
     """F = 3 x0 + 1 = (4, 1) = 3 (1, 0) + 1: u scales by 3 (the constant is centred away),
     sigma^2 by 9: u = (8/3, -4/3), sigma^2 = 90/27 = 10/3, mean = 4/3 + 2/3 = 2."""
@@ -236,6 +249,8 @@ def test_default_config_float_mode_matches_numerics(tmp_path):
         ("log(x0)", [], "not finite"),
         ("log(x0)", ["--exact"], "not a finite real number"),
         ("x0", ["--word-length", "20"], "too many"),
+        # the variance is quadratic in F: 1e200^2 overflows a double (was an internal error)
+        ("1e200*x0", [], "overflow double precision"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, config_file, capsys, function, extra, message):
@@ -288,3 +303,11 @@ def test_huge_word_length_is_refused_at_once_with_a_short_line(length, capsys):
     assert time.monotonic() - start < 10
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and len(err) < 200 and "L <= 7" in err
+
+
+def test_a_function_near_the_double_limit_is_one_line_not_an_internal_error(capsys):
+    """Found by tests/test_fuzz_cli.py: on the default chain F = 1e308 leaves rounding residues
+    of order 1e292 in F - pi F, whose squares overflow; the float path says so in one line."""
+    assert main(["poisson", "--function", "1e308"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "overflow double precision" in err and "--exact" in err

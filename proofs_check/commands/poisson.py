@@ -16,7 +16,9 @@ other vectors, when --word-length is given).
 * ``--exact``: exact SymPy arithmetic (derivations.poisson_exact); needs an exact chain (rational
   transition entries). Values are strings: "3/11" for rationals; when F is not rational at the
   states (tanh, exp, ...) the exact values are kept as SymPy strings such as
-  "2/3 - tanh(1)/3". Floats of every value are added under ``"float"``. A state given as a
+  "2/3 - tanh(1)/3". Floats of every value are added under ``"float"`` (null for a value beyond
+  double precision). The double-precision path refuses, in one line, a function whose u or
+  asymptotic variance (quadratic in F) overflows; ``--exact`` computes them. A state given as a
   TOML float (e.g. 0.3) is read as the decimal it prints as (Fraction(repr(x)) = 3/10): the
   number the user typed, not its binary approximation.
 """
@@ -138,10 +140,17 @@ def _solve_float(config: Config, values: np.ndarray, word_length: int | None) ->
     from numerics import poisson_float as npo
 
     P = transition_matrix(config.chain)
-    if word_length is None:
-        solution = npo.poisson_solve(P, values)
-    else:
-        solution = npo.word_poisson_solve(P, word_length, values)
+    with np.errstate(over="ignore", invalid="ignore"):  # said in one line below instead
+        if word_length is None:
+            solution = npo.poisson_solve(P, values)
+        else:
+            solution = npo.word_poisson_solve(P, word_length, values)
+    results = np.concatenate([solution.u, [solution.mean, solution.asymptotic_variance]])
+    if not np.all(np.isfinite(results)):
+        raise PoissonInputError(
+            f"--function: values up to {short_number(float(np.max(np.abs(values))))} overflow "
+            "double precision in u or in the asymptotic variance (quadratic in F); rescale F "
+            "or use --exact")
     return {
         "exact": False,
         "pi": solution.pi.tolist(),
@@ -179,8 +188,12 @@ def _solve_exact(config: Config, values: list[Any], word_length: int | None) -> 
     def strings(matrix: Any) -> list[str]:
         return [_exact_string(v) for v in matrix]
 
-    def floats(matrix: Any) -> list[float]:
-        return [float(sp.N(v, 30)) for v in matrix]
+    def finite(value: Any) -> float | None:  # beyond double precision: null
+        number = float(sp.N(value, 30))
+        return number if math.isfinite(number) else None
+
+    def floats(matrix: Any) -> list[float | None]:
+        return [finite(v) for v in matrix]
 
     variance = solution.asymptotic_variance
     mean = solution.mean
@@ -194,9 +207,9 @@ def _solve_exact(config: Config, values: list[Any], word_length: int | None) -> 
         "float": {
             "pi": floats(solution.pi),
             "F": floats(solution.values),
-            "mean": float(sp.N(mean, 30)),
+            "mean": finite(mean),
             "u": floats(solution.u),
-            "asymptotic_variance": float(sp.N(variance, 30)),
+            "asymptotic_variance": finite(variance),
         },
         "method": "exact SymPy: u = (I - P + 1 pi)^-1 (F - pi F) over the rationals",
     }
