@@ -36,7 +36,7 @@ def _rate(ax, fig: FigureData) -> None:
     s, meta = fig.series, fig.meta
     n = np.asarray(s["N"], dtype=float)
     y = np.asarray(s["error"], dtype=float)
-    if not np.any(y > 0):  # exactly 0 at every N (proofs_check.stats.fit_rate): no log scale
+    if np.all(y == 0.0):  # exactly 0 at every N (proofs_check.stats.fit_rate): no log scale
         ax.plot(n, y, "o", color="C0", label="measured: exactly 0 at every N")
         ax.set_xscale("log")
         ax.set_xlabel("$N$ (hidden units)")
@@ -192,8 +192,8 @@ _PLOTTERS = {
 }
 
 
-def render_png(fig: FigureData) -> bytes:
-    """The PNG bytes of one figure."""
+def _drawn(fig: FigureData):
+    """The matplotlib figure of ``fig`` (its plotter), laid out."""
     if fig.kind == "curves":
         figure = _curves(fig)
     else:
@@ -203,9 +203,49 @@ def render_png(fig: FigureData) -> bytes:
         ax.set_title(fig.title, fontsize=10)
     try:
         figure.tight_layout()
+    except Exception:
+        plt.close(figure)
+        raise
+    return figure
+
+
+def _not_drawn(fig: FigureData, err: Exception):
+    """A figure saying why ``fig`` could not be drawn (its numbers are in results.json)."""
+    figure, ax = plt.subplots(figsize=(6.4, 4.6), dpi=100)
+    ax.set_axis_off()
+    ax.set_title(fig.title, fontsize=10)
+    ax.text(0.5, 0.5, "not drawn: its values cannot be plotted (not finite, or not positive on a "
+            f"log axis):\n{str(err)[:200]}\nthe numbers are in results.json", ha="center",
+            va="center", wrap=True, fontsize=9)
+    return figure
+
+
+def _all_finite(fig: FigureData) -> bool:
+    """Every numeric series of ``fig`` is finite."""
+    for values in fig.series.values():
+        array = np.asarray(values)
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            return False
+    return True
+
+
+def _png(figure) -> bytes:
+    try:
         buffer = io.BytesIO()
         # Fixed metadata so identical data give byte-identical PNGs.
         figure.savefig(buffer, format="png", metadata={"Software": None})
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def render_png(fig: FigureData) -> bytes:
+    """The PNG bytes of one figure. Data with non-finite values that matplotlib cannot draw (a
+    diverged network's overflow, say) give a figure saying so instead of stopping the report;
+    any other error is raised (a bug in a plotter is not hidden)."""
+    try:
+        return _png(_drawn(fig))
+    except (ValueError, OverflowError) as err:
+        if _all_finite(fig):
+            raise
+        return _png(_not_drawn(fig, err))

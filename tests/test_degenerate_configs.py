@@ -162,3 +162,41 @@ def test_lazy_training_with_c_alone_fails_when_the_kernel_moves(static_context, 
                         real(level, config, inputs, groups) + 1e-30)
     fresh = dataclasses.replace(static_context, cache=Cache(None, salt="static-mutant"))
     assert lazy_training.run(fresh).verdict == "fail"
+
+
+# ----------------------------------------------------------------------------- extreme magnitudes
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("chain.states=[[-1e100], [0.3], [1.0]]", "chain.states: state 0 component 1 = -1e+100"),
+    ('target.expression="1e31*x0"', "target.expression: the value -1e+31 at x0 = state 0"),
+    ("init.c_std=1e31", "init.c_std: 1e+31"),
+    ("init.w_std=2e30", "init.w_std: 2e+30"),
+    ("target.noise_std=1e300", "target.noise_std: 1e+300"),
+    ("training.alpha=1e40", "training.alpha: 1e+40"),
+])
+def test_numbers_beyond_the_magnitude_bound_are_refused_in_one_line(setting, fragment, capsys):
+    """States at 1e100 made the limit's JSON and the report overflow (exit 3); every number the
+    statistics multiply is bounded by MAX_MAGNITUDE = 1e30 (derivations.inputs.validation)."""
+    assert main(["config", "--set", setting]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and "beyond 1e+30" in err
+
+
+def test_numbers_at_the_magnitude_bound_are_accepted():
+    assert main(["config", "--set", "chain.states=[[-1e30], [0.3], [1.0]]",
+                 "--set", "init.c_std=1e30", "--set", "training.alpha=1e30"]) == 0
+
+
+def test_a_figure_of_overflowed_values_says_so_instead_of_stopping_the_report():
+    from proofs_check.figures import render_png
+    from proofs_check.result import FigureData
+
+    overflowed = FigureData("rate", "diverged", {"N": np.array([64.0, 128.0]),
+                                                 "error": np.array([np.inf, np.nan])},
+                            {"slope": np.nan, "intercept": np.nan})
+    assert render_png(overflowed).startswith(b"\x89PNG")
+    broken = FigureData("rate", "a plotter bug", {"N": np.array([64.0, 128.0]),
+                                                  "error": np.array([1.0])})  # wrong shape
+    with pytest.raises(ValueError):
+        render_png(broken)

@@ -1,7 +1,8 @@
 """Domain checks of a configuration (theory.md §1-§2): the chain is stochastic, irreducible and
 aperiodic (and not degenerate), the target is finite on every window, beta in [1/2, 1) (1/2 only
 with antisymmetric initialisation), rho = b_max Lip(sigma) < 1, an initialisation whose kernel
-is not identically 0 (derivations.kernel_dependence.kernel_vanishes), sizes within bounds. Every
+is not identically 0 (derivations.kernel_dependence.kernel_vanishes), numbers within
+MAX_MAGNITUDE and sizes within bounds. Every
 failure is one :class:`ConfigError` line "<table>.<field>: <reason>".
 """
 
@@ -33,6 +34,25 @@ from derivations.inputs.schema import (
 from derivations.kernel_dependence import kernel_vanishes
 
 _MAX_TARGET_WINDOWS = 200_000  # y is checked (finite) on all m^(q+1) windows; more: refused
+# The largest magnitude of a state component, a target value, c_std, w_std, noise_std and
+# alpha. The suite's largest numbers are fourth powers (variances of squared errors) of
+# products of a few of these (the kernel ~ c_std^2 |x|^2, the ODE's alpha t K, the target):
+# at most about ten factors, so 1e30 keeps them below 1e300 < 1.8e308, the double range.
+# Measured: states at 1e100 overflowed the limit's JSON and the report (exit 3).
+MAX_MAGNITUDE = 1e30
+
+
+def _check_magnitude(field: str, value: float, what: str = "{}") -> None:
+    """One line when |value| exceeds MAX_MAGNITUDE (module constant); ``what`` names the value
+    ("{}" standing for it)."""
+    try:
+        size = abs(float(value))
+    except OverflowError:
+        size = math.inf
+    if size > MAX_MAGNITUDE:
+        raise field_error(field, f"{what.format(short_number(value))} is beyond "
+                          f"{MAX_MAGNITUDE:.0e} in magnitude: the suite's statistics would "
+                          "overflow double precision")
 
 
 def _validate_chain(chain: ChainConfig) -> None:
@@ -47,6 +67,9 @@ def _validate_chain(chain: ChainConfig) -> None:
                 f"state {i} has {len(row)} components but state 0 has {d} "
                 "(all states need the same dimension d)",
             )
+    for i, row in enumerate(chain.states):
+        for a, x in enumerate(row):
+            _check_magnitude("chain.states", x, f"state {i} component {a + 1} = {{}}")
     m = len(chain.states)
     if m == 1 or all(row == chain.states[0] for row in chain.states):
         raise field_error(
@@ -128,6 +151,7 @@ def _validate_target(config: Config) -> Expression:
     _check_target_finite(config, expression)
     if target.noise_std < 0 or not math.isfinite(target.noise_std):
         raise field_error("target.noise_std", f"{target.noise_std!r} must be finite and >= 0")
+    _check_magnitude("target.noise_std", target.noise_std)
     return expression
 
 
@@ -149,6 +173,9 @@ def _check_target_finite(config: Config, expression: Expression) -> None:
         raise field_error(
             "target.expression", f"value is {values[bad[0]]} (not finite) at {window}"
         )
+    big = int(np.argmax(np.abs(values)))
+    window = ", ".join(f"x{j} = state {s}" for j, s in enumerate(indices[big]))
+    _check_magnitude("target.expression", float(values[big]), f"the value {{}} at {window}")
 
 
 def _validate_network(config: Config) -> None:
@@ -188,6 +215,7 @@ def _validate_init(config: Config) -> None:
             raise field_error(f"init.{name}", f"{value!r} is not a finite number")
         if value < 0:
             raise field_error(f"init.{name}", f"{value!r} is negative (must be >= 0)")
+        _check_magnitude(f"init.{name}", value)
     rho = contraction_rate(config)
     if rho >= 1.0:
         lip = activation_constants(config.network.activation).lipschitz
@@ -214,6 +242,7 @@ def _validate_training(config: Config) -> None:
         value = getattr(config.training, name)
         if not (math.isfinite(value) and value > 0):
             raise field_error(f"training.{name}", f"{value!r} must be a finite number > 0")
+    _check_magnitude("training.alpha", config.training.alpha)
 
 
 MAX_INTEGER = 10**18  # integer fields: any larger value is absurd and would overflow a float
