@@ -193,15 +193,16 @@ _PLOTTERS = {
 
 
 def _drawn(fig: FigureData):
-    """The matplotlib figure of ``fig`` (its plotter), laid out."""
+    """The matplotlib figure of ``fig`` (its plotter), laid out; closed if drawing fails."""
     if fig.kind == "curves":
         figure = _curves(fig)
     else:
         size = (7.0, 6.4) if fig.kind == "heatmap" else (6.4, 4.6)
         figure, ax = plt.subplots(figsize=size, dpi=100)
-        _PLOTTERS[fig.kind](ax, fig)
-        ax.set_title(fig.title, fontsize=10)
     try:
+        if fig.kind != "curves":
+            _PLOTTERS[fig.kind](ax, fig)
+            ax.set_title(fig.title, fontsize=10)
         figure.tight_layout()
     except Exception:
         plt.close(figure)
