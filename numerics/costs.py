@@ -185,6 +185,20 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak
 
 
+def limit_request_bytes(config, word_length: float, truncation: str = "auto",
+                        groups: bool = True, neighbour: bool = True,
+                        full_fallback: bool = True) -> float:
+    """:func:`limit_bytes` of numerics.limit.solve_limit's request on a config at word length
+    L: m^(L+1) words when its ``truncation`` estimate solves the next length
+    (numerics.limit.truncation_mode). The one cost model of a limit request (the memory plan of
+    the commands, the report's projected word length)."""
+    from numerics.limit import truncation_mode  # numerics.limit imports this module
+
+    m, d, lag = int(config.chain.m), int(config.chain.d), int(config.target.lag)
+    nxt = truncation_mode(truncation, m, d, int(word_length), lag) == "next"
+    return limit_bytes(m, word_length, d, nxt, groups, neighbour, full_fallback)
+
+
 def poisson_bytes(m: int, word_length: float) -> float:
     """Peak bytes of the double-precision Poisson solve on m^L words: the dense word transition
     matrix, I - P + 1 pi^T and its LU factors (4 n^2 doubles)."""

@@ -90,11 +90,58 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
     for convergence. Infinite when no difference exists.
     """
-    rho = min(max(float(rho), 0.0), 0.99)
+    levels = _tail_levels(diffs, L, first_valid)
+    return _tail_at(diffs, levels, L, rho) if levels else float("inf")
+
+
+# the longest word length length_for_tail projects to: at rho = 0.99 (truncation_tail's clamp)
+# the tail falls by 1e-4 per 1000 lengths, so any target above 1e-300 of a tail is met before
+PROJECTION_LIMIT = 100_000
+
+
+def length_for_tail(diffs: Mapping[int, float], L: int, rho: float, target: float,
+                    first_valid: int = 1) -> int | None:
+    """The shortest word length L' >= L at which :func:`truncation_tail` would be at most
+    ``target`` if the differences not yet measured kept to its (j - 1) rho^j profile, anchored
+    at the longest valid level measured (M): at each L' the estimate takes its levels L' - 1,
+    L', L' + 1 as :func:`truncation_tail` does, measured where they are (so at L' = L it is the
+    estimate itself) and from the profile beyond M. The word length a target asks, as the next
+    run's estimate would see it: a projection, not a measurement. The profile is an upper
+    envelope of the measured differences (they decayed faster on the default config: from the
+    levels up to 5, the projection for the target the estimate met 1-2 lengths later overshot by
+    0-3 lengths, tests/test_length_projection.py), so a shorter L' may do. None when no length
+    does (target <= 0 or not finite, no measured level, or none up to L + PROJECTION_LIMIT)."""
+    levels = _tail_levels(diffs, L, first_valid)
+    if not levels or not (target > 0.0 and np.isfinite(target)):
+        return None
+    valid = [j for j in diffs if j >= max(first_valid, 2)] or levels
+    anchor = max(valid)
+    rho_c = min(max(float(rho), 0.0), 0.99)
+
+    def level(j: int) -> float:  # measured, else the profile from the anchor
+        if j in diffs:
+            return float(diffs[j])
+        return float(diffs[anchor]) * (j - 1) / (anchor - 1) * rho_c ** (j - anchor)
+
+    for length in range(L, L + PROJECTION_LIMIT):
+        known = {j: level(j) for j in (length - 1, length, length + 1)
+                 if j in diffs or j > anchor}
+        if truncation_tail(known, length, rho, first_valid) <= target:
+            return length
+    return None
+
+
+def _tail_levels(diffs: Mapping[int, float], L: int, first_valid: int) -> list[int]:
+    """The measured levels :func:`truncation_tail` extrapolates from at length L."""
     levels = [j for j in (L - 1, L, L + 1) if j >= max(first_valid, 2) and j in diffs]
     if not levels:  # words too short for the target: extrapolate what there is (config's L)
         levels = [j for j in (L - 1, L, L + 1) if j >= 2 and j in diffs]
-    if not levels:
-        return float("inf")
+    return levels
+
+
+def _tail_at(diffs: Mapping[int, float], levels: list[int], L: int, rho: float) -> float:
+    """The largest of the tails beyond length L extrapolated from each measured level
+    (formula of :func:`truncation_tail`)."""
+    rho = min(max(float(rho), 0.0), 0.99)
     sum_profile = (L - (L - 1) * rho) / (1.0 - rho) ** 2  # sum_{j>L} (j-1) rho^(j-L-1)
     return max(diffs[j] * rho ** (L + 1 - j) * sum_profile / (j - 1) for j in levels)

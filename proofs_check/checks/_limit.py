@@ -25,9 +25,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from numerics.costs import format_bytes, limit_request_bytes, physical_memory, power
 from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, total_error
 from numerics.simulate import time_to_step
-from numerics.truncation import SENSES, truncation_tail
+from numerics.truncation import SENSES, length_for_tail, truncation_tail
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.stats import RateFit
@@ -176,7 +177,8 @@ def limit_job(context: CheckContext, targets: Mapping[str, float] | None = None,
                "truncation": np.array(float(info["truncation"])),
                **{key: np.array(float(info[key])) for sense in CHECK_SENSES
                   for key in (f"truncation_{sense}", f"delta_{sense}")},
-               "kernel_rule": np.array(result.kernel.rule),
+               "kernel_rule": np.array(result.kernel.rule), "rho": np.array(info["rho"]),
+               **difference_arrays(info["differences"]),
                "ybar_wrong": ybar_wrong, "wrong_target_name": np.array(wrong_name)}
         for group, part in result.kernel.by_group.items():
             out[f"K_{group}"] = part
@@ -185,6 +187,68 @@ def limit_job(context: CheckContext, targets: Mapping[str, float] | None = None,
     params = {"config": config, "accuracy": accuracy, "times": times, "selection": "smallest-L",
               **({"first": int(first)} if first != 1 else {})}
     return Job("limit", params, compute)
+
+
+def difference_arrays(differences: Mapping[str, Mapping[int, float]]) -> dict[str, np.ndarray]:
+    """The measured differences between consecutive lengths of the CHECK_SENSES as arrays for the
+    cache: "difference_levels" (the lengths j) and "difference_<sense>" (diff_j, NaN where not
+    measured); read back by :func:`measured_differences`."""
+    levels = sorted({int(j) for sense in CHECK_SENSES for j in differences.get(sense, {})})
+    return {"difference_levels": np.array(levels, dtype=np.int64),
+            **{f"difference_{sense}": np.array([differences.get(sense, {}).get(j, np.nan)
+                                                for j in levels], dtype=float)
+               for sense in CHECK_SENSES}}
+
+
+def measured_differences(limit: Mapping[str, np.ndarray]) -> dict[str, dict[int, float]]:
+    """{sense: {j: diff_j}} of :func:`difference_arrays`' output."""
+    levels = [int(j) for j in limit["difference_levels"]]
+    return {sense: {j: float(v) for j, v in zip(levels, limit[f"difference_{sense}"],
+                                                 strict=True) if np.isfinite(v)}
+            for sense in CHECK_SENSES}
+
+
+def needed_length(differences: Mapping[str, Mapping[int, float]], rho: float, lag: int, L: int,
+                  deltas: Mapping[str, float], truncations: Mapping[str, float],
+                  targets: Mapping[str, float]) -> int | None:
+    """The word length at which delta_sense <= targets[sense] in every sense of ``targets``, as
+    projected by the (L - 1) rho^L tail (numerics.truncation.length_for_tail, from the levels
+    measured at L): the tail must fall to the target less delta's other parts (quadrature,
+    spectral, rounding), held at their values at L. A projection for the user's next run, not a
+    measurement. None when no length does (the other parts alone exceed a target, or no tail
+    was measured)."""
+    lengths = [L]
+    for sense, target in targets.items():
+        if deltas[sense] <= target:
+            continue
+        other_parts = deltas[sense] - truncations[sense]  # NaN when no tail was measured
+        needed = length_for_tail(differences[sense], L, rho, target - other_parts, lag + 2)
+        if needed is None:
+            return None
+        lengths.append(needed)
+    return max(lengths)
+
+
+def length_hint(config, needed: int | None, field: str = "[limit] word_length",
+                groups: bool = True) -> str:
+    """What the user can do about a limit error above its target: the projected word length of
+    :func:`needed_length`, its word count and planned peak memory (numerics.costs.
+    limit_request_bytes of :func:`select_limit`'s request; ``groups``: with the kernel's
+    groups, as the report keeps them), or why no longer word length helps here."""
+    if needed is None:
+        return ("no word length meets it by the (L - 1) rho^L tail: delta's other parts "
+                "(kernel quadrature, spectral and rounding bounds) alone exceed it, or no two "
+                "lengths were measured")
+    m = int(config.chain.m)
+    peak = limit_request_bytes(config, needed, truncation="previous", groups=groups)
+    text = (f"the (L - 1) rho^L tail extrapolated from the measured lengths meets it at "
+            f"L = {needed} ({m}^{needed} = {power(m, needed):.3g} words, planned peak about "
+            f"{format_bytes(peak)})")
+    total = physical_memory()
+    if total > 0 and peak > total:
+        return (f"{text}: more than this machine's memory ({format_bytes(total)}), so the "
+                "limit on words cannot reach it here")
+    return f"{text}: raise {field} to {needed}"
 
 
 def ladder_targets(top_errors: Mapping[str, float]) -> dict[str, float]:
@@ -256,7 +320,8 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
                   tried: dict[int, float] | None = None, truncation: float | None = None,
                   rule: str = "", top_error: float | None = None,
                   own: tuple[str, float, float] | None = None,
-                  ladder: tuple[float, float, tuple[int, float] | None] | None = None) -> str:
+                  ladder: tuple[float, float, tuple[int, float] | None] | None = None,
+                  hint: str = "") -> str:
     """What the report tells the user about the limit's accuracy: the word length chosen and why
     (the shortest of those ``tried`` whose delta meets the budget's target, or the config's
     cap), delta's truncation share, the kernel's quadrature ``rule``, and delta against the
@@ -267,7 +332,9 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     place of the selection's for the truncation share and the share of the error.
     ``ladder`` = (this statistic's target from :func:`ladder_targets`, its error at the largest
     N against the budget's limit, (L, delta) of the budget's limit when :func:`refined_limit`
-    replaced it, else None): what the measured errors asked and whether it is met."""
+    replaced it, else None): what the measured errors asked and whether it is met. ``hint``:
+    what to do when a target is missed at the config's cap (:func:`length_hint`)."""
+    hint = hint or "raise [limit] word_length for a sharper test"
     tried = dict(tried or {})
     shorter = {k: v for k, v in tried.items() if k < L}
     if ladder is not None and ladder[2] is not None:
@@ -287,8 +354,9 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     else:
         text = (f"limit g_t at the config's word length L = {config_L}: estimated error "
                 f"{delta:.2g} exceeds the {budget} budget's target {accuracy:.2g}; the finite-N "
-                "allowance covers it, at the price of a wider acceptance interval (raise "
-                "[limit] word_length for a sharper test)")
+                "allowance covers it, at the price of a wider acceptance interval")
+        if ladder is None:
+            text += f" ({hint})"
     if own is not None:
         text += f"; for {own[0]}: delta = {own[1]:.2g}"
         delta, truncation = own[1], own[2]
@@ -302,8 +370,8 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     if ladder is not None:
         target, measured = ladder[0], ladder[1]
         verdict = ("met" if delta <= target else
-                   "not met at the config's word length cap; raise [limit] word_length for a "
-                   "sharper test" if L >= config_L else "not met")
+                   f"not met at the config's word length cap; {hint}" if L >= config_L
+                   else "not met")
         text += (f"; the error measured at the largest N against the budget's limit "
                  f"({measured:.3g}) asks delta <= {target:.2g} ({LIMIT_SHARE:.0%} of it): "
                  f"{verdict}")

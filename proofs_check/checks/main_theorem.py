@@ -51,8 +51,11 @@ from proofs_check.checks._limit import (
     claim_solver,
     floor_allowance,
     g_on_times,
+    length_hint,
     limit_job,
     limit_on_words,
+    measured_differences,
+    needed_length,
     refined_limit,
     rival_solvers,
     window_steps,
@@ -223,6 +226,13 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
 
     tried = {int(k): float(v) for k, v in zip(limit["tried_L"], limit["tried_delta"],
                                                strict=True)}
+    # the word length each statistic's ladder target asks, projected by the truncation tail
+    # (L itself when met; None when no length meets it)
+    needed = {sense: needed_length(
+        measured_differences(limit), float(limit["rho"]), int(config.target.lag), L,
+        {sense: float(limit[f"delta_{sense}"])}, {sense: float(limit[f"truncation_{sense}"])},
+        {sense: float(choice["targets"][sense])}) for sense in CHECK_SENSES}
+
     def note(top_error: float, sense: str) -> str:  # this check's delta against its error
         what = {"path": "g_t along the network's path (L2 over paths)",
                 "words": "g_t at words read from S = 0 (sup over words)"}[sense]
@@ -232,7 +242,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
                              own=(what, float(limit[f"delta_{sense}"]),
                                   float(limit[f"truncation_{sense}"])),
                              ladder=(choice["targets"][sense], choice["top_errors"][sense],
-                                     choice["first"] if choice["refined"] else None))
+                                     choice["first"] if choice["refined"] else None),
+                             hint=length_hint(config, needed[sense]))
 
     common = {
               "ladder": list(budget.n_ladder), "replicas": replicas, "word_length": L,
@@ -244,6 +255,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "rival_distances_on_path": distances,
               "limit_ladder_targets": dict(choice["targets"]),
               "limit_refined": bool(choice["refined"]),
+              "limit_word_length_needed": needed,
               "limit_budget_choice": {"L": choice["first"][0], "delta": choice["first"][1]},
               "predicted_rate_source": "derivations.scaling.overall_rate"}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "

@@ -12,12 +12,11 @@ from numerics.costs import (
     Field,
     MemoryCap,
     ResourceError,
-    limit_bytes,
+    limit_request_bytes,
     poisson_bytes,
     require_fits,
     simulation_bytes,
 )
-from numerics.limit import truncation_mode
 
 
 def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
@@ -52,13 +51,12 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
     ``neighbour``: whether the truncation estimate's two shorter lengths share the kernel's pass
     (with their cross kernel; rnnkl limit and the report's select_limit: yes);
     ``full_fallback``: whether the low-rank solve may fall back to the full one."""
-    m, d, lag = config.chain.m, config.chain.d, int(config.target.lag)
-
     def cost(v: Any) -> float:
-        nxt = truncation_mode(truncation, m, d, int(v[field]), lag) == "next"
-        return limit_bytes(m, v[field], d, nxt, groups, neighbour, full_fallback)
+        return limit_request_bytes(config, v[field], truncation, groups, neighbour,
+                                   full_fallback)
 
-    return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost, cap)
+    return require_fits(f"the limit on {config.chain.m}^L words", (Field(field, word_length),),
+                        cost, cap)
 
 
 def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,

@@ -79,7 +79,7 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     the truncation estimate of that choice in error_estimates, and the JSON "word_length_choice":
     the target, delta, whether it is met, delta of every length tried, the differences between
     consecutive lengths, rho and the kernel's rule."""
-    from proofs_check.checks._limit import CHECK_SENSES, KERNEL_SHARE, select_limit
+    from proofs_check.checks._limit import CHECK_SENSES, KERNEL_SHARE, needed_length, select_limit
 
     result, delta, info = select_limit(config, accuracy, times, kernel_groups=False,
                                        full_fallback=full_fallback)
@@ -99,12 +99,22 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
               "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
               "differences": {sense: {str(k): v for k, v in sorted(by_level.items())}
                               for sense, by_level in info["differences"].items()},
-              "rho": info["rho"], "kernel_rule": result.kernel.rule}
+              "rho": info["rho"], "kernel_rule": result.kernel.rule,
+              # the length the (L - 1) rho^L tail projects for --accuracy (L when met)
+              "needed_word_length": needed_length(
+                  info["differences"], info["rho"], int(config.target.lag),
+                  int(result.problem.word_length),
+                  {s: info[f"delta_{s}"] for s in CHECK_SENSES},
+                  {s: info[f"truncation_{s}"] for s in CHECK_SENSES},
+                  dict.fromkeys(CHECK_SENSES, accuracy))}
     return dataclasses.replace(result, error_estimates=estimates), choice
 
 
-def _choice_line(choice: dict[str, Any], L: int, cap: int) -> str:
-    """One line for a person on the word length --accuracy chose, and why."""
+def _choice_line(choice: dict[str, Any], L: int, cap: int, config: Any) -> str:
+    """One line for a person on the word length --accuracy chose, and why (when none up to the
+    cap meets it, the length the truncation tail projects: _limit.length_hint)."""
+    from proofs_check.checks._limit import length_hint
+
     def shown(value: float | None) -> str:
         return "no estimate" if value is None else f"{value:.2g}"
 
@@ -118,7 +128,8 @@ def _choice_line(choice: dict[str, Any], L: int, cap: int) -> str:
                 "raise --word-length")
     return (f"word length L = {L}: no length up to {cap} meets --accuracy "
             f"{choice['accuracy']:.2g}; the error estimate at L = {L} is "
-            f"{shown(choice['delta'])} ({tried}); raise --word-length")
+            f"{shown(choice['delta'])} ({tried}); "
+            f"{length_hint(config, choice['needed_word_length'], '--word-length', groups=False)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     text = summary(result, seconds)
     if choice is not None:
         document["word_length_choice"] = choice
-        line = _choice_line(choice, result.problem.word_length, L)
+        line = _choice_line(choice, result.problem.word_length, L, config)
         text += "\n" + line
         if not choice["met"] and not args.no_progress:
             write_line(f"rnnkl limit: {line}")
