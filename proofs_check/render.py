@@ -201,13 +201,16 @@ def figure_names(report: Report) -> list[list[str]]:
 # ----------------------------------------------------------------------------- Markdown
 
 
-def _md_cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """A Markdown table cell: "|" escaped (it stays "|" when rendered: E[Y_0 | X_0] keeps its
+    meaning), newlines as spaces."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table (cells by :func:`markdown_cell`) and a blank line."""
     return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows] + [""])
+            + ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in rows] + [""])
 
 
 def markdown(report: Report) -> str:
@@ -215,24 +218,24 @@ def markdown(report: Report) -> str:
     lines = ["# rnnkl verification report", "", INTRODUCTION, "",
              f"**Overall: {overall_word(report)}**: {overall_sentence(report)}", "",
              config_line(report), "", "## Summary", ""]
-    lines += _md_table(SUMMARY_HEADER, summary_rows(report))
+    lines += markdown_table(SUMMARY_HEADER, summary_rows(report))
     for result, figures in zip(report.results, figure_names(report), strict=True):
         lines += [f"## {result.name}", "", result.claim, ""]
         for latex in equation_latex(result):
             lines += ["$$", latex, "$$", ""]
         for label, text in _detail_lines(result):
             lines.append(f"- {label}: **{text}**" if label == "verdict" else f"- {label}: {text}")
-        lines += ["", "Rivals:", ""] + _md_table(RIVAL_HEADER, rival_rows(result))
+        lines += ["", "Rivals:", ""] + markdown_table(RIVAL_HEADER, rival_rows(result))
         if result.ladder:
             lines += ["Per-N values behind the fit:", ""]
-            lines += _md_table(LADDER_HEADER, ladder_rows(result))
+            lines += markdown_table(LADDER_HEADER, ladder_rows(result))
         for fig, name in zip(result.figures, figures, strict=True):
             lines += [f"![{fig.title}](figures/{name})", ""]
     lines += ["## Independent cross-checks", "", SECTION_INTRO, "", crosscheck_status(report),
               ""]
     rows = section_rows(report.crosschecks) if report.crosschecks is not None else []
     if rows:
-        lines += _md_table(SECTION_HEADER, rows)
+        lines += markdown_table(SECTION_HEADER, rows)
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from derivations.inputs.config import config_to_dict
 from proofs_check.cache import atomic_write
+from proofs_check.render import markdown_table
 from proofs_check.result import CheckResult, result_to_dict
 from proofs_check.sweep import Sweep
 
@@ -85,11 +86,9 @@ def sweep_markdown(sweep: Sweep) -> str:
              f"{totals['failed']} fail, {totals['inconclusive']} inconclusive of "
              f"{totals['checks']} results; {PREDICTION_NOTE}. An inconclusive result is not a "
              "pass: its window also holds a rival.", "",
-             "![phase diagram](figures/phase_diagram.png)", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |"
-              for row in _rows(sweep)]
-    return "\n".join(lines) + "\n"
+             "![phase diagram](figures/phase_diagram.png)", ""]
+    lines += markdown_table(HEADER, _rows(sweep))
+    return "\n".join(lines)
 
 
 def sweep_html(sweep: Sweep, png: bytes) -> str:

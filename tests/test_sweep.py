@@ -121,6 +121,12 @@ def test_small_sweep_writes_its_files_and_numbers(small_sweep):
     assert f"{totals['passed']} pass, {totals['failed']} fail" in markdown
     assert "not the paper's" in markdown
     assert markdown.count("| network.beta = 0.6 |") == len(document["points"][0]["results"])
+    # a rival's name keeps its meaning: E[Y_0 | X_0] is escaped, never rewritten as a ratio
+    rivals = {rv["name"] for p in document["points"] for r in p["results"] for rv in r["rivals"]}
+    conditional = [name for name in rivals if "|" in name]
+    assert conditional, "the default target has lags: its wrong-target rival is E[Y_0 | X_0]"
+    for name in conditional:
+        assert name.replace("|", "\\|") in markdown and name.replace("|", "/") not in markdown
 
 
 def test_rerun_resumes_from_the_cache_with_identical_numbers(small_sweep):
