@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from typing import TYPE_CHECKING, Any
 
 from proofs_check.crosschecks import (
@@ -172,13 +173,18 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
     else:
         lines.append(("tolerance", f"{_fmt(result.tolerance)} "
                       f"({result.tolerance_source or 'n/a'})"))
-    if result.resolution is not None:
+    if result.resolution is not None and math.isfinite(result.resolution):
         lines.append(("resolution", f"this budget rejects any exponent farther than "
                       f"{result.resolution:.3g} from the prediction"))
+    elif result.resolution is not None:  # inf: an unbounded window; nan: no slope was fitted
+        lines.append(("resolution", "none: " + ("the acceptance window is unbounded"
+                                                if math.isinf(result.resolution)
+                                                else "the fit has no finite slope")))
     lines.append(("verdict", f"{verdict_word(result)}: {verdict_explanation(result)}"))
-    for key in ("error", "note"):
+    for key, label in (("error", "error"), ("note", "note"),
+                       ("numerical_warnings", "numerical warnings")):
         if result.details.get(key):
-            lines.append((key, str(result.details[key])))
+            lines.append((label, str(result.details[key])))
     lines.append(("time", f"{result.seconds:.1f} s"))
     return lines
 

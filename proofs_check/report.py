@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,18 +84,46 @@ def _run_one(name: str, context: CheckContext) -> tuple[CheckResult, ...]:
     except ImportError as err:
         return (failed_result(name, f"(check {name} could not be loaded)", "",
                               f"missing module: {err}"),)
+    caught: list[warnings.WarningMessage] = []
     try:
-        output = module.run(context)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            output = module.run(context)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # a check that crashes is a failed check, reported as such
         last = traceback.extract_tb(err.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
-        return (failed_result(name, getattr(module, "CLAIM", ""), getattr(module, "EQUATION", ""),
-                              f"{type(err).__name__}: {err} (at {where})"),)
+        output = failed_result(name, getattr(module, "CLAIM", ""),
+                               getattr(module, "EQUATION", ""),
+                               f"{type(err).__name__}: {err} (at {where})")
     results = output if isinstance(output, tuple) else (output,)
     seconds = (time.monotonic() - start) / len(results)
-    return tuple(dataclasses.replace(r, seconds=seconds) for r in results)
+    numerical = numerical_warnings(caught)
+    return tuple(dataclasses.replace(
+        r, seconds=seconds,
+        details=dict(r.details, numerical_warnings=numerical) if numerical else r.details)
+        for r in results)
+
+
+WARNINGS_SHOWN = 5  # distinct numerical warnings listed per check (then "and K more")
+
+
+def numerical_warnings(caught: list[warnings.WarningMessage]) -> str:
+    """The RuntimeWarnings (NumPy's overflow, invalid value, ...) a check raised, as one line
+    for its section: each distinct message and place with its count. They belong to the check's
+    evidence (a diverging network overflows; its results then fail as not finite), not to the
+    terminal. Other warnings are shown as usual."""
+    counts: dict[str, int] = {}
+    for item in caught:
+        if not issubclass(item.category, RuntimeWarning):
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+            continue
+        key = f"{item.message} ({Path(item.filename).name}:{item.lineno})"
+        counts[key] = counts.get(key, 0) + 1
+    shown = [f"{key} x{n}" if n > 1 else key for key, n in list(counts.items())[:WARNINGS_SHOWN]]
+    more = len(counts) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def submit_jobs(config: Config, budget: Budget, cache: Cache,
