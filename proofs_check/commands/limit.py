@@ -11,7 +11,8 @@ proofs_check.commands._output). Extra keys: "loss" (L2(pi_L) training loss at ea
 the word length given whose delta meets DELTA), and "word_length_choice" says what was chosen
 and why (the target, delta = max(delta_path, delta_words), "met", delta of every length
 tried, the differences between lengths per sense of numerics.truncation, rho, the kernel's
-rule).
+rule, and "needed_word_length": the length the truncation tail projects for DELTA, that of the
+choice when met, null when no length does; proofs_check.checks._limit.needed_length).
 """
 
 from __future__ import annotations
