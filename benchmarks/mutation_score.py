@@ -170,7 +170,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("projection_drops_measured_levels", "numerics/truncation.py",
       "                 if j in diffs or j > anchor}", "                 if j > anchor}",
       ("tests/test_length_projection.py",)),
-    M("needed_length_ignores_other_parts", "proofs_check/checks/_limit.py",
+    M("needed_length_ignores_other_parts", "proofs_check/checks/_word_length.py",
       "target - other_parts, lag + 2)", "target, lag + 2)",
       ("tests/test_length_projection.py",)),
     M("markdown_pipe_rewritten", "proofs_check/render.py",

@@ -1,7 +1,7 @@
 """The word length a limit-accuracy target asks (issue 17, item 3: the report tells the user
 what it chose and why): numerics.truncation.length_for_tail projects the (j - 1) rho^j tail
-profile; proofs_check.checks._limit.needed_length and length_hint turn it into the report's and
-``rnnkl limit --accuracy``'s advice."""
+profile; proofs_check.checks._word_length.needed_length and length_hint turn it into the
+report's and ``rnnkl limit --accuracy``'s advice."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derivations.inputs.config import load_config, with_overrides
-from numerics.costs import limit_request_bytes, physical_memory
+from numerics.costs import MemoryCap, format_bytes, limit_request_bytes, physical_memory
 from numerics.truncation import length_for_tail, truncation_tail
-from proofs_check.checks._limit import (
-    accuracy_note,
+from proofs_check.checks._limit import accuracy_note, select_limit, time_grid
+from proofs_check.checks._word_length import (
     difference_arrays,
     length_hint,
     measured_differences,
     needed_length,
-    select_limit,
-    time_grid,
 )
 
 
@@ -98,11 +96,16 @@ def test_differences_round_trip_through_the_cache_arrays() -> None:
 
 def test_length_hint_names_the_length_its_size_and_whether_it_fits() -> None:
     config = load_config(None)  # m = 3
-    near = length_hint(config, 7)
+    roomy = MemoryCap(2**50, "test")
+    near = length_hint(config, 7, cap=roomy)
     peak = limit_request_bytes(config, 7, truncation="previous")
     assert "at L = 7 (3^7 = 2.19e+03 words" in near and near.endswith(
         "raise [limit] word_length to 7")
     assert 2**20 < peak < physical_memory() or physical_memory() == 0
+    if 0 < physical_memory():  # over the cap but within the machine: raise the cap too
+        tight = length_hint(config, 7, cap=MemoryCap(2**20, "test"))
+        assert tight.endswith(f"raise [limit] word_length to 7 and the memory cap (now 1 MiB, "
+                              f"test) to at least {format_bytes(peak)}")
     far = length_hint(config, 60, "--word-length", groups=False)
     assert "3^60" in far and "more than this machine's memory" in far or physical_memory() == 0
     assert "--word-length to" not in far

@@ -51,16 +51,14 @@ from proofs_check.checks._limit import (
     claim_solver,
     floor_allowance,
     g_on_times,
-    length_hint,
     limit_job,
     limit_on_words,
-    measured_differences,
-    needed_length,
     refined_limit,
     rival_solvers,
     window_steps,
 )
 from proofs_check.checks._simulations import ladder_jobs, trained_ladder
+from proofs_check.checks._word_length import length_hint, measured_differences, needed_length
 from proofs_check.checks.ntk_figures import ntk_figures
 from proofs_check.checks.streams import stream, stream_key
 from proofs_check.result import CheckResult

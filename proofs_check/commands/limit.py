@@ -12,7 +12,7 @@ the word length given whose delta meets DELTA), and "word_length_choice" says wh
 and why (the target, delta = max(delta_path, delta_words), "met", delta of every length
 tried, the differences between lengths per sense of numerics.truncation, rho, the kernel's
 rule, and "needed_word_length": the length the truncation tail projects for DELTA, that of the
-choice when met, null when no length does; proofs_check.checks._limit.needed_length).
+choice when met, null when no length does; proofs_check.checks._word_length.needed_length).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import time
 from typing import Any
 
-from numerics.costs import format_bytes, memory_cap
+from numerics.costs import MemoryCap, format_bytes, memory_cap
 from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
 from proofs_check.commands._output import emit, loaded_config
@@ -80,7 +80,8 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     the truncation estimate of that choice in error_estimates, and the JSON "word_length_choice":
     the target, delta, whether it is met, delta of every length tried, the differences between
     consecutive lengths, rho and the kernel's rule."""
-    from proofs_check.checks._limit import CHECK_SENSES, KERNEL_SHARE, needed_length, select_limit
+    from proofs_check.checks._limit import CHECK_SENSES, KERNEL_SHARE, select_limit
+    from proofs_check.checks._word_length import needed_length
 
     result, delta, info = select_limit(config, accuracy, times, kernel_groups=False,
                                        full_fallback=full_fallback)
@@ -111,10 +112,11 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     return dataclasses.replace(result, error_estimates=estimates), choice
 
 
-def _choice_line(choice: dict[str, Any], L: int, cap: int, config: Any) -> str:
+def _choice_line(choice: dict[str, Any], L: int, cap: int, config: Any,
+                 memory: MemoryCap | None = None) -> str:
     """One line for a person on the word length --accuracy chose, and why (when none up to the
-    cap meets it, the length the truncation tail projects: _limit.length_hint)."""
-    from proofs_check.checks._limit import length_hint
+    cap meets it, the length the truncation tail projects: _word_length.length_hint)."""
+    from proofs_check.checks._word_length import length_hint
 
     def shown(value: float | None) -> str:
         return "no estimate" if value is None else f"{value:.2g}"
@@ -130,7 +132,8 @@ def _choice_line(choice: dict[str, Any], L: int, cap: int, config: Any) -> str:
     return (f"word length L = {L}: no length up to {cap} meets --accuracy "
             f"{choice['accuracy']:.2g}; the error estimate at L = {L} is "
             f"{shown(choice['delta'])} ({tried}); "
-            f"{length_hint(config, choice['needed_word_length'], '--word-length', groups=False)}")
+            + length_hint(config, choice["needed_word_length"], "--word-length", groups=False,
+                          cap=memory))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
     text = summary(result, seconds)
     if choice is not None:
         document["word_length_choice"] = choice
-        line = _choice_line(choice, result.problem.word_length, L, config)
+        line = _choice_line(choice, result.problem.word_length, L, config,
+                            memory_cap(args.memory_cap))
         text += "\n" + line
         if not choice["met"] and not args.no_progress:
             write_line(f"rnnkl limit: {line}")
