@@ -22,6 +22,7 @@ profile from two measured levels (:func:`truncation_tail`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -39,10 +40,37 @@ def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArra
     """
     n = pi_long.shape[0] // m
     w = pi_long.reshape(m, n)
-    total = w.sum(axis=0)
+    total = _sum_in_order(w)
     w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
-    v = values.reshape(values.shape[:-1] + (m, n))
-    return np.einsum("...sn,sn->...n", v, w)  # no temporary of the size of ``values``
+    v = values.reshape((-1, m, n))
+    out = np.empty((v.shape[0], n))
+    rows = max(1, _CHUNK_BYTES // (8 * n))  # no temporary of the size of ``values``
+    for start in range(0, v.shape[0], rows):
+        block = slice(start, start + rows)
+        out[block] = _sum_in_order(v[block] * w)
+    return out.reshape(values.shape[:-1] + (n,))
+
+
+_CHUNK_BYTES = 32 * 2**20  # suffix_average's working rows (two buffers of about m x this)
+
+
+def _sum_in_order(terms: FloatArray) -> FloatArray:
+    """Sum over the second-to-last axis (the older symbol s, m terms) one term at a time, s = 0,
+    1, ...: elementwise additions in a fixed order, so the result does not depend on the memory
+    alignment that NumPy's vectorised reductions (einsum, sum) let into the rounding. The limit
+    computed on a Dask worker is then bit-identical to the one computed here (README
+    "Reproducible"; tests/distributed compare the cache entries' bytes)."""
+    out = terms[..., 0, :].copy()
+    for s in range(1, terms.shape[-2]):
+        out += terms[..., s, :]
+    return out
+
+
+def _exact_sums(terms: FloatArray) -> FloatArray:
+    """Sum over the last axis, exactly rounded (math.fsum): independent of order and alignment
+    (see :func:`_sum_in_order`). (..., k) -> (...)."""
+    flat = terms.reshape(-1, terms.shape[-1])
+    return np.array([math.fsum(row) for row in flat], dtype=float).reshape(terms.shape[:-1])
 
 
 def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
@@ -63,9 +91,10 @@ def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArr
     pointwise = long_g.reshape(long_g.shape[:-1] + (m, n)) - short_g[..., None, :]
     law = pi_long.reshape(m, n)
     average = suffix_average(long_g, pi_long, m) - short_g
-    out = {"path": float(np.max(np.sqrt(np.einsum("...sn,sn->...", pointwise**2, law)))),
+    squares = (pointwise**2 * law).reshape(pointwise.shape[:-2] + (-1,))  # (T, m n)
+    out = {"path": float(np.max(np.sqrt(_exact_sums(squares)))),
            "average": float(np.max(np.abs(average))),
-           "average_l2": float(np.max(np.sqrt(np.sum(law.sum(axis=0) * average**2, axis=-1))))}
+           "average_l2": float(np.max(np.sqrt(_exact_sums(_sum_in_order(law) * average**2))))}
     if extended is not None:
         out["words"] = float(np.max(np.abs(extended - short_g)))
     return out

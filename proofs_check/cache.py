@@ -106,6 +106,20 @@ class Job(NamedTuple):
     cost: float = 0.0  # estimated work (e.g. unit-steps); orders early submissions only
 
 
+def one_blas_thread(compute: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+    """``compute()`` with BLAS and LAPACK on one thread (threadpoolctl). A multithreaded matrix
+    product or eigen-solve rounds differently with another thread count, and Dask workers run
+    one thread each (distributed's nanny sets OMP/OPENBLAS/MKL_NUM_THREADS=1) while a driver
+    may run several: measured, the word-length differences of the limit on the default config
+    at L = 3 differed in the last bit between a 2-thread driver and a worker. Every job runs
+    pinned, so its arrays are the same bits wherever it runs (README "Reproducible"). `rnnkl
+    report` and `sweep` already run OpenBLAS on one thread (proofs_check.cli): no cost there."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return compute()
+
+
 def compute_entry(directory: str | None, salt: str, kind: str, params: Mapping[str, Any],
                   compute: Callable[[], Mapping[str, Any]], code: str) -> dict[str, np.ndarray]:
     """A job as run by a worker of a parallel executor: the entry's arrays, read from or
@@ -222,7 +236,7 @@ class Cache:
     def _compute(self, kind: str, key: str, params: Mapping[str, Any],
                  compute: Callable[[], Mapping[str, Any]]) -> dict[str, np.ndarray]:
         self.misses += 1
-        handle = self.executor.submit(f"{kind}-{key[:32]}", compute)
+        handle = self.executor.submit(f"{kind}-{key[:32]}", one_blas_thread, compute)
         arrays = {name: np.asarray(value) for name, value in self.executor.result(handle).items()}
         if self.directory is not None:
             self._store(kind, key, params, arrays)

@@ -58,3 +58,23 @@ def test_two_processes_compute_each_key_once(tmp_path: Path):
     for k in keys:
         assert np.frombuffer(first[k][0]).tolist() == (np.arange(1000.0) * k).tolist()
     assert not list((tmp_path / "cache").glob(".tmp-*"))  # no torn temporaries left behind
+
+
+def test_every_job_runs_blas_on_one_thread(tmp_path) -> None:
+    """proofs_check.cache.one_blas_thread: a job sees BLAS limited to one thread whatever the
+    process runs outside it (the driver's count is restored after), so its rounding is that of
+    a Dask worker (one thread each) and the cache entry's bytes do not depend on where it ran."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from proofs_check.cache import Cache, Job
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    assert blas_threads(), "NumPy's BLAS is visible to threadpoolctl"
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        seen = Cache(tmp_path).get(Job("probe", {"n": 1}, lambda: {
+            "threads": np.array(blas_threads())}))["threads"]
+        assert blas_threads() == outside  # restored
+    assert set(seen.tolist()) == {1}
