@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from derivations.errors import InputError, short_number
 from numerics.limit_solver import EXACT_WORDS
@@ -185,7 +186,7 @@ def limit_bytes(m: int, word_length: float, d: int, next_length: bool,
     return BASELINE_BYTES + KERNEL_CHUNK_BYTES * d + peak
 
 
-def limit_request_bytes(config, word_length: float, truncation: str = "auto",
+def limit_request_bytes(config: Any, word_length: float, truncation: str = "auto",
                         groups: bool = True, neighbour: bool = True,
                         full_fallback: bool = True) -> float:
     """:func:`limit_bytes` of numerics.limit.solve_limit's request on a config at word length

@@ -8,6 +8,7 @@ count and planned peak memory against the memory cap and this machine's memory."
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ def needed_length(differences: Mapping[str, Mapping[int, float]], rho: float, la
     return max(lengths)
 
 
-def length_hint(config, needed: int | None, field: str = "[limit] word_length",
+def length_hint(config: Any, needed: int | None, field: str = "[limit] word_length",
                 groups: bool = True, cap: MemoryCap | None = None) -> str:
     """What the user can do about a limit error above its target: the projected word length of
     :func:`needed_length`, its word count and planned peak memory (numerics.costs.
