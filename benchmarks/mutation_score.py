@@ -183,6 +183,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "with threadpool_limits(limits=1, user_api=\"blas\"):",
       "with threadpool_limits(limits=None, user_api=\"blas\"):",
       ("tests/test_cache_concurrency.py",)),
+    M("sweep_over_unread_field", "proofs_check/sweep.py", "    if field in UNREAD_FIELDS:",
+      "    if False:", ("tests/test_sweep.py",)),
     M("short_number_exponent", "derivations/errors.py",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",

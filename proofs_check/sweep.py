@@ -34,6 +34,11 @@ from proofs_check.report import Report, run_checks, submit_jobs
 
 SWEEP_CHECKS: tuple[str, ...] = ("output_at_init", "parameter_drift", "main_theorem")
 MAX_VALUES = 64  # values of one varied field
+# Fields the rate checks never read: each point runs the budget's own N-ladder and replicas per
+# N (proofs_check.budget; `rnnkl simulate` reads these). A sweep over them would draw the same
+# exponents at every point as if N mattered, so --vary refuses them
+# (tests/test_sweep.py checks that no check reads them).
+UNREAD_FIELDS = {"run.N": "its budget's N-ladder", "run.replicas": "its budget's replicas per N"}
 MAX_POINTS = 64  # grid points of a sweep (each runs the rate checks: minutes per point)
 MAX_FIELDS = 2
 
@@ -95,6 +100,9 @@ def parse_vary(text: str) -> VariedField:
         raise SweepError(f"--vary: expected table.key=a:b:n or table.key=v1,v2, got {text[:40]!r}")
     if table not in SCHEMA_KEYS or key not in SCHEMA_KEYS[table]:
         raise SweepError(f"--vary {field[:40]}: unknown field")
+    if field in UNREAD_FIELDS:
+        raise SweepError(f"--vary {field}: the rate checks do not read it (each point runs "
+                         f"{UNREAD_FIELDS[field]}; choose that with --budget)")
     kind = _field_type(table, key)
     if ":" in spec:
         parts = spec.split(":")
