@@ -22,13 +22,13 @@ profile from two measured levels (:func:`truncation_tail`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+RHO_MAX = 0.99  # the truncation tail's contraction rate is clamped here (its sum ~ 1/(1 - rho)^2)
 SENSES = ("path", "words", "average")
 
 
@@ -40,37 +40,10 @@ def suffix_average(values: FloatArray, pi_long: FloatArray, m: int) -> FloatArra
     """
     n = pi_long.shape[0] // m
     w = pi_long.reshape(m, n)
-    total = _sum_in_order(w)
+    total = w.sum(axis=0)
     w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / m)
-    v = values.reshape((-1, m, n))
-    out = np.empty((v.shape[0], n))
-    rows = max(1, _CHUNK_BYTES // (8 * n))  # no temporary of the size of ``values``
-    for start in range(0, v.shape[0], rows):
-        block = slice(start, start + rows)
-        out[block] = _sum_in_order(v[block] * w)
-    return out.reshape(values.shape[:-1] + (n,))
-
-
-_CHUNK_BYTES = 32 * 2**20  # suffix_average's working rows (two buffers of about m x this)
-
-
-def _sum_in_order(terms: FloatArray) -> FloatArray:
-    """Sum over the second-to-last axis (the older symbol s, m terms) one term at a time, s = 0,
-    1, ...: elementwise additions in a fixed order, so the result does not depend on the memory
-    alignment that NumPy's vectorised reductions (einsum, sum) let into the rounding. The limit
-    computed on a Dask worker is then bit-identical to the one computed here (README
-    "Reproducible"; tests/distributed compare the cache entries' bytes)."""
-    out = terms[..., 0, :].copy()
-    for s in range(1, terms.shape[-2]):
-        out += terms[..., s, :]
-    return out
-
-
-def _exact_sums(terms: FloatArray) -> FloatArray:
-    """Sum over the last axis, exactly rounded (math.fsum): independent of order and alignment
-    (see :func:`_sum_in_order`). (..., k) -> (...)."""
-    flat = terms.reshape(-1, terms.shape[-1])
-    return np.array([math.fsum(row) for row in flat], dtype=float).reshape(terms.shape[:-1])
+    v = values.reshape(values.shape[:-1] + (m, n))
+    return np.einsum("...sn,sn->...n", v, w)  # no temporary of the size of ``values``
 
 
 def kernel_suffix_average(K_long: FloatArray, pi_long: FloatArray, m: int) -> FloatArray:
@@ -91,10 +64,9 @@ def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArr
     pointwise = long_g.reshape(long_g.shape[:-1] + (m, n)) - short_g[..., None, :]
     law = pi_long.reshape(m, n)
     average = suffix_average(long_g, pi_long, m) - short_g
-    squares = (pointwise**2 * law).reshape(pointwise.shape[:-2] + (-1,))  # (T, m n)
-    out = {"path": float(np.max(np.sqrt(_exact_sums(squares)))),
+    out = {"path": float(np.max(np.sqrt(np.einsum("...sn,sn->...", pointwise**2, law)))),
            "average": float(np.max(np.abs(average))),
-           "average_l2": float(np.max(np.sqrt(_exact_sums(_sum_in_order(law) * average**2))))}
+           "average_l2": float(np.max(np.sqrt(np.sum(law.sum(axis=0) * average**2, axis=-1))))}
     if extended is not None:
         out["words"] = float(np.max(np.abs(extended - short_g)))
     return out
@@ -119,11 +91,15 @@ def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid:
     j >= first_valid) and the largest is kept, so one accidentally small difference cannot pass
     for convergence. Infinite when no difference exists.
     """
+    rho = min(max(float(rho), 0.0), RHO_MAX)
     levels = _tail_levels(diffs, L, first_valid)
-    return _tail_at(diffs, levels, L, rho) if levels else float("inf")
+    if not levels:
+        return float("inf")
+    sum_profile = (L - (L - 1) * rho) / (1.0 - rho) ** 2  # sum_{j>L} (j-1) rho^(j-L-1)
+    return max(diffs[j] * rho ** (L + 1 - j) * sum_profile / (j - 1) for j in levels)
 
 
-# the longest word length length_for_tail projects to: at rho = 0.99 (truncation_tail's clamp)
+# the longest word length length_for_tail projects to: at rho = RHO_MAX
 # the tail falls by 1e-4 per 1000 lengths, so any target above 1e-300 of a tail is met before
 PROJECTION_LIMIT = 100_000
 
@@ -145,7 +121,7 @@ def length_for_tail(diffs: Mapping[int, float], L: int, rho: float, target: floa
         return None
     valid = [j for j in diffs if j >= max(first_valid, 2)] or levels
     anchor = max(valid)
-    rho_c = min(max(float(rho), 0.0), 0.99)
+    rho_c = min(max(float(rho), 0.0), RHO_MAX)
 
     def level(j: int) -> float:  # measured, else the profile from the anchor
         if j in diffs:
@@ -167,10 +143,3 @@ def _tail_levels(diffs: Mapping[int, float], L: int, first_valid: int) -> list[i
         levels = [j for j in (L - 1, L, L + 1) if j >= 2 and j in diffs]
     return levels
 
-
-def _tail_at(diffs: Mapping[int, float], levels: list[int], L: int, rho: float) -> float:
-    """The largest of the tails beyond length L extrapolated from each measured level
-    (formula of :func:`truncation_tail`)."""
-    rho = min(max(float(rho), 0.0), 0.99)
-    sum_profile = (L - (L - 1) * rho) / (1.0 - rho) ** 2  # sum_{j>L} (j-1) rho^(j-L-1)
-    return max(diffs[j] * rho ** (L + 1 - j) * sum_profile / (j - 1) for j in levels)
