@@ -264,6 +264,24 @@ def test_bad_input_exits_2_with_one_line(tmp_path, config_file, capsys, function
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "function,extra,names",
+    [("", [], None), ("pi", [], "variables are x0;"), ("y", ["--word-length", "2"], "x0, x1, ...")],
+)
+def test_word_length_hint_only_for_a_lag(tmp_path, config_file, capsys, function, extra, names):
+    """The "--word-length" hint belongs to a lag the states cannot give, not to every error
+    (an empty expression once read "empty expression (lags x1, x2, ... need --word-length L)"),
+    and an unknown name lists the variables this call allows: x0 alone on the states."""
+    code, _ = _run(
+        tmp_path, "--config", config_file(TWO_STATE_TOML), "--function", function, *extra
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--word-length" not in err
+    if names is not None:
+        assert names in err
+
+
 def test_console_script_bad_expression(tmp_path, config_file):
     """Through a real process: exit status 2, one stderr line, nothing on stdout."""
     result = subprocess.run(

@@ -55,6 +55,10 @@ class ExpressionError(InputError):
     """Bad target expression. ``str(err)`` is one line naming the problem and its column."""
 
 
+class LagError(ExpressionError):
+    """A variable's lag exceeds the maximum the caller allows (a window too short for it)."""
+
+
 # ----------------------------------------------------------------------------- parse tree
 
 

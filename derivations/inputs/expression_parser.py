@@ -28,6 +28,7 @@ from derivations.inputs.expression import (
     Call,
     Expression,
     ExpressionError,
+    LagError,
     Negate,
     Node,
     Number,
@@ -265,7 +266,7 @@ class _Parser:
             )
         match = _split_variable(name.text)
         if match is None:
-            names = "x0, x1, ..." if self.dimension == 1 else "x0_1, x1_2, ..."
+            names = _variable_names(self.dimension, self.max_lag)
             raise ExpressionError(
                 f"unknown name {_show(name.text)} at column {name.column} "
                 f"(variables are {names}; functions: {', '.join(FUNCTIONS)})"
@@ -287,12 +288,19 @@ class _Parser:
                     f"out of range 1..{self.dimension}"
                 )
         if self.max_lag is not None and lag > self.max_lag:
-            raise ExpressionError(
+            raise LagError(
                 f"variable {name.text!r} at column {name.column}: lag {lag} exceeds the "
                 f"maximum {self.max_lag}"
             )
         self.used_lag = max(self.used_lag, lag)
         return Variable(lag, component)
+
+
+def _variable_names(dimension: int, max_lag: int | None) -> str:
+    """The variables an expression may use, as an unknown name's message lists them."""
+    if max_lag == 0:
+        return "x0" if dimension == 1 else f"x0_1 .. x0_{dimension}"
+    return "x0, x1, ..." if dimension == 1 else "x0_1, x1_2, ..."
 
 
 def _is_index(text: str) -> bool:

@@ -40,7 +40,7 @@ from derivations.inputs.config import (
     transition_matrix,
 )
 from derivations.inputs.exact_evaluation import ExactSizeError, exact_value
-from derivations.inputs.expression import Expression, ExpressionError
+from derivations.inputs.expression import Expression, ExpressionError, LagError
 from derivations.inputs.expression_eval import evaluate
 from derivations.inputs.expression_parser import parse_expression
 from numerics.costs import memory_cap
@@ -60,7 +60,8 @@ def _parse_function(text: str, config: Config, word_length: int | None) -> Expre
     try:
         return parse_expression(text, config.chain.d, max_lag)
     except ExpressionError as err:
-        hint = " (lags x1, x2, ... need --word-length L)" if word_length is None else ""
+        lag_without_words = isinstance(err, LagError) and word_length is None
+        hint = " (lags x1, x2, ... need --word-length L)" if lag_without_words else ""
         raise PoissonInputError(f"--function: {err}{hint}") from None
 
 
