@@ -98,6 +98,31 @@ def test_assignments_are_read_as_toml_values(text, expected):
     assert parse_assignment(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("target.expression=0.5", "0.5"),  # the constant target, as expression = "0.5" in a file
+    ("target.expression=0.50", "0.50"),  # the text as typed, not the float's repr
+    ("target.expression=0", "0"),
+    ("target.expression=1e3", "1e3"),
+    ("network.activation=1", "1"),  # then refused by the activation's own check
+    ('target.expression="0.5"', "0.5"),
+])
+def test_a_string_field_takes_a_bare_number_as_typed(text, expected):
+    """Before, --set target.expression=0.5 failed with "expected a string, got float"."""
+    table, key, value = parse_assignment(text)
+    assert value == expected and isinstance(value, str)
+
+
+def test_string_keys_are_the_schemas_string_fields():
+    from derivations.inputs.schema import STRING_KEYS
+
+    assert STRING_KEYS == {"target.expression", "network.activation", "run.backend"}
+
+
+def test_a_constant_target_from_the_command_line_loads():
+    loaded = load_layers(None, ["target.expression=0.5"])
+    assert loaded.config.target.expression == "0.5" and loaded.config.target.lag == 0
+
+
 @pytest.mark.parametrize(("text", "fragment"), [
     ("beta=0.6", "expected table.key=value"),
     ("network.beta", "expected table.key=value"),

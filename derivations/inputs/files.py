@@ -11,7 +11,10 @@ Layering (:func:`load_layers`):
    the stationary start, as in a file of its own);
 3. ``--set table.key=value`` (in order; the last one for a field wins). The value is read as a
    TOML value (``0.6``, ``true``, ``"erf"``, ``[["1/2", "1/2"], ...]``); text that is not a
-   TOML value is taken as a string, so ``--set network.activation=erf`` works unquoted.
+   TOML value is taken as a string, so ``--set network.activation=erf`` works unquoted; a
+   field that holds one string (:data:`~derivations.inputs.schema.STRING_KEYS`) takes a TOML
+   number or boolean as the text typed, so ``--set target.expression=0.5`` is the constant
+   target 0.5, as ``expression = "0.5"`` in a file.
 The result is validated like any file (:func:`derivations.inputs.config.config_from_dict`): the same
 one-line messages, naming the field; a bad value that came from the default says so.
 
@@ -42,6 +45,7 @@ from derivations.inputs.config import (
     config_to_dict,
     read_toml,
 )
+from derivations.inputs.schema import STRING_KEYS
 
 DEFAULT_SOURCE = "<default config>"
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few hundred bytes; 1 MiB is generous
@@ -153,7 +157,10 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
         document = {"value": raw}  # not a TOML value: a bare string such as erf or tanh(x0)
     if set(document) != {"value"}:
         raise _fail(f"{table}.{key}", "expected one value")
-    return table, key, document["value"]
+    value = document["value"]
+    if f"{table}.{key}" in STRING_KEYS and isinstance(value, int | float | bool):
+        value = raw  # a string field takes the text as typed: target.expression=0.5
+    return table, key, value
 
 
 def load_layers(

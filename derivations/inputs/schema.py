@@ -12,6 +12,7 @@ Build a Config with :func:`derivations.inputs.config.load_config` (validated).
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Annotated, Any
@@ -166,6 +167,20 @@ SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
                 if f.name not in DERIVED_KEYS.get(name, ()))
     for name, section in SECTIONS.items()
 }
+
+
+def _is_string_field(hint: Any) -> bool:
+    base = typing.get_args(hint)[0] if typing.get_origin(hint) is Annotated else hint
+    return base is str
+
+
+# The keys whose value is one string (an expression, a name), read off the dataclasses' types:
+# ``--set`` takes their text as typed (derivations.inputs.files.parse_assignment).
+STRING_KEYS: frozenset[str] = frozenset(
+    f"{name}.{key}" for name, section in SECTIONS.items()
+    for key, hint in typing.get_type_hints(section, include_extras=True).items()
+    if key in SCHEMA_KEYS[name] and _is_string_field(hint)
+)
 
 
 def contraction_rate(config: Config) -> float:
