@@ -223,3 +223,15 @@ def test_set_applies_on_commands(tmp_path, capsys):
     capsys.readouterr()  # a cold numba cache says "compiling the fast kernels" here
     assert main(["simulate", "--set", "run.N=0"]) == 2
     assert capsys.readouterr().err.strip() == "rnnkl: error: run.N: 0 must be >= 1"
+
+
+@pytest.mark.parametrize(("field", "reason"), [
+    ("run.N", "no run of that size is possible"),
+    ("run.replicas", "no run of that size is possible"),
+    ("run.seed", "a seed is an integer in [0, 1e18]"),  # not "no run of that size"
+])
+def test_an_integer_beyond_1e18_is_refused_with_its_own_reason(field, reason):
+    with pytest.raises(ConfigError) as info:
+        load_layers(None, [f"{field}=99999999999999999999"])
+    message = str(info.value)
+    assert message.startswith(f"{field}: ") and reason in message and "\n" not in message

@@ -257,8 +257,10 @@ def _validate_run(config: Config) -> None:
         if value < low:
             raise field_error(f"run.{name}", f"{short_number(value)} must be >= {low}")
         if value > MAX_INTEGER:
-            raise field_error(f"run.{name}", f"{short_number(value)} is beyond {MAX_INTEGER:.0e} "
-                        "(no run of that size is possible)")
+            why = ("a seed is an integer in [0, 1e18], as --seed takes" if name == "seed"
+                   else "no run of that size is possible")
+            raise field_error(f"run.{name}",
+                              f"{short_number(value)} is beyond {MAX_INTEGER:.0e} ({why})")
     if config.network.antisymmetric and run.N % 2 != 0:
         raise field_error(
             "run.N", f"{run.N} is odd; antisymmetric initialisation needs an even N"
