@@ -173,7 +173,11 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
     else:
         lines.append(("tolerance", f"{_fmt(result.tolerance)} "
                       f"({result.tolerance_source or 'n/a'})"))
-    if result.resolution is not None and math.isfinite(result.resolution):
+    all_zero = bool(result.ladder) and all(row.value == 0.0 for row in result.ladder)
+    if result.resolution == 0.0 and all_zero:  # rivals.RateTest.resolution: identically zero
+        lines.append(("resolution", "every exponent: the error is exactly 0 at every N, which "
+                      "no power law C N^a with C > 0 gives"))
+    elif result.resolution is not None and math.isfinite(result.resolution):
         lines.append(("resolution", f"this budget rejects any exponent farther than "
                       f"{result.resolution:.3g} from the prediction"))
     elif result.resolution is not None:  # inf: an unbounded window; nan: no slope was fitted

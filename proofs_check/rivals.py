@@ -275,7 +275,8 @@ def fit_rival(name: str, test: RateTest) -> Rival:
     if test.fit.identically_zero:  # the distance to h vanishes: the quantity is h
         return Rival(name, test.predicted, None, False,
                      "the distance to h is exactly 0 at every N: the quantity equals h",
-                     "nothing: this configuration cannot tell the claim from h")
+                     "another configuration: here the quantity equals h exactly, so no "
+                     "budget can tell the claim from h")
     rejected = bool(lo > test.predicted) or not math.isfinite(test.fit.slope)
     where = "above" if rejected else "not above"
     return Rival(name, test.predicted, test.fit.slope, rejected,

@@ -107,6 +107,19 @@ def test_errors_exactly_zero_hold_the_bound_reject_every_exponent_and_fail_sharp
 def test_a_distance_exactly_zero_never_rejects_the_rival_limit():
     rival = fit_rival("h", _zero_test(-0.5))
     assert not rival.rejected and "exactly 0" in rival.reason
+    assert "no budget can tell the claim from h" in rival.needs  # was "would need nothing"
+
+
+def test_zero_errors_say_their_resolution_in_words():
+    """Was "rejects any exponent farther than 0 from the prediction", though the sharpness
+    claim rejects the prediction itself."""
+    from proofs_check.render import _detail_lines
+
+    base = rate_base(name="x", claim="c", equation="e", quantity="q", tolerance_source="s")
+    bound, sharp = rate_claims(_zero_test(), base=base, sharp_claim="sharp")
+    for result in (bound, sharp):
+        resolution = dict(_detail_lines(result))["resolution"]
+        assert resolution.startswith("every exponent: the error is exactly 0 at every N")
 
 
 def test_zeros_at_one_rung_only_are_no_power_law_and_no_divergence_claim():
