@@ -267,6 +267,12 @@ def limit_rivals_figure(title: str, rivals: Sequence[Rival]) -> FigureData:
          "ylabel": r"mean $(f-h)^2 - (f-g)^2$ at the largest $N$"})
 
 
+# What a deterministic comparison's unrejected rival needs: no budget changes a computation
+# without sampling, only a configuration on which the rival's values differ.
+DETERMINISTIC_NEEDS = ("another configuration: this comparison is deterministic (no budget "
+                       "changes it), and on this one the rival stays within the tolerance")
+
+
 def fit_rival(name: str, test: RateTest) -> Rival:
     """Rival "the quantity converges to h instead", tested like the claim's bound on its own
     distance: if it converged to h, the distance to h would decay at least like N^a, so the

@@ -213,3 +213,23 @@ def test_a_figure_of_overflowed_values_says_so_instead_of_stopping_the_report():
                                                   "error": np.array([1.0])})  # wrong shape
     with pytest.raises(ValueError):
         render_png(broken)
+
+
+def test_a_deterministic_rival_that_cannot_be_rejected_asks_for_another_configuration():
+    """Target y = 0: ybar, g and F vanish, so the limit ODE without the pi_L weights and the
+    Poisson solution with uniform weights give the same zeros as the claims. A larger budget
+    cannot change a deterministic comparison (it said "would need a larger budget")."""
+    from proofs_check.checks import poisson_fluctuations, tiers
+    from proofs_check.render import verdict_explanation
+    from proofs_check.rivals import DETERMINISTIC_NEEDS
+
+    from derivations.inputs.files import load_layers
+
+    config = load_layers(None, ["target.expression=0"]).config
+    context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)
+    results = {r.name: r for r in (*tiers.run(context), *poisson_fluctuations.run(context))}
+    for name in ("tiers_limit", "poisson_pathwise"):
+        result = results[name]
+        assert result.measured == 0.0 and result.verdict == "inconclusive"
+        assert [r.needs for r in result.unrejected] == [DETERMINISTIC_NEEDS]
+        assert "a larger budget" not in verdict_explanation(result)

@@ -55,6 +55,7 @@ from proofs_check.result import CheckResult, FigureData, Rival
 from proofs_check.rivals import (
     ACCEPTANCE_CONFIDENCE,
     ACCEPTANCE_NOTE,
+    DETERMINISTIC_NEEDS,
     fit_rival,
     rate_base,
     rate_claims,
@@ -117,7 +118,8 @@ def _pathwise(solution, control, words, budget) -> CheckResult:
         accepted=measured <= claim.tolerance,
         rivals=(Rival(
             CONTROL_NAME, 0.0, measured_c, not accepted,
-            f"max discrepancy {measured_c:.3g} vs tolerance {wrong.tolerance:.3g}"),),
+            f"max discrepancy {measured_c:.3g} vs tolerance {wrong.tolerance:.3g}",
+            "" if not accepted else DETERMINISTIC_NEEDS),),
         details={"paths": int(words.shape[0]), "steps": int(words.shape[1] - 1),
                  "states": int(solution.u.size)},
         formula=FORMULA)
