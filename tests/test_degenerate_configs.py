@@ -219,11 +219,10 @@ def test_a_deterministic_rival_that_cannot_be_rejected_asks_for_another_configur
     """Target y = 0: ybar, g and F vanish, so the limit ODE without the pi_L weights and the
     Poisson solution with uniform weights give the same zeros as the claims. A larger budget
     cannot change a deterministic comparison (it said "would need a larger budget")."""
+    from derivations.inputs.files import load_layers
     from proofs_check.checks import poisson_fluctuations, tiers
     from proofs_check.render import verdict_explanation
     from proofs_check.rivals import DETERMINISTIC_NEEDS
-
-    from derivations.inputs.files import load_layers
 
     config = load_layers(None, ["target.expression=0"]).config
     context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)
