@@ -196,6 +196,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("deterministic_rival_asks_budget", "proofs_check/checks/tiers.py",
       '"" if not accepted else DETERMINISTIC_NEEDS', '""',
       ("tests/test_degenerate_configs.py",)),
+    M("report_ignores_run_n_silently", "proofs_check/commands/report.py",
+      "if f in UNREAD_FIELDS)", "if f in ())", ("tests/test_report.py",)),
     M("short_number_exponent", "derivations/errors.py",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",

@@ -158,6 +158,13 @@ TINY = Budget(
 )
 
 
+# Config fields no check reads: each rate check runs its budget's own N-ladder and replicas
+# per N (`rnnkl simulate` reads these). `rnnkl sweep --vary` refuses them, `rnnkl report` says
+# it ignores them when set on the command line (tests/test_sweep.py checks that no check reads
+# them).
+UNREAD_FIELDS = {"run.N": "its budget's N-ladder", "run.replicas": "its budget's replicas per N"}
+
+
 def get_budget(name: str) -> Budget:
     """The budget called ``name`` (quick | standard | full)."""
     try:

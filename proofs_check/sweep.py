@@ -27,18 +27,15 @@ from derivations.errors import InputError
 from derivations.inputs.fields import exact_from_string
 from derivations.inputs.files import load_layers
 from derivations.inputs.schema import SCHEMA_KEYS, SECTIONS
-from proofs_check.budget import Budget
+from proofs_check.budget import UNREAD_FIELDS, Budget
 from proofs_check.cache import Cache
 from proofs_check.executor import Executor
 from proofs_check.report import Report, run_checks, submit_jobs
 
 SWEEP_CHECKS: tuple[str, ...] = ("output_at_init", "parameter_drift", "main_theorem")
 MAX_VALUES = 64  # values of one varied field
-# Fields the rate checks never read: each point runs the budget's own N-ladder and replicas per
-# N (proofs_check.budget; `rnnkl simulate` reads these). A sweep over them would draw the same
-# exponents at every point as if N mattered, so --vary refuses them
-# (tests/test_sweep.py checks that no check reads them).
-UNREAD_FIELDS = {"run.N": "its budget's N-ladder", "run.replicas": "its budget's replicas per N"}
+# --vary refuses proofs_check.budget.UNREAD_FIELDS: a sweep over them would draw the same
+# exponents at every point as if N mattered.
 MAX_POINTS = 64  # grid points of a sweep (each runs the rate checks: minutes per point)
 MAX_FIELDS = 2
 

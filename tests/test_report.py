@@ -305,6 +305,28 @@ def test_exit_code_follows_the_three_valued_verdicts(verdicts, strict, code, tmp
                               f"{counts['inconclusive']} inconclusive of {len(verdicts)} checks")
 
 
+@pytest.mark.parametrize(("sets", "noted"), [
+    (["run.N=100", "run.replicas=9"], ["run.N", "run.replicas"]),
+    (["run.seed=3", "network.beta=0.6"], []),
+])
+def test_the_report_says_it_ignores_run_n_and_replicas_set_on_the_command_line(
+        monkeypatch, capsys, tmp_path, sets, noted):
+    """`rnnkl report --set run.N=...` ran its budget's ladder without a word (the per-N tables
+    showed it); now one stderr note per ignored field. Fields the report reads get none."""
+    from proofs_check.commands import report as command
+    from proofs_check.report import Report
+
+    report = Report(config=load_config(None), budget=TINY, results=(), seconds=0.0,
+                    cache_hits=0, cache_misses=0, crosschecks=None)
+    monkeypatch.setattr(command, "run_checks", lambda *a, **k: report)
+    args = type("A", (), {"config": None, "budget": "quick", "out": str(tmp_path),
+                          "no_progress": True, "strict": False, "set": sets})()
+    command.run(args)
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert [line.split("--set ")[1].split(" ")[0] for line in notes] == noted
+    assert all("is not read by the report" in line and "--budget" in line for line in notes)
+
+
 def _resign(entry, payload: bytes) -> None:
     """Write ``payload`` as the entry and record its true sha256 beside it, as a writer with a
     bug would: only the zip CRC or the recorded array layout can then tell."""

@@ -58,12 +58,12 @@ def test_bad_vary_is_one_line(text, message):
 
 
 def test_unread_fields_are_not_read_by_any_check():
-    """The reason --vary refuses run.N and run.replicas (proofs_check.sweep.UNREAD_FIELDS):
+    """The reason --vary refuses run.N and run.replicas (proofs_check.budget.UNREAD_FIELDS):
     no check module nor the report's plumbing reads them; they are `rnnkl simulate`'s."""
     import re
     from pathlib import Path
 
-    from proofs_check.sweep import UNREAD_FIELDS
+    from proofs_check.budget import UNREAD_FIELDS
 
     root = Path(__file__).resolve().parent.parent / "proofs_check"
     sources = [*sorted((root / "checks").glob("*.py")), root / "report.py", root / "budget.py",

@@ -20,7 +20,7 @@ import sys
 
 from derivations.inputs.files import provenance_note
 from numerics.costs import memory_cap
-from proofs_check.budget import get_budget
+from proofs_check.budget import UNREAD_FIELDS, get_budget
 from proofs_check.commands._output import command_executor, loaded_config
 from proofs_check.commands._sizes import check_report
 from proofs_check.render import overall_sentence
@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
     check_report(loaded.config, budget, memory_cap(getattr(args, "memory_cap", None)))
+    for field in (f for f in loaded.assigned if f in UNREAD_FIELDS):
+        sys.stderr.write(f"rnnkl report: note: --set {field} is not read by the report (each "
+                         f"check runs {UNREAD_FIELDS[field]}; choose that with --budget)\n")
     with command_executor(args, loaded.cluster) as executor:
         report = run_checks(loaded.config, budget, out_dir,
                             progress=not getattr(args, "no_progress", False),
