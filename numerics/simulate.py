@@ -48,6 +48,9 @@ IntArray = NDArray[np.int64]
 # (numerics.fast_trainer; needs numba), same inputs and results equal to rounding
 # (tests/test_fast_backend.py), several times faster.
 BACKENDS = {"numpy": train_reference, "fast": train_fast}
+# What to do about a diverged network (non-finite outputs): `rnnkl simulate`'s error and the
+# report's "divergence" line.
+DIVERGENCE_ADVICE = "lower training.alpha or the init scales"
 
 
 class SimulationError(InputError):

@@ -185,7 +185,7 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
                                                 if math.isinf(result.resolution)
                                                 else "the fit has no finite slope")))
     lines.append(("verdict", f"{verdict_word(result)}: {verdict_explanation(result)}"))
-    for key, label in (("error", "error"), ("note", "note"),
+    for key, label in (("error", "error"), ("divergence", "divergence"), ("note", "note"),
                        ("numerical_warnings", "numerical warnings")):
         if result.details.get(key):
             lines.append((label, str(result.details[key])))

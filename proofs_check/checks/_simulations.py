@@ -79,3 +79,20 @@ def trained_ladder(context: CheckContext, start: float = 0.0, share: float = 1.0
         levels.append(context.cache.get(job))
         context.progress(start + share * weights[i] / weights[-1])
     return levels
+
+
+def divergence(levels: list[dict[str, np.ndarray]], ladder: tuple[int, ...]) -> dict[str, str]:
+    """{"divergence": one sentence} when some replica's outputs f (R, steps) are not finite
+    on some rung of the ladder (the trained network overflowed), else {}: the report's
+    "divergence" line, which says why the rate fits below have no finite slope."""
+    from numerics.simulate import DIVERGENCE_ADVICE
+
+    parts = []
+    for n_units, level in zip(ladder, levels, strict=True):
+        diverged = int(np.count_nonzero(~np.all(np.isfinite(level["f"]), axis=1)))
+        if diverged:
+            parts.append(f"{diverged} of {level['f'].shape[0]} replicas at N = {n_units}")
+    if not parts:
+        return {}
+    return {"divergence": "the finite network diverged (non-finite outputs): "
+                          + "; ".join(parts) + f"; {DIVERGENCE_ADVICE}"}

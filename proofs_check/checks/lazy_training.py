@@ -42,7 +42,7 @@ from proofs_check.checks._common import (
     spread_indices,
     subleading_allowance,
 )
-from proofs_check.checks._simulations import ladder_jobs, trained_ladder
+from proofs_check.checks._simulations import divergence, ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult, Rival
 from proofs_check.rivals import (
@@ -118,7 +118,7 @@ def _motions(context: CheckContext, static: bool) -> tuple[list[np.ndarray], dic
         context.progress(0.5 + 0.5 * (i + 1) / len(levels))
     return ([r["e"] for r in results],
             {"control": [r.get("control") for r in results], "words": int(select.size),
-             "word_length": L})
+             "word_length": L, **divergence(levels, budget.n_ladder)})
 
 
 def _run_static(context: CheckContext) -> CheckResult:
@@ -179,7 +179,8 @@ def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
                              r"RMS of $A^N(\theta_T) - A^N(\theta_0)$"),),
         details={"ladder": list(budget.n_ladder), "replicas": replicas, "words": select_size,
                  "word_length": L, "predicted_source": "derivations.scaling.error_exponents, "
-                 "lazy_training_orders"},
+                 "lazy_training_orders",
+                 **{key: info[key] for key in ("divergence",) if key in info}},
         formula=r"\Big(\mathrm{mean}_{u,v} \big(A^N(\theta_{\lfloor NT \rfloor}; u, v) - "
                 r"A^N(\theta_0; u, v)\big)^2\Big)^{1/2} = O(N^{\beta - 1})")
     bound, _ = rate_claims(test, base=base, sharp_claim=SHARP_CLAIM,

@@ -57,7 +57,7 @@ from proofs_check.checks._limit import (
     rival_solvers,
     window_steps,
 )
-from proofs_check.checks._simulations import ladder_jobs, trained_ladder
+from proofs_check.checks._simulations import divergence, ladder_jobs, trained_ladder
 from proofs_check.checks._word_length import length_hint, measured_differences, needed_length
 from proofs_check.checks.ntk_figures import ntk_figures
 from proofs_check.checks.streams import stream, stream_key
@@ -255,7 +255,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "limit_refined": bool(choice["refined"]),
               "limit_word_length_needed": needed,
               "limit_budget_choice": {"L": choice["first"][0], "delta": choice["first"][1]},
-              "predicted_rate_source": "derivations.scaling.overall_rate"}
+              "predicted_rate_source": "derivations.scaling.overall_rate",
+              **divergence(levels, budget.n_ladder)}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
               f"{replica_text(budget)} replicas per N, widened by the allowance {{:.3g}} (a "
               "subleading term of the error, plus the largest slope change the limit's own "

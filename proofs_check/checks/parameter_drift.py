@@ -28,7 +28,7 @@ from scipy import integrate, special
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import predicted_exponent, replica_text, subleading_allowance
-from proofs_check.checks._simulations import ladder_jobs, trained_ladder
+from proofs_check.checks._simulations import divergence, ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
 from proofs_check.rivals import ACCEPTANCE_NOTE, rate_base, rate_claims, rate_figure, rate_test
@@ -115,7 +115,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               f"r N_min^-r / (1 - N_min^-r) = {bias:.3g} (a subleading term of relative order "
               "N^-r){}")
     details = {"ladder": list(budget.n_ladder), "replicas": replicas,
-               "predicted_source": "derivations.scaling.error_exponents, max_drift_scale"}
+               "predicted_source": "derivations.scaling.error_exponents, max_drift_scale",
+               **divergence(levels, budget.n_ladder)}
     log_factor = ("sqrt(2 log N)" if gaussian_c(config) else "1 (bounded c)")
     base_rms = rate_base(
         name=NAME, claim=CLAIM, equation=EQUATION,

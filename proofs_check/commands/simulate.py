@@ -23,6 +23,7 @@ from derivations.errors import InputError
 from numerics.costs import memory_cap
 from numerics.progress import is_terminal
 from numerics.rnn import SimulationResult, simulate
+from numerics.simulate import DIVERGENCE_ADVICE
 from proofs_check.commands._output import emit, loaded_config
 from proofs_check.commands._sizes import check_simulation
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                               allow_nan=False)
         except ValueError:
             raise InputError(
-                "simulation diverged (non-finite outputs); lower training.alpha or init scales"
+                f"simulation diverged (non-finite outputs); {DIVERGENCE_ADVICE}"
             ) from None
 
     if not np.all(np.isfinite(result.f)):
