@@ -145,12 +145,30 @@ def point_assignments(values: dict[str, float | int]) -> list[str]:
     return [f"{field}={value!r}" for field, value in values.items()]
 
 
+def point_label(values: dict[str, float | int]) -> str:
+    """One grid point as its --vary values, e.g. "network.beta=0.6, init.b_max=0.3"."""
+    return ", ".join(f"{field}={value!r}" for field, value in values.items())
+
+
 def point_configs(config_path: str | None, assignments: list[str],
                   varied: tuple[VariedField, ...]) -> list[tuple[dict[str, float | int], Any]]:
     """(values, validated Config) of every grid point: the base layers, then the point's
-    values; every point is validated before any work starts (ConfigError names the field)."""
-    return [(values, load_layers(config_path, [*assignments, *point_assignments(values)]).config)
-            for values in grid(varied)]
+    values; every point is validated before any work starts. A point's error names the point
+    ("--vary point network.beta=0.5: network.beta: ..."), unless the base layers alone give
+    the same error (then it is the base's, unchanged)."""
+    points = []
+    for values in grid(varied):
+        try:
+            config = load_layers(config_path, [*assignments, *point_assignments(values)]).config
+        except InputError as err:
+            try:
+                load_layers(config_path, assignments)
+            except InputError as base_err:
+                if str(base_err) == str(err):
+                    raise
+            raise type(err)(f"--vary point {point_label(values)}: {err}") from None
+        points.append((values, config))
+    return points
 
 
 def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[VariedField, ...],

@@ -188,6 +188,25 @@ def test_cli_bad_input_exit_2_one_line(argv, capsys, tmp_path):
     assert not (tmp_path / "o").exists()  # refused before any work
 
 
+@pytest.mark.parametrize(("argv", "start"), [
+    # the point's own error names the point
+    (["--vary", "network.beta=0.5,0.6"], "--vary point network.beta=0.5: network.beta: "),
+    (["--vary", "limit.word_length=2,14"],
+     "--vary point limit.word_length=14: limit.word_length = 14: "),  # the memory refusal
+    (["--vary", "network.beta=0.6", "--vary", "init.b_max=0.3,1.5"],
+     "--vary point network.beta=0.6, init.b_max=1.5: init.b_max: "),
+    # an error of the base layers alone stays the base's
+    (["--vary", "network.beta=0.6,0.7", "--set", "run.seed=-1"], "run.seed: "),
+])
+def test_a_refused_point_is_named(argv, start, capsys, tmp_path):
+    """Was "network.beta: beta = 1/2 requires ..." with no word of which grid point."""
+    code = main(["sweep", *argv, "--out", str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"rnnkl: error: {start}"), err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("antisymmetric", [False, True])
 def test_prediction_curve_is_the_derived_exponent(small_sweep, antisymmetric):
     """The phase diagram's curve (derivations.scaling printed for NumPy) equals the prediction

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from derivations.errors import InputError
 from derivations.inputs.files import load_layers
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import command_executor, config_assignments
 from proofs_check.commands._sizes import check_report
-from proofs_check.sweep import parse_vary, point_configs, run_sweep
+from proofs_check.sweep import parse_vary, point_configs, point_label, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
 
@@ -27,8 +28,11 @@ def run(args: argparse.Namespace) -> int:
     points = point_configs(getattr(args, "config", None), config_assignments(args), varied)
     budget = get_budget(getattr(args, "budget", "quick"))
     cap = memory_cap(getattr(args, "memory_cap", None))
-    for _, config in points:
-        check_report(config, budget, cap)
+    for values, config in points:
+        try:
+            check_report(config, budget, cap)
+        except InputError as err:
+            raise type(err)(f"--vary point {point_label(values)}: {err}") from None
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
     source = getattr(args, "config", None) or "built-in default"
     cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
@@ -39,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     paths = write_sweep(sweep, out_dir)
     counts = verdict_counts(tuple(r for point in sweep.points for r in point.report.results))
     sys.stderr.write(
-        f"rnnkl sweep: {len(sweep.points)} points ({executor.description}), "
+        f"rnnkl sweep: {len(sweep.points)} point{'s' if len(sweep.points) != 1 else ''} "
+        f"({executor.description}), "
         f"{counts['passed']} pass, "
         f"{counts['failed']} fail, {counts['inconclusive']} inconclusive of "
         f"{counts['checks']} results; wrote {paths['markdown']}, {paths['html']}, {paths['json']}, "
