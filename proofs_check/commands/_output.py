@@ -13,8 +13,10 @@ import json
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
+from derivations.errors import InputError
 from derivations.inputs.files import LoadedConfig, load_layers
 from numerics.progress import is_terminal
 from proofs_check.executor import Executor
@@ -36,6 +38,31 @@ def config_assignments(args: argparse.Namespace) -> list[str]:
     assignments = [f"{field}={json.dumps(getattr(args, flag))}"
                    for flag, field in FLAG_FIELDS.items() if getattr(args, flag, None) is not None]
     return assignments + list(getattr(args, "set", None) or [])
+
+
+def check_out_file(out: str | None) -> None:
+    """Before any work: ``--out FILE`` must name a file in an existing directory (a result
+    computed for minutes must not be lost at the end to a mistyped path). One line."""
+    if not out:
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise InputError(f"--out {out}: is a directory (give a file name)")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise InputError(f"--out {out}: its directory {parent} {what}")
+
+
+def prepare_out_dir(out_dir: str) -> None:
+    """Before any work: create ``--out DIR`` (and its parents) or say in one line why not."""
+    path = Path(out_dir)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {out_dir}: is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {out_dir}: cannot create it ({err.strerror or err})") from None
 
 
 def write_output(text: str, out: str | None) -> None:

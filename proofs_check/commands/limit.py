@@ -27,7 +27,7 @@ from typing import Any
 from numerics.costs import MemoryCap, format_bytes, memory_cap
 from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
-from proofs_check.commands._output import emit, loaded_config
+from proofs_check.commands._output import check_out_file, emit, loaded_config
 from proofs_check.commands._sizes import plan_limit
 
 
@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     field = "--word-length" if args.word_length is not None else "limit.word_length"
     peak, full_fallback = plan_limit(config, L, memory_cap(args.memory_cap), field=field,
                                      groups=False, one_length=args.accuracy is not None)
+    check_out_file(args.out)
     if not args.no_progress:
         m = config.chain.m
         fallback = ("" if full_fallback else "; low-rank solve only: its full fallback would "

@@ -44,7 +44,7 @@ from derivations.inputs.expression import Expression, ExpressionError, LagError
 from derivations.inputs.expression_eval import evaluate
 from derivations.inputs.expression_parser import parse_expression
 from numerics.costs import memory_cap
-from proofs_check.commands._output import loaded_config, write_output
+from proofs_check.commands._output import check_out_file, loaded_config, write_output
 from proofs_check.commands._sizes import check_poisson
 
 MAX_WORDS_FLOAT = 4096  # dense LU on m^L words: 4096^3/3 flops ~ 2e10, seconds
@@ -248,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
     if args.word_length is not None and not args.exact:
         _check_word_count(config.chain.m, args.word_length)
         check_poisson(config, args.word_length, memory_cap(args.memory_cap))
+    check_out_file(args.out)
     document = poisson_document(
         config, args.function, exact=bool(args.exact), word_length=args.word_length,
         time_limit_seconds=limit,

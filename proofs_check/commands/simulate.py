@@ -24,7 +24,7 @@ from numerics.costs import memory_cap
 from numerics.progress import is_terminal
 from numerics.rnn import SimulationResult, simulate
 from numerics.simulate import DIVERGENCE_ADVICE
-from proofs_check.commands._output import emit, loaded_config
+from proofs_check.commands._output import check_out_file, emit, loaded_config
 from proofs_check.commands._sizes import check_simulation
 
 
@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
     check_simulation(config, memory_cap(args.memory_cap),
                      json_output=bool(args.out) or not is_terminal(sys.stdout))
+    check_out_file(args.out)
     start = time.monotonic()
     result = simulate(config, progress=False if args.no_progress else None)
     seconds = time.monotonic() - start
