@@ -210,14 +210,23 @@ def _drawn(fig: FigureData):
     return figure
 
 
-def _not_drawn(fig: FigureData, err: Exception):
-    """A figure saying why ``fig`` could not be drawn (its numbers are in results.json)."""
+def not_drawn_text(fig: FigureData) -> str:
+    """Why ``fig`` (some series not finite: :func:`_all_finite` False) is not drawn. Not
+    matplotlib's message, which for NaN on a log axis reads "all values are <= 0"."""
+    numeric = {name: np.asarray(values) for name, values in fig.series.items()
+               if np.asarray(values).dtype.kind in "fc"}
+    bad = [name for name, array in numeric.items() if not np.all(np.isfinite(array))]
+    return (f"not drawn: {len(bad)} of its {len(numeric)} series hold values that are not "
+            "finite\n(nan or inf: an overflow, such as a diverged network's)\n"
+            "the numbers are in results.json")
+
+
+def _not_drawn(fig: FigureData):
+    """A figure saying why ``fig`` could not be drawn (:func:`not_drawn_text`)."""
     figure, ax = plt.subplots(figsize=(6.4, 4.6), dpi=100)
     ax.set_axis_off()
     ax.set_title(fig.title, fontsize=10)
-    ax.text(0.5, 0.5, "not drawn: its values cannot be plotted (not finite, or not positive on a "
-            f"log axis):\n{str(err)[:200]}\nthe numbers are in results.json", ha="center",
-            va="center", wrap=True, fontsize=9)
+    ax.text(0.5, 0.5, not_drawn_text(fig), ha="center", va="center", wrap=True, fontsize=9)
     return figure
 
 
@@ -246,7 +255,7 @@ def render_png(fig: FigureData) -> bytes:
     any other error is raised (a bug in a plotter is not hidden)."""
     try:
         return _png(_drawn(fig))
-    except (ValueError, OverflowError) as err:
+    except (ValueError, OverflowError):
         if _all_finite(fig):
             raise
-        return _png(_not_drawn(fig, err))
+        return _png(_not_drawn(fig))

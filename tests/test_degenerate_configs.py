@@ -202,13 +202,15 @@ def test_numbers_at_the_magnitude_bound_are_accepted():
 
 
 def test_a_figure_of_overflowed_values_says_so_instead_of_stopping_the_report():
-    from proofs_check.figures import render_png
+    from proofs_check.figures import not_drawn_text, render_png
     from proofs_check.result import FigureData
 
     overflowed = FigureData("rate", "diverged", {"N": np.array([64.0, 128.0]),
                                                  "error": np.array([np.inf, np.nan])},
                             {"slope": np.nan, "intercept": np.nan})
     assert render_png(overflowed).startswith(b"\x89PNG")
+    assert not_drawn_text(overflowed).startswith(
+        "not drawn: 1 of its 2 series hold values that are not finite")  # not "<= 0"
     broken = FigureData("rate", "a plotter bug", {"N": np.array([64.0, 128.0]),
                                                   "error": np.array([1.0])})  # wrong shape
     with pytest.raises(ValueError):
