@@ -89,6 +89,10 @@ def _needs(test: RateTest, exponent: float) -> str:
     interval shrinks like 1/sqrt(R)) unless the allowance alone already covers the gap."""
     gap = abs(exponent - test.fit.slope)
     room = gap - test.allowance
+    if math.isinf(test.allowance):  # checks._limit.floor_allowance: delta >= an error E_j
+        return ("no replica count: the acceptance window is unbounded (its allowance has no "
+                "finite bound, as when the limit's own error delta reaches the error measured "
+                "at some N); a more accurate limit would")
     if room <= 0 or not math.isfinite(gap):
         return (f"no replica count: the finite-N allowance {test.allowance:.3g} already spans "
                 f"the gap {gap:.3g} between the fitted slope and this exponent; a ladder "

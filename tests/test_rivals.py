@@ -94,6 +94,19 @@ def test_a_slope_on_a_rival_says_no_replica_count_separates_them():
     assert bound.verdict != "pass"
 
 
+def test_an_unbounded_window_says_so_not_allowance_inf():
+    """Seen on a standard report whose limit error reached the measured error: the rivals read
+    "the finite-N allowance inf already spans the gap ...; a ladder starting at larger N ...
+    would", though no ladder helps there; now the unbounded window is said in words."""
+    samples = _ladder(np.random.default_rng(1), -0.4, 32)
+    bound, sharp = _claims(samples, -0.4, allowance=float("inf"))
+    unrejected = [r for r in (*bound.rivals, *sharp.rivals) if not r.rejected]
+    assert unrejected and bound.verdict == "inconclusive"
+    for rival in unrejected:
+        assert rival.needs.startswith("no replica count: the acceptance window is unbounded")
+        assert "inf" not in rival.needs.replace("finite", "")
+
+
 def test_limit_rival_rejects_a_wrong_limit_only_when_the_network_is_closer_than_the_gap():
     rng = np.random.default_rng(3)
     R, points, distance = 32, 200, 0.05
