@@ -214,6 +214,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("unbounded_window_needs_in_numbers", "proofs_check/rivals.py",
       "    if math.isinf(test.allowance):  # checks._limit", "    if False:  # checks._limit",
       ("tests/test_rivals.py",)),
+    M("cluster_submit_command_unchecked", "proofs_check/cluster.py",
+      "        require_submit_command(spec)\n", "", ("tests/test_cluster.py",)),
     M("short_number_exponent", "derivations/errors.py",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",

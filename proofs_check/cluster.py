@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from proofs_check.executor import (
     require_distributed,
 )
 
+SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a job
 MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
 MAX_JOBS = 1000
 MAX_CORES = 1024
@@ -105,7 +107,7 @@ def _read_cluster_table(table: Any) -> ClusterSpec:
     if "system" not in table:
         raise _fail("system", "missing (required): \"slurm\" or \"pbs\"")
     system = read_string(table["system"], "cluster.system")
-    if system not in ("slurm", "pbs"):
+    if system not in SUBMIT_COMMANDS:
         raise _fail("system", f"expected \"slurm\" or \"pbs\", got {system[:40]!r}")
     cores = _bounded(table, "cores", 1, MAX_CORES)
     directives = read_strings(table.get("directives", []), "cluster.directives")
@@ -138,6 +140,18 @@ def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
                 walltime=spec.walltime, queue=spec.queue, account=spec.account,
                 job_extra_directives=list(spec.directives), silence_logs="error",
                 dashboard_address=None, **extra)
+
+
+def require_submit_command(spec: ClusterSpec) -> None:
+    """The batch system's submit command (:data:`SUBMIT_COMMANDS`) must be on this machine's
+    PATH: without it dask-jobqueue fails in a background task, logs tracebacks and the command
+    waits for workers that never come (seen: ``system = "slurm"`` on a laptop hung)."""
+    command = SUBMIT_COMMANDS[spec.system]
+    if shutil.which(command) is None:
+        raise ExecutorError(
+            f'[cluster] system = "{spec.system}": its submit command {command} is not on this '
+            "machine's PATH; run rnnkl on the cluster's login node, or here with --workers K "
+            "(which overrides [cluster])")
 
 
 def _local(workers: int) -> tuple[Any, Any, str]:
@@ -179,6 +193,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
     elif workers is not None:
         client, owned, description = _local(workers)
     elif spec is not None:
+        require_submit_command(spec)
         owned = jobqueue_cluster(spec)
         owned.scale(jobs=spec.jobs)
         client = require_distributed().Client(owned)

@@ -196,3 +196,30 @@ def test_a_worker_with_other_code_refuses(tmp_path):
     with pytest.raises(RuntimeError, match="another version"):
         compute_entry(str(tmp_path), "s", "k", {}, lambda: {"x": np.zeros(1)}, "other")
     assert not list(Path(tmp_path).glob("*.npz"))
+
+
+@pytest.mark.parametrize(("system", "command"), [("slurm", "sbatch"), ("pbs", "qsub")])
+def test_a_cluster_section_without_its_submit_command_is_one_line(
+        system, command, monkeypatch, capsys, tmp_path):
+    """`[cluster] system = "slurm"` where sbatch is not installed used to log tornado tracebacks
+    and wait for workers that never came; now it is refused before anything starts."""
+    import shutil
+
+    from proofs_check import cluster
+
+    real_which = shutil.which
+    monkeypatch.setattr(cluster.shutil, "which",
+                        lambda name, *a, **k: None if name == command else real_which(name))
+
+    def started(*args, **kwargs):  # fail fast, where the real cluster would wait forever
+        raise AssertionError("a batch cluster was started without its submit command")
+
+    monkeypatch.setattr(cluster, "jobqueue_cluster", started)
+    path = tmp_path / "c.toml"
+    path.write_text(f'[cluster]\nsystem = "{system}"\n')
+    code = main(["report", "--config", str(path), "--out", str(tmp_path / "o"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"its submit command {command} is not on this machine's PATH" in err
+    assert not (tmp_path / "o" / "results.json").exists()
