@@ -114,13 +114,18 @@ def test_accuracy_chooses_the_shortest_sufficient_word_length(tmp_path: Path, ca
     assert f"word length L = {L}: the shortest (up to 6)" in capsys.readouterr().out
 
 
-def test_accuracy_out_of_reach_says_so(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("quiet", [[], ["--no-progress"]])
+def test_accuracy_out_of_reach_says_so(tmp_path: Path, capsys, quiet) -> None:
     """A target no length up to the cap meets: the cap's solution, "met" false, one stderr line
-    telling the user to raise --word-length (exit 0: nothing failed, the estimate is stated)."""
-    doc = _run(tmp_path, "--accuracy", "1e-9", "--times", "1", "--word-length", "3")
+    telling the user to raise --word-length (exit 0: nothing failed, the estimate is stated).
+    The line is a result, not progress: --no-progress used to drop it, leaving only "met"."""
+    doc = _run(tmp_path, "--accuracy", "1e-9", "--times", "1", "--word-length", "3", *quiet)
     assert doc["word_length"] == 3 and doc["word_length_choice"]["met"] is False
     assert doc["word_length_choice"]["delta"] > 1e-9
-    assert "no length up to 3 meets --accuracy 1e-09" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no length up to 3 meets --accuracy 1e-09" in err
+    if quiet:
+        assert len(err.strip().splitlines()) == 1  # that line alone
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "2", "abc", "1e-400"])

@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         line = _choice_line(choice, result.problem.word_length, L, config,
                             memory_cap(args.memory_cap))
         text += "\n" + line
-        if not choice["met"] and not args.no_progress:
+        if not choice["met"]:  # a result, not progress: said with --no-progress too
             write_line(f"rnnkl limit: {line}")
     emit(lambda: json.dumps(document, allow_nan=False), lambda: text, args.out)
     return 0
