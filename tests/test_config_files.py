@@ -174,6 +174,19 @@ def test_rnnkl_config_prints_the_effective_configuration(capsys, tmp_path):
     assert parse_config(text).init.b_max == 0.25
 
 
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--set", "network.beta=0.6"], "no --set"),
+    (["--config", "x.toml"], "no --config"),
+    (["--config", "x.toml", "--set", "network.beta=0.6"], "no --config or --set"),
+])
+def test_show_default_refuses_the_flags_it_would_ignore(capsys, extra, named):
+    """`rnnkl config --show-default --set network.beta=0.6` printed the default, beta 0.75,
+    without a word; the file is not even read (x.toml need not exist)."""
+    assert main(["config", "--show-default", *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and named in captured.err
+
+
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
     return command_parsers(build_parser())
 

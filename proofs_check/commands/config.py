@@ -9,12 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from derivations.errors import InputError
 from derivations.inputs.files import config_to_toml, default_config_toml, provenance_note
 from proofs_check.commands._output import loaded_config
 
 
 def run(args: argparse.Namespace) -> int:
     if args.show_default:
+        given = [flag for flag, value in (("--config", getattr(args, "config", None)),
+                                          ("--set", getattr(args, "set", None))) if value]
+        if given:  # they would be ignored: the default file is printed as shipped
+            raise InputError(f"--show-default prints the built-in default as shipped and takes "
+                             f"no {' or '.join(given)} (drop --show-default to print the "
+                             "effective configuration)")
         sys.stdout.write(default_config_toml())
         return 0
     loaded = loaded_config(args)
