@@ -105,6 +105,7 @@ def test_assignments_are_read_as_toml_values(text, expected):
     ("target.expression=1e3", "1e3"),
     ("network.activation=1", "1"),  # then refused by the activation's own check
     ('target.expression="0.5"', "0.5"),
+    ("target.expression=1979-05-27", "1979-05-27"),  # a TOML date; as arithmetic, 1947
 ])
 def test_a_string_field_takes_a_bare_number_as_typed(text, expected):
     """Before, --set target.expression=0.5 failed with "expected a string, got float"."""

@@ -12,9 +12,10 @@ Layering (:func:`load_layers`):
 3. ``--set table.key=value`` (in order; the last one for a field wins). The value is read as a
    TOML value (``0.6``, ``true``, ``"erf"``, ``[["1/2", "1/2"], ...]``); text that is not a
    TOML value is taken as a string, so ``--set network.activation=erf`` works unquoted; a
-   field that holds one string (:data:`~derivations.inputs.schema.STRING_KEYS`) takes a TOML
-   number or boolean as the text typed, so ``--set target.expression=0.5`` is the constant
-   target 0.5, as ``expression = "0.5"`` in a file.
+   field that holds one string (:data:`~derivations.inputs.schema.STRING_KEYS`) takes any
+   other TOML scalar (number, boolean, date) as the text typed, so
+   ``--set target.expression=0.5`` is the constant target 0.5, as ``expression = "0.5"`` in a
+   file.
 The result is validated like any file (:func:`derivations.inputs.config.config_from_dict`): the same
 one-line messages, naming the field; a bad value that came from the default says so.
 
@@ -158,8 +159,8 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
     if set(document) != {"value"}:
         raise _fail(f"{table}.{key}", "expected one value")
     value = document["value"]
-    if f"{table}.{key}" in STRING_KEYS and isinstance(value, int | float | bool):
-        value = raw  # a string field takes the text as typed: target.expression=0.5
+    if f"{table}.{key}" in STRING_KEYS and not isinstance(value, str | list | dict):
+        value = raw  # a string field takes a scalar as typed: target.expression=0.5
     return table, key, value
 
 
