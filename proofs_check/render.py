@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from proofs_check.crosschecks import (
@@ -122,19 +124,43 @@ def crosscheck_status(report: Report) -> str:
     return section_status_line(report.crosschecks)
 
 
-def config_line(report: Report) -> str:
-    """The configuration in one sentence (both reports), with where it came from."""
+def markdown_code(text: str) -> str:
+    """``text`` as a Markdown code span, shown as typed: ``2*x0*x1`` in plain Markdown would
+    italicise x0, and a path's ``<b>`` would be markup. The fence is one backtick longer than
+    the longest run inside (CommonMark code spans)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# Markdown's inline specials, "_" only where it could open or close emphasis (not intraword)
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*<>\[\]|&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` with Markdown's inline specials backslash-escaped, so a config path such as
+    ``runs/<b>*x*.toml`` is shown as typed."""
+    return _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
+
+
+def config_line(report: Report, code: Callable[[str], str] = str,
+                text_of: Callable[[str], str] = str) -> str:
+    """The configuration in one sentence (both reports), with where it came from. ``code``
+    wraps the target expression and ``text_of`` the source sentence, both the user's text:
+    Markdown passes :func:`markdown_code` and :func:`markdown_text`; HTML escapes the line."""
     cfg = report.config
     text = (f"Budget {report.budget.name}; activation {cfg.network.activation}, "
             f"beta = {cfg.network.beta}, antisymmetric = {cfg.network.antisymmetric}, "
             f"trainable = {', '.join(cfg.network.trainable)}, c_std = {cfg.init.c_std}, "
             f"w_std = {cfg.init.w_std}, b_max = {cfg.init.b_max}, alpha = "
             f"{cfg.training.alpha}, T = {cfg.training.horizon}, m = {cfg.chain.m} states in "
-            f"d = {cfg.chain.d}, target y = {cfg.target.expression}, seed = {cfg.run.seed}. "
+            f"d = {cfg.chain.d}, target y = {code(cfg.target.expression)}, "
+            f"seed = {cfg.run.seed}. "
             f"Run time {report.seconds:.1f} s (cache: {report.cache_hits} hits, "
             f"{report.cache_misses} computed).")
     if report.source:
-        text += f" Configuration: {report.source}."
+        text += f" Configuration: {text_of(report.source)}."
     return text
 
 
@@ -227,7 +253,7 @@ def markdown(report: Report) -> str:
     """report.md text (figures referenced as figures/<name>.png)."""
     lines = ["# rnnkl verification report", "", INTRODUCTION, "",
              f"**Overall: {overall_word(report)}**: {overall_sentence(report)}", "",
-             config_line(report), "", "## Summary", ""]
+             config_line(report, markdown_code, markdown_text), "", "## Summary", ""]
     lines += markdown_table(SUMMARY_HEADER, summary_rows(report))
     for result, figures in zip(report.results, figure_names(report), strict=True):
         lines += [f"## {result.name}", "", result.claim, ""]

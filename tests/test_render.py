@@ -43,3 +43,26 @@ def test_unreadable_latex_is_shown_as_code():
     assert "<math" not in html and "<code>\\notacommand{x} = 1 &lt;b&gt;</code>" in html
     assert "<b>" not in html  # escaped, never raw HTML
     assert "<code>" in mathml(r"\frac{1}{")  # malformed
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("tanh(2*x0*x1 + x0)", "`tanh(2*x0*x1 + x0)`"),
+    ("a`b", "``a`b``"),  # a fence longer than any backtick run inside
+    ("`x", "`` `x ``"),
+])
+def test_markdown_code_spans_show_the_text_as_typed(text, shown):
+    from proofs_check.render import markdown_code
+
+    assert markdown_code(text) == shown
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("runs/<b>*x*.toml", r"runs/\<b\>\*x\*.toml"),
+    ("from the built-in default: init.c_std", "from the built-in default: init.c_std"),
+    ("_a_ [b] a&amp;", r"\_a\_ \[b\] a\&amp;"),
+])
+def test_markdown_text_escapes_what_markdown_would_read_as_markup(text, shown):
+    """Intraword underscores (c_std) are no emphasis in CommonMark and stay readable."""
+    from proofs_check.render import markdown_text
+
+    assert markdown_text(text) == shown
