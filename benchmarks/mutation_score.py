@@ -205,7 +205,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       '~np.all(np.isfinite(level["f"]), axis=1)', '~np.any(np.isfinite(level["f"]), axis=1)',
       ("tests/test_divergence.py",)),
     M("sweep_point_unnamed", "proofs_check/sweep.py",
-      'raise type(err)(f"--vary point {point_label(values)}: {err}") from None', "raise",
+      "            raise point_error(values, err) from None", "            raise",
       ("tests/test_sweep.py",)),
     M("limit_out_checked_after_work", "proofs_check/commands/limit.py",
       "    check_out_file(args.out)\n", "", ("tests/test_out_paths.py",)),

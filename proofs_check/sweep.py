@@ -145,9 +145,11 @@ def point_assignments(values: dict[str, float | int]) -> list[str]:
     return [f"{field}={value!r}" for field, value in values.items()]
 
 
-def point_label(values: dict[str, float | int]) -> str:
-    """One grid point as its --vary values, e.g. "network.beta=0.6, init.b_max=0.3"."""
-    return ", ".join(f"{field}={value!r}" for field, value in values.items())
+def point_error(values: dict[str, float | int], err: InputError) -> InputError:
+    """``err`` (same class) naming the grid point it refused: "--vary point network.beta=0.6,
+    init.b_max=0.3: ..."."""
+    label = ", ".join(f"{field}={value!r}" for field, value in values.items())
+    return type(err)(f"--vary point {label}: {err}")
 
 
 def point_configs(config_path: str | None, assignments: list[str],
@@ -166,7 +168,7 @@ def point_configs(config_path: str | None, assignments: list[str],
             except InputError as base_err:
                 if str(base_err) == str(err):
                     raise
-            raise type(err)(f"--vary point {point_label(values)}: {err}") from None
+            raise point_error(values, err) from None
         points.append((values, config))
     return points
 

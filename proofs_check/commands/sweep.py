@@ -19,7 +19,7 @@ from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import command_executor, config_assignments, prepare_out_dir
 from proofs_check.commands._sizes import check_report
-from proofs_check.sweep import parse_vary, point_configs, point_label, run_sweep
+from proofs_check.sweep import parse_vary, point_configs, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
 
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             check_report(config, budget, cap)
         except InputError as err:
-            raise type(err)(f"--vary point {point_label(values)}: {err}") from None
+            raise point_error(values, err) from None
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
     prepare_out_dir(out_dir)
     source = getattr(args, "config", None) or "built-in default"
