@@ -230,6 +230,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}\"",
       "return f\"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent + 1:+d}\"",
       ("tests/test_hostile_inputs.py", "tests/test_config.py")),
+    M("rival_why_run_together", "proofs_check/render.py",
+      'closed = reason if reason.rstrip().endswith((".", "!", "?")) else reason.rstrip() + "."',
+      "closed = reason", ("tests/test_render.py",)),
 )
 
 

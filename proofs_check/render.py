@@ -219,10 +219,21 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
     return lines
 
 
+def rival_why(reason: str, needs: str | None) -> str:
+    """The "why" cell of a rival: its reason, then (if not rejected) what would reject it.
+
+    The reason is a clause without a final stop; when a second sentence follows, the reason
+    is closed with one, so the two do not run together.
+    """
+    if not needs:
+        return reason
+    closed = reason if reason.rstrip().endswith((".", "!", "?")) else reason.rstrip() + "."
+    return f"{closed} Would be rejected with {needs.rstrip().rstrip('.')}."
+
+
 def rival_rows(result: CheckResult) -> list[list[str]]:
     return [[r.name, _fmt(r.prediction), _fmt(r.measured), r.verdict,
-             r.reason + (f" Would be rejected with {r.needs}." if r.needs else "")]
-            for r in result.rivals]
+             rival_why(r.reason, r.needs)] for r in result.rivals]
 
 
 def ladder_rows(result: CheckResult) -> list[list[str]]:

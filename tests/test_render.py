@@ -66,3 +66,19 @@ def test_markdown_text_escapes_what_markdown_would_read_as_markup(text, shown):
     from proofs_check.render import markdown_text
 
     assert markdown_text(text) == shown
+
+
+@pytest.mark.parametrize(("reason", "needs", "shown"), [
+    ("exponent -0.25 is inside the window [-0.5, -0.2]", "about 2x the replicas",
+     "exponent -0.25 is inside the window [-0.5, -0.2]. Would be rejected with about 2x the "
+     "replicas."),
+    ("deviation 3e-15 <= tolerance 5e-13.", "another configuration: deterministic.",
+     "deviation 3e-15 <= tolerance 5e-13. Would be rejected with another configuration: "
+     "deterministic."),
+    ("exponent 0 is outside the window", None, "exponent 0 is outside the window"),
+])
+def test_a_rivals_why_cell_is_whole_sentences(reason, needs, shown):
+    """The reason and what would reject the rival are two sentences, never run together."""
+    from proofs_check.render import rival_why
+
+    assert rival_why(reason, needs) == shown
