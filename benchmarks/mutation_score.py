@@ -233,6 +233,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("rival_why_run_together", "proofs_check/render.py",
       'closed = reason if reason.rstrip().endswith((".", "!", "?")) else reason.rstrip() + "."',
       "closed = reason", ("tests/test_render.py",)),
+    M("vary_underflow_accepted", "proofs_check/sweep.py",
+      "(number == 0.0 and value != 0)", "False", ("tests/test_sweep.py",)),
+    M("vary_point_label_long", "proofs_check/sweep.py",
+      "short_number(value) if isinstance(value, int) else repr(value)", "repr(value)",
+      ("tests/test_sweep.py",)),
 )
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from derivations.errors import InputError
+from derivations.errors import InputError, short_number
 from derivations.inputs.fields import exact_from_string
 from derivations.inputs.files import load_layers
 from derivations.inputs.schema import SCHEMA_KEYS, SECTIONS
@@ -88,6 +89,18 @@ def _number(text: str, where: str) -> Fraction:
     return value
 
 
+def _double(value: Fraction, field: str) -> float:
+    """The double nearest ``value``; one line when double precision cannot hold it."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if math.isinf(number) or (number == 0.0 and value != 0):
+        raise SweepError(f"--vary {field}: {short_number(value)} is beyond the range of "
+                         "double precision")
+    return number
+
+
 def parse_vary(text: str) -> VariedField:
     """``table.key=a:b:n`` or ``table.key=v1,v2,...`` -> VariedField (module docstring)."""
     field, eq, spec = str(text).partition("=")
@@ -121,7 +134,7 @@ def parse_vary(text: str) -> VariedField:
             raise SweepError(f"--vary {field}: an integer field takes integer values")
         values: tuple[float | int, ...] = tuple(int(v) for v in exact)
     else:
-        values = tuple(float(v) for v in exact)
+        values = tuple(_double(v, field) for v in exact)
     if len(set(values)) != len(values):
         raise SweepError(f"--vary {field}: repeated values")
     return VariedField(field, values)
@@ -148,7 +161,8 @@ def point_assignments(values: dict[str, float | int]) -> list[str]:
 def point_error(values: dict[str, float | int], err: InputError) -> InputError:
     """``err`` (same class) naming the grid point it refused: "--vary point network.beta=0.6,
     init.b_max=0.3: ..."."""
-    label = ", ".join(f"{field}={value!r}" for field, value in values.items())
+    label = ", ".join(f"{field}={short_number(value) if isinstance(value, int) else repr(value)}"
+                      for field, value in values.items())
     return type(err)(f"--vary point {label}: {err}")
 
 

@@ -51,6 +51,10 @@ def test_ranges_lists_and_integer_fields():
     ("run.N=100,200", "the rate checks do not read it .each point runs its budget's N-ladder"),
     ("run.replicas=2:8:4", "the rate checks do not read it"),
     ("network.beta=" + ",".join(str(0.5 + i / 1000) for i in range(65)), "at most 64 values"),
+    # beyond double precision: was an internal error (OverflowError) and a misleading "0.0"
+    ("training.alpha=1e400,1", r"1\.00000e\+400 is beyond the range of double precision"),
+    ("training.horizon=1e-400,1", r"1\.00000e-400 is beyond the range of double precision"),
+    ("training.alpha=1:1e400:3", "beyond the range of double precision"),
 ])
 def test_bad_vary_is_one_line(text, message):
     with pytest.raises(SweepError, match=message):
@@ -195,6 +199,9 @@ def test_cli_bad_input_exit_2_one_line(argv, capsys, tmp_path):
      "--vary point limit.word_length=14: limit.word_length = 14: "),  # the memory refusal
     (["--vary", "network.beta=0.6", "--vary", "init.b_max=0.3,1.5"],
      "--vary point network.beta=0.6, init.b_max=1.5: init.b_max: "),
+    # a huge integer is named short; its 401 digits cut the reason off the line
+    (["--vary", "limit.word_length=1e400,2"],
+     "--vary point limit.word_length=1.00000e+400: limit.word_length: 1.00000e+400 is beyond"),
     # an error of the base layers alone stays the base's
     (["--vary", "network.beta=0.6,0.7", "--set", "run.seed=-1"], "run.seed: "),
 ])
