@@ -238,6 +238,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("vary_point_label_long", "proofs_check/sweep.py",
       "short_number(value) if isinstance(value, int) else repr(value)", "repr(value)",
       ("tests/test_sweep.py",)),
+    M("phase_rows_overlap", "proofs_check/sweep_output.py",
+      "    if len(sweep.varied) == 1:\n        return [(None, sweep.points)]",
+      "    if True:\n        return [(None, sweep.points)]", ("tests/test_sweep.py",)),
+    M("phase_predictions_not_drawn", "proofs_check/sweep_output.py",
+      "        if result.prediction is not None:\n            ax.plot(",
+      "        if False:\n            ax.plot(", ("tests/test_sweep.py",)),
+    M("sweep_ci_label_wrong", "proofs_check/sweep_output.py",
+      'f"measured [{CI_LABEL}]"', '"measured [99.5% CI]"', ("tests/test_sweep.py",)),
 )
 
 

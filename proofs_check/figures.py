@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from proofs_check.result import FigureData  # noqa: E402
+from proofs_check.stats import CI_LABEL  # noqa: E402
 
 
 def _rate(ax, fig: FigureData) -> None:
@@ -45,7 +46,7 @@ def _rate(ax, fig: FigureData) -> None:
         return
     if "error_lo" in s:
         yerr = np.vstack([y - s["error_lo"], s["error_hi"] - y])
-        ax.errorbar(n, y, yerr=yerr, fmt="o", color="C0", capsize=3, label="measured (95% CI)")
+        ax.errorbar(n, y, yerr=yerr, fmt="o", color="C0", capsize=3, label=f"measured ({CI_LABEL})")
     else:
         ax.plot(n, y, "o", color="C0", label="measured")
     grid = np.geomspace(n.min(), n.max(), 50)

@@ -28,14 +28,15 @@ from proofs_check.crosschecks import (
     section_status_line,
 )
 from proofs_check.result import VERDICTS, CheckResult
+from proofs_check.stats import CI_LABEL
 
 if TYPE_CHECKING:
     from proofs_check.report import Report
 
-SUMMARY_HEADER = ["check", "quantity", "prediction", "measured", "95% CI", "acceptance window",
+SUMMARY_HEADER = ["check", "quantity", "prediction", "measured", CI_LABEL, "acceptance window",
                   "rivals rejected", "verdict"]
 RIVAL_HEADER = ["rival", "its prediction", "measured", "verdict", "why"]
-LADDER_HEADER = ["N", "replicas", "value", "95% CI"]
+LADDER_HEADER = ["N", "replicas", "value", CI_LABEL]
 INTRODUCTION = (
     "Kernel limit of RNNs trained online on ergodic data (Lam, Sirignano, Spiliopoulos, "
     "arXiv:2308.14555). Each check below tests one quantitative step of the argument against "
@@ -191,7 +192,7 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
     lines = [
         ("quantity", result.quantity),
         ("prediction", _fmt(result.prediction)),
-        ("measured", f"{_fmt(result.measured)}, 95% CI {_fmt_ci(result.ci)}"),
+        ("measured", f"{_fmt(result.measured)}, {CI_LABEL} {_fmt_ci(result.ci)}"),
     ]
     if result.window is not None:
         lines.append(("acceptance window", f"{_fmt_window(result.window)} "

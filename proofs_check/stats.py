@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats as _stats
 
 CONFIDENCE = 0.95
+CI_LABEL = f"{CONFIDENCE:.0%} CI"  # how every output names an interval of level CONFIDENCE
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,17 @@ figures/phase_diagram.png, the measured rate exponents against the derived predi
 
 The phase diagram draws, for each bound result of the rate checks (output at initialisation,
 parameter drift, main theorem, frozen network), the measured slope of log(error) against log N
-at every grid point with its 99.5% acceptance interval, over the suite's derived prediction
-(derivations.scaling via checks._common.predicted_exponent; for the main theorem
--r(beta), r = min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric
-initialisation) drawn as a curve when network.beta varies. Two panels show the same
-measurements: the left marked with the verdict of the bound (the error decays at least this
-fast), the right with that of its sharpness (the exponent equals the prediction). Marker:
-filled = pass, open = inconclusive (the window also holds a rival), cross = fail; the results
-of one point are drawn side by side around its value (offsets of 1% of the range).
+at every grid point with its acceptance window (the slope's 99.5% interval widened by the
+check's allowances, rivals.RateTest) against the first varied field, and the result's
+own prediction as a black tick at the same x (derivations.scaling via
+checks._common.predicted_exponent; for the main theorem -r(beta), r = min(beta - 1/2,
+1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric initialisation), joined by the derived
+curve when network.beta is the first field. Two panels show the same measurements: the left
+marked with the verdict of the bound (the error decays at least this fast), the right with
+that of its sharpness (the exponent equals the prediction). Marker: filled = pass, open =
+inconclusive (the window also holds a rival), cross = fail; the results of one point are drawn
+side by side around its value (offsets of 1% of the range). With a second varied field, each
+of its values has its own row of the two panels, so no two points share a position.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from derivations.inputs.config import config_to_dict
 from proofs_check.cache import atomic_write
 from proofs_check.render import markdown_table
 from proofs_check.result import CheckResult, result_to_dict
-from proofs_check.sweep import Sweep
+from proofs_check.stats import CI_LABEL
+from proofs_check.sweep import Sweep, SweepPoint
 
 # Bound results drawn in the phase diagram, with the term of their derived prediction.
 PHASE_RESULTS: dict[str, str] = {"main_theorem": "overall", "frozen_network": "overall",
@@ -75,7 +79,8 @@ def _rows(sweep: Sweep) -> list[list[str]]:
     return rows
 
 
-HEADER = ["point", "result", "prediction", "measured [99.5% CI]", "window", "verdict", "rivals"]
+HEADER = ["point", "result", "prediction", f"measured [{CI_LABEL}]", "acceptance window", "verdict",
+          "rivals"]
 
 
 def sweep_markdown(sweep: Sweep) -> str:
@@ -136,10 +141,23 @@ PANELS = (("bound: the error decays at least this fast", ""),
           ("sharpness: the exponent equals the prediction", "_sharpness"))
 
 
-def phase_diagram(sweep: Sweep) -> bytes:
-    """figures/phase_diagram.png (module docstring): two panels over the same measurements and
-    curves, the left marked with each bound result's verdict, the right with its sharpness
-    result's verdict (theory.md §6: two claims, each with its own verdict)."""
+def phase_rows(sweep: Sweep) -> list[tuple[float | int | None, tuple[SweepPoint, ...]]]:
+    """The rows of the phase diagram: (value of the second varied field, its points in grid
+    order); one row (None, every point) when one field varies. Every point is in one row, so
+    two points never share an x position (the first field's value)."""
+    if len(sweep.varied) == 1:
+        return [(None, sweep.points)]
+    second = sweep.varied[1].field
+    return [(value, tuple(p for p in sweep.points if p.values[second] == value))
+            for value in sweep.varied[1].values]
+
+
+def phase_figure(sweep: Sweep) -> Any:
+    """The matplotlib figure of figures/phase_diagram.png (module docstring): per row of
+    :func:`phase_rows` two panels over the same measurements, the left marked with each bound
+    result's verdict, the right with its sharpness result's verdict (theory.md §6: two claims,
+    each with its own verdict); each result's own prediction is a black tick at its x, and the
+    derived curve is drawn when network.beta is the first field."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,55 +165,71 @@ def phase_diagram(sweep: Sweep) -> bytes:
 
     first = sweep.varied[0]
     span = (max(first.values) - min(first.values)) or 1.0
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=110, sharey=True)
+    rows = phase_rows(sweep)
+    fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.8 if len(rows) == 1 else 3.6 * len(rows)),
+                             dpi=110, sharey=True, sharex=True, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     xs = np.linspace(min(first.values), max(first.values), 200)
-    for ax, (title, suffix) in zip(axes, PANELS, strict=True):
-        drawn: dict[str, str] = {}  # prediction term -> colour of its first result
-        for index, (name, term) in enumerate(PHASE_RESULTS.items()):
-            colour = colours[index % len(colours)]
-            if _draw_result(ax, sweep, name + suffix, index, colour, span):
-                drawn.setdefault(term, colour)
-        for term, colour in drawn.items():
-            curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
-            if curve is None:
-                continue
-            # the main theorem's -r(beta) follows the other two curves piecewise: drawn
-            # dashed in black on top, so it stays visible where they coincide
-            style = (dict(color="black", ls="--", lw=1.4, label="-r: main theorem, frozen")
-                     if term == "overall" else dict(color=colour, lw=1, alpha=0.7))
-            ax.plot(xs, curve, zorder=3 if term == "overall" else 1, **style)
-        ax.set_xlabel(first.field)
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel("rate exponent (slope of log error vs log N)")
+    for row_axes, (level, points) in zip(axes, rows, strict=True):
+        for ax, (title, suffix) in zip(row_axes, PANELS, strict=True):
+            drawn: dict[str, str] = {}  # prediction term -> colour of its first result
+            for index, (name, term) in enumerate(PHASE_RESULTS.items()):
+                colour = colours[index % len(colours)]
+                if _draw_result(ax, points, first.field, name + suffix, index, colour, span):
+                    drawn.setdefault(term, colour)
+            for term, colour in drawn.items():
+                curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
+                if curve is None:
+                    continue
+                # the main theorem's -r(beta) follows the other two curves piecewise: drawn
+                # dashed in black on top, so it stays visible where they coincide
+                style = (dict(color="black", ls="--", lw=1.4, label="-r: main theorem, frozen")
+                         if term == "overall" else dict(color=colour, lw=1, alpha=0.7))
+                ax.plot(xs, curve, zorder=3 if term == "overall" else 1, **style)
+            ax.set_xlabel(first.field)
+            ax.set_title(title if level is None
+                         else f"{title}\n{sweep.varied[1].field} = {level:g}", fontsize=10)
+            ax.legend(fontsize=8)
+        row_axes[0].set_ylabel("rate exponent (slope of log error vs log N)")
     fig.suptitle("Measured exponents with acceptance windows over the derived predictions "
-                 "(filled: pass, open: inconclusive, x: fail)", fontsize=10)
-    buffer = io.BytesIO()
+                 "(black ticks; filled: pass, open: inconclusive, x: fail)", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def phase_diagram(sweep: Sweep) -> bytes:
+    """figures/phase_diagram.png: :func:`phase_figure` as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = phase_figure(sweep)
+    buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
 
 
-def _draw_result(ax: Any, sweep: Sweep, name: str, index: int, colour: str,
-                 span: float) -> bool:
-    """Draw the result ``name`` of every point (side by side: offsets of 1% of the range),
-    its marker its verdict; False when no point has it as a rate result."""
-    first = sweep.varied[0]
+def _draw_result(ax: Any, points: tuple[SweepPoint, ...], field: str, name: str, index: int,
+                 colour: str, span: float) -> bool:
+    """Draw the result ``name`` of each of ``points`` at its value of ``field`` (side by side:
+    offsets of 1% of the range), its marker its verdict, its acceptance window as error bar and
+    its prediction as a black tick (gid "prediction"); False when no point has it as a rate
+    result."""
     label = name.removesuffix("_sharpness")
     shown = False
-    for point in sweep.points:
+    for point in points:
         result = next((r for r in point.report.results if r.name == name), None)
         if result is None or not _is_rate(result):
             continue
-        x = float(point.values[first.field]) + (index - 1.5) * 0.01 * span
+        x = float(point.values[field]) + (index - 1.5) * 0.01 * span
         low, high = result.window if result.window else (result.measured, result.measured)
         style = {"pass": dict(marker="o", mfc=colour), "inconclusive": dict(
             marker="o", mfc="white"), "fail": dict(marker="x", mfc=colour)}[result.verdict]
         ax.errorbar([x], [result.measured], yerr=[[result.measured - low],
                     [high - result.measured]], color=colour, capsize=3, ms=7,
                     mec=colour, ls="none", label=None if shown else label, **style)
+        if result.prediction is not None:
+            ax.plot([x], [result.prediction], marker="_", ms=12, mew=2, color="black",
+                    ls="none", zorder=4, gid="prediction")
         shown = True
     return shown
 

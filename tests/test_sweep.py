@@ -149,6 +149,13 @@ def test_small_sweep_writes_its_files_and_numbers(small_sweep):
     markdown = (out / "sweep.md").read_text()
     assert f"{totals['passed']} pass, {totals['failed']} fail" in markdown
     assert "not the paper's" in markdown
+    # the interval beside "measured" is result.ci: named as the report names it (was "99.5% CI"
+    # over the 95% interval; 99.5% is the acceptance window's level)
+    from proofs_check.render import SUMMARY_HEADER
+    from proofs_check.stats import CONFIDENCE
+
+    assert SUMMARY_HEADER[4] == f"{CONFIDENCE:.0%} CI"
+    assert f"| measured [{SUMMARY_HEADER[4]}] | acceptance window |" in markdown
     assert markdown.count("| network.beta = 0.6 |") == len(document["points"][0]["results"])
     # a rival's name keeps its meaning: E[Y_0 | X_0] is escaped, never rewritten as a ratio
     rivals = {rv["name"] for p in document["points"] for r in p["results"] for rv in r["rivals"]}
@@ -249,3 +256,49 @@ def test_only_rate_exponents_are_drawn():
                        tolerance=1e-12, tolerance_source="", accepted=True)
     assert not _is_rate(zero)
     assert _is_rate(dataclasses.replace(zero, quantity="rate exponent of RMS f^N_0 in N"))
+
+
+def test_a_second_field_has_its_own_row_and_every_prediction_is_drawn(small_sweep):
+    """Was: a two-field sweep drew the points of every second-field value at the same x, one
+    over the other (README's own example, beta x b_max, showed a pass under a fail). And the
+    predictions were drawn only as a curve along beta, so a sweep over b_max showed none."""
+    from proofs_check.sweep import SweepPoint, VariedField
+    from proofs_check.sweep_output import PHASE_RESULTS, _is_rate, phase_figure, phase_rows
+
+    _, sweep, _, _ = small_sweep
+    points = []  # the two measured points at two values of a second field, rows told apart
+    for level, shift in ((0.3, 0.0), (0.5, -0.05)):  # by shifted measurements
+        for point in sweep.points:
+            results = tuple(r if r.measured is None else
+                            dataclasses.replace(r, measured=r.measured + shift)
+                            for r in point.report.results)
+            points.append(SweepPoint({**point.values, "init.b_max": level},
+                                     dataclasses.replace(point.report, results=results)))
+    two = dataclasses.replace(sweep, points=tuple(points),
+                              varied=(*sweep.varied, VariedField("init.b_max", (0.3, 0.5))))
+    rows = phase_rows(two)
+    assert [level for level, _ in rows] == [0.3, 0.5]
+    assert sorted(id(p) for _, row in rows for p in row) == sorted(id(p) for p in points)
+    figure = phase_figure(two)
+    try:
+        assert len(figure.axes) == 4  # (row, panel), row-major
+        for r, (level, row) in enumerate(rows):
+            assert all(p.values["init.b_max"] == level for p in row)
+            for panel, suffix in enumerate(("", "_sharpness")):
+                ax = figure.axes[2 * r + panel]
+                assert f"init.b_max = {level:g}" in ax.get_title()
+                drawn = [r for p in row for name in PHASE_RESULTS for r in p.report.results
+                         if r.name == name + suffix and _is_rate(r)]
+                marks = [(float(c.lines[0].get_xdata()[0]), float(c.lines[0].get_ydata()[0]))
+                         for c in ax.containers]
+                ticks = [(float(line.get_xdata()[0]), float(line.get_ydata()[0]))
+                         for line in ax.get_lines() if line.get_gid() == "prediction"]
+                assert sorted(y for _, y in marks) == pytest.approx(
+                    sorted(r.measured for r in drawn))
+                assert sorted(y for _, y in ticks) == pytest.approx(
+                    sorted(r.prediction for r in drawn))
+                assert sorted(x for x, _ in ticks) == sorted(x for x, _ in marks)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
