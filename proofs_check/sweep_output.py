@@ -177,6 +177,8 @@ def phase_figure(sweep: Sweep) -> Any:
                 colour = colours[index % len(colours)]
                 if _draw_result(ax, points, first.field, name + suffix, index, colour, span):
                     drawn.setdefault(term, colour)
+                    # the legend names the colour only: the marker of a point is its verdict
+                    ax.plot([], [], color=colour, marker="s", ls="none", label=name)
             for term, colour in drawn.items():
                 curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
                 if curve is None:
@@ -214,7 +216,6 @@ def _draw_result(ax: Any, points: tuple[SweepPoint, ...], field: str, name: str,
     offsets of 1% of the range), its marker its verdict, its acceptance window as error bar and
     its prediction as a black tick (gid "prediction"); False when no point has it as a rate
     result."""
-    label = name.removesuffix("_sharpness")
     shown = False
     for point in points:
         result = next((r for r in point.report.results if r.name == name), None)
@@ -226,7 +227,7 @@ def _draw_result(ax: Any, points: tuple[SweepPoint, ...], field: str, name: str,
             marker="o", mfc="white"), "fail": dict(marker="x", mfc=colour)}[result.verdict]
         ax.errorbar([x], [result.measured], yerr=[[result.measured - low],
                     [high - result.measured]], color=colour, capsize=3, ms=7,
-                    mec=colour, ls="none", label=None if shown else label, **style)
+                    mec=colour, ls="none", **style)
         if result.prediction is not None:
             ax.plot([x], [result.prediction], marker="_", ms=12, mew=2, color="black",
                     ls="none", zorder=4, gid="prediction")
