@@ -246,6 +246,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if False:\n            ax.plot(", ("tests/test_sweep.py",)),
     M("sweep_ci_label_wrong", "proofs_check/sweep_output.py",
       'f"measured [{CI_LABEL}]"', '"measured [99.5% CI]"', ("tests/test_sweep.py",)),
+    M("rung_refusal_without_budget_hint", "proofs_check/commands/_sizes.py",
+      "        if rung is None:\n            raise", "        if True:\n            raise",
+      ("tests/test_checks_memory.py",)),
 )
 
 

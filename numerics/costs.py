@@ -270,6 +270,9 @@ def require_fits(what: str, fields: tuple[Field, ...],
     head = (f"{what} needs {amount} of memory, over the cap "
             f"{format_bytes(cap.bytes)} ({cap.source})")
     if best is None:
+        if len(fields) == 1:
+            raise ResourceError(f"{head}; no value of {fields[0].name} brings it under the cap "
+                                f"({fields[0].name} = {short_number(fields[0].value)})")
         names = ", ".join(f"{f.name} = {short_number(f.value)}" for f in fields)
         raise ResourceError(f"{head}; no single field brings it under the cap ({names})")
     _, field, largest = best

@@ -93,3 +93,27 @@ def test_limit_plan_drops_the_full_fallback_only_when_it_must():
         plan_limit(config, 9, MemoryCap(low / 2, "test"), field="L", groups=False)
     # up to 2187 words the solve is always the full one: the flag changes nothing
     assert limit_bytes(3, 6, 1, False, full_fallback=False) == limit_bytes(3, 6, 1, False)
+
+
+def test_a_refused_ladder_rung_names_what_the_user_can_change():
+    """proofs_check.commands._sizes.check_simulation on a report's rung: N and the replicas are
+    the budget's, so the one line says "a smaller --budget or a larger --memory-cap" (it said
+    only "no single field brings it under the cap (training.horizon = 2)")."""
+    from numerics.costs import MemoryCap, ResourceError, simulation_bytes
+    from proofs_check.commands._sizes import check_simulation
+
+    config = load_config(None)
+    need = simulation_bytes(512, 256, float(config.training.horizon), 1, 1, 0, False)
+    least = simulation_bytes(512, 256, 1 / 512, 1, 1, 0, False)  # the shortest horizon
+    tiny = MemoryCap(int(least / 2), "test")
+    with pytest.raises(ResourceError, match=r"\(full budget\) .*no value of training.horizon "
+                       r"brings it under the cap .*; or choose a smaller --budget or a larger "
+                       r"--memory-cap$"):
+        check_simulation(config, tiny, rung=(512, 256, "full"))
+    between = MemoryCap(int((least + need) / 2), "test")  # a shorter horizon fits: named
+    with pytest.raises(ResourceError, match=r"the largest training.horizon that fits is .*; or "
+                       r"choose a smaller --budget"):
+        check_simulation(config, between, rung=(512, 256, "full"))
+    with pytest.raises(ResourceError) as refused:  # rnnkl simulate: run.N is the user's own
+        check_simulation(config, MemoryCap(1, "test"))
+    assert "--budget" not in str(refused.value)

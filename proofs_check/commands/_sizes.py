@@ -38,7 +38,14 @@ def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
 
     what = ("the simulation" if rung is None else
             f"the simulation at N = {n_units} with {replicas} replicas ({rung[2]} budget)")
-    return require_fits(what, fields, cost, cap)
+    try:
+        return require_fits(what, fields, cost, cap)
+    except ResourceError as err:
+        if rung is None:
+            raise
+        # the budget sets N and the replicas of a rung: name the two choices that change them
+        raise ResourceError(f"{err}; or choose a smaller --budget or a larger --memory-cap"
+                            ) from None
 
 
 def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
