@@ -249,6 +249,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("rung_refusal_without_budget_hint", "proofs_check/commands/_sizes.py",
       "        if rung is None:\n            raise", "        if True:\n            raise",
       ("tests/test_checks_memory.py",)),
+    M("floor_rival_only_below_minus_quarter", "proofs_check/rivals.py",
+      "    return predicted < 0 and predicted + RIVAL_SHIFT != 0",
+      "    return predicted + RIVAL_SHIFT < 0", ("tests/test_rivals.py",)),
+    M("floor_rival_not_in_sharpness", "proofs_check/rivals.py",
+      "rivals=(faster_rival(test), slower_rival(test), *floor)",
+      "rivals=(faster_rival(test), slower_rival(test))", ("tests/test_rivals.py",)),
 )
 
 

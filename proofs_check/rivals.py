@@ -12,7 +12,12 @@ check's stated finite-N allowance. From one fit, two claims (:func:`rate_claims`
   convergence (a positive error floor: the slope tends to 0), each rejected when it lies above
   the window;
 * its **sharpness** "the exponent is a": accepted when a lies in the window. Rivals: the rate
-  1/4 faster (a - 1/4) and 1/4 slower (a + 1/4), each rejected when outside the window. Where
+  1/4 faster (a - 1/4) and 1/4 slower (a + 1/4), each rejected when outside the window, and
+  no convergence (rejected when above it);
+* no convergence is a rival of both claims whenever it is not the slower rival itself
+  (:func:`floor_is_a_rival`: a < 0, a != -1/4). For -1/4 < a < 0 (e.g. the main theorem at
+  beta = 0.65, a = -0.15) it is the nearest slower rival: the slower one, a + 1/4 > 0, is a
+  growing error. Where
   the leading coefficient of the predicted term vanishes for a configuration the error decays
   faster: the bound holds while sharpness fails, and the result says so. An error exactly 0
   at every N (proofs_check.stats.fit_rate: slope -inf) is the extreme case: the bound holds,
@@ -149,6 +154,15 @@ def no_convergence_rival(test: RateTest, name: str = "no convergence (an error f
     return exponent_rival(test, 0.0, name, above_only=True)
 
 
+def floor_is_a_rival(predicted: float) -> bool:
+    """Whether "no convergence" (slope 0) is a rival of its own beside the rate 1/4 slower
+    (module docstring): whenever the error is predicted to decay and the slower rival is not
+    slope 0 itself. For -1/4 < a < 0 the slower rival a + 1/4 is a growing error, farther
+    from the prediction than the floor: slope 0 is then the *nearest* slower rival, and a
+    window that holds it cannot tell convergence from none."""
+    return predicted < 0 and predicted + RIVAL_SHIFT != 0
+
+
 def rate_base(*, name: str, claim: str, equation: str, quantity: str, tolerance_source: str,
               figures: tuple[FigureData, ...] = (), formula: str = "",
               details: dict[str, Any] | None = None) -> CheckResult:
@@ -173,9 +187,8 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
     ``floor_name`` names the slope-0 rival (included when it differs from the slower one)."""
     a = test.predicted
     lo, hi = test.window
-    rivals = [slower_rival(test)]
-    if a + RIVAL_SHIFT < 0:  # else the slower rival is itself "no convergence" or beyond
-        rivals.append(no_convergence_rival(test, floor_name))
+    floor = [no_convergence_rival(test, floor_name)] if floor_is_a_rival(a) else []
+    rivals = [slower_rival(test), *floor]
     common: dict[str, Any] = {
         "prediction": a, "measured": test.fit.slope, "ci": test.fit.ci,
         "tolerance": 0.5 * (hi - lo), "window": (lo, hi), "resolution": test.resolution,
@@ -195,7 +208,7 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
         note = ("the bound holds but the error decays faster than predicted: the leading "
                 "coefficient of the predicted term may vanish for this configuration. " + note)
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
-                    accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test)),
+                    accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test), *floor),
                     details=dict(details, note=note.strip()), figures=sharp_figures)
     return bound, sharp
 
@@ -247,7 +260,7 @@ def rate_figure(test: RateTest, title: str, ylabel: str,
     a = test.predicted
     rivals = {f"rival: rate 1/4 slower ({a + RIVAL_SHIFT:.3g})": a + RIVAL_SHIFT,
               f"rival: rate 1/4 faster ({a - RIVAL_SHIFT:.3g})": a - RIVAL_SHIFT}
-    if a + RIVAL_SHIFT < 0:
+    if floor_is_a_rival(a):
         rivals["rival: no convergence (0)"] = 0.0
     series = {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
               "error_hi": fit.value_ci[:, 1]}

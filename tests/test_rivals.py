@@ -79,6 +79,39 @@ def test_a_window_holding_a_rival_is_never_a_pass(slope, half, allowance, predic
                 assert not rival.rejected and result.verdict != "pass"
 
 
+@given(slope=st.floats(-1.5, 0.5), half=st.floats(0.001, 1.0), allowance=st.floats(0.0, 0.3),
+       predicted=st.floats(-1.0, -0.01))
+def test_a_window_holding_no_convergence_is_never_a_pass(slope, half, allowance, predicted):
+    """Whatever the prediction a < 0: a window that holds slope 0 cannot tell convergence from
+    none, so neither claim passes. This holds against the rivals' *exponents*, not the list of
+    rivals: for -1/4 < a < 0 the list had only a + 1/4 > 0 (a growing error), so the main
+    theorem at beta = 0.65 (a = -0.15) passed sharpness with the window [-0.375, 0.044]."""
+    rng = np.random.default_rng(0)
+    fit = fit_rate(NS, _ladder(rng, -0.5, 8), power=2)
+    scale = half / (fit.interval(0.995)[1] - fit.slope)
+    fit = dataclasses.replace(fit, slope=slope, se=fit.se * scale)
+    test = rate_test(fit, predicted, allowance, [8] * NS.size)
+    base = CheckResult(name="x", claim="", equation="", quantity="", prediction=predicted,
+                       measured=None, ci=None, tolerance=None, tolerance_source="",
+                       accepted=False)
+    lo, hi = test.window
+    bound, sharp = rate_claims(test, base=base, sharp_claim="")
+    if lo <= 0.0 <= hi:
+        assert bound.verdict != "pass" and sharp.verdict != "pass", (predicted, lo, hi)
+    # nearest slower rival first: the floor is named whenever it is not the slower rival itself
+    for result in (bound, sharp):
+        assert any(r.prediction == 0.0 for r in result.rivals) or predicted == -RIVAL_SHIFT
+
+
+def test_a_floor_never_passes_a_prediction_above_minus_one_quarter():
+    """Synthetic ladders with no convergence (true slope 0) against a = -0.15 (the main theorem
+    at beta = 0.65): never a pass of either claim."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        bound, sharp = _claims(_ladder(rng, 0.0, 64), -0.15)
+        assert bound.verdict != "pass" and sharp.verdict != "pass", (seed, bound.window)
+
+
 def test_a_slope_on_a_rival_says_no_replica_count_separates_them():
     """Found by hypothesis: a fitted slope equal to a rival's exponent made the replica
     estimate infinite (OverflowError)."""
