@@ -255,6 +255,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("floor_rival_not_in_sharpness", "proofs_check/rivals.py",
       "rivals=(faster_rival(test), slower_rival(test), *floor)",
       "rivals=(faster_rival(test), slower_rival(test))", ("tests/test_rivals.py",)),
+    M("cluster_section_unchecked_outside_report", "proofs_check/commands/_output.py",
+      "        read_cluster_table(loaded.cluster)\n", "", ("tests/test_cluster.py",)),
+    M("config_drops_cluster_section", "proofs_check/commands/config.py",
+      "    if loaded.cluster is not None:  # validated", "    if False:  # validated",
+      ("tests/test_cluster.py",)),
 )
 
 

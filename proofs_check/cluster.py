@@ -125,6 +125,18 @@ def _read_cluster_table(table: Any) -> ClusterSpec:
         directives=directives)
 
 
+def cluster_to_toml(spec: ClusterSpec) -> str:
+    """The ``[cluster]`` section of ``spec`` as TOML that :func:`read_cluster_table` reads back
+    to the same spec (every key, defaults included; ``queue`` and ``account`` when set). The
+    strings are whitelisted (module docstring), so JSON's quoting is TOML's."""
+    import json
+
+    values = {key: getattr(spec, key) for key in _KEYS}
+    lines = ["[cluster]"] + [f"{key} = {json.dumps(list(v) if key == 'directives' else v)}"
+                             for key, v in values.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
 def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
     """A dask-jobqueue SLURMCluster or PBSCluster for ``spec``, not yet scaled (no job is
     submitted until :func:`open_executor` scales it to ``spec.jobs``)."""

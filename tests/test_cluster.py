@@ -127,6 +127,43 @@ def test_bad_cluster_section_in_a_config_exits_2(capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1 and "cluster.walltime" in err
 
 
+@pytest.mark.parametrize("argv", [
+    ["config"], ["simulate", "--N", "4", "--replicas", "1"], ["limit", "--word-length", "1"],
+    ["poisson", "--function", "x0"],
+])
+def test_every_command_refuses_a_bad_cluster_section(argv, capsys, tmp_path):
+    """Was: rnnkl config printed the configuration of a file whose [cluster] had a bad key (and
+    dropped the section), and simulate, limit and poisson ran; the mistake surfaced only when
+    the report reached the cluster."""
+    path = tmp_path / "c.toml"
+    path.write_text('[cluster]\nsystem = "kubernetes"\n')
+    code = main([argv[0], "--config", str(path), *argv[1:]])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.count("\n") == 1 and "cluster.system" in captured.err
+    assert captured.out == ""
+
+
+def test_rnnkl_config_prints_the_cluster_section_it_reads_back(capsys, tmp_path):
+    """rnnkl config prints the effective configuration: the [cluster] section too, every key
+    with its default, and the printed TOML reads back to the same configuration and spec."""
+    import tomllib
+
+    table = {"system": "pbs", "cores": 8, "processes": 4, "queue": "long",
+             "directives": ["-l place=scatter"]}
+    path = tmp_path / "c.toml"
+    path.write_text('[network]\nbeta = 0.7\n\n[cluster]\nsystem = "pbs"\ncores = 8\n'
+                    'processes = 4\nqueue = "long"\ndirectives = ["-l place=scatter"]\n')
+    assert main(["config", "--config", str(path)]) == 0
+    printed = capsys.readouterr().out
+    again = tmp_path / "again.toml"
+    again.write_text(printed)
+    spec = read_cluster_table(table)
+    assert read_cluster_table(tomllib.loads(printed)["cluster"]) == spec
+    assert tomllib.loads(printed)["cluster"]["walltime"] == spec.walltime  # defaults shown
+    assert load_layers(again).config == load_layers(path).config
+    assert main(["config"]) == 0 and "[cluster]" not in capsys.readouterr().out
+
+
 def test_without_the_extra_the_flags_name_it(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     code = main(["report", "--out", str(tmp_path), "--no-progress", "--workers", "2"])

@@ -28,8 +28,16 @@ FLAG_FIELDS = {"N": "run.N", "replicas": "run.replicas", "seed": "run.seed",
 
 def loaded_config(args: argparse.Namespace) -> LoadedConfig:
     """The configuration of a command: the built-in default, --config, the flags of
-    :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.inputs.files)."""
-    return load_layers(getattr(args, "config", None), config_assignments(args))
+    :data:`FLAG_FIELDS`, then --set, each validated like the file (derivations.inputs.files).
+    The file's ``[cluster]`` section is validated too (proofs_check.cluster), by every command:
+    a mistyped key is found by ``rnnkl config`` or ``rnnkl simulate``, not first on the cluster
+    by the report; only report and sweep use it."""
+    loaded = load_layers(getattr(args, "config", None), config_assignments(args))
+    if loaded.cluster is not None:
+        from proofs_check.cluster import read_cluster_table
+
+        read_cluster_table(loaded.cluster)
+    return loaded
 
 
 def config_assignments(args: argparse.Namespace) -> list[str]:

@@ -27,4 +27,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = loaded_config(args)
     sys.stdout.write(f"# effective configuration: {provenance_note(loaded)}\n\n"
                      + config_to_toml(loaded.config))
+    if loaded.cluster is not None:  # validated by loaded_config; where report and sweep run
+        from proofs_check.cluster import cluster_to_toml, read_cluster_table
+
+        sys.stdout.write("\n" + cluster_to_toml(read_cluster_table(loaded.cluster)))
     return 0
