@@ -260,6 +260,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("config_drops_cluster_section", "proofs_check/commands/config.py",
       "    if loaded.cluster is not None:  # validated", "    if False:  # validated",
       ("tests/test_cluster.py",)),
+    M("limit_kernel_error_is_the_request", "proofs_check/commands/limit.py",
+      '"kernel_error": finite(result.kernel.error)', '"kernel_error": KERNEL_SHARE * accuracy',
+      ("tests/test_limit_cli.py",)),
 )
 
 

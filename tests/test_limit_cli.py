@@ -109,6 +109,9 @@ def test_accuracy_chooses_the_shortest_sufficient_word_length(tmp_path: Path, ca
     levels = range(first_valid, max(L, first_valid + 1) + 1)
     assert set(choice["differences"]["path"]) == {str(j) for j in levels}
     assert len(doc["words"]) == 3**L and choice["kernel_rule"].startswith("trapezoid")
+    # the kernel's achieved error is the estimate delta counts; d = 1 has a rule meeting its share
+    assert choice["kernel_error"] == doc["error_estimates"]["quadrature_kernel"]
+    assert choice["kernel_error"] <= choice["kernel_accuracy"]
     monkeypatch.setattr(_output, "is_terminal", lambda stream: True)
     assert main(["limit", "--accuracy", "2e-3", "--times", "1", "--no-progress"]) == 0
     assert f"word length L = {L}: the shortest (up to 6)" in capsys.readouterr().out

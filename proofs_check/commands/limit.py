@@ -98,6 +98,9 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
     choice = {"accuracy": accuracy, "delta": finite(delta), "met": bool(delta <= accuracy),
               **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in CHECK_SENSES},
               "kernel_accuracy": KERNEL_SHARE * accuracy,
+              # what the rule achieved: above kernel_accuracy when no rule of the ladder meets
+              # it (numerics.quadrature.settings_ladder: d >= 2 has one rung); delta counts it
+              "kernel_error": finite(result.kernel.error),
               "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
               "differences": {sense: {str(k): v for k, v in sorted(by_level.items())}
                               for sense, by_level in info["differences"].items()},
