@@ -263,6 +263,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("limit_kernel_error_is_the_request", "proofs_check/commands/limit.py",
       '"kernel_error": finite(result.kernel.error)', '"kernel_error": KERNEL_SHARE * accuracy',
       ("tests/test_limit_cli.py",)),
+    M("variable_index_error_unnamed", "derivations/inputs/expression_parser.py",
+      "            if shaped:  # a variable's shape", "            if False:  # a variable's shape",
+      ("tests/test_expression.py",)),
 )
 
 

@@ -129,8 +129,14 @@ ERRORS = [
     ("x0_2", 1, "component 2 out of range 1..1"),
     ("x0_3", 2, "component 3 out of range 1..2"),
     ("x0", 2, "needs a component"),
-    ("x01", 1, "unknown name 'x01'"),
-    ("x0_0", 1, "unknown name 'x0_0'"),
+    # a variable's shape with an index no variable has (was "unknown name 'x999999999999'
+    # (variables are x0, x1, ...)", a list its own text seemed to belong to)
+    ("x01", 1, "variable 'x01' at column 1: an index must be a number of at most 9 digits "
+     "without leading zeros, components from 1"),
+    ("x0_0", 1, "variable 'x0_0' at column 1: an index must"),
+    ("x999999999999", 1, "variable 'x999999999999' at column 1: an index must"),
+    ("x1_0012", 2, "variable 'x1_0012' at column 1: an index must"),
+    ("x1_", 1, "unknown name 'x1_'"),
     ("X0", 1, "unknown name 'X0'"),
     ("1e999", 1, "number '1e999' at column 1 is out of range"),
     ("1e401", 1, "out of range"),

@@ -18,6 +18,7 @@ its column. The result is a tree of :mod:`derivations.inputs.expression`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -267,6 +268,13 @@ class _Parser:
         match = _split_variable(name.text)
         if match is None:
             names = _variable_names(self.dimension, self.max_lag)
+            shaped = re.fullmatch(r"x([0-9]+)(?:_([0-9]+))?", name.text)
+            if shaped:  # a variable's shape with an index no variable has: say which
+                raise ExpressionError(
+                    f"variable {_show(name.text)} at column {name.column}: an index must be a "
+                    f"number of at most 9 digits without leading zeros, components from 1 "
+                    f"(variables are {names})"
+                )
             raise ExpressionError(
                 f"unknown name {_show(name.text)} at column {name.column} "
                 f"(variables are {names}; functions: {', '.join(FUNCTIONS)})"
