@@ -59,21 +59,27 @@ def test_the_right_exponent_passes_with_enough_replicas():
     assert bound.resolution < RIVAL_SHIFT
 
 
-@given(slope=st.floats(-1.5, 0.5), half=st.floats(0.001, 1.0), allowance=st.floats(0.0, 0.3),
-       predicted=st.sampled_from([-0.25, -0.5, -0.75]))
-def test_a_window_holding_a_rival_is_never_a_pass(slope, half, allowance, predicted):
-    """Any fit: if a rival exponent lies in the acceptance window, the result is not PASS."""
+def _drawn_claims(slope: float, half: float, allowance: float, predicted: float):
+    """The rate test and its (bound, sharpness) for a fit moved to the drawn slope and 99.5%
+    interval half-width (t quantile of 7 dof)."""
     rng = np.random.default_rng(0)
     fit = fit_rate(NS, _ladder(rng, -0.5, 8), power=2)
-    # move the fit to the drawn slope and interval half-width (t quantile of 7 dof, 99.5%)
     scale = half / (fit.interval(0.995)[1] - fit.slope)
     fit = dataclasses.replace(fit, slope=slope, se=fit.se * scale)
     test = rate_test(fit, predicted, allowance, [8] * NS.size)
     base = CheckResult(name="x", claim="", equation="", quantity="", prediction=predicted,
                        measured=None, ci=None, tolerance=None, tolerance_source="",
                        accepted=False)
+    return test, rate_claims(test, base=base, sharp_claim="")
+
+
+@given(slope=st.floats(-1.5, 0.5), half=st.floats(0.001, 1.0), allowance=st.floats(0.0, 0.3),
+       predicted=st.sampled_from([-0.25, -0.5, -0.75]))
+def test_a_window_holding_a_rival_is_never_a_pass(slope, half, allowance, predicted):
+    """Any fit: if a rival exponent lies in the acceptance window, the result is not PASS."""
+    test, results = _drawn_claims(slope, half, allowance, predicted)
     lo, hi = test.window
-    for result in rate_claims(test, base=base, sharp_claim=""):
+    for result in results:
         for rival in result.rivals:
             if lo <= rival.prediction <= hi:
                 assert not rival.rejected and result.verdict != "pass"
@@ -86,16 +92,8 @@ def test_a_window_holding_no_convergence_is_never_a_pass(slope, half, allowance,
     none, so neither claim passes. This holds against the rivals' *exponents*, not the list of
     rivals: for -1/4 < a < 0 the list had only a + 1/4 > 0 (a growing error), so the main
     theorem at beta = 0.65 (a = -0.15) passed sharpness with the window [-0.375, 0.044]."""
-    rng = np.random.default_rng(0)
-    fit = fit_rate(NS, _ladder(rng, -0.5, 8), power=2)
-    scale = half / (fit.interval(0.995)[1] - fit.slope)
-    fit = dataclasses.replace(fit, slope=slope, se=fit.se * scale)
-    test = rate_test(fit, predicted, allowance, [8] * NS.size)
-    base = CheckResult(name="x", claim="", equation="", quantity="", prediction=predicted,
-                       measured=None, ci=None, tolerance=None, tolerance_source="",
-                       accepted=False)
+    test, (bound, sharp) = _drawn_claims(slope, half, allowance, predicted)
     lo, hi = test.window
-    bound, sharp = rate_claims(test, base=base, sharp_claim="")
     if lo <= 0.0 <= hi:
         assert bound.verdict != "pass" and sharp.verdict != "pass", (predicted, lo, hi)
     # nearest slower rival first: the floor is named whenever it is not the slower rival itself
