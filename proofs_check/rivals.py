@@ -91,20 +91,21 @@ def rate_test(fit: RateFit, predicted: float, allowance: float,
 
 def _needs(test: RateTest, exponent: float) -> str:
     """What would reject ``exponent`` if the slope stays where it is: more replicas (the
-    interval shrinks like 1/sqrt(R)) unless the allowance alone already covers the gap."""
+    interval shrinks like 1/sqrt(R)) unless the allowance alone already covers the gap. A
+    phrase that reads after "Would be rejected with" and after "would need" (render)."""
     gap = abs(exponent - test.fit.slope)
     room = gap - test.allowance
     if math.isinf(test.allowance):  # checks._limit.floor_allowance: delta >= an error E_j
-        return ("no replica count: the acceptance window is unbounded (its allowance has no "
-                "finite bound, as when the limit's own error delta reaches the error measured "
-                "at some N); a more accurate limit would")
+        return ("a more accurate limit: no replica count would, as the acceptance window is "
+                "unbounded (its allowance has no finite bound, as when the limit's own error "
+                "delta reaches the error measured at some N)")
     if room <= 0 or not math.isfinite(gap):
-        return (f"no replica count: the finite-N allowance {test.allowance:.3g} already spans "
-                f"the gap {gap:.3g} between the fitted slope and this exponent; a ladder "
-                "starting at larger N (smaller allowance) or a more accurate limit would")
+        return (f"a ladder starting at larger N (smaller allowance) or a more accurate limit: "
+                f"no replica count would, as the finite-N allowance {test.allowance:.3g} "
+                f"already spans the gap {gap:.3g} between the fitted slope and this exponent")
     if room * 1e3 < test.half_width:  # over a million times the replicas: not feasible
-        return (f"no feasible replica count: the fitted slope {test.fit.slope:.3g} is within "
-                f"{gap:.2g} of this exponent")
+        return (f"more replicas than is feasible (over a million times as many per N): the "
+                f"fitted slope {test.fit.slope:.3g} is within {gap:.2g} of this exponent")
     factor = (test.half_width / room) ** 2
     counts = sorted(set(test.replicas))
     wanted = ", ".join(str(int(math.ceil(r * factor))) for r in counts)
