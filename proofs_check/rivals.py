@@ -13,15 +13,15 @@ check's stated finite-N allowance. From one fit, two claims (:func:`rate_claims`
   the window;
 * its **sharpness** "the exponent is a": accepted when a lies in the window. Rivals: the rate
   1/4 faster (a - 1/4) and 1/4 slower (a + 1/4), each rejected when outside the window, and
-  no convergence (rejected when above it);
+  no convergence (rejected when above it). Where the leading coefficient of the predicted
+  term vanishes for a configuration the error decays faster: the bound holds while sharpness
+  fails, and the result says so. An error exactly 0 at every N (proofs_check.stats.fit_rate:
+  slope -inf) is the extreme case: the bound holds, every exponent rival (C N^a' with C > 0)
+  is rejected, sharpness fails;
 * no convergence is a rival of both claims whenever it is not the slower rival itself
   (:func:`floor_is_a_rival`: a < 0, a != -1/4). For -1/4 < a < 0 (e.g. the main theorem at
   beta = 0.65, a = -0.15) it is the nearest slower rival: the slower one, a + 1/4 > 0, is a
-  growing error. Where
-  the leading coefficient of the predicted term vanishes for a configuration the error decays
-  faster: the bound holds while sharpness fails, and the result says so. An error exactly 0
-  at every N (proofs_check.stats.fit_rate: slope -inf) is the extreme case: the bound holds,
-  every exponent rival (C N^a' with C > 0) is rejected, sharpness fails.
+  growing error.
 
 Limit claims ("f^N converges to g") add rivals "f^N converges to h" for other functions h
 (:func:`limit_rival`): a paired test on the same samples at the largest N.
