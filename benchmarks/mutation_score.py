@@ -266,6 +266,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("variable_index_error_unnamed", "derivations/inputs/expression_parser.py",
       "            if shaped:  # a variable's shape", "            if False:  # a variable's shape",
       ("tests/test_expression.py",)),
+    M("kernel_quadrature_not_allowed_for", "proofs_check/checks/kernel_at_init.py",
+      "BIAS_ALLOWANCE + floor_allowance(fit, quad_error)", "BIAS_ALLOWANCE",
+      ("tests/test_checks_mutants.py",)),
+    M("rival_below_window_called_inside", "proofs_check/rivals.py",
+      "    if above_only and exponent < lo:  # the data decay slower still",
+      "    if False:  # the data decay slower still", ("tests/test_rivals.py",)),
 )
 
 

@@ -97,8 +97,8 @@ def _needs(test: RateTest, exponent: float) -> str:
     room = gap - test.allowance
     if math.isinf(test.allowance):  # checks._limit.floor_allowance: delta >= an error E_j
         return ("a more accurate limit: no replica count would, as the acceptance window is "
-                "unbounded (its allowance has no finite bound, as when the limit's own error "
-                "delta reaches the error measured at some N)")
+                "unbounded (its allowance has no finite bound: the computed limit's, or limit "
+                "kernel's, own error estimate reaches the error measured at some N)")
     if room <= 0 or not math.isfinite(gap):
         return (f"a ladder starting at larger N (smaller allowance) or a more accurate limit: "
                 f"no replica count would, as the finite-N allowance {test.allowance:.3g} "
@@ -124,6 +124,11 @@ def exponent_rival(test: RateTest, exponent: float, name: str, *, above_only: bo
         return Rival(name, exponent, None, True,
                      "the level values are not all finite and positive (a diverged network, "
                      "or an error exactly 0 at some N only): no power law fits")
+    if above_only and exponent < lo:  # the data decay slower still: only when the claim fails
+        return Rival(name, exponent, test.fit.slope, False,
+                     f"exponent {exponent:.4g} is below the acceptance window [{lo:.4g}, "
+                     f"{hi:.4g}] of the fitted slope {test.fit.slope:.4g}: the error decays no "
+                     "faster than this rival says, so the data do not reject it")
     rejected = exponent > hi or (not above_only and exponent < lo)
     where = "outside" if rejected else "inside"
     reason = (f"exponent {exponent:.4g} is {where} the acceptance window [{lo:.4g}, {hi:.4g}] "

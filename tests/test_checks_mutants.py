@@ -39,6 +39,29 @@ def test_kernel_at_init_fails_with_a_wrong_kernel(context, monkeypatch):
     assert bound.verdict == "fail" and sharp.verdict == "fail"  # an error floor: slope -> 0
 
 
+def test_kernel_at_init_does_not_blame_the_theory_for_its_quadrature(context, monkeypatch):
+    """The same wrong kernel, but with an error estimate that covers it (as the quadrature of a
+    kernel with states at +-1000 gives: estimate 2.6e4 against an RMS of 1.2e4): the window
+    is unbounded and the check inconclusive, not a FAIL of the theory (it failed before, the
+    allowance 0 ignoring A's own error). A small estimate keeps the FAIL (test above)."""
+    from proofs_check.checks import kernel_at_init
+
+    real = kernel_at_init.kernel_on_words
+
+    def honest(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return type(result)(**{**result.__dict__, "K": 1.2 * result.K,
+                               "error": float(0.2 * abs(result.K).max())})
+
+    monkeypatch.setattr(kernel_at_init, "kernel_on_words", honest)
+    fresh = dataclasses.replace(context, cache=Cache(None, salt="honest"))
+    bound, sharp = kernel_at_init.run(fresh)
+    assert bound.verdict == sharp.verdict == "inconclusive"
+    assert bound.window == (-float("inf"), float("inf"))
+    assert bound.details["quadrature_allowance"] == float("inf")
+    assert all(not r.rejected for r in bound.rivals if r.prediction is not None)
+
+
 def test_output_at_init_fails_with_a_wrong_exponent(context, monkeypatch):
     from proofs_check.checks import output_at_init
 

@@ -196,3 +196,16 @@ def test_simulated_networks_are_not_passed_for_a_wrong_limit():
                         errors["true g"].mean(axis=1), distance, float(limit["delta"]))
     assert not rival.rejected
     assert errors["true g"].mean() < errors["wrong"].mean()  # the network is closer to g
+
+
+def test_a_bound_rival_below_the_window_is_not_called_inside_it():
+    """Seen on a kernel whose computed A was off (states at +-1000): slope 0 +- 0.004 against
+    a = -1/2, and the rival 1/4 slower read "exponent -0.25 is inside the acceptance window
+    [-0.0052, 0.0025]" with "about 0.0x the replicas per N". A one-sided rival below the
+    window is not rejected (the error decays no faster than it says) and says so; no budget is
+    offered for it. It happens only when the claim itself fails."""
+    test, (bound, sharp) = _drawn_claims(0.0, 0.01, 0.0, -0.5)
+    assert bound.verdict == sharp.verdict == "fail"
+    slower = next(r for r in bound.rivals if r.prediction == -0.25)
+    assert not slower.rejected and not slower.needs
+    assert "below the acceptance window" in slower.reason and "inside" not in slower.reason
