@@ -170,6 +170,9 @@ def phase_figure(sweep: Sweep) -> Any:
                              dpi=110, sharey=True, sharex=True, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     xs = np.linspace(min(first.values), max(first.values), 200)
+    # the derived curves along the first field, the same in every row: computed once
+    curves = ({term: _prediction_curve(sweep, term, xs) for term in set(PHASE_RESULTS.values())}
+              if len(first.values) > 1 else {})
     for row_axes, (level, points) in zip(axes, rows, strict=True):
         for ax, (title, suffix) in zip(row_axes, PANELS, strict=True):
             drawn: dict[str, str] = {}  # prediction term -> colour of its first result
@@ -180,7 +183,7 @@ def phase_figure(sweep: Sweep) -> Any:
                     # the legend names the colour only: the marker of a point is its verdict
                     ax.plot([], [], color=colour, marker="s", ls="none", label=name)
             for term, colour in drawn.items():
-                curve = _prediction_curve(sweep, term, xs) if len(first.values) > 1 else None
+                curve = curves.get(term)
                 if curve is None:
                     continue
                 # the main theorem's -r(beta) follows the other two curves piecewise: drawn
