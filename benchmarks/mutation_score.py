@@ -272,6 +272,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("rival_below_window_called_inside", "proofs_check/rivals.py",
       "    if above_only and exponent < lo:  # the data decay slower still",
       "    if False:  # the data decay slower still", ("tests/test_rivals.py",)),
+    M("connect_timeout_ignored_silently", "proofs_check/commands/_output.py",
+      "    if timeout is not None and scheduler is None:", "    if False:",
+      ("tests/test_cluster.py",)),
 )
 
 

@@ -125,6 +125,8 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
 
 
 def _add_executor(p: argparse.ArgumentParser) -> None:
+    from proofs_check.cluster import CONNECT_TIMEOUT  # light: Dask is imported only when used
+
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, metavar="K",
                        help="run the expensive jobs on a local Dask cluster of K worker "
@@ -134,8 +136,9 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
                        help="run the expensive jobs on the workers of the running Dask "
                        "scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (extra 'distributed'; "
                        "default: none)")
-    p.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
-                   help="give up on an unreachable --scheduler after SECONDS (default: 10)")
+    p.add_argument("--connect-timeout", type=float, default=None, metavar="SECONDS",
+                   help="give up on an unreachable --scheduler after SECONDS (only with "
+                   f"--scheduler; default: {CONNECT_TIMEOUT:g})")
 
 
 def _add_json_out(p: argparse.ArgumentParser) -> None:

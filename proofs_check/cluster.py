@@ -42,6 +42,7 @@ from proofs_check.executor import (
 )
 
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a job
+CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler unless --connect-timeout says otherwise
 MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
 MAX_JOBS = 1000
 MAX_CORES = 1024
@@ -189,7 +190,7 @@ def _remote(address: str, timeout: float) -> tuple[Any, Any, str]:
 
 
 def open_executor(workers: int | None = None, scheduler: str | None = None,
-                  cluster: Any = None, timeout: float = 10.0) -> Executor:
+                  cluster: Any = None, timeout: float = CONNECT_TIMEOUT) -> Executor:
     """The executor a command asks for (module docstring; ``cluster``: the raw [cluster]
     table of the config file, or None). Serial when nothing is asked."""
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
@@ -217,7 +218,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
 
 @contextmanager
 def executor_scope(workers: int | None = None, scheduler: str | None = None,
-                   cluster: Any = None, timeout: float = 10.0) -> Iterator[Executor]:
+                   cluster: Any = None, timeout: float = CONNECT_TIMEOUT) -> Iterator[Executor]:
     """:func:`open_executor` for the duration of a ``with`` block (closed on every exit)."""
     executor = open_executor(workers, scheduler, cluster, timeout)
     try:

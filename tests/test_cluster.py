@@ -110,6 +110,9 @@ def test_the_cluster_section_is_not_part_of_the_config(tmp_path):
     (["--workers", "65"], "--workers: must be between 1 and 64"),
     (["--scheduler", "not an address"], "--scheduler: expected HOST:PORT"),
     (["--scheduler", "tcp://h:1", "--connect-timeout", "0"], "--connect-timeout"),
+    # was silently ignored: it applies to --scheduler only
+    (["--connect-timeout", "5"], "--connect-timeout applies to --scheduler only"),
+    (["--workers", "2", "--connect-timeout", "5"], "--connect-timeout applies to --scheduler"),
 ])
 def test_bad_executor_flags_exit_2_one_line(argv, message, capsys, tmp_path):
     code = main(["report", "--out", str(tmp_path), "--no-progress", *argv])

@@ -104,7 +104,11 @@ def command_executor(args: argparse.Namespace, cluster: Any
     """The executor of a command's --workers / --scheduler / --connect-timeout flags, else of
     the config file's [cluster] table ``cluster`` (LoadedConfig.cluster), else serial
     (proofs_check.cluster), for a ``with`` block that closes it."""
-    from proofs_check.cluster import executor_scope
+    from proofs_check.cluster import CONNECT_TIMEOUT, executor_scope
 
-    return executor_scope(getattr(args, "workers", None), getattr(args, "scheduler", None),
-                          cluster, float(getattr(args, "connect_timeout", 10.0)))
+    scheduler, timeout = getattr(args, "scheduler", None), getattr(args, "connect_timeout", None)
+    if timeout is not None and scheduler is None:  # it would be ignored without a word
+        raise InputError("--connect-timeout applies to --scheduler only, and no --scheduler "
+                         "was given")
+    return executor_scope(getattr(args, "workers", None), scheduler, cluster,
+                          CONNECT_TIMEOUT if timeout is None else float(timeout))
