@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from derivations.equations import all_equations
-from proofs_check.render import mathml, split_latex
+from proofs_check.mathml import mathml, split_latex
 
 EQUATIONS = {eq.name: eq.latex for eq in all_equations()}
 
