@@ -275,6 +275,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("connect_timeout_ignored_silently", "proofs_check/commands/_output.py",
       "    if timeout is not None and scheduler is None:", "    if False:",
       ("tests/test_cluster.py",)),
+    M("report_out_dir_before_executor_check", "proofs_check/commands/report.py",
+      "    check_executor_flags(args, loaded.cluster)\n    prepare_out_dir(out_dir)",
+      "    prepare_out_dir(out_dir)\n    check_executor_flags(args, loaded.cluster)",
+      ("tests/test_cluster.py",)),
 )
 
 

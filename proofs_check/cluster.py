@@ -138,9 +138,8 @@ def cluster_to_toml(spec: ClusterSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
-    """A dask-jobqueue SLURMCluster or PBSCluster for ``spec``, not yet scaled (no job is
-    submitted until :func:`open_executor` scales it to ``spec.jobs``)."""
+def require_jobqueue() -> Any:
+    """The dask_jobqueue module, else one ExecutorError line naming the extra."""
     require_distributed()
     try:
         import dask_jobqueue
@@ -148,6 +147,13 @@ def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
         raise ExecutorError("[cluster] needs dask-jobqueue (in the optional extra "
                             "'distributed'): pip install 'rnn-kernel-limit[distributed]'"
                             ) from None
+    return dask_jobqueue
+
+
+def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
+    """A dask-jobqueue SLURMCluster or PBSCluster for ``spec``, not yet scaled (no job is
+    submitted until :func:`open_executor` scales it to ``spec.jobs``)."""
+    dask_jobqueue = require_jobqueue()
     kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[spec.system]
     return kind(cores=spec.cores, processes=spec.processes, memory=spec.memory,
                 walltime=spec.walltime, queue=spec.queue, account=spec.account,
@@ -189,10 +195,12 @@ def _remote(address: str, timeout: float) -> tuple[Any, Any, str]:
     return client, None, f"the Dask scheduler at {address}"
 
 
-def open_executor(workers: int | None = None, scheduler: str | None = None,
-                  cluster: Any = None, timeout: float = CONNECT_TIMEOUT) -> Executor:
-    """The executor a command asks for (module docstring; ``cluster``: the raw [cluster]
-    table of the config file, or None). Serial when nothing is asked."""
+def check_request(workers: int | None = None, scheduler: str | None = None,
+                  cluster: Any = None, timeout: float = CONNECT_TIMEOUT) -> ClusterSpec | None:
+    """Everything about an executor request that can be checked without starting anything
+    (ranges, the address's form, the [cluster] table, the 'distributed' extra, the batch
+    system's submit command), so a command refuses it before it writes a file. Returns the
+    validated [cluster] section, or None."""
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise ExecutorError(f"--workers: must be between 1 and {MAX_WORKERS}, got {workers}")
     if scheduler is not None and not _ADDRESS.match(scheduler):
@@ -201,12 +209,25 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
     if not (0 < timeout <= 3600):
         raise ExecutorError(f"--connect-timeout: must be in (0, 3600] seconds, got {timeout:g}")
     spec = read_cluster_table(cluster) if cluster is not None else None
+    if scheduler is not None or workers is not None or spec is not None:
+        require_distributed()
+    if scheduler is None and workers is None and spec is not None:
+        require_jobqueue()
+        require_submit_command(spec)
+    return spec
+
+
+def open_executor(workers: int | None = None, scheduler: str | None = None,
+                  cluster: Any = None, timeout: float = CONNECT_TIMEOUT) -> Executor:
+    """The executor a command asks for (module docstring; ``cluster``: the raw [cluster]
+    table of the config file, or None), after :func:`check_request`. Serial when nothing is
+    asked."""
+    spec = check_request(workers, scheduler, cluster, timeout)
     if scheduler is not None:
         client, owned, description = _remote(scheduler, timeout)
     elif workers is not None:
         client, owned, description = _local(workers)
     elif spec is not None:
-        require_submit_command(spec)
         owned = jobqueue_cluster(spec)
         owned.scale(jobs=spec.jobs)
         client = require_distributed().Client(owned)

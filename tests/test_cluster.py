@@ -114,11 +114,14 @@ def test_the_cluster_section_is_not_part_of_the_config(tmp_path):
     (["--connect-timeout", "5"], "--connect-timeout applies to --scheduler only"),
     (["--workers", "2", "--connect-timeout", "5"], "--connect-timeout applies to --scheduler"),
 ])
-def test_bad_executor_flags_exit_2_one_line(argv, message, capsys, tmp_path):
-    code = main(["report", "--out", str(tmp_path), "--no-progress", *argv])
+@pytest.mark.parametrize("command", [["report"], ["sweep", "--vary", "network.beta=0.6,0.7"]])
+def test_bad_executor_flags_exit_2_one_line(command, argv, message, capsys, tmp_path):
+    """Refused before anything is written: the --out directory is not even created."""
+    out = tmp_path / "out"
+    code = main([*command, "--out", str(out), "--no-progress", *argv])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err
-    assert not (tmp_path / "results.json").exists()
+    assert not out.exists()
 
 
 def test_bad_cluster_section_in_a_config_exits_2(capsys, tmp_path):
@@ -169,10 +172,11 @@ def test_rnnkl_config_prints_the_cluster_section_it_reads_back(capsys, tmp_path)
 
 def test_without_the_extra_the_flags_name_it(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
-    code = main(["report", "--out", str(tmp_path), "--no-progress", "--workers", "2"])
+    code = main(["report", "--out", str(tmp_path / "out"), "--no-progress", "--workers", "2"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "pip install 'rnn-kernel-limit[distributed]'" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_serial_is_the_default():
@@ -262,4 +266,4 @@ def test_a_cluster_section_without_its_submit_command_is_one_line(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert f"its submit command {command} is not on this machine's PATH" in err
-    assert not (tmp_path / "o" / "results.json").exists()
+    assert not (tmp_path / "o").exists()

@@ -104,11 +104,26 @@ def command_executor(args: argparse.Namespace, cluster: Any
     """The executor of a command's --workers / --scheduler / --connect-timeout flags, else of
     the config file's [cluster] table ``cluster`` (LoadedConfig.cluster), else serial
     (proofs_check.cluster), for a ``with`` block that closes it."""
-    from proofs_check.cluster import CONNECT_TIMEOUT, executor_scope
+    from proofs_check.cluster import executor_scope
+
+    return executor_scope(*_executor_request(args, cluster))
+
+
+def check_executor_flags(args: argparse.Namespace, cluster: Any) -> None:
+    """Refuse a bad executor request (proofs_check.cluster.check_request) in one line before
+    the command writes anything (its --out directory)."""
+    from proofs_check.cluster import check_request
+
+    check_request(*_executor_request(args, cluster))
+
+
+def _executor_request(args: argparse.Namespace, cluster: Any
+                      ) -> tuple[int | None, str | None, Any, float]:
+    from proofs_check.cluster import CONNECT_TIMEOUT
 
     scheduler, timeout = getattr(args, "scheduler", None), getattr(args, "connect_timeout", None)
     if timeout is not None and scheduler is None:  # it would be ignored without a word
         raise InputError("--connect-timeout applies to --scheduler only, and no --scheduler "
                          "was given")
-    return executor_scope(getattr(args, "workers", None), scheduler, cluster,
-                          CONNECT_TIMEOUT if timeout is None else float(timeout))
+    return (getattr(args, "workers", None), scheduler, cluster,
+            CONNECT_TIMEOUT if timeout is None else float(timeout))

@@ -21,7 +21,12 @@ import sys
 from derivations.inputs.files import provenance_note
 from numerics.costs import memory_cap
 from proofs_check.budget import UNREAD_FIELDS, get_budget
-from proofs_check.commands._output import command_executor, loaded_config, prepare_out_dir
+from proofs_check.commands._output import (
+    check_executor_flags,
+    command_executor,
+    loaded_config,
+    prepare_out_dir,
+)
 from proofs_check.commands._sizes import check_report
 from proofs_check.render import overall_sentence
 from proofs_check.report import run_checks, write_report
@@ -32,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
     check_report(loaded.config, budget, memory_cap(getattr(args, "memory_cap", None)))
+    check_executor_flags(args, loaded.cluster)
     prepare_out_dir(out_dir)
     for field in (f for f in loaded.assigned if f in UNREAD_FIELDS):
         sys.stderr.write(f"rnnkl report: note: --set {field} is not read by the report (each "

@@ -17,7 +17,12 @@ from derivations.errors import InputError
 from derivations.inputs.files import load_layers
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
-from proofs_check.commands._output import command_executor, config_assignments, prepare_out_dir
+from proofs_check.commands._output import (
+    check_executor_flags,
+    command_executor,
+    config_assignments,
+    prepare_out_dir,
+)
 from proofs_check.commands._sizes import check_report
 from proofs_check.sweep import parse_vary, point_configs, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
@@ -34,9 +39,10 @@ def run(args: argparse.Namespace) -> int:
         except InputError as err:
             raise point_error(values, err) from None
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
+    cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
+    check_executor_flags(args, cluster)
     prepare_out_dir(out_dir)
     source = getattr(args, "config", None) or "built-in default"
-    cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
     with command_executor(args, cluster) as executor:
         sweep = run_sweep(points, varied, budget, out_dir,
                           progress=not getattr(args, "no_progress", False), source=source,
