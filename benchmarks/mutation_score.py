@@ -279,6 +279,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    check_executor_flags(args, loaded.cluster)\n    prepare_out_dir(out_dir)",
       "    prepare_out_dir(out_dir)\n    check_executor_flags(args, loaded.cluster)",
       ("tests/test_cluster.py",)),
+    M("toml_float_underflow_read_silently", "derivations/inputs/config.py",
+      "math.isinf(value) or (value == 0 and", "math.isinf(value) or (False and",
+      ("tests/test_config_files.py",)),
 )
 
 

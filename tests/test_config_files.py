@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import sys
 
 import pytest
@@ -249,3 +250,33 @@ def test_an_integer_beyond_1e18_is_refused_with_its_own_reason(field, reason):
         load_layers(None, [f"{field}=99999999999999999999"])
     message = str(info.value)
     assert message.startswith(f"{field}: ") and reason in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("number", "read_as"), [
+    ("1e400", "inf"), ("-2.5E+999", "-inf"), ("1e-400", "0.0"), ("-1e-400", "-0.0"),
+    ("1_0e-400", "0.0"), ("0." + "0" * 400 + "1", "0.0"),
+])
+def test_a_float_beyond_double_precision_is_refused_as_such(number, read_as, tmp_path):
+    """TOML reads 1e-400 as 0.0 and 1e400 as inf; the user typed neither. Refused with the
+    number typed and what it would become, from the command line (naming the field) and from
+    a file (naming the file)."""
+    with pytest.raises(ConfigError) as from_set:
+        load_layers(None, [f"training.alpha={number}"])
+    message = str(from_set.value)
+    assert message.startswith("training.alpha: the number ") and "\n" not in message
+    assert f"beyond double precision (it would be read as {read_as})" in message
+    path = _write(tmp_path, f"[chain]\nstates = [[{number}], [1.0]]\n")
+    with pytest.raises(ConfigError) as from_file:
+        load_layers(path)
+    assert str(from_file.value).startswith(f"{path}: the number ")
+    assert "beyond double precision" in str(from_file.value)
+
+
+@pytest.mark.parametrize("number", ["0.0", "-0.0", "0e-400", "5e-324", "1.7976931348623157e308",
+                                    "inf", "-inf", "nan"])
+def test_floats_double_precision_holds_are_read_as_typed(number):
+    """Zero, the smallest subnormal, the largest double and TOML's inf and nan are read as
+    typed (validation then judges them: alpha = 0 is refused for its own reason)."""
+    _, _, value = parse_assignment(f"training.alpha={number}")
+    expected = float(number)
+    assert value == expected or (math.isnan(value) and math.isnan(expected))

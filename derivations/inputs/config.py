@@ -17,6 +17,7 @@ when given as integers or as strings ("3/10", "0.25"); TOML floats stay floats. 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from derivations.inputs.fields import (
     field_error,
     read_integer,
     read_string,
+    show_value,
     type_name,
 )
 from derivations.inputs.schema import (
@@ -138,11 +140,37 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     return config_from_dict(read_toml(text, source))
 
 
+class BeyondDoubleError(ConfigError):
+    """A TOML float that double precision cannot hold (1e400 -> inf, 1e-400 -> 0.0)."""
+
+
+class _BeyondDouble(Exception):  # not a ValueError: tomllib passes it through unchanged
+    pass
+
+
+def _double(text: str) -> float:
+    """tomllib's parse_float: the double of a TOML float literal, refused when the literal is
+    finite and nonzero but its double is inf or 0 (it would be read silently as another
+    number: "0.0 must be > 0" for 1e-400)."""
+    value = float(text)
+    mantissa = text.lower().partition("e")[0]
+    if "inf" not in text and "nan" not in text and (
+            math.isinf(value) or (value == 0 and any(c in "123456789" for c in mantissa))):
+        raise _BeyondDouble(text)
+    return value
+
+
 def read_toml(text: str, source: str) -> dict[str, Any]:
     """tomllib.loads with every failure as one ConfigError line: syntax errors, nesting too deep
-    (RecursionError), integers beyond Python's 4300-digit conversion limit (ValueError)."""
+    (RecursionError), integers beyond Python's 4300-digit conversion limit (ValueError), floats
+    beyond double precision (:class:`BeyondDoubleError`)."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=_double)
+    except _BeyondDouble as err:
+        number = show_value(str(err)).strip("'")
+        raise BeyondDoubleError(" ".join(
+            f"{source}: the number {number} is beyond double precision (it would be read as "
+            f"{float(str(err))!r})".split())) from None
     except tomllib.TOMLDecodeError as err:
         raise field_error(source, f"TOML syntax error: {err}") from None
     except RecursionError:

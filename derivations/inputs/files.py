@@ -40,6 +40,7 @@ from derivations.inputs.config import (
     DEFAULT_CONFIG_TOML,
     SCHEMA_KEYS,
     TABLES,
+    BeyondDoubleError,
     Config,
     ConfigError,
     config_from_dict,
@@ -154,6 +155,8 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
     raw = raw.strip()
     try:
         document = read_toml(f"value = {raw}", "--set")
+    except BeyondDoubleError as err:  # a number, not a string: name the field it was for
+        raise _fail(f"{table}.{key}", str(err).removeprefix("--set: ")) from None
     except ConfigError:
         document = {"value": raw}  # not a TOML value: a bare string such as erf or tanh(x0)
     if set(document) != {"value"}:
