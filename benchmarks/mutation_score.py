@@ -282,6 +282,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("toml_float_underflow_read_silently", "derivations/inputs/config.py",
       "math.isinf(value) or (value == 0 and", "math.isinf(value) or (False and",
       ("tests/test_config_files.py",)),
+    M("wrong_law_is_always_uniform", "proofs_check/checks/_common.py",
+      "        if total_variation(law) >= distance:", "        if True:",
+      ("tests/test_uniform_stationary_law.py",)),
+    M("variance_needs_bias_spans_gap_dropped", "proofs_check/checks/poisson_fluctuations.py",
+      "    if room <= 0.0:", "    if False:", ("tests/test_uniform_stationary_law.py",)),
 )
 
 

@@ -85,3 +85,33 @@ def control_group(config) -> str:
     """The kernel term a tier rival drops: b if trainable, else w, else c."""
     groups = config.network.trainable
     return "b" if "b" in groups else ("w" if "w" in groups else "c")
+
+
+# Total variation from pi that the law of a "wrong law" rival must have (wrong_law): for a
+# deterministic comparison (tolerance ~1e-14 relative) any law beyond pi's rounding will do;
+# a Monte Carlo test resolves only a law that differs from pi visibly.
+DETERMINISTIC_LAW_DISTANCE = 1e-9
+STATISTICAL_LAW_DISTANCE = 0.1
+
+
+def wrong_law(pi: np.ndarray, distance: float) -> tuple[str, np.ndarray]:
+    """The law that stands in for pi in the rival "pi replaced by another law" (the Poisson
+    checks, theory.md §5): (its name, its weights, shape (m,)). The uniform law, unless it lies
+    within total variation ``distance`` of pi (a doubly stochastic chain has pi uniform, and
+    the rival would be pi itself: a rival no measurement can reject), then weights increasing,
+    then decreasing, with the state index; failing all, the farthest of the three. Chosen from
+    pi alone, before any measurement."""
+    m = pi.size
+    index = np.arange(1.0, m + 1.0)
+    candidates = (("uniform weights", np.full(m, 1.0 / m)),
+                  ("weights increasing with the state index (nu_s ~ s)", index / index.sum()),
+                  ("weights decreasing with the state index (nu_s ~ m + 1 - s)",
+                   index[::-1] / index.sum()))
+
+    def total_variation(law: np.ndarray) -> float:
+        return 0.5 * float(np.abs(law - pi).sum())
+
+    for name, law in candidates:
+        if total_variation(law) >= distance:
+            return name, law
+    return max(candidates, key=lambda candidate: total_variation(candidate[1]))

@@ -22,13 +22,15 @@ function the proof uses,
   boundary term O(1/N): relative correction N^{-1/2}, allowance gap N^-gap/(1 - N^-gap),
   gap = 1/2, at the smallest N.
 Rival of the pathwise identity and the drift: the Poisson solution with the pi weights
-replaced by uniform weights (F centred by the uniform mean, (I - P + 1 nu^T) u = F - nu(F), nu
-uniform), put through the same tests; the drift also gets the exponent rivals of a rate
-(bound and sharpness, proofs_check.rivals). Rivals of the variance: the uniform-weight sigma^2
-and the i.i.d. variance pi(F~^2) (Poisson correction dropped), both by the same interval. The
-variance formula holds for every F; it is tested on the proof's F unless a rival's variance is
-within 10% of sigma^2 there (no feasible budget could tell them apart), else on ybar or a word
-indicator (:func:`variance_function`, exact quantities only, fixed before any Monte Carlo).
+replaced by another law nu (F centred by nu's mean, (I - P + 1 nu^T) u = F - nu(F); nu uniform
+unless pi_L is within 0.1 of uniform in total variation, as on an i.i.d. uniform chain, where
+it would be pi_L itself: checks._common.wrong_law), put through the same tests; the drift also
+gets the exponent rivals of a rate (bound and sharpness, proofs_check.rivals). Rivals of the
+variance: the wrong-law sigma^2 and the i.i.d. variance pi(F~^2) (Poisson correction dropped),
+both by the same interval. The variance formula holds for every F; it is tested on the
+proof's F unless a rival's variance is within 10% of sigma^2 there (no feasible budget could
+tell them apart), else on ybar or a word indicator (:func:`variance_function`, exact
+quantities only, fixed before any Monte Carlo).
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ from numerics.words import path_word_indices, word_transition_matrix
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
+    STATISTICAL_LAW_DISTANCE,
     predicted_exponent,
     subleading_allowance,
+    wrong_law,
 )
 from proofs_check.checks._limit import limit_job, limit_on_words, time_grid
 from proofs_check.checks.streams import stream_key
@@ -73,7 +77,11 @@ PATHWISE_PATHS = 8
 BATCHES_PER_PATH = 40  # batch length = poisson_steps / 40 >> the mixing time (bias exact)
 FORMULA = (r"(I - P) u = F - \pi(F),\ \pi(u) = 0;\quad \sum_{k<n} (F(Z_k) - \pi F) = u(Z_0) - "
            r"u(Z_n) + M_n;\quad \sigma^2(F) = 2 \pi(\tilde F u) - \pi(\tilde F^2)")
-CONTROL_NAME = "Poisson solution with uniform weights instead of pi"
+
+
+def control_name(law_name: str) -> str:
+    """The name of the rival "Poisson solution with ``law_name`` instead of pi"."""
+    return f"Poisson solution with {law_name} instead of pi"
 
 
 def _problem(context: CheckContext):
@@ -101,7 +109,7 @@ def _paths(context: CheckContext, P: np.ndarray, n_paths: int, n_steps: int, L: 
     return path_word_indices(base, P.shape[0], L)
 
 
-def _pathwise(solution, control, words, budget) -> CheckResult:
+def _pathwise(solution, control, rival: str, words) -> CheckResult:
     claim = pathwise_decomposition(solution, words)
     wrong = pathwise_decomposition(control, words)
     measured = float(np.max(np.abs(claim.discrepancy)))
@@ -117,7 +125,7 @@ def _pathwise(solution, control, words, budget) -> CheckResult:
         "(n m eps max|u| + solve residual), identity exact in exact arithmetic",
         accepted=measured <= claim.tolerance,
         rivals=(Rival(
-            CONTROL_NAME, 0.0, measured_c, not accepted,
+            rival, 0.0, measured_c, not accepted,
             f"max discrepancy {measured_c:.3g} vs tolerance {wrong.tolerance:.3g}",
             "" if not accepted else DETERMINISTIC_NEEDS),),
         details={"paths": int(words.shape[0]), "steps": int(words.shape[1] - 1),
@@ -147,33 +155,33 @@ def finite_batch_bias(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray, block:
 SEPARATION = 0.1  # relative distance of each wrong variance from sigma^2 that the choice asks
 
 
-def _wrong_variances(solution, control, pi_L) -> dict[str, float]:
+def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
     """The two rival theories of the asymptotic variance (module docstring)."""
     return {"i.i.d. variance pi(F~^2) (no Poisson correction)":
             float(pi_L @ solution.centred**2),
-            CONTROL_NAME: float(control.asymptotic_variance)}
+            rival: float(control.asymptotic_variance)}
 
 
-def variance_function(Q, pi_L, F, context):
+def variance_function(Q, pi_L, F, context, law: np.ndarray, rival: str):
     """The function whose asymptotic variance is tested: the proof's F, unless one of the two
     rival variances lies within 10% of its sigma^2 (then no feasible budget tells them apart),
     in which case the first of ybar and the indicator of the most probable word for which both
     rivals are 10% away; failing all, the one whose nearer rival is farthest. Chosen from exact
-    quantities only, before any Monte Carlo: (name, F, solution, uniform-weight solution)."""
+    quantities only, before any Monte Carlo: (name, F, solution, wrong-law solution); ``law``
+    the wrong law (checks._common.wrong_law), ``rival`` its rival's name."""
     from proofs_check.checks._limit import limit_on_words
 
     limit = limit_on_words(context)
     indicator = (np.arange(pi_L.size) == int(np.argmax(pi_L))).astype(float)
-    uniform = np.full(pi_L.shape, 1.0 / pi_L.size)
     candidates = []
     for name, values in (("the proof's F = (ybar - g_t) A(x*, .)", F),
                          ("ybar, the target's conditional mean", limit["ybar"]),
                          ("the indicator of the most probable word", indicator)):
         solution = poisson_solve(Q, values, pi=pi_L)
-        control = poisson_solve(Q, values, pi=uniform)
+        control = poisson_solve(Q, values, pi=law)
         sigma2 = solution.asymptotic_variance
         gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
-                for v in _wrong_variances(solution, control, pi_L).values()]
+                for v in _wrong_variances(solution, control, rival, pi_L).values()]
         candidates.append((min(gaps), name, values, solution, control))
         if min(gaps) >= SEPARATION:
             return name, values, solution, control
@@ -181,7 +189,26 @@ def variance_function(Q, pi_L, F, context):
     return name, values, solution, control
 
 
-def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
+def _variance_needs(gap: float, bias: float, half_width: float) -> str:
+    """What would reject a wrong sigma^2 at distance ``gap`` from the prediction, if the
+    estimate stays where it is: more batches (the interval's half-width ``half_width`` shrinks
+    like 1/sqrt(batches)) unless the finite-b ``bias`` alone spans the gap. A phrase that reads
+    after "Would be rejected with" (as proofs_check.rivals' phrases)."""
+    if gap == 0.0:
+        return ("another function or configuration: here the rival's sigma^2 equals the "
+                "prediction, so no number of batches separates them")
+    room = gap - bias
+    if room <= 0.0:
+        return (f"longer batches (a smaller finite-b bias): no number of batches would, as the "
+                f"bias {bias:.2g} already spans the gap {gap:.2g} between the rival's sigma^2 "
+                "and the prediction")
+    if room * 1e3 < half_width:  # over a million times the batches: not feasible
+        return (f"more batches than is feasible (over a million times as many): the rival's "
+                f"sigma^2 is within {gap:.2g} of the prediction")
+    return f"about {(half_width / room) ** 2:.1f}x the batches, if the estimate stays where it is"
+
+
+def _variance(solution, control, rival: str, Q, F, pi_L, words) -> CheckResult:
     n_paths, n_steps = words.shape
     block = n_steps // BATCHES_PER_PATH
     values = F[words[:, : block * BATCHES_PER_PATH]].reshape(n_paths * BATCHES_PER_PATH, block)
@@ -190,15 +217,14 @@ def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
     lo, hi = chi_square_interval(float(X2.mean()), X2.size, ACCEPTANCE_CONFIDENCE)
     ci = chi_square_interval(float(X2.mean()), X2.size, 0.95)
     sigma2 = solution.asymptotic_variance
-    wrong = _wrong_variances(solution, control, pi_L)
+    wrong = _wrong_variances(solution, control, rival, pi_L)
     ok = lo - bias <= sigma2 <= hi + bias
     rivals = tuple(
         Rival(name, value, float(X2.mean()), not (lo - bias <= value <= hi + bias),
               f"wrong sigma^2 = {value:.4g} vs acceptance interval "
               f"[{lo - bias:.4g}, {hi + bias:.4g}]",
               "" if not (lo - bias <= value <= hi + bias) else
-              f"about {(0.5 * (hi - lo) / max(abs(value - sigma2) - bias, 1e-300)) ** 2:.1f}x "
-              "the batches, if the estimate stays where it is")
+              _variance_needs(abs(value - sigma2), bias, 0.5 * (hi - lo)))
         for name, value in wrong.items())
     return CheckResult(
         name="poisson_variance",
@@ -213,7 +239,7 @@ def _variance(solution, control, Q, F, pi_L, words, budget) -> CheckResult:
         formula=FORMULA)
 
 
-def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResult]:
+def _drift(context, solution, control, rival: str, P, F, L) -> tuple[CheckResult, CheckResult]:
     config, budget = context.config, context.budget
     horizon = float(config.training.horizon)
     ladder = budget.poisson_ladder
@@ -242,8 +268,7 @@ def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResul
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 2)))
     replicas = [budget.poisson_replicas] * ns.size
     test = rate_test(fit_rate(ns, data["claim"], power=2, rng=rng), predicted, bias, replicas)
-    uniform_fit = rate_test(fit_rate(ns, data["control"], power=2), predicted, bias, replicas)
-    uniform = fit_rival(CONTROL_NAME, uniform_fit)
+    control_fit = rate_test(fit_rate(ns, data["control"], power=2), predicted, bias, replicas)
     n_max = ladder[-1]
     example = data["example"]
     t = np.arange(1, example.shape[1] + 1) / n_max
@@ -251,7 +276,7 @@ def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResul
     figures = (
         rate_figure(test, "Drift fluctuation of the ergodic sum",
                     r"RMS of $\sup_{t \leq T} |\frac{1}{N}\sum_{k<Nt} \tilde F(Z_k)|$",
-                    {CONTROL_NAME: uniform_fit}),
+                    {rival: control_fit}),
         FigureData("poisson", f"Drift fluctuation paths at N = {n_max}",
                    {"x": t, **{f"path {j + 1}": example[j] for j in range(example.shape[0])},
                     "band_lo": -band, "band_hi": band},
@@ -270,7 +295,7 @@ def _drift(context, solution, control, P, F, L) -> tuple[CheckResult, CheckResul
         details={"ladder": list(ladder), "paths": budget.poisson_replicas,
                  "rms_sup": test.fit.values},
         formula=FORMULA)
-    return rate_claims(test, base=base, bound_rivals=(uniform,),
+    return rate_claims(test, base=base, bound_rivals=(fit_rival(rival, control_fit),),
                        sharp_claim="The drift fluctuation decays exactly like N^{-1/2}.")
 
 
@@ -283,18 +308,19 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     budget = context.budget
     P, Q, pi_L, F, L = _problem(context)
     solution = poisson_solve(Q, F, pi=pi_L)
-    uniform = np.full(pi_L.shape, 1.0 / pi_L.size)
-    control = poisson_solve(Q, F, pi=uniform)
+    law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE)
+    rival = control_name(law_name)
+    control = poisson_solve(Q, F, pi=law)
     context.progress(0.1)
     words = _paths(context, P, PATHWISE_PATHS, budget.poisson_steps, L, 0)
-    pathwise = _pathwise(solution, control, words, budget)
+    pathwise = _pathwise(solution, control, rival, words)
     context.progress(0.2)
     many = _paths(context, P, budget.poisson_replicas, budget.poisson_steps, L, 1)
-    name, F_v, solution_v, control_v = variance_function(Q, pi_L, F, context)
-    variance = _variance(solution_v, control_v, Q, F_v, pi_L, many, budget)
+    name, F_v, solution_v, control_v = variance_function(Q, pi_L, F, context, law, rival)
+    variance = _variance(solution_v, control_v, rival, Q, F_v, pi_L, many)
     variance = dataclasses.replace(variance, details=dict(
         variance.details, function=name,
         note=f"F = {name} (both rival variances at least 10% from sigma^2, else the function "
         "where they are farthest; chosen from exact values before any Monte Carlo)"))
     context.progress(0.4)
-    return pathwise, variance, *_drift(context, solution, control, P, F, L)
+    return pathwise, variance, *_drift(context, solution, control, rival, P, F, L)
