@@ -106,6 +106,9 @@ def overall_word(report: Report) -> str:
 
 def verdict_explanation(result: CheckResult) -> str:
     """One sentence on why the verdict is what it is."""
+    if result.verdict == "fail" and result.details.get("error"):  # result.failed_result
+        return ("the check stopped before it measured anything (an error in the suite, not a "
+                "rejected prediction; the error line below says where).")
     if result.verdict == "fail":
         return "the prediction is rejected by its own test."
     if result.verdict == "pass":

@@ -5,6 +5,7 @@ warnings are shown as usual."""
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import warnings
 
@@ -76,7 +77,21 @@ def test_many_distinct_warnings_are_capped() -> None:
 def test_resolution_line_says_what_it_is(resolution, line) -> None:
     """A diverged network's fit (nan) and an unbounded window (inf) are said in words, never
     "rejects any exponent farther than nan"."""
-    import dataclasses
-
     result = dataclasses.replace(failed_result("r", "c", "", "x"), resolution=resolution)
     assert dict(render._detail_lines(result))["resolution"] == line
+
+
+def test_a_check_that_crashes_says_so_not_that_its_prediction_was_rejected(monkeypatch) -> None:
+    """A crash is a failed check (exit 1) but not a rejected prediction: the verdict line said
+    "the prediction is rejected by its own test" above "error: OverflowError ..."."""
+    monkeypatch.setattr(report, "_load_check", lambda name: _fake_check(0, raise_after=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (result,) = report._run_one("fake", context=None)
+    assert result.verdict == "fail"
+    labels = dict(render._detail_lines(result))
+    assert "prediction is rejected" not in labels["verdict"]
+    assert "stopped before it measured anything" in labels["verdict"]
+    assert "ZeroDivisionError: crash after the warnings" in labels["error"]
+    rejected = dataclasses.replace(result, details={})  # a real rejection keeps its sentence
+    assert render.verdict_explanation(rejected) == "the prediction is rejected by its own test."
