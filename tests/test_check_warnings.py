@@ -85,8 +85,7 @@ def test_a_check_that_crashes_says_so_not_that_its_prediction_was_rejected(monke
     """A crash is a failed check (exit 1) but not a rejected prediction: the verdict line said
     "the prediction is rejected by its own test" above "error: OverflowError ..."."""
     monkeypatch.setattr(report, "_load_check", lambda name: _fake_check(0, raise_after=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(UserWarning, match="not a numerical warning"):  # passed on, as usual
         (result,) = report._run_one("fake", context=None)
     assert result.verdict == "fail"
     labels = dict(render._detail_lines(result))
