@@ -290,6 +290,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("crash_called_a_rejected_prediction", "proofs_check/render.py",
       '    if result.verdict == "fail" and result.details.get("error"):',
       '    if False:', ("tests/test_check_warnings.py",)),
+    M("kernel_rival_of_a_vanishing_term", "proofs_check/checks/kernel_at_init.py",
+      'if f"K_{g}" in kernel and g not in vanishing]', 'if f"K_{g}" in kernel]',
+      ("tests/test_vanishing_terms.py",)),
+    M("limit_rival_of_a_vanishing_term", "proofs_check/checks/_limit.py",
+      'if f"K_{g}" in limit and g not in vanishing]', 'if f"K_{g}" in limit]',
+      ("tests/test_vanishing_terms.py",)),
+    M("tier_control_ignores_vanishing", "proofs_check/checks/_common.py",
+      "        if group in groups and group not in vanishing:", "        if group in groups:",
+      ("tests/test_vanishing_terms.py",)),
 )
 
 

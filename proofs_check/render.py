@@ -214,6 +214,7 @@ def _detail_lines(result: CheckResult) -> list[tuple[str, str]]:
                                                 else "the fit has no finite slope")))
     lines.append(("verdict", f"{verdict_word(result)}: {verdict_explanation(result)}"))
     for key, label in (("error", "error"), ("divergence", "divergence"), ("note", "note"),
+                       ("omitted_rivals", "rivals omitted"),
                        ("numerical_warnings", "numerical warnings")):
         if result.details.get(key):
             lines.append((label, str(result.details[key])))

@@ -81,9 +81,52 @@ def replica_text(budget) -> str:
     return ", ".join(parts)
 
 
+def _zero_groups(config) -> tuple[str, ...]:
+    """The groups drawn at 0 at initialisation (c_std, w_std or b_max = 0)."""
+    init = config.init
+    return tuple(g for g, value in (("c", init.c_std), ("w", init.w_std), ("b", init.b_max))
+                 if value == 0)
+
+
+def vanishing_terms(config) -> tuple[str, ...]:
+    """theory.md §3: the trainable groups whose term of A vanishes identically at
+    initialisation on this configuration (with c_std = 0 the w and b terms carry c^2 = 0; with
+    w_std = 0 and tanh, S and G^b stay 0), by derivations.kernel_dependence.kernel_vanishes. A
+    rival "A without that term" is A itself there: no measurement can reject it, so no check
+    names it (it says so: :func:`omitted_rivals_note`)."""
+    from derivations.kernel_dependence import kernel_vanishes
+
+    zero = _zero_groups(config)
+    if not zero:
+        return ()
+    return tuple(g for g in ("c", "w", "b") if g in config.network.trainable
+                 and kernel_vanishes((g,), config.network.activation, zero))
+
+
+def omitted_rivals_note(config, vanishing: tuple[str, ...], rival: str) -> str:
+    """The sentence a check shows when it omits the rivals ``rival`` (a phrase with "{}" for
+    the group) of the kernel terms in ``vanishing`` (:func:`vanishing_terms`); "" when none."""
+    if not vanishing:
+        return ""
+    zero = " and ".join(f"init.{name} = 0" for g, name in (("c", "c_std"), ("w", "w_std"),
+                                                            ("b", "b_max"))
+                        if g in _zero_groups(config))
+    names = "; ".join(rival.format(g) for g in vanishing)
+    these = "these terms of A are" if len(vanishing) > 1 else "this term of A is"
+    return (f"{names}: with {zero}, {these} identically 0 at initialisation "
+            "(derivations.kernel_dependence.kernel_vanishes), so the rival is the prediction "
+            "itself and no measurement could reject it")
+
+
 def control_group(config) -> str:
-    """The kernel term a tier rival drops: b if trainable, else w, else c."""
-    groups = config.network.trainable
+    """The kernel term a tier rival drops: the first trainable group of b, w, c whose term does
+    not vanish identically on this configuration (:func:`vanishing_terms`: dropping one that
+    does would leave the kernel unchanged); b, else w, else c when every term vanishes (the
+    config validation refuses that kernel)."""
+    groups, vanishing = config.network.trainable, vanishing_terms(config)
+    for group in ("b", "w", "c"):
+        if group in groups and group not in vanishing:
+            return group
     return "b" if "b" in groups else ("w" if "w" in groups else "c")
 
 

@@ -218,16 +218,22 @@ def claim_solver(limit: dict[str, np.ndarray]) -> LimitSolver:
     return limit_solver(limit["K"], limit["pi_L"], limit["ybar"], float(limit["alpha"]))
 
 
-def rival_solvers(limit: dict[str, np.ndarray], trainable: tuple[str, ...]
-                  ) -> dict[str, LimitSolver]:
-    """name -> solver of each rival limit (module docstring)."""
+KERNEL_RIVAL = "f^N converges to the limit of the kernel without its {} term"
+
+
+def rival_solvers(limit: dict[str, np.ndarray], trainable: tuple[str, ...],
+                  vanishing: tuple[str, ...] = ()) -> dict[str, LimitSolver]:
+    """name -> solver of each rival limit (module docstring); none drops a term in
+    ``vanishing`` (checks._common.vanishing_terms: a term identically 0 here, whose rival
+    would be the claim itself)."""
     K, pi_L, alpha = limit["K"], limit["pi_L"], float(limit["alpha"])
     rivals = {f"f^N converges to the limit of {limit['wrong_target_name']}":
               limit_solver(K, pi_L, limit["ybar_wrong"], alpha)}
-    groups = [g for g in trainable if f"K_{g}" in limit]
+    groups = [g for g in trainable if f"K_{g}" in limit and g not in vanishing]
+    only = "only nonzero term" if vanishing else "only term"
     for group in groups:
-        name = (f"f^N converges to the limit of the kernel without its {group} term"
-                if len(groups) > 1 else "no learning: the kernel without its only term (g = 0)")
+        name = (KERNEL_RIVAL.format(group) if len(groups) > 1
+                else f"no learning: the kernel without its {only} (g = 0)")
         rivals[name] = limit_solver(K - limit[f"K_{group}"], pi_L, limit["ybar"], alpha)
     return rivals
 

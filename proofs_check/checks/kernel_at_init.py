@@ -17,7 +17,9 @@ main theorem): negligible when delta is far below the RMS at the largest N, unbo
 reaches it (then the quadrature, not the theory, decides and the result is inconclusive).
 A bound and a sharpness result (proofs_check.rivals). Rivals of the bound, besides the rates 1/4
 slower and no convergence: "A^N converges to A without its c (w, b) term", one per trainable
-group, each tested like the bound on the distance to that kernel (proofs_check.rivals.fit_rival).
+group whose term does not vanish identically here (checks._common.vanishing_terms: with
+c_std = 0 the w and b terms are 0, and such a rival is A itself; the result says so), each
+tested like the bound on the distance to that kernel (proofs_check.rivals.fit_rival).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     draw_units,
+    omitted_rivals_note,
     predicted_exponent,
     spread_indices,
+    vanishing_terms,
 )
 from proofs_check.checks._limit import floor_allowance
 from proofs_check.checks.streams import stream_key
@@ -58,6 +62,7 @@ CLAIM = (
     "kernel A(x, x'), at least at rate N^{-1/2}."
 )
 SHARP_CLAIM = "The empirical kernel at initialisation approaches A exactly at rate N^{-1/2}."
+RIVAL_NAME = "A^N converges to A without its {} term"
 SPAWN_KEY = stream_key("kernel_at_init")
 BIAS_ALLOWANCE = 0.0  # E[e] = V/N exactly (i.i.d. units); plus A's quadrature: docstring.
 
@@ -129,7 +134,8 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
     predicted = predicted_exponent("kernel_at_init", config)  # -1/2, derivations.scaling
     context.progress(0.2)
     A = kernel["K"]
-    groups = [g for g in ("c", "w", "b") if f"K_{g}" in kernel]
+    vanishing = vanishing_terms(config)  # their rivals would be A itself
+    groups = [g for g in ("c", "w", "b") if f"K_{g}" in kernel and g not in vanishing]
     references = {"claim": A} | {f"without_{g}": A - kernel[f"K_{g}"] for g in groups}
     params = {"config": config, "ladder": budget.init_ladder, "replicas": budget.init_replicas,
               "word_length": word_length, "words": select, "seed": context.seed,
@@ -146,7 +152,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
                          replicas)
 
     test = allowed(fit_rate(ns, errors["claim"], power=2, rng=rng))
-    rival_fits = {f"A^N converges to A without its {g} term":
+    rival_fits = {RIVAL_NAME.format(g):
                   allowed(fit_rate(ns, errors[f"without_{g}"], power=2)) for g in groups}
     kernel_rivals = tuple(fit_rival(name, fit) for name, fit in rival_fits.items())
     figures = (
@@ -172,5 +178,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
         r"+ G^{b,i} G^{b,i\prime})\big] - A(x, x') = O(N^{-1/2})",
         details={"ladder": list(budget.init_ladder), "replicas": budget.init_replicas,
                  "word_length": word_length, "rms_error": test.fit.values,
-                 "quadrature_error": quad_error, "quadrature_allowance": test.allowance})
+                 "quadrature_error": quad_error, "quadrature_allowance": test.allowance,
+                 **({"omitted_rivals": omitted_rivals_note(
+                     config, vanishing, RIVAL_NAME)} if vanishing else {})})
     return rate_claims(test, base=base, sharp_claim=SHARP_CLAIM, bound_rivals=kernel_rivals)

@@ -41,12 +41,15 @@ from numerics.words import path_word_indices
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
+    omitted_rivals_note,
     predicted_exponent,
     replica_text,
     subleading_allowance,
+    vanishing_terms,
 )
 from proofs_check.checks._limit import (
     CHECK_SENSES,
+    KERNEL_RIVAL,
     accuracy_note,
     claim_solver,
     floor_allowance,
@@ -192,7 +195,9 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     delta_words = float(limit["delta_words"])  # ... as the limit at words read from S = 0
     L = int(limit["L"])
     claim = "claim"
-    solvers = {claim: claim_solver(limit), **rival_solvers(limit, config.network.trainable)}
+    vanishing = vanishing_terms(config)  # kernel terms identically 0: no rival drops them
+    solvers = {claim: claim_solver(limit),
+               **rival_solvers(limit, config.network.trainable, vanishing)}
     errors = [window_errors(level, solvers, config, L) for level in levels]
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY,)))
     fit = fit_rate(ns, [_sup_samples(e[claim]) for e in errors], power=2, rng=rng)
@@ -256,6 +261,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "limit_word_length_needed": needed,
               "limit_budget_choice": {"L": choice["first"][0], "delta": choice["first"][1]},
               "predicted_rate_source": "derivations.scaling.overall_rate",
+              **({"omitted_rivals": omitted_rivals_note(config, vanishing, KERNEL_RIVAL)}
+                 if vanishing else {}),
               **divergence(levels, budget.n_ladder)}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
               f"{replica_text(budget)} replicas per N, widened by the allowance {{:.3g}} (a "
