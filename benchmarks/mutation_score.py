@@ -299,6 +299,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tier_control_ignores_vanishing", "proofs_check/checks/_common.py",
       "        if group in groups and group not in vanishing:", "        if group in groups:",
       ("tests/test_vanishing_terms.py",)),
+    M("zero_output_only_antisymmetric", "derivations/kernel_dependence.py",
+      '    return (antisymmetric or "c" in zero_groups', '    return (antisymmetric or False',
+      ("tests/test_vanishing_terms.py",)),
+    M("output_check_ignores_zero_output", "proofs_check/checks/output_at_init.py",
+      "    if output_vanishes(config):\n        return _run_zero_output(context)",
+      "    if config.network.antisymmetric:\n        return _run_zero_output(context)",
+      ("tests/test_vanishing_terms.py",)),
 )
 
 

@@ -151,7 +151,7 @@ def _output_increment() -> list[NamedEquation]:
     )
     delta = sp.Symbol(r"\Delta f(x')")
     rates = scaling.predicted_rates()
-    rates_anti = scaling.predicted_rates(antisymmetric=True)
+    rates_anti = scaling.predicted_rates(zero_output=True)
     r = sp.Symbol("r")
     return [
         NamedEquation(
@@ -172,7 +172,8 @@ def _output_increment() -> list[NamedEquation]:
         ),
         NamedEquation(
             "predicted_rate_antisymmetric",
-            "theory.md §6: overall rate with antisymmetric initialisation (f_0 = 0).",
+            "theory.md §6: overall rate when f_0 = 0 exactly (antisymmetric initialisation; "
+            "also c or S drawn at 0, derivations.kernel_dependence).",
             sp.Eq(r, rates_anti["overall"]),
         ),
     ]

@@ -106,3 +106,15 @@ def kernel_vanishes(trainable: tuple[str, ...], activation: str,
     if unit.c in frozen_zero:
         vanish[ks.c] = sp.Integer(0)
     return sp.expand(derive_kernel_integrand(1, groups).xreplace(vanish)) == 0
+
+
+def initial_output_vanishes(antisymmetric: bool, activation: str,
+                            zero_groups: tuple[str, ...]) -> bool:
+    """theory.md §2 and §6: True when the output at initialisation f^N_0 = N^{-beta} sum_i c^i S^i
+    is 0 for every draw of the units: antisymmetric initialisation (mirrored pairs cancel), c
+    drawn at 0 (``"c"`` in ``zero_groups``), or a memory state S that stays 0 on every word,
+    which is exactly when the kernel's c term S S' vanishes (:func:`kernel_vanishes` of
+    ("c",): tanh, erf or linear with w drawn at 0). Then the output-at-initialisation term of
+    f^N - g_t is absent, as with antisymmetric initialisation (derivations.scaling)."""
+    return (antisymmetric or "c" in zero_groups
+            or kernel_vanishes(("c",), activation, tuple(zero_groups)))

@@ -298,11 +298,12 @@ def learning_rate() -> sp.Expr:
 
 
 @lru_cache(maxsize=2)
-def error_exponents(antisymmetric: bool = False) -> dict[str, sp.Expr]:
+def error_exponents(zero_output: bool = False) -> dict[str, sp.Expr]:
     """theory.md §6: exponents a (size N^a) of the error terms, from the orders of the terms.
 
     * ``output_at_init``: f_0 = N^{-beta} * (sum of N centred i.i.d. terms) -> 1/2 - beta
-      (absent with antisymmetric initialisation, f_0 = 0 exactly);
+      (absent when ``zero_output``: f_0 = 0 exactly, with antisymmetric initialisation or when
+      c or S is 0 at initialisation, derivations.kernel_dependence.initial_output_vanishes);
     * ``parameter_drift``: per step eta_N N^{-beta} * O(1), over N T steps -> beta - 1;
     * ``kernel_at_init``: (1/N) * (sum of N centred terms) -> -1/2 (also the order of the
       ergodic fluctuation (1/N) sum_{k < N t} [F(Z_k) - pi F] bounded by the Poisson equation);
@@ -319,7 +320,7 @@ def error_exponents(antisymmetric: bool = False) -> dict[str, sp.Expr]:
         "lazy_training": n_exponent(SUM_OF_N_ORDER_ONE_TERMS / N * drift),
     }
     # Not a term of f^N - g_t: dropped from the overall rate in predicted_rates.
-    if antisymmetric:
+    if zero_output:
         del exponents["output_at_init"]
     return exponents
 
@@ -376,17 +377,18 @@ def max_drift_scale(gaussian_c: bool) -> sp.Expr:
     return sp.simplify(drift * gaussian_maximum_growth()) if gaussian_c else sp.simplify(drift)
 
 
-def predicted_rates(antisymmetric: bool = False) -> dict[str, sp.Expr]:
+def predicted_rates(zero_output: bool = False) -> dict[str, sp.Expr]:
     """theory.md §6 rates r (error O(N^{-r})) as expressions in beta: each error term's rate is
     minus its exponent; ``overall`` = the minimum over the terms,
-    min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric initialisation."""
+    min(beta - 1/2, 1 - beta, 1/2), or min(1 - beta, 1/2) when f_0 = 0 exactly
+    (``zero_output``: antisymmetric initialisation, or c or S at 0, :func:`error_exponents`)."""
     terms = ("output_at_init", "parameter_drift", "kernel_at_init")  # terms of f^N - g_t
-    rates = {name: sp.simplify(-a) for name, a in error_exponents(antisymmetric).items()
+    rates = {name: sp.simplify(-a) for name, a in error_exponents(zero_output).items()
              if name in terms}
     rates["overall"] = sp.Min(*rates.values())
     return rates
 
 
-def overall_rate(beta: sp.Expr, antisymmetric: bool = False) -> sp.Expr:
+def overall_rate(beta: sp.Expr, zero_output: bool = False) -> sp.Expr:
     """The overall rate r of theory.md §6 at a given beta (exact for rational beta)."""
-    return predicted_rates(antisymmetric)["overall"].subs(BETA, sp.nsimplify(beta))
+    return predicted_rates(zero_output)["overall"].subs(BETA, sp.nsimplify(beta))

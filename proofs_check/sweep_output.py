@@ -7,8 +7,8 @@ at every grid point with its acceptance window (the slope's 99.5% interval widen
 check's allowances, rivals.RateTest) against the first varied field, and the result's
 own prediction as a black tick at the same x (derivations.scaling via
 checks._common.predicted_exponent; for the main theorem -r(beta), r = min(beta - 1/2,
-1 - beta, 1/2), or min(1 - beta, 1/2) with antisymmetric initialisation), joined by the derived
-curve when network.beta is the first field. Two panels show the same measurements: the left
+1 - beta, 1/2), or min(1 - beta, 1/2) where f_0 = 0 exactly: checks._common.output_vanishes),
+joined by the derived curve when network.beta is the first field. Two panels show the same measurements: the left
 marked with the verdict of the bound (the error decays at least this fast), the right with
 that of its sharpness (the exponent equals the prediction). Marker: filled = pass, open =
 inconclusive (the window also holds a rival), cross = fail; the results of one point are drawn
@@ -29,6 +29,7 @@ import numpy as np
 
 from derivations.inputs.config import config_to_dict
 from proofs_check.cache import atomic_write
+from proofs_check.checks._common import output_vanishes
 from proofs_check.render import markdown_table
 from proofs_check.result import CheckResult, result_to_dict
 from proofs_check.stats import CI_LABEL
@@ -108,23 +109,24 @@ def sweep_html(sweep: Sweep, png: bytes) -> str:
             f"<table border='1'><tr>{head}</tr>{table}</table></body></html>\n")
 
 
-def _prediction_curve(sweep: Sweep, term: str, xs: np.ndarray) -> np.ndarray | None:
+def _prediction_curve(sweep: Sweep, zero_output: bool, term: str, xs: np.ndarray
+                      ) -> np.ndarray | None:
     """The derived prediction along the first varied field when it is network.beta: the
-    exponent of derivations.scaling (-r(beta) for "overall"), as an expression in beta printed
-    once for NumPy (the value checks._common.predicted_exponent gives at each point; a test
-    holds them equal). None when the term has no exponent (output at initialisation with
-    antisymmetric initialisation, where f_0 = 0 exactly)."""
+    exponent of derivations.scaling (-r(beta) for "overall"; ``zero_output``: f_0 = 0 exactly
+    on the row's configurations, checks._common.output_vanishes), as an expression in beta
+    printed once for NumPy (the value checks._common.predicted_exponent gives at each point; a
+    test holds them equal). None when the term has no exponent (output at initialisation when
+    f_0 = 0 exactly)."""
     import sympy as sp
 
     from derivations import scaling
 
     if sweep.varied[0].field != "network.beta":
         return None
-    antisymmetric = bool(sweep.points[0].report.config.network.antisymmetric)
     if term == "overall":
-        expression = -scaling.predicted_rates(antisymmetric)["overall"]
+        expression = -scaling.predicted_rates(zero_output)["overall"]
     else:
-        exponents = scaling.error_exponents(antisymmetric)
+        exponents = scaling.error_exponents(zero_output)
         if term not in exponents:
             return None
         expression = exponents[term]
@@ -170,9 +172,14 @@ def phase_figure(sweep: Sweep) -> Any:
                              dpi=110, sharey=True, sharex=True, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     xs = np.linspace(min(first.values), max(first.values), 200)
-    # the derived curves along the first field, the same in every row: computed once
-    curves = ({term: _prediction_curve(sweep, term, xs) for term in set(PHASE_RESULTS.values())}
-              if len(first.values) > 1 else {})
+    # the derived curves along the first field: the same in every row whose configurations
+    # agree on whether f_0 = 0 exactly (a second field such as init.c_std can change it),
+    # so computed once per value of that flag
+    flags = {level: bool(points) and output_vanishes(points[0].report.config)
+             for level, points in rows}
+    curves = {flag: ({term: _prediction_curve(sweep, flag, term, xs)
+                      for term in set(PHASE_RESULTS.values())} if len(first.values) > 1 else {})
+              for flag in set(flags.values())}
     for row_axes, (level, points) in zip(axes, rows, strict=True):
         for ax, (title, suffix) in zip(row_axes, PANELS, strict=True):
             drawn: dict[str, str] = {}  # prediction term -> colour of its first result
@@ -183,7 +190,7 @@ def phase_figure(sweep: Sweep) -> Any:
                     # the legend names the colour only: the marker of a point is its verdict
                     ax.plot([], [], color=colour, marker="s", ls="none", label=name)
             for term, colour in drawn.items():
-                curve = curves.get(term)
+                curve = curves[flags[level]].get(term)
                 if curve is None:
                     continue
                 # the main theorem's -r(beta) follows the other two curves piecewise: drawn

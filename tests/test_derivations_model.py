@@ -114,9 +114,9 @@ def test_learning_rate_exponent_and_rates() -> None:
     }
     for beta, (plain, anti) in table.items():
         assert overall_rate(sp.Rational(beta)) == sp.Rational(plain)
-        assert overall_rate(sp.Rational(beta), antisymmetric=True) == sp.Rational(anti)
+        assert overall_rate(sp.Rational(beta), zero_output=True) == sp.Rational(anti)
     half = sp.Rational(1, 2)
     assert rates["output_at_init"].subs(BETA, sp.Rational(3, 4)) == sp.Rational(1, 4)
     assert rates["parameter_drift"].subs(BETA, sp.Rational(3, 4)) == sp.Rational(1, 4)
     assert rates["kernel_at_init"] == half
-    assert "output_at_init" not in predicted_rates(antisymmetric=True)
+    assert "output_at_init" not in predicted_rates(zero_output=True)

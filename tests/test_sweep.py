@@ -221,30 +221,40 @@ def test_a_refused_point_is_named(argv, start, capsys, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("antisymmetric", [False, True])
-def test_prediction_curve_is_the_derived_exponent(small_sweep, antisymmetric):
+@pytest.mark.parametrize("variant", ["plain", "antisymmetric", "c_std = 0", "w_std = 0"])
+def test_prediction_curve_is_the_derived_exponent(small_sweep, variant):
     """The phase diagram's curve (derivations.scaling printed for NumPy) equals the prediction
-    each check uses (checks._common.predicted_exponent) along beta, kinks included."""
+    each check uses (checks._common.predicted_exponent) along beta, kinks included; with
+    f_0 = 0 exactly (antisymmetric, or c or S drawn at 0) both drop the output term."""
     import numpy as np
 
-    from proofs_check.checks._common import predicted_exponent
+    from proofs_check.checks._common import output_vanishes, predicted_exponent
     from proofs_check.sweep_output import PHASE_RESULTS, _prediction_curve
 
     _, sweep, _, _ = small_sweep
     point = sweep.points[0]
-    config = point.report.config.replace(network=dataclasses.replace(
-        point.report.config.network, antisymmetric=antisymmetric))
+    config = point.report.config
+    if variant == "antisymmetric":
+        config = config.replace(network=dataclasses.replace(config.network, antisymmetric=True))
+    elif variant != "plain":
+        field = variant.split(" ")[0]
+        config = config.replace(init=dataclasses.replace(config.init, **{field: 0.0}))
+    zero_output = output_vanishes(config)
+    assert zero_output is (variant != "plain")
     report = dataclasses.replace(point.report, config=config)
-    variant = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),))
+    variant_sweep = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),))
     xs = np.array([0.5, 0.55, 0.6875, 0.75, 0.8, 0.95])
     for term in set(PHASE_RESULTS.values()):
-        curve = _prediction_curve(variant, term, xs)
-        if antisymmetric and term == "output_at_init":
+        curve = _prediction_curve(variant_sweep, zero_output, term, xs)
+        if zero_output and term == "output_at_init":
             assert curve is None  # f_0 = 0 exactly: no exponent to draw
             continue
         expected = [predicted_exponent(term, config.replace(network=dataclasses.replace(
             config.network, beta=float(x)))) for x in xs]
         np.testing.assert_allclose(curve, expected, rtol=0, atol=1e-15)
+    if zero_output:  # r = min(1 - beta, 1/2): at beta = 0.55 the output term would give 0.05
+        overall = _prediction_curve(variant_sweep, True, "overall", xs)
+        np.testing.assert_allclose(overall[1], -0.45, atol=1e-15)
 
 
 def test_only_rate_exponents_are_drawn():

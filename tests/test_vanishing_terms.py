@@ -3,7 +3,9 @@ c^2 = 0; w_std = 0 with tanh: S and G^b stay 0). A rival "the kernel without tha
 the kernel itself: kernel_at_init and the main theorem named such rivals and could never
 reject them (inconclusive on any budget), and tiers_kernel dropped the b term even when it
 was 0. checks._common.vanishing_terms finds them from the derivations; every check that
-would name such a rival says instead that it does not, and why."""
+would name such a rival says instead that it does not, and why. Likewise f_0 = 0 exactly (c or
+S drawn at 0, besides antisymmetric initialisation): the output check states that exact claim
+and the predicted rate drops the output term."""
 
 from __future__ import annotations
 
@@ -74,3 +76,56 @@ def test_tiers_kernel_drops_a_term_that_is_there():
 def test_no_note_when_nothing_vanishes():
     config = load_layers(None, []).config
     assert omitted_rivals_note(config, vanishing_terms(config), KERNEL_RIVAL) == ""
+
+
+# ------------------------------------------------- the output at initialisation: f_0 = 0 exactly
+
+ACTIVATIONS = ["tanh", "erf", "sigmoid", "linear"]
+ZERO_SETS = [(), ("c",), ("w",), ("b",), ("w", "b"), ("c", "b")]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("zero", ZERO_SETS)
+def test_initial_output_vanishes_exactly_when_the_frozen_network_gives_0(activation, zero):
+    """Independent code path: numerics.frozen's network of 64 drawn units (the zero groups at
+    0) on paths of the default chain's states gives f_0 = 0 at every step exactly when the
+    derivation says so (c at 0, or S at 0: w at 0 with sigma(0) = 0)."""
+    from derivations.kernel_dependence import initial_output_vanishes
+    from numerics.frozen import frozen_outputs
+
+    rng = np.random.default_rng(7)
+    n = 64
+    c = np.zeros(n) if "c" in zero else rng.normal(0.0, 1.0, n)
+    w = np.zeros((n, 1)) if "w" in zero else rng.normal(0.0, 1.0, (n, 1))
+    b = np.zeros(n) if "b" in zero else rng.uniform(-0.5, 0.5, n)
+    inputs = np.array([-1.0, 0.3, 1.0])[rng.integers(0, 3, size=(5, 6))][..., None]
+    f = frozen_outputs(c, w, b, activation, 0.75, inputs, paired=False)
+    assert initial_output_vanishes(False, activation, zero) is bool(np.all(f == 0.0))
+    assert initial_output_vanishes(True, activation, zero)  # mirrored pairs, any draw
+
+
+@pytest.mark.parametrize(("assignments", "group"), [
+    (["init.c_std=0", "network.beta=0.6"], "c"), (["init.w_std=0", "network.beta=0.6"], "w")])
+def test_a_zero_output_configuration_claims_f0_is_0_and_r_without_the_output_term(
+        assignments, group):
+    from proofs_check.checks import output_at_init
+    from proofs_check.checks._common import output_vanishes, predicted_exponent
+
+    config = load_layers(None, assignments).config
+    assert output_vanishes(config)
+    # r = min(1 - beta, 1/2) = 0.4, not min(beta - 1/2, ...) = 0.1
+    assert predicted_exponent("overall", config) == pytest.approx(-0.4, abs=1e-15)
+    context = CheckContext(config, TINY, Cache(None, salt="zero-output"), seed=0)
+    result = output_at_init.run(context)
+    assert result.prediction == 0.0 and result.measured == 0.0 and result.verdict == "pass"
+    (rival,) = result.rivals
+    assert f"{group} drawn at unit scale" in rival.name
+    assert rival.rejected and rival.measured > 1e-3
+
+
+def test_the_default_still_predicts_the_output_term():
+    from proofs_check.checks._common import output_vanishes, predicted_exponent
+
+    config = load_layers(None, ["network.beta=0.6"]).config
+    assert not output_vanishes(config)
+    assert predicted_exponent("overall", config) == pytest.approx(-0.1, abs=1e-15)

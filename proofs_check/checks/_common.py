@@ -41,11 +41,21 @@ def predicted_exponent(term: str, config: Config) -> float:
     """
     from derivations import scaling
 
-    antisymmetric = bool(config.network.antisymmetric)
+    zero_output = output_vanishes(config)
     if term == "overall":
-        return -float(scaling.overall_rate(_beta_exact(config), antisymmetric))
-    exponent = scaling.error_exponents(antisymmetric)[term]
+        return -float(scaling.overall_rate(_beta_exact(config), zero_output))
+    exponent = scaling.error_exponents(zero_output)[term]
     return float(exponent.subs(scaling.BETA, _beta_exact(config)))
+
+
+def output_vanishes(config: Config) -> bool:
+    """f^N_0 = 0 for every draw on this configuration (antisymmetric initialisation, c drawn at
+    0, or S = 0 on every word: derivations.kernel_dependence.initial_output_vanishes); then
+    the output-at-initialisation term is absent from the rates (derivations.scaling)."""
+    from derivations.kernel_dependence import initial_output_vanishes
+
+    return initial_output_vanishes(bool(config.network.antisymmetric),
+                                   config.network.activation, _zero_groups(config))
 
 
 def level_seed(seed: int, spawn_key: int, n_units: int) -> int:

@@ -1,6 +1,7 @@
 """Check: the main theorem (theory.md §3, §6): sup_{t<=T} E|f^N_{floor(Nt)} - g_t(X_{<=floor(Nt)})|
-= O(N^{-r}), r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) with antisymmetric
-initialisation), and the network frozen at time T, run on fixed words, gives g_T.
+= O(N^{-r}), r = min(beta - 1/2, 1 - beta, 1/2) (r = min(1 - beta, 1/2) when f_0 = 0 exactly:
+antisymmetric initialisation, or c or S drawn at 0, checks._common.output_vanishes), and the
+network frozen at time T, run on fixed words, gives g_T.
 
 Limit: g_t on the m^L words (checks._limit: word length chosen from the budget's accuracy, error
 estimate delta; once the ladder has run, lengthened up to the config's cap when the errors
@@ -42,6 +43,7 @@ from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     omitted_rivals_note,
+    output_vanishes,
     predicted_exponent,
     replica_text,
     subleading_allowance,
@@ -87,7 +89,9 @@ FROZEN_CLAIM = ("The network frozen at time T, run on any fixed input word, conv
                 "that word at the rate O(N^{-r}).")
 FROZEN_SHARP_CLAIM = "The frozen network's error decays exactly like N^{-r}."
 FORMULA = (r"\sup_{t \le T} E|f^N_{\lfloor Nt \rfloor} - g_t(X_{\le \lfloor Nt \rfloor})| = "
-           r"O(N^{-r}),\ r = \min(\beta - \tfrac12, 1 - \beta, \tfrac12)")
+           r"O(N^{-r}),\ r = {}")
+RATE = r"\min(\beta - \tfrac12, 1 - \beta, \tfrac12)"
+ZERO_OUTPUT_RATE = r"\min(1 - \beta, \tfrac12)\ (f^N_0 = 0\ \mathrm{exactly})"
 FROZEN_WORDS = 64
 SPAWN_KEY = stream_key("main_theorem")
 
@@ -277,7 +281,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         figures=(rate_figure(test, "Main theorem: the error along the training path",
                              r"$\sup_t$ RMS of $f^N - g_t$"), *figures,
                  limit_rivals_figure("Rival limits at t = T, largest N", path_rivals)),
-        details=dict(common, note=note(float(fit.values[-1]), "path")), formula=FORMULA)
+        details=dict(common, note=note(float(fit.values[-1]), "path")),
+        formula=FORMULA.replace("{}", ZERO_OUTPUT_RATE if output_vanishes(config) else RATE))
     frozen_base = rate_base(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
         quantity="rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",

@@ -9,7 +9,9 @@ A bound and a sharpness result (proofs_check.rivals): rivals the rates 1/4 slowe
 and no convergence.
 Antisymmetric initialisation: the claim is f_0 = 0, tested as max |f_0| <= 1e-12 (rounding);
 its rival is the unpaired network (same units without the mirrored copies), which the same
-test must reject.
+test must reject. The same claim holds, and is tested the same way, when c is drawn at 0 or S
+stays 0 (w drawn at 0 with tanh, erf or linear; checks._common.output_vanishes); the rival is
+then the network whose zero group is drawn at unit scale instead (c ~ N(0, 1), or w ~ N(0, I)).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
     draw_units,
+    output_vanishes,
     predicted_exponent,
     spread_indices,
 )
@@ -37,7 +40,7 @@ COST = 1.0
 EQUATION = "predicted_rate"
 CLAIM = (
     "At initialisation the network output f^N_0 is O(N^{1/2 - beta}) "
-    "(identically 0 with antisymmetric initialisation)."
+    "(identically 0 with antisymmetric initialisation, or with c or S drawn at 0)."
 )
 SHARP_CLAIM = "At initialisation the RMS of f^N_0 decays exactly like N^{1/2 - beta}."
 SPAWN_KEY = stream_key("output_at_init")
@@ -45,18 +48,34 @@ BIAS_ALLOWANCE = 0.0  # E[e] = N^{1-2beta} E[c^2 S^2] exactly; see module docstr
 ZERO_TOLERANCE = 1e-12  # pair sums c S + (-c) S are exactly 0 in floating point; margin only.
 
 
-def _units(context: CheckContext, n_units: int, replica: int, antisymmetric: bool):
+def _unit_scale_group(config) -> str:
+    """The group the zero-output rival draws at unit scale: c when c_std = 0, else w (S = 0
+    because w is drawn at 0)."""
+    return "c" if config.init.c_std == 0 else "w"
+
+
+def _units(context: CheckContext, n_units: int, replica: int, antisymmetric: bool,
+           unit_scale: bool = False):
+    """The units of one replica; ``unit_scale``: the zero-output rival's units (module
+    docstring), the group of :func:`_unit_scale_group` redrawn at unit scale."""
     config = context.config
     rng = np.random.default_rng(
         np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, n_units, replica)))
     if not antisymmetric:
-        return draw_units(rng, config, n_units)
+        c, w, b = draw_units(rng, config, n_units)
+        if unit_scale and _unit_scale_group(config) == "c":
+            c = rng.normal(0.0, 1.0, size=c.shape)
+        elif unit_scale:
+            w = rng.normal(0.0, 1.0, size=w.shape)
+        return c, w, b
     c, w, b = draw_units(rng, config, n_units // 2)
     return np.concatenate([c, -c]), np.concatenate([w, w]), np.concatenate([b, b])
 
 
-def _outputs(context: CheckContext, antisymmetric: bool, paired: bool) -> np.ndarray:
-    """Per (N, replica): mean over words of f_0^2 (or max |f_0| when antisymmetric)."""
+def _outputs(context: CheckContext, antisymmetric: bool, paired: bool,
+             zero: bool = False, unit_scale: bool = False) -> np.ndarray:
+    """Per (N, replica): mean over words of f_0^2 (or max |f_0| when antisymmetric or
+    ``zero``, f_0 = 0 exactly); ``unit_scale``: the zero-output rival's units."""
     config = context.config
     budget = context.budget
     select = spread_indices(config.chain.m**budget.init_word_length, budget.init_words)
@@ -65,13 +84,14 @@ def _outputs(context: CheckContext, antisymmetric: bool, paired: bool) -> np.nda
     out = np.empty((len(budget.init_ladder), budget.init_replicas))
     for i, n_units in enumerate(budget.init_ladder):
         for r in range(budget.init_replicas):
-            c, w, b = _units(context, n_units, r, antisymmetric)
+            c, w, b = _units(context, n_units, r, antisymmetric, unit_scale)
             if antisymmetric and not paired:
                 half = n_units // 2  # control: the first half only, no mirrored copies
                 c, w, b = c[:half], w[:half], b[:half]
             f = frozen_outputs(c, w, b, config.network.activation, beta, inputs,
                                paired=paired)[:, -1]
-            out[i, r] = float(np.max(np.abs(f))) if antisymmetric else float(np.mean(f * f))
+            out[i, r] = (float(np.max(np.abs(f))) if antisymmetric or zero
+                         else float(np.mean(f * f)))
         context.progress((i + 1) / len(budget.init_ladder))
     return out
 
@@ -85,6 +105,11 @@ def _outputs_job(context: CheckContext) -> Job:
         return Job("output_init_antisym", params,
                    lambda: {"paired": _outputs(context, True, True),
                             "unpaired": _outputs(context, True, False)})
+    if output_vanishes(context.config):
+        return Job("output_init_zero", params,
+                   lambda: {"paired": _outputs(context, False, True, zero=True),
+                            "unpaired": _outputs(context, False, True, zero=True,
+                                                 unit_scale=True)})
     return Job("output_init", params, lambda: {"f2": _outputs(context, False, True)})
 
 
@@ -93,25 +118,39 @@ def jobs(context: CheckContext) -> list[Job]:
     return [_outputs_job(context)]
 
 
-def _run_antisymmetric(context: CheckContext) -> CheckResult:
+def _run_zero_output(context: CheckContext) -> CheckResult:
+    """f_0 = 0 exactly (antisymmetric, or c or S at 0) and its rival (module docstring)."""
     budget = context.budget
+    config = context.config
     data = context.cache.get(_outputs_job(context))
+    if config.network.antisymmetric:
+        rival = "the unpaired network (no mirrored copies) also gives f_0 = 0"
+        source = "exact cancellation of mirrored pairs; 1e-12 is a rounding margin"
+    else:
+        group = _unit_scale_group(config)
+        zero = {"c": "init.c_std = 0", "w": "init.w_std = 0"}[group]
+        rival = (f"the network with {group} drawn at unit scale instead ({zero} replaced by 1) "
+                 "also gives f_0 = 0")
+        source = (f"f_0 = N^-beta sum_i c^i S^i is 0 for every draw: {zero} makes "
+                  f"{'every c^i' if group == 'c' else 'every S^i'} 0 "
+                  "(derivations.kernel_dependence.initial_output_vanishes); 1e-12 is a rounding "
+                  "margin")
     measured = float(data["paired"].max())
     measured_control = float(data["unpaired"].max())
     control_accepted = measured_control <= ZERO_TOLERANCE
     return CheckResult(
         name=NAME,
         claim=CLAIM,
-        equation=EQUATION,
+        equation="predicted_rate_antisymmetric",  # r with f_0 = 0
         quantity="max |f^N_0| over words, N and replicas",
         prediction=0.0,
         measured=measured,
         ci=None,
         tolerance=ZERO_TOLERANCE,
-        tolerance_source="exact cancellation of mirrored pairs; 1e-12 is a rounding margin",
+        tolerance_source=source,
         accepted=measured <= ZERO_TOLERANCE,
         rivals=(Rival(
-            name="the unpaired network (no mirrored copies) also gives f_0 = 0",
+            name=rival,
             prediction=0.0,
             measured=measured_control,
             rejected=not control_accepted,
@@ -123,8 +162,8 @@ def _run_antisymmetric(context: CheckContext) -> CheckResult:
 
 def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
     config = context.config
-    if config.network.antisymmetric:
-        return _run_antisymmetric(context)
+    if output_vanishes(config):
+        return _run_zero_output(context)
     budget = context.budget
     predicted = predicted_exponent("output_at_init", config)  # 1/2 - beta
     data = context.cache.get(_outputs_job(context))
