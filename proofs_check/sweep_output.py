@@ -8,12 +8,13 @@ check's allowances, rivals.RateTest) against the first varied field, and the res
 own prediction as a black tick at the same x (derivations.scaling via
 checks._common.predicted_exponent; for the main theorem -r(beta), r = min(beta - 1/2,
 1 - beta, 1/2), or min(1 - beta, 1/2) where f_0 = 0 exactly: checks._common.output_vanishes),
-joined by the derived curve when network.beta is the first field. Two panels show the same measurements: the left
-marked with the verdict of the bound (the error decays at least this fast), the right with
-that of its sharpness (the exponent equals the prediction). Marker: filled = pass, open =
-inconclusive (the window also holds a rival), cross = fail; the results of one point are drawn
-side by side around its value (offsets of 1% of the range). With a second varied field, each
-of its values has its own row of the two panels, so no two points share a position.
+joined by the derived curve when network.beta is the first field. Two panels show the same
+measurements: the left marked with the verdict of the bound (the error decays at least this
+fast), the right with that of its sharpness (the exponent equals the prediction). Marker:
+filled = pass, open = inconclusive (the window also holds a rival), cross = fail; the results
+of one point are drawn side by side around its value (offsets of 1% of the range). With a
+second varied field, each of its values has its own row of the two panels, so no two points
+share a position.
 """
 
 from __future__ import annotations
