@@ -306,6 +306,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    if output_vanishes(config):\n        return _run_zero_output(context)",
       "    if config.network.antisymmetric:\n        return _run_zero_output(context)",
       ("tests/test_vanishing_terms.py",)),
+    M("antisymmetric_rival_keeps_zero_c", "proofs_check/checks/output_at_init.py",
+      "                                                 unit_scale=drawn_zero)})",
+      "                                                 unit_scale=False)})",
+      ("tests/test_vanishing_terms.py",)),
 )
 
 

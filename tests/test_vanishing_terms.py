@@ -129,3 +129,17 @@ def test_the_default_still_predicts_the_output_term():
     config = load_layers(None, ["network.beta=0.6"]).config
     assert not output_vanishes(config)
     assert predicted_exponent("overall", config) == pytest.approx(-0.1, abs=1e-15)
+
+
+def test_with_two_causes_of_a_zero_output_the_rival_removes_both():
+    """Antisymmetric initialisation with c_std = 0: the unpaired network alone still has c = 0,
+    so f_0 = 0 there too; the rival must drop the copies and draw c at unit scale."""
+    from proofs_check.checks import output_at_init
+
+    config = load_layers(None, ["network.antisymmetric=true", "init.c_std=0"]).config
+    result = output_at_init.run(CheckContext(config, TINY, Cache(None, salt="two"), seed=0))
+    (rival,) = result.rivals
+    assert "without the mirrored copies" in rival.name and "c drawn at unit scale" in rival.name
+    assert result.verdict == "pass" and rival.rejected
+    assert "mirrored pairs" in result.tolerance_source
+    assert "init.c_std = 0" in result.tolerance_source

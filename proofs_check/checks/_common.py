@@ -48,13 +48,14 @@ def predicted_exponent(term: str, config: Config) -> float:
     return float(exponent.subs(scaling.BETA, _beta_exact(config)))
 
 
-def output_vanishes(config: Config) -> bool:
+def output_vanishes(config: Config, pairs: bool = True) -> bool:
     """f^N_0 = 0 for every draw on this configuration (antisymmetric initialisation, c drawn at
     0, or S = 0 on every word: derivations.kernel_dependence.initial_output_vanishes); then
-    the output-at-initialisation term is absent from the rates (derivations.scaling)."""
+    the output-at-initialisation term is absent from the rates (derivations.scaling).
+    ``pairs=False``: by the draw alone (c or S at 0), mirrored pairs aside."""
     from derivations.kernel_dependence import initial_output_vanishes
 
-    return initial_output_vanishes(bool(config.network.antisymmetric),
+    return initial_output_vanishes(pairs and bool(config.network.antisymmetric),
                                    config.network.activation, _zero_groups(config))
 
 

@@ -61,14 +61,13 @@ def _units(context: CheckContext, n_units: int, replica: int, antisymmetric: boo
     config = context.config
     rng = np.random.default_rng(
         np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, n_units, replica)))
+    c, w, b = draw_units(rng, config, n_units // 2 if antisymmetric else n_units)
+    if unit_scale and _unit_scale_group(config) == "c":
+        c = rng.normal(0.0, 1.0, size=c.shape)
+    elif unit_scale:
+        w = rng.normal(0.0, 1.0, size=w.shape)
     if not antisymmetric:
-        c, w, b = draw_units(rng, config, n_units)
-        if unit_scale and _unit_scale_group(config) == "c":
-            c = rng.normal(0.0, 1.0, size=c.shape)
-        elif unit_scale:
-            w = rng.normal(0.0, 1.0, size=w.shape)
         return c, w, b
-    c, w, b = draw_units(rng, config, n_units // 2)
     return np.concatenate([c, -c]), np.concatenate([w, w]), np.concatenate([b, b])
 
 
@@ -101,11 +100,13 @@ def _outputs_job(context: CheckContext) -> Job:
     budget = context.budget
     params = {"config": context.config, "ladder": budget.init_ladder,
               "replicas": budget.init_replicas, "L": budget.init_word_length, "seed": context.seed}
+    drawn_zero = output_vanishes(context.config, pairs=False)  # c or S at 0 by the draw
     if context.config.network.antisymmetric:
-        return Job("output_init_antisym", params,
+        return Job("output_init_antisym", {**params, "drawn_zero": drawn_zero},
                    lambda: {"paired": _outputs(context, True, True),
-                            "unpaired": _outputs(context, True, False)})
-    if output_vanishes(context.config):
+                            "unpaired": _outputs(context, True, False,
+                                                 unit_scale=drawn_zero)})
+    if drawn_zero:
         return Job("output_init_zero", params,
                    lambda: {"paired": _outputs(context, False, True, zero=True),
                             "unpaired": _outputs(context, False, True, zero=True,
@@ -123,18 +124,22 @@ def _run_zero_output(context: CheckContext) -> CheckResult:
     budget = context.budget
     config = context.config
     data = context.cache.get(_outputs_job(context))
+    # the rival removes every cause of f_0 = 0 the configuration has (module docstring)
+    causes, changes = [], []
     if config.network.antisymmetric:
-        rival = "the unpaired network (no mirrored copies) also gives f_0 = 0"
-        source = "exact cancellation of mirrored pairs; 1e-12 is a rounding margin"
-    else:
+        causes.append("mirrored pairs cancel exactly")
+        changes.append("without the mirrored copies")
+    if output_vanishes(config, pairs=False):
         group = _unit_scale_group(config)
         zero = {"c": "init.c_std = 0", "w": "init.w_std = 0"}[group]
-        rival = (f"the network with {group} drawn at unit scale instead ({zero} replaced by 1) "
-                 "also gives f_0 = 0")
-        source = (f"f_0 = N^-beta sum_i c^i S^i is 0 for every draw: {zero} makes "
-                  f"{'every c^i' if group == 'c' else 'every S^i'} 0 "
-                  "(derivations.kernel_dependence.initial_output_vanishes); 1e-12 is a rounding "
-                  "margin")
+        causes.append(f"{zero} makes every {'c^i' if group == 'c' else 'S^i'} 0 "
+                      "(derivations.kernel_dependence.initial_output_vanishes)")
+        changes.append(f"with {group} drawn at unit scale instead ({zero} replaced by 1)")
+    rival = ("the unpaired network (no mirrored copies) also gives f_0 = 0" if changes == [
+        "without the mirrored copies"] else f"the network {' and '.join(changes)} also gives "
+        "f_0 = 0")
+    source = (f"f_0 = N^-beta sum_i c^i S^i is 0 for every draw: {'; '.join(causes)}; 1e-12 is "
+              "a rounding margin")
     measured = float(data["paired"].max())
     measured_control = float(data["unpaired"].max())
     control_accepted = measured_control <= ZERO_TOLERANCE
