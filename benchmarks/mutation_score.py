@@ -310,6 +310,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                                                 unit_scale=drawn_zero)})",
       "                                                 unit_scale=False)})",
       ("tests/test_vanishing_terms.py",)),
+    M("jobqueue_named_before_submit_command", "proofs_check/cluster.py",
+      "        require_submit_command(spec)\n        require_jobqueue()",
+      "        require_jobqueue()\n        require_submit_command(spec)",
+      ("tests/test_cluster.py",)),
 )
 
 

@@ -209,11 +209,11 @@ def check_request(workers: int | None = None, scheduler: str | None = None,
     if not (0 < timeout <= 3600):
         raise ExecutorError(f"--connect-timeout: must be in (0, 3600] seconds, got {timeout:g}")
     spec = read_cluster_table(cluster) if cluster is not None else None
-    if scheduler is not None or workers is not None or spec is not None:
+    if scheduler is not None or workers is not None:
         require_distributed()
-    if scheduler is None and workers is None and spec is not None:
-        require_jobqueue()
+    elif spec is not None:  # the batch system's own command first: a laptop has neither
         require_submit_command(spec)
+        require_jobqueue()
     return spec
 
 

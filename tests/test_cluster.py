@@ -242,14 +242,19 @@ def test_a_worker_with_other_code_refuses(tmp_path):
     assert not list(Path(tmp_path).glob("*.npz"))
 
 
+@pytest.mark.parametrize("jobqueue_installed", [True, False])
 @pytest.mark.parametrize(("system", "command"), [("slurm", "sbatch"), ("pbs", "qsub")])
 def test_a_cluster_section_without_its_submit_command_is_one_line(
-        system, command, monkeypatch, capsys, tmp_path):
+        system, command, jobqueue_installed, monkeypatch, capsys, tmp_path):
     """`[cluster] system = "slurm"` where sbatch is not installed used to log tornado tracebacks
-    and wait for workers that never came; now it is refused before anything starts."""
+    and wait for workers that never came; now it is refused before anything starts. The batch
+    system's command is named first, with or without the extra (a laptop has neither)."""
     import shutil
 
     from proofs_check import cluster
+
+    if not jobqueue_installed:
+        monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # import -> ImportError
 
     real_which = shutil.which
     monkeypatch.setattr(cluster.shutil, "which",
