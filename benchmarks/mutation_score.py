@@ -314,6 +314,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        require_submit_command(spec)\n        require_jobqueue()",
       "        require_jobqueue()\n        require_submit_command(spec)",
       ("tests/test_cluster.py",)),
+    M("kernel_dependence_two_inputs", "derivations/kernel_dependence.py",
+      "              for k in (2, 1, 0)]", "              for k in (1, 0)]",
+      ("tests/test_degenerate_configs.py",)),
+    M("kernel_dependence_ignores_activation", "derivations/kernel_dependence.py",
+      "    if activation is not None:\n        s, gb =", "    if False:\n        s, gb =",
+      ("tests/test_degenerate_configs.py",)),
 )
 
 

@@ -7,8 +7,10 @@ read off the unrolled recursion, derivations.tangents.unrolled_tangents, not typ
 is itself. The empirical kernel A^N(theta_k) moves under training only if the integrand of the
 trainable groups depends on a trainable parameter: with c alone trainable the integrand is
 S S', a function of the frozen (w, b), and A^N(theta_k) = A^N(theta_0) exactly (the random
-features regime). The lazy-training check (proofs_check.checks.lazy_training) then verifies
-that exact statement instead of a rate.
+features regime); so it is with w alone and linear sigma (sigma' = 1: G^w = sum_j b^j x_{-j}
+does not depend on w), found by reading the dependence with the activation substituted. The
+lazy-training check (proofs_check.checks.lazy_training) then verifies that exact statement
+instead of a rate.
 
 A degenerate initialisation can make the kernel vanish (:func:`kernel_vanishes`): with c = 0
 every tangent term c^2 G G' is 0; with w = 0 and sigma(0) = 0 the memory state and G^b stay 0
@@ -33,14 +35,23 @@ from derivations.scaling import (
 from derivations.tangents import derive_tangent_step, unrolled_tangents
 
 
-def integrand_parameters(d: int = 1) -> dict[sp.Symbol, frozenset[sp.Symbol]]:
+def integrand_parameters(d: int = 1, activation: str | None = None
+                         ) -> dict[sp.Symbol, frozenset[sp.Symbol]]:
     """The unit parameters each symbol of the kernel integrand depends on: c on c; S and the
-    tangents on the parameters in their unrolled recursion over two inputs (theory.md §2), for
-    both words (the primed symbols). Keys: derivations.scaling.kernel_symbols(d); values:
-    subsets of derivations.model.unit_symbols(d).parameters."""
+    tangents on the parameters in their unrolled recursion over three inputs (theory.md §2), for
+    both words (the primed symbols), with sigma the ``activation`` when given (linear: sigma'
+    = 1, so G^w = x_0 + b x_{-1} + ... does not depend on w), else a general sigma. Keys:
+    derivations.scaling.kernel_symbols(d); values: subsets of
+    derivations.model.unit_symbols(d).parameters."""
     unit = unit_symbols(d)
-    inputs = [tuple(sp.Symbol(f"x{k}_{a}", real=True) for a in range(1, d + 1)) for k in (1, 0)]
+    # three inputs: b reaches G^b only at the third step (G^b_3 = S_2 + b G^b_2) when sigma'
+    # carries no b (linear), and no parameter first appears later (there are only w and b)
+    inputs = [tuple(sp.Symbol(f"x{k}_{a}", real=True) for a in range(1, d + 1))
+              for k in (2, 1, 0)]
     s, gw, gb = unrolled_tangents(unit, inputs)[-1]
+    if activation is not None:
+        s, gb = (substitute_activation(e, activation) for e in (s, gb))
+        gw = tuple(substitute_activation(g, activation) for g in gw)
     own = set(unit.parameters)
     ks = kernel_symbols(d)
     out: dict[sp.Symbol, frozenset[sp.Symbol]] = {ks.c: frozenset({unit.c})}
@@ -51,24 +62,27 @@ def integrand_parameters(d: int = 1) -> dict[sp.Symbol, frozenset[sp.Symbol]]:
     return out
 
 
-@lru_cache(maxsize=16)
-def kernel_depends_on(trainable: tuple[str, ...], d: int = 1) -> dict[str, bool]:
+@lru_cache(maxsize=64)
+def kernel_depends_on(trainable: tuple[str, ...], d: int = 1,
+                      activation: str | None = None) -> dict[str, bool]:
     """Per group of theory.md §2, whether the kernel integrand of the ``trainable`` groups
-    depends on that group's parameters (trained or not)."""
+    depends on that group's parameters (trained or not), for the ``activation`` when given
+    (:func:`integrand_parameters`)."""
     groups = tuple(g for g in GROUPS if g in trainable)
     unit = unit_symbols(d)
-    depends = integrand_parameters(d)
+    depends = integrand_parameters(d, activation)
     used: set[sp.Symbol] = set()
     for symbol in derive_kernel_integrand(d, groups).free_symbols:
         used |= depends.get(symbol, frozenset())
     return {g: bool(set(trainable_parameters(unit, (g,))) & used) for g in GROUPS}
 
 
-def kernel_moves(trainable: Sequence[str], d: int = 1) -> bool:
+def kernel_moves(trainable: Sequence[str], d: int = 1, activation: str | None = None) -> bool:
     """theory.md §6, lazy training: True when the kernel integrand of the ``trainable`` groups
     depends on a trained group's parameters, so A^N(theta_k) can move; False when it is a
-    function of frozen parameters only (module docstring: c alone)."""
-    depends = kernel_depends_on(tuple(trainable), d)
+    function of frozen parameters only (module docstring: c alone; w alone with linear sigma,
+    whose G^w does not depend on w)."""
+    depends = kernel_depends_on(tuple(trainable), d, activation)
     return any(depends[g] for g in GROUPS if g in trainable)
 
 

@@ -37,6 +37,28 @@ def test_only_the_kernel_of_c_alone_is_static():
     assert kernel_depends_on(("w",)) == {"c": True, "w": True, "b": True}
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])
+def test_kernel_moves_exactly_when_moving_the_trained_parameters_moves_the_kernel(activation):
+    """The derived dependence (with the activation substituted) against the numerics: moving the
+    trained groups' parameters of random units changes their empirical kernel
+    (numerics.tangent_kernel) on three-symbol words iff kernel_moves says so. With linear sigma,
+    w alone gives a static kernel (G^w = sum_j b^j x_{-j}: no w), b alone does not (G^b carries b
+    from the third input on); the general-sigma answer (activation None) said both move."""
+    config = load_config(None)
+    config = config.replace(network=dataclasses.replace(config.network, activation=activation))
+    inputs = np.array([[[-1.0], [0.3], [1.0]], [[0.3], [0.3], [-1.0]], [[1.0], [-1.0], [0.3]]])
+    rng = np.random.default_rng(1)
+    for groups in ALL_SUBSETS:
+        c, w, b = _units(rng, ())
+        moved = {"c": c + 0.3 * rng.normal(size=c.shape) if "c" in groups else c,
+                 "w": w + 0.3 * rng.normal(size=w.shape) if "w" in groups else w,
+                 "b": b + 0.1 * rng.normal(size=b.shape) if "b" in groups else b}
+        before = empirical_kernel(config, c, w, b, inputs, groups)
+        after = empirical_kernel(config, moved["c"], moved["w"], moved["b"], inputs, groups)
+        assert kernel_moves(groups, 1, activation) == bool(np.any(after != before)), groups
+    assert kernel_moves(("w",), 1, "linear") is False and kernel_moves(("w",)) is True
+
+
 def _units(rng: np.random.Generator, zero: tuple[str, ...], n: int = 40):
     c = np.zeros(n) if "c" in zero else rng.normal(size=n)
     w = np.zeros((n, 1)) if "w" in zero else rng.normal(size=(n, 1))

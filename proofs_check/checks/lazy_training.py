@@ -63,8 +63,8 @@ COST = 1.5
 EQUATION = "kernel_integrand"
 CLAIM = ("Lazy training: over t <= T the empirical tangent kernel of the trained network moves "
          "by O(N^{beta - 1}) from its value at initialisation.")
-STATIC_CLAIM = ("Lazy training, exactly: with only c trained the kernel S S' depends on frozen "
-                "parameters only, so the empirical tangent kernel does not move at all.")
+STATIC_CLAIM = ("Lazy training, exactly: the kernel of the trained groups ({groups}) depends on "
+                "frozen parameters only, so the empirical tangent kernel does not move at all.")
 SHARP_CLAIM = ("The bound is not attained: the first-order motion cancels by the c -> -c "
                "symmetry, and the kernel moves like a sum of the surviving orders "
                "(N^{2 beta - 2} and faster ones): slope between the fastest and N^{2 beta - 2}.")
@@ -123,18 +123,20 @@ def _motions(context: CheckContext, static: bool) -> tuple[list[np.ndarray], dic
 
 def _run_static(context: CheckContext) -> CheckResult:
     """The kernel of the trainable groups depends on frozen parameters only
-    (derivations.kernel_dependence.kernel_moves False: c alone trainable): A^N(theta_T) =
+    (derivations.kernel_dependence.kernel_moves False: c alone trainable, or w alone with
+    linear sigma): A^N(theta_T) =
     A^N(theta_0) exactly. Measured: the largest motion over N and replicas, tolerance 0 (the
     same frozen parameters through the same arithmetic give the same bits). Control rival: the
     motion of the three-group kernel of the same networks, whose c^2 terms move with the
-    trained c; rejected when it is above 0 (the measurement sees a moving kernel)."""
+    trained parameters; rejected when it is above 0 (the measurement sees a moving kernel)."""
     config, budget = context.config, context.budget
     motions, info = _motions(context, static=True)
     measured = float(max(float(np.max(m)) for m in motions))
     control = float(max(float(np.max(c)) for c in info["control"]))
-    depends = kernel_depends_on(tuple(config.network.trainable), config.chain.d)
+    trainable = tuple(config.network.trainable)
+    depends = kernel_depends_on(trainable, config.chain.d, config.network.activation)
     return CheckResult(
-        name=NAME, claim=STATIC_CLAIM, equation=EQUATION,
+        name=NAME, claim=STATIC_CLAIM.format(groups=", ".join(trainable)), equation=EQUATION,
         quantity="max over N and replicas of mean over word pairs of "
                  "(A^N(theta_T) - A^N(theta_0))^2",
         prediction=0.0, measured=measured, ci=None, tolerance=0.0,
@@ -142,8 +144,8 @@ def _run_static(context: CheckContext) -> CheckResult:
                          "through the same arithmetic (derivations.kernel_dependence)",
         accepted=measured == 0.0,
         rivals=(Rival(
-            name="the kernel moves with the trained c, as the three-group kernel "
-                 "S S' + c^2 (G^w.G^w' + G^b G^b') of the same networks does",
+            name=f"the kernel moves with the trained {', '.join(trainable)}, as the "
+                 "three-group kernel S S' + c^2 (G^w.G^w' + G^b G^b') of the same networks does",
             prediction=None, measured=control, rejected=bool(measured == 0.0 < control),
             reason=f"the three-group kernel moved by {control:.3g} (mean square) and the "
                    f"kernel of the trainable groups by {measured:.3g}"),),
@@ -158,7 +160,8 @@ def _run_static(context: CheckContext) -> CheckResult:
 def run(context: CheckContext) -> CheckResult | tuple[CheckResult, CheckResult]:
     config = context.config
     budget = context.budget
-    if not kernel_moves(tuple(config.network.trainable), config.chain.d):
+    if not kernel_moves(tuple(config.network.trainable), config.chain.d,
+                        config.network.activation):
         return _run_static(context)
     motions, info = _motions(context, static=False)
     select_size, L = info["words"], info["word_length"]
