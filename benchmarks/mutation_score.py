@@ -384,7 +384,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems) + "\nupdate the list in benchmarks/mutation_score.py")
         return 1
     work = Path(tempfile.mkdtemp(prefix="rnnkl-mutants-"))
-    copies = [work / f"copy{i}" for i in range(max(1, args.jobs))]
+    try:  # the copies are removed on every exit, an early one included
+        return _score(chosen, work, args.jobs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
+    """Copies, the unmutated baseline, every mutation; 0 when the score is met."""
+    copies = [work / f"copy{i}" for i in range(max(1, jobs))]
     for copy in copies:
         _copy_repository(copy)
     baseline = sorted({t for m in chosen for t in m.tests})
@@ -418,7 +426,6 @@ def main(argv: list[str] | None = None) -> int:
     survivors_caught = all(code not in (0, 5) for m, code, _ in outcomes if m.name in SURVIVORS)
     print(f"mutation score: {caught}/{len(outcomes)} = {score:.1%} (required "
           f"{REQUIRED_SCORE:.0%}); historical survivors caught: {survivors_caught}")
-    shutil.rmtree(work, ignore_errors=True)
     return 0 if score >= REQUIRED_SCORE and survivors_caught else 1
 
 
