@@ -154,7 +154,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     # in-process, tests/test_expression.py would build 10**10**10 and hang until the timeout
     # --- exact zeros: a static kernel, a vanishing kernel, a fit of zeros
     M("static_kernel_ignored", "proofs_check/checks/lazy_training.py",
-      "    if not kernel_moves(tuple(config.network.trainable), config.chain.d):",
+      "    if not kernel_moves(tuple(config.network.trainable), config.chain.d,\n"
+      "                        config.network.activation):",
       "    if False:", ("tests/test_degenerate_configs.py",)),
     M("vanishing_kernel_no_invariance", "derivations/kernel_dependence.py",
       "    zero = set(maps)  # S = G = 0 before the first input",

@@ -38,3 +38,13 @@ def test_a_failing_baseline_leaves_no_copy_behind(monkeypatch, tmp_path, capsys)
     assert "fail on the unmutated copy" in capsys.readouterr().out
     assert len(copied) == 2 and not any(p.exists() for p in copied)
     assert not list(tmp_path.glob("rnnkl-mutants-*"))
+
+
+def test_every_mutation_still_matches_the_code_exactly_once(monkeypatch):
+    """An edit that changes a mutated line makes the list stale, and .ci/run then stops at its
+    last step (it did: the lazy-training line changed under "static_kernel_ignored"). The fast
+    suite says so first."""
+    module = _module(monkeypatch)
+    assert module._stale(module.MUTATIONS) == []
+    names = [m.name for m in module.MUTATIONS]
+    assert len(names) == len(set(names))
