@@ -92,11 +92,12 @@ def replica_text(budget) -> str:
     return ", ".join(parts)
 
 
+INIT_SCALE = {"c": "c_std", "w": "w_std", "b": "b_max"}  # group -> its [init] scale field
+
+
 def _zero_groups(config) -> tuple[str, ...]:
-    """The groups drawn at 0 at initialisation (c_std, w_std or b_max = 0)."""
-    init = config.init
-    return tuple(g for g, value in (("c", init.c_std), ("w", init.w_std), ("b", init.b_max))
-                 if value == 0)
+    """The groups drawn at 0 at initialisation (their INIT_SCALE field is 0)."""
+    return tuple(g for g, name in INIT_SCALE.items() if getattr(config.init, name) == 0)
 
 
 def vanishing_terms(config) -> tuple[str, ...]:
@@ -119,9 +120,7 @@ def omitted_rivals_note(config, vanishing: tuple[str, ...], rival: str) -> str:
     the group) of the kernel terms in ``vanishing`` (:func:`vanishing_terms`); "" when none."""
     if not vanishing:
         return ""
-    zero = " and ".join(f"init.{name} = 0" for g, name in (("c", "c_std"), ("w", "w_std"),
-                                                            ("b", "b_max"))
-                        if g in _zero_groups(config))
+    zero = " and ".join(f"init.{INIT_SCALE[g]} = 0" for g in _zero_groups(config))
     names = "; ".join(rival.format(g) for g in vanishing)
     these = "these terms of A are" if len(vanishing) > 1 else "this term of A is"
     return (f"{names}: with {zero}, {these} identically 0 at initialisation "

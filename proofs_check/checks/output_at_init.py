@@ -24,6 +24,7 @@ from numerics.words import enumerate_words
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
+    INIT_SCALE,
     draw_units,
     output_vanishes,
     predicted_exponent,
@@ -131,7 +132,7 @@ def _run_zero_output(context: CheckContext) -> CheckResult:
         changes.append("without the mirrored copies")
     if output_vanishes(config, pairs=False):
         group = _unit_scale_group(config)
-        zero = {"c": "init.c_std = 0", "w": "init.w_std = 0"}[group]
+        zero = f"init.{INIT_SCALE[group]} = 0"
         causes.append(f"{zero} makes every {'c^i' if group == 'c' else 'S^i'} 0 "
                       "(derivations.kernel_dependence.initial_output_vanishes)")
         changes.append(f"with {group} drawn at unit scale instead ({zero} replaced by 1)")
