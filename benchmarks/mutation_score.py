@@ -321,6 +321,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("kernel_dependence_ignores_activation", "derivations/kernel_dependence.py",
       "    if activation is not None:\n        s, gb =", "    if False:\n        s, gb =",
       ("tests/test_degenerate_configs.py",)),
+    M("variance_by_cancelling_form", "numerics/poisson_float.py",
+      "        asymptotic_variance=martingale_variance(P, pi, u),",
+      "        asymptotic_variance=asymptotic_variance_from(pi, centred, u),",
+      ("tests/test_poisson_numeric.py",)),
 )
 
 

@@ -6,7 +6,8 @@ For P (m, m) with stationary law pi (m,) and F (m,) on the states:
 * solution u of (I - P) u = F~ := F - pi(F), pi(u) = 0 (:func:`poisson_solve`);
 * the pathwise decomposition sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n
   (:func:`pathwise_decomposition`);
-* sigma^2(F) = 2 pi(F~ u) - pi(F~^2) (in :class:`PoissonNumeric`; its independent estimators,
+* sigma^2(F) = 2 pi(F~ u) - pi(F~^2), evaluated as the variance of a martingale increment
+  (:func:`martingale_variance`, in :class:`PoissonNumeric`; its independent estimators,
   summed autocovariances and Monte Carlo, are in :mod:`numerics.variance_estimators`);
 * the drift-fluctuation functional (1/N) sum_{k<Nt} F~(Z_k) and its predicted scale
   sqrt(sigma^2 t / N) (:func:`drift_fluctuation`, :func:`drift_fluctuation_scale`);
@@ -46,7 +47,8 @@ class PoissonNumeric:
     """Poisson data of (P, F) in double precision (theory.md §5).
 
     transition (m, m); pi (m,); values (m,) = F; mean = pi(F); centred (m,) = F~; u (m,);
-    Pu (m,) = P u; asymptotic_variance = 2 pi(F~ u) - pi(F~^2).
+    Pu (m,) = P u; asymptotic_variance = 2 pi(F~ u) - pi(F~^2), computed in the equal
+    non-negative form of :func:`martingale_variance`.
     """
 
     transition: FloatArray
@@ -74,8 +76,31 @@ def fundamental_matrix(P: FloatArray, pi: FloatArray | None = None) -> FloatArra
 
 
 def asymptotic_variance_from(pi: FloatArray, centred: FloatArray, u: FloatArray) -> float:
-    """theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2); pi, F~, u shape (m,)."""
+    """theory.md §5, sigma^2(F) = 2 pi(F~ u) - pi(F~^2); pi, F~, u shape (m,). For any u: a
+    formula, not an estimate, so a wrong u gives a wrong value (the check of the exact tier)."""
     return float(pi @ (2.0 * centred * u - centred * centred))
+
+
+ROW_BLOCK = 256  # rows of P per block of :func:`martingale_variance`: an (256, m) temporary
+
+
+def martingale_variance(P: FloatArray, pi: FloatArray, u: FloatArray) -> float:
+    """theory.md §5, sigma^2(F) as the stationary variance of one martingale increment,
+    sum_i pi_i sum_j P_ij (u_j - (P u)_i)^2; P (m, m), pi (m,), u (m,) with (I - P) u = F~.
+
+    Equal to 2 pi(F~ u) - pi(F~^2) when F~ = u - P u (expand the square: both are
+    pi(u^2) - pi((P u)^2)), but a sum of non-negative terms, so it cannot round below 0: the
+    MODEL.md form subtracts two numbers of size pi(F~^2), and for an F that is constant up to
+    rounding it returned about -3e-30. Rows are taken ROW_BLOCK at a time, so the temporary is
+    (ROW_BLOCK, m), not (m, m).
+    """
+    Pu = P @ u
+    total = 0.0
+    for start in range(0, P.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
+        increments = u[None, :] - Pu[rows, None]
+        total += float(pi[rows] @ np.einsum("ij,ij->i", P[rows], increments * increments))
+    return total
 
 
 def poisson_solve(P: FloatArray, F: FloatArray, pi: FloatArray | None = None) -> PoissonNumeric:
@@ -102,7 +127,7 @@ def poisson_solve(P: FloatArray, F: FloatArray, pi: FloatArray | None = None) ->
         centred=centred,
         u=u,
         Pu=Pu,
-        asymptotic_variance=asymptotic_variance_from(pi, centred, u),
+        asymptotic_variance=martingale_variance(P, pi, u),
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_poisson_exact import rational_ergodic_chains  # same tests/ directory (pytest prepend)
 
 from derivations import poisson_exact as dp
@@ -189,6 +190,57 @@ def test_asymptotic_variance_equals_autocovariance_sum(chain):
     if abs(c) > 1e-4:
         bad = _uniform_centred(num).asymptotic_variance
         assert abs(bad - series.value) > allowance
+
+
+@given(rational_ergodic_chains(), st.sampled_from([9.0, -7.5, 1e3, 0.1]))
+@settings(max_examples=30)
+def test_asymptotic_variance_of_a_constant_is_never_negative(chain, constant):
+    """sigma^2 of a constant F is 0; in floats F~ is rounding noise, and sigma^2 must stay >= 0
+    (it is a variance). Bound on its size: F~ = F - pi(F) is at most (m + 2) eps |c| (an
+    m-term dot product), u = Z F~ at most ||Z||_inf times that with ||Z||_inf <= 1e4 for these
+    small-denominator chains (generous), and sigma^2 <= 4 max|u|^2. NEGATIVE CONTROL: the
+    MODEL.md form 2 pi(F~ u) - pi(F~^2) rounds below 0 on the default chain with F = 9
+    (measured -3.2e-30 before the martingale form)."""
+    P, F = chain
+    m = len(F)
+    num = npo.poisson_solve(_floats(P), np.full(m, constant))
+    assert num.asymptotic_variance >= 0.0
+    assert num.asymptotic_variance <= 4.0 * (1e4 * (m + 2) * EPS * abs(constant)) ** 2
+
+
+def test_default_chain_constant_variance_is_zero_or_positive():
+    # the built-in default chain (`rnnkl config`), where `rnnkl poisson --function 9` printed
+    # sigma^2 = -3.2e-30
+    P = _floats([[R(1, 5), R(1, 2), R(3, 10)], [R(1, 2), R(1, 4), R(1, 4)],
+                 [R(3, 10), R(3, 10), R(2, 5)]])
+    num = npo.poisson_solve(P, np.full(P.shape[0], 9.0))
+    assert num.asymptotic_variance >= 0.0
+    # the two forms of sigma^2 agree to rounding on the same solution
+    assert abs(npo.asymptotic_variance_from(num.pi, num.centred, num.u)
+               - num.asymptotic_variance) <= 1e-28
+
+
+@given(rational_ergodic_chains())
+@settings(max_examples=20)
+def test_martingale_variance_equals_model_form(chain):
+    """pi(Var of the increment of M) = 2 pi(F~ u) - pi(F~^2) when (I - P) u = F~ (theory.md §5;
+    both equal pi(u^2) - pi((P u)^2)). With the solve's residual r = F~ - (I - P) u the model
+    form is the martingale form + 2 pi(r P u) - pi(r^2), so they differ by at most
+    2 max|r| max|u| + max|r|^2 (max|P u| <= max|u|), plus rounding: each is a sum of O(m^2)
+    products of size max(|u|, |F~|)^2, so 8 m^2 eps that size covers both."""
+    P, F = chain
+    m = len(F)
+    num = npo.poisson_solve(_floats(P), np.array(F, float))
+    u_max = float(np.max(np.abs(num.u)))
+    size = max(u_max, float(np.max(np.abs(num.centred)))) ** 2
+    r_max = float(np.max(np.abs(num.residual)))
+    model = npo.asymptotic_variance_from(num.pi, num.centred, num.u)
+    assert abs(npo.martingale_variance(num.transition, num.pi, num.u) - model) \
+        <= 8 * m * m * EPS * size + 2 * r_max * u_max + r_max**2
+    # NEGATIVE CONTROL: with u off by a non-constant vector the two forms differ
+    bad = num.u + 0.1 * np.arange(m)
+    assert abs(npo.martingale_variance(num.transition, num.pi, bad)
+               - npo.asymptotic_variance_from(num.pi, num.centred, bad)) > 1e-6
 
 
 def test_autocovariance_series_on_word_chain():
