@@ -140,6 +140,10 @@ ERRORS = [
     ("X0", 1, "unknown name 'X0'"),
     ("1e999", 1, "number '1e999' at column 1 is out of range"),
     ("1e401", 1, "out of range"),
+    # nonzero, but 0.0 in double precision: the float tiers would disagree with the exact one
+    ("1e-400*x0", 1, "number '1e-400' at column 1 is beyond double precision (it would be "
+     "read as 0.0)"),
+    ("x0 + 0.00001e-330", 1, "number '0.00001e-330' at column 6 is beyond double precision"),
     ("x" * (MAX_LENGTH + 1), 1, f"longer than {MAX_LENGTH} characters"),
     ("(" * (MAX_DEPTH + 1) + "x0" + ")" * (MAX_DEPTH + 1), 1,
      f"nesting deeper than {MAX_DEPTH} levels at column {MAX_DEPTH + 1}"),

@@ -345,6 +345,11 @@ def _number(token: _Token) -> Number:
         raise ExpressionError(
             f"number {_show(token.text)} at column {token.column} is out of range"
         )
+    if value != 0 and float(token.text) == 0.0:  # the float tiers would read another number
+        raise ExpressionError(
+            f"number {_show(token.text)} at column {token.column} is beyond double precision "
+            "(it would be read as 0.0)"
+        )
     return Number(token.text, value)
 
 
