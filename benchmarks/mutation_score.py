@@ -326,7 +326,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        asymptotic_variance=asymptotic_variance_from(pi, centred, u),",
       ("tests/test_poisson_numeric.py",)),
     M("expression_underflow_read_as_zero", "derivations/inputs/expression_parser.py",
-      "    if value != 0 and float(token.text) == 0.0:", "    if False:",
+      "    if reads_as_zero(token.text):", "    if False:",
       ("tests/test_expression.py",)),
 )
 

@@ -3,8 +3,10 @@ on stderr and exit code 2 (never a traceback)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class InputError(ValueError):
@@ -60,35 +62,56 @@ def _scaled(fraction: object, exponent: int, digits: int) -> int:
     return round(value)
 
 
+def reads_as_zero(text: str) -> bool:
+    """Whether the decimal literal ``text`` is nonzero but its double is 0.0 ("1e-400"): one
+    rule for every number a user types (TOML floats, expressions' literals, --times,
+    --time-limit), which refuse it rather than compute with another number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    mantissa = text.strip().lower().partition("e")[0]
+    return value == 0.0 and any(c in "123456789" for c in mantissa)
+
+
 class _TimeLimitExceeded(BaseException):
-    """Raised by the alarm of :func:`time_limit` (a BaseException, so that no library code
-    that catches ValueError or Exception can swallow it)."""
+    """Raised by the alarm of :func:`call_with_time_limit` (a BaseException, so that no library
+    code that catches ValueError or Exception can swallow it)."""
 
 
-@contextmanager
-def time_limit(seconds: float, message: str) -> Iterator[None]:
-    """Run the body under a wall-clock limit: after ``seconds`` it is interrupted and
-    InputError(message) is raised (exit 2 at the command line). Uses SIGALRM, so it acts only
-    in the main thread of a POSIX process (elsewhere the body runs unguarded). A step stuck
-    inside one C call (a huge integer power) is interrupted only when that call returns: the
-    size guards of derivations.inputs.expression refuse those before they start."""
+def call_with_time_limit(seconds: float, message: str, function: Callable[[], T]) -> T:
+    """``function()`` under a wall-clock limit: after ``seconds`` it is interrupted and
+    InputError(message) is raised (exit 2 at the command line); ``seconds`` <= 0: no limit.
+    Uses SIGALRM, so it acts only in the main thread of a POSIX process (elsewhere the body
+    runs unguarded). A step stuck inside one C call (a huge integer power) is interrupted only
+    when that call returns: the size guards of derivations.inputs.expression refuse those
+    before they start.
+
+    A call, not a context manager, so that the alarm is caught wherever it lands: the one-shot
+    timer raises at most once, and this frame's ``try`` covers the whole window from arming to
+    disarming (a generator context manager missed an alarm that fired before its ``try``, at
+    --time-limit 1e-9, and leaked a traceback; one that fires in contextlib's ``__exit__``
+    would escape it too).
+    """
     import signal
     import threading
 
     if (seconds <= 0 or not hasattr(signal, "setitimer")
             or threading.current_thread() is not threading.main_thread()):
-        yield
-        return
+        return function()
+    armed = True
 
     def alarm(signum: int, frame: object) -> None:
-        raise _TimeLimitExceeded
+        if armed:
+            raise _TimeLimitExceeded
 
     previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        return function()
     except _TimeLimitExceeded:
         raise InputError(message) from None
     finally:
+        armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

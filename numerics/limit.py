@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from derivations.errors import InputError
+from derivations.errors import InputError, reads_as_zero
 from numerics.kernel import (
     KernelResult,
     KernelSpec,
@@ -98,6 +98,9 @@ def parse_times(text: str) -> tuple[float, ...]:
             raise TimesError(f"--times: {p[:24]!r} is not a number") from None
         if not np.isfinite(t) or t < 0:
             raise TimesError(f"--times: {p[:24]!r} must be a finite number >= 0")
+        if reads_as_zero(p):
+            raise TimesError(f"--times: {p[:24]!r} is beyond double precision (it would be "
+                             "read as 0)")
         if t > MAX_TIME:
             raise TimesError(f"--times: {t:.6g} is beyond the largest supported time "
                              f"{MAX_TIME:.0e} (the limit's quadrature error bound grows like "

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from derivations.errors import InputError
+from derivations.errors import InputError, reads_as_zero
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -73,6 +73,21 @@ def _accuracy(text: str) -> float:
             f"expected a number in (0, 1], got {_shown(text)}") from None
     if not 0.0 < value <= 1.0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {_shown(text)}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A time limit in seconds: a finite number >= 0 (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds >= 0, got {_shown(text)}") from None
+    if not 0.0 <= value < float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {_shown(text)}")
+    if reads_as_zero(text):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is beyond double precision (it would be read as 0, no limit)")
     return value
 
 
@@ -198,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word-length", type=_positive_int, metavar="L",
                    help="solve on the chain of words of length L (default: on the states)")
     p.add_argument("--out", metavar="FILE", help="write the JSON there (default: stdout)")
-    p.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
-                   help="with --exact: stop a symbolic step that runs longer than this "
-                   "(default: 60)")
+    p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="with --exact: stop a symbolic step that runs longer than this; 0 for "
+                   "no limit (default: 60)")
     _add_memory_cap(p)
 
     p = command("limit", "the infinite-width limit g_t on words")

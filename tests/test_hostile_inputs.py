@@ -50,6 +50,12 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["simulate", "--set", "run.N=" + "9" * 5000], "run.N"),  # beyond int-to-str's limit
     (["report", "--budget", "huge"], "invalid choice"),
     (["poisson", "--function", "x0", "--exact", "--time-limit", "-1"], "--time-limit"),
+    # an alarm that fired before the limit's guard was in place leaked _TimeLimitExceeded
+    (["poisson", "--function", "x0", "--exact", "--time-limit", "1e-9"], "ran past its time"),
+    # nonzero numbers that double precision reads as 0: no limit, t = 0
+    (["poisson", "--function", "x0", "--exact", "--time-limit", "1e-400"],
+     "'1e-400' is beyond double precision"),
+    (["limit", "--times", "1,1e-400"], "'1e-400' is beyond double precision"),
 ]
 ONE_STATE_CASES: list[tuple[str, list[str]]] = [
     (ONE_STATE_LAG, ["limit"]),

@@ -329,3 +329,37 @@ def test_a_function_near_the_double_limit_is_one_line_not_an_internal_error(caps
     assert main(["poisson", "--function", "1e308"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "overflow double precision" in err and "--exact" in err
+
+
+def test_time_limit_is_one_line_wherever_the_alarm_lands(tmp_path, config_file, capsys):
+    """Limits from 1 us to 30 ms put the one-shot alarm everywhere in the exact solve, from
+    before it starts to after it ends: each run either finishes (exit 0) or stops with the
+    time-limit line (exit 2), never another exit code or a traceback. At 1e-9 s the alarm
+    fired before the guard's ``try`` and leaked _TimeLimitExceeded (a traceback)."""
+    path = config_file(TWO_STATE_TOML)
+    codes = set()
+    for seconds in np.geomspace(1e-6, 3e-2, 24):
+        code, _ = _run(tmp_path, "--config", path, "--function", "x0_1*x1_1", "--exact",
+                       "--word-length", "2", "--time-limit", repr(float(seconds)))
+        err = capsys.readouterr().err
+        codes.add(code)
+        assert code in (0, 2)
+        assert "Traceback" not in err
+        if code == 2:
+            assert "ran past its time limit" in err and err.count("\n") == 1
+    assert 2 in codes  # the smallest limit does stop the solve
+    code, _ = _run(tmp_path, "--config", path, "--function", "x0_1*x1_1", "--exact",
+                   "--word-length", "2", "--time-limit", "0")  # 0: no limit
+    assert code == 0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1e-400", True), ("-2.5e-330", True), ("0.00001e-320", True), ("1_0e-400", True),
+    ("0e-400", False), ("0.0", False), ("-0.0", False), ("1e-300", False), ("5e-324", False),
+    ("inf", False), ("nan", False), ("abc", False), ("", False),
+])
+def test_reads_as_zero(text, expected):
+    """The one rule for a typed nonzero number whose double is 0.0 (derivations.errors)."""
+    from derivations.errors import reads_as_zero
+
+    assert reads_as_zero(text) is expected

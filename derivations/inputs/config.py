@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from derivations.errors import reads_as_zero
 from derivations.inputs.fields import (
     ConfigError,
     Number,
@@ -153,9 +154,7 @@ def _double(text: str) -> float:
     finite and nonzero but its double is inf or 0 (it would be read silently as another
     number: "0.0 must be > 0" for 1e-400)."""
     value = float(text)
-    mantissa = text.lower().partition("e")[0]
-    if "inf" not in text and "nan" not in text and (
-            math.isinf(value) or (value == 0 and any(c in "123456789" for c in mantissa))):
+    if "inf" not in text and "nan" not in text and (math.isinf(value) or reads_as_zero(text)):
         raise _BeyondDouble(text)
     return value
 

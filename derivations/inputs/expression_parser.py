@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from derivations.errors import reads_as_zero
 from derivations.inputs.expression import (
     FUNCTIONS,
     MAX_DEPTH,
@@ -345,7 +346,7 @@ def _number(token: _Token) -> Number:
         raise ExpressionError(
             f"number {_show(token.text)} at column {token.column} is out of range"
         )
-    if value != 0 and float(token.text) == 0.0:  # the float tiers would read another number
+    if reads_as_zero(token.text):  # the float tiers would read another number
         raise ExpressionError(
             f"number {_show(token.text)} at column {token.column} is beyond double precision "
             "(it would be read as 0.0)"

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from derivations.errors import InputError, short_number, time_limit
+from derivations.errors import InputError, call_with_time_limit, short_number
 from derivations.inputs.config import (
     Config,
     states_array,
@@ -228,8 +228,8 @@ def poisson_document(
         message = (f"--exact: the symbolic computation ran past its time limit of "
                    f"{time_limit_seconds:g} s; drop --exact for the double-precision path, or "
                    "raise --time-limit")
-        with time_limit(time_limit_seconds, message):
-            document = _solve_exact(config, _exact_values(expr, config, windows), word_length)
+        document = call_with_time_limit(time_limit_seconds, message, lambda: _solve_exact(
+            config, _exact_values(expr, config, windows), word_length))
     else:
         document = _solve_float(config, _float_values(expr, config, windows), word_length)
     document["function"] = function
@@ -242,16 +242,13 @@ def poisson_document(
 
 def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
-    limit = float(args.time_limit)
-    if not (math.isfinite(limit) and limit >= 0):
-        raise PoissonInputError(f"--time-limit: expected seconds >= 0, got {args.time_limit}")
     if args.word_length is not None and not args.exact:
         _check_word_count(config.chain.m, args.word_length)
         check_poisson(config, args.word_length, memory_cap(args.memory_cap))
     check_out_file(args.out)
     document = poisson_document(
         config, args.function, exact=bool(args.exact), word_length=args.word_length,
-        time_limit_seconds=limit,
+        time_limit_seconds=float(args.time_limit),
     )
     text = json.dumps(document, allow_nan=False, indent=1)
     write_output(text, args.out)
