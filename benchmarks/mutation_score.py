@@ -281,7 +281,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    prepare_out_dir(out_dir)\n    check_executor_flags(args, loaded.cluster)",
       ("tests/test_cluster.py",)),
     M("toml_float_underflow_read_silently", "derivations/inputs/config.py",
-      "math.isinf(value) or (value == 0 and", "math.isinf(value) or (False and",
+      "(math.isinf(value) or reads_as_zero(text))", "(math.isinf(value))",
       ("tests/test_config_files.py",)),
     M("wrong_law_is_always_uniform", "proofs_check/checks/_common.py",
       "        if total_variation(law) >= distance:", "        if True:",
