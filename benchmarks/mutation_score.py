@@ -284,7 +284,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "(math.isinf(value) or reads_as_zero(text))", "(math.isinf(value))",
       ("tests/test_config_files.py",)),
     M("wrong_law_is_always_uniform", "proofs_check/checks/_common.py",
-      "        if total_variation(law) >= distance:", "        if True:",
+      "        if separation(law) >= 1.0:", "        if True:",
       ("tests/test_uniform_stationary_law.py",)),
     M("variance_needs_bias_spans_gap_dropped", "proofs_check/checks/poisson_fluctuations.py",
       "    if room <= 0.0:", "    if False:", ("tests/test_uniform_stationary_law.py",)),
@@ -328,6 +328,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("expression_underflow_read_as_zero", "derivations/inputs/expression_parser.py",
       "    if reads_as_zero(token.text):", "    if False:",
       ("tests/test_expression.py",)),
+    M("wrong_law_ignores_mean_gap", "proofs_check/checks/_common.py",
+      "        return min(tv, gap * MEAN_GAP_SHARE / distance)", "        return tv",
+      ("tests/test_uniform_stationary_law.py",)),
+    M("poisson_wrong_law_blind_to_F", "proofs_check/checks/poisson_fluctuations.py",
+      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)",
+      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE)", ("tests/test_uniform_stationary_law.py",)),
+    M("wrong_law_variance_martingale_form", "proofs_check/checks/poisson_fluctuations.py",
+      "            rival: asymptotic_variance_from(control.pi, control.centred, control.u)}",
+      "            rival: float(control.asymptotic_variance)}",
+      ("tests/test_uniform_stationary_law.py",)),
 )
 
 

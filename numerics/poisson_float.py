@@ -48,7 +48,9 @@ class PoissonNumeric:
 
     transition (m, m); pi (m,); values (m,) = F; mean = pi(F); centred (m,) = F~; u (m,);
     Pu (m,) = P u; asymptotic_variance = 2 pi(F~ u) - pi(F~^2), computed in the equal
-    non-negative form of :func:`martingale_variance`.
+    non-negative form of :func:`martingale_variance`. Both forms assume pi is the stationary
+    law: with another law passed to :func:`poisson_solve` (a rival), u is no Poisson solution,
+    and a rival's variance is the formula (:func:`asymptotic_variance_from`), not this field.
     """
 
     transition: FloatArray

@@ -27,6 +27,10 @@ IID = ['chain.states=[[-1.0], [0.5], [1.0]]',
        'chain.transition=[["1/3","1/3","1/3"],["1/3","1/3","1/3"],["1/3","1/3","1/3"]]']
 DOUBLY_STOCHASTIC = ['chain.states=[[-1.0], [1.0]]',
                      'chain.transition=[["1/50","49/50"],["49/50","1/50"]]']
+# symmetric under x -> -x with an even target: the proof's F is odd on the words, so every
+# flip-symmetric law (the uniform one too) has nu(F) = pi(F) = 0
+PARITY = ['chain.states=[[-1.0], [1.0]]', 'chain.transition=[["1/10","9/10"],["9/10","1/10"]]',
+          'target.expression=x0*x1']
 
 
 def _total_variation(a: np.ndarray, b: np.ndarray) -> float:
@@ -102,3 +106,75 @@ def test_the_variance_rivals_needs_is_a_phrase_for_any_gap(gap, bias, half_width
     elif (gap - bias) * 1e3 >= half_width:
         factor = (half_width / (gap - bias)) ** 2
         assert text.startswith(f"about {factor:.1f}x the batches")
+
+
+def _gap(law: np.ndarray, pi: np.ndarray, values: np.ndarray) -> float:
+    return abs(float((law - pi) @ values)) / float(np.ptp(values))
+
+
+@pytest.mark.parametrize("distance", [DETERMINISTIC_LAW_DISTANCE, STATISTICAL_LAW_DISTANCE])
+def test_an_odd_function_on_a_symmetric_law_gets_a_law_with_another_mean(distance):
+    """pi symmetric under the flip s -> m - 1 - s, F odd: the uniform law is far from pi in
+    total variation but has the same mean of F, so a rival that only re-centres F is pi's own
+    prediction. The law chosen for F moves the mean by at least distance / 10 of F's range."""
+    pi = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    F = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert wrong_law(pi, distance)[0] == "uniform weights"  # the F-blind choice
+    name, law = wrong_law(pi, distance, values=F)
+    assert name != "uniform weights"
+    assert _gap(law, pi, F) >= distance / 10 and _total_variation(law, pi) >= distance
+
+
+@given(st.lists(st.floats(0.01, 1.0), min_size=2, max_size=12),
+       st.lists(st.floats(-5.0, 5.0), min_size=12, max_size=12),
+       st.sampled_from([DETERMINISTIC_LAW_DISTANCE, STATISTICAL_LAW_DISTANCE]))
+def test_the_law_for_f_meets_both_distances_whenever_a_candidate_does(weights, values, distance):
+    pi = np.array(weights) / sum(weights)
+    F = np.array(values[: pi.size])
+    name, law = wrong_law(pi, distance, values=F)
+    assert np.isclose(law.sum(), 1.0) and np.all(law >= 0)
+    if np.ptp(F) == 0:
+        return
+    m = pi.size
+    index = np.arange(1.0, m + 1.0)
+    centred = F - pi @ F
+    tilted = pi * (1 + centred / (2 * np.max(np.abs(centred))))
+    candidates = [np.full(m, 1.0 / m), index / index.sum(), index[::-1] / index.sum(),
+                  tilted / tilted.sum()]
+    if any(_total_variation(c, pi) >= distance and _gap(c, pi, F) >= distance / 10
+           for c in candidates):
+        assert _total_variation(law, pi) >= distance * (1 - 1e-12)
+        assert _gap(law, pi, F) >= distance / 10 * (1 - 1e-12)
+
+
+def test_poisson_checks_reject_the_wrong_law_on_a_sign_symmetric_chain():
+    """Before: uniform weights on the words, whose mean of the odd F is pi's, so the pathwise
+    rival stayed within the rounding tolerance (inconclusive) and the drift rival was not
+    rejected."""
+    results = {r.name: r for r in poisson_fluctuations.run(_context(PARITY))}
+    for name in ("poisson_pathwise", "poisson_drift"):
+        wrong = [r for r in results[name].rivals if "instead of pi" in r.name]
+        assert len(wrong) == 1 and "uniform weights" not in wrong[0].name
+        assert wrong[0].rejected, (name, wrong[0].reason)
+    assert results["poisson_pathwise"].verdict == "pass"
+
+
+def test_the_wrong_law_variance_is_the_formula_with_nu():
+    """The rival sigma^2 is 2 nu(F~ u) - nu(F~^2), F~ = F - nu(F), (I - P + 1 nu) u = F~
+    (module docstring of poisson_fluctuations), solved here directly. Not the solution's
+    ``asymptotic_variance``: that is the martingale form, equal to the formula only for a true
+    Poisson solution (with nu it differs, and the rival silently changed)."""
+    from numerics.poisson_float import poisson_solve
+    from proofs_check.checks.poisson_fluctuations import _wrong_variances
+
+    P = np.array([[0.2, 0.5, 0.3], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]])
+    F = np.array([1.0, -2.0, 0.5])
+    nu = np.array([0.6, 0.3, 0.1])
+    solution = poisson_solve(P, F)
+    control = poisson_solve(P, F, pi=nu)
+    centred = F - nu @ F
+    u = np.linalg.solve(np.eye(3) - P + np.outer(np.ones(3), nu), centred)
+    expected = float(nu @ (2 * centred * u - centred**2))
+    value = _wrong_variances(solution, control, "rival", solution.pi)["rival"]
+    assert abs(value - expected) <= 1e-13 * max(1.0, abs(expected))
+    assert abs(control.asymptotic_variance - expected) > 1e-3  # the two forms differ here

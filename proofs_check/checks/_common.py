@@ -147,24 +147,53 @@ DETERMINISTIC_LAW_DISTANCE = 1e-9
 STATISTICAL_LAW_DISTANCE = 0.1
 
 
-def wrong_law(pi: np.ndarray, distance: float) -> tuple[str, np.ndarray]:
+MEAN_GAP_SHARE = 10  # wrong_law: the gap |nu(F) - pi(F)| asked, as 1/10 of the distance bound
+
+
+def wrong_law(pi: np.ndarray, distance: float,
+              values: np.ndarray | None = None) -> tuple[str, np.ndarray]:
     """The law that stands in for pi in the rival "pi replaced by another law" (the Poisson
-    checks, theory.md §5): (its name, its weights, shape (m,)). The uniform law, unless it lies
-    within total variation ``distance`` of pi (a doubly stochastic chain has pi uniform, and
-    the rival would be pi itself: a rival no measurement can reject), then weights increasing,
-    then decreasing, with the state index; failing all, the farthest of the three. Chosen from
-    pi alone, before any measurement."""
+    checks, theory.md §5): (its name, its weights, shape (m,)). Chosen from pi (and F) alone,
+    before any measurement: the uniform law, unless it is too close to pi, then weights
+    increasing, then decreasing, with the state index; with ``values`` = F also pi tilted
+    towards larger F; failing all, the farthest.
+
+    "Too close": total variation below ``distance`` (a doubly stochastic chain has pi uniform,
+    and the rival would be pi itself). With ``values`` (sums of F along paths: the pathwise
+    identity, the drift, the variance) also a gap |nu(F) - pi(F)| below ``distance`` / 10 of
+    F's range: there the rival changes only the centring nu(F) (a law with nu(F) = pi(F) gives
+    a u that differs by a constant, which every such test cancels). The gap is at most the
+    total variation times the range; a tenth of that bound keeps the uniform law of the shipped
+    configurations (gap 3% and 6% of the range at total variation 0.27 and 0.25; the quick
+    budget's drift test rejects it with a margin of 0.45 in slope) and excludes a law whose
+    gap is 0, as every law symmetric under x -> -x has for an odd F on a chain with that
+    symmetry (uniform weights on the two-state chain +-1 with target x0*x1: gap 1e-17)."""
     m = pi.size
     index = np.arange(1.0, m + 1.0)
-    candidates = (("uniform weights", np.full(m, 1.0 / m)),
+    candidates = [("uniform weights", np.full(m, 1.0 / m)),
                   ("weights increasing with the state index (nu_s ~ s)", index / index.sum()),
                   ("weights decreasing with the state index (nu_s ~ m + 1 - s)",
-                   index[::-1] / index.sum()))
+                   index[::-1] / index.sum())]
+    spread = 0.0
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        spread = float(np.max(values) - np.min(values))
+        centred = values - float(pi @ values)
+        scale = float(np.max(np.abs(centred)))
+        if scale > 0.0:
+            tilted = pi * (1.0 + centred / (2.0 * scale))
+            candidates.append(("pi tilted towards larger F (nu_s ~ pi_s (1 + F~_s / "
+                               "(2 max|F~|)))", tilted / tilted.sum()))
 
-    def total_variation(law: np.ndarray) -> float:
-        return 0.5 * float(np.abs(law - pi).sum())
+    def separation(law: np.ndarray) -> float:
+        """The distance from pi in units of the one asked (>= 1: far enough)."""
+        tv = 0.5 * float(np.abs(law - pi).sum()) / distance
+        if values is None:
+            return tv
+        gap = abs(float(law @ values) - float(pi @ values)) / spread if spread > 0 else 0.0
+        return min(tv, gap * MEAN_GAP_SHARE / distance)
 
     for name, law in candidates:
-        if total_variation(law) >= distance:
+        if separation(law) >= 1.0:
             return name, law
-    return max(candidates, key=lambda candidate: total_variation(candidate[1]))
+    return max(candidates, key=lambda candidate: separation(candidate[1]))
