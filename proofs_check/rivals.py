@@ -211,8 +211,12 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                 "attained; the predicted term's coefficient vanishes for this configuration. "
                 + note)
     elif bound.accepted and not sharp_ok and test.fit.slope < a:
+        derived = details.get("leading_term_vanishes", "")
         note = ("the bound holds but the error decays faster than predicted: the leading "
-                "coefficient of the predicted term may vanish for this configuration. " + note)
+                + (f"coefficient of the predicted term vanishes on this configuration (derived: "
+                   f"{derived}), so the bound is not attained. " if derived else
+                   "coefficient of the predicted term may vanish for this configuration. ")
+                + note)
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
                     accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test), *floor),
                     details=dict(details, note=note.strip()), figures=sharp_figures)

@@ -59,6 +59,46 @@ def output_vanishes(config: Config, pairs: bool = True) -> bool:
                                    config.network.activation, _zero_groups(config))
 
 
+def limit_vanishes(config: Config) -> str:
+    """Why the limit g_t is identically 0 on this configuration (odd activation, a chain
+    symmetric under x -> -x, an even target: derivations.sign_symmetry), or "". Then so is every
+    rival limit built from the same network and chain, and the mean SGD increment of every
+    unit: the N^{beta - 1} term of the parameter drift has coefficient 0."""
+    from derivations.inputs.schema import target_expression
+    from derivations.sign_symmetry import limit_vanishes_reason
+
+    return limit_vanishes_reason(config.network.activation, config.chain.states,
+                                 config.chain.transition, target_expression(config))
+
+
+def drift_term_vanishes(config: Config, term: str) -> str:
+    """Why the leading coefficient of ``term``'s predicted rate is 0 here, or "":
+    "parameter_drift" when the limit vanishes (:func:`limit_vanishes`); "overall" when, in
+    addition, the drift term's 1 - beta is strictly the smallest rate of r (derivations.scaling
+    .predicted_rates), so that the terms left decay faster than r."""
+    import sympy as sp
+
+    from derivations import scaling
+
+    reason = limit_vanishes(config)
+    if not reason or term == "parameter_drift":
+        return reason
+    if term != "overall":
+        return ""
+    rates = scaling.predicted_rates(output_vanishes(config))
+    beta = _beta_exact(config)
+    drift = rates["parameter_drift"].subs(scaling.BETA, beta)
+    others = [rate.subs(scaling.BETA, beta) for name, rate in rates.items()
+              if name not in ("parameter_drift", "overall")]
+    return reason if all(sp.simplify(other - drift) > 0 for other in others) else ""
+
+
+def vanishing_details(reason: str) -> dict[str, str]:
+    """The details entry of a rate check whose leading coefficient is derived to vanish
+    (:func:`drift_term_vanishes`): read by proofs_check.rivals.rate_claims for its note."""
+    return {"leading_term_vanishes": reason} if reason else {}
+
+
 def level_seed(seed: int, spawn_key: int, n_units: int) -> int:
     """A root seed for the simulations of one ladder level, independent across levels."""
     sequence = np.random.SeedSequence(seed, spawn_key=(spawn_key, n_units))

@@ -42,11 +42,14 @@ from numerics.words import path_word_indices
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
+    drift_term_vanishes,
+    limit_vanishes,
     omitted_rivals_note,
     output_vanishes,
     predicted_exponent,
     replica_text,
     subleading_allowance,
+    vanishing_details,
     vanishing_terms,
 )
 from proofs_check.checks._limit import (
@@ -87,6 +90,11 @@ CLAIM = ("The trained network's output tracks the kernel-limit ODE solution: "
 SHARP_CLAIM = "The main theorem's error decays exactly like N^{-r} (the bound is attained)."
 FROZEN_CLAIM = ("The network frozen at time T, run on any fixed input word, converges to g_T on "
                 "that word at the rate O(N^{-r}).")
+ZERO_LIMIT_NOTE = ("the rival limits (the target without its lagged inputs, the kernel without "
+                   "one of its terms): g_t is identically 0 here, as {}; each rival limit is 0 "
+                   "for the same reason (the same odd network and symmetric chain, an even "
+                   "rival target), so it is the prediction itself and no measurement could "
+                   "reject it. The rate rivals remain")
 FROZEN_SHARP_CLAIM = "The frozen network's error decays exactly like N^{-r}."
 FORMULA = (r"\sup_{t \le T} E|f^N_{\lfloor Nt \rfloor} - g_t(X_{\le \lfloor Nt \rfloor})| = "
            r"O(N^{-r}),\ r = {}")
@@ -200,8 +208,10 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     L = int(limit["L"])
     claim = "claim"
     vanishing = vanishing_terms(config)  # kernel terms identically 0: no rival drops them
+    zero_limit = limit_vanishes(config)  # g = 0 and every rival limit too: none is named
     solvers = {claim: claim_solver(limit),
-               **rival_solvers(limit, config.network.trainable, vanishing)}
+               **({} if zero_limit else rival_solvers(limit, config.network.trainable,
+                                                      vanishing))}
     errors = [window_errors(level, solvers, config, L) for level in levels]
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY,)))
     fit = fit_rate(ns, [_sup_samples(e[claim]) for e in errors], power=2, rng=rng)
@@ -265,8 +275,10 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "limit_word_length_needed": needed,
               "limit_budget_choice": {"L": choice["first"][0], "delta": choice["first"][1]},
               "predicted_rate_source": "derivations.scaling.overall_rate",
-              **({"omitted_rivals": omitted_rivals_note(config, vanishing, KERNEL_RIVAL)}
+              **({"omitted_rivals": ZERO_LIMIT_NOTE.format(zero_limit)} if zero_limit else
+                 {"omitted_rivals": omitted_rivals_note(config, vanishing, KERNEL_RIVAL)}
                  if vanishing else {}),
+              **vanishing_details(drift_term_vanishes(config, "overall")),
               **divergence(levels, budget.n_ladder)}
     source = (f"{ACCEPTANCE_NOTE} interval of the weighted log-log slope over "
               f"{replica_text(budget)} replicas per N, widened by the allowance {{:.3g}} (a "

@@ -27,7 +27,13 @@ from scipy import integrate, special
 
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
-from proofs_check.checks._common import predicted_exponent, replica_text, subleading_allowance
+from proofs_check.checks._common import (
+    drift_term_vanishes,
+    predicted_exponent,
+    replica_text,
+    subleading_allowance,
+    vanishing_details,
+)
 from proofs_check.checks._simulations import divergence, ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
 from proofs_check.result import CheckResult
@@ -116,6 +122,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
               "N^-r){}")
     details = {"ladder": list(budget.n_ladder), "replicas": replicas,
                "predicted_source": "derivations.scaling.error_exponents, max_drift_scale",
+               **vanishing_details(drift_term_vanishes(config, "parameter_drift")),
                **divergence(levels, budget.n_ladder)}
     log_factor = ("sqrt(2 log N)" if gaussian_c(config) else "1 (bounded c)")
     base_rms = rate_base(

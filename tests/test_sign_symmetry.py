@@ -1,0 +1,183 @@
+"""The sign symmetry x -> -x (derivations.sign_symmetry): an odd network on a chain symmetric
+under it, with an even target, has the limit g_t = 0 and a parameter drift whose N^{beta - 1}
+term vanishes. Each derived statement is checked against an independent code path: parities
+against numeric evaluation of the target, g against numerics.limit, the vanishing mean
+increment against numerics.word_features; each with a configuration where it must not hold."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derivations.inputs.expression import FUNCTIONS
+from derivations.inputs.expression_eval import evaluate
+from derivations.inputs.expression_parser import parse_expression
+from derivations.inputs.files import load_layers
+from derivations.sign_symmetry import EVEN, ODD, function_parity, parity, state_flip
+from numerics.activations import activation_functions
+from numerics.limit import solve_limit, word_problem
+from numerics.word_features import word_features
+from proofs_check.budget import TINY
+from proofs_check.cache import Cache
+from proofs_check.checks import CheckContext
+from proofs_check.checks._common import drift_term_vanishes, limit_vanishes
+
+F = Fraction
+PARITY = ['chain.states=[[-1.0],[1.0]]', 'chain.transition=[["1/10","9/10"],["9/10","1/10"]]',
+          'target.expression=x0*x1']
+# three states, 0 its own mirror; a lag-2 even target
+THREE = ['chain.states=[[-1.0],[0.0],[1.0]]',
+         'chain.transition=[["1/2","1/4","1/4"],["1/3","1/3","1/3"],["1/4","1/4","1/2"]]',
+         'target.expression=cos(x0 + x2)*x1**2', 'limit.word_length=4']
+# d = 2: states -a, a, -b, b
+PLANE = ['chain.states=[[1.0,0.5],[-1.0,-0.5],[0.0,1.0],[0.0,-1.0]]',
+         'chain.transition=[["1/5","1/5","3/10","3/10"],["1/5","1/5","3/10","3/10"],'
+         '["1/2","1/4","1/8","1/8"],["1/4","1/2","1/8","1/8"]]',
+         'target.expression=x0_1*x1_2 + abs(x0_2)', 'limit.word_length=3']
+
+
+def _config(assignments):
+    return load_layers(None, assignments).config
+
+
+# ----------------------------------------------------------------------------- the chain
+
+
+def test_state_flip_finds_the_mirror_permutation():
+    assert state_flip([[F(-1)], [F(1)]], [[F(1, 10), F(9, 10)], [F(9, 10), F(1, 10)]]) == (1, 0)
+    three = [[F(1, 2), F(1, 4), F(1, 4)], [F(1, 3), F(1, 3), F(1, 3)], [F(1, 4), F(1, 4), F(1, 2)]]
+    assert state_flip([[-1.0], [0.0], [1.0]], three) == (2, 1, 0)
+    # P not invariant: the mirror states exist, but 0 -> 0 and 2 -> 2 differ
+    skew = [[F(1, 2), F(1, 4), F(1, 4)], [F(1, 3), F(1, 3), F(1, 3)], [F(1, 4), F(1, 2), F(1, 4)]]
+    assert state_flip([[-1.0], [0.0], [1.0]], skew) is None
+    # a state without its mirror; repeated states
+    assert state_flip([[-1.0], [0.3], [1.0]], three) is None
+    assert state_flip([[1.0], [1.0], [-1.0]], three) is None
+    plane = _config(PLANE).chain
+    assert state_flip(plane.states, plane.transition) == (1, 0, 3, 2)
+
+
+# ----------------------------------------------------------------------------- the target
+
+LEAVES = ["x0", "x1", "x2", "2", "3/4", "-x1"]
+
+
+@st.composite
+def expressions(draw, depth: int = 3) -> str:
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.sampled_from(LEAVES))
+    kind = draw(st.sampled_from(["+", "*", "/", "**", "call"]))
+    left = draw(expressions(depth - 1))
+    if kind == "call":
+        return f"{draw(st.sampled_from(FUNCTIONS))}({left})"
+    if kind == "**":
+        return f"({left})**{draw(st.sampled_from(['2', '3', '-2', 'x0*x1']))}"
+    return f"({left}) {kind} ({draw(expressions(depth - 1))})"
+
+
+@given(expressions())
+@settings(max_examples=200, deadline=None)
+def test_a_derived_parity_holds_at_random_points(text):
+    """Whenever the rules say even (odd), y(-x) = y(x) (= -y(x)) at random windows, where both
+    are finite; the rules may say neither, never the wrong one."""
+    expression = parse_expression(text, 1)
+    found = parity(expression.tree)
+    if found is None:
+        return
+    rng = np.random.default_rng(0)
+    window = rng.uniform(0.2, 1.5, size=(64, 3, 1)) * rng.choice([-1.0, 1.0], size=(64, 3, 1))
+    with np.errstate(all="ignore"):
+        y, y_flipped = evaluate(expression, window), evaluate(expression, -window)
+    ok = np.isfinite(y) & np.isfinite(y_flipped) & (np.abs(y) < 1e12)
+    expected = y[ok] if found == EVEN else -y[ok]
+    assert np.allclose(y_flipped[ok], expected, rtol=1e-9, atol=1e-12), text
+
+
+def test_parities_of_targets_and_functions():
+    assert {f: function_parity(f) for f in FUNCTIONS} == {
+        "sin": ODD, "cos": EVEN, "tan": ODD, "exp": None, "log": None, "sqrt": None,
+        "tanh": ODD, "abs": EVEN, "erf": ODD, "sigmoid": None}
+    even = ["x0*x1", "x0**2", "(x0 + x1)**2", "cos(x0)", "abs(x0)", "x0*tanh(x0)", "x0/x1",
+            "exp(x0*x1)", "x0**-2", "1"]
+    odd = ["x0", "tanh(x0)", "x0*x1*x2", "x0**3", "sin(x0*x1*x2)"]
+    odd.append("x0**3 - x0")
+    neither = ["tanh(2*x0*x1 + x0)", "x0 + 1", "sigmoid(x0)", "x0**x1", "exp(x0)",
+               "x0**3 - x0 + 1"]  # the last is 1 on {-1, 0, 1}, even there only: not recognised
+    assert {t: parity(parse_expression(t, 1).tree) for t in even + odd + neither} == {
+        **{t: EVEN for t in even}, **{t: ODD for t in odd}, **{t: None for t in neither}}
+
+
+# ----------------------------------------------------------------------------- the limit
+
+
+@pytest.mark.parametrize("assignments", [PARITY, THREE, PLANE,
+                                         [*PARITY, "network.activation=erf"],
+                                         [*PARITY, "network.activation=linear"],
+                                         [*PARITY, 'network.trainable=["w"]']])
+def test_the_derived_zero_limit_is_zero_in_numerics(assignments):
+    """numerics.limit (quadrature, spectral solve) gives g_t = 0 to rounding where the
+    derivation says so, though ybar is not 0."""
+    config = _config(assignments)
+    assert limit_vanishes(config)
+    result = solve_limit(config, times=(0.5, 2.0))
+    assert np.max(np.abs(result.problem.ybar)) > 0.1
+    assert np.max(np.abs(result.g)) <= 1e-12
+
+
+@pytest.mark.parametrize("change", ["network.activation=sigmoid", "target.expression=x0*x1 + x0",
+                                    'chain.transition=[["1/10","9/10"],["8/10","2/10"]]'])
+def test_without_one_condition_the_limit_learns(change):
+    """NEGATIVE CONTROLS: a non-odd activation, a target that is not even, a chain that is not
+    symmetric: no derived zero, and numerics.limit's g_2 is far from 0."""
+    config = _config([*PARITY, change])
+    assert limit_vanishes(config) == ""
+    assert np.max(np.abs(solve_limit(config, times=(2.0,)).g)) > 1e-2
+
+
+def test_the_mean_increment_of_every_unit_vanishes():
+    """E_pi_L[ybar S(theta; u)] = 0 and E_pi_L[ybar G^w(theta; u)] = 0 for random units on the
+    words (numerics.word_features): the mean SGD increment at g = 0, whose vanishing removes
+    the N^{beta - 1} term of the drift. NEGATIVE CONTROL: a target that is not even."""
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=(50, 1)), rng.uniform(-0.5, 0.5, size=50)
+    for assignments, vanishes in ((PARITY, True), ([*PARITY, "target.expression=x0*x1+x0"],
+                                                   False)):
+        config = _config([*assignments, "limit.word_length=5"])
+        problem = word_problem(config, 5)
+        states = np.array([[float(v) for v in s] for s in config.chain.states])
+        S, Gw, _ = word_features(5, states, w, b, activation_functions("tanh"))
+        weights = problem.pi_L * problem.ybar
+        means = np.concatenate([weights @ S, weights @ Gw[:, :, 0]])
+        assert bool(np.max(np.abs(means)) <= 1e-14) is vanishes
+        assert drift_term_vanishes(config, "parameter_drift") == limit_vanishes(config)
+
+
+def test_the_overall_rate_names_the_drift_only_when_it_binds():
+    """r = min(beta - 1/2, 1 - beta, 1/2): the drift's 1 - beta is strictly the smallest at
+    beta = 0.9 (not at beta = 0.75, where it ties with the output term, nor at 0.6)."""
+    assert drift_term_vanishes(_config([*PARITY, "network.beta=0.9"]), "overall")
+    assert drift_term_vanishes(_config([*PARITY, "network.beta=0.75"]), "overall") == ""
+    assert drift_term_vanishes(_config([*PARITY, "network.beta=0.6"]), "overall") == ""
+    assert drift_term_vanishes(_config(["network.beta=0.9"]), "overall") == ""  # default chain
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+def test_the_checks_omit_the_zero_rival_limits_and_name_the_vanishing_drift():
+    """Before: g = 0 and each rival limit 0 too, so the main theorem and the frozen network
+    stayed inconclusive ("h is within 1e-17 of g"); the drift's sharpness said its coefficient
+    "may vanish"."""
+    from proofs_check.checks import main_theorem, parameter_drift
+
+    context = CheckContext(_config(PARITY), TINY, Cache(None, salt="sign"), seed=0)
+    results = {r.name: r for r in (*main_theorem.run(context), *parameter_drift.run(context))}
+    for name in ("main_theorem", "frozen_network"):
+        assert not [r for r in results[name].rivals if "converges to the limit" in r.name]
+        assert "g_t is identically 0" in results[name].details["omitted_rivals"]
+    for name in ("parameter_drift", "parameter_drift_max"):
+        assert "x -> -x" in results[name].details["leading_term_vanishes"]
