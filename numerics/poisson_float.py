@@ -92,7 +92,7 @@ def martingale_variance(P: FloatArray, pi: FloatArray, u: FloatArray) -> float:
 
     Equal to 2 pi(F~ u) - pi(F~^2) when F~ = u - P u (expand the square: both are
     pi(u^2) - pi((P u)^2)), but a sum of non-negative terms, so it cannot round below 0: the
-    MODEL.md form subtracts two numbers of size pi(F~^2), and for an F that is constant up to
+    theory.md §5 form subtracts two numbers of size pi(F~^2), and for an F that is constant up to
     rounding it returned about -3e-30. Rows are taken ROW_BLOCK at a time, so the temporary is
     (ROW_BLOCK, m), not (m, m).
     """

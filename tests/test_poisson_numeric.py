@@ -199,7 +199,7 @@ def test_asymptotic_variance_of_a_constant_is_never_negative(chain, constant):
     (it is a variance). Bound on its size: F~ = F - pi(F) is at most (m + 2) eps |c| (an
     m-term dot product), u = Z F~ at most ||Z||_inf times that with ||Z||_inf <= 1e4 for these
     small-denominator chains (generous), and sigma^2 <= 4 max|u|^2. NEGATIVE CONTROL: the
-    MODEL.md form 2 pi(F~ u) - pi(F~^2) rounds below 0 on the default chain with F = 9
+    theory.md §5 form 2 pi(F~ u) - pi(F~^2) rounds below 0 on the default chain with F = 9
     (measured -3.2e-30 before the martingale form)."""
     P, F = chain
     m = len(F)
@@ -222,7 +222,7 @@ def test_default_chain_constant_variance_is_zero_or_positive():
 
 @given(rational_ergodic_chains())
 @settings(max_examples=20)
-def test_martingale_variance_equals_model_form(chain):
+def test_martingale_variance_equals_the_theory_form(chain):
     """pi(Var of the increment of M) = 2 pi(F~ u) - pi(F~^2) when (I - P) u = F~ (theory.md §5;
     both equal pi(u^2) - pi((P u)^2)). With the solve's residual r = F~ - (I - P) u the model
     form is the martingale form + 2 pi(r P u) - pi(r^2), so they differ by at most
