@@ -359,6 +359,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "all(sp.simplify(other - drift) > 0 for other in others)",
       "all(sp.simplify(other - drift) >= 0 for other in others)",
       ("tests/test_sign_symmetry.py",)),
+    M("tier_limit_compares_zeros", "proofs_check/checks/tiers.py",
+      "    if limit_vanishes(config):  # g = 0", "    if False:  # g = 0",
+      ("tests/test_sign_symmetry.py",)),
 )
 
 

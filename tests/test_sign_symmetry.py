@@ -181,3 +181,14 @@ def test_the_checks_omit_the_zero_rival_limits_and_name_the_vanishing_drift():
         assert "g_t is identically 0" in results[name].details["omitted_rivals"]
     for name in ("parameter_drift", "parameter_drift_max"):
         assert "x -> -x" in results[name].details["leading_term_vanishes"]
+
+
+def test_tiers_limit_compares_the_solvers_where_they_move():
+    """Before: g = 0 and the rival's g (K instead of K D) = 0, so tiers_limit was inconclusive
+    forever; now the solvers are compared on ybar + 1_{u*} and the rival is rejected."""
+    from proofs_check.checks import tiers
+
+    context = CheckContext(_config(PARITY), TINY, Cache(None, salt="sign"), seed=0)
+    result = {r.name: r for r in tiers.run(context)}["tiers_limit"]
+    assert result.verdict == "pass", result.rivals
+    assert "ybar + 1_{u*}" in result.details["note"]
