@@ -6,6 +6,7 @@ increment against numerics.word_features; each with a configuration where it mus
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import numpy as np
@@ -192,3 +193,16 @@ def test_tiers_limit_compares_the_solvers_where_they_move():
     result = {r.name: r for r in tiers.run(context)}["tiers_limit"]
     assert result.verdict == "pass", result.rivals
     assert "ybar + 1_{u*}" in result.details["note"]
+
+
+def test_rnnkl_limit_says_why_g_is_zero(tmp_path):
+    from proofs_check.cli import main
+
+    sets = [arg for a in PARITY for arg in ("--set", a)]
+    for assignments, zero in ((sets, True), ([], False)):
+        out = tmp_path / "limit.json"
+        assert main(["limit", *assignments, "--word-length", "3", "--times", "1",
+                     "--no-progress", "--out", str(out)]) == 0
+        document = json.loads(out.read_text())
+        assert (document["zero_by_symmetry"] is not None) is zero
+        assert bool(np.max(np.abs(document["g"])) <= 1e-12) is zero

@@ -4,7 +4,8 @@ Writes JSON ``{"word_length", "words": [[state indices, oldest first], ...], "pi
 "ybar": [...], "times": [...], "g": [[g_t on each word] for each time], "error_estimates":
 {...}}`` to --out, or to stdout when it is not a terminal (a terminal gets a short summary;
 proofs_check.commands._output). Extra keys: "loss" (L2(pi_L) training loss at each time),
-"alpha", "activation", "trainable". error_estimates: see numerics.limit.solve_limit
+"alpha", "activation", "trainable", "zero_by_symmetry" (why g_t = 0 identically, derived by
+derivations.sign_symmetry, else null). error_estimates: see numerics.limit.solve_limit
 ("quadrature", "truncation" and its senses "truncation_path", "truncation_words", "rounding",
 ...). Floats use Python's repr (full precision).
 ``--accuracy DELTA``: the word length is chosen as the report chooses it (the shortest up to
@@ -27,6 +28,7 @@ from typing import Any
 from numerics.costs import MemoryCap, format_bytes, memory_cap
 from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
+from proofs_check.checks._common import limit_vanishes
 from proofs_check.commands._output import check_out_file, emit, loaded_config
 from proofs_check.commands._sizes import plan_limit
 
@@ -168,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - start
     document = result_to_json(result, config)
     text = summary(result, seconds)
+    reason = limit_vanishes(config)
+    document["zero_by_symmetry"] = reason or None
+    if reason:
+        text += f"\ng_t = 0 identically on this configuration (derived): {reason}"
     if choice is not None:
         document["word_length_choice"] = choice
         line = _choice_line(choice, result.problem.word_length, L, config,
