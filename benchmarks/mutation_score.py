@@ -362,6 +362,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tier_limit_compares_zeros", "proofs_check/checks/tiers.py",
       "    if limit_vanishes(config):  # g = 0", "    if False:  # g = 0",
       ("tests/test_sign_symmetry.py",)),
+    M("lazy_sharpness_silent_on_vanishing_drift", "proofs_check/checks/lazy_training.py",
+      '    note = ("" if accepted or hi >= fastest or not derived else',
+      '    note = ("" if True else', ("tests/test_sign_symmetry.py",)),
+    M("tier_poisson_law_blind_to_F", "proofs_check/checks/tiers.py",
+      "                              values=F)  # an odd F",
+      "                              )  # an odd F",
+      ("tests/test_sign_symmetry.py",)),
 )
 
 

@@ -206,3 +206,41 @@ def test_rnnkl_limit_says_why_g_is_zero(tmp_path):
         document = json.loads(out.read_text())
         assert (document["zero_by_symmetry"] is not None) is zero
         assert bool(np.max(np.abs(document["g"])) <= 1e-12) is zero
+
+
+def test_tiers_poisson_rejects_its_rival_on_a_symmetric_chain_with_a_self_mirror_state():
+    """THREE: pi = (pi_0, pi_1, pi_0) is not uniform, so the uniform law passed the total
+    variation test, but F = x is odd and u odd too, so the uniform law moved neither the mean
+    of F nor u (rival deviation 0: inconclusive). The law is chosen by the gap in F's mean."""
+    from proofs_check.checks import tiers
+
+    context = CheckContext(_config(THREE), TINY, Cache(None, salt="sign"), seed=0)
+    result = {r.name: r for r in tiers.run(context)}["tiers_poisson"]
+    assert result.verdict == "pass"
+    (rival,) = result.rivals
+    assert "uniform weights" not in rival.name and rival.measured > 1e6 * result.tolerance
+
+
+def test_lazy_training_sharpness_says_the_drift_term_vanishes():
+    """Antisymmetric initialisation at beta = 1/2 on PARITY: the surviving orders predict
+    slopes in [-1.5, -1]; the kernel's motion decays like N^-2 (measured -2.06 at the quick
+    budget: the drift, N^-1 instead of N^-1/2, squared). A fit of motions exactly C N^-2 fails
+    the sharpness, and the result says why; on the default chain it does not."""
+    from proofs_check.checks.lazy_training import sharpness
+    from proofs_check.rivals import rate_base, rate_claims, rate_test
+    from proofs_check.stats import fit_rate
+
+    ns = np.array([256, 512, 1024, 2048])
+    noise = 1 + 0.01 * np.random.default_rng(0).standard_normal((4, 16))
+    motions = (ns[:, None] ** -2.0) * noise
+    fit = fit_rate(ns, motions ** 2, power=2, rng=np.random.default_rng(1))
+    test = rate_test(fit, -0.5, 0.05, [16] * 4)
+    base = rate_base(name="lazy_training", claim="c", equation="e", quantity="q",
+                     tolerance_source="s")
+    bound, _ = rate_claims(test, base=base, sharp_claim="sharp")
+    for assignments, derived in ((PARITY, True), ([], False)):
+        config = _config([*assignments, "network.beta=0.5", "network.antisymmetric=true"])
+        sharp = sharpness(test, bound, config)
+        assert sharp.verdict == "fail" and sharp.window[1] < -1.5
+        assert ("leading_term_vanishes" in sharp.details) is derived
+        assert ("not attained" in sharp.details.get("note", "")) is derived

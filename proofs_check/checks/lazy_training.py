@@ -37,6 +37,7 @@ from numerics.words import enumerate_words
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
+    drift_term_vanishes,
     predicted_exponent,
     replica_text,
     spread_indices,
@@ -202,11 +203,18 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
               exponent_rival(test, fastest - RIVAL_SHIFT,
                              f"rate 1/4 faster than the fastest surviving term "
                              f"(exponent {fastest - RIVAL_SHIFT:.4g})"))
+    accepted = bool(lo <= slowest and hi >= fastest)
+    derived = drift_term_vanishes(config, "parameter_drift")
+    note = ("" if accepted or hi >= fastest or not derived else
+            "the kernel moves faster to 0 than every surviving order predicts: each order "
+            "carries the parameter drift, whose N^(beta - 1) term vanishes on this "
+            f"configuration (derived: {derived}), so the orders are not attained")
     return dataclasses.replace(
         bound, name=f"{NAME}_sharpness", claim=SHARP_CLAIM, prediction=slowest,
         quantity=f"slope in [{fastest:.4g}, {slowest:.4g}] (the surviving orders)",
-        accepted=bool(lo <= slowest and hi >= fastest), rivals=rivals, figures=(),
-        details=dict(bound.details, predicted_interval=[fastest, slowest]))
+        accepted=accepted, rivals=rivals, figures=(),
+        details=dict(bound.details, predicted_interval=[fastest, slowest],
+                     **({"note": note, "leading_term_vanishes": derived} if note else {})))
 
 
 def surviving_orders(config) -> tuple[float, float]:

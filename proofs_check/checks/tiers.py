@@ -22,7 +22,9 @@
   error <= 1e-13 (the generated-code contract).
 Negative controls (same tests): single-precision evaluation of the generated code; the double
 Poisson solution with another law instead of pi (uniform weights unless pi is uniform up to
-rounding, as for a doubly stochastic chain: checks._common.wrong_law); the double kernel
+rounding, as for a doubly stochastic chain, or the uniform mean of F is pi's, as for the odd F
+of a sign-symmetric chain, where u would change by nothing: checks._common.wrong_law); the
+double kernel
 without its b term (w term when b is frozen); the double limit without the pi_L weights
 (g = (I - exp(-alpha t K)) ybar).
 """
@@ -103,7 +105,8 @@ def _poisson(context: CheckContext) -> CheckResult:
     P = transition_matrix(config)
     F = np.array([float(f) for f in F_exact])
     double = poisson_solve(P, F)
-    law_name, law = wrong_law(np.array([float(v) for v in exact.pi]), DETERMINISTIC_LAW_DISTANCE)
+    law_name, law = wrong_law(np.array([float(v) for v in exact.pi]), DETERMINISTIC_LAW_DISTANCE,
+                              values=F)  # an odd F on a symmetric chain: not a symmetric law
     wrong = poisson_solve(P, F, pi=law)
     # u_exact rounded to double adds eps/2 relative per entry.
     tolerance = z_norm * residual_bound(double) + 4 * EPS * float(np.max(np.abs(u_exact))) \
