@@ -369,6 +369,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                              values=F)  # an odd F",
       "                              )  # an odd F",
       ("tests/test_sign_symmetry.py",)),
+    M("variance_candidates_share_one_law", "proofs_check/checks/poisson_fluctuations.py",
+      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)",
+      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)",
+      ("tests/test_uniform_stationary_law.py",)),
 )
 
 

@@ -178,3 +178,33 @@ def test_the_wrong_law_variance_is_the_formula_with_nu():
     value = _wrong_variances(solution, control, "rival", solution.pi)["rival"]
     assert abs(value - expected) <= 1e-13 * max(1.0, abs(expected))
     assert abs(control.asymptotic_variance - expected) > 1e-3  # the two forms differ here
+
+
+# d = 3, symmetric under x -> -x, even target: the proof's F is odd and its variance rivals are
+# too close, so the variance is tested on ybar (even), whose own wrong law is the uniform one
+CUBE = ['chain.states=[[1.0,0.0,0.5],[-1.0,0.0,-0.5],[0.0,1.0,0.0],[0.0,-1.0,0.0]]',
+        'chain.transition=[["1/4","1/4","1/4","1/4"],["1/4","1/4","1/4","1/4"],'
+        '["1/2","1/4","1/8","1/8"],["1/4","1/2","1/8","1/8"]]',
+        'target.expression=x0_1*x0_2 + x1_3**2']
+
+
+def test_the_variance_function_gets_its_own_wrong_law():
+    """Before: the law chosen for the proof's F was used for every candidate function; on CUBE
+    that law (pi tilted towards larger F) put the indicator's wrong-law variance 2% from
+    sigma^2, and poisson_variance stayed inconclusive at the quick budget."""
+    from proofs_check.checks.poisson_fluctuations import (
+        SEPARATION,
+        _problem,
+        _wrong_variances,
+        variance_function,
+    )
+
+    context = _context(CUBE)
+    _, Q, pi_L, F, _ = _problem(context)
+    name, values, solution, control, rival = variance_function(Q, pi_L, F, context)
+    assert name.startswith("ybar")
+    law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
+    assert np.array_equal(control.pi, law) and law_name in rival
+    sigma2 = solution.asymptotic_variance
+    assert all(abs(v - sigma2) >= SEPARATION * sigma2
+               for v in _wrong_variances(solution, control, rival, pi_L).values())

@@ -32,7 +32,7 @@ variance: the wrong-law sigma^2 and the i.i.d. variance pi(F~^2) (Poisson correc
 both by the same interval. The variance formula holds for every F; it is tested on the
 proof's F unless a rival's variance is within 10% of sigma^2 there (no feasible budget could
 tell them apart), else on ybar or a word indicator (:func:`variance_function`, exact
-quantities only, fixed before any Monte Carlo).
+quantities only, fixed before any Monte Carlo), each candidate with its own wrong law.
 """
 
 from __future__ import annotations
@@ -171,13 +171,14 @@ def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
             rival: asymptotic_variance_from(control.pi, control.centred, control.u)}
 
 
-def variance_function(Q, pi_L, F, context, law: np.ndarray, rival: str):
+def variance_function(Q, pi_L, F, context):
     """The function whose asymptotic variance is tested: the proof's F, unless one of the two
     rival variances lies within 10% of its sigma^2 (then no feasible budget tells them apart),
     in which case the first of ybar and the indicator of the most probable word for which both
-    rivals are 10% away; failing all, the one whose nearer rival is farthest. Chosen from exact
-    quantities only, before any Monte Carlo: (name, F, solution, wrong-law solution); ``law``
-    the wrong law (checks._common.wrong_law), ``rival`` its rival's name."""
+    rivals are 10% away; failing all, the one whose nearer rival is farthest. Each function has
+    its own wrong law (checks._common.wrong_law, chosen by the gap in that function's mean).
+    Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
+    solution, the wrong-law rival's name)."""
     from proofs_check.checks._limit import limit_on_words
 
     limit = limit_on_words(context)
@@ -186,16 +187,17 @@ def variance_function(Q, pi_L, F, context, law: np.ndarray, rival: str):
     for name, values in (("the proof's F = (ybar - g_t) A(x*, .)", F),
                          ("ybar, the target's conditional mean", limit["ybar"]),
                          ("the indicator of the most probable word", indicator)):
+        law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
+        rival = control_name(law_name)
         solution = poisson_solve(Q, values, pi=pi_L)
         control = poisson_solve(Q, values, pi=law)
         sigma2 = solution.asymptotic_variance
         gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
                 for v in _wrong_variances(solution, control, rival, pi_L).values()]
-        candidates.append((min(gaps), name, values, solution, control))
+        candidates.append((min(gaps), name, values, solution, control, rival))
         if min(gaps) >= SEPARATION:
-            return name, values, solution, control
-    _, name, values, solution, control = max(candidates, key=lambda c: c[0])
-    return name, values, solution, control
+            return name, values, solution, control, rival
+    return max(candidates, key=lambda c: c[0])[1:]
 
 
 def _variance_needs(gap: float, bias: float, half_width: float) -> str:
@@ -325,8 +327,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     pathwise = _pathwise(solution, control, rival, words)
     context.progress(0.2)
     many = _paths(context, P, budget.poisson_replicas, budget.poisson_steps, L, 1)
-    name, F_v, solution_v, control_v = variance_function(Q, pi_L, F, context, law, rival)
-    variance = _variance(solution_v, control_v, rival, Q, F_v, pi_L, many)
+    name, F_v, solution_v, control_v, rival_v = variance_function(Q, pi_L, F, context)
+    variance = _variance(solution_v, control_v, rival_v, Q, F_v, pi_L, many)
     variance = dataclasses.replace(variance, details=dict(
         variance.details, function=name,
         note=f"F = {name} (both rival variances at least 10% from sigma^2, else the function "
