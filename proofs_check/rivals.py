@@ -206,17 +206,20 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
                     details=details)
     sharp_ok = bool(lo <= a <= hi)
     note = details.get("note", "")
+    derived = details.get("leading_term_vanishes", "")  # checks._common.vanishing_details
     if test.fit.identically_zero:
         note = ("the error is exactly 0 at every N: the bound holds trivially and is not "
                 "attained; the predicted term's coefficient vanishes for this configuration. "
                 + note)
     elif bound.accepted and not sharp_ok and test.fit.slope < a:
-        derived = details.get("leading_term_vanishes", "")
         note = ("the bound holds but the error decays faster than predicted: the leading "
                 + (f"coefficient of the predicted term vanishes on this configuration (derived: "
                    f"{derived}), so the bound is not attained. " if derived else
                    "coefficient of the predicted term may vanish for this configuration. ")
                 + note)
+    elif derived:  # the data do not show it (yet): the derived fact is stated all the same
+        note = (f"the leading coefficient of the predicted term vanishes on this configuration "
+                f"(derived: {derived}), so the bound is not expected to be attained. " + note)
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
                     accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test), *floor),
                     details=dict(details, note=note.strip()), figures=sharp_figures)

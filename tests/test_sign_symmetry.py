@@ -244,3 +244,23 @@ def test_lazy_training_sharpness_says_the_drift_term_vanishes():
         assert sharp.verdict == "fail" and sharp.window[1] < -1.5
         assert ("leading_term_vanishes" in sharp.details) is derived
         assert ("not attained" in sharp.details.get("note", "")) is derived
+
+
+def test_an_inconclusive_sharpness_still_states_the_derived_vanishing():
+    """A fit whose window holds both the prediction and the faster rival (inconclusive): the
+    sharpness note says the leading coefficient vanishes (derived) all the same; without the
+    derivation it says nothing of the kind."""
+    from proofs_check.rivals import rate_base, rate_claims, rate_test
+    from proofs_check.stats import fit_rate
+
+    ns = np.array([128, 256, 512])
+    noise = np.exp(0.6 * np.random.default_rng(2).standard_normal((3, 8)))
+    fit = fit_rate(ns, (ns[:, None] ** -0.35 * noise) ** 2, power=2,
+                   rng=np.random.default_rng(3))
+    test = rate_test(fit, -0.25, 0.05, [8] * 3)
+    for details, derived in (({"leading_term_vanishes": "a reason"}, True), ({}, False)):
+        base = rate_base(name="x", claim="c", equation="e", quantity="q", tolerance_source="s",
+                         details=details)
+        _, sharp = rate_claims(test, base=base, sharp_claim="sharp")
+        assert sharp.verdict == "inconclusive"
+        assert ("(derived: a reason)" in sharp.details["note"]) is derived
