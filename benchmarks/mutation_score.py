@@ -376,6 +376,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("derived_vanishing_only_on_failure", "proofs_check/rivals.py",
       "    elif derived:  # the data do not show it", "    elif False:  # the data do not show it",
       ("tests/test_sign_symmetry.py",)),
+    M("sweep_notes_of_every_result", "proofs_check/sweep_output.py",
+      "if r.verdict == \"fail\"\n                     and r.details.get(\"note\")",
+      "if r.details.get(\"note\")",
+      ("tests/test_sweep.py",)),
 )
 
 

@@ -81,6 +81,22 @@ def _rows(sweep: Sweep) -> list[list[str]]:
     return rows
 
 
+def _notes(sweep: Sweep) -> list[str]:
+    """What the table leaves out: the note of every failed result (why it failed: a vanishing
+    coefficient, derived or not, a limit that was not accurate enough) and every omitted rival
+    (a rival that would be the prediction itself), one line each, as in the report."""
+    notes = []
+    for point in sweep.points:
+        for r in point.report.results:
+            parts = [f"note: {r.details['note']}" if r.verdict == "fail"
+                     and r.details.get("note") else "",
+                     f"rivals omitted: {r.details['omitted_rivals']}"
+                     if r.details.get("omitted_rivals") else ""]
+            notes += [f"{_label(point.values)}, {r.name} ({r.verdict.upper()}), {part}"
+                      for part in parts if part]
+    return notes
+
+
 HEADER = ["point", "result", "prediction", f"measured [{CI_LABEL}]", "acceptance window", "verdict",
           "rivals"]
 
@@ -95,6 +111,9 @@ def sweep_markdown(sweep: Sweep) -> str:
              "pass: its window also holds a rival.", "",
              "![phase diagram](figures/phase_diagram.png)", ""]
     lines += markdown_table(HEADER, _rows(sweep))
+    notes = _notes(sweep)
+    if notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
     return "\n".join(lines)
 
 
@@ -103,11 +122,13 @@ def sweep_html(sweep: Sweep, png: bytes) -> str:
                     for row in _rows(sweep))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
     image = base64.b64encode(png).decode()
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in _notes(sweep))
+    notes = f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""
     title = html.escape(", ".join(v.field for v in sweep.varied))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep over {title}</title>"
             f"</head><body><h1>Sweep over {title}</h1><p>{html.escape(PREDICTION_NOTE)}</p>"
             f"<img alt='phase diagram' src='data:image/png;base64,{image}'>"
-            f"<table border='1'><tr>{head}</tr>{table}</table></body></html>\n")
+            f"<table border='1'><tr>{head}</tr>{table}</table>{notes}</body></html>\n")
 
 
 def _prediction_curve(sweep: Sweep, zero_output: bool, term: str, xs: np.ndarray

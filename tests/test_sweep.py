@@ -312,3 +312,31 @@ def test_a_second_field_has_its_own_row_and_every_prediction_is_drawn(small_swee
         import matplotlib.pyplot as plt
 
         plt.close(figure)
+
+
+def test_the_notes_the_table_leaves_out_are_listed(small_sweep):
+    """A failed result's note (why it failed) and an omitted rival are not in the table's
+    columns: the sweep lists them under "Notes", in markdown and HTML; a passing result's
+    note is not listed."""
+    import dataclasses
+
+    from proofs_check.sweep_output import sweep_html
+
+    _, sweep, _, _ = small_sweep
+    point = sweep.points[0]
+    first, second, *rest = point.report.results
+    failed = dataclasses.replace(first, accepted=False,
+                                 details=dict(first.details, note="a <derived> reason"))
+    omitted = dataclasses.replace(second, details=dict(second.details, note="not listed",
+                                                       omitted_rivals="a rival that is g"))
+    report = dataclasses.replace(point.report, results=(failed, omitted, *rest))
+    changed = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),
+                                                 *sweep.points[1:]))
+    markdown = sweep_markdown(changed)
+    assert "## Notes" in markdown
+    assert f"- network.beta = 0.6, {first.name} (FAIL), note: a <derived> reason" in markdown
+    assert (f"- network.beta = 0.6, {second.name} ({omitted.verdict.upper()}), rivals omitted: "
+            "a rival that is g") in markdown
+    assert "not listed" not in markdown
+    html_text = sweep_html(changed, b"\x89PNG")
+    assert "a &lt;derived&gt; reason" in html_text and "<h2>Notes</h2>" in html_text
