@@ -380,6 +380,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if r.verdict == \"fail\"\n                     and r.details.get(\"note\")",
       "if r.details.get(\"note\")",
       ("tests/test_sweep.py",)),
+    M("no_recurrence_keeps_the_identical_rival", "proofs_check/checks/_limit.py",
+      "        if int(config.target.lag) > 0 and kernel_reads_past(config):",
+      "        if int(config.target.lag) > 0:", ("tests/test_degenerate_configs.py",)),
+    M("kernel_reads_past_ignores_zero_groups", "derivations/kernel_dependence.py",
+      "    return any(bool(expr.xreplace(zero).free_symbols & past)",
+      "    return any(bool(expr.free_symbols & past)", ("tests/test_degenerate_configs.py",)),
 )
 
 

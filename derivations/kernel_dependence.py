@@ -132,3 +132,26 @@ def initial_output_vanishes(antisymmetric: bool, activation: str,
     f^N - g_t is absent, as with antisymmetric initialisation (derivations.scaling)."""
     return (antisymmetric or "c" in zero_groups
             or kernel_vanishes(("c",), activation, tuple(zero_groups)))
+
+
+@lru_cache(maxsize=64)
+def kernel_reads_past(trainable: tuple[str, ...], frozen_zero: tuple[str, ...]) -> bool:
+    """theory.md §2-§3: whether the kernel integrand of the ``trainable`` groups depends on an
+    input before the current one when the groups in ``frozen_zero`` stay at 0 (drawn at 0 and
+    never trained). Read off the recursion unrolled over three inputs
+    (derivations.tangents.unrolled_tangents) with those parameters set to 0: with b at 0,
+    z = w . x_0, so S and G^w read the current input alone (no recurrence) and the kernel is a
+    function of the current inputs of its two words; then the limit of a target is the limit
+    of its conditional mean given the current input, E[Y_0 | X_0]."""
+    groups = tuple(g for g in GROUPS if g in trainable)
+    unit = unit_symbols(1)
+    inputs = [(sp.Symbol(f"x{k}_1", real=True),) for k in (2, 1, 0)]
+    past = {inputs[0][0], inputs[1][0]}
+    s, gw, gb = unrolled_tangents(unit, inputs)[-1]
+    zero = {p: sp.Integer(0) for g in frozen_zero if g in GROUPS and g not in trainable
+            for p in trainable_parameters(unit, (g,))}
+    ks = kernel_symbols(1)
+    integrand = derive_kernel_integrand(1, groups)
+    features = {ks.s: s, ks.gw[0]: gw[0], ks.gb: gb}
+    return any(bool(expr.xreplace(zero).free_symbols & past)
+               for symbol, expr in features.items() if symbol in integrand.free_symbols)

@@ -256,3 +256,52 @@ def test_a_deterministic_rival_that_cannot_be_rejected_asks_for_another_configur
         assert result.measured == 0.0 and result.verdict == "inconclusive"
         assert [r.needs for r in result.unrejected] == [DETERMINISTIC_NEEDS]
         assert "a larger budget" not in verdict_explanation(result)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])
+def test_the_kernel_reads_the_past_exactly_when_the_empirical_kernel_does(activation):
+    """kernel_reads_past against the numerics: two three-symbol words with the same current
+    input and different pasts give the same empirical-kernel rows (numerics.tangent_kernel)
+    for every unit draw iff the derivation says the kernel reads the current input only (b
+    drawn at 0 and frozen: no recurrence)."""
+    from derivations.kernel_dependence import kernel_reads_past
+
+    config = load_config(None)
+    config = config.replace(network=dataclasses.replace(config.network, activation=activation))
+    inputs = np.array([[[-1.0], [0.3], [1.0]], [[1.0], [-1.0], [1.0]], [[0.3], [0.3], [-1.0]]])
+    rng = np.random.default_rng(4)
+    for groups in ALL_SUBSETS:
+        for zero in ((), ("b",), ("w",)):
+            if kernel_vanishes(groups, activation, zero):
+                continue
+            # a group drawn at 0 but trained still reads the past once it moves: the check
+            # concerns groups that stay at 0, so trained zero groups are drawn away from 0
+            stays = tuple(g for g in zero if g not in groups)
+            c, w, b = _units(rng, stays)
+            K = empirical_kernel(config, c, w, b, inputs, groups)
+            same = bool(np.allclose(K[0], K[1], rtol=0, atol=1e-14))
+            assert same is not kernel_reads_past(groups, zero), (groups, zero)
+    assert kernel_reads_past(("c", "w"), ("b",)) is False
+    assert kernel_reads_past(("c", "w", "b"), ("b",)) is True  # b trained: it moves off 0
+
+
+def test_without_recurrence_the_wrong_target_is_read_one_step_late():
+    """b drawn at 0 and frozen, a target with a lag: g is the limit of E[Y_0 | X_0] already, so
+    the rival "without its lagged inputs" was the prediction itself (within 1e-16: main theorem
+    and frozen network inconclusive forever); the rival is E[Y_0 | X_0] read at X_{-1}, far
+    from g."""
+    from proofs_check.checks._limit import limit_on_words
+
+    config = load_config(None, ["init.b_max=0", 'network.trainable=["c","w"]',
+                                "network.activation=erf"])
+    limit = limit_on_words(CheckContext(config, TINY, Cache(None, salt="b0"), seed=0))
+    assert "read one step late" in str(limit["wrong_target_name"])
+    pi_L = limit["pi_L"]
+    m = 3
+    last = np.arange(pi_L.size) % m
+    previous = (np.arange(pi_L.size) // m) % m
+    # the rival target depends on the previous symbol only, through E[Y_0 | X_0 = that symbol]
+    means = np.bincount(last, pi_L * limit["ybar"], m) / np.bincount(last, pi_L, m)
+    assert np.allclose(limit["ybar_wrong"], means[previous], rtol=0, atol=1e-14)
+    default = limit_on_words(CheckContext(load_config(None), TINY, Cache(None, salt="b0"), 0))
+    assert "without its lagged inputs" in str(default["wrong_target_name"])

@@ -155,6 +155,16 @@ def vanishing_terms(config) -> tuple[str, ...]:
                  and kernel_vanishes((g,), config.network.activation, zero))
 
 
+def kernel_reads_past(config) -> bool:
+    """Whether the kernel reads inputs before the current one on this configuration: not when
+    b is drawn at 0 and frozen (no recurrence: derivations.kernel_dependence.kernel_reads_past).
+    Then the limit of a target with lags is that of E[Y_0 | X_0], and a rival "the target
+    without its lagged inputs" would be the prediction itself."""
+    from derivations.kernel_dependence import kernel_reads_past as reads_past
+
+    return reads_past(tuple(config.network.trainable), _zero_groups(config))
+
+
 def omitted_rivals_note(config, vanishing: tuple[str, ...], rival: str) -> str:
     """The sentence a check shows when it omits the rivals ``rival`` (a phrase with "{}" for
     the group) of the kernel terms in ``vanishing`` (:func:`vanishing_terms`); "" when none."""

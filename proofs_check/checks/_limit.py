@@ -14,7 +14,9 @@ length falls short (up to the config's cap).
 Rival limits (:func:`rival_problems`), each the solution of the same ODE with one ingredient
 wrong:
 * the wrong target: ybar without its lagged inputs, E[Y_0 | X_0] (targets with lags), or the
-  target read one step late, y(X_{-1}) (targets without lags);
+  target read one step late, y(X_{-1}) (targets without lags); for a network without
+  recurrence (b drawn at 0 and frozen: checks._common.kernel_reads_past) g is already the
+  limit of E[Y_0 | X_0], so the rival is E[Y_0 | X_0] read one step late;
 * the kernel with one term removed: A - A_c, A - A_w, A - A_b for each trainable group (with a
   single trainable group: no learning at all, g = 0).
 """
@@ -30,6 +32,7 @@ from numerics.simulate import time_to_step
 from numerics.truncation import SENSES, truncation_tail
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
+from proofs_check.checks._common import kernel_reads_past
 from proofs_check.checks._word_length import CHECK_SENSES, difference_arrays
 from proofs_check.stats import RateFit
 
@@ -158,9 +161,13 @@ def limit_job(context: CheckContext, targets: Mapping[str, float] | None = None,
         result, delta, info = select_limit(config, accuracy, tuple(times), first=first)
         problem = result.problem
         m = problem.P.shape[0]
-        if int(config.target.lag) > 0:
+        if int(config.target.lag) > 0 and kernel_reads_past(config):
             wrong_name = "the target without its lagged inputs, E[Y_0 | X_0]"
             ybar_wrong = _ybar_without_lags(problem.ybar, problem.pi_L, m)
+        elif int(config.target.lag) > 0:  # no recurrence: g is already E[Y_0 | X_0]'s limit
+            wrong_name = "E[Y_0 | X_0] read one step late, at X_{-1}"
+            ybar_wrong = _ybar_one_step_late(_ybar_without_lags(problem.ybar, problem.pi_L, m),
+                                             m)
         else:
             wrong_name = "the target read one step late, y(X_{-1})"
             ybar_wrong = _ybar_one_step_late(problem.ybar, m)
