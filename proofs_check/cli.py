@@ -13,7 +13,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from derivations.errors import InputError, reads_as_zero
 
@@ -64,31 +64,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _accuracy(text: str) -> float:
-    """A target error of the limit g_t: a finite number in (0, 1]."""
+def _real(text: str, expected: str, accepts: Callable[[float], bool]) -> float:
+    """A number typed on the command line: ``float(text)`` when ``accepts`` it (nan fails
+    every comparison), else one line "expected <expected>, got <text>"; a nonzero number that
+    double precision reads as 0 (derivations.errors.reads_as_zero) is refused as such."""
     try:
         value = float(text)
     except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}") from None
+    if reads_as_zero(text):
         raise argparse.ArgumentTypeError(
-            f"expected a number in (0, 1], got {_shown(text)}") from None
-    if not 0.0 < value <= 1.0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {_shown(text)}")
+            f"{_shown(text)} is beyond double precision (it would be read as 0)")
+    if not accepts(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {_shown(text)}")
     return value
+
+
+def _accuracy(text: str) -> float:
+    """A target error of the limit g_t: a finite number in (0, 1]."""
+    return _real(text, "a number in (0, 1]", lambda value: 0.0 < value <= 1.0)
 
 
 def _seconds(text: str) -> float:
     """A time limit in seconds: a finite number >= 0 (0: no limit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected seconds >= 0, got {_shown(text)}") from None
-    if not 0.0 <= value < float("inf"):  # also rejects nan
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {_shown(text)}")
-    if reads_as_zero(text):
-        raise argparse.ArgumentTypeError(
-            f"{_shown(text)} is beyond double precision (it would be read as 0, no limit)")
-    return value
+    return _real(text, "seconds >= 0", lambda value: 0.0 <= value < float("inf"))
 
 
 def _nonnegative_int(text: str) -> int:
