@@ -24,9 +24,8 @@ Negative controls (same tests): single-precision evaluation of the generated cod
 Poisson solution with another law instead of pi (uniform weights unless pi is uniform up to
 rounding, as for a doubly stochastic chain, or the uniform mean of F is pi's, as for the odd F
 of a sign-symmetric chain, where u would change by nothing: checks._common.wrong_law); the
-double kernel
-without its b term (w term when b is frozen); the double limit without the pi_L weights
-(g = (I - exp(-alpha t K)) ybar).
+double kernel without its b term (w term when b is frozen); the double limit without the pi_L
+weights (g = (I - exp(-alpha t K)) y).
 """
 
 from __future__ import annotations
@@ -234,7 +233,8 @@ def _limit(context: CheckContext) -> CheckResult:
         "mpmath matrix exponential.",
         "limit_ode", "max |g_double - g_mpmath| over words and t in {T/2, T}",
         float(np.max(np.abs(g - reference))), tolerance,
-        "10 x the rounding estimate n eps (1 + alpha t |M|) max|ybar| of numerics.limit",
+        "10 x the rounding estimate n eps (1 + alpha t |M|) max|y| of numerics.limit, y the "
+        "target compared (ybar, or ybar + 1_{u*})",
         "limit ODE without the pi_L weights (K instead of K D)",
         float(np.max(np.abs(wrong - reference))),
         {"words": n, "times": list(times), **details},
