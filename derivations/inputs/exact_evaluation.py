@@ -15,7 +15,7 @@ the given numbers, and every node is checked *before* the next operation is buil
   exp(-1e300) would carry unbounded exact work into the Poisson solve.
 
 What still runs away (a step no estimate foresaw) is ended by the wall-clock guard of
-derivations.errors.time_limit around the whole exact path.
+derivations.errors.call_with_time_limit around the whole exact path.
 """
 
 from __future__ import annotations
