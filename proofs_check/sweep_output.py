@@ -84,14 +84,17 @@ def _rows(sweep: Sweep) -> list[list[str]]:
 def _notes(sweep: Sweep) -> list[str]:
     """What the table leaves out: the note of every failed result (why it failed: a vanishing
     coefficient, derived or not, a limit that was not accurate enough) and every omitted rival
-    (a rival that would be the prediction itself), one line each, as in the report."""
+    (a rival that would be the prediction itself; once per point, though a bound and its
+    sharpness both carry it), one line each, as in the report."""
     notes = []
     for point in sweep.points:
+        omitted = set()  # a bound and its sharpness omit the same rivals: listed once
         for r in point.report.results:
             parts = [f"note: {r.details['note']}" if r.verdict == "fail"
                      and r.details.get("note") else "",
                      f"rivals omitted: {r.details['omitted_rivals']}"
-                     if r.details.get("omitted_rivals") else ""]
+                     if r.details.get("omitted_rivals") not in (None, "", *omitted) else ""]
+            omitted.add(r.details.get("omitted_rivals"))
             notes += [f"{_label(point.values)}, {r.name} ({r.verdict.upper()}), {part}"
                       for part in parts if part]
     return notes

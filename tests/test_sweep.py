@@ -340,3 +340,17 @@ def test_the_notes_the_table_leaves_out_are_listed(small_sweep):
     assert "not listed" not in markdown
     html_text = sweep_html(changed, b"\x89PNG")
     assert "a &lt;derived&gt; reason" in html_text and "<h2>Notes</h2>" in html_text
+
+
+def test_an_omitted_rival_is_listed_once_per_point(small_sweep):
+    """A bound and its sharpness carry the same "rivals omitted" text: one line, not two."""
+    import dataclasses
+
+    _, sweep, _, _ = small_sweep
+    point = sweep.points[0]
+    results = tuple(dataclasses.replace(r, details=dict(r.details, omitted_rivals="the same"))
+                    for r in point.report.results)
+    report = dataclasses.replace(point.report, results=results)
+    changed = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),
+                                                 *sweep.points[1:]))
+    assert sweep_markdown(changed).count("rivals omitted: the same") == 1
