@@ -42,6 +42,7 @@ from proofs_check.executor import (
 )
 
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a job
+SUBMIT_TIMEOUT = 120.0  # seconds for the batch system's submit command to accept or refuse a job
 CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler unless --connect-timeout says otherwise
 MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
 MAX_JOBS = 1000
@@ -173,6 +174,46 @@ def require_submit_command(spec: ClusterSpec) -> None:
             "(which overrides [cluster])")
 
 
+def submit_jobs(cluster: Any, spec: ClusterSpec, timeout: float = SUBMIT_TIMEOUT) -> None:
+    """Submit ``spec.jobs`` batch jobs to ``cluster`` (:func:`jobqueue_cluster`) and wait until
+    the batch system has accepted or refused every one: not until they start (a queued job may
+    wait for hours), only for its submit command to answer. A refusal (a wrong account, queue or
+    directive) or a submit command silent for ``timeout`` seconds is one ExecutorError line with
+    the batch system's own message, and the jobs already accepted are cancelled.
+
+    ``cluster.scale`` submits in a background task: a refused job logged tracebacks there and the
+    command waited for workers that never came (seen: an sbatch that exits 1). So the job specs
+    are added as ``scale`` adds them and the cluster's own state correction, the step that runs
+    the submit commands, is awaited here (``distributed.deploy.SpecCluster``; tests/distributed
+    check it with fake sbatch and qsub commands)."""
+    while len(cluster.worker_spec) < spec.jobs:  # one entry per batch job (dask-jobqueue)
+        cluster.worker_spec.update(cluster.new_worker_spec())
+    command = SUBMIT_COMMANDS[spec.system]
+    try:
+        cluster.sync(cluster._correct_state, callback_timeout=timeout)
+    except Exception as err:  # the submit command's RuntimeError, a timeout, ...
+        status = require_distributed().core.Status
+        for job in list(cluster._created):  # every job object, submitted or not
+            # close() cancels the accepted jobs, then asserts that every job still alive is
+            # closing or failed (the error's traceback holds them): Job.close does not say so
+            job.status = status.failed if getattr(job, "job_id", None) is None else status.closing
+        cluster.close()
+        raise ExecutorError(f'[cluster] system = "{spec.system}": {command} '
+                            f"{_submit_failure(err, timeout)}") from None
+
+
+def _submit_failure(err: Exception, timeout: float) -> str:
+    """What went wrong with a submission, in a phrase: the submit command's first line on
+    stderr (dask-jobqueue quotes it after "stderr:"), else the error's first line."""
+    text = str(err)
+    if isinstance(err, TimeoutError) or not text.strip():
+        return (f"did not answer within {timeout:g} s ({type(err).__name__}); a job it "
+                "accepts later is not cancelled by rnnkl")
+    lines = text.split("stderr:", 1)[-1].splitlines() if "stderr:" in text else text.splitlines()
+    reason = next((line.strip() for line in lines if line.strip()), type(err).__name__)
+    return f"refused the job: {reason[:200]}"
+
+
 def _local(workers: int) -> tuple[Any, Any, str]:
     distributed = require_distributed()
     # numba threads per worker: the machine's cores shared out, so K workers do not
@@ -229,9 +270,10 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
         client, owned, description = _local(workers)
     elif spec is not None:
         owned = jobqueue_cluster(spec)
-        owned.scale(jobs=spec.jobs)
+        submit_jobs(owned, spec)
         client = require_distributed().Client(owned)
-        description = f"a {spec.system} cluster of {spec.jobs} jobs (dask-jobqueue)"
+        ids = ", ".join(sorted(str(job.job_id) for job in owned.workers.values()))
+        description = f"a {spec.system} cluster of {spec.jobs} jobs (dask-jobqueue; job ids {ids})"
     else:
         return SerialExecutor()
     return DaskExecutor(client, owned, description)

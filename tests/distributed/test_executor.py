@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -205,3 +207,79 @@ def test_cli_on_a_running_scheduler_gives_the_serial_report(distributed_lib, tmp
     documents = [json.loads((tmp_path / name / "results.json").read_text())
                  for name in ("remote", "serial")]
     assert _numbers(documents[0]) == _numbers(documents[1])
+
+
+def _fake_batch_system(directory: Path, submit: str, script: str) -> Path:
+    """A directory with a fake submit command ``submit`` (bash ``script``; a lock serialises its
+    calls, as dask-jobqueue runs them concurrently) and fake cancel commands that log their
+    arguments to ``cancelled``."""
+    directory.mkdir()
+    lock = f'exec 9>"{directory}/lock"; flock 9\n'
+    (directory / submit).write_text("#!/bin/bash\n" + lock + script)
+    for cancel in ("scancel", "qdel"):
+        (directory / cancel).write_text(f'#!/bin/bash\necho "$@" >> "{directory}/cancelled"\n')
+    for path in directory.iterdir():
+        path.chmod(0o755)
+    return directory
+
+
+# the first submission is accepted (job 4242), every later one refused, as a per-user job limit
+ACCEPT_ONE = ('n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0)\n'
+              'echo $((n + 1)) > "$(dirname "$0")/count"\n'
+              'if [ "$n" = 0 ]; then echo "Submitted batch job 4242"; exit 0; fi\n'
+              'echo "{submit}: error: job limit reached for user" >&2; exit 1\n')
+
+
+@pytest.mark.parametrize("system, submit", [("slurm", "sbatch"), ("pbs", "qsub")])
+def test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs(
+        distributed_lib, system, submit, tmp_path, monkeypatch):
+    """A batch system that refuses a job (a wrong account, a job limit) used to log tracebacks
+    in dask-jobqueue's background task while the command waited for workers that never came
+    (seen with an sbatch that exits 1). Now: the batch system's own message on one line, exit 2,
+    no output written, and the job it did accept cancelled."""
+    fake = _fake_batch_system(tmp_path / "bin", submit, ACCEPT_ONE.format(submit=submit))
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    config = tmp_path / "cluster.toml"
+    config.write_text(f'[cluster]\nsystem = "{system}"\njobs = 3\n')
+    # a subprocess with a timeout: the old behaviour hung, and a hung test must fail, not wait
+    done = subprocess.run([sys.executable, "-m", "proofs_check", "report", "--config",
+                           str(config), "--out", str(tmp_path / "out"), "--no-progress"],
+                          capture_output=True, text=True, timeout=60)
+    err = done.stderr
+    assert done.returncode == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{submit} refused the job: {submit}: error: job limit reached for user" in err
+    assert (fake / "count").read_text().strip() == "3"  # every job was submitted once
+    assert (fake / "cancelled").read_text().split() == ["4242"]
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_a_silent_submit_command_times_out_in_one_line(distributed_lib, tmp_path, monkeypatch):
+    from proofs_check.cluster import submit_jobs
+    from proofs_check.executor import ExecutorError
+
+    fake = _fake_batch_system(tmp_path / "bin", "sbatch", "sleep 30\n")
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    spec = read_cluster_table({"system": "slurm", "jobs": 2})
+    start = time.monotonic()
+    with pytest.raises(ExecutorError, match=r"sbatch did not answer within 1 s") as caught:
+        submit_jobs(jobqueue_cluster(spec), spec, timeout=1.0)
+    assert "\n" not in str(caught.value)
+    assert time.monotonic() - start < 20
+
+
+def test_accepted_jobs_are_named_and_cancelled_on_close(distributed_lib, tmp_path, monkeypatch):
+    """Every submission accepted: the executor starts without waiting for the (queued) jobs,
+    says which jobs it submitted, and cancels them when it closes."""
+    fake = _fake_batch_system(tmp_path / "bin", "sbatch",
+                              'n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0)\n'
+                              'echo $((n + 1)) > "$(dirname "$0")/count"\n'
+                              'echo "Submitted batch job $((100 + n))"\n')
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    executor = open_executor(cluster={"system": "slurm", "jobs": 2})
+    try:
+        assert "slurm cluster of 2 jobs" in executor.description
+        assert "100" in executor.description and "101" in executor.description
+    finally:
+        executor.close()
+    assert sorted((fake / "cancelled").read_text().split()) == ["100", "101"]
