@@ -386,6 +386,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("kernel_reads_past_ignores_zero_groups", "derivations/kernel_dependence.py",
       "    return any(bool(expr.xreplace(zero).free_symbols & past)",
       "    return any(bool(expr.free_symbols & past)", ("tests/test_degenerate_configs.py",)),
+    M("sigterm_ignored", "proofs_check/cli.py", "        raise Terminated\n",
+      "        return None\n", ("tests/test_signals.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

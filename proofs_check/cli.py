@@ -4,7 +4,8 @@ Each sub-command lives in ``proofs_check.commands.<name>`` as ``run(args) -> int
 imported lazily, so ``rnnkl simulate`` does not pay for SymPy code generation or matplotlib.
 Exit codes: 0 success, 1 failed check (or stale generated code), 2 bad input (including a
 request too large for the memory cap), 3 an internal error (a bug: one line, the traceback only
-with --debug), 130 interrupted.
+with --debug), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM: raised as :class:`Terminated`,
+so every ``finally`` runs: a cluster's batch jobs are cancelled, progress bars closed).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from derivations.errors import InputError, reads_as_zero
 
@@ -22,6 +26,30 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while a command runs (``kill``, ``timeout``, a batch system's time limit): raised
+    in the main thread like Ctrl-C's KeyboardInterrupt, so cleanup runs as it does for Ctrl-C."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` inside the block (main thread only: elsewhere Python
+    cannot install a handler); the previous handler is restored after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def package_version() -> str:
@@ -168,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Verify the kernel limit of RNNs trained online on ergodic data "
         "(Lam, Sirignano, Spiliopoulos, arXiv:2308.14555).",
         epilog="Exit codes: 0 success, 1 a failed check, 2 bad input or a request larger than "
-        "the memory cap, 3 internal error (rerun with --debug), 130 interrupted.",
+        "the memory cap, 3 internal error (rerun with --debug), 130 interrupted, 143 "
+        "terminated (SIGTERM).",
     )
     _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
@@ -302,8 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in _COMMAND_ENVIRONMENT.get(args.command, {}).items():
         os.environ.setdefault(name, value)  # effective only if NumPy is not imported yet
     try:
-        module = importlib.import_module(f"proofs_check.commands.{args.command}")
-        return int(module.run(args))
+        with sigterm_raises():
+            module = importlib.import_module(f"proofs_check.commands.{args.command}")
+            return int(module.run(args))
+    except Terminated:
+        sys.stderr.write("rnnkl: terminated\n")
+        return EXIT_TERMINATED
     except InputError as err:
         sys.stderr.write(f"rnnkl: error: {_one_line(str(err))}\n")
         return EXIT_BAD_INPUT
