@@ -42,7 +42,10 @@ from proofs_check.executor import (
 )
 
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a job
-SUBMIT_TIMEOUT = 120.0  # seconds for the batch system's submit command to accept or refuse a job
+# seconds for the batch system to accept or refuse the jobs: 120, plus 1 per job (dask-jobqueue
+# runs the submit commands at once, and a busy controller answers a few per second)
+SUBMIT_TIMEOUT = 120.0
+SUBMIT_TIMEOUT_PER_JOB = 1.0
 CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler unless --connect-timeout says otherwise
 MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
 MAX_JOBS = 1000
@@ -174,11 +177,12 @@ def require_submit_command(spec: ClusterSpec) -> None:
             "(which overrides [cluster])")
 
 
-def submit_jobs(cluster: Any, spec: ClusterSpec, timeout: float = SUBMIT_TIMEOUT) -> None:
+def submit_jobs(cluster: Any, spec: ClusterSpec, timeout: float | None = None) -> None:
     """Submit ``spec.jobs`` batch jobs to ``cluster`` (:func:`jobqueue_cluster`) and wait until
     the batch system has accepted or refused every one: not until they start (a queued job may
     wait for hours), only for its submit command to answer. A refusal (a wrong account, queue or
-    directive) or a submit command silent for ``timeout`` seconds is one ExecutorError line with
+    directive) or a submit command silent for ``timeout`` seconds (default
+    SUBMIT_TIMEOUT + SUBMIT_TIMEOUT_PER_JOB per job) is one ExecutorError line with
     the batch system's own message, and the jobs already accepted are cancelled.
 
     ``cluster.scale`` submits in a background task: a refused job logged tracebacks there and the
@@ -189,6 +193,8 @@ def submit_jobs(cluster: Any, spec: ClusterSpec, timeout: float = SUBMIT_TIMEOUT
     while len(cluster.worker_spec) < spec.jobs:  # one entry per batch job (dask-jobqueue)
         cluster.worker_spec.update(cluster.new_worker_spec())
     command = SUBMIT_COMMANDS[spec.system]
+    if timeout is None:
+        timeout = SUBMIT_TIMEOUT + SUBMIT_TIMEOUT_PER_JOB * spec.jobs
     try:
         cluster.sync(cluster._correct_state, callback_timeout=timeout)
     except Exception as err:  # the submit command's RuntimeError, a timeout, ...
