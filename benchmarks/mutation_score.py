@@ -388,6 +388,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    return any(bool(expr.free_symbols & past)", ("tests/test_degenerate_configs.py",)),
     M("sigterm_ignored", "proofs_check/cli.py", "        raise Terminated\n",
       "        return None\n", ("tests/test_signals.py",)),
+    M("scheduler_without_workers_waits", "proofs_check/cluster.py",
+      "        client.wait_for_workers(1, timeout=timeout)\n", "        pass\n",
+      ("-m", "distributed", "tests/distributed/test_executor.py::"
+       "test_a_scheduler_without_workers_is_one_line_exit_2")),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -162,7 +162,9 @@ def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
     return kind(cores=spec.cores, processes=spec.processes, memory=spec.memory,
                 walltime=spec.walltime, queue=spec.queue, account=spec.account,
                 job_extra_directives=list(spec.directives), silence_logs="error",
-                dashboard_address=None, **extra)
+                # no dashboard, and the scheduler's HTTP routes on a free port: the default 8787
+                # is often taken on a shared login node, and the scheduler then warned on stderr
+                scheduler_options={"dashboard": False, "dashboard_address": ":0"}, **extra)
 
 
 def require_submit_command(spec: ClusterSpec) -> None:
@@ -226,7 +228,7 @@ def _local(workers: int) -> tuple[Any, Any, str]:
     # oversubscribe them (results do not depend on thread counts, numerics.seeding)
     threads = max(1, (os.cpu_count() or 1) // workers)
     cluster = distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)})
     return distributed.Client(cluster), cluster, f"a local Dask cluster of {workers} workers"
 
@@ -239,7 +241,15 @@ def _remote(address: str, timeout: float) -> tuple[Any, Any, str]:
         reason = " ".join(str(err).split())[:120] or type(err).__name__
         raise ExecutorError(f"cannot reach the Dask scheduler at {address} within "
                             f"{timeout:g} s ({reason})") from None
-    return client, None, f"the Dask scheduler at {address}"
+    try:  # a scheduler without workers would run nothing: the command would wait for ever
+        client.wait_for_workers(1, timeout=timeout)
+    except Exception:  # TimeoutError, or the scheduler went away meanwhile
+        client.close()
+        raise ExecutorError(f"the Dask scheduler at {address} has no workers (none joined "
+                            f"within {timeout:g} s); start some with `dask worker {address}`"
+                            ) from None
+    workers = len(client.scheduler_info().get("workers", {}))
+    return client, None, f"the Dask scheduler at {address} ({workers} workers at the start)"
 
 
 def check_request(workers: int | None = None, scheduler: str | None = None,

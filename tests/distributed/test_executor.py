@@ -156,6 +156,24 @@ def test_unreachable_scheduler_is_one_line_exit_2(distributed_lib, capsys, tmp_p
     assert not (tmp_path / "results.json").exists()
 
 
+def test_a_scheduler_without_workers_is_one_line_exit_2(distributed_lib, tmp_path):
+    """A scheduler that no worker joins runs nothing: the command used to wait for ever,
+    silently. Now it waits --connect-timeout seconds for a worker. Run as a process with a
+    timeout, so that the old behaviour fails the test instead of hanging it."""
+    cluster = distributed_lib.LocalCluster(n_workers=0, processes=True, dashboard_address=None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "proofs_check", "report", "--out", str(tmp_path / "out"),
+             "--no-progress", "--scheduler", cluster.scheduler_address, "--connect-timeout", "2"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        cluster.close()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert f"the Dask scheduler at {cluster.scheduler_address} has no workers" in done.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
 @pytest.mark.parametrize("system, prefix", [("slurm", "#SBATCH"), ("pbs", "#PBS")])
 def test_cluster_section_becomes_the_job_script(distributed_lib, system, prefix):
     spec = read_cluster_table({"system": system, "jobs": 3, "cores": 8, "processes": 4,
@@ -209,6 +227,35 @@ def test_cli_on_a_running_scheduler_gives_the_serial_report(distributed_lib, tmp
     assert _numbers(documents[0]) == _numbers(documents[1])
 
 
+@pytest.fixture
+def dashboard_port_taken():
+    """Port 8787 (Dask's default dashboard port) held for the test, as another user's dashboard
+    often holds it on a shared login node (if something already holds it, so much the better)."""
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already taken: the condition the test needs
+    yield
+    holder.close()
+
+
+def test_a_local_cluster_does_not_warn_about_a_taken_dashboard_port(distributed_lib,
+                                                                     dashboard_port_taken):
+    """The scheduler warned on stderr ("Port 8787 is already in use") when another process held
+    the default dashboard port; the executors ask for a free port instead."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        executor = open_executor(workers=1)
+        executor.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]
+
+
 def _fake_batch_system(directory: Path, submit: str, script: str) -> Path:
     """A directory with a fake submit command ``submit`` (bash ``script``; a lock serialises its
     calls, as dask-jobqueue runs them concurrently) and fake cancel commands that log their
@@ -232,7 +279,7 @@ ACCEPT_ONE = ('n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0)\n'
 
 @pytest.mark.parametrize("system, submit", [("slurm", "sbatch"), ("pbs", "qsub")])
 def test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs(
-        distributed_lib, system, submit, tmp_path, monkeypatch):
+        distributed_lib, system, submit, tmp_path, monkeypatch, dashboard_port_taken):
     """A batch system that refuses a job (a wrong account, a job limit) used to log tracebacks
     in dask-jobqueue's background task while the command waited for workers that never came
     (seen with an sbatch that exits 1). Now: the batch system's own message on one line, exit 2,
