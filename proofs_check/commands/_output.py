@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +99,20 @@ def emit(document: Callable[[], str], summary: Callable[[], str], out: str | Non
         write_output(document(), None)
 
 
-def command_executor(args: argparse.Namespace, cluster: Any
-                     ) -> AbstractContextManager[Executor]:
+@contextmanager
+def command_executor(args: argparse.Namespace, cluster: Any) -> Iterator[Executor]:
     """The executor of a command's --workers / --scheduler / --connect-timeout flags, else of
     the config file's [cluster] table ``cluster`` (LoadedConfig.cluster), else serial
-    (proofs_check.cluster), for a ``with`` block that closes it."""
+    (proofs_check.cluster), for a ``with`` block that closes it. Unless --no-progress, a
+    parallel executor is named on stderr when it starts: batch jobs may wait in the queue for
+    long before the first check moves, and the line says which jobs (their ids) it waits for."""
     from proofs_check.cluster import executor_scope
 
-    return executor_scope(*_executor_request(args, cluster))
+    with executor_scope(*_executor_request(args, cluster)) as executor:
+        if executor.parallel and not getattr(args, "no_progress", False):
+            sys.stderr.write(f"rnnkl {args.command}: the jobs run on {executor.description}; "
+                             "the checks move as its workers take them\n")
+        yield executor
 
 
 def check_executor_flags(args: argparse.Namespace, cluster: Any) -> None:

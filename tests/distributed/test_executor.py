@@ -330,3 +330,30 @@ def test_accepted_jobs_are_named_and_cancelled_on_close(distributed_lib, tmp_pat
     finally:
         executor.close()
     assert sorted((fake / "cancelled").read_text().split()) == ["100", "101"]
+
+
+def test_a_report_waiting_for_queued_jobs_says_so_and_sigterm_cancels_them(
+        distributed_lib, tmp_path, monkeypatch):
+    """Jobs accepted but still queued (no worker ever connects here): the report names the jobs
+    it waits for on stderr at once, and SIGTERM (a time limit, `kill`) ends it with exit 143
+    after cancelling them."""
+    fake = _fake_batch_system(tmp_path / "bin", "sbatch", 'echo "Submitted batch job 777"\n')
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    config = tmp_path / "cluster.toml"
+    config.write_text('[cluster]\nsystem = "slurm"\n')
+    process = subprocess.Popen([sys.executable, "-m", "proofs_check", "report", "--config",
+                                str(config), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first: list[str] = []  # the first line on stderr: the notice, once the jobs are submitted
+    reader = threading.Thread(target=lambda: first.append(process.stderr.readline()))
+    reader.start()
+    reader.join(timeout=60)
+    time.sleep(1)  # now waiting for workers that never come
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    err = "".join(first) + rest
+    assert process.returncode == 143, err
+    assert "rnnkl report: the jobs run on a slurm cluster of 1 jobs (dask-jobqueue; job ids " \
+           "777)" in err
+    assert err.endswith("rnnkl: terminated\n")
+    assert (fake / "cancelled").read_text().split() == ["777"]
