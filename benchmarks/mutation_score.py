@@ -1,12 +1,13 @@
-"""Mutation testing as a habit: a fixed set of meaningful mutations of derivations/ and numerics/,
-each run against the tests that should notice it; prints the catch rate.
+"""Mutation testing as a habit: a fixed set of meaningful mutations of derivations/, numerics/ and
+proofs_check/, each run against the tests that should notice it; prints the catch rate.
 
     python benchmarks/mutation_score.py [--jobs 2] [--only NAME ...]
 
 Every mutation is a small edit a plausible bug would make (a sign, an exponent, a swapped
 array, an off-by-one, a weakened bound). Each is applied to a fresh copy of the repository
-(``git ls-files``), the listed test files run there (``pytest -x -q``, with the copy first on
-PYTHONPATH so the mutated sources are imported), and the mutation is *caught* when they fail.
+(``git ls-files``), the listed test files run there (``pytest -x -q``, with ``-m MARKER`` for
+the tests of an optional extra, and the copy first on PYTHONPATH so the mutated sources are
+imported), and the mutation is *caught* when they fail.
 The original text of each mutation must occur exactly once in its file, so the list cannot
 silently rot when the code changes; the listed tests must pass on the unmutated copy first.
 Exit 0 when the score is at least 95% and the two historical survivors are caught, else 1.
@@ -38,6 +39,7 @@ class Mutation:
     original: str
     replacement: str
     tests: tuple[str, ...]
+    marker: str | None = None  # pytest -m MARKER: tests of an optional extra (tests/distributed)
 
 
 M = Mutation
@@ -390,13 +392,13 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        return None\n", ("tests/test_signals.py",)),
     M("scheduler_without_workers_waits", "proofs_check/cluster.py",
       "        client.wait_for_workers(1, timeout=timeout)\n", "        pass\n",
-      ("-m", "distributed", "tests/distributed/test_executor.py::"
-       "test_a_scheduler_without_workers_is_one_line_exit_2")),
+      ("tests/distributed/test_executor.py::"
+       "test_a_scheduler_without_workers_is_one_line_exit_2",), "distributed"),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",
-      ("-m", "distributed", "tests/distributed/test_executor.py::"
-       "test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs")),
+      ("tests/distributed/test_executor.py::"
+       "test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs",), "distributed"),
 )
 
 
@@ -414,12 +416,14 @@ TIMEOUT_SECONDS = 600  # a mutant whose tests run this long hangs them: caught (
 TIMED_OUT = -1
 
 
-def _run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, float]:
+def _run_tests(copy: Path, tests: tuple[str, ...], marker: str | None = None
+               ) -> tuple[int, float]:
     env = {**os.environ, "PYTHONPATH": str(copy), "CI": "true"}
+    select = ("-m", marker) if marker else ()
     start = time.monotonic()
     try:
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
-                                 "no:cacheprovider", *tests], cwd=copy, env=env,
+                                 "no:cacheprovider", *select, *tests], cwd=copy, env=env,
                                 capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         return TIMED_OUT, time.monotonic() - start
@@ -472,12 +476,17 @@ def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
     copies = [work / f"copy{i}" for i in range(max(1, jobs))]
     for copy in copies:
         _copy_repository(copy)
-    baseline = sorted({t for m in chosen for t in m.tests})
-    code, seconds = _run_tests(copies[0], tuple(baseline))
-    if code != 0:
-        print(f"the listed tests fail on the unmutated copy (exit {code}); fix them first")
-        return 1
-    print(f"baseline: {len(baseline)} test files pass unmutated ({seconds:.0f} s)", flush=True)
+    seconds = 0.0
+    for marker in sorted({m.marker for m in chosen}, key=str):  # one run per marker (or none)
+        baseline = sorted({t for m in chosen if m.marker == marker for t in m.tests})
+        code, spent = _run_tests(copies[0], tuple(baseline), marker)
+        seconds += spent
+        if code != 0:
+            print(f"the listed tests{f' (-m {marker})' if marker else ''} fail on the "
+                  f"unmutated copy (exit {code}); fix them first")
+            return 1
+    tests = {t for m in chosen for t in m.tests}
+    print(f"baseline: {len(tests)} test files pass unmutated ({seconds:.0f} s)", flush=True)
     free = list(copies)
 
     def run(mutation: Mutation) -> tuple[Mutation, int, float]:
@@ -485,7 +494,7 @@ def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
         try:
             original = _apply(copy, mutation)
             try:
-                code, seconds = _run_tests(copy, mutation.tests)
+                code, seconds = _run_tests(copy, mutation.tests, mutation.marker)
             finally:
                 (copy / mutation.path).write_text(original, encoding="utf-8")
         finally:

@@ -32,7 +32,7 @@ def test_a_failing_baseline_leaves_no_copy_behind(monkeypatch, tmp_path, capsys)
         copied.append(target)
 
     monkeypatch.setattr(module, "_copy_repository", copy)
-    monkeypatch.setattr(module, "_run_tests", lambda copy, tests: (1, 0.0))
+    monkeypatch.setattr(module, "_run_tests", lambda copy, tests, marker=None: (1, 0.0))
     first = module.MUTATIONS[0].name
     assert module.main(["--only", first, "--jobs", "2"]) == 1
     assert "fail on the unmutated copy" in capsys.readouterr().out
@@ -48,3 +48,37 @@ def test_every_mutation_still_matches_the_code_exactly_once(monkeypatch):
     assert module._stale(module.MUTATIONS) == []
     names = [m.name for m in module.MUTATIONS]
     assert len(names) == len(set(names))
+
+
+def test_the_baseline_runs_each_marker_on_its_own_tests(monkeypatch, tmp_path, capsys):
+    """A mutation of an optional extra's tests (-m distributed) once put its marker into the one
+    baseline run, which then deselected every other listed test: the baseline ran per marker."""
+    module = _module(monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    calls: list[tuple[tuple[str, ...], str | None]] = []
+    plain = next(m for m in module.MUTATIONS if m.marker is None)
+    extra = next(m for m in module.MUTATIONS if m.marker == "distributed")
+
+    def copy(target: Path) -> None:  # a stand-in copy: the two mutated files only
+        for mutation in (plain, extra):
+            (target / mutation.path).parent.mkdir(parents=True, exist_ok=True)
+            (target / mutation.path).write_text(mutation.original)
+
+    monkeypatch.setattr(module, "_copy_repository", copy)
+
+    def record(copy, tests, marker=None):
+        calls.append((tuple(tests), marker))
+        return 1, 0.0  # a failing baseline stops the run before any mutant
+
+    monkeypatch.setattr(module, "_run_tests", record)
+    module.main(["--only", plain.name, extra.name, "--jobs", "1"])
+    assert calls[0] == (tuple(sorted(plain.tests)), None)  # stops at the first failing group
+    calls.clear()
+    monkeypatch.setattr(module, "_run_tests",
+                        lambda copy, tests, marker=None: (calls.append((tuple(tests), marker))
+                                                          or (0, 0.0)))
+    module.main(["--only", plain.name, extra.name, "--jobs", "1"])
+    baselines = calls[:2]
+    assert (tuple(sorted(plain.tests)), None) in baselines
+    assert (tuple(sorted(extra.tests)), "distributed") in baselines
+    assert all(not any(t.startswith("-") for t in tests) for tests, _ in calls)
