@@ -1,7 +1,10 @@
 """Same numbers everywhere (issue 16): a small report and a small sweep give identical
 results.json / sweep.json numbers and byte-identical cache entries serially and on a local Dask
 cluster of 1 and 2 workers; a worker killed mid-sweep changes nothing; an unreachable scheduler
-is one line and exit 2; the [cluster] section becomes the Slurm / PBS job script it says."""
+is one line and exit 2; the [cluster] section becomes the Slurm / PBS job script it says. With
+fake batch commands on PATH: a refused submission and a silent submit command are one line
+(the accepted jobs cancelled), queued jobs are named on stderr and cancelled on SIGTERM; a
+scheduler without workers is one line; a taken dashboard port draws no warning."""
 
 from __future__ import annotations
 
