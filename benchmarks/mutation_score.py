@@ -394,6 +394,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        client.wait_for_workers(1, timeout=timeout)\n", "        pass\n",
       ("tests/distributed/test_executor.py::"
        "test_a_scheduler_without_workers_is_one_line_exit_2",), "distributed"),
+    M("workerless_wait_forever", "proofs_check/executor.py",
+      "            if now - self._empty_since > self.grace:\n", "            if False:\n",
+      ("tests/distributed/test_executor.py::"
+       "test_workers_that_all_leave_mid_run_end_it_in_one_line",), "distributed"),
+    M("executor_loss_is_a_failed_check", "proofs_check/report.py",
+      "    except (KeyboardInterrupt, SystemExit, ExecutorError):",
+      "    except (KeyboardInterrupt, SystemExit):",
+      ("tests/distributed/test_executor.py::"
+       "test_workers_that_all_leave_mid_run_end_it_in_one_line",), "distributed"),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -179,8 +179,8 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
                        "scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 (extra 'distributed'; "
                        "default: none)")
     p.add_argument("--connect-timeout", type=float, default=None, metavar="SECONDS",
-                   help="give up on an unreachable --scheduler, or one without workers, after "
-                   "SECONDS (only with "
+                   help="give up on an unreachable --scheduler, or one without workers (at the "
+                   "start, or all gone later), after SECONDS (only with "
                    f"--scheduler; default: {CONNECT_TIMEOUT:g})")
 
 

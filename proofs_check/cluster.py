@@ -34,6 +34,7 @@ from derivations.inputs.fields import (
     type_name,
 )
 from proofs_check.executor import (
+    WORKERLESS_GRACE,
     DaskExecutor,
     Executor,
     ExecutorError,
@@ -280,8 +281,10 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
     table of the config file, or None), after :func:`check_request`. Serial when nothing is
     asked."""
     spec = check_request(workers, scheduler, cluster, timeout)
+    grace = WORKERLESS_GRACE  # seconds without a worker, once some were seen (DaskExecutor)
     if scheduler is not None:
         client, owned, description = _remote(scheduler, timeout)
+        grace = timeout  # --connect-timeout: the user's patience with a worker-less scheduler
     elif workers is not None:
         client, owned, description = _local(workers)
     elif spec is not None:
@@ -292,7 +295,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None,
         description = f"a {spec.system} cluster of {spec.jobs} jobs (dask-jobqueue; job ids {ids})"
     else:
         return SerialExecutor()
-    return DaskExecutor(client, owned, description)
+    return DaskExecutor(client, owned, description, grace)
 
 
 @contextmanager

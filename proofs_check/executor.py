@@ -23,13 +23,17 @@ run the same code as the driver: each job compares the worker's code version
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from derivations.errors import InputError
 
 EXTRA_HINT = "pip install 'rnn-kernel-limit[distributed]'"
+POLL_SECONDS = 1.0  # a result is awaited in slices this long, the workers counted in between
+WORKERLESS_GRACE = 120.0  # seconds without a worker (after some were seen) before giving up
 
 
 class ExecutorError(InputError):
@@ -72,20 +76,50 @@ class SerialExecutor:
 
 class DaskExecutor:
     """Submits calls to a ``dask.distributed`` client (which it closes, with the cluster it
-    owns, if any). Task names are the cache keys, so two submissions of one job share a task."""
+    owns, if any). Task names are the cache keys, so two submissions of one job share a task.
+
+    A result is awaited in slices of :data:`POLL_SECONDS`; between them the executor counts the
+    scheduler's workers. Once workers have been seen, ``grace`` seconds with none (every
+    ``dask worker`` stopped, every batch job at its walltime) end the wait in one
+    ExecutorError line instead of a wait for ever. Before any worker is seen (batch jobs
+    still queued) it waits as long as it takes."""
 
     parallel = True
 
-    def __init__(self, client: Any, cluster: Any = None, description: str = "Dask"):
+    def __init__(self, client: Any, cluster: Any = None, description: str = "Dask",
+                 grace: float = WORKERLESS_GRACE):
         self.client = client
         self.cluster = cluster
         self.description = description
+        self.grace = grace
+        self._seen_workers = False
+        self._empty_since: float | None = None
 
     def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(function, *args, key=name, pure=False)
 
     def result(self, handle: Any) -> Any:
-        return handle.result()
+        while True:
+            try:
+                return handle.result(timeout=POLL_SECONDS)
+            except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11 on
+                if handle.done():  # the job's own TimeoutError, not the wait's
+                    raise
+                self._check_workers()
+
+    def _check_workers(self) -> None:
+        """Raise when the workers seen before have all been gone for ``grace`` seconds."""
+        workers = len(self.client.scheduler_info().get("workers", {}))
+        now = time.monotonic()
+        if workers:
+            self._seen_workers, self._empty_since = True, None
+        elif self._seen_workers:
+            self._empty_since = now if self._empty_since is None else self._empty_since
+            if now - self._empty_since > self.grace:
+                raise ExecutorError(
+                    f"every worker of {self.description} has left, and none came back within "
+                    f"{self.grace:g} s (stopped workers, or batch jobs at their walltime); the "
+                    "finished jobs are in the cache: the same command resumes from them")
 
     def close(self) -> None:
         self.client.close()

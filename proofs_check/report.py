@@ -38,7 +38,7 @@ from proofs_check.crosschecks import (
     run_crosschecks,
     section_to_json,
 )
-from proofs_check.executor import Executor
+from proofs_check.executor import Executor, ExecutorError
 from proofs_check.figures import render_png
 from proofs_check.render import figure_names, html_report, markdown
 from proofs_check.result import CheckResult, failed_result, result_to_dict
@@ -77,7 +77,9 @@ def _load_check(name: str):
 
 
 def _run_one(name: str, context: CheckContext) -> tuple[CheckResult, ...]:
-    """Run one check module; a missing module or an exception becomes a failed result."""
+    """Run one check module; a missing module or an exception becomes a failed result, but an
+    ExecutorError (every worker gone, proofs_check.executor) ends the run: it says nothing
+    about the check."""
     start = time.monotonic()
     try:
         module = _load_check(name)
@@ -89,7 +91,7 @@ def _run_one(name: str, context: CheckContext) -> tuple[CheckResult, ...]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             output = module.run(context)
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, ExecutorError):  # the run's end, not the check's
         raise
     except Exception as err:  # a check that crashes is a failed check, reported as such
         last = traceback.extract_tb(err.__traceback__)[-1]

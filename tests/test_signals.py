@@ -44,7 +44,10 @@ def test_a_terminated_report_is_one_line_and_exit_143(tmp_path):
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=60)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()  # no-op once it ended; a hung process must not outlive the test
     assert process.returncode == EXIT_TERMINATED, stderr
     assert stderr == "rnnkl: terminated\n"
     assert not (out / "results.json").exists()

@@ -259,6 +259,15 @@ def test_a_local_cluster_does_not_warn_about_a_taken_dashboard_port(distributed_
     assert not [w for w in caught if "already in use" in str(w.message)]
 
 
+def _finish(process: subprocess.Popen, timeout: float = 60) -> tuple[str, str]:
+    """stdout and stderr of ``process`` once it ends; killed if it runs ``timeout`` seconds more
+    (then TimeoutExpired fails the test): a hung rnnkl must not outlive its test."""
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        process.kill()  # a no-op once it ended
+
+
 def _fake_batch_system(directory: Path, submit: str, script: str) -> Path:
     """A directory with a fake submit command ``submit`` (bash ``script``; a lock serialises its
     calls, as dask-jobqueue runs them concurrently) and fake cancel commands that log their
@@ -353,10 +362,36 @@ def test_a_report_waiting_for_queued_jobs_says_so_and_sigterm_cancels_them(
     reader.join(timeout=60)
     time.sleep(1)  # now waiting for workers that never come
     process.send_signal(signal.SIGTERM)
-    _, rest = process.communicate(timeout=60)
+    _, rest = _finish(process)
     err = "".join(first) + rest
     assert process.returncode == 143, err
     assert "rnnkl report: the jobs run on a slurm cluster of 1 jobs (dask-jobqueue; job ids " \
            "777)" in err
     assert err.endswith("rnnkl: terminated\n")
     assert (fake / "cancelled").read_text().split() == ["777"]
+
+
+def test_workers_that_all_leave_mid_run_end_it_in_one_line(distributed_lib, tmp_path):
+    """Every worker of a --scheduler gone mid-run (stopped, or batch jobs at their walltime):
+    the report used to wait for ever. Now, after --connect-timeout seconds without a worker,
+    one line and exit 2; the finished jobs stay in the cache. A process with a timeout, so the
+    old behaviour fails the test instead of hanging it."""
+    cluster = distributed_lib.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0")
+    out = tmp_path / "out"
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "proofs_check", "report", "--out", str(out), "--no-progress",
+             "--scheduler", cluster.scheduler_address, "--connect-timeout", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 90
+        while not list((out / "cache").glob("*.npz")) and time.monotonic() < deadline:
+            time.sleep(0.1)  # a first job finished: the run is under way on the worker
+        cluster.scale(0)  # every worker leaves
+        _, err = _finish(process)
+    finally:
+        cluster.close()
+    assert process.returncode == 2, err
+    assert err.count("\n") == 1
+    assert "has left, and none came back within 3 s" in err
+    assert list((out / "cache").glob("*.npz"))  # what finished is kept for the rerun
