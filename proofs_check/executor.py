@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from derivations.errors import InputError
 
 EXTRA_HINT = "pip install 'rnn-kernel-limit[distributed]'"
-POLL_SECONDS = 1.0  # a result is awaited in slices this long, the workers counted in between
+POLL_SECONDS = 5.0  # a result is awaited in slices this long, the workers counted in between
 WORKERLESS_GRACE = 120.0  # seconds without a worker (after some were seen) before giving up
 
 
