@@ -81,8 +81,9 @@ class DaskExecutor:
     A result is awaited in slices of :data:`POLL_SECONDS`; between them the executor counts the
     scheduler's workers. Once workers have been seen, ``grace`` seconds with none (every
     ``dask worker`` stopped, every batch job at its walltime) end the wait in one
-    ExecutorError line instead of a wait for ever. Before any worker is seen (batch jobs
-    still queued) it waits as long as it takes."""
+    ExecutorError line instead of a wait for ever. Workers are seen at the start, at a count,
+    or through a result; before any is seen (batch jobs still queued) it waits as long as it
+    takes."""
 
     parallel = True
 
@@ -92,7 +93,8 @@ class DaskExecutor:
         self.cluster = cluster
         self.description = description
         self.grace = grace
-        self._seen_workers = False
+        # workers at the start (--workers, --scheduler) count as seen; batch jobs may be queued
+        self._seen_workers = bool(client.scheduler_info().get("workers"))
         self._empty_since: float | None = None
 
     def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -101,11 +103,14 @@ class DaskExecutor:
     def result(self, handle: Any) -> Any:
         while True:
             try:
-                return handle.result(timeout=POLL_SECONDS)
+                value = handle.result(timeout=POLL_SECONDS)
             except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11 on
                 if handle.done():  # the job's own TimeoutError, not the wait's
                     raise
                 self._check_workers()
+                continue
+            self._seen_workers = True  # a worker computed it (a quick job is never polled)
+            return value
 
     def _check_workers(self) -> None:
         """Raise when the workers seen before have all been gone for ``grace`` seconds."""
