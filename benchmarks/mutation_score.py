@@ -403,6 +403,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    except (KeyboardInterrupt, SystemExit):",
       ("tests/distributed/test_executor.py::"
        "test_workers_that_all_leave_mid_run_end_it_in_one_line",), "distributed"),
+    M("stale_worker_is_a_failed_check", "proofs_check/cache.py",
+      '        raise ExecutorError("a Dask worker runs another version',
+      '        raise RuntimeError("a Dask worker runs another version', ("tests/test_cluster.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from proofs_check.executor import Executor, SerialExecutor
+from proofs_check.executor import Executor, ExecutorError, SerialExecutor
 
 CACHE_FORMAT = "1"
 _SALT_PACKAGES = ("derivations", "numerics", "proofs_check")
@@ -124,10 +124,12 @@ def compute_entry(directory: str | None, salt: str, kind: str, params: Mapping[s
                   compute: Callable[[], Mapping[str, Any]], code: str) -> dict[str, np.ndarray]:
     """A job as run by a worker of a parallel executor: the entry's arrays, read from or
     stored in ``directory`` through a serial Cache (claim lock, atomic writes). ``code``: the
-    driver's :func:`current_code`; a worker running other code refuses the job."""
+    driver's :func:`current_code`; a worker running other code refuses the job with an
+    ExecutorError, which ends the driver's run in one line (exit 2): it is the executor's
+    fault, not the check's (proofs_check.report._run_one)."""
     if code != current_code():
-        raise RuntimeError("this Dask worker runs another version of rnn-kernel-limit than the "
-                           "driver (install the same code on the workers)")
+        raise ExecutorError("a Dask worker runs another version of rnn-kernel-limit than the "
+                            "driver (install the same code on the workers)")
     return Cache(directory, salt).get_or_compute(kind, params, compute)
 
 

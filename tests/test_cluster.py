@@ -234,12 +234,26 @@ def test_driver_stores_what_a_worker_could_not(tmp_path):
     assert np.array_equal(again.get(job)["x"], np.arange(4.0)) and again.hits == 1
 
 
-def test_a_worker_with_other_code_refuses(tmp_path):
+def test_a_worker_with_other_code_refuses(tmp_path, monkeypatch):
+    """The refusal is an ExecutorError (exit 2, one line), which ends a run rather than
+    failing each check: a stale install on the workers says nothing about the theory."""
     from proofs_check.cache import compute_entry
+    from proofs_check.executor import ExecutorError
+    from proofs_check.report import _run_one
 
-    with pytest.raises(RuntimeError, match="another version"):
+    with pytest.raises(ExecutorError, match="another version"):
         compute_entry(str(tmp_path), "s", "k", {}, lambda: {"x": np.zeros(1)}, "other")
     assert not list(Path(tmp_path).glob("*.npz"))
+
+    class StaleWorkers:  # a check whose jobs meet a worker with other code
+        @staticmethod
+        def run(context):
+            return compute_entry(str(tmp_path), "s", "k", {}, lambda: {"x": np.zeros(1)},
+                                 "other")
+
+    monkeypatch.setattr("proofs_check.report._load_check", lambda name: StaleWorkers)
+    with pytest.raises(ExecutorError):
+        _run_one("stale", None)
 
 
 @pytest.mark.parametrize("jobqueue_installed", [True, False])
