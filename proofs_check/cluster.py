@@ -40,6 +40,7 @@ from proofs_check.executor import (
     ExecutorError,
     SerialExecutor,
     require_distributed,
+    worker_count,
 )
 
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a job
@@ -249,8 +250,8 @@ def _remote(address: str, timeout: float) -> tuple[Any, Any, str]:
         raise ExecutorError(f"the Dask scheduler at {address} has no workers (none joined "
                             f"within {timeout:g} s); start some with `dask worker {address}`"
                             ) from None
-    workers = len(client.scheduler_info().get("workers", {}))
-    return client, None, f"the Dask scheduler at {address} ({workers} workers at the start)"
+    return client, None, (f"the Dask scheduler at {address} ({worker_count(client)} workers at "
+                          "the start)")
 
 
 def check_request(workers: int | None = None, scheduler: str | None = None,

@@ -74,6 +74,11 @@ class SerialExecutor:
         return None
 
 
+def worker_count(client: Any) -> int:
+    """How many workers the scheduler of a ``dask.distributed`` client has now."""
+    return len(client.scheduler_info().get("workers", {}))
+
+
 class DaskExecutor:
     """Submits calls to a ``dask.distributed`` client (which it closes, with the cluster it
     owns, if any). Task names are the cache keys, so two submissions of one job share a task.
@@ -94,7 +99,7 @@ class DaskExecutor:
         self.description = description
         self.grace = grace
         # workers at the start (--workers, --scheduler) count as seen; batch jobs may be queued
-        self._seen_workers = bool(client.scheduler_info().get("workers"))
+        self._seen_workers = worker_count(client) > 0
         self._empty_since: float | None = None
 
     def submit(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -114,7 +119,7 @@ class DaskExecutor:
 
     def _check_workers(self) -> None:
         """Raise when the workers seen before have all been gone for ``grace`` seconds."""
-        workers = len(self.client.scheduler_info().get("workers", {}))
+        workers = worker_count(self.client)
         now = time.monotonic()
         if workers:
             self._seen_workers, self._empty_since = True, None
