@@ -411,6 +411,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        owned.scale(jobs=spec.jobs)\n",
       ("tests/distributed/test_executor.py::"
        "test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs",), "distributed"),
+    M("variance_on_a_constant_function", "proofs_check/checks/poisson_fluctuations.py",
+      "        if constant_on_words(values):\n            continue\n", "",
+      ("tests/test_degenerate_configs.py::"
+       "test_a_constant_target_tests_the_variance_on_a_function_that_varies",)),
+    M("equal_limit_asks_for_a_better_limit", "proofs_check/rivals.py",
+      "    if distance == 0.0:  # h = g", "    if distance < 0.0:  # h = g",
+      ("tests/test_degenerate_configs.py::"
+       "test_a_rival_limit_equal_to_g_asks_for_another_configuration_not_a_better_limit",)),
 )
 
 

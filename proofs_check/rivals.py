@@ -236,7 +236,8 @@ def limit_rival(name: str, claim_errors: np.ndarray, rival_errors: np.ndarray,
     bound E of sqrt(mean e_g)), Minkowski on the same points gives E_g >= D - E_h, D the RMS
     distance between g and h there, hence T <= tau = 2 D E - D^2 (D >= E), or E^2 (D < E).
     The rival is rejected when the lower 99.5% bound of T exceeds tau, and only when D exceeds
-    twice the limit's own error delta (else g and h are not distinguishable at this accuracy).
+    twice the limit's own error delta (else g and h are not distinguishable at this accuracy;
+    at D = 0 exactly, as for a zero target, at no accuracy).
     """
     e_g = np.asarray(claim_errors, dtype=float)
     t = np.asarray(rival_errors, dtype=float) - e_g
@@ -249,6 +250,11 @@ def limit_rival(name: str, claim_errors: np.ndarray, rival_errors: np.ndarray,
     t_lo = mean_t - q * float(t.std(ddof=1)) / math.sqrt(n)
     e_up = math.sqrt(max(float(e_g.mean()) + q * float(e_g.std(ddof=1)) / math.sqrt(n), 0.0))
     tau = 2.0 * distance * e_up - distance**2 if distance >= e_up else e_up**2
+    if distance == 0.0:  # h = g on every point (a zero target: every limit is 0)
+        return Rival(name, tau, mean_t, False,
+                     "h equals g at every point compared (distance 0): the same limit",
+                     "another configuration: here h equals g exactly, so no budget (nor a "
+                     "more accurate limit) can tell the claim from h")
     if distance <= 2.0 * delta:
         return Rival(name, tau, mean_t, False,
                      f"h is within {distance:.3g} of g, not more than twice the limit's own "

@@ -305,3 +305,56 @@ def test_without_recurrence_the_wrong_target_is_read_one_step_late():
     assert np.allclose(limit["ybar_wrong"], means[previous], rtol=0, atol=1e-14)
     default = limit_on_words(CheckContext(load_config(None), TINY, Cache(None, salt="b0"), 0))
     assert "without its lagged inputs" in str(default["wrong_target_name"])
+
+
+def test_a_constant_target_tests_the_variance_on_a_function_that_varies():
+    """Target y = 1: ybar is 1 on every word, so its sigma^2 and both rival variances are 0
+    (1e-63 and 1e-32, rounding). The relative gaps of rounding errors passed the 10%
+    separation, and poisson_variance was tested on that constant: prediction 3e-62, rivals
+    "would need longer batches". A constant function is now never chosen."""
+    from derivations.inputs.files import load_layers
+    from proofs_check.checks import poisson_fluctuations
+    from proofs_check.checks.poisson_fluctuations import (
+        SEPARATION,
+        _problem,
+        _wrong_variances,
+        constant_on_words,
+        variance_function,
+    )
+
+    config = load_layers(None, ["target.expression=1"]).config
+    context = CheckContext(config, TINY, Cache(None, salt="constant-target"), seed=0)
+    _, Q, pi_L, F, _ = _problem(context)
+    name, values, solution, control, rival = variance_function(Q, pi_L, F, context)
+    assert not name.startswith("ybar") and not constant_on_words(values)
+    sigma2 = solution.asymptotic_variance
+    # sigma^2 of a non-constant F on an ergodic chain is O(1) here, not rounding
+    assert sigma2 > 1e-6
+    assert all(abs(v - sigma2) >= SEPARATION * sigma2
+               for v in _wrong_variances(solution, control, rival, pi_L).values())
+    result = {r.name: r for r in poisson_fluctuations.run(context)}["poisson_variance"]
+    assert result.prediction == sigma2 and result.details["function"] == name
+
+
+@pytest.mark.parametrize("values, constant", [
+    (np.ones(9), True), (np.zeros(9), True), (np.full(9, -3.5), True),
+    (np.array([1.0, 1.0 + 4e-16, 1.0]), True),  # two ulps apart: rounding
+    (np.array([1.0, 1.0 + 1e-9, 1.0]), False), (np.array([0.0, 1e-300]), False),
+    (np.eye(1, 27, 5).ravel(), False)])
+def test_constant_on_words_means_equal_to_rounding(values, constant):
+    from proofs_check.checks.poisson_fluctuations import constant_on_words
+
+    assert constant_on_words(values) is constant
+
+
+def test_a_rival_limit_equal_to_g_asks_for_another_configuration_not_a_better_limit():
+    """Target y = 0: g, the lagged target's limit and the kernel-term rivals are all 0, so the
+    distance g - h is exactly 0; the rival said it "would need a more accurate limit"."""
+    from proofs_check.rivals import limit_rival
+
+    errors = np.random.default_rng(0).uniform(0.01, 0.02, 64)
+    rival = limit_rival("h", errors, errors, distance=0.0, delta=1e-300)
+    assert not rival.rejected and "distance 0" in rival.reason
+    assert "another configuration" in rival.needs and "more accurate limit (" not in rival.needs
+    near = limit_rival("h", errors, errors, distance=1e-5, delta=1e-5)
+    assert not near.rejected and near.needs.startswith("a more accurate limit")

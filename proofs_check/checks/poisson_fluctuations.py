@@ -32,7 +32,8 @@ variance: the wrong-law sigma^2 and the i.i.d. variance pi(F~^2) (Poisson correc
 both by the same interval. The variance formula holds for every F; it is tested on the
 proof's F unless a rival's variance is within 10% of sigma^2 there (no feasible budget could
 tell them apart), else on ybar or a word indicator (:func:`variance_function`, exact
-quantities only, fixed before any Monte Carlo), each candidate with its own wrong law.
+quantities only, fixed before any Monte Carlo, never a function constant on the words), each
+candidate with its own wrong law.
 """
 
 from __future__ import annotations
@@ -159,6 +160,18 @@ def finite_batch_bias(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray, block:
 
 
 SEPARATION = 0.1  # relative distance of each wrong variance from sigma^2 that the choice asks
+# A function on the words whose values differ by at most this many units in the last place of
+# its largest value is constant: the values come from double-precision evaluations (the
+# target, the limit) that agree in exact arithmetic to within a few rounding errors each.
+CONSTANT_ULPS = 64
+
+
+def constant_on_words(values: np.ndarray) -> bool:
+    """Whether F on the words, shape (m^L,), is constant to rounding (:data:`CONSTANT_ULPS`):
+    then F~ = 0, sigma^2(F) = 0 and every rival variance is 0 as well."""
+    values = np.asarray(values, dtype=float)
+    scale = float(np.max(np.abs(values)))
+    return bool(np.ptp(values) <= CONSTANT_ULPS * np.finfo(float).eps * scale)
 
 
 def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
@@ -177,6 +190,10 @@ def variance_function(Q, pi_L, F, context):
     in which case the first of ybar and the indicator of the most probable word for which both
     rivals are 10% away; failing all, the one whose nearer rival is farthest. Each function has
     its own wrong law (checks._common.wrong_law, chosen by the gap in that function's mean).
+    A function constant on the words (to rounding, :func:`constant_on_words`: a constant
+    target's ybar, the proof's F of a zero target) is never chosen: its sigma^2 is 0 under
+    every theory, and its rivals' relative gaps would be ratios of rounding errors. The
+    indicator never is (a chain has at least two states), so one candidate always remains.
     Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
     solution, the wrong-law rival's name)."""
     from proofs_check.checks._limit import limit_on_words
@@ -187,6 +204,8 @@ def variance_function(Q, pi_L, F, context):
     for name, values in (("the proof's F = (ybar - g_t) A(x*, .)", F),
                          ("ybar, the target's conditional mean", limit["ybar"]),
                          ("the indicator of the most probable word", indicator)):
+        if constant_on_words(values):
+            continue
         law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
         rival = control_name(law_name)
         solution = poisson_solve(Q, values, pi=pi_L)
@@ -332,6 +351,7 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     variance = dataclasses.replace(variance, details=dict(
         variance.details, function=name,
         note=f"F = {name} (both rival variances at least 10% from sigma^2, else the function "
-        "where they are farthest; chosen from exact values before any Monte Carlo)"))
+        "where they are farthest; never one constant on the words; chosen from exact values "
+        "before any Monte Carlo)"))
     context.progress(0.4)
     return pathwise, variance, *_drift(context, solution, control, rival, P, F, L)
