@@ -419,6 +419,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    if distance == 0.0:  # h = g", "    if distance < 0.0:  # h = g",
       ("tests/test_degenerate_configs.py::"
        "test_a_rival_limit_equal_to_g_asks_for_another_configuration_not_a_better_limit",)),
+    M("short_horizon_unchecked", "proofs_check/commands/_sizes.py",
+      "    check_report_horizon(config, budget)\n    peak = 0.0\n", "    peak = 0.0\n",
+      ("tests/test_report_horizon.py",)),
+    M("short_horizon_off_by_one", "proofs_check/commands/_sizes.py",
+      "    if steps >= length:", "    if steps >= length - 1:",
+      ("tests/test_report_horizon.py",)),
 )
 
 

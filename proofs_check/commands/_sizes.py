@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from derivations.errors import InputError
 from numerics.costs import (
     Field,
     MemoryCap,
@@ -17,6 +18,7 @@ from numerics.costs import (
     require_fits,
     simulation_bytes,
 )
+from numerics.simulate import time_to_step
 
 
 def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
@@ -100,7 +102,9 @@ def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
     and the two snapshots) and its limit (at most limit.word_length, truncation by the
     two previous lengths in the same pass, L + 1 only where that gives no two valid levels,
-    numerics.limit.truncation_mode) against the cap."""
+    numerics.limit.truncation_mode) against the cap; first, that the shortest training run of
+    the ladder is long enough for the words it is read on (:func:`check_report_horizon`)."""
+    check_report_horizon(config, budget)
     peak = 0.0
     for n_units in budget.n_ladder:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
@@ -108,3 +112,25 @@ def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
                                  field="limit.word_length", truncation="previous"))
     return peak
+
+
+def check_report_horizon(config: Any, budget: Any) -> None:
+    """The main theorem compares f^N_k with g on the word of the last L inputs read at step k
+    (checks.main_theorem.window_errors; L at most limit.word_length, chosen later by
+    accuracy), so the shortest run of the budget's ladder, floor(N_min T) steps (theory.md §2),
+    must hold a whole word: InputError (exit 2, one line) naming the shortest horizon that
+    does, before any work. The condition is the cap's, so it is conservative when the
+    accuracy would pick a shorter L; the message offers a smaller limit.word_length."""
+    n_min = int(min(budget.n_ladder))
+    horizon = float(config.training.horizon)
+    length = int(config.limit.word_length)
+    steps = time_to_step(n_min, horizon)
+    if steps >= length:
+        return
+    shortest = length / n_min
+    raise InputError(
+        f"training.horizon = {horizon:g}: the {budget.name} budget's smallest N ({n_min}) "
+        f"trains for floor(N T) = {steps} step{'s' if steps != 1 else ''}, but the main "
+        f"theorem reads the network along its path on words of up to limit.word_length = "
+        f"{length} inputs, so it needs at least {length} steps: a horizon of at least "
+        f"{shortest:.6g} ({length}/{n_min}), or a smaller limit.word_length")
