@@ -425,6 +425,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("short_horizon_off_by_one", "proofs_check/commands/_sizes.py",
       "    if steps >= length:", "    if steps >= length - 1:",
       ("tests/test_report_horizon.py",)),
+    M("drift_without_mixing_allowance", "proofs_check/checks/poisson_fluctuations.py",
+      "    bias = max(boundary, mixing)\n", "    bias = boundary\n",
+      ("tests/test_slow_mixing_drift.py",)),
+    M("finite_n_variance_weights", "numerics/variance_estimators.py",
+      "(1.0 - k / n) * covariances", "(1.0 - k / (n + 1)) * covariances",
+      ("tests/test_slow_mixing_drift.py", "tests/test_poisson_numeric.py")),
 )
 
 

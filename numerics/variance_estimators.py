@@ -105,9 +105,38 @@ def autocovariance_series(
 def finite_n_variance(series: AutocovarianceSeries, n: int) -> float:
     """Var_pi(S_n)/n = Var + 2 sum_{k=1}^{n-1} (1 - k/n) Cov_k for a stationary start (the
     quantity S_n/sqrt(n) Monte Carlo actually estimates; -> sigma^2 as n -> infinity)."""
-    k = np.arange(1, min(n, series.covariances.size + 1))
-    cov = series.covariances[: k.size]
-    return float(series.variance + 2.0 * np.sum((1.0 - k / n) * cov))
+    return sum_variance(np.concatenate(([series.variance], series.covariances)), n)
+
+
+def stationary_autocovariances(P: FloatArray, centred: FloatArray, pi: FloatArray,
+                               max_lag: int) -> FloatArray:
+    """theory.md §5: Cov_k = pi(F~ P^k F~) for k = 0..K, K <= max_lag, shape (K + 1,), of a
+    centred F~ (m,) under the stationary law pi (m,) of P (m, m): the terms of sigma^2 =
+    Cov_0 + 2 sum_{k>=1} Cov_k. P is applied as a sparse matrix (a word chain has m nonzeros
+    per row, so chains of 10^5 words cost no dense power), and the series stops once
+    max|P^k F~| < 1e-17 max|F~|: on an ergodic chain the terms decay geometrically, the
+    rest is below rounding. Without that, at max_lag (the caller's largest n)."""
+    from scipy import sparse
+
+    Ps = sparse.csr_matrix(np.asarray(P, dtype=float))
+    centred = np.asarray(centred, dtype=float)
+    w = centred.copy()
+    scale = float(np.max(np.abs(centred))) or 1.0
+    out = [float(pi @ (centred * w))]
+    for _ in range(int(max_lag)):
+        w = Ps @ w
+        out.append(float(pi @ (centred * w)))
+        if float(np.max(np.abs(w))) < 1e-17 * scale:
+            break
+    return np.array(out)
+
+
+def sum_variance(covariances: FloatArray, n: int) -> float:
+    """Var_pi(S_n)/n = Cov_0 + 2 sum_{k=1}^{n-1} (1 - k/n) Cov_k for S_n the sum of n steps
+    from a stationary start (``covariances`` = Cov_0..Cov_K as from
+    :func:`stationary_autocovariances`; terms beyond K are taken as 0)."""
+    k = np.arange(1, min(int(n), covariances.size))
+    return float(covariances[0] + 2.0 * np.sum((1.0 - k / n) * covariances[1:k.size + 1]))
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
