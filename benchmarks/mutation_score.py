@@ -431,6 +431,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("finite_n_variance_weights", "numerics/variance_estimators.py",
       "(1.0 - k / n) * covariances", "(1.0 - k / (n + 1)) * covariances",
       ("tests/test_slow_mixing_drift.py", "tests/test_poisson_numeric.py")),
+    M("one_shot_time_limit", "derivations/errors.py",
+      "signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)",
+      "signal.setitimer(signal.ITIMER_REAL, seconds)", ("tests/test_time_limit.py",)),
 )
 
 

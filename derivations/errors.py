@@ -74,6 +74,11 @@ def reads_as_zero(text: str) -> bool:
     return value == 0.0 and any(c in "123456789" for c in mantissa)
 
 
+# after the first alarm of call_with_time_limit, the next ones (s): one that lands where Python
+# ignores exceptions is followed by another this much later
+ALARM_REPEAT = 0.05
+
+
 class _TimeLimitExceeded(BaseException):
     """Raised by the alarm of :func:`call_with_time_limit` (a BaseException, so that no library
     code that catches ValueError or Exception can swallow it)."""
@@ -87,11 +92,15 @@ def call_with_time_limit(seconds: float, message: str, function: Callable[[], T]
     when that call returns: the size guards of derivations.inputs.expression refuse those
     before they start.
 
-    A call, not a context manager, so that the alarm is caught wherever it lands: the one-shot
-    timer raises at most once, and this frame's ``try`` covers the whole window from arming to
-    disarming (a generator context manager missed an alarm that fired before its ``try``, at
-    --time-limit 1e-9, and leaked a traceback; one that fires in contextlib's ``__exit__``
-    would escape it too).
+    A call, not a context manager, so that the alarm is caught wherever it lands: this frame's
+    ``try`` covers the whole window from arming to disarming (a generator context manager
+    missed an alarm that fired before its ``try``, at --time-limit 1e-9, and leaked a
+    traceback; one that fires in contextlib's ``__exit__`` would escape it too). The alarm
+    repeats every :data:`ALARM_REPEAT` seconds until disarmed: Python ignores an exception
+    raised where nothing can receive it (a finalizer, a garbage-collector callback; seen in
+    the tests, where hypothesis registers one), and a one-shot alarm that landed there let the
+    step run on without limit. Disarming comes first in the inner ``finally``, and an alarm
+    that lands before it is caught by the outer ``except``.
     """
     import signal
     import threading
@@ -107,11 +116,13 @@ def call_with_time_limit(seconds: float, message: str, function: Callable[[], T]
 
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        return function()
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
+            return function()
+        finally:
+            armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _TimeLimitExceeded:
         raise InputError(message) from None
     finally:
-        armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
