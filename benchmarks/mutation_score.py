@@ -434,6 +434,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("one_shot_time_limit", "derivations/errors.py",
       "signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)",
       "signal.setitimer(signal.ITIMER_REAL, seconds)", ("tests/test_time_limit.py",)),
+    M("every_allowance_names_the_limit", "proofs_check/rivals.py",
+      '        remedy = f" or {test.refinable}" if test.refinable else ""',
+      '        remedy = " or a more accurate limit"',
+      ("tests/test_rivals.py", "tests/test_slow_mixing_drift.py")),
 )
 
 

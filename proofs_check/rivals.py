@@ -51,12 +51,16 @@ ACCEPTANCE_NOTE = "99.5% (0.5% per test)"
 @dataclass(frozen=True)
 class RateTest:
     """A rate fit judged against a predicted exponent: the acceptance ``window`` (the slope's
-    99.5% interval widened by ``allowance``) and ``half_width`` (of the interval alone)."""
+    99.5% interval widened by ``allowance``) and ``half_width`` (of the interval alone).
+    ``refinable``: the computed reference whose own error is part of the allowance ("a more
+    accurate limit"), named in what an unrejected rival needs; "" when no part is (the
+    allowance is then the finite-N terms alone, which no more accurate computation shrinks)."""
 
     fit: RateFit
     predicted: float
     allowance: float
     replicas: tuple[int, ...]
+    refinable: str = ""
 
     @property
     def half_width(self) -> float:
@@ -85,8 +89,9 @@ class RateTest:
 
 
 def rate_test(fit: RateFit, predicted: float, allowance: float,
-              replicas: Sequence[int]) -> RateTest:
-    return RateTest(fit, float(predicted), float(allowance), tuple(int(r) for r in replicas))
+              replicas: Sequence[int], refinable: str = "") -> RateTest:
+    return RateTest(fit, float(predicted), float(allowance), tuple(int(r) for r in replicas),
+                    refinable)
 
 
 def _needs(test: RateTest, exponent: float) -> str:
@@ -100,7 +105,8 @@ def _needs(test: RateTest, exponent: float) -> str:
                 "unbounded (its allowance has no finite bound: the computed limit's, or limit "
                 "kernel's, own error estimate reaches the error measured at some N)")
     if room <= 0 or not math.isfinite(gap):
-        return (f"a ladder starting at larger N (smaller allowance) or a more accurate limit: "
+        remedy = f" or {test.refinable}" if test.refinable else ""
+        return (f"a ladder starting at larger N (smaller allowance){remedy}: "
                 f"no replica count would, as the finite-N allowance {test.allowance:.3g} "
                 f"already spans the gap {gap:.3g} between the fitted slope and this exponent")
     if room * 1e3 < test.half_width:  # over a million times the replicas: not feasible

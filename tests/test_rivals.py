@@ -139,6 +139,23 @@ def test_an_unbounded_window_says_so_not_allowance_inf():
         assert "inf" not in rival.needs.replace("finite", "")
 
 
+@pytest.mark.parametrize("refinable", ["", "a more accurate limit"])
+def test_an_allowance_spanning_the_gap_names_a_more_accurate_limit_only_where_it_helps(
+        refinable):
+    """The Poisson drift on a slowly mixing chain said its rivals "would need a ladder
+    starting at larger N (smaller allowance) or a more accurate limit", though no limit enters
+    its allowance; only a test whose allowance holds a computed reference's error names it."""
+    from proofs_check.rivals import exponent_rival
+
+    rng = np.random.default_rng(2)
+    fit = fit_rate(NS, _ladder(rng, -0.5, 64), power=2)
+    test = rate_test(fit, -0.5, 1.0, [64] * NS.size, refinable)  # allowance > every gap
+    rival = exponent_rival(test, -0.25, "slower")
+    assert not rival.rejected
+    assert rival.needs.startswith("a ladder starting at larger N (smaller allowance)")
+    assert ("or a more accurate limit" in rival.needs) is bool(refinable)
+
+
 def test_limit_rival_rejects_a_wrong_limit_only_when_the_network_is_closer_than_the_gap():
     rng = np.random.default_rng(3)
     R, points, distance = 32, 200, 0.05

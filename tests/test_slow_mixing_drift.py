@@ -82,6 +82,8 @@ def test_a_slowly_mixing_chain_leaves_the_drift_inconclusive_not_failed(monkeypa
     assert result.verdict == "inconclusive"
     assert result.details["mixing_allowance"] > result.details["boundary_allowance"]
     assert "finite-n variance allowance" in result.tolerance_source
+    # no limit enters the drift's allowance: an unrejected rival does not ask for one
+    assert all("limit" not in r.needs for r in result.rivals if not r.rejected)
     # without the chain's correction the same data fail the (true) bound
     monkeypatch.setattr(poisson_fluctuations, "mixing_allowance", lambda *args: 0.0)
     assert drift().verdict == "fail"

@@ -149,7 +149,7 @@ def run(context: CheckContext) -> tuple[CheckResult, CheckResult]:
 
     def allowed(fit: RateFit) -> RateTest:
         return rate_test(fit, predicted, BIAS_ALLOWANCE + floor_allowance(fit, quad_error),
-                         replicas)
+                         replicas, "a more accurate limit kernel A (a finer quadrature)")
 
     test = allowed(fit_rate(ns, errors["claim"], power=2, rng=rng))
     rival_fits = {RIVAL_NAME.format(g):
