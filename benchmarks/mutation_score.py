@@ -438,6 +438,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       '        remedy = f" or {test.refinable}" if test.refinable else ""',
       '        remedy = " or a more accurate limit"',
       ("tests/test_rivals.py", "tests/test_slow_mixing_drift.py")),
+    M("no_note_beyond_physical_memory", "proofs_check/commands/_sizes.py",
+      "    if total <= 0 or peak <= total:\n        return\n", "    return\n",
+      ("tests/test_memory_beyond_physical.py",)),
 )
 
 

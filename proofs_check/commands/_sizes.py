@@ -6,6 +6,7 @@ estimate, the cap and the largest value that fits) or returns the estimated peak
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from derivations.errors import InputError
@@ -13,7 +14,9 @@ from numerics.costs import (
     Field,
     MemoryCap,
     ResourceError,
+    format_bytes,
     limit_request_bytes,
+    physical_memory,
     poisson_bytes,
     require_fits,
     simulation_bytes,
@@ -134,3 +137,17 @@ def check_report_horizon(config: Any, budget: Any) -> None:
         f"theorem reads the network along its path on words of up to limit.word_length = "
         f"{length} inputs, so it needs at least {length} steps: a horizon of at least "
         f"{shortest:.6g} ({length}/{n_min}), or a smaller limit.word_length")
+
+
+def note_beyond_physical(peak: float, cap: MemoryCap, command: str) -> None:
+    """One stderr line when a request fits the cap but not this machine's physical memory
+    (possible only with a cap set above it: --memory-cap or RNNKL_MEMORY_CAP). Not a refusal:
+    swap, or workers with more memory than this machine, may carry it; but the OS may end
+    the process without a message, so the user hears it first."""
+    total = physical_memory()
+    if total <= 0 or peak <= total:
+        return
+    sys.stderr.write(f"rnnkl {command}: note: the estimated peak memory {format_bytes(peak)} "
+                     f"is above this machine's physical memory {format_bytes(total)}; the cap "
+                     f"{format_bytes(cap.bytes)} ({cap.source}) allows it: expect swapping, or "
+                     "the OS ending the process\n")

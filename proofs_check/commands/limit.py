@@ -30,7 +30,7 @@ from numerics.limit import LimitResult, parse_times, solve_limit
 from numerics.progress import write_line
 from proofs_check.checks._common import limit_vanishes
 from proofs_check.commands._output import check_out_file, emit, loaded_config
-from proofs_check.commands._sizes import plan_limit
+from proofs_check.commands._sizes import note_beyond_physical, plan_limit
 
 
 def result_to_json(result: LimitResult, config: Any) -> dict[str, Any]:
@@ -146,8 +146,10 @@ def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
     L = config.limit.word_length
     field = "--word-length" if args.word_length is not None else "limit.word_length"
-    peak, full_fallback = plan_limit(config, L, memory_cap(args.memory_cap), field=field,
-                                     groups=False, one_length=args.accuracy is not None)
+    cap = memory_cap(args.memory_cap)
+    peak, full_fallback = plan_limit(config, L, cap, field=field, groups=False,
+                                     one_length=args.accuracy is not None)
+    note_beyond_physical(peak, cap, "limit")
     check_out_file(args.out)
     if not args.no_progress:
         m = config.chain.m

@@ -45,7 +45,7 @@ from derivations.inputs.expression_eval import evaluate
 from derivations.inputs.expression_parser import parse_expression
 from numerics.costs import memory_cap
 from proofs_check.commands._output import check_out_file, loaded_config, write_output
-from proofs_check.commands._sizes import check_poisson
+from proofs_check.commands._sizes import check_poisson, note_beyond_physical
 
 MAX_WORDS_FLOAT = 4096  # dense LU on m^L words: 4096^3/3 flops ~ 2e10, seconds
 MAX_WORDS_EXACT = 729  # exact sparse Gauss-Jordan on m^L words: ~15 s CPU at 3^6 = 729
@@ -244,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
     if args.word_length is not None and not args.exact:
         _check_word_count(config.chain.m, args.word_length)
-        check_poisson(config, args.word_length, memory_cap(args.memory_cap))
+        cap = memory_cap(args.memory_cap)
+        note_beyond_physical(check_poisson(config, args.word_length, cap), cap, "poisson")
     check_out_file(args.out)
     document = poisson_document(
         config, args.function, exact=bool(args.exact), word_length=args.word_length,

@@ -27,7 +27,7 @@ from proofs_check.commands._output import (
     loaded_config,
     prepare_out_dir,
 )
-from proofs_check.commands._sizes import check_report
+from proofs_check.commands._sizes import check_report, note_beyond_physical
 from proofs_check.render import overall_sentence
 from proofs_check.report import run_checks, write_report
 
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = loaded_config(args)
     budget = get_budget(getattr(args, "budget", "quick"))
     out_dir = getattr(args, "out", None) or "rnnkl-report"
-    check_report(loaded.config, budget, memory_cap(getattr(args, "memory_cap", None)))
+    cap = memory_cap(getattr(args, "memory_cap", None))
+    note_beyond_physical(check_report(loaded.config, budget, cap), cap, "report")
     check_executor_flags(args, loaded.cluster)
     prepare_out_dir(out_dir)
     for field in (f for f in loaded.assigned if f in UNREAD_FIELDS):

@@ -25,7 +25,7 @@ from numerics.progress import is_terminal
 from numerics.rnn import SimulationResult, simulate
 from numerics.simulate import DIVERGENCE_ADVICE
 from proofs_check.commands._output import check_out_file, emit, loaded_config
-from proofs_check.commands._sizes import check_simulation
+from proofs_check.commands._sizes import check_simulation, note_beyond_physical
 
 
 def result_to_json(result: SimulationResult, activation: str) -> dict[str, Any]:
@@ -73,8 +73,10 @@ def summary(result: SimulationResult, config: Any, seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     config = loaded_config(args).config
-    check_simulation(config, memory_cap(args.memory_cap),
-                     json_output=bool(args.out) or not is_terminal(sys.stdout))
+    cap = memory_cap(args.memory_cap)
+    peak = check_simulation(config, cap,
+                            json_output=bool(args.out) or not is_terminal(sys.stdout))
+    note_beyond_physical(peak, cap, "simulate")
     check_out_file(args.out)
     start = time.monotonic()
     result = simulate(config, progress=False if args.no_progress else None)

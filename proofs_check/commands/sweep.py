@@ -23,7 +23,7 @@ from proofs_check.commands._output import (
     config_assignments,
     prepare_out_dir,
 )
-from proofs_check.commands._sizes import check_report
+from proofs_check.commands._sizes import check_report, note_beyond_physical
 from proofs_check.sweep import parse_vary, point_configs, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
@@ -33,11 +33,13 @@ def run(args: argparse.Namespace) -> int:
     points = point_configs(getattr(args, "config", None), config_assignments(args), varied)
     budget = get_budget(getattr(args, "budget", "quick"))
     cap = memory_cap(getattr(args, "memory_cap", None))
+    peak = 0.0
     for values, config in points:
         try:
-            check_report(config, budget, cap)
+            peak = max(peak, check_report(config, budget, cap))
         except InputError as err:
             raise point_error(values, err) from None
+    note_beyond_physical(peak, cap, "sweep")
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
     cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
     check_executor_flags(args, cluster)
