@@ -441,6 +441,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("no_note_beyond_physical_memory", "proofs_check/commands/_sizes.py",
       "    if total <= 0 or peak <= total:\n        return\n", "    return\n",
       ("tests/test_memory_beyond_physical.py",)),
+    M("lazy_sharpness_silent_on_the_slow_side", "proofs_check/checks/lazy_training.py",
+      "    elif not accepted:  # the window lies wholly",
+      "    elif False:  # the window lies wholly",
+      ("tests/test_lazy_training_notes.py",)),
 )
 
 

@@ -205,16 +205,28 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
                              f"(exponent {fastest - RIVAL_SHIFT:.4g})"))
     accepted = bool(lo <= slowest and hi >= fastest)
     derived = drift_term_vanishes(config, "parameter_drift")
-    note = ("" if accepted or hi >= fastest or not derived else
-            "the kernel moves faster to 0 than every surviving order predicts: each order "
-            "carries the parameter drift, whose N^(beta - 1) term vanishes on this "
-            f"configuration (derived: {derived}), so the orders are not attained")
+    note, vanishes = "", ""
+    if not accepted and hi < fastest and derived:
+        vanishes = derived
+        note = ("the kernel moves faster to 0 than every surviving order predicts: each order "
+                "carries the parameter drift, whose N^(beta - 1) term vanishes on this "
+                f"configuration (derived: {derived}), so the orders are not attained")
+    elif not accepted and hi < fastest:  # as rate_claims says of any sharpness claim
+        note = ("the kernel moves faster to 0 than every surviving order predicts"
+                + (" while the bound holds" if bound.accepted else "")
+                + ": the leading coefficients of these orders may vanish for this "
+                "configuration")
+    elif not accepted:  # the window lies wholly on the slow side of the surviving orders
+        note = ("the kernel moves slower than every surviving order predicts: the cancellation "
+                "of the first-order term does not show at this budget; the bound itself is "
+                + ("accepted" if bound.accepted else "rejected") + " (lazy_training)")
     return dataclasses.replace(
         bound, name=f"{NAME}_sharpness", claim=SHARP_CLAIM, prediction=slowest,
         quantity=f"slope in [{fastest:.4g}, {slowest:.4g}] (the surviving orders)",
         accepted=accepted, rivals=rivals, figures=(),
         details=dict(bound.details, predicted_interval=[fastest, slowest],
-                     **({"note": note, "leading_term_vanishes": derived} if note else {})))
+                     **({"note": note} if note else {}),
+                     **({"leading_term_vanishes": vanishes} if vanishes else {})))
 
 
 def surviving_orders(config) -> tuple[float, float]:
