@@ -48,7 +48,8 @@ def test_an_iid_chain_needs_no_mixing_allowance():
     P = np.tile([0.2, 0.5, 0.3], (3, 1))
     centred = np.array([1.0, -0.5, 0.3])
     centred -= np.array([0.2, 0.5, 0.3]) @ centred
-    assert mixing_allowance(P, centred, np.array([0.2, 0.5, 0.3]), (500, 1000), 2.0) == 0.0
+    assert mixing_allowance(P, centred, np.array([0.2, 0.5, 0.3]), (500, 1000), (1000, 2000)
+                            ) == 0.0
 
 
 @given(st.lists(st.floats(0.1, 10.0), min_size=4, max_size=4),
@@ -59,7 +60,8 @@ def test_the_allowance_bounds_the_slope_change_of_any_weighted_fit(weights, eps)
     slope within the allowance of -1/2."""
     ladder, horizon = (100, 200, 400, 800), 2.0
     pi = np.array([0.5, 0.5])
-    allowance = mixing_allowance(_flip_chain(eps), np.array([-1.0, 1.0]), pi, ladder, horizon)
+    steps = tuple(int(n * horizon) for n in ladder)
+    allowance = mixing_allowance(_flip_chain(eps), np.array([-1.0, 1.0]), pi, ladder, steps)
     factors = [math.sqrt(_closed_form(eps, int(n * horizon)) / _closed_form(eps, 10**12))
                for n in ladder]
     x = np.log(ladder)

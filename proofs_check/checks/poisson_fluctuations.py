@@ -156,18 +156,17 @@ def finite_batch_bias(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray, block:
 
 
 def mixing_allowance(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray,
-                     ladder: tuple[int, ...], horizon: float) -> float:
+                     ladder: tuple[int, ...], steps: tuple[int, ...]) -> float:
     """Slope allowance of the drift's rate fit for the chain's finite-n variance: the sum over
-    n = floor(N T) steps has Var_pi(S_n)/n = V(n) -> sigma^2 with a correction of relative
-    order tau / n (tau the chain's memory, exact from the autocovariances,
-    numerics.variance_estimators.sum_variance), so the RMS at N carries the factor
-    c_N = sqrt(V(n) / sigma^2). A weighted least-squares slope is a weighted mean (weights
-    >= 0) of the pairwise slopes, so these factors move it by at most
+    the n = floor(N T) ``steps`` of each rung N of ``ladder`` has Var_pi(S_n)/n = V(n) ->
+    sigma^2 with a correction of relative order tau / n (tau the chain's memory; V exact from
+    the autocovariances, numerics.variance_estimators.sum_variance), so the RMS at N carries
+    the factor c_N = sqrt(V(n) / sigma^2). A weighted least-squares slope is a weighted mean
+    (weights >= 0) of the pairwise slopes, so these factors move it by at most
     max_{i<j} |log c_j - log c_i| / (log N_j - log N_i). Exact for the endpoint t = T; the
     sup over t <= T is taken to follow it (a stand-in, stated in the check). On a slowly
     mixing chain (tau comparable to N_min T) this is what widens the window: the fit sees the
     crossover to N^-1/2, not the rate itself. 0 for a constant F (every V(n) = 0)."""
-    steps = [int(math.floor(n * horizon)) for n in ladder]
     covariances = stationary_autocovariances(Q, centred, pi, max(steps))
     variances = np.array([sum_variance(covariances, n) for n in steps])
     if not np.any(variances > 0.0):
@@ -294,6 +293,7 @@ def _drift(context, solution, control, rival: str, P, F, L) -> tuple[CheckResult
     config, budget = context.config, context.budget
     horizon = float(config.training.horizon)
     ladder = budget.poisson_ladder
+    steps = tuple(int(math.floor(n_units * horizon)) for n_units in ladder)  # n per rung
     params = {"config": config, "ladder": ladder, "R": budget.poisson_replicas,
               "seed": context.seed, "L": L, "F": F}
 
@@ -301,8 +301,7 @@ def _drift(context, solution, control, rival: str, P, F, L) -> tuple[CheckResult
         out = {"claim": np.empty((len(ladder), budget.poisson_replicas)),
                "control": np.empty((len(ladder), budget.poisson_replicas))}
         for i, n_units in enumerate(ladder):
-            steps = int(math.floor(n_units * horizon))
-            words = _paths(context, P, budget.poisson_replicas, steps, L, 10 + i)
+            words = _paths(context, P, budget.poisson_replicas, steps[i], L, 10 + i)
             values = F[words]
             for key, mean in (("claim", solution.mean), ("control", control.mean)):
                 partial = np.cumsum(values - mean, axis=1) / n_units
@@ -317,7 +316,7 @@ def _drift(context, solution, control, rival: str, P, F, L) -> tuple[CheckResult
     predicted = predicted_exponent("kernel_at_init", config)  # -1/2: CLT order, scaling
     boundary = subleading_allowance(0.5, min(ladder))
     mixing = mixing_allowance(solution.transition, solution.centred, solution.pi,
-                              tuple(ladder), horizon)
+                              tuple(ladder), steps)
     bias = max(boundary, mixing)
     rng = np.random.default_rng(np.random.SeedSequence(context.seed, spawn_key=(SPAWN_KEY, 2)))
     replicas = [budget.poisson_replicas] * ns.size
