@@ -19,6 +19,13 @@ from tqdm import tqdm
 
 MIN_INTERVAL = 0.25  # seconds between redraws (tqdm's mininterval)
 
+# One lock for every bar and line, a thread lock: each process draws its own (a Dask worker's
+# jobs draw none, and write nothing through tqdm that another process shares). tqdm's default
+# lock would also create a multiprocessing semaphore in each process; a worker stopped mid-job
+# (SIGTERM, Ctrl-C) could not release it, and the resource tracker printed "leaked semaphore
+# objects" after rnnkl's last line (tests/distributed/test_worker_shutdown.py).
+tqdm.set_lock(threading.RLock())
+
 
 def is_terminal(stream: TextIO) -> bool:
     """True when ``stream`` is an interactive terminal (a bar can be redrawn in place)."""
