@@ -445,6 +445,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    elif not accepted:  # the window lies wholly",
       "    elif False:  # the window lies wholly",
       ("tests/test_lazy_training_notes.py",)),
+    M("progress_multiprocessing_lock", "numerics/progress.py",
+      "tqdm.set_lock(threading.RLock())\n", "\n",
+      ("tests/distributed/test_worker_shutdown.py",), marker="distributed"),
 )
 
 
