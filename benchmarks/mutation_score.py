@@ -334,7 +334,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        return min(tv, gap * MEAN_GAP_SHARE / distance)", "        return tv",
       ("tests/test_uniform_stationary_law.py",)),
     M("poisson_wrong_law_blind_to_F", "proofs_check/checks/poisson_fluctuations.py",
-      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)",
+      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)",
       "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE)", ("tests/test_uniform_stationary_law.py",)),
     M("wrong_law_variance_martingale_form", "proofs_check/checks/poisson_fluctuations.py",
       "            rival: asymptotic_variance_from(control.pi, control.centred, control.u)}",
@@ -372,8 +372,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                              )  # an odd F",
       ("tests/test_sign_symmetry.py",)),
     M("variance_candidates_share_one_law", "proofs_check/checks/poisson_fluctuations.py",
-      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)",
-      "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)",
+      "        solution, control, rival = _solved(Q, pi_L, values)\n",
+      "        solution, _, rival = _solved(Q, pi_L, values)\n        control = poisson_solve("
+      "Q, values, pi=wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)[1])\n",
       ("tests/test_uniform_stationary_law.py",)),
     M("derived_vanishing_only_on_failure", "proofs_check/rivals.py",
       "    elif derived:  # the data do not show it", "    elif False:  # the data do not show it",
@@ -412,7 +413,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       ("tests/distributed/test_executor.py::"
        "test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs",), "distributed"),
     M("variance_on_a_constant_function", "proofs_check/checks/poisson_fluctuations.py",
-      "        if constant_on_words(values):\n            continue\n", "",
+      " if not constant_on_words(values)]", "]",
       ("tests/test_degenerate_configs.py::"
        "test_a_constant_target_tests_the_variance_on_a_function_that_varies",)),
     M("equal_limit_asks_for_a_better_limit", "proofs_check/rivals.py",
@@ -445,6 +446,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    elif not accepted:  # the window lies wholly",
       "    elif False:  # the window lies wholly",
       ("tests/test_lazy_training_notes.py",)),
+    M("pathwise_on_a_constant_function", "proofs_check/checks/poisson_fluctuations.py",
+      'name_p, F_p = candidate_functions(pi_L, F, limit_on_words(context)["ybar"])[0]',
+      "name_p, F_p = \"the proof's F = (ybar - g_t) A(x*, .)\", F",
+      ("tests/test_degenerate_configs.py::"
+       "test_a_zero_target_tests_the_pathwise_identity_on_a_function_that_varies",)),
     M("progress_multiprocessing_lock", "numerics/progress.py",
       "tqdm.set_lock(threading.RLock())\n", "\n",
       ("tests/distributed/test_worker_shutdown.py",), marker="distributed"),

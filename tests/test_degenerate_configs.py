@@ -240,22 +240,21 @@ def test_a_figure_of_overflowed_values_says_so_instead_of_stopping_the_report():
 
 
 def test_a_deterministic_rival_that_cannot_be_rejected_asks_for_another_configuration():
-    """Target y = 0: ybar, g and F vanish, so the limit ODE without the pi_L weights and the
-    Poisson solution with uniform weights give the same zeros as the claims. A larger budget
-    cannot change a deterministic comparison (it said "would need a larger budget")."""
+    """Target y = 0: ybar and g vanish, so the limit ODE without the pi_L weights gives the
+    same zeros as the claim. A larger budget cannot change a deterministic comparison (it said
+    "would need a larger budget"). (poisson_pathwise, inconclusive here too before, now tests
+    its identity on a function that varies: the test below.)"""
     from derivations.inputs.files import load_layers
-    from proofs_check.checks import poisson_fluctuations, tiers
+    from proofs_check.checks import tiers
     from proofs_check.render import verdict_explanation
     from proofs_check.rivals import DETERMINISTIC_NEEDS
 
     config = load_layers(None, ["target.expression=0"]).config
     context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)
-    results = {r.name: r for r in (*tiers.run(context), *poisson_fluctuations.run(context))}
-    for name in ("tiers_limit", "poisson_pathwise"):
-        result = results[name]
-        assert result.measured == 0.0 and result.verdict == "inconclusive"
-        assert [r.needs for r in result.unrejected] == [DETERMINISTIC_NEEDS]
-        assert "a larger budget" not in verdict_explanation(result)
+    result = {r.name: r for r in tiers.run(context)}["tiers_limit"]
+    assert result.measured == 0.0 and result.verdict == "inconclusive"
+    assert [r.needs for r in result.unrejected] == [DETERMINISTIC_NEEDS]
+    assert "a larger budget" not in verdict_explanation(result)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])
@@ -358,3 +357,35 @@ def test_a_rival_limit_equal_to_g_asks_for_another_configuration_not_a_better_li
     assert "another configuration" in rival.needs and "more accurate limit (" not in rival.needs
     near = limit_rival("h", errors, errors, distance=1e-5, delta=1e-5)
     assert not near.rejected and near.needs.startswith("a more accurate limit")
+
+
+def test_a_zero_target_tests_the_pathwise_identity_on_a_function_that_varies():
+    """Target y = 0: ybar = g_t = 0, so the proof's F is 0 on every word, both sides of the
+    pathwise identity vanish and the wrong-law rival's discrepancy was 0 too: poisson_pathwise
+    was inconclusive (found on an unseen configuration). The identity holds for every F, so
+    it is now tested on the indicator of the most probable word (ybar is constant too): the
+    prediction accepted and the wrong-law rival rejected by the same rounding bound."""
+    from derivations.inputs.files import load_layers
+    from proofs_check.checks import poisson_fluctuations
+    from proofs_check.checks.poisson_fluctuations import _problem, constant_on_words
+
+    config = load_layers(None, ["target.expression=0"]).config
+    context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)
+    _, _, _, F, _ = _problem(context)
+    assert constant_on_words(F)
+    result = {r.name: r for r in poisson_fluctuations.run(context)}["poisson_pathwise"]
+    assert result.details["function"] == "the indicator of the most probable word"
+    assert "constant on the words" in result.details["note"]
+    assert result.accepted and result.verdict == "pass", result
+    (rival,) = result.rivals
+    assert rival.rejected and rival.measured > 1e3 * result.tolerance
+
+
+def test_the_pathwise_identity_keeps_the_proofs_function_where_it_varies():
+    """The default configuration: the proof's own F, no note."""
+    from proofs_check.checks import poisson_fluctuations
+
+    context = CheckContext(load_config(None), TINY, Cache(None, salt="b0"), seed=0)
+    result = {r.name: r for r in poisson_fluctuations.run(context)}["poisson_pathwise"]
+    assert result.details["function"].startswith("the proof's F")
+    assert "note" not in result.details

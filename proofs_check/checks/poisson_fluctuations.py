@@ -8,7 +8,8 @@ function the proof uses,
 
 * ``poisson_pathwise``: sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n on R stationary paths, with
   u from numerics.poisson_float; the test is max |discrepancy| <= the rounding bound of
-  numerics.poisson_float.pathwise_decomposition (O(n m eps max|u|), derived there).
+  numerics.poisson_float.pathwise_decomposition (O(n m eps max|u|), derived there); on
+  ybar or a word indicator where F is constant on the words (:func:`candidate_functions`).
 * ``poisson_variance``: sigma^2(F) = 2 pi(F~ u) - pi(F~^2) against Monte Carlo: batch sums of
   b steps along R paths (the budget's poisson_replicas paths of poisson_steps steps) give
   X = (S_b - b pi F)/sqrt(b) with E[X^2] = Var(S_b)/b; the 99.5%
@@ -204,6 +205,25 @@ def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
             rival: asymptotic_variance_from(control.pi, control.centred, control.u)}
 
 
+def candidate_functions(pi_L, F, ybar) -> list[tuple[str, np.ndarray]]:
+    """(name, values on the words) of the functions a Poisson check may use, in order: the
+    proof's F, ybar, the indicator of the most probable word, leaving out those constant on the
+    words (:func:`constant_on_words`; never the indicator, so the list is never empty)."""
+    indicator = (np.arange(pi_L.size) == int(np.argmax(pi_L))).astype(float)
+    return [(name, values) for name, values in (
+        ("the proof's F = (ybar - g_t) A(x*, .)", F),
+        ("ybar, the target's conditional mean", ybar),
+        ("the indicator of the most probable word", indicator)) if not constant_on_words(values)]
+
+
+def _solved(Q, pi_L, values):
+    """The Poisson solution of ``values``, its wrong-law rival's solution and that rival's name
+    (module docstring; the wrong law chosen by the gap in this function's mean)."""
+    law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
+    return (poisson_solve(Q, values, pi=pi_L), poisson_solve(Q, values, pi=law),
+            control_name(law_name))
+
+
 def variance_function(Q, pi_L, F, context):
     """The function whose asymptotic variance is tested: the proof's F, unless one of the two
     rival variances lies within 10% of its sigma^2 (then no feasible budget tells them apart),
@@ -216,20 +236,9 @@ def variance_function(Q, pi_L, F, context):
     indicator never is (a chain has at least two states), so one candidate always remains.
     Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
     solution, the wrong-law rival's name)."""
-    from proofs_check.checks._limit import limit_on_words
-
-    limit = limit_on_words(context)
-    indicator = (np.arange(pi_L.size) == int(np.argmax(pi_L))).astype(float)
     candidates = []
-    for name, values in (("the proof's F = (ybar - g_t) A(x*, .)", F),
-                         ("ybar, the target's conditional mean", limit["ybar"]),
-                         ("the indicator of the most probable word", indicator)):
-        if constant_on_words(values):
-            continue
-        law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
-        rival = control_name(law_name)
-        solution = poisson_solve(Q, values, pi=pi_L)
-        control = poisson_solve(Q, values, pi=law)
+    for name, values in candidate_functions(pi_L, F, limit_on_words(context)["ybar"]):
+        solution, control, rival = _solved(Q, pi_L, values)
         sigma2 = solution.asymptotic_variance
         gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
                 for v in _wrong_variances(solution, control, rival, pi_L).values()]
@@ -363,13 +372,17 @@ def jobs(context: CheckContext) -> list[Job]:
 def run(context: CheckContext) -> tuple[CheckResult, ...]:
     budget = context.budget
     P, Q, pi_L, F, L = _problem(context)
-    solution = poisson_solve(Q, F, pi=pi_L)
-    law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)
-    rival = control_name(law_name)
-    control = poisson_solve(Q, F, pi=law)
+    solution, control, rival = _solved(Q, pi_L, F)
     context.progress(0.1)
     words = _paths(context, P, PATHWISE_PATHS, budget.poisson_steps, L, 0)
-    pathwise = _pathwise(solution, control, rival, words)
+    # the identity holds for every F; where the proof's F is constant on the words (a zero
+    # target: F = 0) both sides vanish and no rival could fail, so the next candidate is used
+    name_p, F_p = candidate_functions(pi_L, F, limit_on_words(context)["ybar"])[0]
+    pathwise = _pathwise(*((solution, control, rival) if F_p is F else _solved(Q, pi_L, F_p)),
+                         words)
+    note = {} if F_p is F else {"note": f"F = {name_p}: the proof's F is constant on the words"}
+    pathwise = dataclasses.replace(pathwise, details=dict(pathwise.details, function=name_p,
+                                                          **note))
     context.progress(0.2)
     many = _paths(context, P, budget.poisson_replicas, budget.poisson_steps, L, 1)
     name, F_v, solution_v, control_v, rival_v = variance_function(Q, pi_L, F, context)
