@@ -451,6 +451,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "name_p, F_p = \"the proof's F = (ybar - g_t) A(x*, .)\", F",
       ("tests/test_degenerate_configs.py::"
        "test_a_zero_target_tests_the_pathwise_identity_on_a_function_that_varies",)),
+    M("kernel_folded_for_every_activation", "numerics/kernel.py",
+      "    folded = activation_constants(spec.activation).odd\n", "    folded = True\n",
+      ("tests/test_kernel_any_config.py",), marker="slow"),
     M("progress_multiprocessing_lock", "numerics/progress.py",
       "tqdm.set_lock(threading.RLock())\n", "\n",
       ("tests/distributed/test_worker_shutdown.py",), marker="distributed"),
