@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from derivations.activations import ACTIVATION_NAMES, activation_constants
 from numerics.kernel import KernelSpec, kernel_on_words
 from numerics.reference import kernel_entry_mp
+from numerics.words import enumerate_words
 
 L = 2  # words of two symbols: an entry exercises the recursion once (S, G^w, G^b of the past)
 GROUPS = (("c",), ("w",), ("b",), ("c", "w"), ("w", "b"), ("c", "w", "b"))
@@ -40,10 +41,9 @@ def kernel_problems(draw: st.DrawFn):
 
 
 def _word(spec: KernelSpec, index: int) -> list[list[float]]:
-    """The word of lexicographic ``index`` (oldest symbol most significant, numerics.words) as
-    input vectors, oldest first."""
-    symbols = [(index // 3 ** (L - 1 - j)) % 3 for j in range(L)]
-    return [[float(spec.states[s, 0])] for s in symbols]
+    """The word of row ``index`` of the kernel (numerics.words order) as input vectors, oldest
+    first."""
+    return [[float(spec.states[s, 0])] for s in enumerate_words(3, L)[index]]
 
 
 @pytest.mark.slow
