@@ -110,12 +110,14 @@ class DaskExecutor:
             try:
                 value = handle.result(timeout=POLL_SECONDS)
             except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11 on
-                if handle.done():  # the job's own TimeoutError, not the wait's
-                    raise
+                if handle.done():  # finished as the wait ran out, or the job's own TimeoutError:
+                    value = handle.result()  # its outcome, at once (a loaded machine once made
+                    break  # the wait's TimeoutError a failed check: tests/test_executor_poll.py)
                 self._check_workers()
                 continue
-            self._seen_workers = True  # a worker computed it (a quick job is never polled)
-            return value
+            break
+        self._seen_workers = True  # a worker computed it (a quick job is never polled)
+        return value
 
     def _check_workers(self) -> None:
         """Raise when the workers seen before have all been gone for ``grace`` seconds."""
