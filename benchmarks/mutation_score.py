@@ -460,6 +460,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("progress_multiprocessing_lock", "numerics/progress.py",
       "tqdm.set_lock(threading.RLock())\n", "\n",
       ("tests/distributed/test_worker_shutdown.py",), marker="distributed"),
+    M("limit_rounding_floor", "numerics/limit.py",
+      "        * float(np.max(np.abs(problem.ybar))))",
+      "        * max(float(np.max(np.abs(problem.ybar))), 1e-300))",
+      ("tests/test_degenerate_configs.py::"
+       "test_a_zero_target_has_a_limit_error_of_exactly_zero",)),
 )
 
 

@@ -343,7 +343,7 @@ def solve_limit(
     n = problem.words.shape[0]
     estimates["rounding"] = float(
         n * _EPS * (1.0 + problem.alpha * max(times, default=0.0) * solver.norm_M)
-        * max(float(np.max(np.abs(problem.ybar))), 1e-300))
+        * float(np.max(np.abs(problem.ybar))))
     if tolerance is not None:
         total = total_error(estimates)
         if total > tolerance:

@@ -14,6 +14,7 @@ import pytest
 from derivations.inputs.config import load_config, with_overrides
 from derivations.kernel_dependence import kernel_depends_on, kernel_moves, kernel_vanishes
 from derivations.scaling import GROUPS
+from numerics.limit import solve_limit
 from numerics.tangent_kernel import empirical_kernel
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
@@ -389,3 +390,25 @@ def test_the_pathwise_identity_keeps_the_proofs_function_where_it_varies():
     result = {r.name: r for r in poisson_fluctuations.run(context)}["poisson_pathwise"]
     assert result.details["function"].startswith("the proof's F")
     assert "note" not in result.details
+
+
+def test_a_zero_target_has_a_limit_error_of_exactly_zero():
+    """Target y = 0: ybar = 0, so g_t = 0 exactly at every length and every error term of the
+    limit is 0. The rounding term scales with max|ybar| (it bounds the rounding of the products
+    by ybar) and read 4.4e-315 (a 1e-300 floor on max|ybar|): delta is now 0, and a target
+    twice as large has exactly twice the rounding term (the same kernel, ybar times 2, a power
+    of two, so every product is scaled exactly)."""
+    from derivations.inputs.files import load_layers
+    from numerics.limit import total_error
+    from numerics.quadrature import QuadratureSettings
+
+    fast = QuadratureSettings(w_step=0.1, b_nodes=12)
+
+    def estimates(expression: str) -> dict:
+        config = load_layers(None, [f"target.expression={expression}"]).config
+        return solve_limit(config, 3, (1.0,), settings=fast).error_estimates
+
+    zero = estimates("0")
+    assert zero["rounding"] == 0.0 and total_error(zero) == 0.0
+    once, twice = estimates('"x0_1"'), estimates('"2*x0_1"')
+    assert once["rounding"] > 0.0 and twice["rounding"] == 2.0 * once["rounding"]
