@@ -465,6 +465,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        * max(float(np.max(np.abs(problem.ybar))), 1e-300))",
       ("tests/test_degenerate_configs.py::"
        "test_a_zero_target_has_a_limit_error_of_exactly_zero",)),
+    M("chain_table_drops_the_default_chain", "derivations/inputs/files.py",
+      '        new_chain = table == "chain" and "states" in merged[table]\n',
+      '        new_chain = table == "chain"\n',
+      ("tests/test_config_files.py",)),
 )
 
 

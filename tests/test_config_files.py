@@ -280,3 +280,19 @@ def test_floats_double_precision_holds_are_read_as_typed(number):
     _, _, value = parse_assignment(f"training.alpha={number}")
     expected = float(number)
     assert value == expected or (math.isnan(value) and math.isnan(expected))
+
+
+def test_a_chain_table_with_only_the_initial_law_keeps_the_default_chain(tmp_path):
+    """A [chain] table giving neither states nor transition (only where the chain starts) uses
+    the default chain, as the pair's own message says ("give both, or neither to use the
+    default chain"); it was refused with "chain.states: missing (required)"."""
+    loaded = load_layers(_write(tmp_path, '[chain]\ninitial = ["1", "0", "0"]\n'))
+    default = config_from_dict(_default_with())
+    assert loaded.config.chain.states == default.chain.states
+    assert loaded.config.chain.transition == default.chain.transition
+    assert loaded.config.chain.initial is not None
+    assert loaded.config.chain.initial != default.chain.initial
+    assert {"chain.states", "chain.transition"} <= set(loaded.from_default)
+    assert "chain.initial" not in loaded.from_default
+    # the same through --set, which always started from the default chain
+    assert load_layers(None, ['chain.initial=["1", "0", "0"]']).config == loaded.config

@@ -8,7 +8,8 @@ Layering (:func:`load_layers`):
    leaves out keeps the default's value, and :attr:`LoadedConfig.from_default` lists those
    fields (the report states them). ``chain.states`` and ``chain.transition`` describe one
    chain and go together: a file giving one must give both (``chain.initial`` then defaults to
-   the stationary start, as in a file of its own);
+   the stationary start, as in a file of its own); a ``[chain]`` table giving neither (only
+   ``chain.initial``) keeps the default chain;
 3. ``--set table.key=value`` (in order; the last one for a field wins). The value is read as a
    TOML value (``0.6``, ``true``, ``"erf"``, ``[["1/2", "1/2"], ...]``); text that is not a
    TOML value is taken as a string, so ``--set network.activation=erf`` works unquoted; a
@@ -129,7 +130,10 @@ def merge_over_default(
             continue
         if not isinstance(merged[table], dict):
             continue  # validation reports "must be a table"
-        skip = _CHAIN_PAIR + ("initial",) if table == "chain" else ()
+        # a new chain (states and transition, checked above) takes nothing of the default's
+        # chain; a [chain] table without them (only chain.initial) starts the default chain
+        new_chain = table == "chain" and "states" in merged[table]
+        skip = _CHAIN_PAIR + ("initial",) if new_chain else ()
         for key, value in base.items():
             if key not in merged[table] and key not in skip:
                 merged[table][key] = copy.deepcopy(value)
