@@ -469,6 +469,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       '        new_chain = table == "chain" and "states" in merged[table]\n',
       '        new_chain = table == "chain"\n',
       ("tests/test_config_files.py",)),
+    M("refusal_names_the_next_length_at_every_length", "proofs_check/commands/_sizes.py",
+      'if truncation_mode(truncation, m, config.chain.d, word_length, lag) != "next":',
+      "if False:",
+      ("tests/test_truncation.py::"
+       "test_a_refusal_at_the_shortest_valid_length_says_why_the_next_length_counts",)),
 )
 
 

@@ -353,3 +353,22 @@ def test_memory_plan_counts_the_next_length_where_previous_is_too_short() -> Non
     for L, nxt in ((3, True), (5, False)):
         planned = check_limit(config, L, cap, field="limit.word_length", truncation="previous")
         assert planned == limit_bytes(3, L, 1, nxt)
+
+
+def test_a_refusal_at_the_shortest_valid_length_says_why_the_next_length_counts() -> None:
+    """At L = q + 2 the plan counts m^(L+1) words (the test above); a refusal there named only
+    L's own words, so "limit.word_length = 3 needs 25 GiB" read as if 3 were the size asked
+    for (found with a 12-state chain). It now says L + 1 is solved too, and why, within the CLI's
+    300-character line; at a longer L, where the cost is L's own, it does not."""
+    from numerics.costs import MemoryCap, ResourceError, limit_bytes
+    from proofs_check.commands._sizes import check_limit
+
+    config = load_config(None)  # m = 3, d = 1, lag 1: q + 2 = 3
+    for L, nxt in ((3, True), (5, False)):
+        cap = MemoryCap(int(limit_bytes(3, L, 1, nxt)) - 1, "test")
+        with pytest.raises(ResourceError) as info:
+            check_limit(config, L, cap, field="limit.word_length", truncation="previous")
+        message = str(info.value)
+        said = f"(L = {L} solves L + 1 = {L + 1} too: two valid truncation levels need words >= 3"
+        assert (said in message) is nxt, message
+        assert "\n" not in message and len(message) <= 300

@@ -21,6 +21,7 @@ from numerics.costs import (
     require_fits,
     simulation_bytes,
 )
+from numerics.limit import truncation_mode
 from numerics.simulate import time_to_step
 
 
@@ -67,8 +68,17 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
         return limit_request_bytes(config, v[field], truncation, groups, neighbour,
                                    full_fallback)
 
-    return require_fits(f"the limit on {config.chain.m}^L words", (Field(field, word_length),),
-                        cost, cap)
+    m, lag = config.chain.m, int(config.target.lag)
+    try:
+        return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost,
+                            cap)
+    except ResourceError as err:
+        if truncation_mode(truncation, m, config.chain.d, word_length, lag) != "next":
+            raise
+        # say why the cost is that of m^(L+1) words (numerics.limit.truncation_mode)
+        raise ResourceError(
+            f"{err} (L = {word_length} solves L + 1 = {word_length + 1} too: two valid "
+            f"truncation levels need words >= {max(2, lag + 2)} long)") from None
 
 
 def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
