@@ -474,6 +474,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if False:",
       ("tests/test_truncation.py::"
        "test_a_refusal_at_the_shortest_valid_length_says_why_the_next_length_counts",)),
+    M("rule_text_ignores_w_std_zero", "numerics/kernel.py",
+      '    if w_std == 0.0:\n        return (f"w = 0 (w_std = 0)',
+      '    if False:\n        return (f"w = 0 (w_std = 0)',
+      ("tests/test_kernel.py::"
+       "test_without_input_weights_an_activation_with_unit_slope_at_zero_is_linear",)),
 )
 
 

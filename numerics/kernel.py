@@ -266,7 +266,8 @@ def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: Quadra
             error=sum(parts.values()), error_parts=parts, mode="differences",
             rule_sizes={"fine": plan.fine.size, "coarse_b": plan.coarse_b.size,
                         "row_blocks": len(blocks)},
-            rule=_describe(settings, d, plan.fine.size, folded), settings=settings,
+            rule=_describe(settings, d, plan.fine.size, folded, spec.w_std),
+            settings=settings,
             cross={short: cross.pop((short, long)) for short, long in pairs if long == length})
     return results
 
@@ -294,9 +295,14 @@ def cross_kernel(spec: KernelSpec, short: int, long: int,
                    axis=0)
 
 
-def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool) -> str:
+def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool,
+              w_std: float) -> str:
     """A tensor rule in words, e.g. "trapezoid in z = w / w_std, step 0.1 on the disc
-    |z| <= 8 x 16 Legendre nodes in b, folded onto w_1 > 0 (odd activation): 160656 nodes"."""
+    |z| <= 8 x 16 Legendre nodes in b, folded onto w_1 > 0 (odd activation): 160656 nodes";
+    w_std = 0: the single node w = 0 (quadrature.tensor_rule), "w = 0 (w_std = 0) x 16
+    Legendre nodes in b: 16 nodes"."""
+    if w_std == 0.0:
+        return (f"w = 0 (w_std = 0) x {settings.b_nodes} Legendre nodes in b: {nodes} nodes")
     domain = (f"the disc |z| <= {settings.half_width:g}" if settings.disc and d == 2 else
               f"[-{settings.half_width:g}, {settings.half_width:g}]"
               + (f"^{d}" if d > 1 else ""))

@@ -69,6 +69,30 @@ def test_linear_kernel_matches_closed_form(groups) -> None:
     assert error < 1e-10
 
 
+@pytest.mark.parametrize("activation", ["tanh", "arctan"])
+def test_without_input_weights_an_activation_with_unit_slope_at_zero_is_linear(activation):
+    """w_std = 0 (every w^i = 0): S = sigma(b S_prev) = 0 on every word (sigma(0) = 0), so
+    G^b = 0 and G^w = sigma'(0) (x + b G^w_prev) = sum_j b^j x_{-j} for sigma'(0) = 1: the
+    linear closed form at w_std = 0, c_std^2 sum_jk E[b^(j+k)] x_{-j}.x'_{-k}. The rule is the
+    single node w = 0, and its description says so (it read "trapezoid in z = w / w_std, step
+    0.1 on [-8, 8] ..." with 12 nodes, found on an unseen configuration)."""
+    states_q = [(Fraction(1), Fraction(-1, 2)), (Fraction(-3, 4), Fraction(1, 4)),
+                (Fraction(0), Fraction(1))]
+    b_max, c_std, L = Fraction(1, 2), Fraction(3, 4), 3
+    spec = KernelSpec(activation, np.array(states_q, dtype=float), float(c_std), 0.0,
+                      float(b_max), ("c", "w", "b"))
+    result = kernel_on_words(spec, L)
+    words = enumerate_words(3, L)
+    exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
+                                                  [states_q[s] for s in v], Fraction(0),
+                                                  b_max, c_std, ("c", "w", "b")))
+                       for v in words] for u in words])
+    assert np.max(np.abs(result.K - exact)) <= result.error + ROUNDING
+    assert np.max(np.abs(exact)) > 0.1  # not a comparison of zeros
+    nodes = result.settings.b_nodes
+    assert result.rule == f"w = 0 (w_std = 0) x {nodes} Legendre nodes in b: {nodes} nodes"
+
+
 def test_closed_form_negative_control_detects_missing_b_group() -> None:
     # the same comparison with the b group dropped from the computed kernel must fail
     states_q = [(Fraction(1),), (Fraction(-1, 2),)]
