@@ -21,7 +21,6 @@ from numerics.costs import (
     require_fits,
     simulation_bytes,
 )
-from numerics.limit import truncation_mode
 from numerics.simulate import time_to_step
 
 
@@ -73,6 +72,8 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
         return require_fits(f"the limit on {m}^L words", (Field(field, word_length),), cost,
                             cap)
     except ResourceError as err:
+        from numerics.limit import truncation_mode  # not at import: it loads the kernel
+
         if truncation_mode(truncation, m, config.chain.d, word_length, lag) != "next":
             raise
         # say why the cost is that of m^(L+1) words (numerics.limit.truncation_mode)
