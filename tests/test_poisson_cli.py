@@ -336,7 +336,7 @@ def test_a_function_near_the_double_limit_is_one_line_not_an_internal_error(caps
 # alarm of derivations.errors.call_with_time_limit then stops the solve, which is what is tested
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_time_limit_is_one_line_wherever_the_alarm_lands(tmp_path, config_file, capsys):
-    """Limits from 1 us to 30 ms put the one-shot alarm everywhere in the exact solve, from
+    """Limits from 1 us to 30 ms put the first alarm everywhere in the exact solve, from
     before it starts to after it ends: each run either finishes (exit 0) or stops with the
     time-limit line (exit 2), never another exit code or a traceback. At 1e-9 s the alarm
     fired before the guard's ``try`` and leaked _TimeLimitExceeded (a traceback)."""
