@@ -44,6 +44,7 @@ from numerics.limit_solver import (  # the spectral solve; also importable from 
 from numerics.quadrature import QuadratureSettings
 from numerics.truncation import (
     SENSES,
+    first_valid_level,
     kernel_suffix_average,
     level_differences,
     truncation_tail,
@@ -192,7 +193,7 @@ def truncation_mode(truncation: str, m: int, d: int, word_length: int, lag: int)
     tests/test_truncation.py)."""
     if truncation == "auto":
         truncation = "next" if solves_next_length(m, d, word_length) else "previous"
-    if truncation == "previous" and word_length - 1 < max(2, lag + 2):
+    if truncation == "previous" and word_length - 1 < first_valid_level(lag):
         truncation = "next"
     return truncation
 
@@ -315,7 +316,7 @@ def solve_limit(
         from derivations.inputs.config import contraction_rate
 
         rho = float(contraction_rate(config))
-        first_valid = int(config.target.lag) + 2  # both words long enough for the exact ybar
+        first_valid = first_valid_level(int(config.target.lag))
         levels = {}
         for j in lengths[1:]:
             long_p, _, long_s, long_g = solved[j]

@@ -72,6 +72,13 @@ def level_differences(long_g: FloatArray, pi_long: FloatArray, short_g: FloatArr
     return out
 
 
+def first_valid_level(lag: int) -> int:
+    """theory.md §4, truncation levels: the shortest length j whose difference g^j - g^(j-1) is a
+    valid level for a target of lag q, j = q + 2 (both words hold the target's window of q + 1
+    inputs, so both have the exact ybar); at least 2, as a difference needs two lengths."""
+    return max(2, int(lag) + 2)
+
+
 def truncation_tail(diffs: Mapping[int, float], L: int, rho: float, first_valid: int = 1) -> float:
     """theory.md §4, truncation: the estimated |g^L - g^infinity| (in the norm of the given
     differences) from measured differences diff_j between consecutive word lengths

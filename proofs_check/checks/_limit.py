@@ -29,7 +29,7 @@ import numpy as np
 
 from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, total_error
 from numerics.simulate import time_to_step
-from numerics.truncation import SENSES, truncation_tail
+from numerics.truncation import SENSES, first_valid_level, truncation_tail
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import kernel_reads_past
@@ -106,7 +106,7 @@ def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[flo
 
     L_max = max(int(config.limit.word_length), 1)  # the cap: the config's word length
     lag = int(config.target.lag)
-    first_valid = lag + 2  # g^j and g^(j-1) both have the exact ybar (words >= q + 1 long)
+    first_valid = first_valid_level(lag)  # g^j and g^(j-1) both have the exact ybar
     L_min = min(L_max, max(first_valid, int(first)))
     targets = ({sense: float(accuracy[sense]) for sense in CHECK_SENSES}
                if isinstance(accuracy, Mapping) else dict.fromkeys(CHECK_SENSES, float(accuracy)))

@@ -20,7 +20,7 @@ from numerics.costs import (
     physical_memory,
     power,
 )
-from numerics.truncation import length_for_tail
+from numerics.truncation import first_valid_level, length_for_tail
 
 # the senses of numerics.truncation the report's statistics use: "path" (the main theorem's
 # path statistic), "words" (the frozen network on words)
@@ -60,7 +60,8 @@ def needed_length(differences: Mapping[str, Mapping[int, float]], rho: float, la
         if deltas[sense] <= target:
             continue
         other_parts = deltas[sense] - truncations[sense]  # NaN when no tail was measured
-        needed = length_for_tail(differences[sense], L, rho, target - other_parts, lag + 2)
+        needed = length_for_tail(differences[sense], L, rho, target - other_parts,
+                                 first_valid_level(lag))
         if needed is None:
             return None
         lengths.append(needed)

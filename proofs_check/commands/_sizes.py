@@ -22,6 +22,7 @@ from numerics.costs import (
     simulation_bytes,
 )
 from numerics.simulate import time_to_step
+from numerics.truncation import first_valid_level
 
 
 def check_simulation(config: Any, cap: MemoryCap, *, json_output: bool = False,
@@ -79,7 +80,7 @@ def check_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
         # say why the cost is that of m^(L+1) words (numerics.limit.truncation_mode)
         raise ResourceError(
             f"{err} (L = {word_length} solves L + 1 = {word_length + 1} too: two valid "
-            f"truncation levels need words >= {max(2, lag + 2)} long)") from None
+            f"truncation levels need words >= {first_valid_level(lag)} long)") from None
 
 
 def plan_limit(config: Any, word_length: int, cap: MemoryCap, *, field: str,
