@@ -184,11 +184,20 @@ def test_the_mean_increment_of_every_unit_vanishes():
 
 def test_the_overall_rate_names_the_drift_only_when_it_binds():
     """r = min(beta - 1/2, 1 - beta, 1/2): the drift's 1 - beta is strictly the smallest at
-    beta = 0.9 (not at beta = 0.75, where it ties with the output term, nor at 0.6)."""
-    assert drift_term_vanishes(_config([*PARITY, "network.beta=0.9"]), "overall")
+    beta = 0.9 (not at beta = 0.75, where it ties with the output term, nor at 0.6). Where it
+    binds, its coefficient is 0 on every configuration (the kernel's first-order motion is odd
+    in c: tests/test_scaling_orders.py), and the parity's reason comes first."""
+    assert "x -> -x" in drift_term_vanishes(_config([*PARITY, "network.beta=0.9"]), "overall")
     assert drift_term_vanishes(_config([*PARITY, "network.beta=0.75"]), "overall") == ""
     assert drift_term_vanishes(_config([*PARITY, "network.beta=0.6"]), "overall") == ""
-    assert drift_term_vanishes(_config(["network.beta=0.9"]), "overall") == ""  # default chain
+    default = drift_term_vanishes(_config(["network.beta=0.9"]), "overall")  # default chain
+    assert "c -> -c" in default and "N^-0.2 " in default  # 2 beta - 2 at beta = 0.9
+    assert drift_term_vanishes(_config(["network.beta=0.75"]), "overall") == ""
+    assert drift_term_vanishes(_config(["network.beta=0.9"]), "parameter_drift") == ""
+    # f_0 = 0 (mirrored pairs): r = min(1 - beta, 1/2), the drift binds for every beta > 1/2
+    mirrored = ["network.antisymmetric=true", "run.N=4000"]
+    assert "c -> -c" in drift_term_vanishes(_config([*mirrored, "network.beta=0.6"]), "overall")
+    assert drift_term_vanishes(_config([*mirrored, "network.beta=0.5"]), "overall") == ""
 
 
 # ----------------------------------------------------------------------------- the checks

@@ -73,15 +73,16 @@ def limit_vanishes(config: Config) -> str:
 
 def drift_term_vanishes(config: Config, term: str) -> str:
     """Why the leading coefficient of ``term``'s predicted rate is 0 here, or "":
-    "parameter_drift" when the limit vanishes (:func:`limit_vanishes`); "overall" when, in
-    addition, the drift term's 1 - beta is strictly the smallest rate of r (derivations.scaling
-    .predicted_rates), so that the terms left decay faster than r."""
+    "parameter_drift" when the limit vanishes (:func:`limit_vanishes`); "overall" whenever the
+    drift term's 1 - beta is strictly the smallest rate of r (derivations.scaling
+    .predicted_rates), so that the terms left decay faster than r: on every configuration
+    (:func:`kernel_motion_cancels`), and first for the reason the limit vanishes, if it does."""
     import sympy as sp
 
     from derivations import scaling
 
     reason = limit_vanishes(config)
-    if not reason or term == "parameter_drift":
+    if term == "parameter_drift":
         return reason
     if term != "overall":
         return ""
@@ -90,7 +91,26 @@ def drift_term_vanishes(config: Config, term: str) -> str:
     drift = rates["parameter_drift"].subs(scaling.BETA, beta)
     others = [rate.subs(scaling.BETA, beta) for name, rate in rates.items()
               if name not in ("parameter_drift", "overall")]
-    return reason if all(sp.simplify(other - drift) > 0 for other in others) else ""
+    if not all(sp.simplify(other - drift) > 0 for other in others):
+        return ""
+    return reason or kernel_motion_cancels(config)
+
+
+def kernel_motion_cancels(config: Config) -> str:
+    """Why the N^{beta - 1} term of f^N - g_t has coefficient 0 on every configuration: the
+    drift reaches f^N only through the tangent kernel's motion (the lazy-training step of
+    theory.md §6), whose first-order term is odd under c -> -c while mu_0 (or each mirrored
+    pair) is symmetric in c, so its mean is 0 (derivations.scaling.lazy_training_orders); the
+    kernel then moves like N^{2 beta - 2} and faster terms. Returns that reason as one
+    sentence, with the sharp order at the config's beta."""
+    from derivations import scaling
+
+    orders = scaling.lazy_training_orders(bool(config.network.antisymmetric))
+    sharp = float(orders["sharp"].subs(scaling.BETA, _beta_exact(config)))
+    return ("the N^(beta - 1) term of f^N - g_t is the tangent kernel's first-order motion, "
+            "odd under c -> -c while mu_0 is symmetric in c, so its mean is 0 and the kernel "
+            f"moves like N^(2 beta - 2) = N^{sharp:.4g} and faster terms "
+            "(derivations.scaling.lazy_training_orders)")
 
 
 def vanishing_details(reason: str) -> dict[str, str]:
