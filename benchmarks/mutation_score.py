@@ -364,6 +364,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("overall_vanishing_needs_the_parity", "proofs_check/checks/_common.py",
       "    return reason or kernel_motion_cancels(config)\n", "    return reason\n",
       ("tests/test_sign_symmetry.py",)),
+    M("variance_function_solves_F_again", "proofs_check/checks/poisson_fluctuations.py",
+      "        known = values is F and solved_F is not None\n", "        known = False\n",
+      ("tests/test_uniform_stationary_law.py",)),
     M("tier_limit_compares_zeros", "proofs_check/checks/tiers.py",
       "    if limit_vanishes(config):  # g = 0", "    if False:  # g = 0",
       ("tests/test_sign_symmetry.py",)),
@@ -375,8 +378,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                              )  # an odd F",
       ("tests/test_sign_symmetry.py",)),
     M("variance_candidates_share_one_law", "proofs_check/checks/poisson_fluctuations.py",
-      "        solution, control, rival = _solved(Q, pi_L, values)\n",
-      "        solution, _, rival = _solved(Q, pi_L, values)\n        control = poisson_solve("
+      "        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)\n",
+      "        solution, _, rival = solved_F if known else _solved(Q, pi_L, values)\n"
+      "        control = poisson_solve("
       "Q, values, pi=wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)[1])\n",
       ("tests/test_uniform_stationary_law.py",)),
     M("derived_vanishing_only_on_failure", "proofs_check/rivals.py",

@@ -208,3 +208,24 @@ def test_the_variance_function_gets_its_own_wrong_law():
     sigma2 = solution.asymptotic_variance
     assert all(abs(v - sigma2) >= SEPARATION * sigma2
                for v in _wrong_variances(solution, control, rival, pi_L).values())
+
+
+def test_the_variance_function_reuses_the_solution_of_F_it_is_given():
+    """run() solves the proof's F once and hands the solution on (it was solved twice: two dense
+    LU solves on m^L words); a candidate other than F is still solved from its own values."""
+    from proofs_check.checks.poisson_fluctuations import _problem, _solved, variance_function
+
+    context = _context([])  # the default: the proof's F is the function chosen
+    _, Q, pi_L, F, _ = _problem(context)
+    solved = _solved(Q, pi_L, F)
+    fresh = variance_function(Q, pi_L, F, context)
+    reused = variance_function(Q, pi_L, F, context, solved)
+    assert fresh[0] == reused[0] and reused[1] is F
+    assert reused[2] is solved[0] and reused[3] is solved[1] and reused[4] == solved[2]
+    assert np.array_equal(fresh[2].u, reused[2].u)  # the same numbers, bit for bit
+    context = _context(CUBE)  # ybar is chosen there: solved from its values, not F's
+    _, Q, pi_L, F, _ = _problem(context)
+    solved = _solved(Q, pi_L, F)
+    name, values, solution, _, _ = variance_function(Q, pi_L, F, context, solved)
+    assert name.startswith("ybar") and solution is not solved[0]
+    assert np.array_equal(solution.values, values)

@@ -224,7 +224,7 @@ def _solved(Q, pi_L, values):
             control_name(law_name))
 
 
-def variance_function(Q, pi_L, F, context):
+def variance_function(Q, pi_L, F, context, solved_F: tuple | None = None):
     """The function whose asymptotic variance is tested: the proof's F, unless one of the two
     rival variances lies within 10% of its sigma^2 (then no feasible budget tells them apart),
     in which case the first of ybar and the indicator of the most probable word for which both
@@ -235,10 +235,11 @@ def variance_function(Q, pi_L, F, context):
     every theory, and its rivals' relative gaps would be ratios of rounding errors. The
     indicator never is (a chain has at least two states), so one candidate always remains.
     Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
-    solution, the wrong-law rival's name)."""
+    solution, the wrong-law rival's name). ``solved_F``: :func:`_solved` of F, when known."""
     candidates = []
     for name, values in candidate_functions(pi_L, F, limit_on_words(context)["ybar"]):
-        solution, control, rival = _solved(Q, pi_L, values)
+        known = values is F and solved_F is not None
+        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)
         sigma2 = solution.asymptotic_variance
         gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
                 for v in _wrong_variances(solution, control, rival, pi_L).values()]
@@ -385,7 +386,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
                                                           **note))
     context.progress(0.2)
     many = _paths(context, P, budget.poisson_replicas, budget.poisson_steps, L, 1)
-    name, F_v, solution_v, control_v, rival_v = variance_function(Q, pi_L, F, context)
+    name, F_v, solution_v, control_v, rival_v = variance_function(Q, pi_L, F, context,
+                                                                 (solution, control, rival))
     variance = _variance(solution_v, control_v, rival_v, Q, F_v, pi_L, many)
     variance = dataclasses.replace(variance, details=dict(
         variance.details, function=name,
