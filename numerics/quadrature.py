@@ -18,11 +18,14 @@ n vs 2n nodes. For d > 2 tensor rules are too large: scrambled Sobol points
 (scipy.stats.qmc) with independent scramblings give a randomisation error estimate.
 For an odd activation every kernel integrand is even in w, so the (mirror-symmetric) tensor
 rules are folded onto a half-space with doubled weights (:func:`fold_plan`): half the nodes,
-the same sums and estimates up to rounding.
+the same sums and estimates up to rounding. A rule asked for an accuracy is trimmed to the
+smallest half-width whose tail bound takes a stated share of it (:func:`trimmed_settings`,
+numerics.kernel.kernels_to_accuracy): a = 8 leaves a tail far below any target.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -90,7 +93,8 @@ def settings_ladder(d: int) -> tuple[QuadratureSettings, ...]:
     d = 2 has no cheaper rung: the step-halving estimate of step 0.1 grows with the word length
     (2e-7 at L = 4, 2e-6 at L = 5, 5e-6 at L = 6 on the antisymmetric example), so coarser steps
     (step 0.2 on the disc |z| <= 7: 2e-4 estimated at L = 3) never meet the report's targets
-    and would only add their cost."""
+    and would only add their cost. Each rung is used trimmed to the accuracy asked
+    (:func:`trimmed_settings`): its half-width is the largest it may take."""
     if d <= 1:
         return (QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=12),
                 QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=16),
@@ -167,6 +171,45 @@ def tail_mass_ball(a: float, d: int) -> float:
     return float(stats.chi2.sf(a * a, d) + d * stats.chi2.sf(a * a, d + 2))
 
 
+def neglected_tail(settings: QuadratureSettings, d: int) -> float:
+    """The neglected Gaussian tail factor of a tensor rule in d <= 2 dimensions: the mass
+    E[(1 + |Z|^2) 1{outside}] outside the disc |z| <= a (:func:`tail_mass_ball`) or, for the
+    square [-a, a]^d, at most d times the one-coordinate mass (:func:`tail_mass`; a union
+    bound). A kernel's tail error is this times its integrand bound
+    (numerics.kernel_errors.tail_constant, times d^2)."""
+    if settings.disc:
+        return tail_mass_ball(settings.half_width, d)
+    return d * tail_mass(settings.half_width)
+
+
+TRIM_STEP = 0.25  # a trimmed rule's half-width moves in steps of at least this (standard units)
+TRIM_FLOOR = 4.0  # and never below this (P(|Z| > 4) = 6e-5: a floor well inside any target)
+
+
+def trimmed_settings(settings: QuadratureSettings, d: int, bound: float,
+                     budget: float) -> QuadratureSettings:
+    """``settings`` with the smallest half-width a whose tail error bound ``bound`` x
+    :func:`neglected_tail` is <= ``budget``: the rule trimmed to the Gaussian's effective disc
+    (or interval) for the accuracy asked (issue 17, item 2). The candidates are a = k h (h the
+    rule's step, so that the trapezoid grid ends exactly at a) from settings.half_width down
+    in steps of the least multiple of h >= TRIM_STEP, not below TRIM_FLOOR. Every node dropped
+    lies outside a, so the step-halving and Legendre estimates, made on the same nodes, change
+    only by that tail. ``bound``: the kernel's integrand bound (tail_constant x d^2). Returns
+    ``settings`` itself when no smaller half-width meets the budget."""
+    if not (math.isfinite(bound) and bound >= 0.0 and budget > 0.0):
+        return settings
+    h = settings.w_step
+    top = round(settings.half_width / h)
+    stride = math.ceil(TRIM_STEP / h - 1e-9)
+    best = settings
+    for k in range(top - stride, math.ceil(TRIM_FLOOR / h - 1e-9) - 1, -stride):
+        candidate = dataclasses.replace(settings, half_width=round(k * h, 12))
+        if bound * neglected_tail(candidate, d) > budget:
+            break  # the tail grows as a shrinks: no smaller a meets the budget either
+        best = candidate
+    return best
+
+
 @dataclass(frozen=True)
 class TensorPlan:
     """The three rules whose results give a value and its two error estimates (d <= 2).
@@ -203,12 +246,7 @@ def tensor_plan(d: int, w_std: float, b_max: float, settings: QuadratureSettings
         on_coarser = np.all(index % 4 == 0, axis=1)
     coarse_b = tensor_rule(d, w_std, b_max, 2 * h, settings.half_width,
                            max(settings.b_nodes // 2, 1), settings.disc)
-    if w_std == 0.0:
-        tail = 0.0
-    elif settings.disc:
-        tail = tail_mass_ball(settings.half_width, d)
-    else:
-        tail = d * tail_mass(settings.half_width)
+    tail = 0.0 if w_std == 0.0 else neglected_tail(settings, d)
     return TensorPlan(fine=fine, on_coarse=on_coarse, on_coarser=on_coarser, coarse_b=coarse_b,
                       tail=tail)
 

@@ -323,7 +323,8 @@ def test_kernel_to_accuracy_takes_the_cheapest_rule_that_meets_it(config_file, L
     spec = spec_from_config(load_layers(config_file).config)
     reference = kernel_on_words(spec, L)
     cheap = kernel_to_accuracy(spec, L, 1e-5)
-    assert cheap.error <= 1e-5
+    assert cheap.error <= 1e-5 and cheap.settings.half_width < 8.0  # trimmed, and within
+    assert cheap.error_parts["tail"] <= 1e-6  # its share, TAIL_SHARE = 0.1 of the target
     assert cheap.rule_sizes["fine"] < saving * reference.rule_sizes["fine"]
     assert np.max(np.abs(cheap.K - reference.K)) <= cheap.error + reference.error
     finest = kernel_to_accuracy(spec, L, 1e-300)
@@ -497,3 +498,51 @@ def test_row_blocks_keep_the_peak_near_the_output_plus_the_budget(monkeypatch) -
     assert result.rule_sizes["row_blocks"] == 9
     # output + budget + the chunk's features (~0.7 n^2 here, as in the one-block test)
     assert peak <= matrix + budget + 1.0 * matrix, peak / matrix
+
+
+def test_kernels_to_accuracy_tries_the_full_width_only_when_the_tail_decided(monkeypatch):
+    """The trimmed rule comes first; its rung at full width follows only when the trimmed
+    rule missed the target by its tail alone; a miss in the step estimate moves to the next
+    rung (the full width has the same step estimate). The kernels are stand-ins recording the
+    rules asked for, with the estimates each case needs."""
+    from types import SimpleNamespace
+
+    from derivations.inputs.files import load_layers
+    from numerics import kernel as kernel_module
+    from numerics.quadrature import settings_ladder
+
+    spec = kernel_module.spec_from_config(load_layers(None).config)
+    ladder = settings_ladder(1)
+    accuracy = 1e-5
+
+    def run(parts_of):
+        asked = []
+
+        def fake(spec, lengths, settings, select, by_group, pairs=()):
+            asked.append(settings)
+            parts = parts_of(settings)
+            return {L: SimpleNamespace(error=sum(parts.values()), error_parts=parts)
+                    for L in lengths}
+
+        monkeypatch.setattr(kernel_module, "kernels_on_words", fake)
+        result = kernel_module.kernels_to_accuracy(spec, (3,), accuracy)[3]
+        return asked, result
+
+    def trimmed(settings):
+        return settings.half_width < 8.0
+
+    # the first rung's trimmed rule meets the target: one rule only
+    asked, result = run(lambda s: {"w_step": 1e-6, "tail": 1e-7})
+    assert len(asked) == 1 and trimmed(asked[0]) and asked[0].b_nodes == ladder[0].b_nodes
+    # missed by the tail alone (an estimate the bound does not foresee): the full width next
+    asked, result = run(lambda s: {"w_step": 9e-6, "tail": 2e-6 if trimmed(s) else 1e-14})
+    assert [trimmed(s) for s in asked] == [True, False] and asked[1] == ladder[0]
+    assert result.error <= accuracy
+    # missed by the step estimate: the next rung, trimmed, without the full first rung
+    asked, result = run(lambda s: {"w_step": 2e-5 if s.b_nodes == 12 else 1e-6, "tail": 1e-7})
+    assert [trimmed(s) for s in asked] == [True, True]
+    assert asked[1].b_nodes == ladder[1].b_nodes and result.error <= accuracy
+    # nothing meets it: the last rung's trimmed result, its estimate saying how far
+    asked, result = run(lambda s: {"w_step": 1.0, "tail": 1e-7})
+    assert len(asked) == len(ladder) and all(trimmed(s) for s in asked)
+    assert result.error > accuracy

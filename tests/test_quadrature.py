@@ -13,14 +13,17 @@ import pytest
 
 from numerics.activations import activation_functions
 from numerics.quadrature import (
+    TRIM_FLOOR,
     QuadratureSettings,
     legendre_uniform,
+    neglected_tail,
     randomisation_error,
     sobol_rules,
     tail_mass,
     tensor_plan,
     tensor_rule,
     trapezoid_gaussian,
+    trimmed_settings,
 )
 
 
@@ -183,3 +186,52 @@ def test_step_halving_error_model_and_fallbacks() -> None:
     assert slow == pytest.approx(0.5)
     flat = step_halving_error(np.array([1.0]), np.array([1.1]), np.array([1.1]))  # D2 = 0
     assert flat == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("d, disc, step", [(1, False, 0.1), (1, False, 0.05), (2, True, 0.1),
+                                           (2, False, 0.1)])
+def test_a_trimmed_rule_is_the_narrowest_whose_tail_bound_meets_the_budget(d, disc, step):
+    """Issue 17, item 2: the half-width is the smallest candidate a = k h (the grid ends at a)
+    whose bound x neglected tail meets the budget; the next candidate down does not; a budget
+    nothing meets leaves the rule as it is; the rest of the rule is unchanged. The tails are
+    the closed forms written out here: the disc (a^2 + 3) exp(-a^2 / 2) (polar coordinates),
+    the square d times the one-coordinate mass 4 Q(a) + 2 a phi(a)."""
+    def tail(a: float) -> float:
+        if disc:
+            return (a * a + 3) * math.exp(-a * a / 2)
+        return d * (2 * math.erfc(a / math.sqrt(2)) + 2 * a * math.exp(-a * a / 2)
+                    / math.sqrt(2 * math.pi))
+
+    rung = QuadratureSettings(w_step=step, half_width=8.0, b_nodes=12, disc=disc)
+    stride = math.ceil(0.25 / step - 1e-9) * step
+    bound = 50.0
+    widths = []
+    for budget in (1e-3, 1e-6, 1e-9, 1e-12):
+        trimmed = trimmed_settings(rung, d, bound, budget)
+        a = trimmed.half_width
+        widths.append(a)
+        assert trimmed == QuadratureSettings(w_step=step, half_width=a, b_nodes=12, disc=disc)
+        assert neglected_tail(trimmed, d) == pytest.approx(tail(a), rel=1e-9)
+        assert TRIM_FLOOR <= a <= 8.0 and (a == 8.0 or bound * tail(a) <= budget)
+        assert bound * tail(a - stride) > budget or a - stride < TRIM_FLOOR
+        z, _ = trapezoid_gaussian(step, a)
+        assert z[-1] == pytest.approx(a, abs=1e-12)  # no node beyond a, none short of it
+    assert widths == sorted(widths) and widths[0] < 6.0 and widths[-1] == 8.0
+    assert trimmed_settings(rung, d, bound, 1e-300) == rung
+    assert trimmed_settings(rung, d, math.inf, 1.0) == rung
+
+
+def test_a_trimmed_rule_is_within_its_estimates_of_the_30_digit_value():
+    """The word of theory.md §8 on the rule trimmed for a budget of 1e-9: its step-halving
+    estimate plus the tail bound cover the actual error against the 30-digit reference. The
+    integrand bound of G^b^2: |G^b| <= Lip sup|sigma| / (1 - rho) = 1 / 0.4
+    (numerics.kernel_errors.tail_constant), times (1 + z^2) in the tail."""
+    bound = (1.0 / (1.0 - 0.6)) ** 2
+    rung = QuadratureSettings(w_step=0.05, half_width=8.0, b_nodes=24)
+    trimmed = trimmed_settings(rung, 1, bound, 1e-9)
+    assert trimmed.half_width < 8.0
+    plan = tensor_plan(1, 1.2, 0.6, trimmed)
+    F = _nested_tanh_tangent(plan.fine.w[:, 0], plan.fine.b, [-1.0] * 4) ** 2
+    fine = np.sum(plan.fine.weights * F)
+    coarse = 2.0 * np.sum(np.where(plan.on_coarse, plan.fine.weights, 0.0) * F)
+    assert abs(fine - S8_WORD_B_TERM) <= abs(coarse - fine) + bound * plan.tail <= 2e-9
