@@ -546,3 +546,34 @@ def test_kernels_to_accuracy_tries_the_full_width_only_when_the_tail_decided(mon
     asked, result = run(lambda s: {"w_step": 1.0, "tail": 1e-7})
     assert len(asked) == len(ladder) and all(trimmed(s) for s in asked)
     assert result.error > accuracy
+
+
+def test_a_missed_rule_is_freed_before_the_next_is_assembled(monkeypatch):
+    """The ladder (kernels_to_accuracy) keeps one rule's kernel alive at a time: a missed
+    rule's arrays are freed before the next rule (the full width, or the next rung) is
+    assembled. Before, a reference kept for the decision held the missed kernel through the
+    next assembly: 8.8 GiB instead of 5.0 GiB at L = 9 (benchmarks/bench_kernel.py). Measured
+    with tracemalloc on stand-in kernels of a known size."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from derivations.inputs.files import load_layers
+    from numerics import kernel as kernel_module
+
+    spec = kernel_module.spec_from_config(load_layers(None).config)
+    size = 20_000_000  # bytes of each stand-in kernel
+
+    def fake(spec, lengths, settings, select, by_group, pairs=()):
+        parts = {"w_step": 9e-6, "tail": 2e-6 if settings.half_width < 8.0 else 0.0}
+        return {L: SimpleNamespace(K=np.ones(size // 8), error=sum(parts.values()),
+                                   error_parts=parts) for L in lengths}
+
+    monkeypatch.setattr(kernel_module, "kernels_on_words", fake)
+    tracemalloc.start()
+    try:  # the trimmed rule misses by its tail, the full width is assembled next
+        result = kernel_module.kernels_to_accuracy(spec, (3,), 1e-5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result[3].error <= 1e-5
+    assert size <= peak < 1.5 * size, peak / size
