@@ -267,7 +267,7 @@ def _tensor_kernels(spec: KernelSpec, lengths: tuple[int, ...], settings: Quadra
     results = {}
     for length in lengths:
         fine = values.pop(length)
-        parts = dict(errors[length], tail=tail_constant(spec) * d * d * plan.tail)
+        parts = dict(errors[length], tail=tail_bound(spec) * plan.tail)
         results[length] = KernelResult(
             K=total_of(fine) if by_group else fine["K"], by_group=fine if by_group else {},
             error=sum(parts.values()), error_parts=parts, mode="differences",
@@ -300,6 +300,16 @@ def cross_kernel(spec: KernelSpec, short: int, long: int,
     return np.mean([accumulate(spec, (long,), rule, None, per_group=False,
                                pairs=((short, long),))[long].cross[short] for rule in rules],
                    axis=0)
+
+
+def tail_bound(spec: KernelSpec) -> float:
+    """The tail error of a tensor rule per unit of its neglected Gaussian mass
+    (numerics.quadrature.neglected_tail): the integrand bound summed over groups
+    (numerics.kernel_errors.tail_constant) times d^2, the "tail" part of
+    :func:`kernels_on_words`'s estimate (1 for d = 1; for d = 2 a conservative factor kept as
+    it was). One home: the estimate and the trimming (:func:`kernels_to_accuracy`) use it."""
+    d = int(spec.states.shape[1])
+    return tail_constant(spec) * d * d
 
 
 def _describe(settings: QuadratureSettings, d: int, nodes: int, folded: bool,
@@ -348,7 +358,7 @@ def kernels_to_accuracy(
     budget's target; the rung at its full width follows only when the trimmed rule failed by
     its tail alone (its other estimates meet ``accuracy``)."""
     d = spec.states.shape[1]
-    bound = tail_constant(spec) * d * d if d <= 2 and spec.w_std != 0.0 else math.inf
+    bound = tail_bound(spec) if d <= 2 and spec.w_std != 0.0 else math.inf
     results = None
     for rung in settings_ladder(d):
         trimmed = trimmed_settings(rung, d, bound, TAIL_SHARE * accuracy)
