@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from derivations.inputs.files import load_layers
-from proofs_check.checks.lazy_training import sharpness, surviving_orders
+from proofs_check.checks._common import surviving_orders
+from proofs_check.checks.lazy_training import sharpness
 from proofs_check.rivals import rate_base, rate_claims, rate_test
 from proofs_check.stats import fit_rate
 

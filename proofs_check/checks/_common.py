@@ -96,6 +96,17 @@ def drift_term_vanishes(config: Config, term: str) -> str:
     return reason or kernel_motion_cancels(config)
 
 
+def surviving_orders(config: Config) -> tuple[float, float]:
+    """(fastest, slowest) exponents of the surviving terms of the kernel's motion at the
+    config's beta, for its initialisation (derivations.scaling.lazy_training_orders)."""
+    from derivations import scaling
+
+    orders = scaling.lazy_training_orders(bool(config.network.antisymmetric))
+    beta = _beta_exact(config)
+    return (float(orders["fastest"].subs(scaling.BETA, beta)),
+            float(orders["sharp"].subs(scaling.BETA, beta)))
+
+
 def kernel_motion_cancels(config: Config) -> str:
     """Why the N^{beta - 1} term of f^N - g_t has coefficient 0 on every configuration: the
     drift reaches f^N only through the tangent kernel's motion (the lazy-training step of
@@ -103,10 +114,7 @@ def kernel_motion_cancels(config: Config) -> str:
     pair) is symmetric in c, so its mean is 0 (derivations.scaling.lazy_training_orders); the
     kernel then moves like N^{2 beta - 2} and faster terms. Returns that reason as one
     sentence, with the sharp order at the config's beta."""
-    from derivations import scaling
-
-    orders = scaling.lazy_training_orders(bool(config.network.antisymmetric))
-    sharp = float(orders["sharp"].subs(scaling.BETA, _beta_exact(config)))
+    sharp = surviving_orders(config)[1]
     return ("the N^(beta - 1) term of f^N - g_t is the tangent kernel's first-order motion, "
             "odd under c -> -c while mu_0 is symmetric in c, so its mean is 0 and the kernel "
             f"moves like N^(2 beta - 2) = N^{sharp:.4g} and faster terms "

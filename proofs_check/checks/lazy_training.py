@@ -42,6 +42,7 @@ from proofs_check.checks._common import (
     replica_text,
     spread_indices,
     subleading_allowance,
+    surviving_orders,
 )
 from proofs_check.checks._simulations import divergence, ladder_jobs, trained_ladder
 from proofs_check.checks.streams import stream
@@ -227,16 +228,3 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
         details=dict(bound.details, predicted_interval=[fastest, slowest],
                      **({"note": note} if note else {}),
                      **({"leading_term_vanishes": vanishes} if vanishes else {})))
-
-
-def surviving_orders(config) -> tuple[float, float]:
-    """(fastest, slowest) exponents of the surviving terms at the config's beta, for its
-    initialisation (derivations.scaling.lazy_training_orders)."""
-    import sympy as sp
-
-    from derivations import scaling
-
-    orders = scaling.lazy_training_orders(bool(config.network.antisymmetric))
-    beta = sp.nsimplify(config.network.beta)
-    return (float(orders["fastest"].subs(scaling.BETA, beta)),
-            float(orders["sharp"].subs(scaling.BETA, beta)))
