@@ -81,9 +81,8 @@ def drift_term_vanishes(config: Config, term: str) -> str:
 
     from derivations import scaling
 
-    reason = limit_vanishes(config)
     if term == "parameter_drift":
-        return reason
+        return limit_vanishes(config)
     if term != "overall":
         return ""
     rates = scaling.predicted_rates(output_vanishes(config))
@@ -93,7 +92,7 @@ def drift_term_vanishes(config: Config, term: str) -> str:
               if name not in ("parameter_drift", "overall")]
     if not all(sp.simplify(other - drift) > 0 for other in others):
         return ""
-    return reason or kernel_motion_cancels(config)
+    return limit_vanishes(config) or kernel_motion_cancels(config)
 
 
 def surviving_orders(config: Config) -> tuple[float, float]:
