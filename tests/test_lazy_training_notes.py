@@ -56,3 +56,22 @@ def test_slower_than_every_order_says_so_and_where_the_bound_stands():
 def test_a_slope_between_the_orders_has_no_failure_note():
     _, _, sharp = _results(-0.6)
     assert sharp.accepted and "note" not in sharp.details
+
+
+def test_between_the_first_order_and_the_surviving_ones_says_the_cancellation_shows():
+    """A linear antisymmetric d = 2 configuration (quick budget) moved like N^-0.86 against the
+    surviving orders [-1.5, -1] with the first-order rival -0.5 rejected; the note said "the
+    cancellation of the first-order term does not show", which its own rival contradicted."""
+    _, bound, sharp = _results(-0.38)  # window below -1/4 (rejects it), above -1/2 (slowest)
+    assert sharp.verdict == "fail" and bound.verdict == "pass"
+    assert sharp.rivals[0].rejected  # the first-order rate -1/4 of this test
+    note = sharp.details["note"]
+    assert "slower than every surviving order" in note and "the cancellation of the " \
+        "first-order term shows" in note and "does not show" not in note
+    assert "the bound itself is accepted" in note
+
+
+def test_a_window_holding_the_first_order_still_says_the_cancellation_does_not_show():
+    _, _, sharp = _results(-0.27)
+    assert sharp.verdict == "fail" and not sharp.rivals[0].rejected
+    assert "does not show at this budget" in sharp.details["note"]

@@ -217,7 +217,14 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
                 + (" while the bound holds" if bound.accepted else "")
                 + ": the leading coefficients of these orders may vanish for this "
                 "configuration")
-    elif not accepted:  # the window lies wholly on the slow side of the surviving orders
+    elif not accepted and hi < test.predicted:  # between the surviving orders and the first
+        note = ("the kernel moves slower than every surviving order predicts, yet faster than "
+                f"the first-order rate N^(beta - 1) (exponent {test.predicted:.4g}, its rival "
+                "rejected): the cancellation of the first-order term shows, but the surviving "
+                "orders are not reached at this budget (a correction of the opposite sign, or a "
+                "term between the orders that the derivation misses); the bound itself is "
+                + ("accepted" if bound.accepted else "rejected") + " (lazy_training)")
+    elif not accepted:  # the window lies wholly on the slow side and holds the first order
         note = ("the kernel moves slower than every surviving order predicts: the cancellation "
                 "of the first-order term does not show at this budget; the bound itself is "
                 + ("accepted" if bound.accepted else "rejected") + " (lazy_training)")
