@@ -2,7 +2,8 @@
 (L = the word length of the main theorem's limit, checks.main_theorem.select_limit) with the
 function the proof uses,
 
-    F(u) = (ybar(u) - g_t(u)) A(x*, u),   t = T/2, x* the most probable word,
+    F(u) = (ybar(u) - g_t(u)) A(x*, u),   t = T/2, x* the most probable word (whose F is
+                                         not constant on the words, :func:`proof_function`),
 
 (g_t, A and ybar from the limit computation of the main theorem). Three results:
 
@@ -18,7 +19,8 @@ function the proof uses,
   sigma^2. Batches of one path are treated as independent: their correlation is
   O(tau / b) with tau the mixing time (a few L steps) << b.
 * ``poisson_drift``: the drift fluctuation D_N = sup_{t<=T} |(1/N) sum_{k<Nt} F~(Z_k)| is
-  O(N^{-1/2}): log-log slope of sqrt(E D_N^2) over the budget's ladder of N. By the pathwise
+  O(N^{-1/2}) (F as for the pathwise identity): log-log slope of sqrt(E D_N^2) over the
+  budget's ladder of N. By the pathwise
   identity D_N = sup |u(Z_0) - u(Z_k) + M_k| / N, a martingale (CLT size N^{-1/2}) plus a
   boundary term O(1/N): relative correction N^{-1/2}, allowance gap N^-gap/(1 - N^-gap),
   gap = 1/2, at the smallest N; or, if larger, the chain's own finite-n correction
@@ -106,12 +108,28 @@ def _problem(context: CheckContext):
     times = time_grid(horizon)
     index = int(np.argmin(np.abs(times - horizon / 2)))
     pi_L = limit["pi_L"]
-    star = int(np.argmax(pi_L))
-    F = (limit["ybar"] - limit["g"][index]) * limit["K"][star]
+    F = proof_function(pi_L, limit["ybar"] - limit["g"][index], limit["K"])
     P = transition_matrix(config)
     L = int(limit["L"])
     Q = word_transition_matrix(P, L)
     return P, Q, pi_L, F, L
+
+
+def proof_function(pi_L: np.ndarray, residual: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The proof's F(u) = (ybar(u) - g_t(u)) A(x*, u) on the words (module docstring), shape
+    (m^L,), from ``residual`` = ybar - g_t (m^L,) and the kernel K (m^L, m^L): x* the most
+    probable word whose F is not constant on the words (:func:`constant_on_words`), the most
+    probable word when none is (ties: the lower index). A fixed x* could make F constant for
+    every budget: with b = 0 and an odd activation, A(x, .) = 0 at a word whose newest symbol
+    is 0 (S = sigma(0) = 0, G^w = sigma'(0) 0), as on a three-state chain whose most probable
+    state is 0; the drift fluctuation was then 0 at every N."""
+    order = np.argsort(-np.asarray(pi_L, dtype=float), kind="stable")
+    if np.any(residual != 0.0):  # else F = 0 at every x*
+        for star in order:
+            F = residual * K[star]
+            if not constant_on_words(F):
+                return F
+    return residual * K[int(order[0])]
 
 
 def _paths(context: CheckContext, P: np.ndarray, n_paths: int, n_steps: int, L: int, tag: int):
@@ -376,14 +394,20 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     solution, control, rival = _solved(Q, pi_L, F)
     context.progress(0.1)
     words = _paths(context, P, PATHWISE_PATHS, budget.poisson_steps, L, 0)
-    # the identity holds for every F; where the proof's F is constant on the words (a zero
-    # target: F = 0) both sides vanish and no rival could fail, so the next candidate is used
+    # the identity and the drift's rate hold for every F; where the proof's F is constant on
+    # the words (a zero target: F = 0) both sides vanish, the drift is 0 at every N and no rival
+    # could fail, so the next candidate is used for both
     name_p, F_p = candidate_functions(pi_L, F, limit_on_words(context)["ybar"])[0]
-    pathwise = _pathwise(*((solution, control, rival) if F_p is F else _solved(Q, pi_L, F_p)),
-                         words)
-    note = {} if F_p is F else {"note": f"F = {name_p}: the proof's F is constant on the words"}
-    pathwise = dataclasses.replace(pathwise, details=dict(pathwise.details, function=name_p,
-                                                          **note))
+    solved_p = (solution, control, rival) if F_p is F else _solved(Q, pi_L, F_p)
+    note = "" if F_p is F else f"F = {name_p}: the proof's F is constant on the words."
+
+    def labelled(result: CheckResult) -> CheckResult:
+        details = dict(result.details, function=name_p)
+        if note:  # after any note of the result's own (a sharpness result's)
+            details["note"] = " ".join(filter(None, (details.get("note", ""), note)))
+        return dataclasses.replace(result, details=details)
+
+    pathwise = labelled(_pathwise(*solved_p, words))
     context.progress(0.2)
     many = _paths(context, P, budget.poisson_replicas, budget.poisson_steps, L, 1)
     name, F_v, solution_v, control_v, rival_v = variance_function(Q, pi_L, F, context,
@@ -395,4 +419,4 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         "where they are farthest; never one constant on the words; chosen from exact values "
         "before any Monte Carlo)"))
     context.progress(0.4)
-    return pathwise, variance, *_drift(context, solution, control, rival, P, F, L)
+    return pathwise, variance, *map(labelled, _drift(context, *solved_p, P, F_p, L))
