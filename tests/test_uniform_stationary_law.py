@@ -72,6 +72,23 @@ def _context(assignments: list[str]) -> CheckContext:
     return CheckContext(config, TINY, Cache(None, salt="uniform-pi"), seed=0)
 
 
+# doubly stochastic (pi uniform) with F = x = (1, -1, 0): u* = (2/3, -4/3, 2/3), and both
+# weights increasing and decreasing with the index have nu(u*) = 0 although nu(F) != pi(F)
+CYCLE = ['chain.states=[[1.0], [-1.0], [0.0]]',
+         'chain.transition=[["1/2","1/2","0"],["0","1/2","1/2"],["1/2","0","1/2"]]']
+
+
+def test_tiers_poisson_picks_its_law_by_the_gap_in_u_not_in_f():
+    """Before: the law was chosen by its gap in F, but the rival's u is u* - nu(u*) (the
+    centring of F cancels in the solve); on CYCLE it equalled u* to rounding (2e-16 against the
+    tolerance 2e-14) and tiers_poisson was inconclusive."""
+    result = {r.name: r for r in tiers.run(_context(CYCLE))}["tiers_poisson"]
+    (rival,) = result.rivals
+    assert result.verdict == "pass" and rival.rejected
+    assert "pi tilted towards larger u" in rival.name
+    assert abs(rival.measured - 1.0 / 3.0) <= 1e-12  # |nu(u*)|: nu = pi (1 + u*/(2 max|u*|))
+
+
 def test_tiers_poisson_rejects_its_rival_on_a_doubly_stochastic_chain():
     results = {r.name: r for r in tiers.run(_context(DOUBLY_STOCHASTIC))}
     result = results["tiers_poisson"]

@@ -227,8 +227,8 @@ STATISTICAL_LAW_DISTANCE = 0.1
 MEAN_GAP_SHARE = 10  # wrong_law: the gap |nu(F) - pi(F)| asked, as 1/10 of the distance bound
 
 
-def wrong_law(pi: np.ndarray, distance: float,
-              values: np.ndarray | None = None) -> tuple[str, np.ndarray]:
+def wrong_law(pi: np.ndarray, distance: float, values: np.ndarray | None = None,
+              values_name: str = "F") -> tuple[str, np.ndarray]:
     """The law that stands in for pi in the rival "pi replaced by another law" (the Poisson
     checks, theory.md §5): (its name, its weights, shape (m,)). Chosen from pi (and F) alone,
     before any measurement: the uniform law, unless it is too close to pi, then weights
@@ -244,7 +244,9 @@ def wrong_law(pi: np.ndarray, distance: float,
     configurations (gap 3% and 6% of the range at total variation 0.27 and 0.25; the quick
     budget's drift test rejects it with a margin of 0.45 in slope) and excludes a law whose
     gap is 0, as every law symmetric under x -> -x has for an odd F on a chain with that
-    symmetry (uniform weights on the two-state chain +-1 with target x0*x1: gap 1e-17)."""
+    symmetry (uniform weights on the two-state chain +-1 with target x0*x1: gap 1e-17).
+    ``values_name``: what ``values`` are, in the tilted law's name (tiers_poisson passes the
+    exact solution u)."""
     m = pi.size
     index = np.arange(1.0, m + 1.0)
     candidates = [("uniform weights", np.full(m, 1.0 / m)),
@@ -259,8 +261,9 @@ def wrong_law(pi: np.ndarray, distance: float,
         scale = float(np.max(np.abs(centred)))
         if scale > 0.0:
             tilted = pi * (1.0 + centred / (2.0 * scale))
-            candidates.append(("pi tilted towards larger F (nu_s ~ pi_s (1 + F~_s / "
-                               "(2 max|F~|)))", tilted / tilted.sum()))
+            f = values_name
+            candidates.append((f"pi tilted towards larger {f} (nu_s ~ pi_s (1 + {f}~_s / "
+                               f"(2 max|{f}~|)))", tilted / tilted.sum()))
 
     def separation(law: np.ndarray) -> float:
         """The distance from pi in units of the one asked (>= 1: far enough)."""

@@ -104,8 +104,12 @@ def _poisson(context: CheckContext) -> CheckResult:
     P = transition_matrix(config)
     F = np.array([float(f) for f in F_exact])
     double = poisson_solve(P, F)
+    # With nu for pi, (I - P + 1 nu^T) u = F - nu(F) 1 and u -= nu(u) give u* - nu(u*) 1 (the
+    # centring of F cancels): the rival differs from u* by |nu(u*)| exactly, so the law is chosen
+    # by its gap in the exact u*, not in F (a law with nu(F) != pi(F) but nu(u*) = 0, uniform
+    # weights on a doubly stochastic three-state cycle, left the rival within rounding of u*)
     law_name, law = wrong_law(np.array([float(v) for v in exact.pi]), DETERMINISTIC_LAW_DISTANCE,
-                              values=F)  # an odd F on a symmetric chain: not a symmetric law
+                              values=u_exact, values_name="u")
     wrong = poisson_solve(P, F, pi=law)
     # u_exact rounded to double adds eps/2 relative per entry.
     tolerance = z_norm * residual_bound(double) + 4 * EPS * float(np.max(np.abs(u_exact))) \
