@@ -143,3 +143,19 @@ def test_with_two_causes_of_a_zero_output_the_rival_removes_both():
     assert result.verdict == "pass" and rival.rejected
     assert "mirrored pairs" in result.tolerance_source
     assert "init.c_std = 0" in result.tolerance_source
+
+
+def test_tiers_kernel_reads_no_state_0_where_the_dropped_term_would_vanish():
+    """erf without recurrence (b = 0, c and w trained) on states (-1, 0, 2): the words (x_0, x_2)
+    and (x_2, x_1) had the newest input 0 in v, so G^w(v) = erf'(0) 0 = 0, the w term of A(u, v)
+    was 0 and the rival "without its w term" equalled the claim (inconclusive)."""
+    config = load_layers(None, ['chain.states=[[-1.0], [0.0], [2.0]]',
+                                'network.activation=erf', 'network.trainable=["c", "w"]',
+                                'init.b_max=0.0']).config
+    assert control_group(config) == "w"
+    context = CheckContext(config, TINY, Cache(None, salt="vanishing"), seed=0)
+    result = next(r for r in tiers.run(context) if r.name == "tiers_kernel")
+    (rival,) = result.rivals
+    assert result.verdict == "pass" and rival.rejected
+    assert rival.measured > 1e6 * result.tolerance
+    assert all(x[0] != 0.0 for word in result.details["words"] for x in word)
