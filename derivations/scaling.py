@@ -356,27 +356,6 @@ def lazy_training_orders(antisymmetric: bool = False) -> dict[str, sp.Expr]:
     return {**orders, "surviving": surviving}  # type: ignore[dict-item]
 
 
-X_TAIL = sp.Symbol("x", positive=True)
-
-
-@lru_cache(maxsize=1)
-def gaussian_maximum_growth() -> sp.Expr:
-    """theory.md §6, max drift: the level x at which N i.i.d. standard Gaussians expect one
-    exceedance, solved from N e^{-x^2/2} = 1 (the Gaussian tail to leading exponential order):
-    x = sqrt(2 log N), the growth of max_i |c^i|."""
-    (solution,) = sp.solve(sp.Eq(N * sp.exp(-X_TAIL**2 / 2), 1), X_TAIL)
-    return solution
-
-
-def max_drift_scale(gaussian_c: bool) -> sp.Expr:
-    """theory.md §6: the scale of max over units of |theta^i_T - theta^i_0|. Every increment is
-    N^{beta - 1} times a factor of unit i; the w and b increments carry c^i, so with Gaussian c
-    the maximum over N units grows by :func:`gaussian_maximum_growth`; with bounded (or zero)
-    c it is N^{beta - 1}. The RMS over units is N^{beta - 1} either way."""
-    drift = learning_rate() * N ** (-BETA) * SUM_OF_N_ORDER_ONE_TERMS / ALPHA
-    return sp.simplify(drift * gaussian_maximum_growth()) if gaussian_c else sp.simplify(drift)
-
-
 def predicted_rates(zero_output: bool = False) -> dict[str, sp.Expr]:
     """theory.md §6 rates r (error O(N^{-r})) as expressions in beta: each error term's rate is
     minus its exponent; ``overall`` = the minimum over the terms,

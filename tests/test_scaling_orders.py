@@ -4,14 +4,16 @@ tangent kernel's motion (so the sharp lazy-training order is 2 beta - 2, not bet
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import sympy as sp
 
-from derivations import scaling
-from proofs_check.checks.parameter_drift import expected_halfnormal_max
+from derivations import max_drift, scaling
+from proofs_check.checks.parameter_drift import expected_halfnormal_max, expected_product_max
 
 
 def test_gaussian_maximum_growth_is_sqrt_2_log_n_and_matches_the_exact_mean():
-    growth = scaling.gaussian_maximum_growth()
+    growth = max_drift.gaussian_maximum_growth()
     assert sp.simplify(growth - sp.sqrt(2 * sp.log(scaling.N))) == 0
     # leading order only: the exact E max |Z_i| approaches it slowly from below
     ratios = [expected_halfnormal_max(n) / float(growth.subs(scaling.N, n))
@@ -21,12 +23,45 @@ def test_gaussian_maximum_growth_is_sqrt_2_log_n_and_matches_the_exact_mean():
 
 def test_max_drift_scale():
     beta, n = scaling.BETA, scaling.N
-    assert sp.simplify(scaling.max_drift_scale(False) - n ** (beta - 1)) == 0
-    assert sp.simplify(scaling.max_drift_scale(True)
+    assert sp.simplify(max_drift.max_drift_scale("bounded") - n ** (beta - 1)) == 0
+    assert sp.simplify(max_drift.max_drift_scale("gaussian")
                        - n ** (beta - 1) * sp.sqrt(2 * sp.log(n))) == 0
+    assert sp.simplify(max_drift.max_drift_scale("gaussian_product")
+                       - n ** (beta - 1) * sp.log(n)) == 0
     # its local log-log slope is beta - 1 + 1/(2 log N): the log factor must be divided out
-    slope = scaling.n_exponent(scaling.max_drift_scale(True))
+    slope = scaling.n_exponent(max_drift.max_drift_scale("gaussian"))
     assert sp.simplify(slope - (beta - 1 + 1 / (2 * sp.log(n)))) == 0
+
+
+def test_the_product_maximum_grows_like_log_n_and_matches_its_exact_mean():
+    """max_i |X_i Y_i| of independent standard Gaussians (the b increment of a linear network):
+    the leading order log N, and the quadrature mean against E|X Y| = 2/pi (N = 1, exact) and a
+    Monte Carlo mean (N = 1024, 2000 maxima: its 5-sigma interval)."""
+    growth = max_drift.gaussian_product_maximum_growth()
+    assert sp.simplify(growth - sp.log(scaling.N)) == 0
+    assert abs(expected_product_max(1) - 2 / np.pi) <= 1e-10
+    maxima = np.abs(np.random.default_rng(7).standard_normal((2000, 1024))
+                    * np.random.default_rng(8).standard_normal((2000, 1024))).max(axis=1)
+    half_width = 5 * maxima.std(ddof=1) / np.sqrt(maxima.size)
+    assert abs(expected_product_max(1024) - maxima.mean()) <= half_width
+    # log N from below, slowly (the next order is -(1/2) log log N)
+    ratios = [expected_product_max(n) / np.log(n) for n in (10**4, 10**8, 10**16)]
+    assert ratios[0] < ratios[1] < ratios[2] < 1.0 and ratios[2] > 0.93
+
+
+@pytest.mark.parametrize(("activation", "trainable", "c_random", "w_random", "growth"), [
+    ("tanh", "cwb", True, True, "gaussian"),         # theory.md §6: c^i times bounded factors
+    ("tanh", "c", True, True, "bounded"),            # (Y - f) S with S bounded
+    ("tanh", "wb", False, True, "bounded"),          # c = 0: the c^i factor is 0
+    ("linear", "cwb", True, True, "gaussian_product"),  # Delta b = c^i (w^i . v)
+    ("linear", "b", True, True, "gaussian_product"),
+    ("linear", "cw", True, True, "gaussian"),        # G^w bounded; Delta c = (Y - f) S, S ~ w
+    ("linear", "c", False, True, "gaussian"),
+    ("linear", "b", True, False, "gaussian"),        # w = 0: G^b = 0 at first order; the c^i bound
+    ("linear", "b", False, True, "bounded"),
+])
+def test_the_max_drift_growth_of_each_case(activation, trainable, c_random, w_random, growth):
+    assert max_drift.max_drift_growth(activation, tuple(trainable), c_random, w_random) == growth
 
 
 def test_lazy_training_orders():
@@ -68,3 +103,23 @@ def test_first_order_kernel_motion_is_odd_in_c():
     integrand = scaling.derive_kernel_integrand(1)
     ks = scaling.kernel_symbols(1)
     assert sp.expand(integrand.xreplace({ks.c: -ks.c}) - integrand) == 0
+
+
+def test_the_check_divides_a_linear_networks_max_by_log_n():
+    """examples/linear_two_state.toml trains b with a linear activation: the max drift is
+    normalised by log N, and its allowance (the slope of log(m_N / log N) over the quick
+    ladder) is small because m_N / log N is nearly flat there (0.90 to 0.92 by Monte Carlo);
+    with the half-normal m_N in its place it would be the slope of sqrt(2 log N) / log N,
+    about 1 / (2 log N) = 0.07."""
+    import math
+    from pathlib import Path
+
+    from derivations.inputs.files import load_layers
+    from proofs_check.checks.parameter_drift import max_factor, normalisation_allowance
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "linear_two_state.toml"
+    config = load_layers(str(example), []).config
+    assert max_factor(config, 1024) == pytest.approx(math.log(1024), rel=1e-14)
+    assert normalisation_allowance(config, (128, 256, 512, 1024)) < 0.01
+    default = load_layers(None, []).config  # tanh: sqrt(2 log N)
+    assert max_factor(default, 1024) == pytest.approx(math.sqrt(2 * math.log(1024)), rel=1e-14)
