@@ -545,18 +545,22 @@ def _copy_repository(target: Path) -> None:
 
 
 TIMEOUT_SECONDS = 600  # a mutant whose tests run this long hangs them: caught (as CI would)
+# the unmutated baseline runs every listed file in one process: about 380 s on a quiet 2-core
+# machine, over 600 s on a loaded one (.ci/run on 71926fc, beside two standard reports), where
+# the mutants' timeout stopped it and the score failed with "fail on the unmutated copy"
+BASELINE_TIMEOUT_SECONDS = 3600
 TIMED_OUT = -1
 
 
-def _run_tests(copy: Path, tests: tuple[str, ...], marker: str | None = None
-               ) -> tuple[int, float]:
+def _run_tests(copy: Path, tests: tuple[str, ...], marker: str | None = None,
+               timeout: float = TIMEOUT_SECONDS) -> tuple[int, float]:
     env = {**os.environ, "PYTHONPATH": str(copy), "CI": "true"}
     select = ("-m", marker) if marker else ()
     start = time.monotonic()
     try:
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
                                  "no:cacheprovider", *select, *tests], cwd=copy, env=env,
-                                capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+                                capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return TIMED_OUT, time.monotonic() - start
     return result.returncode, time.monotonic() - start
@@ -611,11 +615,14 @@ def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
     seconds = 0.0
     for marker in sorted({m.marker for m in chosen}, key=str):  # one run per marker (or none)
         baseline = sorted({t for m in chosen if m.marker == marker for t in m.tests})
-        code, spent = _run_tests(copies[0], tuple(baseline), marker)
+        code, spent = _run_tests(copies[0], tuple(baseline), marker, BASELINE_TIMEOUT_SECONDS)
         seconds += spent
         if code != 0:
-            print(f"the listed tests{f' (-m {marker})' if marker else ''} fail on the "
-                  f"unmutated copy (exit {code}); fix them first")
+            outcome = (f"did not finish within {BASELINE_TIMEOUT_SECONDS} s on the unmutated "
+                       "copy" if code == TIMED_OUT else
+                       f"fail on the unmutated copy (exit {code})")
+            print(f"the listed tests{f' (-m {marker})' if marker else ''} {outcome}; "
+                  "fix them first")
             return 1
     tests = {t for m in chosen for t in m.tests}
     print(f"baseline: {len(tests)} test files pass unmutated ({seconds:.0f} s)", flush=True)

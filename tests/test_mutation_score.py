@@ -32,7 +32,8 @@ def test_a_failing_baseline_leaves_no_copy_behind(monkeypatch, tmp_path, capsys)
         copied.append(target)
 
     monkeypatch.setattr(module, "_copy_repository", copy)
-    monkeypatch.setattr(module, "_run_tests", lambda copy, tests, marker=None: (1, 0.0))
+    monkeypatch.setattr(module, "_run_tests",
+                        lambda copy, tests, marker=None, timeout=None: (1, 0.0))
     first = module.MUTATIONS[0].name
     assert module.main(["--only", first, "--jobs", "2"]) == 1
     assert "fail on the unmutated copy" in capsys.readouterr().out
@@ -66,7 +67,7 @@ def test_the_baseline_runs_each_marker_on_its_own_tests(monkeypatch, tmp_path, c
 
     monkeypatch.setattr(module, "_copy_repository", copy)
 
-    def record(copy, tests, marker=None):
+    def record(copy, tests, marker=None, timeout=None):
         calls.append((tuple(tests), marker))
         return 1, 0.0  # a failing baseline stops the run before any mutant
 
@@ -75,10 +76,34 @@ def test_the_baseline_runs_each_marker_on_its_own_tests(monkeypatch, tmp_path, c
     assert calls[0] == (tuple(sorted(plain.tests)), None)  # stops at the first failing group
     calls.clear()
     monkeypatch.setattr(module, "_run_tests",
-                        lambda copy, tests, marker=None: (calls.append((tuple(tests), marker))
-                                                          or (0, 0.0)))
+                        lambda copy, tests, marker=None, timeout=None: (
+                            calls.append((tuple(tests), marker)) or (0, 0.0)))
     module.main(["--only", plain.name, extra.name, "--jobs", "1"])
     baselines = calls[:2]
     assert (tuple(sorted(plain.tests)), None) in baselines
     assert (tuple(sorted(extra.tests)), "distributed") in baselines
     assert all(not any(t.startswith("-") for t in tests) for tests, _ in calls)
+
+
+def test_the_baseline_has_its_own_timeout_and_says_when_it_ran_out(monkeypatch, tmp_path,
+                                                                   capsys):
+    """The baseline (every listed file in one run, ~380 s quiet) once hit the mutants' 600 s
+    timeout on a loaded machine and the score failed with "fail on the unmutated copy (exit
+    -1)". It now has BASELINE_TIMEOUT_SECONDS, the mutants keep TIMEOUT_SECONDS, and a baseline
+    that runs out says so."""
+    module = _module(monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(module, "_copy_repository", lambda target: target.mkdir(parents=True))
+    plain = next(m for m in module.MUTATIONS if m.marker is None)
+    timeouts: list[float] = []
+
+    def record(copy, tests, marker=None, timeout=module.TIMEOUT_SECONDS):
+        timeouts.append(timeout)
+        return module.TIMED_OUT, float(timeout)
+
+    monkeypatch.setattr(module, "_run_tests", record)
+    assert module.main(["--only", plain.name, "--jobs", "1"]) == 1
+    assert timeouts == [module.BASELINE_TIMEOUT_SECONDS]
+    assert module.BASELINE_TIMEOUT_SECONDS >= 3 * module.TIMEOUT_SECONDS
+    out = capsys.readouterr().out
+    assert f"did not finish within {module.BASELINE_TIMEOUT_SECONDS} s" in out
