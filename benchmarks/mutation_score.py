@@ -333,10 +333,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("wrong_law_ignores_mean_gap", "proofs_check/checks/_common.py",
       "        return min(tv, gap * MEAN_GAP_SHARE / distance)", "        return tv",
       ("tests/test_uniform_stationary_law.py",)),
-    M("poisson_wrong_law_blind_to_F", "proofs_check/checks/poisson_fluctuations.py",
+    M("poisson_wrong_law_blind_to_F", "proofs_check/checks/_poisson_functions.py",
       "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)",
       "wrong_law(pi_L, STATISTICAL_LAW_DISTANCE)", ("tests/test_uniform_stationary_law.py",)),
-    M("wrong_law_variance_martingale_form", "proofs_check/checks/poisson_fluctuations.py",
+    M("wrong_law_variance_martingale_form", "proofs_check/checks/_poisson_functions.py",
       "            rival: asymptotic_variance_from(control.pi, control.centred, control.u)}",
       "            rival: float(control.asymptotic_variance)}",
       ("tests/test_uniform_stationary_law.py",)),
@@ -365,7 +365,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    return limit_vanishes(config) or kernel_motion_cancels(config)\n",
       "    return limit_vanishes(config)\n",
       ("tests/test_sign_symmetry.py",)),
-    M("variance_function_solves_F_again", "proofs_check/checks/poisson_fluctuations.py",
+    M("variance_function_solves_F_again", "proofs_check/checks/_poisson_functions.py",
       "        known = values is F and solved_F is not None\n", "        known = False\n",
       ("tests/test_uniform_stationary_law.py",)),
     M("trimmed_rule_ignores_its_tail", "numerics/quadrature.py",
@@ -394,7 +394,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       '                              values=u_exact, values_name="u")',
       "                              )",
       ("tests/test_sign_symmetry.py",)),
-    M("variance_candidates_share_one_law", "proofs_check/checks/poisson_fluctuations.py",
+    M("variance_candidates_share_one_law", "proofs_check/checks/_poisson_functions.py",
       "        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)\n",
       "        solution, _, rival = solved_F if known else _solved(Q, pi_L, values)\n"
       "        control = poisson_solve("
@@ -436,7 +436,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        owned.scale(jobs=spec.jobs)\n",
       ("tests/distributed/test_executor.py::"
        "test_a_refused_submission_is_one_line_and_cancels_the_accepted_jobs",), "distributed"),
-    M("variance_on_a_constant_function", "proofs_check/checks/poisson_fluctuations.py",
+    M("variance_on_a_constant_function", "proofs_check/checks/_poisson_functions.py",
       " if not constant_on_words(values)]", "]",
       ("tests/test_degenerate_configs.py::"
        "test_a_constant_target_tests_the_variance_on_a_function_that_varies",)),
@@ -471,7 +471,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    elif False:  # the window lies wholly",
       ("tests/test_lazy_training_notes.py",)),
     M("poisson_star_ignores_a_vanishing_kernel_row",
-      "proofs_check/checks/poisson_fluctuations.py",
+      "proofs_check/checks/_poisson_functions.py",
       "    if np.any(residual != 0.0):  # else F = 0 at every x*", "    if False:",
       ("tests/test_poisson_function_choice.py",)),
     M("poisson_drift_on_a_constant_function", "proofs_check/checks/poisson_fluctuations.py",

@@ -314,13 +314,13 @@ def test_a_constant_target_tests_the_variance_on_a_function_that_varies():
     "would need longer batches". A constant function is now never chosen."""
     from derivations.inputs.files import load_layers
     from proofs_check.checks import poisson_fluctuations
-    from proofs_check.checks.poisson_fluctuations import (
+    from proofs_check.checks._poisson_functions import (
         SEPARATION,
-        _problem,
         _wrong_variances,
         constant_on_words,
         variance_function,
     )
+    from proofs_check.checks.poisson_fluctuations import _problem
 
     config = load_layers(None, ["target.expression=1"]).config
     context = CheckContext(config, TINY, Cache(None, salt="constant-target"), seed=0)
@@ -342,7 +342,7 @@ def test_a_constant_target_tests_the_variance_on_a_function_that_varies():
     (np.array([1.0, 1.0 + 1e-9, 1.0]), False), (np.array([0.0, 1e-300]), False),
     (np.eye(1, 27, 5).ravel(), False)])
 def test_constant_on_words_means_equal_to_rounding(values, constant):
-    from proofs_check.checks.poisson_fluctuations import constant_on_words
+    from proofs_check.checks._poisson_functions import constant_on_words
 
     assert constant_on_words(values) is constant
 
@@ -368,7 +368,8 @@ def test_a_zero_target_tests_the_pathwise_identity_on_a_function_that_varies():
     prediction accepted and the wrong-law rival rejected by the same rounding bound."""
     from derivations.inputs.files import load_layers
     from proofs_check.checks import poisson_fluctuations
-    from proofs_check.checks.poisson_fluctuations import _problem, constant_on_words
+    from proofs_check.checks._poisson_functions import constant_on_words
+    from proofs_check.checks.poisson_fluctuations import _problem
 
     config = load_layers(None, ["target.expression=0"]).config
     context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)

@@ -14,7 +14,7 @@ from derivations.inputs.files import load_layers
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext, poisson_fluctuations
-from proofs_check.checks.poisson_fluctuations import constant_on_words, proof_function
+from proofs_check.checks._poisson_functions import constant_on_words, proof_function
 
 ZERO_STATE_MOST_PROBABLE = [
     'chain.states=[[-1.0], [0.0], [2.0]]',

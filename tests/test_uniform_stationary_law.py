@@ -182,7 +182,7 @@ def test_the_wrong_law_variance_is_the_formula_with_nu():
     ``asymptotic_variance``: that is the martingale form, equal to the formula only for a true
     Poisson solution (with nu it differs, and the rival silently changed)."""
     from numerics.poisson_float import poisson_solve
-    from proofs_check.checks.poisson_fluctuations import _wrong_variances
+    from proofs_check.checks._poisson_functions import _wrong_variances
 
     P = np.array([[0.2, 0.5, 0.3], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]])
     F = np.array([1.0, -2.0, 0.5])
@@ -209,12 +209,12 @@ def test_the_variance_function_gets_its_own_wrong_law():
     """Before: the law chosen for the proof's F was used for every candidate function; on CUBE
     that law (pi tilted towards larger F) put the indicator's wrong-law variance 2% from
     sigma^2, and poisson_variance stayed inconclusive at the quick budget."""
-    from proofs_check.checks.poisson_fluctuations import (
+    from proofs_check.checks._poisson_functions import (
         SEPARATION,
-        _problem,
         _wrong_variances,
         variance_function,
     )
+    from proofs_check.checks.poisson_fluctuations import _problem
 
     context = _context(CUBE)
     _, Q, pi_L, F, _ = _problem(context)
@@ -230,7 +230,8 @@ def test_the_variance_function_gets_its_own_wrong_law():
 def test_the_variance_function_reuses_the_solution_of_F_it_is_given():
     """run() solves the proof's F once and hands the solution on (it was solved twice: two dense
     LU solves on m^L words); a candidate other than F is still solved from its own values."""
-    from proofs_check.checks.poisson_fluctuations import _problem, _solved, variance_function
+    from proofs_check.checks._poisson_functions import _solved, variance_function
+    from proofs_check.checks.poisson_fluctuations import _problem
 
     context = _context([])  # the default: the proof's F is the function chosen
     _, Q, pi_L, F, _ = _problem(context)

@@ -2,15 +2,17 @@
 (L = the word length of the main theorem's limit, checks.main_theorem.select_limit) with the
 function the proof uses,
 
-    F(u) = (ybar(u) - g_t(u)) A(x*, u),   t = T/2, x* the most probable word (whose F is
-                                         not constant on the words, :func:`proof_function`),
+    F(u) = (ybar(u) - g_t(u)) A(x*, u),   t = T/2, x* the most probable word whose F is
+                                         not constant on the words,
 
-(g_t, A and ybar from the limit computation of the main theorem). Three results:
+(checks._poisson_functions.proof_function; g_t, A and ybar from the limit computation of the
+main theorem). Three results:
 
 * ``poisson_pathwise``: sum_{k<n} F~(Z_k) = u(Z_0) - u(Z_n) + M_n on R stationary paths, with
   u from numerics.poisson_float; the test is max |discrepancy| <= the rounding bound of
   numerics.poisson_float.pathwise_decomposition (O(n m eps max|u|), derived there); on
-  ybar or a word indicator where F is constant on the words (:func:`candidate_functions`).
+  ybar or a word indicator where F is constant on the words
+  (checks._poisson_functions.candidate_functions).
 * ``poisson_variance``: sigma^2(F) = 2 pi(F~ u) - pi(F~^2) against Monte Carlo: batch sums of
   b steps along R paths (the budget's poisson_replicas paths of poisson_steps steps) give
   X = (S_b - b pi F)/sqrt(b) with E[X^2] = Var(S_b)/b; the 99.5%
@@ -36,9 +38,9 @@ gets the exponent rivals of a rate (bound and sharpness, proofs_check.rivals). R
 variance: the wrong-law sigma^2 and the i.i.d. variance pi(F~^2) (Poisson correction dropped),
 both by the same interval. The variance formula holds for every F; it is tested on the
 proof's F unless a rival's variance is within 10% of sigma^2 there (no feasible budget could
-tell them apart), else on ybar or a word indicator (:func:`variance_function`, exact
-quantities only, fixed before any Monte Carlo, never a function constant on the words), each
-candidate with its own wrong law.
+tell them apart), else on ybar or a word indicator (checks._poisson_functions.variance_function,
+exact quantities only, fixed before any Monte Carlo, never a function constant on the words),
+each candidate with its own wrong law.
 """
 
 from __future__ import annotations
@@ -51,9 +53,7 @@ import numpy as np
 from derivations.inputs.config import transition_matrix
 from numerics.chain import sample_paths, stationary_law
 from numerics.poisson_float import (
-    asymptotic_variance_from,
     pathwise_decomposition,
-    poisson_solve,
 )
 from numerics.variance_estimators import (
     chi_square_interval,
@@ -64,12 +64,17 @@ from numerics.words import path_word_indices, word_transition_matrix
 from proofs_check.cache import Job
 from proofs_check.checks import CheckContext
 from proofs_check.checks._common import (
-    STATISTICAL_LAW_DISTANCE,
     predicted_exponent,
     subleading_allowance,
-    wrong_law,
 )
 from proofs_check.checks._limit import limit_job, limit_on_words, time_grid
+from proofs_check.checks._poisson_functions import (
+    _solved,
+    _wrong_variances,
+    candidate_functions,
+    proof_function,
+    variance_function,
+)
 from proofs_check.checks.streams import stream_key
 from proofs_check.result import CheckResult, FigureData, Rival
 from proofs_check.rivals import (
@@ -95,11 +100,6 @@ FORMULA = (r"(I - P) u = F - \pi(F),\ \pi(u) = 0;\quad \sum_{k<n} (F(Z_k) - \pi 
            r"u(Z_n) + M_n;\quad \sigma^2(F) = 2 \pi(\tilde F u) - \pi(\tilde F^2)")
 
 
-def control_name(law_name: str) -> str:
-    """The name of the rival "Poisson solution with ``law_name`` instead of pi"."""
-    return f"Poisson solution with {law_name} instead of pi"
-
-
 def _problem(context: CheckContext):
     """Word chain Q, pi_L and F on words (module docstring)."""
     config = context.config
@@ -113,23 +113,6 @@ def _problem(context: CheckContext):
     L = int(limit["L"])
     Q = word_transition_matrix(P, L)
     return P, Q, pi_L, F, L
-
-
-def proof_function(pi_L: np.ndarray, residual: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """The proof's F(u) = (ybar(u) - g_t(u)) A(x*, u) on the words (module docstring), shape
-    (m^L,), from ``residual`` = ybar - g_t (m^L,) and the kernel K (m^L, m^L): x* the most
-    probable word whose F is not constant on the words (:func:`constant_on_words`), the most
-    probable word when none is (ties: the lower index). A fixed x* could make F constant for
-    every budget: with b = 0 and an odd activation, A(x, .) = 0 at a word whose newest symbol
-    is 0 (S = sigma(0) = 0, G^w = sigma'(0) 0), as on a three-state chain whose most probable
-    state is 0; the drift fluctuation was then 0 at every N."""
-    order = np.argsort(-np.asarray(pi_L, dtype=float), kind="stable")
-    if np.any(residual != 0.0):  # else F = 0 at every x*
-        for star in order:
-            F = residual * K[star]
-            if not constant_on_words(F):
-                return F
-    return residual * K[int(order[0])]
 
 
 def _paths(context: CheckContext, P: np.ndarray, n_paths: int, n_steps: int, L: int, tag: int):
@@ -196,75 +179,6 @@ def mixing_allowance(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray,
     logs, x = 0.5 * np.log(variances), np.log(np.asarray(ladder, dtype=float))
     return float(max(abs(logs[j] - logs[i]) / (x[j] - x[i])
                      for i in range(len(steps)) for j in range(i + 1, len(steps))))
-
-
-SEPARATION = 0.1  # relative distance of each wrong variance from sigma^2 that the choice asks
-# A function on the words whose values differ by at most this many units in the last place of
-# its largest value is constant: the values come from double-precision evaluations (the
-# target, the limit) that agree in exact arithmetic to within a few rounding errors each.
-CONSTANT_ULPS = 64
-
-
-def constant_on_words(values: np.ndarray) -> bool:
-    """Whether F on the words, shape (m^L,), is constant to rounding (:data:`CONSTANT_ULPS`):
-    then F~ = 0, sigma^2(F) = 0 and every rival variance is 0 as well."""
-    values = np.asarray(values, dtype=float)
-    scale = float(np.max(np.abs(values)))
-    return bool(np.ptp(values) <= CONSTANT_ULPS * np.finfo(float).eps * scale)
-
-
-def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
-    """The two rival theories of the asymptotic variance (module docstring). The wrong-law one
-    is the formula 2 nu(F~ u) - nu(F~^2) with nu and its solution u in place of pi: not
-    ``control.asymptotic_variance``, the martingale form, which equals the formula only for a
-    true Poisson solution (numerics.poisson_float.martingale_variance)."""
-    return {"i.i.d. variance pi(F~^2) (no Poisson correction)":
-            float(pi_L @ solution.centred**2),
-            rival: asymptotic_variance_from(control.pi, control.centred, control.u)}
-
-
-def candidate_functions(pi_L, F, ybar) -> list[tuple[str, np.ndarray]]:
-    """(name, values on the words) of the functions a Poisson check may use, in order: the
-    proof's F, ybar, the indicator of the most probable word, leaving out those constant on the
-    words (:func:`constant_on_words`; never the indicator, so the list is never empty)."""
-    indicator = (np.arange(pi_L.size) == int(np.argmax(pi_L))).astype(float)
-    return [(name, values) for name, values in (
-        ("the proof's F = (ybar - g_t) A(x*, .)", F),
-        ("ybar, the target's conditional mean", ybar),
-        ("the indicator of the most probable word", indicator)) if not constant_on_words(values)]
-
-
-def _solved(Q, pi_L, values):
-    """The Poisson solution of ``values``, its wrong-law rival's solution and that rival's name
-    (module docstring; the wrong law chosen by the gap in this function's mean)."""
-    law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
-    return (poisson_solve(Q, values, pi=pi_L), poisson_solve(Q, values, pi=law),
-            control_name(law_name))
-
-
-def variance_function(Q, pi_L, F, context, solved_F: tuple | None = None):
-    """The function whose asymptotic variance is tested: the proof's F, unless one of the two
-    rival variances lies within 10% of its sigma^2 (then no feasible budget tells them apart),
-    in which case the first of ybar and the indicator of the most probable word for which both
-    rivals are 10% away; failing all, the one whose nearer rival is farthest. Each function has
-    its own wrong law (checks._common.wrong_law, chosen by the gap in that function's mean).
-    A function constant on the words (to rounding, :func:`constant_on_words`: a constant
-    target's ybar, the proof's F of a zero target) is never chosen: its sigma^2 is 0 under
-    every theory, and its rivals' relative gaps would be ratios of rounding errors. The
-    indicator never is (a chain has at least two states), so one candidate always remains.
-    Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
-    solution, the wrong-law rival's name). ``solved_F``: :func:`_solved` of F, when known."""
-    candidates = []
-    for name, values in candidate_functions(pi_L, F, limit_on_words(context)["ybar"]):
-        known = values is F and solved_F is not None
-        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)
-        sigma2 = solution.asymptotic_variance
-        gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
-                for v in _wrong_variances(solution, control, rival, pi_L).values()]
-        candidates.append((min(gaps), name, values, solution, control, rival))
-        if min(gaps) >= SEPARATION:
-            return name, values, solution, control, rival
-    return max(candidates, key=lambda c: c[0])[1:]
 
 
 def _variance_needs(gap: float, bias: float, half_width: float) -> str:
