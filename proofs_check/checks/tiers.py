@@ -7,10 +7,10 @@
   bound of the LU solve, numerics.poisson_float) + 4 eps max|u| (the final centring).
 * ``tiers_kernel``: arbitrary precision (numerics.reference.kernel_entry_mp, mpmath, 30 digits)
   vs double quadrature (numerics.kernel.kernel_on_words) for one kernel entry on words of
-  length 2. For d = 1 two distinct words, (b, a) and (a, b) for the two states of largest
-  |x| (no 0 among the inputs, where a term of A can vanish); for d > 1 (where the mpmath
-  triple integral takes minutes) the word (xi_s, xi_s) with itself: all inputs on one line
-  through 0, so A reduces exactly to the d = 1 kernel of the states' norms
+  length 2. For d = 1 two distinct words, (second, first) and (first, second) of the two
+  states of largest |x| (no 0 among the inputs, where a term of A can vanish); for d > 1
+  (where the mpmath triple integral takes minutes) the word (xi_s, xi_s) with itself: all
+  inputs on one line through 0, so A reduces exactly to the d = 1 kernel of the states' norms
   (w . xi_s ~ N(0, w_std^2 |xi_s|^2) and every tangent is parallel to xi_s). Tolerance: the
   double's own error estimate (KernelResult.error) + the mpmath error estimate + 1e-14 |A|.
 * ``tiers_limit``: mpmath (numerics.reference.limit_mp, 30 digits, expm) vs double spectral
@@ -134,12 +134,14 @@ def _kernel_pair(config) -> tuple[list, list, np.ndarray, np.ndarray, dict]:
     states = states_array(config)
     m, d = states.shape
     if d == 1:
-        # the two states a, b of largest |x| (ties: the lower index), u = (b, a), v = (a, b)
-        # (oldest first): a state 0 can make the dropped term vanish (b = 0 and an odd sigma:
-        # at a newest 0, S = sigma(0) = 0 and G^w = sigma'(0) 0; the states (-1, 0, 2) did so
-        # to the w term) and the rival would equal the claim; (a, a) twice if only a is not 0
-        a, b = (int(i) for i in np.argsort(-np.abs(states[:, 0]), kind="stable")[:2])
-        u_idx, v_idx = ([b, a], [a, b]) if states[b, 0] != 0.0 else ([a, a], [a, a])
+        # the two states of largest |x| (ties: the lower index), u = (second, first) and
+        # v = (first, second) (oldest first): a state 0 can make the dropped term vanish (b = 0
+        # and an odd sigma: at a newest 0, S = sigma(0) = 0 and G^w = sigma'(0) 0; the states
+        # (-1, 0, 2) did so to the w term) and the rival would equal the claim; (first, first)
+        # twice if only the first is not 0
+        first, second = (int(i) for i in np.argsort(-np.abs(states[:, 0]), kind="stable")[:2])
+        u_idx, v_idx = (([second, first], [first, second]) if states[second, 0] != 0.0
+                        else ([first, first], [first, first]))
         u = [list(states[i]) for i in u_idx]
         v = [list(states[i]) for i in v_idx]
         return u, v, states, np.array(u_idx), {"v_idx": v_idx}
