@@ -88,11 +88,22 @@ def max_factor(config, n_units: int) -> float:
     return float(max_drift.maximum_growth(max_growth(config)).subs(max_drift.N, n_units))
 
 
-def expected_halfnormal_max(n_units: int) -> float:
-    """m_N = E max_{i <= N} |Z_i|, Z_i standard Gaussian: int_0^inf 1 - erf(x/sqrt 2)^N dx."""
-    value, _ = integrate.quad(lambda x: 1.0 - special.erf(x / math.sqrt(2.0)) ** n_units,
-                              0.0, 40.0, limit=200)
+def _expected_maximum(tail, n_units: int, upper: float,
+                      points: list[float] | None = None) -> float:
+    """m_N = E max_{i <= N} V_i for i.i.d. V_i >= 0 with P(V > x) = ``tail(x)``:
+    int_0^upper 1 - (1 - tail(x))^N dx, in the form -expm1(N log1p(-tail)) that keeps its
+    accuracy where N tail(x) is small; ``upper`` where the integrand is below rounding."""
+    def exceedance(x: float) -> float:
+        p = tail(x)
+        return 1.0 if p >= 1.0 else -math.expm1(n_units * math.log1p(-p))
+
+    value, _ = integrate.quad(exceedance, 0.0, upper, limit=400, points=points)
     return float(value)
+
+
+def expected_halfnormal_max(n_units: int) -> float:
+    """m_N = E max_{i <= N} |Z_i|, Z_i standard Gaussian: P(|Z| > x) = erfc(x / sqrt 2)."""
+    return _expected_maximum(lambda x: float(special.erfc(x / math.sqrt(2.0))), n_units, 40.0)
 
 
 def _product_tail(x: float) -> float:
@@ -105,13 +116,10 @@ def _product_tail(x: float) -> float:
 
 
 def expected_product_max(n_units: int) -> float:
-    """m_N = E max_{i <= N} |X_i Y_i|: int_0^inf 1 - (1 - P(|XY| > x))^N dx (m_1 = 2 / pi)."""
-    def exceedance(x: float) -> float:
-        return -math.expm1(n_units * math.log1p(-_product_tail(x))) if x > 0 else 1.0
-
-    upper = math.log(n_units) + 60.0  # the tail e^{-x} is below 1e-26 / N beyond
-    value, _ = integrate.quad(exceedance, 0.0, upper, limit=400, points=[math.log(n_units)])
-    return float(value)
+    """m_N = E max_{i <= N} |X_i Y_i| (m_1 = 2 / pi); the tail e^{-x} is below 1e-26 / N
+    beyond log N + 60."""
+    return _expected_maximum(_product_tail, n_units, math.log(n_units) + 60.0,
+                             [math.log(n_units)])
 
 
 EXPECTED_MAX = {"gaussian": expected_halfnormal_max, "gaussian_product": expected_product_max}
