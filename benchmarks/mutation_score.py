@@ -531,6 +531,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       '    if False:\n        return (f"w = 0 (w_std = 0)',
       ("tests/test_kernel.py::"
        "test_without_input_weights_an_activation_with_unit_slope_at_zero_is_linear",)),
+    M("sobol_ladder_of_one_rung", "numerics/quadrature.py",
+      "SOBOL_LADDER_LOG2 = (14, 16, 18)", "SOBOL_LADDER_LOG2 = (14,)",
+      ("tests/test_kernel.py::"
+       "test_sobol_ladder_for_d3_takes_more_points_when_asked_and_covers_the_closed_form",)),
 )
 
 

@@ -101,7 +101,8 @@ def _chosen(config: Any, accuracy: float, times: tuple[float, ...], full_fallbac
               **{f"delta_{sense}": finite(info[f"delta_{sense}"]) for sense in CHECK_SENSES},
               "kernel_accuracy": KERNEL_SHARE * accuracy,
               # what the rule achieved: above kernel_accuracy when no rule of the ladder meets
-              # it (numerics.quadrature.settings_ladder: d >= 2 has one rung); delta counts it
+              # it (numerics.quadrature.settings_ladder: d = 2 has one rung, d > 2 three
+              # Sobol sizes); delta counts it
               "kernel_error": finite(result.kernel.error),
               "tried": {str(k): finite(v) for k, v in sorted(info["tried"].items())},
               "differences": {sense: {str(k): v for k, v in sorted(by_level.items())}
