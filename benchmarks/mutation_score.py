@@ -535,6 +535,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       "SOBOL_LADDER_LOG2 = (14, 16, 18)", "SOBOL_LADDER_LOG2 = (14,)",
       ("tests/test_kernel.py::"
        "test_sobol_ladder_for_d3_takes_more_points_when_asked_and_covers_the_closed_form",)),
+    M("sobol_ladder_climbed_at_every_length", "proofs_check/checks/_limit.py",
+      "screen = int(config.chain.d) > 2", "screen = False",
+      ("tests/test_checks_limit_selection.py::"
+       "test_d3_climbs_the_sobol_ladder_only_where_it_can_decide",)),
+    M("sobol_ladder_not_climbed_at_the_cap", "proofs_check/checks/_limit.py",
+      "if L < L_max and any(deltas[sense] - quadrature", "if any(deltas[sense] - quadrature",
+      ("tests/test_checks_limit_selection.py::"
+       "test_d3_climbs_the_sobol_ladder_only_where_it_can_decide",)),
 )
 
 

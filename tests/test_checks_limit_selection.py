@@ -195,3 +195,38 @@ def test_main_theorem_runs_on_the_refined_limit(monkeypatch):
         assert details["limit_budget_choice"]["L"] < cap
         assert "refined for the measured errors" in details["note"]
         assert "not met at the config's word length cap" in details["note"]
+
+
+def test_d3_climbs_the_sobol_ladder_only_where_it_can_decide(monkeypatch):
+    """d > 2 (select_limit's screen): each L is solved with the first Sobol rung, and the
+    ladder (16 times its cost at the finest rung) is climbed only at the cap or where delta
+    without its quadrature part meets the target. Here (lag 0, cap L = 3, a target out of
+    reach) L = 2 gets the first rung alone, L = 3 the first rung and then the ladder, whose
+    finest rule is returned: the same limit as a direct solve with the ladder at L = 3.
+    A target that the first rung meets at L = 2 is taken there, with no climb at all."""
+    from numerics.quadrature import settings_ladder
+    from proofs_check.checks import _limit
+
+    config = load_config("examples/three_dimensional_inputs.toml",
+                         ["target.expression=x0_1 + x0_2", "limit.word_length=3"])
+    times = (1.0,)
+    calls = []
+    real = _limit.solve_limit
+
+    def spy(config, L, **kwargs):
+        calls.append((L, "settings" in kwargs, "kernel_accuracy" in kwargs))
+        return real(config, L, **kwargs)
+
+    monkeypatch.setattr(_limit, "solve_limit", spy)
+    result, delta, info = select_limit(config, 1e-9, times)
+    assert calls == [(2, True, False), (3, True, False), (3, False, True)]
+    assert result.problem.word_length == 3 and delta > 1e-9
+    assert result.kernel.rule_sizes["sobol"] == 2**settings_ladder(3)[-1].sobol_log2 == 2**18
+    direct = real(config, 3, times=times, truncation="previous",
+                  kernel_accuracy=_limit.KERNEL_SHARE * 1e-9)
+    assert np.array_equal(result.g, direct.g) and np.array_equal(result.kernel.K, direct.kernel.K)
+    first = info["tried"][2]
+    calls.clear()
+    result, delta, _ = select_limit(config, first, times)  # met at L = 2 by the first rung
+    assert calls == [(2, True, False)] and result.problem.word_length == 2 and delta == first
+    assert result.kernel.rule_sizes["sobol"] == 2**14
