@@ -179,18 +179,25 @@ def test_tolerance_refusal_and_estimate_tracks_coarse_rules() -> None:
     kernel_on_words(spec, 3, tolerance=1e-8)  # the default rule meets 1e-8
 
 
-def test_sobol_kernel_for_d3_covers_linear_closed_form() -> None:
+def _d3_linear_case() -> tuple[KernelSpec, np.ndarray]:
+    """A two-state linear d = 3 kernel spec and its exact kernel on the words of length 2 (the
+    closed form in Fractions, _linear_kernel_exact)."""
     states_q = [(Fraction(1), Fraction(0), Fraction(-1, 2)), (Fraction(0), Fraction(1, 2),
                                                               Fraction(1))]
     spec = KernelSpec("linear", np.array(states_q, dtype=float), 1.0, 0.9, 0.4, ("c", "w", "b"))
-    settings = QuadratureSettings(sobol_log2=10, sobol_scramblings=8, seed=5)
-    result = kernel_on_words(spec, 2, settings)
-    assert result.mode == "replicates"
     words = enumerate_words(2, 2)
     exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
                                                   [states_q[s] for s in v], Fraction(9, 10),
                                                   Fraction(2, 5), Fraction(1), ("c", "w", "b")))
                        for v in words] for u in words])
+    return spec, exact
+
+
+def test_sobol_kernel_for_d3_covers_linear_closed_form() -> None:
+    spec, exact = _d3_linear_case()
+    settings = QuadratureSettings(sobol_log2=10, sobol_scramblings=8, seed=5)
+    result = kernel_on_words(spec, 2, settings)
+    assert result.mode == "replicates"
     assert np.max(np.abs(result.K - exact)) <= result.error
     assert result.error < 0.05
 
@@ -204,14 +211,7 @@ def test_sobol_ladder_for_d3_takes_more_points_when_asked_and_covers_the_closed_
     measured: at least 3x from 2^14 to 2^18)."""
     from numerics.kernel import kernel_to_accuracy
 
-    states_q = [(Fraction(1), Fraction(0), Fraction(-1, 2)), (Fraction(0), Fraction(1, 2),
-                                                              Fraction(1))]
-    spec = KernelSpec("linear", np.array(states_q, dtype=float), 1.0, 0.9, 0.4, ("c", "w", "b"))
-    words = enumerate_words(2, 2)
-    exact = np.array([[float(_linear_kernel_exact([states_q[s] for s in u],
-                                                  [states_q[s] for s in v], Fraction(9, 10),
-                                                  Fraction(2, 5), Fraction(1), ("c", "w", "b")))
-                       for v in words] for u in words])
+    spec, exact = _d3_linear_case()
     default = kernel_on_words(spec, 2)
     assert default.rule_sizes["sobol"] == 2**14
     assert kernel_to_accuracy(spec, 2, default.error).rule_sizes["sobol"] == 2**14

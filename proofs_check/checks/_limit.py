@@ -27,7 +27,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from numerics.limit import LimitSolver, g_at, limit_solver, solve_limit, total_error
+from numerics.limit import (
+    LimitResult,
+    LimitSolver,
+    g_at,
+    limit_solver,
+    solve_limit,
+    total_error,
+)
 from numerics.quadrature import settings_ladder
 from numerics.simulate import time_to_step
 from numerics.truncation import SENSES, first_valid_level, truncation_tail
@@ -126,8 +133,7 @@ def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[flo
     result = None
     screen = int(config.chain.d) > 2  # a Sobol ladder: its finest rung costs 16 times the first
 
-    def solve(L: int, rules: dict[str, object]) -> None:
-        nonlocal result
+    def solve(L: int, rules: dict[str, object]) -> LimitResult:
         result = solve_limit(config, L, times=times, truncation="previous" if L > 1 else "none",
                              kernel_groups=kernel_groups, full_fallback=full_fallback, **rules)
         for level, measured in result.error_estimates.get("truncation_levels", {}).items():
@@ -139,15 +145,16 @@ def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[flo
                 tails[sense] = 0.0  # no memory (b = 0): words of length q + 1 are exact
             deltas[sense] = total_error(result.error_estimates, truncation=tails[sense])
         tried[L] = max(deltas.values())
+        return result
 
     def met() -> bool:
         return all(deltas[sense] <= targets[sense] for sense in CHECK_SENSES)
 
     ladder = {"kernel_accuracy": KERNEL_SHARE * min(targets.values())}
+    first_rung = {"settings": settings_ladder(int(config.chain.d))[0]}
     for L in range(L_min, L_max + 1):
         if screen:
-            solve(L, {"settings": settings_ladder(int(config.chain.d))[0]})
-            assert result is not None
+            result = solve(L, first_rung)
             quadrature = float(result.error_estimates.get("quadrature") or 0.0)
             if met():
                 break
@@ -156,7 +163,7 @@ def select_limit(config, accuracy: float | Mapping[str, float], times: tuple[flo
                 continue  # missed without its quadrature part: no finer rule can meet it
             if result.kernel.error <= ladder["kernel_accuracy"]:
                 continue  # the ladder would choose this same rule: nothing finer to try
-        solve(L, ladder)
+        result = solve(L, ladder)
         if met():
             break
     assert result is not None
