@@ -395,8 +395,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                              )",
       ("tests/test_sign_symmetry.py",)),
     M("variance_candidates_share_one_law", "proofs_check/checks/_poisson_functions.py",
-      "        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)\n",
-      "        solution, _, rival = solved_F if known else _solved(Q, pi_L, values)\n"
+      "        solution, control, rival = solved_F if known else solutions(Q, pi_L, values)\n",
+      "        solution, _, rival = solved_F if known else solutions(Q, pi_L, values)\n"
       "        control = poisson_solve("
       "Q, values, pi=wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=F)[1])\n",
       ("tests/test_uniform_stationary_law.py",)),

@@ -182,7 +182,7 @@ def test_the_wrong_law_variance_is_the_formula_with_nu():
     ``asymptotic_variance``: that is the martingale form, equal to the formula only for a true
     Poisson solution (with nu it differs, and the rival silently changed)."""
     from numerics.poisson_float import poisson_solve
-    from proofs_check.checks._poisson_functions import _wrong_variances
+    from proofs_check.checks._poisson_functions import rival_variances
 
     P = np.array([[0.2, 0.5, 0.3], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]])
     F = np.array([1.0, -2.0, 0.5])
@@ -192,7 +192,7 @@ def test_the_wrong_law_variance_is_the_formula_with_nu():
     centred = F - nu @ F
     u = np.linalg.solve(np.eye(3) - P + np.outer(np.ones(3), nu), centred)
     expected = float(nu @ (2 * centred * u - centred**2))
-    value = _wrong_variances(solution, control, "rival", solution.pi)["rival"]
+    value = rival_variances(solution, control, "rival", solution.pi)["rival"]
     assert abs(value - expected) <= 1e-13 * max(1.0, abs(expected))
     assert abs(control.asymptotic_variance - expected) > 1e-3  # the two forms differ here
 
@@ -211,7 +211,7 @@ def test_the_variance_function_gets_its_own_wrong_law():
     sigma^2, and poisson_variance stayed inconclusive at the quick budget."""
     from proofs_check.checks._poisson_functions import (
         SEPARATION,
-        _wrong_variances,
+        rival_variances,
         variance_function,
     )
     from proofs_check.checks.poisson_fluctuations import _problem
@@ -224,18 +224,18 @@ def test_the_variance_function_gets_its_own_wrong_law():
     assert np.array_equal(control.pi, law) and law_name in rival
     sigma2 = solution.asymptotic_variance
     assert all(abs(v - sigma2) >= SEPARATION * sigma2
-               for v in _wrong_variances(solution, control, rival, pi_L).values())
+               for v in rival_variances(solution, control, rival, pi_L).values())
 
 
 def test_the_variance_function_reuses_the_solution_of_F_it_is_given():
     """run() solves the proof's F once and hands the solution on (it was solved twice: two dense
     LU solves on m^L words); a candidate other than F is still solved from its own values."""
-    from proofs_check.checks._poisson_functions import _solved, variance_function
+    from proofs_check.checks._poisson_functions import solutions, variance_function
     from proofs_check.checks.poisson_fluctuations import _problem
 
     context = _context([])  # the default: the proof's F is the function chosen
     _, Q, pi_L, F, _ = _problem(context)
-    solved = _solved(Q, pi_L, F)
+    solved = solutions(Q, pi_L, F)
     fresh = variance_function(Q, pi_L, F, context)
     reused = variance_function(Q, pi_L, F, context, solved)
     assert fresh[0] == reused[0] and reused[1] is F
@@ -243,7 +243,7 @@ def test_the_variance_function_reuses_the_solution_of_F_it_is_given():
     assert np.array_equal(fresh[2].u, reused[2].u)  # the same numbers, bit for bit
     context = _context(CUBE)  # ybar is chosen there: solved from its values, not F's
     _, Q, pi_L, F, _ = _problem(context)
-    solved = _solved(Q, pi_L, F)
+    solved = solutions(Q, pi_L, F)
     name, values, solution, _, _ = variance_function(Q, pi_L, F, context, solved)
     assert name.startswith("ybar") and solution is not solved[0]
     assert np.array_equal(solution.values, values)

@@ -50,7 +50,7 @@ def constant_on_words(values: np.ndarray) -> bool:
     return bool(np.ptp(values) <= CONSTANT_ULPS * np.finfo(float).eps * scale)
 
 
-def _wrong_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
+def rival_variances(solution, control, rival: str, pi_L) -> dict[str, float]:
     """The two rival theories of the asymptotic variance (module docstring). The wrong-law one
     is the formula 2 nu(F~ u) - nu(F~^2) with nu and its solution u in place of pi: not
     ``control.asymptotic_variance``, the martingale form, which equals the formula only for a
@@ -71,7 +71,7 @@ def candidate_functions(pi_L, F, ybar) -> list[tuple[str, np.ndarray]]:
         ("the indicator of the most probable word", indicator)) if not constant_on_words(values)]
 
 
-def _solved(Q, pi_L, values):
+def solutions(Q, pi_L, values):
     """The Poisson solution of ``values``, its wrong-law rival's solution and that rival's name
     (module docstring; the wrong law chosen by the gap in this function's mean)."""
     law_name, law = wrong_law(pi_L, STATISTICAL_LAW_DISTANCE, values=values)
@@ -90,14 +90,14 @@ def variance_function(Q, pi_L, F, context, solved_F: tuple | None = None):
     every theory, and its rivals' relative gaps would be ratios of rounding errors. The
     indicator never is (a chain has at least two states), so one candidate always remains.
     Chosen from exact quantities only, before any Monte Carlo: (name, F, solution, wrong-law
-    solution, the wrong-law rival's name). ``solved_F``: :func:`_solved` of F, when known."""
+    solution, the wrong-law rival's name). ``solved_F``: :func:`solutions` of F, when known."""
     candidates = []
     for name, values in candidate_functions(pi_L, F, limit_on_words(context)["ybar"]):
         known = values is F and solved_F is not None
-        solution, control, rival = solved_F if known else _solved(Q, pi_L, values)
+        solution, control, rival = solved_F if known else solutions(Q, pi_L, values)
         sigma2 = solution.asymptotic_variance
         gaps = [abs(v - sigma2) / max(abs(sigma2), 1e-300)
-                for v in _wrong_variances(solution, control, rival, pi_L).values()]
+                for v in rival_variances(solution, control, rival, pi_L).values()]
         candidates.append((min(gaps), name, values, solution, control, rival))
         if min(gaps) >= SEPARATION:
             return name, values, solution, control, rival

@@ -69,10 +69,10 @@ from proofs_check.checks._common import (
 )
 from proofs_check.checks._limit import limit_job, limit_on_words, time_grid
 from proofs_check.checks._poisson_functions import (
-    _solved,
-    _wrong_variances,
     candidate_functions,
     proof_function,
+    rival_variances,
+    solutions,
     variance_function,
 )
 from proofs_check.checks.streams import stream_key
@@ -209,7 +209,7 @@ def _variance(solution, control, rival: str, Q, F, pi_L, words) -> CheckResult:
     lo, hi = chi_square_interval(float(X2.mean()), X2.size, ACCEPTANCE_CONFIDENCE)
     ci = chi_square_interval(float(X2.mean()), X2.size, 0.95)
     sigma2 = solution.asymptotic_variance
-    wrong = _wrong_variances(solution, control, rival, pi_L)
+    wrong = rival_variances(solution, control, rival, pi_L)
     ok = lo - bias <= sigma2 <= hi + bias
     rivals = tuple(
         Rival(name, value, float(X2.mean()), not (lo - bias <= value <= hi + bias),
@@ -305,14 +305,14 @@ def jobs(context: CheckContext) -> list[Job]:
 def run(context: CheckContext) -> tuple[CheckResult, ...]:
     budget = context.budget
     P, Q, pi_L, F, L = _problem(context)
-    solution, control, rival = _solved(Q, pi_L, F)
+    solution, control, rival = solutions(Q, pi_L, F)
     context.progress(0.1)
     words = _paths(context, P, PATHWISE_PATHS, budget.poisson_steps, L, 0)
     # the identity and the drift's rate hold for every F; where the proof's F is constant on
     # the words (a zero target: F = 0) both sides vanish, the drift is 0 at every N and no rival
     # could fail, so the next candidate is used for both
     name_p, F_p = candidate_functions(pi_L, F, limit_on_words(context)["ybar"])[0]
-    solved_p = (solution, control, rival) if F_p is F else _solved(Q, pi_L, F_p)
+    solved_p = (solution, control, rival) if F_p is F else solutions(Q, pi_L, F_p)
     note = "" if F_p is F else f"F = {name_p}: the proof's F is constant on the words."
 
     def labelled(result: CheckResult) -> CheckResult:
