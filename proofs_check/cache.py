@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from proofs_check.executor import Executor, ExecutorError, SerialExecutor
+from proofs_check.threads import blas_on_one_thread
 
 CACHE_FORMAT = "1"
 _SALT_PACKAGES = ("derivations", "numerics", "proofs_check")
@@ -107,16 +108,14 @@ class Job(NamedTuple):
 
 
 def one_blas_thread(compute: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
-    """``compute()`` with BLAS and LAPACK on one thread (threadpoolctl). A multithreaded matrix
-    product or eigen-solve rounds differently with another thread count, and Dask workers run
-    one thread each (distributed's nanny sets OMP/OPENBLAS/MKL_NUM_THREADS=1) while a driver
+    """``compute()`` with BLAS and LAPACK on one thread (proofs_check.threads). A multithreaded
+    matrix product or eigen-solve rounds differently with another thread count, and Dask workers
+    run one thread each (distributed's nanny sets OMP/OPENBLAS/MKL_NUM_THREADS=1) while a driver
     may run several: measured, the word-length differences of the limit on the default config
     at L = 3 differed in the last bit between a 2-thread driver and a worker. Every job runs
-    pinned, so its arrays are the same bits wherever it runs (README "Reproducible"). `rnnkl
-    report` and `sweep` already run OpenBLAS on one thread (proofs_check.cli): no cost there."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    pinned, so its arrays are the same bits wherever it runs (README "Reproducible"). Every
+    ``rnnkl`` command already runs on one BLAS thread (proofs_check.cli): no cost there."""
+    with blas_on_one_thread():
         return compute()
 
 

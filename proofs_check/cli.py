@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from derivations.errors import InputError, reads_as_zero
+from proofs_check.threads import blas_environment_pinned, blas_on_one_thread
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -309,15 +310,6 @@ def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.Argum
     return dict(action.choices)
 
 
-# Environment defaults per sub-command, applied (without overriding the user's own values)
-# before the command imports NumPy. ``report``: single-threaded OpenBLAS. Its kernel quadrature
-# is BLAS-bound, and on the shared 2-core machine OpenBLAS's second thread spin-waits for a busy
-# core: measured on the d = 2 example's limit, 48 s wall (46 s CPU) with 2 threads at load 3
-# against 17 s with 1 thread. The report's Monte Carlo has its own (numba) threads.
-_COMMAND_ENVIRONMENT: dict[str, dict[str, str]] = {
-    name: {"OPENBLAS_NUM_THREADS": "1"} for name in ("report", "sweep")}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure ends in one line on stderr and an exit code (module
     docstring). ``--debug`` (or RNNKL_DEBUG=1) re-raises internal errors with their traceback."""
@@ -329,12 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("RNNKL_DEBUG", "") == "1"
-    for name, value in _COMMAND_ENVIRONMENT.get(args.command, {}).items():
-        os.environ.setdefault(name, value)  # effective only if NumPy is not imported yet
     try:
-        with sigterm_raises():
+        # BLAS on one thread in every command (proofs_check.threads): no result's bits depend
+        # on the thread count. The environment before the command imports NumPy and SciPy, the
+        # limit of threadpoolctl for what an in-process caller had loaded before.
+        with sigterm_raises(), blas_environment_pinned():
             module = importlib.import_module(f"proofs_check.commands.{args.command}")
-            return int(module.run(args))
+            with blas_on_one_thread():
+                return int(module.run(args))
     except Terminated:
         sys.stderr.write("rnnkl: terminated\n")
         return EXIT_TERMINATED

@@ -1,0 +1,90 @@
+"""Every ``rnnkl`` command runs BLAS and LAPACK on one thread (proofs_check.threads), so its
+numbers do not depend on the thread count the user's environment or a caller sets.
+
+Before proofs_check.threads, the two commands below gave different last bits with
+OPENBLAS_NUM_THREADS=1 and 2 on these very requests (the limit's g_t on 81 words, the Poisson
+solution on 243 words), and `rnnkl report --budget quick` 88 different numbers in results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proofs_check.threads import BLAS_THREAD_VARIABLES, blas_environment_pinned
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUESTS = {
+    "limit": ["limit", "--times", "0.5,1", "--word-length", "4", "--no-progress"],
+    "poisson": ["poisson", "--function", "x0**2", "--word-length", "5"],
+}
+
+
+def _run(request: list[str], out: Path, threads: int) -> bytes:
+    """The JSON a command writes in a fresh process whose environment asks ``threads`` BLAS
+    threads of every library."""
+    env = dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
+    done = subprocess.run([sys.executable, "-m", "proofs_check", *request, "--out", str(out)],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("command", sorted(REQUESTS))
+def test_a_command_writes_the_same_bytes_with_one_and_two_blas_threads(command, tmp_path):
+    one = _run(REQUESTS[command], tmp_path / "one.json", 1)
+    two = _run(REQUESTS[command], tmp_path / "two.json", 2)
+    assert json.loads(one), "a non-empty result"
+    assert one == two
+
+
+def test_a_caller_running_blas_on_two_threads_gets_the_one_thread_numbers(tmp_path):
+    """In process (NumPy's BLAS loaded before the command, so the environment no longer
+    counts): the command limits the loaded BLAS itself (threadpoolctl), and restores the
+    caller's count after."""
+    import numpy  # noqa: F401  (their BLAS loaded before the command, as by a caller)
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from proofs_check.cli import main
+
+    reference = _run(REQUESTS["limit"], tmp_path / "reference.json", 1)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert main([*REQUESTS["limit"], "--out", str(tmp_path / "here.json")]) == 0
+        after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert before and set(before) == {2}
+    assert after == before
+    assert (tmp_path / "here.json").read_bytes() == reference
+
+
+def test_the_environment_is_pinned_inside_and_restored_after(monkeypatch):
+    monkeypatch.setenv(BLAS_THREAD_VARIABLES[0], "4")
+    monkeypatch.delenv(BLAS_THREAD_VARIABLES[1], raising=False)
+    with blas_environment_pinned():
+        assert [os.environ[name] for name in BLAS_THREAD_VARIABLES] == ["1"] * 3
+    assert os.environ[BLAS_THREAD_VARIABLES[0]] == "4"
+    assert BLAS_THREAD_VARIABLES[1] not in os.environ
+
+
+PROBE = """
+from proofs_check.threads import blas_environment_pinned
+with blas_environment_pinned():
+    import numpy, scipy.linalg  # each BLAS loaded here reads its thread count now
+from threadpoolctl import threadpool_info
+print(sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}))
+"""
+
+
+def test_a_blas_loaded_inside_the_pinned_environment_runs_one_thread():
+    """The environment layer alone: a BLAS loaded after it (as the commands load NumPy and
+    SciPy) starts with one thread although the caller's environment asks two."""
+    env = dict(os.environ, **{name: "2" for name in BLAS_THREAD_VARIABLES})
+    done = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[1]"
