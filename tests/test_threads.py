@@ -88,3 +88,29 @@ def test_a_blas_loaded_inside_the_pinned_environment_runs_one_thread():
     done = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[1]"
+
+
+def _numbers(document):
+    """results.json without its timing fields (seconds differ from run to run)."""
+    if isinstance(document, dict):
+        return {k: _numbers(v) for k, v in document.items() if k != "seconds"}
+    if isinstance(document, list):
+        return [_numbers(v) for v in document]
+    return document
+
+
+@pytest.mark.slow
+def test_a_quick_report_has_the_same_numbers_with_one_and_two_blas_threads(tmp_path):
+    """The whole report, driver included (before proofs_check.threads only its cached jobs
+    were pinned, and 88 numbers of results.json differed between the two)."""
+    documents = []
+    for threads in (1, 2):
+        out = tmp_path / f"threads{threads}"
+        env = dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
+        done = subprocess.run([sys.executable, "-m", "proofs_check", "report", "--budget",
+                               "quick", "--out", str(out), "--no-progress"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode in (0, 1), done.stderr
+        documents.append(json.loads((out / "results.json").read_text()))
+    assert len(documents[0]["checks"]) > 10
+    assert _numbers(documents[0]) == _numbers(documents[1])
