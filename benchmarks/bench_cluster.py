@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `rnnkl report` (proofs_check.cli)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as every rnnkl command (proofs_check.threads)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from derivations.inputs.files import load_layers  # noqa: E402
