@@ -26,6 +26,7 @@ from derivations.inputs.config import load_config
 from proofs_check.budget import get_budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CHECK_MODULES, CheckContext
+from proofs_check.threads import blas_on_one_thread
 
 DEFAULT_CHECKS = ("kernel_at_init", "output_at_init", "poisson_fluctuations", "parameter_drift",
                   "lazy_training", "main_theorem")
@@ -39,7 +40,8 @@ def calibrate(check: str, seeds: int, budget: str, config_path: str | None) -> C
     for seed in range(seeds):
         context = CheckContext(config, get_budget(budget), Cache(None, salt=f"calibration-{seed}"),
                                seed=seed)
-        results = module.run(context)
+        with blas_on_one_thread():  # as in a report (proofs_check.report._run_one)
+            results = module.run(context)
         for result in results if isinstance(results, tuple) else (results,):
             verdict = result.verdict  # "pass", "fail" or "inconclusive"
             counts[(result.name, verdict)] += 1
