@@ -14,8 +14,12 @@ k_j = floor(N t_j), every step k compared with g at its own time k/N on the word
 e_rj = mean_k (f_k - g_{k/N}(word_k))^2. The statistic is sup_j sqrt(mean_r e_rj), the sup over
 the grid of the RMS error, which bounds sup_t E|f - g_t| (E|X| <= sqrt(E X^2)); its log-log slope
 is fitted against N (the level's samples: e_{r j*} at the maximising j*).
-``frozen_network``: per replica e_r = mean over 64 words u drawn from pi_L of
-(f_{theta_T}(u) - g_T(u))^2 with the frozen network reading each word from S = 0.
+``frozen_network``: per replica e_r = mean over 64 words u drawn uniformly without replacement
+from all m^L words (every word when m^L <= 64) of (f_{theta_T}(u) - g_T(u))^2, the frozen
+network reading each word from S = 0. Uniformly, not from pi_L: the claim is for any fixed
+input, and a pi_L draw would all but skip the rare words (and never pick one the chain cannot
+produce, pi_L(u) = 0), where the network has seen least data; g_T is defined on every word
+(theory.md §4: g_t = alpha K D^{1/2} int r_s ds).
 
 Predicted slope -r from derivations.scaling. Allowance: (i) a subleading error term decaying
 faster by the gap between r and the next rate (1/2 if r < 1/2, else 1/2 more), relative size
@@ -134,11 +138,12 @@ def path_distance(level, solvers: dict, config, L: int, claim: str) -> dict[str,
             for name, v in on_path.items() if name != claim}
 
 
-def frozen_words(context: CheckContext, pi_L: np.ndarray) -> np.ndarray:
-    """FROZEN_WORDS word indices drawn i.i.d. from pi_L (fixed by the seed): the uniform mean
-    over them of (f - g)^2 is an unbiased estimate of sum_u pi_L(u) (f(u) - g(u))^2."""
+def frozen_words(context: CheckContext, n_words: int) -> np.ndarray:
+    """min(FROZEN_WORDS, n_words) distinct word indices drawn uniformly from all n_words words
+    (fixed by the seed), sorted: the mean over them of (f - g)^2 is an unbiased estimate of the
+    uniform mean over all words, (1 / n_words) sum_u (f(u) - g(u))^2 (module docstring)."""
     rng = stream(context.seed, "main_theorem_frozen_words")
-    return rng.choice(pi_L.shape[0], size=FROZEN_WORDS, p=pi_L / pi_L.sum())
+    return np.sort(rng.choice(n_words, size=min(FROZEN_WORDS, n_words), replace=False))
 
 
 def _frozen_outputs(level, config, select: np.ndarray, L: int) -> np.ndarray:
@@ -164,11 +169,12 @@ def _frozen_job(context: CheckContext, n_units: int, level, select: np.ndarray, 
 
 def _top_errors(context: CheckContext, limit: dict, level) -> dict[str, float]:
     """The two statistics at the largest N against ``limit`` (the level values of their rate
-    fits): "path" sup_j sqrt(mean_r e_rj), "words" the pi_L-RMS of f_{theta_T} - g_T."""
+    fits): "path" sup_j sqrt(mean_r e_rj), "words" the RMS of f_{theta_T} - g_T over the
+    frozen words."""
     config, L = context.config, int(limit["L"])
     solver = claim_solver(limit)
     e = window_errors(level, {"claim": solver}, config, L)["claim"]
-    select = frozen_words(context, limit["pi_L"])
+    select = frozen_words(context, int(limit["pi_L"].shape[0]))
     job = _frozen_job(context, max(context.budget.n_ladder), level, select, L)
     f = context.cache.get(job)["f"]
     g_T = g_on_times(solver, (float(config.training.horizon),))[0][select]
@@ -225,8 +231,8 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
     path_rivals = tuple(limit_rival(name, top[claim][:, -1], top[name][:, -1],
                                     distances[name], delta_path) for name in distances)
 
-    # frozen network at T on words drawn from pi_L
-    select = frozen_words(context, limit["pi_L"])
+    # frozen network at T on words drawn uniformly from all words
+    select = frozen_words(context, int(limit["pi_L"].shape[0]))
     frozen_jobs = [_frozen_job(context, n_units, level, select, L)
                    for n_units, level in zip(budget.n_ladder, levels, strict=True)]
     frozen = [arrays["f"] for arrays in context.cache.get_many(frozen_jobs)]
@@ -299,13 +305,17 @@ def run(context: CheckContext) -> tuple[CheckResult, ...]:
         formula=FORMULA.replace("{}", ZERO_OUTPUT_RATE if output_vanishes(config) else RATE))
     frozen_base = rate_base(
         name="frozen_network", claim=FROZEN_CLAIM, equation=EQUATION,
-        quantity="rate exponent of the pi_L-RMS of f_{theta_T}(u) - g_T(u)",
+        quantity=("rate exponent of the RMS over words u (drawn uniformly from all m^L words) "
+                  "of f_{theta_T}(u) - g_T(u)"),
         tolerance_source=source.format(test_f.allowance, delta_words,
                                        "at words read from S = 0, sup over words"),
         figures=(rate_figure(test_f, "Frozen network at T on words vs g_T",
-                             r"$\pi_L$-RMS over words of $f_{\theta_T} - g_T$"),
+                             r"RMS over words of $f_{\theta_T} - g_T$"),
                  limit_rivals_figure("Rival limits on words at T, largest N", word_rivals)),
         details=dict(common, note=note(float(fit_f.values[-1]), "words"),
+                     frozen_words={"drawn": int(select.size), "of": int(limit["pi_L"].size),
+                                   "with_pi_L_zero": int(np.sum(limit["pi_L"][select] == 0)),
+                                   "smallest_pi_L": float(np.min(limit["pi_L"][select]))},
                      rival_distances_on_words={
             name: float(np.sqrt(np.mean((g_T[name] - g_T[claim]) ** 2)))
             for name in solvers if name != claim}),
