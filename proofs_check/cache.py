@@ -114,7 +114,7 @@ def one_blas_thread(compute: Callable[[], Mapping[str, Any]]) -> Mapping[str, An
     may run several: measured, the word-length differences of the limit on the default config
     at L = 3 differed in the last bit between a 2-thread driver and a worker. Every job runs
     pinned, so its arrays are the same bits wherever it runs (README "Reproducible"). Every
-    ``rnnkl`` command already runs on one BLAS thread (proofs_check.cli): no cost there."""
+    ``rnnkl`` command already runs on one BLAS thread (proofs_check.threads): no cost there."""
     with blas_on_one_thread():
         return compute()
 

@@ -135,3 +135,12 @@ def test_a_check_run_from_python_has_the_same_numbers_for_any_caller_thread_coun
                          [(v.name, v.measured) for v in r.rivals]) for r in results])
     assert len(numbers[0]) >= 3
     assert numbers[0] == numbers[1]
+
+
+def test_the_cli_module_loads_no_blas_before_it_pins_the_environment():
+    """The environment layer counts only if NumPy (and SciPy) load after it: importing the
+    command line itself must not load them (the commands are imported lazily)."""
+    done = subprocess.run([sys.executable, "-c", "import sys, proofs_check.cli; "
+                           "print(sorted({'numpy', 'scipy'} & set(sys.modules)))"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
