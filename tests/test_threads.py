@@ -25,12 +25,17 @@ REQUESTS = {
 }
 
 
+def _asking(threads: int) -> dict[str, str]:
+    """This process's environment, asking ``threads`` BLAS threads of every library."""
+    return dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
+
+
 def _run(request: list[str], out: Path, threads: int) -> bytes:
     """The JSON a command writes in a fresh process whose environment asks ``threads`` BLAS
     threads of every library."""
-    env = dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
     done = subprocess.run([sys.executable, "-m", "proofs_check", *request, "--out", str(out)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          env=_asking(threads), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     return out.read_bytes()
 
@@ -84,9 +89,8 @@ print(sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"]
 def test_a_blas_loaded_inside_the_pinned_environment_runs_one_thread():
     """The environment layer alone: a BLAS loaded after it (as the commands load NumPy and
     SciPy) starts with one thread although the caller's environment asks two."""
-    env = dict(os.environ, **{name: "2" for name in BLAS_THREAD_VARIABLES})
-    done = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run([sys.executable, "-c", PROBE], env=_asking(2), cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[1]"
 
 
@@ -106,10 +110,10 @@ def test_a_quick_report_has_the_same_numbers_with_one_and_two_blas_threads(tmp_p
     documents = []
     for threads in (1, 2):
         out = tmp_path / f"threads{threads}"
-        env = dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
         done = subprocess.run([sys.executable, "-m", "proofs_check", "report", "--budget",
-                               "quick", "--out", str(out), "--no-progress"], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=900)
+                               "quick", "--out", str(out), "--no-progress"],
+                              env=_asking(threads), cwd=ROOT, capture_output=True, text=True,
+                              timeout=900)
         assert done.returncode in (0, 1), done.stderr
         documents.append(json.loads((out / "results.json").read_text()))
     assert len(documents[0]["checks"]) > 10
