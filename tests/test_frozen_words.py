@@ -9,9 +9,8 @@ import math
 import numpy as np
 
 from derivations.inputs.config import parse_config
-from numerics.chain import stationary_law
-from numerics.words import word_stationary_law
-from proofs_check.budget import TINY, get_budget
+from numerics.limit import word_problem
+from proofs_check.budget import TINY, Budget, get_budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext, main_theorem
 
@@ -33,14 +32,11 @@ word_length = 4
 """
 
 
-def _context(text: str, seed: int, budget=None) -> CheckContext:
+def _context(text: str, seed: int, budget: Budget | None = None) -> CheckContext:
     return CheckContext(parse_config(text), budget or get_budget("quick"),
                         Cache(None, salt=f"frozen-{seed}"), seed=seed)
 
 
-def _pi_L(config, L: int) -> np.ndarray:
-    P = np.array([[float(p) for p in row] for row in config.chain.transition])
-    return word_stationary_law(stationary_law(P), P, L)
 
 
 def test_the_words_are_distinct_sorted_and_all_of_them_when_few():
@@ -58,7 +54,7 @@ def test_the_draw_is_uniform_over_words_whatever_their_probability():
     standard deviation 2.7 per seed, so the 40-seed mean lies within 5 of its standard errors
     (0.43) of 51.4. A draw from pi_L would give 0 every time."""
     config = parse_config(FORBIDDEN)
-    zero = _pi_L(config, 5) == 0
+    zero = word_problem(config, 5).pi_L == 0
     assert zero.sum() == 243 - 3 * 2**4
     counts = [int(zero[main_theorem.frozen_words(_context(FORBIDDEN, seed), 243)].sum())
               for seed in range(40)]
