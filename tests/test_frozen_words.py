@@ -37,8 +37,6 @@ def _context(text: str, seed: int, budget: Budget | None = None) -> CheckContext
                         Cache(None, salt=f"frozen-{seed}"), seed=seed)
 
 
-
-
 def test_the_words_are_distinct_sorted_and_all_of_them_when_few():
     context = _context(FORBIDDEN, 0)
     many = main_theorem.frozen_words(context, 729)
