@@ -14,6 +14,10 @@ d_path, d_words: delta with the truncation along paths (L2) and at the words (su
 "blocks": the kernel's row blocks (numerics.kernel, under
 numerics.costs.KERNEL_BLOCK_BYTES); "solve": whether the low-rank solve keeps its full fallback
 (only when that fits the cap, proofs_check.commands._sizes.plan_limit).
+The cases run with the kernel's task pool at RNNKL_THREADS (default: the cores; BLAS on one
+thread). Then two cases (d = 1 at L = 7, d = 2 at L = 6) run again with RNNKL_THREADS=1: the
+wall-time ratio of the two runs, measured here, and whether g is the same bits (numerics.
+task_pool: it must be).
 
     python3 benchmarks/bench_kernel.py [--max-seconds 600] [--memory-cap 12GiB] [--only d1|d2]
 """
@@ -32,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from derivations.inputs.files import load_layers  # noqa: E402
 from numerics.costs import ResourceError, format_bytes, memory_cap  # noqa: E402
+from numerics.task_pool import THREADS_VARIABLE, thread_count  # noqa: E402
 from proofs_check.commands._sizes import plan_limit  # noqa: E402
 
 # the kernel's error target of the full budget's limit (limit_accuracy 1e-4 x KERNEL_SHARE 0.01,
@@ -41,7 +46,7 @@ CASES = {"d1": (None, (6, 7, 8, 9)),
          "d2": (str(ROOT / "examples" / "antisymmetric_beta_half.toml"), (4, 5, 6, 7))}
 
 CHILD = """
-import json, resource, sys, time
+import hashlib, json, resource, sys, time
 sys.path.insert(0, {root!r})
 from derivations.inputs.files import load_layers
 from numerics.limit import solve_limit, total_error
@@ -59,13 +64,20 @@ print(json.dumps({{"seconds": seconds, "peak": resource.getrusage(resource.RUSAG
                   .ru_maxrss * 1024, "delta": delta, "words": int(result.g.shape[-1]),
                   "delta_path": senses["path"], "delta_words": senses["words"],
                   "method": e.get("truncation_method", "none"),
-                  "blocks": result.kernel.rule_sizes.get("row_blocks", 1)}}))
+                  "blocks": result.kernel.rule_sizes.get("row_blocks", 1),
+                  "g_sha256": hashlib.sha256(result.g.tobytes()).hexdigest()}}))
 """
 
 
-def run_case(path: str | None, L: int, max_seconds: float, fallback: bool) -> dict:
+THREAD_CASES = (("d1", 7), ("d2", 6))  # rerun with one thread of the task pool
+
+
+def run_case(path: str | None, L: int, max_seconds: float, fallback: bool,
+             threads: str | None = None) -> dict:
     code = CHILD.format(root=str(ROOT), path=path, L=L, acc=KERNEL_ACCURACY, fallback=fallback)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    if threads is not None:
+        env[THREADS_VARIABLE] = threads
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               timeout=max_seconds, env=env, check=False)
@@ -84,9 +96,11 @@ def main() -> int:
     args = parser.parse_args()
     cap = memory_cap(args.memory_cap)
     print(f"{os.cpu_count()} cores; memory cap {format_bytes(cap.bytes)} ({cap.source}); "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}")
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '1')}; "
+          f"task pool {thread_count()} threads ({THREADS_VARIABLE})")
     print(f"{'case':<5} {'L':>2} {'words':>6} {'planned':>10} {'peak':>10} {'wall s':>8} "
           f"{'delta':>9} {'d_path':>9} {'d_words':>9} {'blocks':>6}  solve  truncation")
+    timed, status = {}, 0
     for name, (path, lengths) in CASES.items():
         if args.only and name != args.only:
             continue
@@ -109,7 +123,22 @@ def main() -> int:
                   f" {row['delta_path']:>9.2e} {row['delta_words']:>9.2e}"
                   f" {row['blocks']:>6}  {'full fallback' if fallback else 'low rank only'}"
                   f"  {row['method']}", flush=True)
-    return 0
+            timed[name, L] = (path, fallback, row)
+    print(f"\nthe same cases with {THREADS_VARIABLE}=1 (the ratio: measured in this run)")
+    for name, L in THREAD_CASES:
+        if (name, L) not in timed:
+            continue
+        path, fallback, many = timed[name, L]
+        one = run_case(path, L, args.max_seconds, fallback, threads="1")
+        if "stopped" in one:
+            print(f"{name:<5} {L:>2} stopped: {one['stopped']}", flush=True)
+            continue
+        same = "same bits" if one["g_sha256"] == many["g_sha256"] else "DIFFERENT bits"
+        status = status or int(same != "same bits")
+        print(f"{name:<5} {L:>2} 1 thread {one['seconds']:.1f} s, {thread_count()} threads "
+              f"{many['seconds']:.1f} s: ratio {one['seconds'] / many['seconds']:.2f}; g: {same}",
+              flush=True)
+    return status
 
 
 if __name__ == "__main__":

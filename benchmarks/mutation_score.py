@@ -75,6 +75,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- numerics: the kernel and quadrature
     M("kernel_c_scale", "numerics/kernel_sums.py", "generated.kernel_integrand_w(spec.c_std, 1.0)",
       "generated.kernel_integrand_w(spec.c_std**0.5, 1.0)", KERNEL_TESTS),
+    # the kernel's task pool (numerics.task_pool): a partition that depends on the thread
+    # count, the lower part never mirrored, the next chunk's features taken for this one
+    M("kernel_chunk_by_threads", "numerics/kernel_sums.py",
+      "int(_CHUNK_BYTES / 2.0 / (8.0", "int(_CHUNK_BYTES / 2.0 / thread_count() / (8.0",
+      ("tests/test_task_pool.py",)),
+    M("kernel_lower_not_mirrored", "numerics/kernel_sums.py",
+      "            mirror_upper(square, blocks)\n", "            pass\n", KERNEL_TESTS),
+    M("kernel_lookahead_same_chunk", "numerics/kernel_sums.py",
+      "_lookahead().submit(features_of, work[i + 1][0])",
+      "_lookahead().submit(features_of, work[i][0])", KERNEL_TESTS),
     M("tail_mass_factor", "numerics/quadrature.py", "return 4.0 * upper + 2.0 * a * phi",
       "return 2.0 * upper + 2.0 * a * phi", ("tests/test_quadrature.py",)),
     # --- numerics: the network and SGD

@@ -55,7 +55,8 @@ UNSEEN_MATRICES = 0.5
 # assembled (the fine values, Q(2h), Q(4h) and the product buffer of the block row); the matrix is
 # assembled in block rows when the whole working set would not fit in it.
 KERNEL_BLOCK_BYTES = 512 * 2**20
-KERNEL_CHUNK_BYTES = 3.6e8  # numerics.kernel_sums._CHUNK_BYTES (3e8) x 1.2 per input dimension
+# numerics.kernel_sums._CHUNK_BYTES (3e8: the two node chunks in flight) x 1.2 per input dimension
+KERNEL_CHUNK_BYTES = 3.6e8
 
 # numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,
 # the tangent memories and one temporary; plus one parameter copy per snapshot.

@@ -1,11 +1,16 @@
 """One pass over a quadrature rule's nodes: the sums sum_nodes weight x feature feature^T that
 make the kernel of theory.md §3 on words (numerics.kernel), per group and per subset of the
-nodes, for one or several word lengths, node chunk by node chunk (the chunk's features within
-_CHUNK_BYTES) and, for the longest length, optionally one block of rows at a time."""
+nodes, for one or several word lengths, node chunk by node chunk (the features of the two
+chunks in flight within _CHUNK_BYTES) and, for the longest length, optionally one block of rows
+at a time. The products run as tasks on numerics.task_pool's threads, cut by a fixed partition
+of rows and columns: the sums are the same bits whatever the thread count."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,8 +18,9 @@ from numpy.typing import NDArray
 
 from numerics import generated
 from numerics.activations import activation_functions
-from numerics.blockwise import symmetrise_in_place
+from numerics.blockwise import mirror_upper, symmetrise_in_place
 from numerics.quadrature import Rule
+from numerics.task_pool import fixed_blocks, run_all, thread_count
 from numerics.word_features import word_features_by_level
 
 if TYPE_CHECKING:
@@ -86,16 +92,22 @@ def accumulate(
     Features are scaled in place by sqrt(weight) (weights > 0), so each chunk is one
     symmetric product Phi Phi^T: the BLAS twin of summing the generated
     numerics.generated.kernel_integrand_<group> over the nodes (tests/test_kernel.py holds them
-    equal within the summation-order bound). Memory: the outputs (groups + subsets + cross per
-    length) plus one product buffer of the largest output shape and one node chunk of features
-    (_CHUNK_BYTES): nodes are visited part by part (the parts cut by the subsets), so every
-    chunk lies in one part and its product is added once to its group and once to each subset
-    holding it. ``per_group`` False: the subset totals only (by_group is empty, not allocated).
-    """
+    equal within the summation-order bound). It is computed as its upper part, row block by row
+    block (:func:`_upper_tasks`), the lower part mirrored once at the end. Memory: the outputs
+    (groups + subsets + cross per length) plus one product buffer of the largest output shape
+    (shared out among a chunk's tasks) and two node chunks of features (_CHUNK_BYTES / 2 each:
+    with more than one thread the next chunk's features are computed while this one's products
+    run): nodes are visited part by part (the parts cut by the subsets), so every chunk lies in
+    one part and its product is added once to its group and once to each subset holding it.
+    ``per_group`` False: the subset totals only (by_group is empty, not allocated).
+    Reproducible: the chunks, the row and column blocks and the order of the additions into
+    each entry are set by the rule and the words alone, never by the thread count
+    (numerics.task_pool; tests/test_task_pool.py)."""
     act = activation_functions(spec.activation)
     m, d = spec.states.shape
     longest = max(lengths)
-    chunk = max(32, int(_CHUNK_BYTES / (8.0 * m**longest * (d + 3) * 1.6)))
+    # two chunks in flight (the one multiplied, the next one's features): each half the budget
+    chunk = max(32, int(_CHUNK_BYTES / 2.0 / (8.0 * m**longest * (d + 3) * 1.6)))
     chosen = {l: np.arange(m**l) for l in lengths}
     if select is not None:
         if pairs:
@@ -106,6 +118,7 @@ def accumulate(
     blocked = (r0, r1) != (0, n_sel)
     shape = {l: (k.size, k.size) for l, k in chosen.items()}
     shape[longest] = (r1 - r0, n_sel - r0)
+    origin = {l: r0 if blocked and l == longest else 0 for l in chosen}  # first row kept
     cross_shape = {(s, l): (m**s, shape[l][0]) for s, l in pairs}
     subsets = subsets or {}
     masks = np.stack([subsets[name] for name in subsets]) if subsets else np.zeros((0, rule.size),
@@ -118,47 +131,128 @@ def accumulate(
     buffer = np.empty(max(a * b for a, b in (*shape.values(), *cross_shape.values())))
     root = np.sqrt(rule.weights)
     levels = tuple(sorted(set(lengths) | {s for s, _ in pairs}))
-    # parts: nodes with the same subset membership, in order of first appearance
+
+    def features_of(idx: NDArray[np.int64]) -> dict[tuple[str, int], FloatArray]:
+        """The chunk's scaled features per (group, length), sqrt(weight) times theory.md §3's."""
+        features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx], act,
+                                          levels)
+        r = root[idx]
+        phis = {}
+        for length, (S, Gw, Gb) in features.items():
+            keep = chosen.get(length)
+            if keep is not None and keep.size != S.shape[0]:
+                S, Gw, Gb = S[keep], Gw[:, keep], Gb[keep]
+            for g in spec.groups:
+                phi = _group_features(g, S, Gw, Gb)
+                phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
+                phis[g, length] = phi
+        return phis
+
+    # parts: nodes with the same subset membership, in order of first appearance; chunks of
+    # ``chunk`` nodes within a part (a partition set by the rule and the words alone)
     signature = np.packbits(masks, axis=0).T if subsets else np.zeros((rule.size, 1), np.uint8)
     _, first, part_of = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    work = []
     for part in np.argsort(first):
         nodes = np.flatnonzero(part_of.ravel() == part)
-        member = [name for i, name in enumerate(subsets) if masks[i, nodes[0]]]
-        for start in range(0, nodes.size, chunk):
-            idx = nodes[start:start + chunk]
-            features = word_features_by_level(longest, spec.states, rule.w[idx], rule.b[idx],
-                                              act, levels)
-            r = root[idx]
-            for g in spec.groups:
-                phis = {}
-                for length, (S, Gw, Gb) in features.items():
-                    keep = chosen.get(length)
-                    if keep is not None and keep.size != S.shape[0]:
-                        S, Gw, Gb = S[keep], Gw[:, keep], Gb[keep]
-                    phi = _group_features(g, S, Gw, Gb)
-                    phi *= np.tile(r, phi.shape[1] // r.shape[0]) if g == "w" else r
-                    phis[length] = phi
-                for length in chosen if per_group or member else ():
-                    phi = phis[length]
-                    product = buffer[:shape[length][0] * shape[length][1]].reshape(shape[length])
-                    if blocked and length == longest:  # the upper block row (GEMM)
-                        np.matmul(phi[r0:r1], phi[r0:].T, out=product)
-                    else:  # the whole symmetric product (SYRK)
-                        np.matmul(phi, phi.T, out=product)
-                    product *= scales[g]
-                    if per_group:
-                        sums[length].by_group[g] += product
-                    for name in member:
-                        sums[length].subset_totals[name] += product
-                for short, long in pairs:
-                    columns = phis[long][r0:r1] if blocked and long == longest else phis[long]
-                    size = cross_shape[short, long]
-                    product = buffer[:size[0] * size[1]].reshape(size)
-                    np.matmul(phis[short], columns.T, out=product)
-                    product *= scales[g]
-                    sums[long].cross[short] += product
-    for length, out in sums.items():
+        member = tuple(name for i, name in enumerate(subsets) if masks[i, nodes[0]])
+        work += [(nodes[start:start + chunk], member) for start in range(0, nodes.size, chunk)]
+    ahead = thread_count() > 1  # the next chunk's features while this one is multiplied
+    pending = _lookahead().submit(features_of, work[0][0]) if ahead and work else None
+    for i, (idx, member) in enumerate(work):
+        phis = pending.result() if pending is not None else features_of(idx)
+        if ahead and i + 1 < len(work):
+            pending = _lookahead().submit(features_of, work[i + 1][0])
+        for length in chosen if per_group or member else ():
+            out = sums[length]
+            targets = {g: ([out.by_group[g]] if per_group else [])
+                       + [out.subset_totals[name] for name in member] for g in spec.groups}
+            run_all(_upper_tasks({g: phis[g, length][origin[length]:] for g in spec.groups},
+                                 scales, targets, shape[length], buffer))
+        for short, long in pairs:
+            columns = {g: phis[g, long][r0:r1] if blocked and long == longest else phis[g, long]
+                       for g in spec.groups}
+            run_all(_cross_tasks({g: phis[g, short] for g in spec.groups}, columns, scales,
+                                 sums[long].cross[short], buffer))
+    for out in sums.values():
         for array in (*out.by_group.values(), *out.subset_totals.values()):
             # a block row holds its diagonal block in its first r1 - r0 columns
-            symmetrise_in_place(array[:, :array.shape[0]] if length == longest else array)
+            square = array[:, :array.shape[0]]
+            blocks = _row_tasks(square.shape[0])
+            for b0, b1 in blocks:
+                symmetrise_in_place(square[b0:b1, b0:b1])
+            mirror_upper(square, blocks)
     return sums
+
+
+# The products of one chunk are cut into tasks by rows (the upper part of a symmetric sum: a
+# block of rows from its diagonal on) or by columns (a cross kernel), a partition set by the
+# matrix's shape alone (numerics.task_pool); each task writes its own rows or columns of every
+# output, group after group, from its own part of the product buffer.
+_TASK_ROWS = 8  # row blocks of a symmetric sum (the GEMMs of the upper part: 1 + 1/8 x SYRK's)
+_TASK_COLUMNS = 4  # column blocks of a cross kernel
+_MIN_TASK = 32  # rows or columns of the smallest task
+
+
+def _row_tasks(n: int) -> list[tuple[int, int]]:
+    """The row blocks of the upper part of an (n, .) symmetric sum."""
+    return fixed_blocks(n, max(_MIN_TASK, -(-n // _TASK_ROWS)))
+
+
+def _upper_tasks(phis: dict[str, FloatArray], scales: dict[str, float],
+                 targets: dict[str, list[FloatArray]], shape: tuple[int, int],
+                 buffer: FloatArray) -> list[Callable[[], None]]:
+    """One task per row block (b0, b1) of a block row (phis[g]: features (h', k) from the block
+    row's first row on; targets of ``shape`` (h, h'), h <= h'): for each group g in order,
+    target[b0:b1, b0:] += scale_g phi[b0:b1] phi[b0:]^T for each of its targets; the lower
+    part is filled at the end (:func:`accumulate`, mirror_upper). Each task has a part of
+    ``buffer`` of its own."""
+    h, width = shape
+    tasks, offset = [], 0
+    for b0, b1 in _row_tasks(h):
+        size = (b1 - b0) * (width - b0)
+        product = buffer[offset:offset + size].reshape(b1 - b0, width - b0)
+        offset += size
+        tasks.append(partial(_upper_task, phis, scales, targets, product, b0, b1))
+    return tasks
+
+
+def _upper_task(phis: dict[str, FloatArray], scales: dict[str, float],
+                targets: dict[str, list[FloatArray]], product: FloatArray, b0: int,
+                b1: int) -> None:
+    for g, phi in phis.items():
+        if not targets[g]:
+            continue
+        np.matmul(phi[b0:b1], phi[b0:].T, out=product)
+        product *= scales[g]
+        for target in targets[g]:
+            target[b0:b1, b0:] += product
+
+
+def _cross_tasks(short: dict[str, FloatArray], columns: dict[str, FloatArray],
+                 scales: dict[str, float], target: FloatArray,
+                 buffer: FloatArray) -> list[Callable[[], None]]:
+    """For each column block (c0, c1) of ``target`` (n_short, n): target[:, c0:c1] +=
+    scale_g short[g] columns[g][c0:c1]^T for each group g in order."""
+    rows, n = target.shape
+    tasks, offset = [], 0
+    for c0, c1 in fixed_blocks(n, max(_MIN_TASK, -(-n // _TASK_COLUMNS))):
+        product = buffer[offset:offset + rows * (c1 - c0)].reshape(rows, c1 - c0)
+        offset += rows * (c1 - c0)
+        tasks.append(partial(_cross_task, short, columns, scales, target, product, c0, c1))
+    return tasks
+
+
+def _cross_task(short: dict[str, FloatArray], columns: dict[str, FloatArray],
+                scales: dict[str, float], target: FloatArray, product: FloatArray, c0: int,
+                c1: int) -> None:
+    for g, phi in short.items():
+        np.matmul(phi, columns[g][c0:c1].T, out=product)
+        product *= scales[g]
+        target[:, c0:c1] += product
+
+
+@lru_cache(maxsize=1)
+def _lookahead() -> ThreadPoolExecutor:
+    """The one thread that computes the next chunk's features (beside the product tasks)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkl-features")

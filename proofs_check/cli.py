@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from derivations.errors import InputError, reads_as_zero
+from numerics.task_pool import thread_count
 from proofs_check.threads import blas_environment_pinned, blas_on_one_thread
 
 EXIT_OK = 0
@@ -325,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # BLAS on one thread in every command (proofs_check.threads): no result's bits depend
         # on the thread count. The environment before the command imports NumPy and SciPy, the
         # limit of threadpoolctl for what an in-process caller had loaded before.
+        thread_count()  # RNNKL_THREADS checked before any work (numerics.task_pool)
         with sigterm_raises(), blas_environment_pinned():
             module = importlib.import_module(f"proofs_check.commands.{args.command}")
             with blas_on_one_thread():

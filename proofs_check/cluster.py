@@ -33,6 +33,7 @@ from derivations.inputs.fields import (
     read_strings,
     type_name,
 )
+from numerics.task_pool import THREADS_VARIABLE
 from proofs_check.executor import (
     WORKERLESS_GRACE,
     DaskExecutor,
@@ -226,12 +227,14 @@ def _submit_failure(err: Exception, timeout: float) -> str:
 
 def _local(workers: int) -> tuple[Any, Any, str]:
     distributed = require_distributed()
-    # numba threads per worker: the machine's cores shared out, so K workers do not
-    # oversubscribe them (results do not depend on thread counts, numerics.seeding)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    # numba's and the kernel's threads per worker: the machine's cores shared out, so K workers
+    # do not oversubscribe them (results do not depend on thread counts: numerics.seeding,
+    # numerics.task_pool)
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
     cluster = distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)})
+        silence_logs=logging.ERROR,
+        env={"NUMBA_NUM_THREADS": threads, THREADS_VARIABLE: threads})
     return distributed.Client(cluster), cluster, f"a local Dask cluster of {workers} workers"
 
 

@@ -1,0 +1,75 @@
+"""Work cut into a fixed set of tasks, run on a pool of threads: the results do not depend on how
+many threads run them (README "Same numbers everywhere").
+
+The rule that makes this so: the partition of the work (which nodes, rows and columns a task
+owns) is set by the problem alone, never by the thread count, and every task writes a region
+of the outputs no other task of the same batch touches, in its own fixed order. The threads only
+decide *when* a task runs. NumPy releases the GIL in BLAS products and in elementwise loops, so
+two threads use two cores; BLAS itself stays on one thread (proofs_check.threads), whose
+products are the same bits whichever thread calls them.
+
+The thread count: RNNKL_THREADS (a whole number >= 1), else the cores this process may use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+
+from derivations.errors import InputError
+
+THREADS_VARIABLE = "RNNKL_THREADS"
+MAX_THREADS = 64
+
+
+def thread_count() -> int:
+    """The number of threads of the pool: RNNKL_THREADS, else the cores available to this
+    process (os.sched_getaffinity where it exists, else os.cpu_count()). A value that is not a
+    whole number in 1..MAX_THREADS is bad input (InputError: one line, exit 2)."""
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not text:
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return max(1, min(MAX_THREADS, len(cores) if cores else (os.cpu_count() or 1)))
+    if not (len(text) <= 3 and text.isascii() and text.isdigit()) or not (
+            1 <= int(text) <= MAX_THREADS):
+        raise InputError(f"{THREADS_VARIABLE} must be a whole number from 1 to {MAX_THREADS}, "
+                         f"got {text[:24]!r}")
+    return int(text)
+
+
+@cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per thread count, kept for the life of the process (threads start on demand)."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rnnkl-task")
+
+
+def submit_all(tasks: Sequence[Callable[[], None]]) -> Callable[[], None]:
+    """Start ``tasks`` (which write disjoint regions of their outputs) and return a function
+    that waits for them all and re-raises the first error. With one thread the tasks run here,
+    now, in order, and the returned function does nothing: the same arithmetic either way."""
+    threads = thread_count()
+    if threads == 1 or len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return lambda: None
+    futures: list[Future[None]] = [_pool(threads).submit(task) for task in tasks]
+
+    def wait() -> None:
+        for future in futures:
+            future.result()
+
+    return wait
+
+
+def run_all(tasks: Sequence[Callable[[], None]]) -> None:
+    """:func:`submit_all` and wait."""
+    submit_all(tasks)()
+
+
+def fixed_blocks(n: int, size: int) -> list[tuple[int, int]]:
+    """(start, stop) blocks of at most ``size`` covering 0..n: a partition set by n and size
+    alone (never by the thread count)."""
+    size = max(1, int(size))
+    return [(start, min(n, start + size)) for start in range(0, n, size)]

@@ -1,0 +1,167 @@
+"""The kernel's products run as tasks on a pool of threads (numerics.task_pool): the same bits
+with 1, 2 or 3 threads, because the partition of the work is set by the problem alone.
+
+Seen failing: with the node chunk's size divided by the thread count (the mutant
+"kernel_chunk_by_threads" of benchmarks/mutation_score.py) the sums with 1 and 2 threads differ
+in their last bits, and these tests say so."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import numerics.task_pool as task_pool
+from derivations.errors import InputError
+from numerics.kernel import KernelSpec, kernels_on_words
+from numerics.quadrature import QuadratureSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = QuadratureSettings(w_step=0.25, half_width=7.0, b_nodes=8)
+CASES = {
+    "d=1": KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b")),
+    "d=2": KernelSpec("tanh", np.array([[1.0, -0.5], [-0.75, 0.25]]), 0.8, 1.2, 0.6,
+                      ("c", "w", "b")),
+}
+
+
+def _digest(results: dict) -> str:
+    """Every number of kernels_on_words' results (K, the groups, the cross kernels, the error
+    estimates) as one hash of their bytes."""
+    h = hashlib.sha256()
+    for length in sorted(results):
+        r = results[length]
+        for array in (r.K, *(r.by_group[g] for g in sorted(r.by_group)),
+                      *(r.cross[s] for s in sorted(r.cross))):
+            h.update(np.ascontiguousarray(array).tobytes())
+        h.update(repr(sorted(r.error_parts.items())).encode())
+    return h.hexdigest()
+
+
+def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str, int, int]:
+    """The digest of the kernels at RNNKL_THREADS=threads, how many tasks went to the pool
+    (0 with one thread: they ran in the caller's thread) and the longest length's row blocks."""
+    import numerics.kernel_sums as kernel_sums
+
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, str(threads))
+    # node chunks of about a hundred nodes: many chunks, so the next chunk's features are
+    # computed while this one's products run
+    monkeypatch.setattr(kernel_sums, "_CHUNK_BYTES", 1e6)
+    submitted = []
+    real_pool = task_pool._pool
+
+    def counting_pool(n: int):
+        pool = real_pool(n)
+
+        class Counting:
+            def submit(self, fn, *args):
+                submitted.append(n)
+                return pool.submit(fn, *args)
+
+        return Counting()
+
+    monkeypatch.setattr(task_pool, "_pool", counting_pool)
+    m = spec.states.shape[0]
+    L = 4 if m == 3 else 6  # 81 or 64 words: more than one row block (numerics.kernel_sums)
+    with threadpool_limits(1):
+        results = kernels_on_words(spec, (L - 1, L), SETTINGS, pairs=((L - 1, L),), **kwargs)
+    return _digest(results), len(submitted), results[L].rule_sizes["row_blocks"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("blocked", [False, True])
+def test_the_kernel_is_the_same_bits_with_one_two_and_three_threads(monkeypatch, case,
+                                                                     blocked) -> None:
+    """kernels_on_words (two lengths and their cross kernel; ``blocked``: the longest in block
+    rows of 40 rows, numerics.kernel's memory budget) with 1, 2 and 3 threads: one digest of
+    every number, and the pool really used with more than one thread."""
+    spec = CASES[case]
+    n = spec.states.shape[0] ** (4 if spec.states.shape[0] == 3 else 6)
+    kwargs = {"block_bytes": 8.0 * 6 * n * 40} if blocked else {}  # 6 arrays of 40 rows
+    one, pooled_one, blocks = _kernels(monkeypatch, 1, spec, **kwargs)
+    two, pooled_two, _ = _kernels(monkeypatch, 2, spec, **kwargs)
+    three, pooled_three, _ = _kernels(monkeypatch, 3, spec, **kwargs)
+    assert blocks == (-(-n // 40) if blocked else 1)
+    assert pooled_one == 0
+    assert pooled_two > 0 and pooled_three > 0
+    assert one == two == three
+
+
+def test_row_and_column_blocks_are_set_by_the_matrix_alone() -> None:
+    """The partition of the products (numerics.kernel_sums) covers every row once, in blocks of
+    at least 32 rows, at most 8 of them, with no thread count in sight."""
+    from numerics.kernel_sums import _row_tasks
+
+    for n in (1, 31, 32, 81, 729, 6561):
+        blocks = _row_tasks(n)
+        assert blocks[0][0] == 0 and blocks[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+        assert len(blocks) <= 8
+        assert all(b1 - b0 >= min(32, n) for b0, b1 in blocks[:-1])
+
+
+@pytest.mark.parametrize("text, expected", [("1", 1), ("2", 2), (" 3 ", 3), ("64", 64)])
+def test_the_thread_count_reads_the_variable(monkeypatch, text, expected) -> None:
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, text)
+    assert task_pool.thread_count() == expected
+
+
+def test_the_thread_count_defaults_to_the_cores(monkeypatch) -> None:
+    import os
+
+    monkeypatch.delenv(task_pool.THREADS_VARIABLE, raising=False)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert task_pool.thread_count() == min(task_pool.MAX_THREADS, cores or 1)
+
+
+@pytest.mark.parametrize("text", ["0", "65", "-1", "2.0", "two", "\u00b2", "9" * 5000, "1e1"])
+def test_a_bad_thread_count_is_bad_input(monkeypatch, text) -> None:
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, text)
+    with pytest.raises(InputError, match="RNNKL_THREADS must be a whole number"):
+        task_pool.thread_count()
+
+
+def test_a_failing_task_raises_in_the_caller(monkeypatch) -> None:
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, "2")
+    done = []
+
+    def fails() -> None:
+        raise ZeroDivisionError("in a task")
+
+    with pytest.raises(ZeroDivisionError, match="in a task"):
+        task_pool.run_all([lambda: done.append(1), fails, lambda: done.append(3)])
+
+
+def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "proofs_check", "limit", "--word-length", "2",
+                           "--out", str(tmp_path / "g.json")],
+                          env=dict(os.environ, RNNKL_THREADS="0"), cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "rnnkl: error: RNNKL_THREADS must be a whole number from 1 to 64, got '0'"]
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_the_limit_command_writes_the_same_bytes_with_one_and_two_threads(tmp_path) -> None:
+    """`rnnkl limit` in fresh processes with RNNKL_THREADS=1 and 2: byte-identical JSON."""
+    import os
+
+    outputs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"g{threads}.json"
+        done = subprocess.run([sys.executable, "-m", "proofs_check", "limit", "--times", "0.5,1",
+                               "--word-length", "4", "--no-progress", "--out", str(out)],
+                              env=dict(os.environ, RNNKL_THREADS=threads), cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert len(outputs[0]) > 100
+    assert outputs[0] == outputs[1]
