@@ -43,16 +43,9 @@ def _digest(results: dict) -> str:
     return h.hexdigest()
 
 
-def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str, int, int]:
-    """The digest of the kernels at RNNKL_THREADS=threads, how many tasks went to the pool
-    (0 with one thread: they ran in the caller's thread) and the longest length's row blocks."""
-    import numerics.kernel_sums as kernel_sums
-
-    monkeypatch.setenv(task_pool.THREADS_VARIABLE, str(threads))
-    # node chunks of about a hundred nodes: many chunks, so the next chunk's features are
-    # computed while this one's products run
-    monkeypatch.setattr(kernel_sums, "_CHUNK_BYTES", 1e6)
-    submitted = []
+def _count_submissions(monkeypatch) -> list[int]:
+    """A list that grows by one for each task handed to the pool (numerics.task_pool._pool)."""
+    submitted: list[int] = []
     real_pool = task_pool._pool
 
     def counting_pool(n: int):
@@ -66,6 +59,19 @@ def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str
         return Counting()
 
     monkeypatch.setattr(task_pool, "_pool", counting_pool)
+    return submitted
+
+
+def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str, int, int]:
+    """The digest of the kernels at RNNKL_THREADS=threads, how many tasks went to the pool
+    (0 with one thread: they ran in the caller's thread) and the longest length's row blocks."""
+    import numerics.kernel_sums as kernel_sums
+
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, str(threads))
+    # node chunks of about a hundred nodes: many chunks, so the next chunk's features are
+    # computed while this one's products run
+    monkeypatch.setattr(kernel_sums, "_CHUNK_BYTES", 1e6)
+    submitted = _count_submissions(monkeypatch)
     m = spec.states.shape[0]
     L = 4 if m == 3 else 6  # 81 or 64 words: more than one row block (numerics.kernel_sums)
     with threadpool_limits(1):
@@ -90,6 +96,33 @@ def test_the_kernel_is_the_same_bits_with_one_two_and_three_threads(monkeypatch,
     assert pooled_one == 0
     assert pooled_two > 0 and pooled_three > 0
     assert one == two == three
+
+
+@pytest.mark.parametrize("case", ["sigmoid, b frozen, selected words, no groups",
+                                  "d=3, Sobol"])
+def test_other_paths_are_the_same_bits_with_one_and_two_threads(monkeypatch, case) -> None:
+    """The unfolded rule (sigmoid is not odd), a frozen group, a selection of the words and the
+    totals without groups; and the Sobol rules of d = 3 (a mean over scramblings): the same
+    digest with 1 and 2 threads, the pool used."""
+    if case.startswith("sigmoid"):
+        spec = KernelSpec("sigmoid", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5,
+                          ("c", "w"))
+        kwargs = {"select": np.arange(0, 243, 3), "by_group": False}  # 81 of the 243 words
+        lengths, settings = (5,), SETTINGS
+    else:
+        spec = KernelSpec("tanh", np.array([[1.0, 0.0, -0.5], [-0.5, 1.0, 0.5]]), 1.0, 1.0,
+                          0.5, ("c", "w", "b"))
+        kwargs = {}
+        lengths, settings = (6,), QuadratureSettings(sobol_log2=10, sobol_scramblings=2)
+    digests, pooled = [], []
+    for threads in (1, 2):
+        monkeypatch.setenv(task_pool.THREADS_VARIABLE, str(threads))
+        submitted = _count_submissions(monkeypatch)
+        with threadpool_limits(1):
+            digests.append(_digest(kernels_on_words(spec, lengths, settings, **kwargs)))
+        pooled.append(len(submitted))
+    assert pooled[0] == 0 and pooled[1] > 0
+    assert digests[0] == digests[1]
 
 
 def test_row_and_column_blocks_are_set_by_the_matrix_alone() -> None:
