@@ -220,6 +220,8 @@ def _upper_tasks(phis: dict[str, FloatArray], scales: dict[str, float],
 def _upper_task(phis: dict[str, FloatArray], scales: dict[str, float],
                 targets: dict[str, list[FloatArray]], product: FloatArray, b0: int,
                 b1: int) -> None:
+    """One task of :func:`_upper_tasks`: rows b0:b1 of the upper part, ``product`` of shape
+    (b1 - b0, h' - b0) its own part of the buffer."""
     for g, phi in phis.items():
         if not targets[g]:
             continue
@@ -246,6 +248,8 @@ def _cross_tasks(short: dict[str, FloatArray], columns: dict[str, FloatArray],
 def _cross_task(short: dict[str, FloatArray], columns: dict[str, FloatArray],
                 scales: dict[str, float], target: FloatArray, product: FloatArray, c0: int,
                 c1: int) -> None:
+    """One task of :func:`_cross_tasks`: columns c0:c1, ``product`` of shape
+    (n_short, c1 - c0) its own part of the buffer."""
     for g, phi in short.items():
         np.matmul(phi, columns[g][c0:c1].T, out=product)
         product *= scales[g]
