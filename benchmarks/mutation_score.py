@@ -83,8 +83,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("kernel_lower_not_mirrored", "numerics/kernel_sums.py",
       "            mirror_upper(square, blocks)\n", "            pass\n", KERNEL_TESTS),
     M("kernel_lookahead_same_chunk", "numerics/kernel_sums.py",
-      "_lookahead().submit(features_of, work[i + 1][0])",
-      "_lookahead().submit(features_of, work[i][0])", KERNEL_TESTS),
+      "submit_background(features_of, work[i + 1][0])",
+      "submit_background(features_of, work[i][0])", KERNEL_TESTS),
     M("tail_mass_factor", "numerics/quadrature.py", "return 4.0 * upper + 2.0 * a * phi",
       "return 2.0 * upper + 2.0 * a * phi", ("tests/test_quadrature.py",)),
     # --- numerics: the network and SGD

@@ -8,9 +8,8 @@ of rows and columns: the sums are the same bits whatever the thread count."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +19,7 @@ from numerics import generated
 from numerics.activations import activation_functions
 from numerics.blockwise import mirror_upper, symmetrise_in_place
 from numerics.quadrature import Rule
-from numerics.task_pool import fixed_blocks, run_all, thread_count
+from numerics.task_pool import fixed_blocks, run_all, submit_background, thread_count
 from numerics.word_features import word_features_by_level
 
 if TYPE_CHECKING:
@@ -158,11 +157,11 @@ def accumulate(
         member = tuple(name for i, name in enumerate(subsets) if masks[i, nodes[0]])
         work += [(nodes[start:start + chunk], member) for start in range(0, nodes.size, chunk)]
     ahead = thread_count() > 1  # the next chunk's features while this one is multiplied
-    pending = _lookahead().submit(features_of, work[0][0]) if ahead and work else None
+    pending = submit_background(features_of, work[0][0]) if ahead and work else None
     for i, (idx, member) in enumerate(work):
         phis = pending.result() if pending is not None else features_of(idx)
         if ahead and i + 1 < len(work):
-            pending = _lookahead().submit(features_of, work[i + 1][0])
+            pending = submit_background(features_of, work[i + 1][0])
         for length in chosen if per_group or member else ():
             out = sums[length]
             targets = {g: ([out.by_group[g]] if per_group else [])
@@ -255,8 +254,3 @@ def _cross_task(short: dict[str, FloatArray], columns: dict[str, FloatArray],
         product *= scales[g]
         target[:, c0:c1] += product
 
-
-@lru_cache(maxsize=1)
-def _lookahead() -> ThreadPoolExecutor:
-    """The one thread that computes the next chunk's features (beside the product tasks)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkl-features")

@@ -17,9 +17,11 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 from derivations.errors import InputError
 
+T = TypeVar("T")
 THREADS_VARIABLE = "RNNKL_THREADS"
 MAX_THREADS = 64
 
@@ -43,6 +45,28 @@ def thread_count() -> int:
 def _pool(threads: int) -> ThreadPoolExecutor:
     """One pool per thread count, kept for the life of the process (threads start on demand)."""
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rnnkl-task")
+
+
+@cache
+def _background() -> ThreadPoolExecutor:
+    """The one thread of :func:`submit_background`."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkl-background")
+
+
+def _forget_pools() -> None:
+    """In a forked child the pools' threads do not exist: new pools, started on demand."""
+    _pool.cache_clear()
+    _background.cache_clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
+def submit_background(fn: Callable[..., T], *args: object) -> Future[T]:
+    """Run ``fn(*args)`` on one background thread (beside the pool: work that overlaps the
+    tasks, such as the next chunk's features in numerics.kernel_sums); its Future."""
+    return _background().submit(fn, *args)
 
 
 def submit_all(tasks: Sequence[Callable[[], None]]) -> Callable[[], None]:

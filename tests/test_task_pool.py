@@ -198,3 +198,36 @@ def test_the_limit_command_writes_the_same_bytes_with_one_and_two_threads(tmp_pa
         outputs.append(out.read_bytes())
     assert len(outputs[0]) > 100
     assert outputs[0] == outputs[1]
+
+
+def _child_runs_tasks(queue) -> None:
+    """In a forked child: the pool and the background thread run work (new threads)."""
+    done: list[int] = []
+    task_pool.run_all([lambda: done.append(1), lambda: done.append(2)])
+    queue.put((sorted(done), task_pool.submit_background(sum, [3, 4]).result(timeout=30)))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_pools_of_its_own(monkeypatch) -> None:
+    """A process forked after the pool's threads started (the parent's threads do not exist in
+    the child) still runs its tasks: the pools are forgotten at the fork, not waited on for
+    ever. Seen failing (timeout) with numerics.task_pool's register_at_fork removed."""
+    import multiprocessing
+    import warnings
+
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, "2")
+    task_pool.run_all([lambda: None, lambda: None])  # the parent's pool threads started
+    task_pool.submit_background(int).result()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        child = context.Process(target=_child_runs_tasks, args=(queue,))
+        child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child hung on the parent's pool"
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == ([1, 2], 7)
