@@ -106,14 +106,15 @@ def _numbers(document):
 @pytest.mark.slow
 def test_a_quick_report_has_the_same_numbers_with_one_and_two_blas_threads(tmp_path):
     """The whole report, driver included (before proofs_check.threads only its cached jobs
-    were pinned, and 88 numbers of results.json differed between the two)."""
+    were pinned, and 88 numbers of results.json differed between the two); the limit's kernel
+    threads (RNNKL_THREADS, numerics.task_pool) set to the same count as BLAS's."""
     documents = []
     for threads in (1, 2):
         out = tmp_path / f"threads{threads}"
         done = subprocess.run([sys.executable, "-m", "proofs_check", "report", "--budget",
                                "quick", "--out", str(out), "--no-progress"],
-                              env=_asking(threads), cwd=ROOT, capture_output=True, text=True,
-                              timeout=900)
+                              env=dict(_asking(threads), RNNKL_THREADS=str(threads)), cwd=ROOT,
+                              capture_output=True, text=True, timeout=900)
         assert done.returncode in (0, 1), done.stderr
         documents.append(json.loads((out / "results.json").read_text()))
     assert len(documents[0]["checks"]) > 10
