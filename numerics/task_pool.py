@@ -26,14 +26,20 @@ THREADS_VARIABLE = "RNNKL_THREADS"
 MAX_THREADS = 64
 
 
+def available_cores() -> int:
+    """The cores this process may run on: os.sched_getaffinity where it exists (a batch job's
+    or a container's share), else os.cpu_count()."""
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, len(cores) if cores else (os.cpu_count() or 1))
+
+
 def thread_count() -> int:
-    """The number of threads of the pool: RNNKL_THREADS, else the cores available to this
-    process (os.sched_getaffinity where it exists, else os.cpu_count()). A value that is not a
-    whole number in 1..MAX_THREADS is bad input (InputError: one line, exit 2)."""
+    """The number of threads of the pool: RNNKL_THREADS, else :func:`available_cores` (at most
+    MAX_THREADS). A value that is not a whole number in 1..MAX_THREADS is bad input
+    (InputError: one line, exit 2)."""
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if not text:
-        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-        return max(1, min(MAX_THREADS, len(cores) if cores else (os.cpu_count() or 1)))
+        return min(MAX_THREADS, available_cores())
     if not (len(text) <= 3 and text.isascii() and text.isdigit()) or not (
             1 <= int(text) <= MAX_THREADS):
         raise InputError(f"{THREADS_VARIABLE} must be a whole number from 1 to {MAX_THREADS}, "
@@ -69,27 +75,17 @@ def submit_background(fn: Callable[..., T], *args: object) -> Future[T]:
     return _background().submit(fn, *args)
 
 
-def submit_all(tasks: Sequence[Callable[[], None]]) -> Callable[[], None]:
-    """Start ``tasks`` (which write disjoint regions of their outputs) and return a function
-    that waits for them all and re-raises the first error. With one thread the tasks run here,
-    now, in order, and the returned function does nothing: the same arithmetic either way."""
+def run_all(tasks: Sequence[Callable[[], None]]) -> None:
+    """Run ``tasks`` (which write disjoint regions of their outputs) and wait for them all;
+    the first error is raised here. With one thread the tasks run here, in order: the same
+    arithmetic either way."""
     threads = thread_count()
     if threads == 1 or len(tasks) <= 1:
         for task in tasks:
             task()
-        return lambda: None
-    futures: list[Future[None]] = [_pool(threads).submit(task) for task in tasks]
-
-    def wait() -> None:
-        for future in futures:
-            future.result()
-
-    return wait
-
-
-def run_all(tasks: Sequence[Callable[[], None]]) -> None:
-    """:func:`submit_all` and wait."""
-    submit_all(tasks)()
+        return
+    for future in [_pool(threads).submit(task) for task in tasks]:
+        future.result()
 
 
 def fixed_blocks(n: int, size: int) -> list[tuple[int, int]]:

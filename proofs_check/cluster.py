@@ -18,7 +18,6 @@ Strings are whitelisted (no newlines, quotes or shell characters reach the job s
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from derivations.inputs.fields import (
     read_strings,
     type_name,
 )
-from numerics.task_pool import THREADS_VARIABLE
+from numerics.task_pool import THREADS_VARIABLE, available_cores
 from proofs_check.executor import (
     WORKERLESS_GRACE,
     DaskExecutor,
@@ -230,7 +229,7 @@ def _local(workers: int) -> tuple[Any, Any, str]:
     # numba's and the kernel's threads per worker: the machine's cores shared out, so K workers
     # do not oversubscribe them (results do not depend on thread counts: numerics.seeding,
     # numerics.task_pool)
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    threads = str(max(1, available_cores() // workers))
     cluster = distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR,

@@ -8,6 +8,7 @@ in their last bits, and these tests say so."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,10 +146,9 @@ def test_the_thread_count_reads_the_variable(monkeypatch, text, expected) -> Non
 
 
 def test_the_thread_count_defaults_to_the_cores(monkeypatch) -> None:
-    import os
-
     monkeypatch.delenv(task_pool.THREADS_VARIABLE, raising=False)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert task_pool.available_cores() == cores
     assert task_pool.thread_count() == min(task_pool.MAX_THREADS, cores or 1)
 
 
@@ -171,8 +171,6 @@ def test_a_failing_task_raises_in_the_caller(monkeypatch) -> None:
 
 
 def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
-    import os
-
     done = subprocess.run([sys.executable, "-m", "proofs_check", "limit", "--word-length", "2",
                            "--out", str(tmp_path / "g.json")],
                           env=dict(os.environ, RNNKL_THREADS="0"), cwd=ROOT,
@@ -185,8 +183,6 @@ def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
 
 def test_the_limit_command_writes_the_same_bytes_with_one_and_two_threads(tmp_path) -> None:
     """`rnnkl limit` in fresh processes with RNNKL_THREADS=1 and 2: byte-identical JSON."""
-    import os
-
     outputs = []
     for threads in ("1", "2"):
         out = tmp_path / f"g{threads}.json"
