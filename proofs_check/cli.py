@@ -323,10 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("RNNKL_DEBUG", "") == "1"
     try:
+        thread_count()  # RNNKL_THREADS checked before any work (numerics.task_pool)
         # BLAS on one thread in every command (proofs_check.threads): no result's bits depend
         # on the thread count. The environment before the command imports NumPy and SciPy, the
         # limit of threadpoolctl for what an in-process caller had loaded before.
-        thread_count()  # RNNKL_THREADS checked before any work (numerics.task_pool)
         with sigterm_raises(), blas_environment_pinned():
             module = importlib.import_module(f"proofs_check.commands.{args.command}")
             with blas_on_one_thread():
