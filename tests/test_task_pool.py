@@ -23,6 +23,7 @@ from numerics.kernel import KernelSpec, kernels_on_words
 from numerics.quadrature import QuadratureSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+_REAL_POOL = task_pool._pool
 SETTINGS = QuadratureSettings(w_step=0.25, half_width=7.0, b_nodes=8)
 CASES = {
     "d=1": KernelSpec("tanh", np.array([[-1.0], [0.3], [1.0]]), 1.0, 1.0, 0.5, ("c", "w", "b")),
@@ -45,12 +46,12 @@ def _digest(results: dict) -> str:
 
 
 def _count_submissions(monkeypatch) -> list[int]:
-    """A list that grows by one for each task handed to the pool (numerics.task_pool._pool)."""
+    """A list that grows by one for each task handed to the pool (numerics.task_pool._pool;
+    each call wraps the module's own pool, never an earlier wrapper)."""
     submitted: list[int] = []
-    real_pool = task_pool._pool
 
     def counting_pool(n: int):
-        pool = real_pool(n)
+        pool = _REAL_POOL(n)
 
         class Counting:
             def submit(self, fn, *args):
@@ -63,6 +64,12 @@ def _count_submissions(monkeypatch) -> list[int]:
     return submitted
 
 
+def _longest(spec: KernelSpec) -> int:
+    """The longest word length of the tests' kernels: 81 words (m = 3) or 64 (m = 2), more
+    than one row block of numerics.kernel_sums."""
+    return 4 if spec.states.shape[0] == 3 else 6
+
+
 def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str, int, int]:
     """The digest of the kernels at RNNKL_THREADS=threads, how many tasks went to the pool
     (0 with one thread: they ran in the caller's thread) and the longest length's row blocks."""
@@ -73,8 +80,7 @@ def _kernels(monkeypatch, threads: int, spec: KernelSpec, **kwargs) -> tuple[str
     # computed while this one's products run
     monkeypatch.setattr(kernel_sums, "_CHUNK_BYTES", 1e6)
     submitted = _count_submissions(monkeypatch)
-    m = spec.states.shape[0]
-    L = 4 if m == 3 else 6  # 81 or 64 words: more than one row block (numerics.kernel_sums)
+    L = _longest(spec)
     with threadpool_limits(1):
         results = kernels_on_words(spec, (L - 1, L), SETTINGS, pairs=((L - 1, L),), **kwargs)
     return _digest(results), len(submitted), results[L].rule_sizes["row_blocks"]
@@ -88,7 +94,7 @@ def test_the_kernel_is_the_same_bits_with_one_two_and_three_threads(monkeypatch,
     rows of 40 rows, numerics.kernel's memory budget) with 1, 2 and 3 threads: one digest of
     every number, and the pool really used with more than one thread."""
     spec = CASES[case]
-    n = spec.states.shape[0] ** (4 if spec.states.shape[0] == 3 else 6)
+    n = spec.states.shape[0] ** _longest(spec)
     kwargs = {"block_bytes": 8.0 * 6 * n * 40} if blocked else {}  # 6 arrays of 40 rows
     one, pooled_one, blocks = _kernels(monkeypatch, 1, spec, **kwargs)
     two, pooled_two, _ = _kernels(monkeypatch, 2, spec, **kwargs)
@@ -181,21 +187,6 @@ def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
     assert not (tmp_path / "g.json").exists()
 
 
-def test_the_limit_command_writes_the_same_bytes_with_one_and_two_threads(tmp_path) -> None:
-    """`rnnkl limit` in fresh processes with RNNKL_THREADS=1 and 2: byte-identical JSON."""
-    outputs = []
-    for threads in ("1", "2"):
-        out = tmp_path / f"g{threads}.json"
-        done = subprocess.run([sys.executable, "-m", "proofs_check", "limit", "--times", "0.5,1",
-                               "--word-length", "4", "--no-progress", "--out", str(out)],
-                              env=dict(os.environ, RNNKL_THREADS=threads), cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        outputs.append(out.read_bytes())
-    assert len(outputs[0]) > 100
-    assert outputs[0] == outputs[1]
-
-
 def _child_runs_tasks(queue) -> None:
     """In a forked child: the pool and the background thread run work (new threads)."""
     done: list[int] = []
@@ -203,7 +194,7 @@ def _child_runs_tasks(queue) -> None:
     queue.put((sorted(done), task_pool.submit_background(sum, [3, 4]).result(timeout=30)))
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_gets_pools_of_its_own(monkeypatch) -> None:
     """A process forked after the pool's threads started (the parent's threads do not exist in
     the child) still runs its tasks: the pools are forgotten at the fork, not waited on for
