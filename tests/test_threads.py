@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from report_documents import numbers
 
 from proofs_check.threads import BLAS_THREAD_VARIABLES, blas_environment_pinned
 
@@ -52,7 +53,7 @@ def test_a_command_writes_the_same_bytes_with_one_and_two_blas_threads(command, 
     assert one == two
 
 
-def test_a_caller_running_blas_on_two_threads_gets_the_one_thread_numbers(tmp_path):
+def test_a_caller_running_blas_on_two_threads_gets_the_one_threadnumbers(tmp_path):
     """In process (NumPy's BLAS loaded before the command, so the environment no longer
     counts): the command limits the loaded BLAS itself (threadpoolctl), and restores the
     caller's count after."""
@@ -98,15 +99,6 @@ def test_a_blas_loaded_inside_the_pinned_environment_runs_one_thread():
     assert done.stdout.strip() == "[1]"
 
 
-def _numbers(document):
-    """results.json without its timing fields (seconds differ from run to run)."""
-    if isinstance(document, dict):
-        return {k: _numbers(v) for k, v in document.items() if k != "seconds"}
-    if isinstance(document, list):
-        return [_numbers(v) for v in document]
-    return document
-
-
 @pytest.mark.slow
 def test_a_quick_report_has_the_same_numbers_with_one_and_two_blas_threads(tmp_path):
     """The whole report, driver included (before proofs_check.threads only its cached jobs
@@ -122,7 +114,7 @@ def test_a_quick_report_has_the_same_numbers_with_one_and_two_blas_threads(tmp_p
         assert done.returncode in (0, 1), done.stderr
         documents.append(json.loads((out / "results.json").read_text()))
     assert len(documents[0]["checks"]) > 10
-    assert _numbers(documents[0]) == _numbers(documents[1])
+    assert numbers(documents[0]) == numbers(documents[1])
 
 
 def test_a_check_run_from_python_has_the_same_numbers_for_any_caller_thread_count():

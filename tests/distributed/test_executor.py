@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from report_documents import numbers
 
 from derivations.inputs.config import load_config, with_overrides
 from proofs_check.budget import TINY
@@ -33,16 +34,6 @@ from proofs_check.sweep_output import sweep_json
 pytestmark = pytest.mark.distributed
 
 SWEEP_SETS = ["limit.word_length=3", "training.horizon=1.0"]
-TIMING_KEYS = {"seconds", "cache_hits", "cache_misses"}
-
-
-def _numbers(document):
-    """The document without timing and cache-accounting fields (what must be identical)."""
-    if isinstance(document, dict):
-        return {k: _numbers(v) for k, v in document.items() if k not in TIMING_KEYS}
-    if isinstance(document, list):
-        return [_numbers(v) for v in document]
-    return document
 
 
 def _entries(directory: Path) -> dict[str, str]:
@@ -70,7 +61,7 @@ def salt() -> str:
 def _report(config, out: Path, salt: str, executor=None) -> dict:
     cache = Cache(out / "cache", salt, executor=executor)
     report = run_checks(config, TINY, out, progress=False, cache=cache, crosschecks=False)
-    return _numbers(json.loads(json.dumps(results_json(report))))
+    return numbers(json.loads(json.dumps(results_json(report))))
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +87,7 @@ def test_report_is_identical_on_a_local_cluster(distributed_lib, tiny_config, sa
 def _sweep(out: Path, executor=None) -> dict:
     varied = (parse_vary("network.beta=0.6,0.8"),)
     points = point_configs(None, SWEEP_SETS, varied)
-    return _numbers(sweep_json(run_sweep(points, varied, TINY, str(out), executor=executor)))
+    return numbers(sweep_json(run_sweep(points, varied, TINY, str(out), executor=executor)))
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +197,7 @@ def test_entries_written_by_workers_resume_serially(distributed_lib, serial_swee
     sweep = run_sweep(point_configs(None, SWEEP_SETS, varied), varied, TINY, str(tmp_path))
     first = sweep.points[0].report
     assert first.cache_misses == 0 and first.cache_hits > 0  # nothing recomputed
-    assert _numbers(sweep_json(sweep)) == serial_sweep[0]
+    assert numbers(sweep_json(sweep)) == serial_sweep[0]
     assert _entries(tmp_path / "cache") == serial_sweep[1]
 
 
@@ -227,7 +218,7 @@ def test_cli_on_a_running_scheduler_gives_the_serial_report(distributed_lib, tmp
     assert main(["report", "--out", str(tmp_path / "serial"), *small]) == code
     documents = [json.loads((tmp_path / name / "results.json").read_text())
                  for name in ("remote", "serial")]
-    assert _numbers(documents[0]) == _numbers(documents[1])
+    assert numbers(documents[0]) == numbers(documents[1])
 
 
 @pytest.fixture
