@@ -453,6 +453,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("stale_worker_is_a_failed_check", "proofs_check/cache.py",
       '        raise ExecutorError("a Dask worker runs another version',
       '        raise RuntimeError("a Dask worker runs another version', ("tests/test_cluster.py",)),
+    M("batch_tasks_take_every_core", "proofs_check/cluster.py",
+      "                job_script_prologue=list(BATCH_THREAD_EXPORTS),\n", "",
+      ("tests/distributed/test_executor.py::test_cluster_section_becomes_the_job_script",),
+      "distributed"),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

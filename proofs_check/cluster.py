@@ -52,6 +52,13 @@ CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler unless --connect-timeou
 MAX_WORKERS = 64  # local workers: one process each; more than 64 on one machine is a typo
 MAX_JOBS = 1000
 MAX_CORES = 1024
+# The batch job script's lines for the compute threads of each task (numba's and the kernel's
+# task pool, numerics.task_pool): one each. A job's `processes` workers each run
+# cores // processes tasks at once (dask-jobqueue's --nthreads), which already fill its cores;
+# without these lines every task also took all the cores the job may use (sched_getaffinity),
+# up to `cores` times oversubscribed. Results do not depend on thread counts (numerics.seeding,
+# numerics.task_pool), only the wall time does.
+BATCH_THREAD_EXPORTS = tuple(f"export {name}=1" for name in ("NUMBA_NUM_THREADS", THREADS_VARIABLE))
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?[A-Za-z0-9._\-]{1,253}:[0-9]{1,5}$")
 _MEMORY = re.compile(r"^[0-9]{1,6}(?:\.[0-9]{1,3})?\s?(?:[kKMGT]i?B|B)$")
 _WALLTIME = re.compile(r"^[0-9]{1,3}:[0-5][0-9]:[0-5][0-9]$")
@@ -164,6 +171,7 @@ def jobqueue_cluster(spec: ClusterSpec, **extra: Any) -> Any:
     return kind(cores=spec.cores, processes=spec.processes, memory=spec.memory,
                 walltime=spec.walltime, queue=spec.queue, account=spec.account,
                 job_extra_directives=list(spec.directives), silence_logs="error",
+                job_script_prologue=list(BATCH_THREAD_EXPORTS),
                 # no dashboard, and the scheduler's HTTP routes on a free port: the default 8787
                 # is often taken on a shared login node, and the scheduler then warned on stderr
                 scheduler_options={"dashboard": False, "dashboard_address": ":0"}, **extra)

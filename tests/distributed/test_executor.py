@@ -181,6 +181,13 @@ def test_cluster_section_becomes_the_job_script(distributed_lib, system, prefix)
     assert prefix in script
     for text in ("short", "proj-42", "--qos=normal", "02:30:00", "--nworkers 4"):
         assert text in script, text
+    # 4 workers of 2 task threads each fill the 8 cores: each task computes on one thread, set
+    # before the worker starts (it used to take every core the job may use: 8x oversubscribed)
+    exports = ("export NUMBA_NUM_THREADS=1", "export RNNKL_THREADS=1")
+    command = next(line for line in script.splitlines() if "distributed.cli.dask_worker" in line)
+    assert "--nthreads 2" in command
+    for export in exports:
+        assert script.index(export) < script.index(command), export
 
 
 def test_entries_written_by_workers_resume_serially(distributed_lib, serial_sweep, tmp_path):
