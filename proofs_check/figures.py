@@ -65,6 +65,10 @@ def _rate(ax, fig: FigureData) -> None:
     if "predicted" in meta:
         ax.plot(grid, through_centre(meta["predicted"]), "-", color="k", lw=1.5,
                 label=f"predicted slope {meta['predicted']:.3f}")
+    if "predicted_interval" in meta:  # a range of predicted slopes (the surviving orders)
+        fastest, slowest = meta["predicted_interval"]
+        ax.fill_between(grid, through_centre(fastest), through_centre(slowest), color="k",
+                        alpha=0.15, label=f"predicted slopes [{fastest:.3f}, {slowest:.3f}]")
     for i, (label, slope) in enumerate(meta.get("rivals", {}).items()):
         ax.plot(grid, through_centre(slope), ":", color=f"C{3 + i}", lw=1.5, label=label)
     for i, (label, values) in enumerate((k, v) for k, v in s.items() if k.startswith("rival")):

@@ -189,14 +189,16 @@ def rate_base(*, name: str, claim: str, equation: str, quantity: str, tolerance_
 
 
 def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
-                bound_rivals: Sequence[Rival] = (), sharp_figures: tuple = (),
+                bound_rivals: Sequence[Rival] = (),
                 floor_name: str = "no convergence (an error floor: slope 0)"
                 ) -> tuple[CheckResult, CheckResult]:
     """The bound and the sharpness results of one rate fit (module docstring). ``base`` holds
     the name, bound claim, quantity, equation, formula, tolerance source, figures and details;
     the sharpness result is named ``<name>_sharpness``. ``bound_rivals`` are added to the
     bound's exponent rivals (e.g. limits the network might converge to instead);
-    ``floor_name`` names the slope-0 rival (included when it differs from the slower one)."""
+    ``floor_name`` names the slope-0 rival (included when it differs from the slower one).
+    Each claim draws its own rivals and their verdicts (:func:`claim_figures`): the bound on
+    all of ``base.figures``, the sharpness on its rate figures."""
     a = test.predicted
     lo, hi = test.window
     floor = [no_convergence_rival(test, floor_name)] if floor_is_a_rival(a) else []
@@ -209,7 +211,7 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
     details = dict(base.details, allowance=test.allowance, chi2_reduced=test.fit.chi2_reduced,
                    bootstrap_ci=test.fit.bootstrap_ci)
     bound = replace(base, **common, accepted=bool(lo <= a), rivals=(*rivals, *bound_rivals),
-                    details=details)
+                    details=details, figures=claim_figures(base.figures, rivals, bound_rivals))
     sharp_ok = bool(lo <= a <= hi)
     note = details.get("note", "")
     derived = details.get("leading_term_vanishes", "")  # checks._common.vanishing_details
@@ -226,9 +228,12 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
     elif derived:  # the data do not show it (yet): the derived fact is stated all the same
         note = (f"the leading coefficient of the predicted term vanishes on this configuration "
                 f"(derived: {derived}), so the bound is not expected to be attained. " + note)
+    sharp_rivals = (faster_rival(test), slower_rival(test), *floor)
+    rate_only = [fig for fig in base.figures if fig.kind == "rate"]
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
-                    accepted=sharp_ok, rivals=(faster_rival(test), slower_rival(test), *floor),
-                    details=dict(details, note=note.strip()), figures=sharp_figures)
+                    accepted=sharp_ok, rivals=sharp_rivals,
+                    details=dict(details, note=note.strip()),
+                    figures=claim_figures(rate_only, sharp_rivals))
     return bound, sharp
 
 
@@ -279,21 +284,49 @@ def limit_rival(name: str, claim_errors: np.ndarray, rival_errors: np.ndarray,
 def rate_figure(test: RateTest, title: str, ylabel: str,
                 rival_fits: dict[str, RateTest] | None = None) -> FigureData:
     """The figure of a rate fit: the per-N values with their 95% intervals, the fitted slope,
-    the acceptance window (a wedge of slopes), the prediction and every exponent rival; and,
-    for rivals tested on fits of their own (:func:`fit_rival`), their per-N values."""
+    the acceptance window (a wedge of slopes) and the prediction; for rivals tested on fits of
+    their own (:func:`fit_rival`), their per-N values. The exponent rivals and every verdict
+    are the claim's: :func:`claim_figures` adds them (a bound and its sharpness draw the same
+    fit with different rivals)."""
     fit = test.fit
-    a = test.predicted
-    rivals = {f"rival: rate 1/4 slower ({a + RIVAL_SHIFT:.3g})": a + RIVAL_SHIFT,
-              f"rival: rate 1/4 faster ({a - RIVAL_SHIFT:.3g})": a - RIVAL_SHIFT}
-    if floor_is_a_rival(a):
-        rivals["rival: no convergence (0)"] = 0.0
     series = {"N": fit.ns, "error": fit.values, "error_lo": fit.value_ci[:, 0],
               "error_hi": fit.value_ci[:, 1]}
     for name, other in (rival_fits or {}).items():
         series[f"rival: {name}"] = other.fit.values
     return FigureData("rate", title, series,
-                      {"slope": fit.slope, "intercept": fit.intercept, "predicted": a,
-                       "window": test.window, "rivals": rivals, "ylabel": ylabel})
+                      {"slope": fit.slope, "intercept": fit.intercept,
+                       "predicted": test.predicted, "window": test.window, "rivals": {},
+                       "ylabel": ylabel})
+
+
+def claim_figures(figures: Sequence[FigureData], slope_rivals: Sequence[Rival],
+                  fitted_rivals: Sequence[Rival] = (), prediction: float | None = None,
+                  interval: tuple[float, float] | None = None) -> tuple[FigureData, ...]:
+    """The figures of one claim: each rate figure (:func:`rate_figure`) draws exactly this
+    claim's rivals, each labelled with its verdict, as the report's table lists them: the
+    ``slope_rivals`` (exponent rivals, a line at the slope each predicts) and the
+    ``fitted_rivals`` whose per-N values the figure holds (:func:`fit_rival`; another claim's
+    fitted values are dropped). ``prediction`` replaces the drawn predicted slope, and
+    ``interval`` draws a predicted range of slopes instead (lazy_training's sharpness). Other
+    figures pass unchanged."""
+    out = []
+    for fig in figures:
+        if fig.kind != "rate":
+            out.append(fig)
+            continue
+        series = {k: v for k, v in fig.series.items() if not k.startswith("rival: ")}
+        for rival in fitted_rivals:
+            if f"rival: {rival.name}" in fig.series:
+                series[f"rival: {rival.name}: {rival.verdict}"] = fig.series[f"rival: {rival.name}"]
+        meta = dict(fig.meta, rivals={f"rival: {r.name}: {r.verdict}": float(r.prediction)
+                                      for r in slope_rivals if r.prediction is not None})
+        if prediction is not None:
+            meta["predicted"] = prediction
+        if interval is not None:
+            meta.pop("predicted", None)
+            meta["predicted_interval"] = interval
+        out.append(replace(fig, series=series, meta=meta))
+    return tuple(out)
 
 
 def limit_rivals_figure(title: str, rivals: Sequence[Rival]) -> FigureData:

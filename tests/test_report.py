@@ -19,6 +19,7 @@ from proofs_check.cli import main
 from proofs_check.report import run_checks, write_report
 
 TOP_KEYS = {"config", "budget", "checks"}
+LIMIT_RIVAL = "f^N converges to the limit of "
 CHECK_KEYS = {"name", "claim", "prediction", "measured", "ci", "tolerance", "verdict",
               "rivals", "window", "accepted", "ladder"}
 
@@ -152,6 +153,33 @@ def test_markdown_numbers_match_results_json(first_run):
         assert float(row[3]) == pytest.approx(float(entry["max_deviation"]), rel=6e-4)
         assert float(row[4]) == pytest.approx(float(entry["tolerance"]), rel=6e-4)
         assert row[5] == ("PASS" if entry["passed"] else "FAIL")
+
+
+def test_every_rate_figure_draws_its_own_claims_rivals_and_verdicts(first_run):
+    """A rate figure shows the rivals of the claim it stands under, with their verdicts, and no
+    other claim's: the bound's figure once drew the sharpness rival "1/4 faster" (not a rival
+    of the bound) and no verdict at all. Each sharpness claim has its rate figure too."""
+    _, report, _ = first_run
+    rate_claims = 0
+    for result in report.results:
+        figures = [fig for fig in result.figures if fig.kind == "rate"]
+        if not figures:
+            continue
+        rate_claims += 1
+        labels = set()
+        for fig in figures:
+            labels |= set(fig.meta["rivals"]) | {k for k in fig.series if k.startswith("rival")}
+            assert np.allclose(fig.meta["window"], result.window), result.name
+            if "predicted" in fig.meta:
+                assert fig.meta["predicted"] == result.prediction, result.name
+        drawn = {label.removeprefix("rival: ") for label in labels}
+        limits = [r for r in result.rivals if r.name.startswith(LIMIT_RIVAL)]
+        assert drawn == {f"{r.name}: {r.verdict}" for r in result.rivals if r not in limits}
+        if limits:  # rival limits: drawn in the figure of their own test, verdicts included
+            shown = next(fig for fig in result.figures if fig.kind == "rivals").meta["labels"]
+            assert shown == [f"{r.name.removeprefix(LIMIT_RIVAL)} ({r.verdict})" for r in limits]
+    names = {r.name for r in report.results if any(f.kind == "rate" for f in r.figures)}
+    assert rate_claims >= 10 and "main_theorem_sharpness" in names, names
 
 
 def test_checks_that_ran_have_controls_and_intervals(first_run):

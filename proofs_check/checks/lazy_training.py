@@ -51,6 +51,7 @@ from proofs_check.rivals import (
     ACCEPTANCE_NOTE,
     RIVAL_SHIFT,
     RateTest,
+    claim_figures,
     exponent_rival,
     rate_base,
     rate_claims,
@@ -231,7 +232,9 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
     return dataclasses.replace(
         bound, name=f"{NAME}_sharpness", claim=SHARP_CLAIM, prediction=slowest,
         quantity=f"slope in [{fastest:.4g}, {slowest:.4g}] (the surviving orders)",
-        accepted=accepted, rivals=rivals, figures=(),
+        accepted=accepted, rivals=rivals,
+        figures=claim_figures([fig for fig in bound.figures if fig.kind == "rate"], rivals,
+                              interval=(fastest, slowest)),
         details=dict(bound.details, predicted_interval=[fastest, slowest],
                      **({"note": note} if note else {}),
                      **({"leading_term_vanishes": vanishes} if vanishes else {})))
