@@ -10,7 +10,9 @@ Three modes:
 Line formats (stable, tests read them)::
 
     rnnkl report: start tiers (1/8) at 21:05:03
-    rnnkl report: check tiers_generated: PASS in 3.2 s (ended 21:05:06)
+    rnnkl report: check tiers_generated: PASS in 3.2 s (ended 21:05:06); 1 of 1 rivals rejected
+    rnnkl report: check main_theorem: INCONCLUSIVE in 0.2 s (ended 21:06:40); 4 of 5 rivals
+        rejected (not rejected: rate 1/4 slower (exponent -0.15))   [one line]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from numerics.progress import advance_to, is_terminal, progress_bar, write_line
-from proofs_check.render import verdict_word
+from proofs_check.render import rival_tally, verdict_word
 from proofs_check.result import CheckResult
 
 TICKS = 1000  # resolution of the report's bar
@@ -84,7 +86,7 @@ class Announcer:
         self._current = 0.0
         for result in results:
             self._line(f"check {result.name}: {verdict_word(result)} in {result.seconds:.1f} s "
-                       f"(ended {_clock()})")
+                       f"(ended {_clock()}); {rival_tally(result)}")
         if self._bar is not None:
             advance_to(self._bar, TICKS * self._done / self._total)
 

@@ -68,6 +68,15 @@ def verdict_word(result: CheckResult) -> str:
     return result.verdict.upper()
 
 
+def rival_tally(result: CheckResult) -> str:
+    """"3 of 5 rivals rejected (not rejected: A; B)": the rivals' verdicts in one phrase (the
+    report's per-check line on stderr)."""
+    rejected = sum(rival.rejected for rival in result.rivals)
+    text = f"{rejected} of {len(result.rivals)} rivals rejected"
+    standing = [rival.name for rival in result.rivals if not rival.rejected]
+    return text + (f" (not rejected: {'; '.join(standing)})" if standing else "")
+
+
 def _fmt_window(window: tuple[float, float] | None) -> str:
     return "n/a" if window is None else f"[{window[0]:.4g}, {window[1]:.4g}]"
 

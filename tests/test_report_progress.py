@@ -41,8 +41,15 @@ def test_report_with_stderr_in_a_file_prints_one_line_per_check(tmp_path):
     assert "\r" not in text  # no bar redraws in a file
     for check in doc["checks"]:
         ends = re.findall(rf"^rnnkl report: check {check['name']}: "
-                          r"(PASS|FAIL|INCONCLUSIVE) in [0-9.]+ s", text, flags=re.MULTILINE)
-        assert ends == [check["verdict"].upper()], (check["name"], text)
+                          r"(PASS|FAIL|INCONCLUSIVE) in [0-9.]+ s \(ended [0-9:]+\); (.*)$",
+                          text, flags=re.MULTILINE)
+        assert [verdict for verdict, _ in ends] == [check["verdict"].upper()], (check["name"], text)
+        # the rivals' verdicts, as results.json has them
+        rivals = check["rivals"]
+        rejected = sum(rival["verdict"] == "rejected" for rival in rivals)
+        standing = "; ".join(r["name"] for r in rivals if r["verdict"] != "rejected")
+        assert ends[0][1] == (f"{rejected} of {len(rivals)} rivals rejected"
+                              + (f" (not rejected: {standing})" if standing else ""))
     starts = re.findall(r"^rnnkl report: start (\w+) \(\d+/\d+\) at ", text, flags=re.MULTILINE)
     assert "main_theorem" in starts and "tiers" in starts
     closing = text.strip().splitlines()[-1]
