@@ -46,30 +46,32 @@ def _clock() -> str:
 @dataclass
 class Announcer:
     """Progress of one report: :meth:`start` a module, :meth:`tick` inside it, :meth:`finish`
-    with its results; :meth:`close` at the end. ``costs`` are the modules' relative costs."""
+    with its results; :meth:`close` at the end. ``costs`` are the modules' relative costs;
+    ``prefix`` starts every line (a sweep's names the point)."""
 
     names: Sequence[str]
     costs: Sequence[float]
     mode: str = "lines"
     stream: TextIO = field(default_factory=lambda: sys.stderr)
+    prefix: str = PREFIX
 
     def __post_init__(self) -> None:
         self._total = float(sum(self.costs)) or 1.0
         self._done = 0.0
         self._current = 0.0
-        self._bar = progress_bar(TICKS, PREFIX, enabled=True, stream=self.stream,
+        self._bar = progress_bar(TICKS, self.prefix, enabled=True, stream=self.stream,
                                  bar_format=BAR_FORMAT) if self.mode == "bar" else None
 
     def _line(self, text: str) -> None:
         if self.mode != "off":
-            write_line(f"{PREFIX} {text}", self.stream)
+            write_line(f"{self.prefix} {text}", self.stream)
 
     def start(self, index: int) -> None:
         """Module ``names[index]`` starts."""
         self._current = float(self.costs[index])
         name = self.names[index]
         if self._bar is not None:
-            self._bar.set_description(f"{PREFIX} {name}")  # drawn now: once per module
+            self._bar.set_description(f"{self.prefix} {name}")  # drawn now: once per module
             advance_to(self._bar, TICKS * self._done / self._total)
         elif self.mode == "lines":
             self._line(f"start {name} ({index + 1}/{len(self.names)}) at {_clock()}")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from derivations.inputs.config import Config, config_to_dict
-from proofs_check.announce import Announcer, choose_mode
+from proofs_check.announce import PREFIX, Announcer, choose_mode
 from proofs_check.budget import Budget, get_budget
 from proofs_check.cache import Cache, atomic_write
 from proofs_check.checks import CHECK_MODULES, CheckContext
@@ -165,6 +165,7 @@ def run_checks(
     crosschecks: bool = True,
     source: str = "",
     executor: Executor | None = None,
+    progress_prefix: str = PREFIX,
 ) -> Report:
     """Run the check modules ``checks`` in order, then the independent cross-checks (unless
     ``crosschecks`` is False). ``budget``: a Budget or its name. ``out_dir``: where the disk
@@ -172,7 +173,8 @@ def run_checks(
     lines otherwise (:mod:`proofs_check.announce`); False: silent. ``source``: where the
     configuration came from, for the report. ``executor``: where a new cache computes its
     jobs (default serial; a given ``cache`` brings its own); with a parallel one, every job
-    is submitted first (:func:`submit_jobs`). Nothing is written to stdout."""
+    is submitted first (:func:`submit_jobs`). ``progress_prefix`` starts every progress line
+    (a sweep names its point there). Nothing is written to stdout."""
     start = time.monotonic()
     budget = get_budget(budget) if isinstance(budget, str) else budget
     if cache is None:
@@ -187,7 +189,8 @@ def run_checks(
             costs.append(0.1)
     names = list(checks) + (["crosschecks"] if crosschecks else [])
     costs += [CROSSCHECK_COST] if crosschecks else []
-    announcer = Announcer(names, costs, mode=choose_mode(progress, sys.stderr))
+    announcer = Announcer(names, costs, mode=choose_mode(progress, sys.stderr),
+                          prefix=progress_prefix)
     results: list[CheckResult] = []
     section = None
     try:

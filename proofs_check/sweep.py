@@ -158,12 +158,16 @@ def point_assignments(values: dict[str, float | int]) -> list[str]:
     return [f"{field}={value!r}" for field, value in values.items()]
 
 
+def point_label(values: dict[str, float | int]) -> str:
+    """A grid point as the user wrote it: "network.beta=0.6, init.b_max=0.3"."""
+    return ", ".join(f"{field}={short_number(value) if isinstance(value, int) else repr(value)}"
+                     for field, value in values.items())
+
+
 def point_error(values: dict[str, float | int], err: InputError) -> InputError:
     """``err`` (same class) naming the grid point it refused: "--vary point network.beta=0.6,
     init.b_max=0.3: ..."."""
-    label = ", ".join(f"{field}={short_number(value) if isinstance(value, int) else repr(value)}"
-                      for field, value in values.items())
-    return type(err)(f"--vary point {label}: {err}")
+    return type(err)(f"--vary point {point_label(values)}: {err}")
 
 
 def point_configs(config_path: str | None, assignments: list[str],
@@ -199,8 +203,11 @@ def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[Va
     for _, config in points:
         submit_jobs(config, budget, cache, SWEEP_CHECKS)
     done = []
-    for values, config in points:
+    for index, (values, config) in enumerate(points):
+        # each progress line names its point: "rnnkl sweep: point 2/5 (network.beta=0.65): ..."
+        prefix = f"rnnkl sweep: point {index + 1}/{len(points)} ({point_label(values)}):"
         report = run_checks(config, budget, out_dir, progress=progress, checks=SWEEP_CHECKS,
-                            cache=cache, crosschecks=False, source=source)
+                            cache=cache, crosschecks=False, source=source,
+                            progress_prefix=prefix)
         done.append(SweepPoint(values, report))
     return Sweep(varied, budget, tuple(done), source)

@@ -177,6 +177,24 @@ def test_rerun_resumes_from_the_cache_with_identical_numbers(small_sweep):
     assert sweep_markdown(sweep) == sweep_markdown(again)
 
 
+def test_every_progress_line_names_its_point(small_sweep, capsys):
+    """A sweep's progress lines say which grid point they belong to (they were the report's
+    "rnnkl report: check ..." lines, the same for every point) and carry each result's rival
+    tally; rerun on the fixture's cache, so no work is repeated."""
+    out, _, points, varied = small_sweep
+    again = run_sweep(points, varied, TINY, str(out), progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    for index, point in enumerate(again.points):
+        prefix = f"rnnkl sweep: point {index + 1}/2 (network.beta={point.values['network.beta']}):"
+        ends = [line for line in lines if line.startswith(f"{prefix} check ")]
+        assert len(ends) == len(point.report.results)
+        for line, result in zip(ends, point.report.results, strict=True):
+            assert line.startswith(f"{prefix} check {result.name}: {result.verdict.upper()} in ")
+            rejected = sum(rival.rejected for rival in result.rivals)
+            assert f"); {rejected} of {len(result.rivals)} rivals rejected" in line
+    assert all(line.startswith("rnnkl sweep: point ") for line in lines), lines
+
+
 def test_sweep_checks_are_the_rate_checks():
     assert SWEEP_CHECKS == ("output_at_init", "parameter_drift", "main_theorem")
 
