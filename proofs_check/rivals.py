@@ -229,11 +229,10 @@ def rate_claims(test: RateTest, *, base: CheckResult, sharp_claim: str,
         note = (f"the leading coefficient of the predicted term vanishes on this configuration "
                 f"(derived: {derived}), so the bound is not expected to be attained. " + note)
     sharp_rivals = (faster_rival(test), slower_rival(test), *floor)
-    rate_only = [fig for fig in base.figures if fig.kind == "rate"]
     sharp = replace(base, **common, name=f"{base.name}_sharpness", claim=sharp_claim,
                     accepted=sharp_ok, rivals=sharp_rivals,
                     details=dict(details, note=note.strip()),
-                    figures=claim_figures(rate_only, sharp_rivals))
+                    figures=claim_figures(base.figures, sharp_rivals, others=False))
     return bound, sharp
 
 
@@ -300,19 +299,18 @@ def rate_figure(test: RateTest, title: str, ylabel: str,
 
 
 def claim_figures(figures: Sequence[FigureData], slope_rivals: Sequence[Rival],
-                  fitted_rivals: Sequence[Rival] = (), prediction: float | None = None,
+                  fitted_rivals: Sequence[Rival] = (), *, others: bool = True,
                   interval: tuple[float, float] | None = None) -> tuple[FigureData, ...]:
     """The figures of one claim: each rate figure (:func:`rate_figure`) draws exactly this
     claim's rivals, each labelled with its verdict, as the report's table lists them: the
     ``slope_rivals`` (exponent rivals, a line at the slope each predicts) and the
     ``fitted_rivals`` whose per-N values the figure holds (:func:`fit_rival`; another claim's
-    fitted values are dropped). ``prediction`` replaces the drawn predicted slope, and
-    ``interval`` draws a predicted range of slopes instead (lazy_training's sharpness). Other
-    figures pass unchanged."""
+    fitted values are dropped). ``interval`` draws a predicted range of slopes in place of the
+    predicted slope (lazy_training's sharpness). The other figures are kept when ``others``."""
     out = []
     for fig in figures:
         if fig.kind != "rate":
-            out.append(fig)
+            out.extend([fig] if others else [])
             continue
         series = {k: v for k, v in fig.series.items() if not k.startswith("rival: ")}
         for rival in fitted_rivals:
@@ -320,8 +318,6 @@ def claim_figures(figures: Sequence[FigureData], slope_rivals: Sequence[Rival],
                 series[f"rival: {rival.name}: {rival.verdict}"] = fig.series[f"rival: {rival.name}"]
         meta = dict(fig.meta, rivals={f"rival: {r.name}: {r.verdict}": float(r.prediction)
                                       for r in slope_rivals if r.prediction is not None})
-        if prediction is not None:
-            meta["predicted"] = prediction
         if interval is not None:
             meta.pop("predicted", None)
             meta["predicted_interval"] = interval

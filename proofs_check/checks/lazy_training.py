@@ -233,8 +233,7 @@ def sharpness(test: RateTest, bound: CheckResult, config) -> CheckResult:
         bound, name=f"{NAME}_sharpness", claim=SHARP_CLAIM, prediction=slowest,
         quantity=f"slope in [{fastest:.4g}, {slowest:.4g}] (the surviving orders)",
         accepted=accepted, rivals=rivals,
-        figures=claim_figures([fig for fig in bound.figures if fig.kind == "rate"], rivals,
-                              interval=(fastest, slowest)),
+        figures=claim_figures(bound.figures, rivals, others=False, interval=(fastest, slowest)),
         details=dict(bound.details, predicted_interval=[fastest, slowest],
                      **({"note": note} if note else {}),
                      **({"leading_term_vanishes": vanishes} if vanishes else {})))
