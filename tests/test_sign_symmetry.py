@@ -198,6 +198,15 @@ def test_the_overall_rate_names_the_drift_only_when_it_binds():
     mirrored = ["network.antisymmetric=true", "run.N=4000"]
     assert "c -> -c" in drift_term_vanishes(_config([*mirrored, "network.beta=0.6"]), "overall")
     assert drift_term_vanishes(_config([*mirrored, "network.beta=0.5"]), "overall") == ""
+    # a kernel of frozen parameters only (c alone; w alone with linear sigma) does not move at
+    # all: the reason says so, not "moves like N^(2 beta - 2)" (lazy_training measures it 0)
+    for frozen in (['network.trainable=["c"]'],
+                   ['network.trainable=["w"]', 'network.activation="linear"']):
+        static = drift_term_vanishes(_config([*frozen, "network.beta=0.9"]), "overall")
+        assert "does not move at all" in static and "N^(2 beta - 2)" not in static, static
+    moving = drift_term_vanishes(_config(['network.trainable=["w"]', "network.beta=0.9"]),
+                                 "overall")  # tanh: G^w depends on w
+    assert "N^-0.2 " in moving and "does not move" not in moving
 
 
 # ----------------------------------------------------------------------------- the checks

@@ -112,7 +112,19 @@ def kernel_motion_cancels(config: Config) -> str:
     theory.md §6), whose first-order term is odd under c -> -c while mu_0 (or each mirrored
     pair) is symmetric in c, so its mean is 0 (derivations.scaling.lazy_training_orders); the
     kernel then moves like N^{2 beta - 2} and faster terms. Returns that reason as one
-    sentence, with the sharp order at the config's beta."""
+    sentence, with the sharp order at the config's beta. Where the kernel of the trainable
+    groups is a function of frozen parameters only (derivations.kernel_dependence.kernel_moves:
+    c alone, or w alone with a linear sigma), it does not move at all, and the reason says so
+    (it said "moves like N^(2 beta - 2)" while lazy_training measured the motion exactly 0)."""
+    from derivations.kernel_dependence import kernel_moves
+
+    trainable = tuple(config.network.trainable)
+    if not kernel_moves(trainable, config.chain.d, config.network.activation):
+        return ("the N^(beta - 1) term of f^N - g_t is the tangent kernel's motion, and the "
+                f"kernel of the trainable {', '.join(trainable)} is a function of frozen "
+                "parameters only, so it does not move at all and the term is identically 0 "
+                "(derivations.kernel_dependence.kernel_moves; lazy_training measures the motion "
+                "exactly 0)")
     sharp = surviving_orders(config)[1]
     return ("the N^(beta - 1) term of f^N - g_t is the tangent kernel's first-order motion, "
             "odd under c -> -c while mu_0 is symmetric in c, so its mean is 0 and the kernel "
