@@ -68,13 +68,17 @@ def verdict_word(result: CheckResult) -> str:
     return result.verdict.upper()
 
 
+def rejected_of(result: CheckResult) -> str:
+    """"3 of 5": how many of the result's rivals are rejected (the summary table's column)."""
+    return f"{sum(rival.rejected for rival in result.rivals)} of {len(result.rivals)}"
+
+
 def rival_tally(result: CheckResult) -> str:
     """"3 of 5 rivals rejected (not rejected: A; B)": the rivals' verdicts in one phrase (the
     report's per-check line on stderr)."""
-    rejected = sum(rival.rejected for rival in result.rivals)
-    text = f"{rejected} of {len(result.rivals)} rivals rejected"
     standing = [rival.name for rival in result.rivals if not rival.rejected]
-    return text + (f" (not rejected: {'; '.join(standing)})" if standing else "")
+    return (f"{rejected_of(result)} rivals rejected"
+            + (f" (not rejected: {'; '.join(standing)})" if standing else ""))
 
 
 def _fmt_window(window: tuple[float, float] | None) -> str:
@@ -85,10 +89,9 @@ def summary_rows(report: Report) -> list[list[str]]:
     """The rows of the summary table (shared by report.md, report.html and the tests)."""
     rows = []
     for r in report.results:
-        rejected = sum(rival.rejected for rival in r.rivals)
         rows.append([
             r.name, r.quantity, _fmt(r.prediction), _fmt(r.measured), _fmt_ci(r.ci),
-            _fmt_window(r.window), f"{rejected} of {len(r.rivals)}", verdict_word(r),
+            _fmt_window(r.window), rejected_of(r), verdict_word(r),
         ])
     return rows
 
