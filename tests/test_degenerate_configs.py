@@ -241,21 +241,39 @@ def test_a_figure_of_overflowed_values_says_so_instead_of_stopping_the_report():
 
 
 def test_a_deterministic_rival_that_cannot_be_rejected_asks_for_another_configuration():
-    """Target y = 0: ybar and g vanish, so the limit ODE without the pi_L weights gives the
-    same zeros as the claim. A larger budget cannot change a deterministic comparison (it said
-    "would need a larger budget"). (poisson_pathwise, inconclusive here too before, now tests
-    its identity on a function that varies: the test below.)"""
-    from derivations.inputs.files import load_layers
-    from proofs_check.checks import tiers
+    """A tier whose rival stays within the tolerance (deviation 0 <= tolerance 0, as the limit
+    ODE without the pi_L weights gave where g and the rival's g were both 0): a larger budget
+    cannot change a deterministic comparison (it said "would need a larger budget")."""
+    from proofs_check.checks.tiers import _result
     from proofs_check.render import verdict_explanation
     from proofs_check.rivals import DETERMINISTIC_NEEDS
 
-    config = load_layers(None, ["target.expression=0"]).config
-    context = CheckContext(config, TINY, Cache(None, salt="zero-target"), seed=0)
-    result = {r.name: r for r in tiers.run(context)}["tiers_limit"]
+    result = _result("tiers_limit", "claim", "limit_ode", "max |g_double - g_mpmath|", 0.0, 0.0,
+                     "source", "limit ODE without the pi_L weights (K instead of K D)", 0.0, {})
     assert result.measured == 0.0 and result.verdict == "inconclusive"
     assert [r.needs for r in result.unrejected] == [DETERMINISTIC_NEEDS]
     assert "a larger budget" not in verdict_explanation(result)
+
+
+@pytest.mark.parametrize("assignments", [
+    ["target.expression=0"],  # ybar = 0 everywhere
+    # an i.i.d. uniform chain and a target of lag 2: E[x2 | x0, x1] = 0 on the tier's 2-words
+    # (seen on an unseen configuration: tiers_limit inconclusive, deviation 0 <= tolerance 0)
+    ['chain.states=[[-1.0], [1.0]]', 'chain.transition=[["1/2","1/2"],["1/2","1/2"]]',
+     "target.expression=x0*x1*x2"]])
+def test_tiers_limit_compares_the_solvers_where_ybar_is_zero_on_its_words(assignments):
+    """Where ybar is 0 on the words of length 2, g = 0 and the rival's g = 0: the solvers are
+    compared on ybar + 1_{u*} instead (as where the sign symmetry makes g = 0), so the rival is
+    rejected and the tier passes; the note says why."""
+    from derivations.inputs.files import load_layers
+    from proofs_check.checks import tiers
+
+    config = load_layers(None, assignments).config
+    context = CheckContext(config, TINY, Cache(None, salt="zero-ybar"), seed=0)
+    result = {r.name: r for r in tiers.run(context)}["tiers_limit"]
+    assert result.verdict == "pass", result.rivals
+    assert result.rivals[0].measured > result.tolerance > 0.0
+    assert "ybar is identically 0 on the words of length 2" in result.details["note"]
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "erf", "linear"])

@@ -16,7 +16,8 @@
 * ``tiers_limit``: mpmath (numerics.reference.limit_mp, 30 digits, expm) vs double spectral
   solution (numerics.limit) of g_t on the words of length 2 with the same K, pi_L, ybar (with
   ybar + 1_{u*}, u* the most probable word, where the sign symmetry makes g = 0 and the
-  rival's g = 0 too: checks._common.limit_vanishes). Tolerance: numerics.limit's rounding
+  rival's g = 0 too, checks._common.limit_vanishes, or where ybar itself is 0 on these words,
+  e.g. a target of lag 2 on an i.i.d. chain or the target 0). Tolerance: numerics.limit's rounding
   estimate n eps (1 + alpha t |M|) max|ybar| (a heuristic, stated there) times 10.
 * ``tiers_generated``: generated code (numerics.generated, printed by ``rnnkl derive``) for
   sigma, sigma', sigma'' vs the SymPy derivatives of the definition at 30 digits, relative
@@ -223,9 +224,13 @@ def _limit(context: CheckContext) -> CheckResult:
     horizon = float(config.training.horizon)
     times = (horizon / 2, horizon)
     target, details = problem.ybar, {}
-    if limit_vanishes(config):  # g = 0 and so is its rival: compare the solvers on y + 1_{u*}
+    # g = 0 and so is its rival's, by the sign symmetry or because ybar itself is 0 on these
+    # short words (a lag they cannot hold averages out): compare the solvers on y + 1_{u*}
+    zero_reason = (ZERO_LIMIT_TIER_NOTE if limit_vanishes(config) else
+                   ZERO_TARGET_TIER_NOTE if not np.any(problem.ybar) else "")
+    if zero_reason:
         target = problem.ybar + (np.arange(problem.ybar.size) == np.argmax(problem.pi_L))
-        details["note"] = ZERO_LIMIT_TIER_NOTE
+        details["note"] = zero_reason
     solver = limit_solver(K, problem.pi_L, target, problem.alpha)
     g = g_at(solver, times)
     reference = np.array([[float(x) for x in row]
@@ -259,6 +264,13 @@ ZERO_LIMIT_TIER_NOTE = (
     "g_t is identically 0 on this configuration (sign symmetry: derivations.sign_symmetry), and "
     "so is the rival's, so the solvers are compared on the same ODE with the target ybar + "
     "1_{u*}, u* the most probable word (not even), where both move")
+
+
+ZERO_TARGET_TIER_NOTE = (
+    f"ybar is identically 0 on the words of length {WORD_LENGTH} (the target's inputs that "
+    "these words do "
+    "not hold average out), so g_t = 0 and so is the rival's; the solvers are compared on the "
+    "same ODE with the target ybar + 1_{u*}, u* the most probable word, where both move")
 
 
 GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)
