@@ -268,9 +268,9 @@ ZERO_LIMIT_TIER_NOTE = (
 
 ZERO_TARGET_TIER_NOTE = (
     f"ybar is identically 0 on the words of length {WORD_LENGTH} (the target's inputs that "
-    "these words do "
-    "not hold average out), so g_t = 0 and so is the rival's; the solvers are compared on the "
-    "same ODE with the target ybar + 1_{u*}, u* the most probable word, where both move")
+    "these words do not hold average out), so g_t = 0 and so is the rival's; the solvers are "
+    "compared on the same ODE with the target ybar + 1_{u*}, u* the most probable word, where "
+    "both move")
 
 
 GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)
