@@ -471,6 +471,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                job_script_prologue=list(BATCH_THREAD_EXPORTS),\n", "",
       ("tests/distributed/test_executor.py::test_cluster_section_becomes_the_job_script",),
       "distributed"),
+    # --- bounds that must be attained, not merely true (found by an exploratory survivor run)
+    M("memory_bound_loosened", "proofs_check/checks/memory_contraction.py",
+      "bound_s = rate * geo * c0[None, :]", "bound_s = 2 * rate * geo * c0[None, :]",
+      ("tests/test_checks_memory.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

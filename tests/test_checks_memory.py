@@ -24,6 +24,26 @@ def test_memory_check_passes_and_rejects_its_control(path):
     assert result.passed
 
 
+def test_the_derived_bounds_are_attained_for_a_linear_activation():
+    """The bounds must be sharp, not merely true: a bound twice too large would pass the claim
+    (ratio <= 1) and still reject its rival (rho / 2), so only attainment catches it.
+
+    For sigma(z) = z the recursion is exact algebra: with e_k = S_k - S*_k,
+    e_k = b e_{k-1}, e_{-1} = -S*_{-1}, so |e_k| = |b|^{k+1} C0, and likewise
+    |G^w_k - G^w*_k| = |b|^{k+1} E^w_{-1} (sup|sigma''| = 0 drops the second term). The ratio
+    to the bound rho^{k+1} C0 (rho = b_max, Lip = 1) is (|b| / b_max)^{k+1}, so its maximum,
+    at k = 0, is max |b| / b_max over the units: with 2000 units uniform on [-b_max, b_max]
+    (quick budget) it is below 0.99 with probability 0.99^2000 < 1e-8. For G^b,
+    e^b_k = -(k + 1) b^k S*_{-1} - b^{k+1} G^b*_{-1} against (k + 1) rho^k C0 + rho^{k+1} E^b:
+    attained where the two terms share a sign, which about half the units do."""
+    config = load_config("examples/linear_two_state.toml")
+    context = CheckContext(config, get_budget("quick"), Cache(None, salt="t"), seed=0)
+    result = memory.run(context)
+    assert result.verdict == "pass"
+    for family, ratios in result.details["families"].items():
+        assert 0.99 <= ratios["max_ratio"] <= 1.0 + memory.RATIO_TOLERANCE, (family, ratios)
+
+
 def test_memory_trajectory_matches_the_frozen_network():
     from numerics.frozen import frozen_memory
 
