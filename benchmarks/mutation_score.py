@@ -475,6 +475,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("memory_bound_loosened", "proofs_check/checks/memory_contraction.py",
       "bound_s = rate * geo * c0[None, :]", "bound_s = 2 * rate * geo * c0[None, :]",
       ("tests/test_checks_memory.py",)),
+    M("reference_at_fifteen_digits", "numerics/reference.py", "DEFAULT_DPS = 30",
+      "DEFAULT_DPS = 15", ("tests/test_reference.py::test_the_references_carry_thirty_digits",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -200,3 +200,24 @@ def test_stored_two_state_and_collinear_references_recompute() -> None:
     with mpmath.workdps(30):
         for g in "cwb":
             assert abs(entry.by_group[g] - mpmath.mpf(COLLINEAR[g])) < mpmath.mpf("1e-28")
+
+
+def test_the_references_carry_thirty_digits() -> None:
+    """theory.md §7: the mpmath tier works at >= 30 digits. Each reference at its default
+    precision must agree with the same computation at 45 (kernel) or 60 (ODE) digits to 1e-28,
+    and mpmath.quad's own estimates must be below 1e-25; at mpmath's default 15 digits both
+    would be off near 1e-16 (the full-length references above are recomputed only in the slow
+    tests, so this is the fast suite's guard of the precision itself)."""
+    entry = kernel_entry_mp([[0.5]], [[-1.0]], "tanh", 1.0, 1.0, 0.5, groups=("c", "w"))
+    finer = kernel_entry_mp([[0.5]], [[-1.0]], "tanh", 1.0, 1.0, 0.5, groups=("c", "w"),
+                            dps=45)
+    with mpmath.workdps(45):
+        assert abs(entry.total - finer.total) < mpmath.mpf("1e-28")
+        assert all(error < mpmath.mpf("1e-25") for error in entry.errors.values())
+    K = [[mpmath.mpf(2), mpmath.mpf("0.5")], [mpmath.mpf("0.5"), mpmath.mpf(1)]]
+    law, target = [mpmath.mpf("0.3"), mpmath.mpf("0.7")], [mpmath.mpf(1), mpmath.mpf(-1)]
+    g = limit_mp(K, law, target, 1.5, [0.5, 2.0])
+    g_finer = limit_mp(K, law, target, 1.5, [0.5, 2.0], dps=60)
+    with mpmath.workdps(60):
+        assert max(abs(a - b) for row, fine in zip(g, g_finer, strict=True)
+                   for a, b in zip(row, fine, strict=True)) < mpmath.mpf("1e-28")
