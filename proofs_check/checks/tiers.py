@@ -260,17 +260,18 @@ def _limit(context: CheckContext) -> CheckResult:
                             tolerance, "ODE without the pi_L weights"),))
 
 
+# what tiers_limit compares where g_t = 0 and the rival's g too (the two notes below)
+SHIFTED_TARGET = ("the solvers are compared on the same ODE with the target ybar + 1_{u*}, "
+                  "u* the most probable word")
 ZERO_LIMIT_TIER_NOTE = (
     "g_t is identically 0 on this configuration (sign symmetry: derivations.sign_symmetry), and "
-    "so is the rival's, so the solvers are compared on the same ODE with the target ybar + "
-    "1_{u*}, u* the most probable word (not even), where both move")
+    f"so is the rival's, so {SHIFTED_TARGET} (not even), where both move")
 
 
 ZERO_TARGET_TIER_NOTE = (
     f"ybar is identically 0 on the words of length {WORD_LENGTH} (the target's inputs that "
-    "these words do not hold average out), so g_t = 0 and so is the rival's; the solvers are "
-    "compared on the same ODE with the target ybar + 1_{u*}, u* the most probable word, where "
-    "both move")
+    f"these words do not hold average out), so g_t = 0 and so is the rival's; {SHIFTED_TARGET}, "
+    "where both move")
 
 
 GENERATED_REL_TOL = 1e-13  # the generated-code contract (tests/test_codegen.py uses 1e-13)
