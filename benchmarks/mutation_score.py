@@ -477,6 +477,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       ("tests/test_checks_memory.py",)),
     M("reference_at_fifteen_digits", "numerics/reference.py", "DEFAULT_DPS = 30",
       "DEFAULT_DPS = 15", ("tests/test_reference.py::test_the_references_carry_thirty_digits",)),
+    M("default_word_length_shortest", "proofs_check/commands/_sizes.py",
+      "(L for L in range(length - 1, 0, -1)", "(L for L in range(1, length)",
+      ("tests/test_default_word_length.py",)),
+    M("user_word_length_lowered", "proofs_check/commands/report.py",
+      'defaulted="limit.word_length" in loaded.from_default)', "defaulted=True)",
+      ("tests/test_default_word_length.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

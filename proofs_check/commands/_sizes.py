@@ -6,6 +6,7 @@ estimate, the cap and the largest value that fits) or returns the estimated peak
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -127,6 +128,40 @@ def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
                                  field="limit.word_length", truncation="previous"))
     return peak
+
+
+def fit_default_word_length(config: Any, cap: MemoryCap, *, defaulted: bool
+                            ) -> tuple[Any, str]:
+    """(config, note) for ``rnnkl report`` / ``sweep``: limit.word_length is the cap under
+    which the report chooses L by accuracy (checks._limit.select_limit). When the user did not
+    set it (``defaulted``: the built-in default's value) and the report's limit at that length
+    does not fit the memory cap (:func:`check_report`'s estimate), the cap is lowered to the
+    longest length that fits and ``note`` says so in one sentence; a config whose own chain
+    makes the default too large (m >= 5 states at L = 6, say) is then verified, not refused.
+    Where the accuracy asks for a longer word than fits, the checks that need it say so
+    (inconclusive, with the hint to raise limit.word_length). A value the user set is theirs:
+    returned unchanged (note ""), and :func:`check_report` refuses it in one line naming the
+    longest that fits. Nothing fits: unchanged too (the refusal says why)."""
+    length = int(config.limit.word_length)
+    if not defaulted or _report_limit_bytes(config, length) <= cap.bytes:
+        return config, ""
+    shorter = next((L for L in range(length - 1, 0, -1)
+                    if _report_limit_bytes(config, L) <= cap.bytes), None)
+    if shorter is None:
+        return config, ""
+    lowered = config.replace(limit=dataclasses.replace(config.limit, word_length=shorter))
+    return lowered, (
+        f"limit.word_length lowered from the built-in default {length} to {shorter}: the "
+        f"report's limit on {config.chain.m}^{length} words would need about "
+        f"{format_bytes(_report_limit_bytes(config, length))}, over the memory cap "
+        f"{format_bytes(cap.bytes)} ({cap.source}); set limit.word_length (or --memory-cap) to "
+        "choose")
+
+
+def _report_limit_bytes(config: Any, word_length: int) -> float:
+    """The estimate :func:`check_report` compares with the cap for the report's limit
+    (:func:`check_limit` with truncation "previous", groups, neighbours, full fallback)."""
+    return limit_request_bytes(config, word_length, "previous", True, True, True)
 
 
 def check_report_horizon(config: Any, budget: Any) -> None:

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from derivations.errors import InputError
-from derivations.inputs.files import load_layers
+from derivations.inputs.files import load_layers, parse_assignment
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import (
@@ -23,7 +23,11 @@ from proofs_check.commands._output import (
     config_assignments,
     prepare_out_dir,
 )
-from proofs_check.commands._sizes import check_report, note_beyond_physical
+from proofs_check.commands._sizes import (
+    check_report,
+    fit_default_word_length,
+    note_beyond_physical,
+)
 from proofs_check.sweep import parse_vary, point_configs, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
@@ -33,20 +37,28 @@ def run(args: argparse.Namespace) -> int:
     points = point_configs(getattr(args, "config", None), config_assignments(args), varied)
     budget = get_budget(getattr(args, "budget", "quick"))
     cap = memory_cap(getattr(args, "memory_cap", None))
-    peak = 0.0
+    base = load_layers(getattr(args, "config", None))  # the file (validated by the points)
+    chosen = {v.field for v in varied} | {".".join(parse_assignment(text)[:2])
+                                          for text in config_assignments(args)}
+    defaulted = "limit.word_length" in set(base.from_default) - chosen
+    peak, fitted, notes = 0.0, [], []
     for values, config in points:
+        config, lowered = fit_default_word_length(config, cap, defaulted=defaulted)
         try:
             peak = max(peak, check_report(config, budget, cap))
         except InputError as err:
             raise point_error(values, err) from None
+        fitted.append((values, config))
+        notes += [lowered] if lowered and lowered not in notes else []
     note_beyond_physical(peak, cap, "sweep")
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
-    cluster = load_layers(getattr(args, "config", None)).cluster  # the file's [cluster] table
-    check_executor_flags(args, cluster)
+    check_executor_flags(args, base.cluster)  # the file's [cluster] table
     prepare_out_dir(out_dir)
-    source = getattr(args, "config", None) or "built-in default"
-    with command_executor(args, cluster) as executor:
-        sweep = run_sweep(points, varied, budget, out_dir,
+    for note in notes:
+        sys.stderr.write(f"rnnkl sweep: note: {note}\n")
+    source = "; ".join([getattr(args, "config", None) or "built-in default", *notes])
+    with command_executor(args, base.cluster) as executor:
+        sweep = run_sweep(fitted, varied, budget, out_dir,
                           progress=not getattr(args, "no_progress", False), source=source,
                           executor=executor)
     paths = write_sweep(sweep, out_dir)
