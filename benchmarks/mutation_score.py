@@ -481,6 +481,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                for i in range(0, a.shape[0], rows))",
       "                for i in range(0, min(a.shape[0], rows), rows))",
       ("tests/test_blockwise.py",)),
+    M("tangent_kernel_first_component", "numerics/tangent_kernel.py",
+      "for j in range(Gw.shape[2]):", "for j in range(1):",
+      ("tests/test_tangent_kernel.py::test_empirical_kernel_equals_the_blas_products_within_"
+       "rounding",)),
     M("sobolev_sup_doubled", "proofs_check/checks/sobolev_bounds.py", "        M = sup_sigma\n",
       "        M = 2 * sup_sigma\n", ("tests/test_checks_sobolev.py",)),
     M("default_word_length_shortest", "proofs_check/commands/_sizes.py",

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
@@ -42,18 +43,22 @@ def test_empirical_kernel_is_bit_identical_for_one_and_two_blas_threads() -> Non
     assert _digest(1) == _digest(2)
 
 
-def test_empirical_kernel_equals_the_blas_products_within_rounding() -> None:
+@pytest.mark.parametrize("source", [None, ROOT / "examples" / "antisymmetric_beta_half.toml"])
+def test_empirical_kernel_equals_the_blas_products_within_rounding(source) -> None:
+    """The default chain (d = 1) and the antisymmetric example (d = 2: every component of
+    G^w . G^w' counts; a kernel summing only the first passed every other fast test)."""
     from derivations.inputs.config import load_config, states_array
     from numerics.frozen import frozen_memory
     from numerics.tangent_kernel import empirical_kernel
     from numerics.words import enumerate_words
     from proofs_check.checks._common import draw_units
 
-    config = load_config(None)
+    config = load_config(source)
     inputs = states_array(config)[enumerate_words(config.chain.m, 3)]
     c, w, b = draw_units(np.random.default_rng(5), config, 2000)
     memory = frozen_memory(w, b, config, inputs)
     S, Gw, Gb = memory.S[:, -1], memory.Gw[:, -1], memory.Gb[:, -1]
+    assert Gw.shape[2] == config.chain.d
     c2 = c * c
     blas = (S @ S.T + sum((Gw[:, :, j] * c2) @ Gw[:, :, j].T for j in range(Gw.shape[2]))
             + (Gb * c2) @ Gb.T) / S.shape[1]
