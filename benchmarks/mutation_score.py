@@ -485,6 +485,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "for j in range(Gw.shape[2]):", "for j in range(1):",
       ("tests/test_tangent_kernel.py::test_empirical_kernel_equals_the_blas_products_within_"
        "rounding",)),
+    M("error_figure_mean_abs", "proofs_check/checks/ntk_figures.py",
+      "rms = np.sqrt(np.mean(e[claim], axis=0))", "rms = np.mean(np.sqrt(e[claim]), axis=0)",
+      ("tests/test_report.py::test_the_main_theorems_figures_draw_its_statistic",)),
     M("sobolev_sup_doubled", "proofs_check/checks/sobolev_bounds.py", "        M = sup_sigma\n",
       "        M = 2 * sup_sigma\n", ("tests/test_checks_sobolev.py",)),
     M("default_word_length_shortest", "proofs_check/commands/_sizes.py",

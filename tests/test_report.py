@@ -182,6 +182,25 @@ def test_every_rate_figure_draws_its_own_claims_rivals_and_verdicts(first_run):
     assert rate_claims >= 10 and "main_theorem_sharpness" in names, names
 
 
+def test_the_main_theorems_figures_draw_its_statistic(first_run):
+    """The figure "error over training" draws, per N, the RMS over replicas of f^N - g_t at
+    each time of the grid; the main theorem fits the sup over the grid of that RMS, so each
+    curve's largest value is the ladder's value at that N (the claim, the measurement and the
+    figure are one quantity). The limit's training loss 1/2 sum_u pi_L(u) (ybar - g_t)^2 is
+    non-increasing: the limit ODE is a gradient flow of it with a positive semi-definite kernel
+    (theory.md §4)."""
+    _, report, _ = first_run
+    result = next(r for r in report.results if r.name == "main_theorem")
+    curves = next(f for f in result.figures if f.title.startswith("Error of the network"))
+    assert [row.N for row in result.ladder] == list(TINY.n_ladder)
+    for row in result.ladder:
+        assert float(np.max(curves.series[f"p0|N={row.N}|y"])) == pytest.approx(row.value,
+                                                                                rel=1e-12)
+    training = next(f for f in result.figures if f.title.startswith("Training"))
+    loss = training.series["p0|limit|y"]
+    assert loss[0] > 0 and np.all(np.diff(loss) <= 1e-12 * loss[0])
+
+
 def test_checks_that_ran_have_controls_and_intervals(first_run):
     _, report, _ = first_run
     ran = [r for r in report.results if "error" not in r.details]
