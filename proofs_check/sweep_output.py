@@ -112,6 +112,7 @@ def sweep_markdown(sweep: Sweep) -> str:
              f"{totals['failed']} fail, {totals['inconclusive']} inconclusive of "
              f"{totals['checks']} results; {PREDICTION_NOTE}. An inconclusive result is not a "
              "pass: its window also holds a rival.", "",
+             *([f"Configuration: {sweep.source}.", ""] if sweep.source else []),
              "![phase diagram](figures/phase_diagram.png)", ""]
     lines += markdown_table(HEADER, _rows(sweep))
     notes = _notes(sweep)
@@ -130,6 +131,7 @@ def sweep_html(sweep: Sweep, png: bytes) -> str:
     title = html.escape(", ".join(v.field for v in sweep.varied))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep over {title}</title>"
             f"</head><body><h1>Sweep over {title}</h1><p>{html.escape(PREDICTION_NOTE)}</p>"
+            f"{f'<p>Configuration: {html.escape(sweep.source)}.</p>' if sweep.source else ''}"
             f"<img alt='phase diagram' src='data:image/png;base64,{image}'>"
             f"<table border='1'><tr>{head}</tr>{table}</table>{notes}</body></html>\n")
 

@@ -117,12 +117,15 @@ def test_every_point_is_validated_before_work():
         point_configs(None, [], (parse_vary("network.beta=0.5,0.6"),))
 
 
+SOURCE = "built-in default; limit.word_length <lowered> (a note the command adds)"
+
+
 @pytest.fixture(scope="module")
 def small_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep")
     varied = (parse_vary("network.beta=0.6,0.8"),)
     points = point_configs(None, TINY_SETS, varied)
-    sweep = run_sweep(points, varied, TINY, str(out))
+    sweep = run_sweep(points, varied, TINY, str(out), source=SOURCE)
     write_sweep(sweep, str(out))
     return out, sweep, points, varied
 
@@ -149,6 +152,10 @@ def test_small_sweep_writes_its_files_and_numbers(small_sweep):
     markdown = (out / "sweep.md").read_text()
     assert f"{totals['passed']} pass, {totals['failed']} fail" in markdown
     assert "not the paper's" in markdown
+    # where the configuration came from, with the command's notes (a lowered word length)
+    assert f"Configuration: {SOURCE}." in markdown and document["config_source"] == SOURCE
+    assert "Configuration: built-in default; limit.word_length &lt;lowered&gt;" in (
+        out / "sweep.html").read_text()
     # the interval beside "measured" is result.ci: named as the report names it (was "99.5% CI"
     # over the 95% interval; 99.5% is the acceptance window's level)
     from proofs_check.render import SUMMARY_HEADER
@@ -167,7 +174,7 @@ def test_small_sweep_writes_its_files_and_numbers(small_sweep):
 
 def test_rerun_resumes_from_the_cache_with_identical_numbers(small_sweep):
     out, sweep, points, varied = small_sweep
-    again = run_sweep(points, varied, TINY, str(out))
+    again = run_sweep(points, varied, TINY, str(out), source=SOURCE)
     assert all(p.report.cache_misses == 0 and p.report.cache_hits > 0 for p in again.points)
     first, second = sweep_json(sweep), sweep_json(again)
     for a, b in zip(first["points"], second["points"], strict=True):
