@@ -49,14 +49,16 @@ def test_the_default_is_lowered_to_the_longest_length_that_fits(five_states):
     assert "limit.word_length" in loaded.from_default
     assert loaded.config.limit.word_length == 6
     budget = get_budget("quick")
-    with pytest.raises(ResourceError):
+    with pytest.raises(ResourceError) as refusal:
         check_report(loaded.config, budget, CAP)
     lowered, note = fit_default_word_length(loaded.config, CAP, defaulted=True)
     assert lowered.limit.word_length == 5
     check_report(lowered, budget, CAP)  # fits: no error
     assert lowered.replace(limit=loaded.config.limit) == loaded.config  # nothing else changed
     assert note.startswith("limit.word_length lowered from the built-in default 6 to 5")
-    assert "5^6 words" in note and "4 GiB (test)" in note and "\n" not in note
+    # with the refusal it replaces (check_report's own words)
+    assert note.endswith(f"since {refusal.value}") and "4 GiB (test)" in note
+    assert "\n" not in note
 
 
 def test_a_value_the_user_set_or_one_that_fits_is_returned_unchanged(five_states):

@@ -116,18 +116,15 @@ def check_poisson(config: Any, word_length: int, cap: MemoryCap) -> float:
 
 def check_report(config: Any, budget: Any, cap: MemoryCap) -> float:
     """``rnnkl report``: its largest simulation (every rung of the ladder, with its replicas
-    and the two snapshots) and its limit (at most limit.word_length, truncation by the
-    two previous lengths in the same pass, L + 1 only where that gives no two valid levels,
-    numerics.limit.truncation_mode) against the cap; first, that the shortest training run of
+    and the two snapshots) and its limit (:func:`check_report_limit`) against the cap; first,
+    that the shortest training run of
     the ladder is long enough for the words it is read on (:func:`check_report_horizon`)."""
     check_report_horizon(config, budget)
     peak = 0.0
     for n_units in budget.n_ladder:
         rung = (int(n_units), budget.replicas_at(int(n_units)), budget.name)
         peak = max(peak, check_simulation(config, cap, rung=rung, snapshots=2))
-    peak = max(peak, check_limit(config, int(config.limit.word_length), cap,
-                                 field="limit.word_length", truncation="previous"))
-    return peak
+    return max(peak, check_report_limit(config, int(config.limit.word_length), cap))
 
 
 def fit_default_word_length(config: Any, cap: MemoryCap, *, defaulted: bool
@@ -135,33 +132,44 @@ def fit_default_word_length(config: Any, cap: MemoryCap, *, defaulted: bool
     """(config, note) for ``rnnkl report`` / ``sweep``: limit.word_length is the cap under
     which the report chooses L by accuracy (checks._limit.select_limit). When the user did not
     set it (``defaulted``: the built-in default's value) and the report's limit at that length
-    does not fit the memory cap (:func:`check_report`'s estimate), the cap is lowered to the
-    longest length that fits and ``note`` says so in one sentence; a config whose own chain
-    makes the default too large (m >= 5 states at L = 6, say) is then verified, not refused.
-    Where the accuracy asks for a longer word than fits, the checks that need it say so
-    (inconclusive, with the hint to raise limit.word_length). A value the user set is theirs:
-    returned unchanged (note ""), and :func:`check_report` refuses it in one line naming the
-    longest that fits. Nothing fits: unchanged too (the refusal says why)."""
+    does not fit the memory cap (:func:`check_report_limit`), the cap is lowered to the
+    longest length that fits and ``note`` says so in one sentence, with the refusal it
+    replaces; a config whose own chain makes the default too large (m >= 5 states at L = 6,
+    say) is then verified, not refused. Where the accuracy asks for a longer word than fits,
+    the checks that need it say so (inconclusive, with the hint to raise limit.word_length).
+    A value the user set is theirs: returned unchanged (note ""), and :func:`check_report`
+    refuses it in one line naming the longest that fits. Nothing fits: unchanged too (the
+    refusal says why)."""
     length = int(config.limit.word_length)
-    if not defaulted or _report_limit_bytes(config, length) <= cap.bytes:
+    if not defaulted:
         return config, ""
-    shorter = next((L for L in range(length - 1, 0, -1)
-                    if _report_limit_bytes(config, L) <= cap.bytes), None)
+    try:
+        check_report_limit(config, length, cap)
+        return config, ""
+    except ResourceError as refusal:
+        reason = str(refusal)
+
+    def fits(word_length: int) -> bool:
+        try:
+            check_report_limit(config, word_length, cap)
+        except ResourceError:
+            return False
+        return True
+
+    shorter = next((L for L in range(length - 1, 0, -1) if fits(L)), None)
     if shorter is None:
         return config, ""
     lowered = config.replace(limit=dataclasses.replace(config.limit, word_length=shorter))
-    return lowered, (
-        f"limit.word_length lowered from the built-in default {length} to {shorter}: the "
-        f"report's limit on {config.chain.m}^{length} words would need about "
-        f"{format_bytes(_report_limit_bytes(config, length))}, over the memory cap "
-        f"{format_bytes(cap.bytes)} ({cap.source}); set limit.word_length (or --memory-cap) to "
-        "choose")
+    return lowered, (f"limit.word_length lowered from the built-in default {length} to "
+                     f"{shorter} (set it, or --memory-cap, to choose), since {reason}")
 
 
-def _report_limit_bytes(config: Any, word_length: int) -> float:
-    """The estimate :func:`check_report` compares with the cap for the report's limit
-    (:func:`check_limit` with truncation "previous", groups, neighbours, full fallback)."""
-    return limit_request_bytes(config, word_length, "previous", True, True, True)
+def check_report_limit(config: Any, word_length: int, cap: MemoryCap) -> float:
+    """The report's limit at most ``word_length`` long (truncation by the two previous lengths
+    in the same pass, L + 1 only where that gives no two valid levels,
+    numerics.limit.truncation_mode) against the cap: :func:`check_limit`."""
+    return check_limit(config, word_length, cap, field="limit.word_length",
+                       truncation="previous")
 
 
 def check_report_horizon(config: Any, budget: Any) -> None:
