@@ -191,6 +191,17 @@ def point_configs(config_path: str | None, assignments: list[str],
     return points
 
 
+def point_defaults(config_path: str | None, assignments: list[str],
+                   varied: tuple[VariedField, ...]) -> frozenset[str]:
+    """The "table.key" fields every grid point takes from the built-in default: its
+    :attr:`LoadedConfig.from_default`, the fields neither the file, ``--set`` nor ``--vary``
+    gives (the same for every point, which assigns the same fields; read on the first, after
+    :func:`point_configs` has validated them all)."""
+    first = grid(varied)[0]
+    return frozenset(
+        load_layers(config_path, [*assignments, *point_assignments(first)]).from_default)
+
+
 def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[VariedField, ...],
               budget: Budget, out_dir: str, *, progress: bool = False,
               source: str = "", executor: Executor | None = None) -> Sweep:

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from derivations.errors import InputError
-from derivations.inputs.files import load_layers, parse_assignment
+from derivations.inputs.files import load_layers
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import (
@@ -28,7 +28,7 @@ from proofs_check.commands._sizes import (
     fit_default_word_length,
     note_beyond_physical,
 )
-from proofs_check.sweep import parse_vary, point_configs, point_error, run_sweep
+from proofs_check.sweep import parse_vary, point_configs, point_defaults, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
 
@@ -38,9 +38,8 @@ def run(args: argparse.Namespace) -> int:
     budget = get_budget(getattr(args, "budget", "quick"))
     cap = memory_cap(getattr(args, "memory_cap", None))
     base = load_layers(getattr(args, "config", None))  # the file (validated by the points)
-    chosen = {v.field for v in varied} | {".".join(parse_assignment(text)[:2])
-                                          for text in config_assignments(args)}
-    defaulted = "limit.word_length" in set(base.from_default) - chosen
+    defaulted = "limit.word_length" in point_defaults(
+        getattr(args, "config", None), config_assignments(args), varied)
     peak, fitted, notes = 0.0, [], []
     for values, config in points:
         config, lowered = fit_default_word_length(config, cap, defaulted=defaulted)
