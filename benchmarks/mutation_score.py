@@ -504,6 +504,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "load_layers(config_path, [*assignments, *point_assignments(first)])",
       "load_layers(config_path, assignments)",
       ("tests/test_default_word_length.py",)),
+    M("result_no_rivals_pass", "proofs_check/result.py",
+      "if self.rivals and all(r.rejected for r in self.rivals):",
+      "if all(r.rejected for r in self.rivals):", ("tests/test_result.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",
