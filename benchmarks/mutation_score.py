@@ -507,6 +507,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("result_no_rivals_pass", "proofs_check/result.py",
       "if self.rivals and all(r.rejected for r in self.rivals):",
       "if all(r.rejected for r in self.rivals):", ("tests/test_result.py",)),
+    M("diverged_ladder_asks_nan", "proofs_check/checks/_limit.py",
+      "if ladder is not None and not np.isfinite(ladder[1]):",
+      "if ladder is not None and ladder[1] is None:",
+      ("tests/test_checks_limit_selection.py::test_accuracy_note_says_what_the_ladder_asked",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -170,6 +170,13 @@ def test_accuracy_note_says_what_the_ladder_asked():
                                                                             (6, 4.5e-4)))
     assert "refined for the measured errors" in refined and "gave L = 6 (delta 0.00045)" in refined
     assert "L = 7: 0.0002" in refined and refined.endswith("met")
+    # a diverged ladder (non-finite error at the largest N) asks nothing, and says why: no
+    # "asks delta <= nan", no hint that no word length meets a target that does not exist
+    diverged = accuracy_note(7e-4, 5e-4, 6, 6, "standard",
+                             ladder=(float("nan"), float("nan"), None), hint="HINT")
+    assert diverged.endswith("the error measured at the largest N is not finite (the network "
+                             "diverged: see divergence), so it asks no accuracy of the limit")
+    assert "nan" not in diverged and "HINT" not in diverged and "asks delta" not in diverged
 
 
 def test_main_theorem_runs_on_the_refined_limit(monkeypatch):

@@ -350,7 +350,10 @@ def accuracy_note(delta: float, accuracy: float, L: int, config_L: int, budget: 
     if top_error is not None and top_error > 0 and np.isfinite(delta):
         text += (f"; delta is {delta / top_error:.1%} of the measured error at the largest N "
                  f"({top_error:.3g})")
-    if ladder is not None:
+    if ladder is not None and not np.isfinite(ladder[1]):
+        text += ("; the error measured at the largest N is not finite (the network diverged: "
+                 "see divergence), so it asks no accuracy of the limit")
+    elif ladder is not None:
         target, measured = ladder[0], ladder[1]
         verdict = ("met" if delta <= target else
                    f"not met at the config's word length cap; {hint}" if L >= config_L
