@@ -507,6 +507,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("result_no_rivals_pass", "proofs_check/result.py",
       "if self.rivals and all(r.rejected for r in self.rivals):",
       "if all(r.rejected for r in self.rivals):", ("tests/test_result.py",)),
+    M("jsonable_nan", "proofs_check/result.py", "return x if math.isfinite(x) else str(x)",
+      "return x", ("tests/test_result.py",)),
     M("diverged_ladder_asks_nan", "proofs_check/checks/_limit.py",
       "if ladder is not None and not np.isfinite(ladder[1]):",
       "if ladder is not None and ladder[1] is None:",
