@@ -513,6 +513,13 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if ladder is not None and not np.isfinite(ladder[1]):",
       "if ladder is not None and ladder[1] is None:",
       ("tests/test_checks_limit_selection.py::test_accuracy_note_says_what_the_ladder_asked",)),
+    M("ybar_reversed_chain_transposed", "numerics/targets.py",
+      "weight *= P[extended[:, i], extended[:, i + 1]]",
+      "weight *= P[extended[:, i + 1], extended[:, i]]",
+      ("tests/test_limit.py::test_ybar_long_lag_conditions_with_the_reversed_chain_exactly",)),
+    M("ybar_unseen_prefix_without_pi", "numerics/targets.py",
+      "weight = pi[extended[:, 0]].copy()", "weight = np.ones(extended.shape[0])",
+      ("tests/test_limit.py::test_ybar_long_lag_conditions_with_the_reversed_chain_exactly",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",
