@@ -520,6 +520,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("ybar_unseen_prefix_without_pi", "numerics/targets.py",
       "weight = pi[extended[:, 0]].copy()", "weight = np.ones(extended.shape[0])",
       ("tests/test_limit.py::test_ybar_long_lag_conditions_with_the_reversed_chain_exactly",)),
+    M("replicas_scaled_linearly", "proofs_check/budget.py",
+      "(self.full_replicas_up_to / n_units) ** 2", "(self.full_replicas_up_to / n_units)",
+      ("tests/test_report.py::test_replicas_per_rung",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",
