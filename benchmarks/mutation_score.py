@@ -523,6 +523,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("replicas_scaled_linearly", "proofs_check/budget.py",
       "(self.full_replicas_up_to / n_units) ** 2", "(self.full_replicas_up_to / n_units)",
       ("tests/test_report.py::test_replicas_per_rung",)),
+    M("crosscheck_empty_pass", "proofs_check/crosschecks.py",
+      "return bool(self.entries) and all(", "return all(",
+      ("tests/test_report_crosschecks.py",)),
+    M("exact_chain_negative_accepted", "derivations/exact_chain_algebra.py",
+      "if value.is_number and value.is_negative:", "if value.is_number and value < -1:",
+      ("tests/test_poisson_exact.py::test_rejects_bad_chains",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -125,6 +125,9 @@ def test_rejects_bad_chains():
         dp.stationary_law([[0.5, 0.5], [0.5, 0.5]])  # floats are not exact
     with pytest.raises(dp.ChainError):
         dp.solve_poisson([[R(1, 2), R(1, 2)], [R(1, 2), R(1, 2)]], [1, 2, 3])
+    # rows sum to 1 and pi = (2/7, 5/7) solves pi P = pi, but P(0, 0) = -1/4 is no probability
+    with pytest.raises(dp.ChainError, match="negative transition probability -1/4 in row 0"):
+        dp.stationary_law([[R(-1, 4), R(5, 4)], [R(1, 2), R(1, 2)]])
 
 
 # ----------------------------------------------------------------------------- two states

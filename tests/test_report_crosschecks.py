@@ -88,6 +88,13 @@ def test_missing_extra_is_reported_not_failed(monkeypatch):
     assert results_json(report)["crosschecks"] == []
 
 
+def test_a_section_that_ran_no_comparison_does_not_pass(monkeypatch):
+    """"ran" with nothing compared is no evidence: not passed, and the report is not passed."""
+    section = _section(monkeypatch, lambda config: [])
+    assert section.status == "ran" and section.entries == ()
+    assert section.passed is False and not _report(section).all_passed
+
+
 def test_crash_fails_the_report(monkeypatch):
     def crash(config):
         raise ZeroDivisionError("boom")
