@@ -529,6 +529,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("exact_chain_negative_accepted", "derivations/exact_chain_algebra.py",
       "if value.is_number and value.is_negative:", "if value.is_number and value < -1:",
       ("tests/test_poisson_exact.py::test_rejects_bad_chains",)),
+    M("frozen_words_rms_unweighted", "numerics/frozen_vs_limit.py",
+      "np.sqrt(np.sum(problem.pi_L * diff**2, axis=1))", "np.sqrt(np.mean(diff**2, axis=1))",
+      ("tests/test_limit.py::test_frozen_vs_limit_plumbing_small",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -241,6 +241,28 @@ def test_frozen_vs_limit_plumbing_small() -> None:
     assert np.array_equal(result.path_errors[1][:, 0], expected)
     steps = np.arange(1, sim.steps)
     assert np.array_equal(path_words(sim, steps, 3, 2), path_word_indices(sim.states, 3, 2))
+    # at t = 0.05 the words comparison is the pi_L-weighted RMS and the max over words of
+    # f_frozen - g_t, the frozen network run by numerics.frozen.frozen_outputs on each word
+    from numerics.chain import stationary_law
+    from numerics.frozen import frozen_outputs
+    from numerics.words import enumerate_words, word_stationary_law
+
+    P = np.asarray(limit.problem.P, dtype=float)
+    words = enumerate_words(3, 2)
+    pi_L = word_stationary_law(stationary_law(P), P, 2)
+    states = np.asarray(config.chain.states, dtype=float)
+    params = sim.parameters_at_time(0.05)
+    g = g_at(limit.solver, [0.05])[0]
+    for r in range(2):
+        frozen = frozen_outputs(params.c[r], params.w[r], params.b[r], config, sim.beta,
+                                states[words])[:, -1]
+        diff = frozen - g
+        assert result.rms_words[1, r] == pytest.approx(np.sqrt(np.sum(pi_L * diff**2)),
+                                                       rel=1e-12)
+        assert result.max_words[1, r] == pytest.approx(np.max(np.abs(diff)), rel=1e-12)
+        # the weights matter here: pi_L is not uniform, and the unweighted RMS differs
+        assert abs(np.sqrt(np.mean(diff**2)) - result.rms_words[1, r]) > 1e-3 * abs(
+            result.rms_words[1, r])
 
 
 @pytest.mark.slow
