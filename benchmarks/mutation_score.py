@@ -542,6 +542,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("exact_word_law_from_newest", "derivations/word_chain.py",
       "weight = pi[0, word[0]]", "weight = pi[0, word[-1]]",
       ("tests/test_poisson_exact.py::test_word_chain_exact",)),
+    M("simulate_summary_last_tenth", "proofs_check/commands/simulate.py",
+      "last = float(np.mean(error[-tenth:] ** 2))", "last = float(np.mean(error[tenth:] ** 2))",
+      ("tests/test_simulate_cli.py::test_terminal_gets_a_summary_and_json_only_with_out",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",
