@@ -253,6 +253,7 @@ def test_frozen_vs_limit_plumbing_small() -> None:
     states = np.asarray(config.chain.states, dtype=float)
     params = sim.parameters_at_time(0.05)
     g = g_at(limit.solver, [0.05])[0]
+    # rel 1e-12: the same double arithmetic up to the order of a 9-term sum (rounding only)
     for r in range(2):
         frozen = frozen_outputs(params.c[r], params.w[r], params.b[r], config, sim.beta,
                                 states[words])[:, -1]

@@ -4,6 +4,7 @@ rival it cannot reject, is inconclusive however well it fits; a rejected claim f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from hypothesis import given
@@ -53,9 +54,8 @@ def test_a_check_that_could_not_run_fails():
 def test_non_finite_numbers_are_written_as_strict_json():
     """results.json stays strict JSON (no bare NaN / Infinity tokens, which json.loads of other
     languages refuse): non-finite floats become the strings "nan", "inf", "-inf"."""
-    check = _check(True, (True,))
-    check = CheckResult(**{**check.__dict__, "measured": float("nan"),
-                           "ci": (float("-inf"), float("inf"))})
+    check = dataclasses.replace(_check(True, (True,)), measured=float("nan"),
+                                ci=(float("-inf"), float("inf")))
     text = json.dumps(result_to_dict(check), allow_nan=False)  # raises on a bare NaN
     record = json.loads(text)
     assert record["measured"] == "nan" and record["ci"] == ["-inf", "inf"]
