@@ -26,7 +26,7 @@ from typing import Any
 
 from derivations.errors import InputError, short_number
 from derivations.inputs.fields import exact_from_string
-from derivations.inputs.files import load_layers
+from derivations.inputs.files import LoadedConfig, load_layers
 from derivations.inputs.schema import SCHEMA_KEYS, SECTIONS
 from proofs_check.budget import UNREAD_FIELDS, Budget
 from proofs_check.cache import Cache
@@ -170,16 +170,19 @@ def point_error(values: dict[str, float | int], err: InputError) -> InputError:
     return type(err)(f"--vary point {point_label(values)}: {err}")
 
 
-def point_configs(config_path: str | None, assignments: list[str],
-                  varied: tuple[VariedField, ...]) -> list[tuple[dict[str, float | int], Any]]:
-    """(values, validated Config) of every grid point: the base layers, then the point's
-    values; every point is validated before any work starts. A point's error names the point
+def load_points(config_path: str | None, assignments: list[str],
+                varied: tuple[VariedField, ...],
+                ) -> list[tuple[dict[str, float | int], LoadedConfig]]:
+    """(values, validated LoadedConfig) of every grid point: the base layers, then the point's
+    values; every point is validated before any work starts. Each carries its provenance:
+    ``from_default`` (the fields neither the file, ``--set`` nor ``--vary`` gives, the same at
+    every point) and the file's ``cluster`` table. A point's error names the point
     ("--vary point network.beta=0.5: network.beta: ..."), unless the base layers alone give
     the same error (then it is the base's, unchanged)."""
     points = []
     for values in grid(varied):
         try:
-            config = load_layers(config_path, [*assignments, *point_assignments(values)]).config
+            loaded = load_layers(config_path, [*assignments, *point_assignments(values)])
         except InputError as err:
             try:
                 load_layers(config_path, assignments)
@@ -187,19 +190,16 @@ def point_configs(config_path: str | None, assignments: list[str],
                 if str(base_err) == str(err):
                     raise
             raise point_error(values, err) from None
-        points.append((values, config))
+        points.append((values, loaded))
     return points
 
 
-def point_defaults(config_path: str | None, assignments: list[str],
-                   varied: tuple[VariedField, ...]) -> frozenset[str]:
-    """The "table.key" fields every grid point takes from the built-in default: its
-    :attr:`LoadedConfig.from_default`, the fields neither the file, ``--set`` nor ``--vary``
-    gives (the same for every point, which assigns the same fields; read on the first, after
-    :func:`point_configs` has validated them all)."""
-    first = grid(varied)[0]
-    return frozenset(
-        load_layers(config_path, [*assignments, *point_assignments(first)]).from_default)
+def point_configs(config_path: str | None, assignments: list[str],
+                  varied: tuple[VariedField, ...]) -> list[tuple[dict[str, float | int], Any]]:
+    """(values, validated Config) of every grid point: :func:`load_points` without the
+    provenance."""
+    return [(values, loaded.config) for values, loaded in load_points(config_path, assignments,
+                                                                       varied)]
 
 
 def run_sweep(points: list[tuple[dict[str, float | int], Any]], varied: tuple[VariedField, ...],

@@ -124,13 +124,18 @@ def test_bad_executor_flags_exit_2_one_line(command, argv, message, capsys, tmp_
     assert not out.exists()
 
 
-def test_bad_cluster_section_in_a_config_exits_2(capsys, tmp_path):
+@pytest.mark.parametrize("command", [["report"], ["sweep", "--vary", "network.beta=0.6,0.7"]])
+def test_bad_cluster_section_in_a_config_exits_2(command, capsys, tmp_path):
+    """Refused before anything is written, like a bad flag: the --out directory is not created
+    (the table is checked with the flags, not only when the executor opens)."""
     path = tmp_path / "c.toml"
     path.write_text('[cluster]\nsystem = "slurm"\nwalltime = "forever"\n')
-    code = main(["sweep", "--config", str(path), "--vary", "network.beta=0.6,0.7",
-                 "--out", str(tmp_path / "o"), "--no-progress"])
+    out = tmp_path / "o"
+    code = main([command[0], "--config", str(path), *command[1:], "--out", str(out),
+                 "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cluster.walltime" in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("argv", [

@@ -127,3 +127,9 @@ def test_sweep_lowers_every_point_unless_the_word_length_is_chosen(five_states, 
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "lowered" not in err
     assert "the largest limit.word_length that fits is 5" in err
+    five_states.write_text(FIVE_STATES + "[limit]\nword_length = 6\n")  # the file sets it
+    code = main(["sweep", "--config", str(five_states), "--vary", "training.alpha=1,2",
+                 "--memory-cap", "4GiB", "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "lowered" not in err
+    assert "the largest limit.word_length that fits is 5" in err

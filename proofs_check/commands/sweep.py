@@ -14,7 +14,6 @@ import argparse
 import sys
 
 from derivations.errors import InputError
-from derivations.inputs.files import load_layers
 from numerics.costs import memory_cap
 from proofs_check.budget import get_budget
 from proofs_check.commands._output import (
@@ -28,21 +27,22 @@ from proofs_check.commands._sizes import (
     fit_default_word_length,
     note_beyond_physical,
 )
-from proofs_check.sweep import parse_vary, point_configs, point_defaults, point_error, run_sweep
+from proofs_check.sweep import load_points, parse_vary, point_error, run_sweep
 from proofs_check.sweep_output import verdict_counts, write_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     varied = tuple(parse_vary(text) for text in (args.vary or []))
-    points = point_configs(getattr(args, "config", None), config_assignments(args), varied)
+    points = load_points(getattr(args, "config", None), config_assignments(args), varied)
     budget = get_budget(getattr(args, "budget", "quick"))
     cap = memory_cap(getattr(args, "memory_cap", None))
-    base = load_layers(getattr(args, "config", None))  # the file (validated by the points)
-    defaulted = "limit.word_length" in point_defaults(
-        getattr(args, "config", None), config_assignments(args), varied)
+    # every point assigns the same fields and reads the same file: the first point's
+    # provenance (which fields are the built-in default's; the [cluster] table) is every point's
+    first = points[0][1]
+    defaulted = "limit.word_length" in first.from_default
     peak, fitted, notes = 0.0, [], []
-    for values, config in points:
-        config, lowered = fit_default_word_length(config, cap, defaulted=defaulted)
+    for values, loaded in points:
+        config, lowered = fit_default_word_length(loaded.config, cap, defaulted=defaulted)
         try:
             peak = max(peak, check_report(config, budget, cap))
         except InputError as err:
@@ -51,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
         notes += [lowered] if lowered and lowered not in notes else []
     note_beyond_physical(peak, cap, "sweep")
     out_dir = getattr(args, "out", None) or "rnnkl-sweep"
-    check_executor_flags(args, base.cluster)  # the file's [cluster] table
+    check_executor_flags(args, first.cluster)  # the file's [cluster] table
     prepare_out_dir(out_dir)
     for note in notes:
         sys.stderr.write(f"rnnkl sweep: note: {note}\n")
     source = "; ".join([getattr(args, "config", None) or "built-in default", *notes])
-    with command_executor(args, base.cluster) as executor:
+    with command_executor(args, first.cluster) as executor:
         sweep = run_sweep(fitted, varied, budget, out_dir,
                           progress=not getattr(args, "no_progress", False), source=source,
                           executor=executor)
