@@ -65,3 +65,34 @@ def test_compiled_erf_matches_the_table_and_handles_inf_and_nan():
         exact = np.array([float(2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-mpmath.mpf(v) ** 2))
                           for v in x])
     assert np.max(np.abs(slope - exact)) <= 4 * U
+
+
+_BOUNDS_CHECKED = """
+import json
+import numpy as np
+from numerics import fast_activations as k
+s, slope = k.activate_array(k.TWIN_CODES["erf"], np.array([np.inf, -np.inf, np.nan, 1e300, 6.0]))
+print(json.dumps(s.tolist()))
+"""
+
+
+def test_compiled_erf_reads_inside_its_table_for_inf_nan_and_huge_inputs(tmp_path):
+    """The compiled erf's table index is clamped on both sides: a diverging network's inf or NaN
+    converts to int64 as the most negative integer (x86), which only the lower clamp keeps inside
+    the table. numba does not check bounds, so the values alone cannot show an out-of-table read
+    (t is inf or NaN there and the result is saturated or NaN anyway): compiled with numba's
+    bounds checking (NUMBA_BOUNDSCHECK=1, a fresh cache so nothing compiled without it is
+    reused), such a read raises IndexError."""
+    pytest.importorskip("numerics.fast_activations")
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", _BOUNDS_CHECKED], capture_output=True, text=True,
+                         env=env, cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = json.loads(out.stdout)  # NaN as JSON's NaN extension
+    assert s[:2] == [1.0, -1.0] and s[2] != s[2] and s[3] == 1.0 and s[4] == 1.0
