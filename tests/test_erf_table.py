@@ -44,6 +44,9 @@ def test_table_symmetry_saturation_and_interval_continuity():
     x = np.linspace(0.0, 7.0, 701)
     assert np.array_equal(erf_from_table(table, -x), -erf_from_table(table, x))
     assert np.all(erf_from_table(table, np.array([ERF_SATURATION, 7.0, 1e300])) == 1.0)
+    # the compiled kernel's special values (the NumPy twin must not index the table with NaN)
+    special = erf_from_table(table, np.array([np.inf, -np.inf, np.nan]))
+    assert special[0] == 1.0 and special[1] == -1.0 and np.isnan(special[2])
     assert math.erf(ERF_SATURATION) == 1.0  # so saturating at 6 loses nothing
     # neighbouring interpolants agree at the shared end (t = +1 of k, t = -1 of k + 1)
     right = table.sum(axis=1)[:-1]
