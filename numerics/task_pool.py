@@ -78,14 +78,23 @@ def submit_background(fn: Callable[..., T], *args: object) -> Future[T]:
 def run_all(tasks: Sequence[Callable[[], None]]) -> None:
     """Run ``tasks`` (which write disjoint regions of their outputs) and wait for them all;
     the first error is raised here. With one thread the tasks run here, in order: the same
-    arithmetic either way."""
+    arithmetic either way. When the wait ends early (a task's error, Ctrl-C, SIGTERM raised as
+    proofs_check.cli.Terminated) the tasks not yet started are cancelled: a thread pool runs
+    its whole queue before the interpreter may exit, so without this a terminated command
+    would finish the batch first."""
     threads = thread_count()
     if threads == 1 or len(tasks) <= 1:
         for task in tasks:
             task()
         return
-    for future in [_pool(threads).submit(task) for task in tasks]:
-        future.result()
+    futures = [_pool(threads).submit(task) for task in tasks]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()  # no-op for a task already running or done
+        raise
 
 
 def fixed_blocks(n: int, size: int) -> list[tuple[int, int]]:

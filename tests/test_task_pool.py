@@ -176,6 +176,34 @@ def test_a_failing_task_raises_in_the_caller(monkeypatch) -> None:
         task_pool.run_all([lambda: done.append(1), fails, lambda: done.append(3)])
 
 
+def test_a_failed_wait_cancels_the_tasks_not_yet_started(monkeypatch) -> None:
+    """A thread pool runs its whole queue before the interpreter exits: a SIGTERM'd command
+    (proofs_check.cli.Terminated raised in the wait) would otherwise finish the batch first.
+    The first task fails at once; of the twenty that sleep 0.05 s each, only those the two
+    threads had started may run (at most about two). Two tasks meeting at a barrier, queued
+    after them, show the queue is empty and both threads idle before counting."""
+    import threading
+    import time
+
+    monkeypatch.setenv(task_pool.THREADS_VARIABLE, "2")
+    ran: list[int] = []
+
+    def fails() -> None:
+        raise ZeroDivisionError("in a task")
+
+    def slow(i: int) -> None:
+        time.sleep(0.05)
+        ran.append(i)
+
+    with pytest.raises(ZeroDivisionError):
+        task_pool.run_all([fails, *[lambda i=i: slow(i) for i in range(20)]])
+    barrier = threading.Barrier(2, timeout=30)
+    pool = task_pool._pool(2)
+    for future in [pool.submit(barrier.wait) for _ in range(2)]:
+        future.result(timeout=60)
+    assert len(ran) <= 4, ran  # twenty without the cancel
+
+
 def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "proofs_check", "limit", "--word-length", "2",
                            "--out", str(tmp_path / "g.json")],
