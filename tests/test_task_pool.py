@@ -11,6 +11,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,9 +184,6 @@ def test_a_failed_wait_cancels_the_tasks_not_yet_started(monkeypatch) -> None:
     The first task fails at once; of the twenty that sleep 0.05 s each, only those the two
     threads had started may run (at most about two). Two tasks meeting at a barrier, queued
     after them, show the queue is empty and both threads idle before counting."""
-    import threading
-    import time
-
     monkeypatch.setenv(task_pool.THREADS_VARIABLE, "2")
     ran: list[int] = []
 
