@@ -79,7 +79,7 @@ def run_all(tasks: Sequence[Callable[[], None]]) -> None:
     """Run ``tasks`` (which write disjoint regions of their outputs) and wait for them all;
     the first error is raised here. With one thread the tasks run here, in order: the same
     arithmetic either way. When the wait ends early (a task's error, Ctrl-C, SIGTERM raised as
-    proofs_check.cli.Terminated) the tasks not yet started are cancelled: a thread pool runs
+    proofs_check.termination.Terminated) the tasks not yet started are cancelled: a thread pool runs
     its whole queue before the interpreter may exit, so without this a terminated command
     would finish the batch first."""
     threads = thread_count()

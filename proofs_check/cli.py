@@ -5,7 +5,8 @@ imported lazily, so ``rnnkl simulate`` does not pay for SymPy code generation or
 Exit codes: 0 success, 1 failed check (or stale generated code), 2 bad input (including a
 request too large for the memory cap), 3 an internal error (a bug: one line, the traceback only
 with --debug), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM: raised as :class:`Terminated`,
-so every ``finally`` runs: a cluster's batch jobs are cancelled, progress bars closed).
+so every ``finally`` runs: a cluster's batch jobs are cancelled, progress bars closed;
+proofs_check.termination).
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 from derivations.errors import InputError, reads_as_zero
 from numerics.task_pool import thread_count
+from proofs_check.termination import Terminated, sigterm_raises, stop_if_terminated
 from proofs_check.threads import blas_environment_pinned, blas_on_one_thread
 
 EXIT_OK = 0
@@ -29,29 +28,6 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM while a command runs (``kill``, ``timeout``, a batch system's time limit): raised
-    in the main thread like Ctrl-C's KeyboardInterrupt, so cleanup runs as it does for Ctrl-C."""
-
-
-@contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` inside the block (main thread only: elsewhere Python
-    cannot install a handler); the previous handler is restored after it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def package_version() -> str:
@@ -330,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sigterm_raises(), blas_environment_pinned():
             module = importlib.import_module(f"proofs_check.commands.{args.command}")
             with blas_on_one_thread():
-                return int(module.run(args))
+                code = int(module.run(args))
+            stop_if_terminated()  # a SIGTERM whose exception a finalizer swallowed
+            return code
     except Terminated:
         sys.stderr.write("rnnkl: terminated\n")
         return EXIT_TERMINATED

@@ -42,6 +42,7 @@ from proofs_check.executor import Executor, ExecutorError
 from proofs_check.figures import render_png
 from proofs_check.render import figure_names, html_report, markdown
 from proofs_check.result import CheckResult, failed_result, result_to_dict
+from proofs_check.termination import stop_if_terminated
 from proofs_check.threads import blas_on_one_thread
 
 CROSSCHECK_COST = 1.0  # relative cost of the cross-check section (progress bar only)
@@ -195,12 +196,14 @@ def run_checks(
     section = None
     try:
         for index, name in enumerate(checks):
+            stop_if_terminated()  # a SIGTERM a finalizer swallowed ends the run here
             announcer.start(index)
             context = CheckContext(config=config, budget=budget, cache=cache,
                                    seed=int(config.run.seed), progress=announcer.tick)
             finished = _run_one(name, context)
             results.extend(finished)
             announcer.finish(finished)
+        stop_if_terminated()
         if crosschecks:
             announcer.start(len(checks))
             with blas_on_one_thread():

@@ -180,7 +180,7 @@ def test_a_failing_task_raises_in_the_caller(monkeypatch) -> None:
 
 def test_a_failed_wait_cancels_the_tasks_not_yet_started(monkeypatch) -> None:
     """A thread pool runs its whole queue before the interpreter exits: a SIGTERM'd command
-    (proofs_check.cli.Terminated raised in the wait) would otherwise finish the batch first.
+    (proofs_check.termination.Terminated raised in the wait) would otherwise finish the batch first.
     The first task fails at once; of the twenty that sleep 0.05 s each, only those the two
     threads had started may run (at most about two). Two tasks meeting at a barrier, queued
     after them, show the queue is empty and both threads idle before counting."""

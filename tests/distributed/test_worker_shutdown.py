@@ -17,7 +17,7 @@ pytestmark = pytest.mark.distributed
 SCRIPT = textwrap.dedent('''
     import io, os, signal, sys, time
     from pathlib import Path
-    from proofs_check.cli import Terminated, sigterm_raises
+    from proofs_check.termination import Terminated, sigterm_raises
     from proofs_check.cluster import executor_scope
 
     def job(flag):
