@@ -610,6 +610,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("crosschecks_run_after_swallowed_sigterm", "proofs_check/report.py",
       "        stop_if_terminated()\n        if crosschecks:\n", "        if crosschecks:\n",
       ("tests/test_signals.py",)),
+    # --- derivations: the tangent-error constants held to their one-step inequalities (fifth
+    # survivor hunt: a looser constant is still a valid bound, so only the value can find it)
+    M("tangent_w_error_constant_loosened", "derivations/limit.py",
+      '    c_w = lip2 * b_max * m * (x_max + b_max * base["dS_dw"])\n',
+      '    c_w = lip2 * b_max * m * (x_max + base["dS_dw"])\n',
+      ("tests/test_derivations_limit.py",)),
+    M("tangent_b_error_without_memory_term", "derivations/limit.py",
+      '    c_b = lip2 * b_max * m * (m + b_max * base["dS_db"]) + lip * m\n',
+      '    c_b = lip2 * b_max * m * (m + b_max * base["dS_db"])\n',
+      ("tests/test_derivations_limit.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -202,6 +202,33 @@ def test_memory_error_bound_is_tight_for_linear() -> None:
     assert tangent.has(k)
 
 
+@pytest.mark.parametrize("act", ["tanh", "erf", "sigmoid", "arctan"])
+@pytest.mark.parametrize(("rho", "x_max"), [(0.3, 1.0), (0.7, 2.5), (0.95, 0.4)])
+def test_tangent_error_bounds_are_their_one_step_inequalities_iterated(act, rho, x_max) -> None:
+    """The closed forms rho^{k+1} B + (k + 1) C rho^k are the one-step inequalities, iterated
+    from e'_{-1} = B with the memory error e_{k-1} <= M rho^k. For G^w_k - G^w = sigma'(z_k)
+    (x + b G^w_{k-1}) - sigma'(z) (x + b G^w_tail):
+        e'_k <= L2 bbar e_{k-1} (X + bbar B_w) + L bbar e'_{k-1};
+    G^b carries S_{k-1} - S_tail as well:
+        e'_k <= L2 bbar e_{k-1} (M + bbar B_b) + L e_{k-1} + L bbar e'_{k-1},
+    with B_w = L X / (1 - rho), B_b = L M / (1 - rho). Holding the value, not only the
+    inequality, is what finds a looser constant (a valid bound, with less power)."""
+    constants = activation_constants(act)
+    lip, lip2, m = constants.lipschitz, constants.sup_second, constants.sup_sigma
+    b_max = rho / lip
+    b_w, b_b = lip * x_max / (1 - rho), lip * m / (1 - rho)
+    e_w, e_b = b_w, b_b  # e'_{-1}: the recursion starts from G_{-1} = 0
+    for k in range(40):
+        memory_prev = m * rho**k  # e_{k-1} <= M rho^k
+        e_w = lip2 * b_max * memory_prev * (x_max + b_max * b_w) + lip * b_max * e_w
+        e_b = (lip2 * b_max * memory_prev * (m + b_max * b_b) + lip * memory_prev
+               + lip * b_max * e_b)
+        bounds = numeric_memory_error_bounds(act, b_max, x_max, k)
+        assert bounds["memory"] == pytest.approx(m * rho ** (k + 1), rel=1e-12)
+        assert bounds["tangent_w"] == pytest.approx(e_w, rel=1e-12), k  # floats: rel 1e-12
+        assert bounds["tangent_b"] == pytest.approx(e_b, rel=1e-12), k
+
+
 @pytest.mark.parametrize("act", ["tanh", "erf"])
 def test_memory_and_tangent_error_bounds_hold_numerically(act: str) -> None:
     """Run the recursion from S_{-1} = G_{-1} = 0 at step 0 and from a 200-step burn-in (whose

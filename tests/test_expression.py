@@ -29,7 +29,6 @@ from derivations.inputs.expression import (
     MAX_DEPTH,
     MAX_LENGTH,
     ExpressionError,
-    expression_variables,
 )
 from derivations.inputs.expression_eval import evaluate, to_sympy, variable_symbol
 from derivations.inputs.expression_parser import parse_expression
@@ -85,11 +84,13 @@ def test_literals_are_exact_rationals():
 def test_vector_variables_and_lags():
     expr = parse_expression("x0_1 * x1_2 + exp(x3_1)", 2)
     assert expr.max_lag == 3
-    assert expression_variables(expr) == ((0, 1), (1, 2), (3, 1))
     symbols = {s.name for s in to_sympy(expr).free_symbols}
     assert symbols == {"x0_1", "x1_2", "x3_1"}
     assert all(s.is_real for s in to_sympy(expr).free_symbols)
     assert variable_symbol(1, 2, 2) == sympy.Symbol("x1_2", real=True)
+    in_exponent = parse_expression("x0 + 2**(x3 * x1)", 1)  # a lag read only in an exponent
+    assert in_exponent.max_lag == 3
+    assert {s.name for s in to_sympy(in_exponent).free_symbols} == {"x0", "x1", "x3"}
     assert variable_symbol(4, 1, 1) == sympy.Symbol("x4", real=True)
     assert parse_expression("2", 3).max_lag == 0
 

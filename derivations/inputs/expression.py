@@ -132,29 +132,3 @@ class Expression:
     dimension: int
     max_lag: int
     tree: Node
-
-
-def expression_variables(expr: Expression) -> tuple[tuple[int, int], ...]:
-    """Sorted distinct (lag, component) pairs (component 1-based) used by ``expr``."""
-    found: set[tuple[int, int]] = set()
-    stack: list[Node] = [expr.tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Variable):
-            found.add((node.lag, node.component))
-        stack.extend(_children(node))
-    return tuple(sorted(found))
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Negate):
-        return (node.operand,)
-    if isinstance(node, Sum):
-        return node.terms
-    if isinstance(node, Product):
-        return node.factors
-    if isinstance(node, Power):
-        return (node.base, node.exponent)
-    if isinstance(node, Call):
-        return (node.argument,)
-    return ()
