@@ -39,10 +39,21 @@ def test_sigterm_raises_inside_the_block_and_the_old_handler_returns():
     assert issubclass(Terminated, KeyboardInterrupt)  # code that cleans up on Ctrl-C does here
 
 
+# The report run as ``python -m proofs_check``, with every thread's stack dumped to stderr on
+# SIGUSR1: a report that does not end after SIGTERM shows where it waits (seen once, not
+# reproduced since; see test_a_terminated_report_is_one_line_and_exit_143).
+_REPORT_WITH_STACKS = (
+    "import faulthandler, runpy, signal; "
+    "faulthandler.register(signal.SIGUSR1, all_threads=True); "
+    "runpy.run_module('proofs_check', run_name='__main__')"
+)
+
+
 def test_a_terminated_report_is_one_line_and_exit_143(tmp_path):
     out = tmp_path / "report"
     process = subprocess.Popen(
-        [sys.executable, "-m", "proofs_check", "report", "--out", str(out), "--no-progress"],
+        [sys.executable, "-c", _REPORT_WITH_STACKS, "report", "--out", str(out),
+         "--no-progress"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     # wait until the report is under way (its first cache entry), not still importing
@@ -53,6 +64,12 @@ def test_a_terminated_report_is_one_line_and_exit_143(tmp_path):
     process.send_signal(signal.SIGTERM)
     try:
         stdout, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # the stacks of every thread, then end it
+        time.sleep(2)
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the report did not end within 60 s of SIGTERM; its threads:\n{stderr}")
     finally:
         process.kill()  # no-op once it ended; a hung process must not outlive the test
     assert process.returncode == EXIT_TERMINATED, stderr
