@@ -620,6 +620,29 @@ MUTATIONS: tuple[Mutation, ...] = (
       '    c_b = lip2 * b_max * m * (m + b_max * base["dS_db"]) + lip * m\n',
       '    c_b = lip2 * b_max * m * (m + b_max * base["dS_db"])\n',
       ("tests/test_derivations_limit.py",)),
+    # --- fifth survivor hunt: target sigmoid's SymPy sign, LaTeX environments split, a stable
+    # form checked on z > 0 only, and the rate fit (proofs_check.stats) against numpy's polyfit
+    M("target_sigmoid_sign", "derivations/inputs/expression.py",
+      '"sigmoid": (lambda z: 1 / (1 + sympy.exp(-z)), _np_expit),',
+      '"sigmoid": (lambda z: 1 / (1 + sympy.exp(z)), _np_expit),', ("tests/test_expression.py",)),
+    M("mathml_cuts_inside_environments", "proofs_check/mathml.py",
+      '            depth += (name in ("left", "begin")) - (name in ("right", "end"))',
+      '            depth += (name == "left") - (name == "right")', ("tests/test_render.py",)),
+    M("stable_form_checked_on_positive_z_only", "derivations/codegen.py",
+      "    for branch in (p, -p):", "    for branch in (p,):", ("tests/test_codegen.py",)),
+    M("rate_fit_without_birge_inflation", "proofs_check/stats.py",
+      "    se_eff = se * max(1.0, np.sqrt(chi2_red))", "    se_eff = se",
+      ("tests/test_report_stats.py",)),
+    M("rate_fit_log_variance_power_once", "proofs_check/stats.py",  # survived the hunt
+      "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power**2",
+      "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power",
+      ("tests/test_report_stats.py",)),
+    M("rate_fit_level_interval_from_variance", "proofs_check/stats.py",  # survived the hunt
+      "    spread = np.exp(z * np.sqrt(var_log))", "    spread = np.exp(z * var_log)",
+      ("tests/test_report_stats.py",)),
+    M("rate_fit_t_quantile_largest_count", "proofs_check/stats.py",
+      "    dof_t = max(int(counts.min()) - 1, 1)", "    dof_t = max(int(counts.max()) - 1, 1)",
+      ("tests/test_report.py",)),
     # --- proofs_check: a refused batch submission (tests/distributed, extra `distributed`)
     M("batch_submission_unchecked", "proofs_check/cluster.py", "        submit_jobs(owned, spec)\n",
       "        owned.scale(jobs=spec.jobs)\n",

@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from scipy.stats import norm as normal_distribution
+from scipy.stats import t as t_distribution
 
 from proofs_check.cache import Cache, canonical_json
 from proofs_check.checks._common import subleading_allowance
@@ -44,6 +46,42 @@ def test_fit_rate_rejects_wrong_exponent_with_enough_replicas():
     assert not exponent_rival(test, -0.25, "right").rejected
     lo, hi = fit.bootstrap_ci
     assert lo < fit.slope < hi
+
+
+@pytest.mark.parametrize("power", [1, 2])
+@pytest.mark.parametrize("scattered", [False, True])
+def test_fit_rate_is_numpys_weighted_fit_with_the_birge_scaling(power, scattered):
+    """The slope, its standard error, its interval and each level's interval, recomputed
+    without proofs_check.stats: the delta-method variance of each level's log
+    (var_r(e) / (R mean^2) / power^2), numpy's weighted polyfit on those weights, its covariance
+    scaled by chi2/dof (numpy's ``cov=True``) when the levels scatter beyond their error bars
+    and unscaled otherwise (``cov="unscaled"``), the t quantile with R - 1 degrees of freedom,
+    and each level's normal interval on the log scale."""
+    ns = np.array([100.0, 200.0, 400.0, 800.0, 1600.0])
+    pattern = np.random.default_rng(5).chisquare(1, size=(ns.size, 200))
+    samples = pattern / pattern.mean(axis=1, keepdims=True) / ns[:, None]  # means on N^-1
+    if scattered:  # levels off the power law by up to 50%, far beyond their error bars
+        samples = samples * np.array([1.0, 1.5, 0.6, 1.4, 0.7])[:, None]
+    fit = fit_rate(ns, samples, power=power)
+    means = samples.mean(axis=1)
+    var_log = samples.var(axis=1, ddof=1) / samples.shape[1] / means**2 / power**2
+    weights = 1.0 / np.sqrt(var_log)  # polyfit weighs residuals by w, i.e. w^2 = 1 / variance
+    coefficients, cov = np.polyfit(np.log(ns), np.log(means) / power, 1, w=weights,
+                                   cov=True if scattered else "unscaled")
+    chi2_red = float(np.sum((weights * (np.log(means) / power
+                                        - np.polyval(coefficients, np.log(ns)))) ** 2)) / 3
+    assert (chi2_red > 1) is scattered  # the case is the one named
+    assert fit.log_variance == pytest.approx(var_log, rel=1e-12)
+    assert fit.slope == pytest.approx(coefficients[0], rel=1e-10)
+    assert fit.se == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-10)
+    half = t_distribution.ppf(0.975, 199) * np.sqrt(cov[0, 0])
+    assert fit.ci == pytest.approx((coefficients[0] - half, coefficients[0] + half), rel=1e-10)
+    # each level's 95% interval: log value +- z sd(log value), z the normal quantile
+    values = means ** (1 / power)
+    spread = np.exp(normal_distribution.ppf(0.975) * np.sqrt(var_log))
+    assert fit.values == pytest.approx(values, rel=1e-12)
+    assert fit.value_ci == pytest.approx(np.stack([values / spread, values * spread], axis=1),
+                                         rel=1e-12)
 
 
 def test_acceptance_interval_contains_the_95_ci_and_the_allowance_widens_it():
