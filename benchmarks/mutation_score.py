@@ -637,6 +637,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power**2",
       "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power",
       ("tests/test_report_stats.py",)),
+    M("mean_interval_biased_variance", "proofs_check/stats.py",  # survived the hunt
+      "    sem = float(x.std(ddof=1) / np.sqrt(n))", "    sem = float(x.std(ddof=0) / np.sqrt(n))",
+      ("tests/test_report_stats.py",)),
+    M("slope_sensitivity_signed_weights", "proofs_check/stats.py",
+      "        a = np.abs(w * centred / (w * centred**2).sum())",
+      "        a = w * centred / (w * centred**2).sum()", ("tests/test_report_stats.py",)),
     M("rate_fit_level_interval_from_variance", "proofs_check/stats.py",  # survived the hunt
       "    spread = np.exp(z * np.sqrt(var_log))", "    spread = np.exp(z * var_log)",
       ("tests/test_report_stats.py",)),

@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from scipy.stats import norm as normal_distribution
+from scipy.stats import sem as standard_error
 from scipy.stats import t as t_distribution
 
 from proofs_check.cache import Cache, canonical_json
@@ -158,6 +159,12 @@ def replace_values(fit, values):
 def test_mean_ci_and_geometric_decay():
     ci = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
     assert ci.mean == 2.5 and ci.lo < 2.5 < ci.hi
+    # scipy's t interval with the unbiased standard error (scipy.stats.sem: ddof = 1)
+    values = np.random.default_rng(3).exponential(size=7)
+    expected = t_distribution.interval(0.95, 6, loc=values.mean(), scale=standard_error(values))
+    ci = mean_ci(values)
+    assert (ci.lo, ci.hi) == pytest.approx(expected, rel=1e-12)
+    assert ci.sem == pytest.approx(standard_error(values), rel=1e-12) and ci.n == 7
     rate, _ = fit_geometric_decay(np.arange(10), 3.0 * 0.4 ** np.arange(10))
     assert rate == pytest.approx(0.4)
 
