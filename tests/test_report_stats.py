@@ -69,13 +69,13 @@ def test_fit_rate_is_numpys_weighted_fit_with_the_birge_scaling(power, scattered
     weights = 1.0 / np.sqrt(var_log)  # polyfit weighs residuals by w, i.e. w^2 = 1 / variance
     coefficients, cov = np.polyfit(np.log(ns), np.log(means) / power, 1, w=weights,
                                    cov=True if scattered else "unscaled")
-    chi2_red = float(np.sum((weights * (np.log(means) / power
-                                        - np.polyval(coefficients, np.log(ns)))) ** 2)) / 3
+    residuals = np.log(means) / power - np.polyval(coefficients, np.log(ns))
+    chi2_red = float(np.sum((weights * residuals) ** 2)) / (ns.size - 2)
     assert (chi2_red > 1) is scattered  # the case is the one named
     assert fit.log_variance == pytest.approx(var_log, rel=1e-12)
     assert fit.slope == pytest.approx(coefficients[0], rel=1e-10)
     assert fit.se == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-10)
-    half = t_distribution.ppf(0.975, 199) * np.sqrt(cov[0, 0])
+    half = t_distribution.ppf(0.975, samples.shape[1] - 1) * np.sqrt(cov[0, 0])
     assert fit.ci == pytest.approx((coefficients[0] - half, coefficients[0] + half), rel=1e-10)
     # each level's 95% interval: log value +- z sd(log value), z the normal quantile
     values = means ** (1 / power)
