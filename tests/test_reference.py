@@ -202,6 +202,22 @@ def test_stored_two_state_and_collinear_references_recompute() -> None:
             assert abs(entry.by_group[g] - mpmath.mpf(COLLINEAR[g])) < mpmath.mpf("1e-28")
 
 
+def test_the_reference_tangent_recursion_matches_the_double_tier() -> None:
+    """The stored references above are recomputed only in the slow tests; this is the fast
+    suite's guard of the 30-digit tier's own recursion past one step (theory.md §3: G^w and G^b
+    carry b times their past, which short words never reach: G^b_0 = sigma'(z_0) S_{-1} = 0, so
+    b G^b_{k-1} first counts at the third symbol). Words of three symbols, the w and b groups
+    (c_std != 1, so E[c^2] enters), by numerics.reference against the independent
+    double-precision kernel within its stated error plus the rounding."""
+    u, v = [-1.0, 0.5, 0.5], [0.5, -1.0, 0.5]
+    entry = kernel_entry_mp([[x] for x in u], [[x] for x in v], "tanh", 1.5, 1.2, 0.5,
+                            groups=("w", "b"))
+    double, stated = _entry_from_double(u, v, "tanh", 1.5, 1.2, 0.5)
+    for g in "wb":
+        diff = abs(double[g] - float(entry.by_group[g]))
+        assert diff <= stated + float(entry.errors[g]) + ROUNDING, (g, diff, stated)
+
+
 def test_the_references_carry_thirty_digits() -> None:
     """theory.md §7: the mpmath tier works at >= 30 digits. Each reference at its default
     precision must agree with the same computation at 45 (kernel) or 60 (ODE) digits to 1e-28,
