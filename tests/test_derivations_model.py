@@ -8,6 +8,7 @@ import sympy as sp
 from derivations.activations import activation_derivative
 from derivations.model import (
     SIGMA_D1,
+    SIGMA_D2,
     normalize_derivatives,
     substitute_activation,
     unit_symbols,
@@ -69,6 +70,25 @@ def test_concrete_activation_substitution() -> None:
     linear = substitute_activation(gw, "linear")
     x = [v[0] for v in inputs]
     assert sp.expand(linear - (x[2] + unit.b * x[1] + unit.b**2 * x[0])) == 0
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "arctan", "erf"])
+def test_second_derivatives_substitute_to_the_concrete_activation(name: str) -> None:
+    """Curvature terms (sigma'' appears once a tangent is differentiated again, e.g. d^2 S/dw^2)
+    go through normalize_derivatives -> sigma'' -> substitute_activation; the result must equal
+    d^2/dw^2 of the nested memory written with the concrete activation from the start
+    (S_1 = sigma(w x_1 + b sigma(w x_0)), checked at a rational point to 1e-25 at 30 digits)."""
+    unit = unit_symbols(1)
+    inputs = [vector_symbols(f"x{k}", 1) for k in range(2)]
+    w = unit.w[0]
+    generic = normalize_derivatives(sp.diff(unrolled_memory(unit, inputs)[1], w, 2))
+    assert generic.has(SIGMA_D2)
+    concrete = sp.Lambda(sp.Symbol("z"), activation_derivative(name, 0, sp.Symbol("z")))
+    direct = sp.diff(unrolled_memory(unit, inputs, concrete)[1], w, 2)
+    point = {w: sp.Rational(7, 10), unit.b: sp.Rational(-2, 5),
+             inputs[0][0]: sp.Rational(-1, 1), inputs[1][0]: sp.Rational(1, 2)}
+    gap = (substitute_activation(generic, name) - direct).xreplace(point)
+    assert abs(sp.N(gap, 30)) < 1e-25
 
 
 def test_sgd_update_matches_model_form() -> None:
