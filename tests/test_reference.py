@@ -218,6 +218,24 @@ def test_the_reference_tangent_recursion_matches_the_double_tier() -> None:
         assert diff <= stated + float(entry.errors[g]) + ROUNDING, (g, diff, stated)
 
 
+@pytest.mark.slow
+def test_the_two_dimensional_reference_reduces_to_one_dimension_on_collinear_words() -> None:
+    """The d = 2 path of numerics.reference (a product Gaussian density and G^w . G^w' over two
+    coordinates) is used by no check, which reduce collinear d = 2 words to d = 1 (COLLINEAR
+    above); it is held here to the same rotation invariance: states (3/4, 1) and -(3/8, 1/2)
+    (binary-exact, norms exactly 5/4 and 5/8) give the 1-D entry of the states 5/4 and -5/8,
+    to the two mpmath estimates plus 30-digit rounding. b_max = 0 keeps it a double integral
+    (about a minute at 30 digits)."""
+    two = kernel_entry_mp([[0.75, 1.0]], [[-0.375, -0.5]], "tanh", 1.5, 1.2, 0.0,
+                          groups=("c", "w"))
+    one = kernel_entry_mp([[1.25]], [[-0.625]], "tanh", 1.5, 1.2, 0.0, groups=("c", "w"))
+    with mpmath.workdps(30):
+        for g in "cw":
+            allowed = two.errors[g] + one.errors[g] + mpmath.mpf("1e-28")
+            gap = abs(two.by_group[g] - one.by_group[g])
+            assert gap <= allowed, (g, mpmath.nstr(gap, 5), mpmath.nstr(allowed, 5))
+
+
 def test_the_references_carry_thirty_digits() -> None:
     """theory.md §7: the mpmath tier works at >= 30 digits. Each reference at its default
     precision must agree with the same computation at 45 (kernel) or 60 (ODE) digits to 1e-28,
