@@ -93,6 +93,28 @@ def test_poisson_solution_is_exact(chain):
     assert sol.asymptotic_variance >= 0
 
 
+@given(rational_ergodic_chains(), st.lists(st.integers(-3, 3), min_size=8, max_size=8),
+       st.lists(st.integers(-3, 3), min_size=8, max_size=8))
+@settings(max_examples=15)
+def test_poisson_solution_of_exact_irrational_values(chain, tanh_part, root_part):
+    """F with exact non-rational values, F = F_1 + tanh(1) F_t + sqrt(2) F_s (integer parts):
+    the solver splits the right-hand side by atom (derivations.exact_chain_algebra) and solves
+    them together; by linearity u must be u(F_1) + tanh(1) u(F_t) + sqrt(2) u(F_s), each solved
+    alone with rational values, and it must solve the Poisson equation exactly."""
+    P, F = chain
+    m = len(P)
+    F_t, F_s = tanh_part[:m], root_part[:m]
+    mixed = [a + sp.tanh(1) * b + sp.sqrt(2) * c for a, b, c in zip(F, F_t, F_s, strict=True)]
+    sol = dp.solve_poisson(P, mixed)
+    parts = [dp.solve_poisson(P, values).u for values in (F, F_t, F_s)]
+    by_linearity = parts[0] + sp.tanh(1) * parts[1] + sp.sqrt(2) * parts[2]
+    assert sp.expand(sol.u - by_linearity) == sp.zeros(m, 1)
+    Pm, Fm, ones = sp.Matrix(P), sp.Matrix(mixed), sp.ones(m, 1)
+    mean = (sol.pi * Fm)[0, 0]
+    assert sp.expand((sp.eye(m) - Pm) * sol.u - (Fm - ones * mean)) == sp.zeros(m, 1)
+    assert sp.expand((sol.pi * sol.u)[0, 0]) == 0
+
+
 @given(rational_ergodic_chains())
 @settings(max_examples=20)
 def test_negative_control_uniform_centring_fails(chain):
