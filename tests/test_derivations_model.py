@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derivations.activations import activation_derivative
+from derivations.activations import ACTIVATION_NAMES, activation_derivative
 from derivations.model import (
     SIGMA_D1,
     SIGMA_D2,
@@ -72,7 +72,7 @@ def test_concrete_activation_substitution() -> None:
     assert sp.expand(linear - (x[2] + unit.b * x[1] + unit.b**2 * x[0])) == 0
 
 
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "arctan", "erf"])
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_second_derivatives_substitute_to_the_concrete_activation(name: str) -> None:
     """Curvature terms (sigma'' appears once a tangent is differentiated again, e.g. d^2 S/dw^2)
     go through normalize_derivatives -> sigma'' -> substitute_activation; the result must equal
