@@ -72,6 +72,14 @@ def test_sgd_update_is_section_2() -> None:
         assert _same(shown, spec), (shown, spec)
 
 
+def test_learning_rate_is_section_2() -> None:
+    """theory.md §2: eta_N = alpha N^{2 beta - 2}, gamma = 2 beta - 2."""
+    gamma, rate = eqs.equation("learning_rate_exponent").equation
+    s = _symbols(rate)
+    assert _same(gamma.rhs, 2 * s["beta"] - 2) and str(gamma.lhs) == "gamma"
+    assert rate.lhs == s["eta_N"] and _same(rate.rhs, s["alpha"] * s["N"] ** (2 * s["beta"] - 2))
+
+
 def test_output_increment_and_kernel_integrand_are_section_3() -> None:
     """theory.md §3 (one step of §2's SGD on x, to first order in eta): the output on x' moves
     by eta N^{-2 beta} (Y - f) sum_{i=1}^N [S_i S'_i + c_i^2 (G^w_i G^w'_i + G^b_i G^b'_i)]."""
