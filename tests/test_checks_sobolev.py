@@ -62,3 +62,29 @@ def test_the_linear_activation_uses_each_units_own_sup():
     assert ratio_w == pytest.approx(1.0, rel=1e-14)
     assert ratio_b == pytest.approx(float(np.max(G_b[0, 0] / bound_b)), rel=1e-14)
     assert ratio_b == pytest.approx(1.0, rel=1e-14)
+
+
+def test_the_check_reaches_the_bound_on_the_constant_path_of_a_linear_unit():
+    """The check's own paths must be able to reach the bound, or a true bound far too loose
+    would pass unseen. For sigma(z) = z, G^w_k = sum_{j<=k} b^j x_{k-j}: on the constant path of
+    the largest state x = X it tends to X / (1 - b), the bound X / (1 - bbar) as b -> bbar, and
+    G^b to |w| X / (1 - b)^2 against its bound |w| X / (1 - bbar)^2. With bbar = 1/2 and the
+    quick budget's 2000 units, max b >= 0.995 bbar but with probability 0.9975^2000 < 1%,
+    so the ratio exceeds (0.5 / 0.5025)^2 > 0.99 within the quick budget's 60 steps
+    (0.5^54 < 1e-16).
+    No other path gets there: the states 1 and 1/4 are both positive, so an alternating path
+    reaches at most (1 + b/4) / (1 - b^2) = 0.75 of the w bound, and the chain switches state
+    with probability 0.95, so a run of five 1s (the least that gives 0.98) starts at a step
+    with probability 0.05^4 < 1e-5."""
+    from derivations.inputs.config import load_config
+    from proofs_check.budget import get_budget
+    from proofs_check.cache import Cache
+    from proofs_check.checks import CheckContext
+
+    config = load_config("examples/linear_two_state.toml", [
+        "chain.states=[[1.0], [0.25]]",
+        'chain.transition=[["1/20", "19/20"], ["19/20", "1/20"]]'])
+    context = CheckContext(config, get_budget("quick"), Cache(None, salt="t"), seed=0)
+    result = sobolev_bounds.run(context)
+    assert result.verdict == "pass", result.details
+    assert 0.98 <= result.measured <= 1.0 + sobolev_bounds.TOLERANCE, result.measured

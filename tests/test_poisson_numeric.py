@@ -415,3 +415,29 @@ def test_word_solution_matches_exact_word_chain():
     bound = Z_norm * (npo.residual_bound(num) + (L + 2) * EPS * 8 * (np.max(np.abs(u_exact)) + 3))
     assert np.max(np.abs(num.u - u_exact)) <= bound
     assert math.isclose(num.asymptotic_variance, float(exact.asymptotic_variance), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("m, L", [(3, 6), (2, 10)])
+def test_poisson_memory_plan_is_the_measured_peak(m: int, L: int) -> None:
+    """The cap check of `rnnkl poisson --word-length L` (numerics.costs.poisson_bytes: 4 arrays
+    of n^2 doubles beyond the interpreter's baseline, n = m^L) against the peak NumPy reports to
+    tracemalloc for the solve it plans (numerics.poisson_float.word_poisson_solve): the plan
+    must cover the peak, which at these sizes is 4.0-4.1 n^2 doubles (the dense word chain,
+    I - P + 1 pi, its sum's temporaries and the LU copy), and must not be loose either. The
+    allowance, 5% of the plan, covers the O(n) vectors (a few n doubles) and small objects."""
+    import tracemalloc
+
+    from numerics.costs import BASELINE_BYTES, poisson_bytes
+
+    rng = np.random.default_rng(1)
+    P = rng.uniform(0.1, 1.0, size=(m, m))
+    P /= P.sum(axis=1, keepdims=True)
+    F = rng.normal(size=m**L)
+    planned = poisson_bytes(m, L) - BASELINE_BYTES
+    tracemalloc.start()
+    try:
+        npo.word_poisson_solve(P, L, F)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 0.9 * planned <= peak <= 1.05 * planned, peak / (8.0 * m ** (2 * L))
