@@ -421,10 +421,12 @@ def test_word_solution_matches_exact_word_chain():
 def test_poisson_memory_plan_is_the_measured_peak(m: int, L: int) -> None:
     """The cap check of `rnnkl poisson --word-length L` (numerics.costs.poisson_bytes: 4 arrays
     of n^2 doubles beyond the interpreter's baseline, n = m^L) against the peak NumPy reports to
-    tracemalloc for the solve it plans (numerics.poisson_float.word_poisson_solve): the plan
-    must cover the peak, which at these sizes is 4.0-4.1 n^2 doubles (the dense word chain,
-    I - P + 1 pi, its sum's temporaries and the LU copy), and must not be loose either. The
-    allowance, 5% of the plan, covers the O(n) vectors (a few n doubles) and small objects."""
+    tracemalloc for the solve it plans (numerics.poisson_float.word_poisson_solve). At these
+    sizes the peak is 4.0-4.1 n^2 doubles (the dense word chain, I - P + 1 pi, its sum's
+    temporaries and the LU copy): the n^2 term of the plan must be that count, neither short
+    nor loose. The 5% allowance above it is the O(n) vectors and small objects (a few n
+    doubles; at 3^5 words they are 1 n^2 more, 5.1 n^2 measured), which the baseline's margin
+    holds (256 MiB planned for ~200 MiB measured, numerics.costs.BASELINE_BYTES)."""
     import tracemalloc
 
     from numerics.costs import BASELINE_BYTES, poisson_bytes
