@@ -79,9 +79,10 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
 
 
-def code_salt(packages: tuple[str, ...] = _SALT_PACKAGES) -> str:
-    """sha256 over the (path, bytes) of every .py file of the given top-level packages."""
-    root = Path(__file__).resolve().parent.parent
+def code_salt(packages: tuple[str, ...] = _SALT_PACKAGES, root: Path | None = None) -> str:
+    """sha256 over the (path, bytes) of every .py file of the given top-level packages (under
+    ``root``, by default the directory holding this installation's packages)."""
+    root = root if root is not None else Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(CACHE_FORMAT.encode())
     for package in packages:
         for path in sorted((root / package).rglob("*.py")):
