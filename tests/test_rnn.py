@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.special import erf
 
 from derivations.errors import InputError
-from derivations.inputs.config import parse_config
+from derivations.inputs.config import load_config, parse_config
 from numerics.rnn import frozen_memory, frozen_outputs, simulate
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 EPS = np.finfo(float).eps
 H_FD = 1e-6  # central-difference step
@@ -207,6 +210,20 @@ def test_frozen_outputs_paired_mirror_units_give_exact_zero():
         inputs, paired=True,
     )
     assert np.all(out == 0.0)
+
+
+def test_frozen_outputs_pair_the_units_of_an_antisymmetric_config_by_default():
+    """Given a Config, the pairing follows network.antisymmetric (theory.md §2: f_0 = 0
+    exactly): mirror units give exactly 0 without ``paired``; unpaired sums leave rounding."""
+    w, b, inputs = _setup_frozen("tanh", seed=3)
+    c = np.random.default_rng(1).standard_normal(b.shape)
+    units = (np.concatenate([c, -c]), np.concatenate([w, w]), np.concatenate([b, b]))
+    config = load_config(EXAMPLES / "antisymmetric_beta_half.toml")  # tanh, d = 2
+    assert config.network.antisymmetric and config.chain.d == inputs.shape[2]
+    out = frozen_outputs(*units, config, 0.5, inputs)
+    assert np.all(out == 0.0)
+    unpaired = frozen_outputs(*units, "tanh", 0.5, inputs)
+    assert np.any(unpaired != 0.0)  # the test can tell: without the pairing, rounding shows
 
 
 # ---------------------------------------------------------------- the SGD trainer
