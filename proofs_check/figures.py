@@ -10,7 +10,8 @@ Each :class:`~proofs_check.result.FigureData` names its ``kind``:
   "rival" are drawn dashed, "the bound"/"tolerance" black; ``meta["colours"]`` may fix a
   label's colour index (a limit and its finite-N estimate alike);
 * ``heatmap``: a (small) matrix with word labels (``meta["ticks"]``);
-* ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k;
+* ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k (dashed; the
+  derivations' uniform bounds dotted, a rival's dash-dotted; ``meta["colours"]`` as above);
 * ``poisson``: a fluctuation path with its predicted band;
 * ``rivals``: the limit rivals' test statistic against what each rival allows.
 Text uses matplotlib mathtext ($...$) where it is mathematics.
@@ -144,11 +145,12 @@ def _memory(ax, fig: FigureData) -> None:
                 ha="center", va="center", transform=ax.transAxes, fontsize=9)
         ax.set_axis_off()
         return
-    for label, values in s.items():
-        if label == "k":
-            continue
-        style = "--" if "bound" in label else "-o"
-        ax.plot(k, np.maximum(values, 1e-300), style, ms=3, label=label)
+    colours = fig.meta.get("colours", {})
+    for position, (label, values) in enumerate((lab, v) for lab, v in s.items() if lab != "k"):
+        style = ("-." if label.startswith("rival") else ":" if "(derivations)" in label
+                 else "--" if "bound" in label else "-o")
+        ax.plot(k, np.maximum(values, 1e-300), style, ms=3, label=label,
+                color=f"C{colours.get(label, position) % 10}")
     floor = fig.meta.get("floor")
     if floor is not None:
         ax.axhline(floor, color="grey", lw=0.5)

@@ -137,3 +137,35 @@ def test_a_refused_ladder_rung_names_what_the_user_can_change():
     with pytest.raises(ResourceError) as refused:  # rnnkl simulate: run.N is the user's own
         check_simulation(config, MemoryCap(1, "test"))
     assert "--budget" not in str(refused.value)
+
+
+@pytest.mark.parametrize("path", [None, "examples/antisymmetric_beta_half.toml"])
+def test_the_statistic_figure_draws_the_measured_ratios(path):
+    """The first figure is the check's statistic step by step: the largest of each family's
+    curve is that family's reported ratio (and the rival's, its control ratio), and the
+    largest of all is the measured value the verdict used; the second figure's errors are the
+    per-step maxima of the same errors (each with its own bound, G^w's included)."""
+    context = CheckContext(load_config(path), get_budget("quick"), Cache(None, salt="t"), 0)
+    result = memory.run(context)
+    statistic, errors = result.figures
+    assert (statistic.kind, errors.kind) == ("curves", "memory")
+    families = result.details["families"]
+    curve_max = {}
+    for family in ("S", "G^w", "G^b"):
+        curve_max[family] = float(np.max(statistic.series[f"p0|{family}|y"]))
+        assert curve_max[family] == families[family]["max_ratio"]
+        rival = statistic.series[f"p0|rival (rho/2, C/2): {family}|y"]
+        assert float(np.max(rival)) == families[family]["max_ratio_control"]
+        assert f"bound {family} (rho)" in errors.series
+        assert errors.series[family].shape == errors.series["k"].shape
+    assert max(curve_max.values()) == result.measured
+    assert np.all(statistic.series["p0|the bound: ratio 1 (claim: at most 1)|y"] == 1.0)
+
+
+def test_without_recurrence_only_the_error_figure_is_drawn():
+    """rho = 0 (erf, b frozen at 0): every error is below the floor, no ratio to draw."""
+    context = CheckContext(load_config("examples/erf_no_recurrence.toml"), get_budget("quick"),
+                           Cache(None, salt="t"), 0)
+    result = memory.run(context)
+    assert [f.kind for f in result.figures] == ["memory"]
+    assert result.details["rho"] == 0.0

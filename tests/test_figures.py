@@ -180,7 +180,8 @@ def test_the_memory_figure_draws_each_error_and_its_bound():
     k = np.arange(6.0)
     errors, bound = 0.3 * 0.5**k, 0.5 * 0.6**k
     figure = FigureData("memory", "memory", {"k": k, "|S_k - S*_k|": errors,
-                                             "bound C rho^k": bound}, {"rho": 0.6})
+                                             "bound C rho^k": bound},
+                        {"rho": 0.6, "colours": {"|S_k - S*_k|": 2, "bound C rho^k": 2}})
     drawn = _drawn(figure)
     try:
         ax = drawn.axes[0]
@@ -189,6 +190,7 @@ def test_the_memory_figure_draws_each_error_and_its_bound():
         np.testing.assert_allclose(measured.get_ydata(), errors, rtol=RTOL)
         np.testing.assert_allclose(drawn_bound.get_ydata(), bound, rtol=RTOL)
         assert drawn_bound.get_linestyle() == "--" and measured.get_linestyle() == "-"
+        assert measured.get_color() == drawn_bound.get_color() == "C2"  # an error, its bound
     finally:
         plt.close(drawn)
 

@@ -98,13 +98,21 @@ def _bounds(rate: float, activation: str, X: float, b: np.ndarray, c0: np.ndarra
     return bound_s, bound_w, bound_b
 
 
+def ratio_by_step(error: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The check's statistic step by step: for each step k with an error above ERROR_FLOOR,
+    the largest error / bound over the units whose error is above it. error, bound (K, M) ->
+    (steps k (n,), ratios (n,)), n <= K (steps with every error below the floor are left out:
+    their ratios carry only rounding)."""
+    keep = error > ERROR_FLOOR
+    ratios = np.where(keep, error / np.where(keep, bound, 1.0), -np.inf).max(axis=1)
+    steps = np.flatnonzero(keep.any(axis=1))
+    return steps, ratios[steps]
+
+
 def _max_ratio(errors: tuple[np.ndarray, ...], bounds: tuple[np.ndarray, ...]) -> float:
-    worst = 0.0
-    for e, bound in zip(errors, bounds, strict=True):
-        keep = e > ERROR_FLOOR
-        if keep.any():
-            worst = max(worst, float(np.max(e[keep] / bound[keep])))
-    return worst
+    """The largest ratio_by_step over the steps of every (error, bound) pair; 0 if none."""
+    return max((float(r.max()) for e, bound in zip(errors, bounds, strict=True)
+                for r in [ratio_by_step(e, bound)[1]] if r.size), default=0.0)
 
 
 def derived_bounds(activation: str, b_max: float, X: float, steps: int
@@ -120,6 +128,49 @@ def derived_bounds(activation: str, b_max: float, X: float, steps: int
         return None
     return tuple(np.array([row[key] for row in rows])[:, None]
                  for key in ("memory", "tangent_w", "tangent_b"))
+
+
+FAMILIES = ("S", "G^w", "G^b")
+
+
+def _figures(errors: tuple[np.ndarray, ...], claim_bounds: tuple[np.ndarray, ...],
+             control_bounds: tuple[np.ndarray, ...], symbolic: tuple[np.ndarray, ...] | None,
+             rho: float, units: int) -> tuple[FigureData, ...]:
+    """The statistic itself (per step, the largest error / bound over the units, each family
+    and the rival's, against the prediction <= 1) and, beside it, each family's error and its
+    bounds, max over the units (one colour per family)."""
+    k = np.arange(errors[0].shape[0])
+    series: dict[str, np.ndarray] = {"k": k}
+    colours: dict[str, int] = {}
+    for j, (fam, e, bound) in enumerate(zip(FAMILIES, errors, claim_bounds, strict=True)):
+        series[fam] = e.max(axis=1)
+        series[f"bound {fam} (rho)"] = bound.max(axis=1)
+        if symbolic is not None:
+            series[f"bound {fam} (derivations)"] = symbolic[j][:, 0]
+        colours.update({fam: j, f"bound {fam} (rho)": j, f"bound {fam} (derivations)": j})
+    series["rival bound S (rho/2, C/2)"] = control_bounds[0].max(axis=1)
+    colours["rival bound S (rho/2, C/2)"] = 3
+    memory = FigureData(
+        kind="memory", title=f"Memory contraction ({units} units, rho = {rho:.3g})",
+        series=series, meta={"rho": rho, "floor": ERROR_FLOOR, "colours": colours})
+    if rho == 0.0:  # no recurrence: every error is below the floor, no ratio to draw
+        return (memory,)
+    ratio: dict[str, np.ndarray] = {}
+    for fam, e, bound, control in zip(FAMILIES, errors, claim_bounds, control_bounds,
+                                      strict=True):
+        for label, bd in ((fam, bound), (f"rival (rho/2, C/2): {fam}", control)):
+            x, y = ratio_by_step(e, bd)
+            ratio[f"p0|{label}|x"], ratio[f"p0|{label}|y"] = x, y
+    ratio["p0|the bound: ratio 1 (claim: at most 1)|x"] = k[[0, -1]]
+    ratio["p0|the bound: ratio 1 (claim: at most 1)|y"] = np.ones(2)
+    statistic = FigureData(
+        kind="curves", title="Memory contraction: the statistic, step by step",
+        series=ratio, meta={"panels": [{"xlabel": "step $k$", "logy": True,
+                                        "ylabel": "max over units of error / bound",
+                                        "title": f"units with error > {ERROR_FLOOR:g}"}],
+                            "colours": {label: j for j, fam in enumerate(FAMILIES)
+                                        for label in (fam, f"rival (rho/2, C/2): {fam}")}})
+    return (statistic, memory)
 
 
 def run(context: CheckContext) -> CheckResult:
@@ -180,23 +231,8 @@ def run(context: CheckContext) -> CheckResult:
         for fam, e, bd, cb in zip(("S", "G^w", "G^b"), errors, claim_bounds, control_bounds,
                                   strict=True)
     }
-    k = np.arange(steps)
-    figure = FigureData(
-        kind="memory",
-        title=f"Memory contraction ({budget.memory_units} units, rho = {rho:.3g})",
-        series={
-            "k": k,
-            "S": errors[0].max(axis=1),
-            "G^w": errors[1].max(axis=1),
-            "G^b": errors[2].max(axis=1),
-            "bound S (rho)": claim_bounds[0].max(axis=1),
-            "bound G^b (rho)": claim_bounds[2].max(axis=1),
-            "rival bound S (rho/2, C/2)": control_bounds[0].max(axis=1),
-            **({} if symbolic is None else {"bound S (derivations)": symbolic[0][:, 0],
-                                            "bound G^b (derivations)": symbolic[2][:, 0]}),
-        },
-        meta={"rho": rho, "floor": ERROR_FLOOR},
-    )
+    figures = _figures(errors, claim_bounds, control_bounds, symbolic, rho,
+                       budget.memory_units)
     return CheckResult(
         name=NAME,
         claim=CLAIM,
@@ -210,7 +246,7 @@ def run(context: CheckContext) -> CheckResult:
         "= relative rounding of error/bound for errors above the floor 1e-10 (module constants)",
         accepted=accepted,
         rivals=(control,),
-        figures=(figure,),
+        figures=figures,
         details={"rho": rho, "steps": steps, "burn_in": burn, "units": budget.memory_units,
                  "families": per_family,
                  "derived_symbolic_bound": {
