@@ -733,6 +733,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("figure_rivals_allowed_is_measured", "proofs_check/figures.py",
       'ax.plot(fig.series["allowed"], y, "x"', 'ax.plot(fig.series["measured"], y, "x"',
       ("tests/test_figures.py",)),
+    M("memory_figure_rival_ratio_is_the_claims", "proofs_check/checks/memory_contraction.py",
+      '(f"rival (rho/2, C/2): {fam}", control)', '(f"rival (rho/2, C/2): {fam}", bound)',
+      ("tests/test_checks_memory.py",)),
+    M("memory_ratio_floor_ignored", "proofs_check/checks/memory_contraction.py",
+      "    keep = error > ERROR_FLOOR\n", "    keep = error >= 0.0\n",
+      ("tests/test_checks_memory.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),
