@@ -739,6 +739,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("memory_ratio_floor_ignored", "proofs_check/checks/memory_contraction.py",
       "    keep = error > ERROR_FLOOR\n", "    keep = error >= 0.0\n",
       ("tests/test_checks_memory.py",)),
+    M("tier_figure_zeros_at_the_smallest_double", "proofs_check/checks/tiers.py",
+      "    floor = float(np.min(shown[shown > 0], initial=1.0)) / 100\n",
+      "    floor = float(np.finfo(float).tiny)\n", ("tests/test_figures.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

@@ -225,3 +225,22 @@ def test_the_limit_rivals_figure_draws_measured_and_allowed_per_rival():
         assert labels == ["h_1 (rejected)", "h_2 (not rejected)"]
     finally:
         plt.close(drawn)
+
+
+def test_a_tier_figure_draws_exact_zeros_near_the_data_and_says_so():
+    """The limit tier's figure (log axis): the largest deviation drawn is the one measured,
+    an exact 0 sits two decades below the smallest value shown (not at 1e-308, which hid the
+    comparison over 300 decades) and the legend counts them."""
+    from proofs_check.checks.tiers import _difference_figure
+
+    claim = np.array([0.0, 3e-17, 0.0, 1.2e-16])
+    rival = np.array([2e-3, 5e-2, 1e-3, 4e-3])
+    figure = _difference_figure("tier", claim, rival, 1e-14, "ODE without weights")
+    (label,) = [k.split("|")[1] for k in figure.series if k.startswith("p0|double code")
+                and k.endswith("|y")]
+    drawn = figure.series[f"p0|{label}|y"]
+    assert drawn.max() == claim.max()
+    assert drawn.min() == pytest.approx(3e-19)  # 3e-17, the smallest nonzero shown, / 100
+    assert "2 exactly 0" in label
+    np.testing.assert_array_equal(figure.series["p0|rival: ODE without weights|y"],
+                                  np.sort(rival))
