@@ -240,7 +240,8 @@ def test_a_tier_figure_draws_exact_zeros_near_the_data_and_says_so():
                 and k.endswith("|y")]
     drawn = figure.series[f"p0|{label}|y"]
     assert drawn.max() == claim.max()
-    assert drawn.min() == pytest.approx(3e-19)  # 3e-17, the smallest nonzero shown, / 100
+    # 3e-17, the smallest nonzero value shown, over 100 (abs=0: approx allows 1e-12 by default)
+    assert drawn.min() == pytest.approx(3e-19, rel=1e-12, abs=0.0)
     assert "2 exactly 0" in label
     np.testing.assert_array_equal(figure.series["p0|rival: ODE without weights|y"],
                                   np.sort(rival))
