@@ -262,11 +262,6 @@ def _equation_symbols() -> dict[str, Any]:
     }
 
 
-def equation_symbols() -> dict[str, Any]:
-    """The MatrixSymbols of the equation objects: m, P (m,m), pi (1,m), F (m,1), u (m,1), Z."""
-    return _equation_symbols()
-
-
 def poisson_equation() -> sp.Eq:
     """theory.md §5, Poisson equation: (I - P) u = F - 1 pi F (with pi u = 0), MatrixSymbols."""
     s = _equation_symbols()

@@ -69,13 +69,6 @@ def word_stationary_law(P: Any, word_length: int, pi: Any | None = None) -> sp.I
     return sp.ImmutableMatrix([law])
 
 
-def word_function_values(values_of_window: Any, P: Any, word_length: int) -> list[Any]:
-    """Values F(u) for each word u, from a callable taking the window (x_0, x_{-1}, ...) as
-    state indices, most recent first (so the callable sees ``word[::-1]``)."""
-    P = as_exact_matrix(P)
-    return [values_of_window(word[::-1]) for word in enumerate_words(P.rows, word_length)]
-
-
 def solve_word_poisson(P: Any, word_length: int, F_words: Any) -> PoissonSolution:
     """theory.md §5 on the word chain of length L: exact Poisson solution for F on words.
 

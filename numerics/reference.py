@@ -123,21 +123,6 @@ def kernel_entry_mp(
         return KernelEntry(by_group=by_group, errors=errors, total=mpmath.fsum(by_group.values()))
 
 
-def kernel_matrix_mp(
-    words: Sequence[Sequence[Sequence[float]]], activation: str, c_std: float, w_std: float,
-    b_max: float, groups: Sequence[str] = ("c", "w", "b"), dps: int = DEFAULT_DPS,
-) -> list[list]:
-    """The full kernel (list of lists of mpf, symmetric) on a few words, by kernel_entry_mp."""
-    n = len(words)
-    K = [[None] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i, n):
-            entry = kernel_entry_mp(words[i], words[j], activation, c_std, w_std, b_max,
-                                    groups, dps)
-            K[i][j] = K[j][i] = entry.total
-    return K
-
-
 def limit_mp(K, pi, ybar, alpha, times: Sequence[float], dps: int = DEFAULT_DPS):
     """g_t = (I - expm(-alpha t K D)) ybar (theory.md §4) with mpmath.expm at ``dps`` digits.
 
