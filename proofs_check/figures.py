@@ -7,7 +7,7 @@ Each :class:`~proofs_check.result.FigureData` names its ``kind``:
   rival (proofs_check.rivals.rate_figure);
 * ``curves``: panels of lines (and +-bands): series keys ``"p<panel>|<label>|x|y|lo|hi"``,
   ``meta["panels"]`` one dict per panel (title, xlabel, ylabel, logy); labels starting with
-  "rival" are drawn dashed, "the bound"/"tolerance" black; ``meta["colours"]`` may fix a
+  "rival" are drawn dotted, "the bound"/"tolerance" black; ``meta["colours"]`` may fix a
   label's colour index (a limit and its finite-N estimate alike);
 * ``heatmap``: a (small) matrix with word labels (``meta["ticks"]``);
 * ``memory``: semilog errors |S_k - S*_k| etc. against the bounds C rho^k (dashed; the

@@ -54,6 +54,7 @@ SPAWN_KEY = stream_key("memory_contraction")
 ERROR_FLOOR = 1e-10
 # Relative rounding of a ratio error/bound with error >= ERROR_FLOOR: <= 1e-14 / 1e-10.
 RATIO_TOLERANCE = 1e-4
+FAMILIES = ("S", "G^w", "G^b")  # the memory and its two tangents, in every output's order
 
 
 def memory_trajectory(
@@ -128,9 +129,6 @@ def derived_bounds(activation: str, b_max: float, X: float, steps: int
         return None
     return tuple(np.array([row[key] for row in rows])[:, None]
                  for key in ("memory", "tangent_w", "tangent_b"))
-
-
-FAMILIES = ("S", "G^w", "G^b")
 
 
 def _figures(errors: tuple[np.ndarray, ...], claim_bounds: tuple[np.ndarray, ...],
@@ -228,8 +226,7 @@ def run(context: CheckContext) -> CheckResult:
             "max_ratio": _max_ratio((e,), (bd,)),
             "max_ratio_control": _max_ratio((e,), (cb,)),
         }
-        for fam, e, bd, cb in zip(("S", "G^w", "G^b"), errors, claim_bounds, control_bounds,
-                                  strict=True)
+        for fam, e, bd, cb in zip(FAMILIES, errors, claim_bounds, control_bounds, strict=True)
     }
     figures = _figures(errors, claim_bounds, control_bounds, symbolic, rho,
                        budget.memory_units)
