@@ -742,6 +742,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tier_figure_zeros_at_the_smallest_double", "proofs_check/checks/tiers.py",
       "    floor = float(np.min(shown[shown > 0], initial=1.0)) / 100\n",
       "    floor = float(np.finfo(float).tiny)\n", ("tests/test_figures.py",)),
+    M("frozen_outputs_unpaired_by_default", "numerics/frozen.py",
+      "        paired = bool(network is not None and network.antisymmetric)",
+      "        paired = False", RNN_TESTS),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),
