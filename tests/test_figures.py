@@ -44,6 +44,11 @@ def _line(ax, label_start: str):
     return lines[0]
 
 
+def _centre(fit) -> tuple[float, float]:
+    """The points' geometric centre (N, value): the pivot of every line through the data."""
+    return float(np.exp(np.mean(np.log(fit.ns)))), float(np.exp(np.mean(np.log(fit.values))))
+
+
 def _polygon_at(collection, x: float) -> np.ndarray:
     """The y values of a fill_between polygon's vertices at abscissa x (both boundaries)."""
     vertices = collection.get_paths()[0].vertices
@@ -92,13 +97,13 @@ def test_the_rate_figure_draws_the_fitted_and_the_predicted_slopes(rate_claim):
     x, y = (np.asarray(a, dtype=float) for a in predicted.get_data())
     assert _log_slope(x, y) == pytest.approx(test.predicted, rel=1e-9)
     # through the points' geometric centre, like the wedge and the rivals
-    centre_n, centre_y = np.exp(np.mean(np.log(fit.ns))), np.exp(np.mean(np.log(fit.values)))
+    centre_n, centre_y = _centre(fit)
     assert np.interp(np.log(centre_n), np.log(x), np.log(y)) == pytest.approx(np.log(centre_y))
 
 
 def test_the_rate_figure_draws_every_rival_at_its_slope_with_its_verdict(rate_claim):
     fit, _, claim, ax = rate_claim
-    centre_n, centre_y = np.exp(np.mean(np.log(fit.ns))), np.exp(np.mean(np.log(fit.values)))
+    centre_n, centre_y = _centre(fit)
     drawn = [r for r in claim.rivals if r.prediction is not None]
     assert {r.prediction for r in drawn} >= {-0.25, 0.0}  # at least two slopes, one nonzero
     for rival in drawn:
@@ -112,7 +117,7 @@ def test_the_rate_figure_draws_the_acceptance_window_as_a_wedge(rate_claim):
     fit, test, _, ax = rate_claim
     lo, hi = test.window
     (wedge,) = [c for c in ax.collections if c.get_label().startswith("acceptance window")]
-    centre_n, centre_y = np.exp(np.mean(np.log(fit.ns))), np.exp(np.mean(np.log(fit.values)))
+    centre_n, centre_y = _centre(fit)
     for n in (fit.ns.min(), fit.ns.max()):
         expected = np.sort(centre_y * (n / centre_n) ** np.array([lo, hi]))
         np.testing.assert_allclose(_polygon_at(wedge, n), expected, rtol=1e-9)
@@ -129,8 +134,7 @@ def test_a_predicted_interval_is_drawn_as_its_wedge(rate_claim):
         ax = drawn.axes[0]
         assert not [line for line in ax.get_lines() if line.get_label().startswith("predicted")]
         (wedge,) = [c for c in ax.collections if c.get_label().startswith("predicted slopes")]
-        centre_n = np.exp(np.mean(np.log(fit.ns)))
-        centre_y = np.exp(np.mean(np.log(fit.values)))
+        centre_n, centre_y = _centre(fit)
         n = fit.ns.max()
         expected = np.sort(centre_y * (n / centre_n) ** np.array([-0.5, -0.125]))
         np.testing.assert_allclose(_polygon_at(wedge, n), expected, rtol=1e-9)
