@@ -82,3 +82,49 @@ def test_a_rivals_why_cell_is_whole_sentences(reason, needs, shown):
     from proofs_check.render import rival_why
 
     assert rival_why(reason, needs) == shown
+
+
+def _verdict_report(*verdicts: str):
+    """A report whose checks have the given verdicts (pass: accepted, every rival rejected;
+    inconclusive: accepted, one rival standing; fail: not accepted)."""
+    from derivations.inputs.config import load_config
+    from proofs_check.budget import get_budget
+    from proofs_check.report import Report
+    from proofs_check.result import CheckResult, Rival
+
+    results = []
+    for i, verdict in enumerate(verdicts):
+        rival = Rival(f"rival {i}", -0.25, -0.3, verdict != "inconclusive", "reason.",
+                      needs="" if verdict != "inconclusive" else f"N up to {2 ** (12 + i)}")
+        results.append(CheckResult(
+            name=f"check_{i}", claim="a claim", equation="", quantity="slope",
+            prediction=-0.5, measured=-0.5, ci=None, tolerance=None, tolerance_source="test",
+            accepted=verdict != "fail", rivals=(rival,)))
+        assert results[-1].verdict == verdict
+    return Report(load_config(None), get_budget("quick"), tuple(results), 1.0, 0, 0)
+
+
+@pytest.mark.parametrize(("verdicts", "overall"), [
+    (("pass", "pass"), "PASS"),
+    (("pass", "inconclusive", "pass"), "INCONCLUSIVE"),
+    (("inconclusive", "fail", "pass"), "FAIL"),
+    ((), "FAIL"),  # a report with no check verified nothing
+])
+def test_the_overall_verdict_says_inconclusive_and_fail_plainly(verdicts, overall):
+    """One inconclusive check makes the whole report INCONCLUSIVE, one failure makes it FAIL,
+    in the markdown and the HTML alike: a PASS only when every check passed."""
+    from proofs_check.render import html_report, markdown, overall_word
+
+    report = _verdict_report(*verdicts)
+    assert overall_word(report) == overall
+    assert f"**Overall: {overall}**" in markdown(report)
+    assert f"<span class='{overall}'>{overall}</span>" in html_report(report, {})
+
+
+def test_an_inconclusive_check_names_each_standing_rival_and_what_would_reject_it():
+    from proofs_check.render import verdict_explanation
+
+    report = _verdict_report("inconclusive")
+    (result,) = report.results
+    assert verdict_explanation(result) == ("the prediction is accepted, but this budget could "
+                                           "not reject: rival 0 (would need N up to 4096).")
