@@ -151,7 +151,7 @@ def test_the_statistic_figure_draws_the_measured_ratios(path):
     assert (statistic.kind, errors.kind) == ("curves", "memory")
     families = result.details["families"]
     curve_max = {}
-    for family in ("S", "G^w", "G^b"):
+    for family in ("S", "G^w", "G^b"):  # theory.md §6's three, not read from the check
         curve_max[family] = float(np.max(statistic.series[f"p0|{family}|y"]))
         assert curve_max[family] == families[family]["max_ratio"]
         rival = statistic.series[f"p0|rival (rho/2, C/2): {family}|y"]
