@@ -47,6 +47,10 @@ LIMIT_TESTS = ("tests/test_limit.py", "tests/test_error_bounds.py", "tests/test_
 KERNEL_TESTS = ("tests/test_kernel.py", "tests/test_error_bounds.py")
 RNN_TESTS = ("tests/test_rnn.py",)
 POISSON_TESTS = ("tests/test_poisson_numeric.py", "tests/test_poisson_exact.py")
+SECTION_TESTS = ("tests/test_report_sections.py",)
+PROGRESS_TESTS = tuple(f"tests/test_report_progress.py::test_{name}" for name in (
+    "the_bar_advances_by_each_modules_share_of_the_cost",
+    "lines_mode_numbers_the_modules_from_one"))
 MUTATIONS: tuple[Mutation, ...] = (
     # --- the two survivors of the hostile-input review
     M("quadrature_bound_t15", "numerics/limit.py", "np.sqrt(alpha * kmax) * t**1.5",
@@ -754,6 +758,42 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("inconclusive_without_what_it_needs", "proofs_check/render.py",
       "(would need {r.needs or 'a larger budget'})", "(would need a larger budget)",
       ("tests/test_render.py",)),
+    # --- proofs_check: a check's section shows another number than its result holds
+    M("window_shown_without_its_source", "proofs_check/render.py",
+      "        lines.append((\"acceptance window\", f\"{_fmt_window(result.window)} \"\n"
+      "                      f\"({result.tolerance_source or 'n/a'})\"))",
+      "        lines.append((\"acceptance window\", f\"{_fmt_window(result.window)}\"))",
+      SECTION_TESTS),
+    M("every_rival_row_says_rejected", "proofs_check/render.py",
+      "    return [[r.name, _fmt(r.prediction), _fmt(r.measured), r.verdict,",
+      "    return [[r.name, _fmt(r.prediction), _fmt(r.measured), \"rejected\",", SECTION_TESTS),
+    M("ladder_interval_reversed", "proofs_check/render.py",
+      'f"[{row.lo:.4g}, {row.hi:.4g}]"] for row in result.ladder]',
+      'f"[{row.hi:.4g}, {row.lo:.4g}]"] for row in result.ladder]', SECTION_TESTS),
+    M("figures_share_one_file", "proofs_check/render.py",
+      'return [[f"{r.name}-{i + 1}.png" for i in range(len(r.figures))]',
+      'return [[f"{r.name}-1.png" for i in range(len(r.figures))]', SECTION_TESTS),
+    M("html_verdict_cells_unmarked", "proofs_check/render.py",
+      "f\"<td class='{esc(c.split()[0] if c else c)}'>{esc(c)}</td>\"",
+      "f\"<td>{esc(c)}</td>\"", SECTION_TESTS),
+    M("html_ladder_dropped", "proofs_check/render.py",
+      "            parts.append(\"<p>Per-N values behind the fit:</p>\"\n"
+      "                         + _html_table(LADDER_HEADER, ladder_rows(result)))",
+      "            pass", SECTION_TESTS),
+    M("resolution_line_shows_the_tolerance", "proofs_check/render.py",
+      'f"{result.resolution:.3g} from the prediction"',
+      'f"{result.tolerance} from the prediction"', SECTION_TESTS),
+    M("json_ladder_interval_reversed", "proofs_check/result.py",
+      '"ci": [row.lo, row.hi]}', '"ci": [row.hi, row.lo]}', SECTION_TESTS),
+    M("bar_tick_unclamped", "proofs_check/announce.py",
+      "            fraction = min(max(float(fraction), 0.0), 1.0)\n", "", PROGRESS_TESTS),
+    M("bar_forgets_finished_modules", "proofs_check/announce.py",
+      "        self._done += self._current\n", "", PROGRESS_TESTS),
+    M("modules_numbered_from_zero", "proofs_check/announce.py",
+      '({index + 1}/{len(self.names)})', '({index}/{len(self.names)})', PROGRESS_TESTS),
+    M("crosscheck_status_counts_every_row", "proofs_check/crosschecks.py",
+      'n_pass = sum(bool(e["passed"]) for e in section.entries)',
+      'n_pass = len(section.entries)', ("tests/test_report_crosschecks.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

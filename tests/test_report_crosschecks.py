@@ -15,7 +15,7 @@ import numerics.peer_libraries as peer_libraries
 from derivations.inputs.config import load_config
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
-from proofs_check.crosschecks import NOT_RUN_MESSAGE, run_crosschecks
+from proofs_check.crosschecks import NOT_RUN_MESSAGE, run_crosschecks, section_status_line
 from proofs_check.render import markdown
 from proofs_check.report import Report, results_json, write_report
 from proofs_check.result import CheckResult, Rival
@@ -71,6 +71,8 @@ def test_deviation_beyond_tolerance_fails_the_report(monkeypatch):
     assert section.status == "ran" and not section.passed and not report.all_passed
     assert results_json(report)["summary"]["all_passed"] is False
     assert "| bad | quantecon 9.9 | 3 states | 1e-09 | 1e-12 | FAIL |" in markdown(report)
+    assert section_status_line(section).startswith(
+        "FAIL: 1 of 2 comparisons within tolerance (")  # the count of the rows, not of all
 
 
 def test_missing_extra_is_reported_not_failed(monkeypatch):

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from derivations.inputs.config import load_config
 from numerics.progress import progress_bar, slow_start_notice
 from proofs_check.announce import Announcer, choose_mode
@@ -75,6 +77,41 @@ def test_terminal_mode_draws_a_bar_and_finished_checks_above_it():
     assert "rnnkl report: check a: FAIL" in text
     assert "rnnkl report: b" in text  # the bar's label names the running check
     assert "nan" not in text and "inf" not in text
+
+
+def test_the_bar_advances_by_each_modules_share_of_the_cost():
+    """Two modules of relative costs 1 and 3 share the bar's TICKS: a module's ticks move the bar
+    within its own share only (a fraction above 1 or below 0 is held to it), and each finished
+    module leaves the bar at the sum of the finished shares. Read from the bar's own count."""
+    from proofs_check.announce import TICKS
+
+    announcer = Announcer(["a", "b"], [1.0, 3.0], mode="bar", stream=_Terminal())
+    bar = announcer._bar  # the tqdm bar the user sees
+    announcer.start(0)
+    announcer.tick(0.5)
+    assert bar.n == pytest.approx(TICKS * 0.5 / 4, abs=0.0)
+    announcer.tick(7.0)  # a module that over-reports stays within its share
+    assert bar.n == pytest.approx(TICKS * 1 / 4, abs=0.0)
+    announcer.finish(())
+    announcer.start(1)
+    announcer.tick(-3.0)
+    assert bar.n == pytest.approx(TICKS * 1 / 4, abs=0.0)
+    announcer.tick(0.5)
+    assert bar.n == pytest.approx(TICKS * (1 + 1.5) / 4, abs=0.0)
+    announcer.finish(())
+    assert bar.n == pytest.approx(TICKS, abs=0.0)
+    announcer.close()
+
+
+def test_lines_mode_numbers_the_modules_from_one():
+    stream = io.StringIO()
+    announcer = Announcer(["tiers", "memory"], [1.0, 1.0], mode="lines", stream=stream)
+    for index in (0, 1):
+        announcer.start(index)
+        announcer.finish(())
+    starts = re.findall(r"^rnnkl report: start (\w+) \((\d+)/(\d+)\) at \d\d:\d\d:\d\d$",
+                        stream.getvalue(), flags=re.MULTILINE)
+    assert starts == [("tiers", "1", "2"), ("memory", "2", "2")]
 
 
 def test_off_mode_is_silent():
