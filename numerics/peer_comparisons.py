@@ -18,13 +18,12 @@ from numerics.peer_markov_chains import compare_quantecon, compare_sympy_chain
 from numerics.peer_neural_tangents import (
     compare_erf_kernel,
     erf_kernel_results,
-    every_other,
     gradient_descent_result,
-    independent_words,
     nt_gradient_descent,
     ode_rounding,
     ours_uniform_limit,
     training_weights,
+    training_words,
 )
 
 _TIMES_FRACTIONS = (0.25, 0.5, 1.0)
@@ -37,8 +36,9 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
     * erf kernel, b = 0: the config's states, c_std, w_std (w_std = 0 replaced by 1, since
       the NT mapping needs w_std > 0), words of length ``word_length``.
     * NT gradient descent: the config's own kernel (numerics.kernel) on words of length
-      ``word_length``, ybar of the config, alpha, training set = every other word of
-      :func:`independent_words` (the rest are NT test points), times horizon x (1/4, 1/2, 1).
+      ``word_length``, ybar of the config, alpha, training set =
+      numerics.peer_neural_tangents.training_words (an independent set, the rest NT test
+      points), times horizon x (1/4, 1/2, 1).
     * NT end to end (erf, b = 0): NT kernel + NT predictor vs our quadrature kernel + our
       solver, tolerance = numerics.limit.quadrature_bound of the kernel tolerance + rounding.
     * SymPy (exact chains only): base chain, and word chain of length ``word_length`` when
@@ -65,7 +65,7 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
     ybar = ybar_from_config(config, L)
     n_words = ybar.shape[0]
     K = kernel_on_words(spec_from_config(config), L).K
-    train = every_other(independent_words(K))
+    train = training_words(K)
     ours = ours_uniform_limit(K, ybar, alpha, train, times)
     theirs = nt_gradient_descent(K, ybar, alpha, train, times)
     tol = 2.0 * ode_rounding(K, ybar, alpha, train, times)
@@ -74,7 +74,7 @@ def run_all_crosschecks(config: Any, *, word_length: int = 2) -> list[CrossCheck
         "NT gradient_descent_mse", ours, theirs, tol,
         "rounding of the two spectral solutions (numerics.limit estimate, twice)", len(train)))
 
-    train = every_other(independent_words(erf.nt))
+    train = training_words(erf.nt)
     ours_e = ours_uniform_limit(erf.ours, ybar, alpha, train, times)
     theirs_e = nt_gradient_descent(erf.nt, ybar, alpha, train, times)
     pi = training_weights(n_words, train)

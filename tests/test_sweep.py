@@ -379,3 +379,85 @@ def test_an_omitted_rival_is_listed_once_per_point(small_sweep):
     changed = dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),
                                                  *sweep.points[1:]))
     assert sweep_markdown(changed).count("rivals omitted: the same") == 1
+
+
+def _with_verdicts(sweep, verdicts: dict[str, str]):
+    """``sweep`` with the first point's results named in ``verdicts`` set to those verdicts
+    (pass: accepted, every rival rejected; inconclusive: accepted, the first rival standing;
+    fail: not accepted)."""
+    point = sweep.points[0]
+    results = []
+    for r in point.report.results:
+        verdict = verdicts.get(r.name)
+        if verdict is not None:
+            rivals = tuple(dataclasses.replace(rv, rejected=not (verdict == "inconclusive"
+                                                                 and i == 0))
+                           for i, rv in enumerate(r.rivals))
+            r = dataclasses.replace(r, accepted=verdict != "fail", rivals=rivals)
+            assert r.verdict == verdict
+        results.append(r)
+    report = dataclasses.replace(point.report, results=tuple(results))
+    return dataclasses.replace(sweep, points=(dataclasses.replace(point, report=report),
+                                              *sweep.points[1:]))
+
+
+VERDICT_MIX = {"main_theorem": "pass", "frozen_network": "inconclusive",
+               "parameter_drift": "fail", "main_theorem_sharpness": "fail",
+               "frozen_network_sharpness": "pass", "parameter_drift_sharpness": "inconclusive"}
+
+
+def test_each_point_of_the_phase_diagram_is_marked_with_its_verdict_and_window(small_sweep):
+    """The phase diagram's caption promises "filled: pass, open: inconclusive, x: fail" and the
+    acceptance window as error bar: each drawn result's marker is its own verdict's and its bar
+    runs from the window's low end to its high end (read back from matplotlib)."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    from proofs_check.sweep_output import PANELS, PHASE_RESULTS, _is_rate, phase_figure
+
+    _, sweep, _, _ = small_sweep
+    mixed = _with_verdicts(sweep, VERDICT_MIX)
+    figure = phase_figure(mixed)
+    try:
+        seen = set()
+        for ax, (_, suffix) in zip(figure.axes, PANELS, strict=True):
+            drawn = [r for name in PHASE_RESULTS for p in mixed.points for r in p.report.results
+                     if r.name == name + suffix and _is_rate(r)]  # the drawing order
+            assert len(ax.containers) == len(drawn)
+            for container, result in zip(ax.containers, drawn, strict=True):
+                line = container.lines[0]
+                face = mcolors.to_hex(line.get_markerfacecolor())
+                edge = mcolors.to_hex(line.get_markeredgecolor())
+                marker = {"pass": ("o", edge), "inconclusive": ("o", "#ffffff"),
+                          "fail": ("x", edge)}[result.verdict]
+                assert (line.get_marker(), face) == marker, (result.name, result.verdict)
+                assert float(line.get_ydata()[0]) == result.measured
+                (segment,) = container.lines[2][0].get_segments()
+                assert [float(y) for _, y in segment] == pytest.approx(
+                    list(result.window), rel=1e-12, abs=0.0)
+                seen.add(result.verdict)
+        assert seen == {"pass", "inconclusive", "fail"}
+    finally:
+        plt.close(figure)
+
+
+def test_each_table_row_gives_its_results_verdict_window_and_rivals(small_sweep):
+    """sweep.md's rows: per result its prediction, measurement with the 95% interval, the
+    acceptance window, its verdict and each rival's own verdict."""
+    _, sweep, _, _ = small_sweep
+    mixed = _with_verdicts(sweep, VERDICT_MIX)
+    markdown = sweep_markdown(mixed)
+    point = mixed.points[0]
+    for r in point.report.results:
+        if r.measured is None or r.ci is None or r.window is None:
+            continue
+        rivals = "; ".join(f"{rv.name}: {'rejected' if rv.rejected else 'not rejected'}"
+                           for rv in r.rivals)
+        cells = ["network.beta = 0.6", r.name, f"{r.prediction:.3f}",
+                 f"{r.measured:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}]",
+                 f"[{r.window[0]:.3f}, {r.window[1]:.3f}]", r.verdict.upper(), rivals]
+        assert "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" in markdown, r.name
+    totals = json.loads(json.dumps(sweep_json(mixed)))["summary"]
+    assert totals["points"] == len(mixed.points) == 2
+    assert (f"{totals['passed']} pass, {totals['failed']} fail, {totals['inconclusive']} "
+            f"inconclusive of {totals['checks']} results") in markdown

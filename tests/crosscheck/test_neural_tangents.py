@@ -71,6 +71,8 @@ def test_wrong_first_layer_mapping_is_rejected(nt_lib):
                                  first_layer_std=(1.0 + 1e-8) * xc.nt_first_layer_std(0.6, 2))
     assert _rejected(comp)
     assert np.max(np.abs(comp.closed - comp.nt)) > 2.0 * comp.reference_rounding
+    quadrature, closed = xc.erf_kernel_results(comp, "sharpness control")  # as the report has them
+    assert not quadrature.passed and not closed.passed
 
 
 def test_ntk_alone_is_not_our_kernel_when_c_std_differs(nt_lib):
@@ -185,3 +187,66 @@ def test_run_all_crosschecks_default_config(nt_lib, qe_lib):
     assert not failed, failed
     for r in results:
         assert r.max_deviation <= r.tolerance and r.tolerance_source and r.version
+
+
+def _names(results) -> list[str]:
+    return [r.name for r in results]
+
+
+def test_run_all_crosschecks_rejects_a_time_off_by_one_part_in_a_billion(nt_lib, qe_lib,
+                                                                       monkeypatch):
+    """The report's section is as sharp as the comparisons it is built from: with NT's time
+    off by a relative 1e-9 (the sharpness control above), both limit-ODE results of
+    run_all_crosschecks fail by their own tolerances, and nothing else does."""
+    from functools import partial
+
+    from derivations.inputs.config import load_config
+
+    wrong = partial(xc.nt_gradient_descent, time_map=lambda t, n: t * (1.0 + 1e-9))
+    monkeypatch.setattr(peer_comparisons, "nt_gradient_descent", wrong)
+    results = peer_comparisons.run_all_crosschecks(load_config(None))
+    failed = [r.name for r in results if not r.passed]
+    assert [name.split(":")[0] for name in failed] == [
+        "limit ODE, uniform weights on training words (config kernel)",
+        "limit ODE end to end (erf, b = 0)"]
+    for r in results:
+        assert r.passed == (r.max_deviation <= r.tolerance)
+
+
+def test_run_all_crosschecks_rejects_nt_time_without_the_division_by_the_training_size(
+        nt_lib, qe_lib, monkeypatch):
+    """Both limit-ODE comparisons of the report train on at least two words, so a time map that
+    forgets NT's division by y_train.size (t / n, the control above) fails both. Was: the erf
+    comparison of the default config trained on one word (its 9 words have 2 independent rows),
+    where t / 1 = t, and passed it."""
+    from functools import partial
+
+    from derivations.inputs.config import load_config
+
+    results = peer_comparisons.run_all_crosschecks(load_config(None))
+    limit_ode = [r for r in results if r.name.startswith("limit ODE")]
+    assert len(limit_ode) == 2
+    for r in limit_ode:
+        training = int(r.size.split("(")[1].split()[0])  # "3 times x 9 words (2 training)"
+        assert training >= 2, r.size
+    wrong = partial(xc.nt_gradient_descent, time_map=lambda t, n: t / n)
+    monkeypatch.setattr(peer_comparisons, "nt_gradient_descent", wrong)
+    results = peer_comparisons.run_all_crosschecks(load_config(None))
+    assert [r.passed for r in results if r.name.startswith("limit ODE")] == [False, False]
+
+
+def test_run_all_crosschecks_compares_the_word_chains(nt_lib, qe_lib):
+    """An exact chain with P > 0 (the default): sympy.stats on the base chain and on its words
+    of length 2 (9 <= 16 words), QuantEcon on the base chain and on the longest word chain of at
+    most 729 words and at most the config's word length."""
+    from derivations.inputs.config import load_config
+
+    config = load_config(None)
+    m = len(config.chain.states)
+    L_q = max(L for L in range(1, int(config.limit.word_length) + 1) if m**L <= 729)
+    names = _names(peer_comparisons.run_all_crosschecks(config))
+    for what in ("stationary law", "fundamental matrix"):
+        for label in ("config chain", "word chain, L = 2"):
+            assert sum(name.startswith(f"{what} ({label}): sympy.stats") for name in names) == 1
+    for label in ("config chain", f"word chain, L = {L_q}"):
+        assert sum(name.startswith(f"stationary law ({label}): quantecon") for name in names) == 1

@@ -68,3 +68,14 @@ def test_perturbed_or_unconverged_laws_are_rejected(qe_lib):
     for wrong in (_perturbed, _power_iteration):
         result = xc.compare_quantecon(P, stationary=wrong)
         assert not result.passed and result.max_deviation > result.tolerance
+
+
+def test_a_chain_with_two_stationary_laws_never_passes(qe_lib):
+    """Two closed classes: QuantEcon finds two stationary laws and the comparison fails (a
+    deviation of inf), even against one of those laws: a unique law is what is compared."""
+    P = np.array([[0.5, 0.5, 0.0, 0.0], [0.25, 0.75, 0.0, 0.0],
+                  [0.0, 0.0, 0.1, 0.9], [0.0, 0.0, 0.6, 0.4]])
+    one_of_them = np.array([1.0 / 3.0, 2.0 / 3.0, 0.0, 0.0])  # pi P = pi on the first class
+    np.testing.assert_allclose(one_of_them @ P, one_of_them, rtol=0, atol=1e-16)
+    result = xc.compare_quantecon(P, stationary=lambda _: one_of_them)
+    assert not result.passed and result.max_deviation == float("inf")

@@ -92,3 +92,14 @@ def test_transposed_chain_stationary_law_is_rejected():
 
     results = xc.compare_sympy_chain(P, stationary=wrong)
     assert not results[0].passed and results[1].passed
+
+
+def test_a_matrix_of_another_shape_is_rejected_not_compared_entrywise():
+    """Our fundamental matrix of the wrong shape (the word chain's for the base chain's) fails
+    with an infinite deviation, never a crash or an entrywise comparison of what overlaps."""
+    P = sp.ImmutableMatrix([[R(1, 5), R(1, 2), R(3, 10)], [R(1, 2), R(1, 4), R(1, 4)],
+                            [R(3, 10), R(3, 10), R(2, 5)]])
+    words = poisson.fundamental_matrix(word_transition_matrix(P, 2))
+    results = xc.compare_sympy_chain(P, fundamental=lambda _: words)
+    assert results[0].passed and not results[1].passed
+    assert results[1].max_deviation == float("inf")
