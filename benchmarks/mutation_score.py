@@ -55,6 +55,9 @@ RUN_ALL_TESTS = tuple(f"tests/crosscheck/test_neural_tangents.py::test_run_all_c
                       for name in ("rejects_a_time_off_by_one_part_in_a_billion",
                                    "rejects_nt_time_without_the_division_by_the_training_size",
                                    "compares_the_word_chains"))
+SWEEP_TESTS = tuple(f"tests/test_sweep.py::test_{name}" for name in (
+    "each_point_of_the_phase_diagram_is_marked_with_its_verdict_and_window",
+    "each_table_row_gives_its_results_verdict_window_and_rivals"))
 MUTATIONS: tuple[Mutation, ...] = (
     # --- the two survivors of the hostile-input review
     M("quadrature_bound_t15", "numerics/limit.py", "np.sqrt(alpha * kmax) * t**1.5",
@@ -826,6 +829,28 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("sympy_shapes_unchecked", "numerics/peer_markov_chains.py",
       "    if a.shape != b.shape:\n        return float(\"inf\"), False\n", "",
       ("tests/crosscheck/test_sympy_stats.py",), marker="crosscheck"),
+    # --- proofs_check.sweep_output: a phase diagram or table row that misstates a result
+    M("sweep_pass_drawn_open", "proofs_check/sweep_output.py",
+      'style = {"pass": dict(marker="o", mfc=colour)',
+      'style = {"pass": dict(marker="o", mfc="white")', SWEEP_TESTS),
+    M("sweep_fail_drawn_as_a_point", "proofs_check/sweep_output.py",
+      '"fail": dict(marker="x", mfc=colour)}', '"fail": dict(marker="o", mfc=colour)}',
+      SWEEP_TESTS),
+    M("sweep_window_ends_swapped", "proofs_check/sweep_output.py",
+      "yerr=[[result.measured - low],\n                    [high - result.measured]]",
+      "yerr=[[high - result.measured],\n                    [result.measured - low]]", SWEEP_TESTS),
+    M("sweep_row_rivals_all_rejected", "proofs_check/sweep_output.py",
+      'rivals = "; ".join(f"{rv.name}: {rv.verdict}" for rv in r.rivals)',
+      'rivals = "; ".join(f"{rv.name}: rejected" for rv in r.rivals)', SWEEP_TESTS),
+    M("sweep_row_says_pass", "proofs_check/sweep_output.py",
+      "                         window, r.verdict.upper(), rivals])",
+      '                         window, "PASS", rivals])', SWEEP_TESTS),
+    M("sweep_row_window_is_the_ci", "proofs_check/sweep_output.py",
+      'window = f"[{r.window[0]:.3f}, {r.window[1]:.3f}]" if r.window else ""',
+      'window = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.window else ""', SWEEP_TESTS),
+    M("sweep_points_counted_as_fields", "proofs_check/sweep_output.py",
+      '"summary": dict(verdict_counts(every), points=len(points))}',
+      '"summary": dict(verdict_counts(every), points=len(sweep.varied))}', SWEEP_TESTS),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

@@ -384,7 +384,7 @@ def test_an_omitted_rival_is_listed_once_per_point(small_sweep):
 def _with_verdicts(sweep, verdicts: dict[str, str]):
     """``sweep`` with the first point's results named in ``verdicts`` set to those verdicts
     (pass: accepted, every rival rejected; inconclusive: accepted, the first rival standing;
-    fail: not accepted)."""
+    fail: not accepted) and an acceptance window from 0.05 below to 0.2 above the measurement."""
     point = sweep.points[0]
     results = []
     for r in point.report.results:
@@ -393,7 +393,10 @@ def _with_verdicts(sweep, verdicts: dict[str, str]):
             rivals = tuple(dataclasses.replace(rv, rejected=not (verdict == "inconclusive"
                                                                  and i == 0))
                            for i, rv in enumerate(r.rivals))
-            r = dataclasses.replace(r, accepted=verdict != "fail", rivals=rivals)
+            # an asymmetric window, so that its two ends cannot be drawn the wrong way round
+            window = (None if r.measured is None
+                      else (r.measured - 0.05, r.measured + 0.2))
+            r = dataclasses.replace(r, accepted=verdict != "fail", rivals=rivals, window=window)
             assert r.verdict == verdict
         results.append(r)
     report = dataclasses.replace(point.report, results=tuple(results))
