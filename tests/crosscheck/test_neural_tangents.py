@@ -189,10 +189,6 @@ def test_run_all_crosschecks_default_config(nt_lib, qe_lib):
         assert r.max_deviation <= r.tolerance and r.tolerance_source and r.version
 
 
-def _names(results) -> list[str]:
-    return [r.name for r in results]
-
-
 def test_run_all_crosschecks_rejects_a_time_off_by_one_part_in_a_billion(nt_lib, qe_lib,
                                                                        monkeypatch):
     """The report's section is as sharp as the comparisons it is built from: with NT's time
@@ -244,7 +240,7 @@ def test_run_all_crosschecks_compares_the_word_chains(nt_lib, qe_lib):
     config = load_config(None)
     m = len(config.chain.states)
     L_q = max(L for L in range(1, int(config.limit.word_length) + 1) if m**L <= 729)
-    names = _names(peer_comparisons.run_all_crosschecks(config))
+    names = [r.name for r in peer_comparisons.run_all_crosschecks(config)]
     for what in ("stationary law", "fundamental matrix"):
         for label in ("config chain", "word chain, L = 2"):
             assert sum(name.startswith(f"{what} ({label}): sympy.stats") for name in names) == 1
