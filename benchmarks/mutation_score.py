@@ -48,16 +48,23 @@ KERNEL_TESTS = ("tests/test_kernel.py", "tests/test_error_bounds.py")
 RNN_TESTS = ("tests/test_rnn.py",)
 POISSON_TESTS = ("tests/test_poisson_numeric.py", "tests/test_poisson_exact.py")
 SECTION_TESTS = ("tests/test_report_sections.py",)
-PROGRESS_TESTS = tuple(f"tests/test_report_progress.py::test_{name}" for name in (
-    "the_bar_advances_by_each_modules_share_of_the_cost",
-    "lines_mode_numbers_the_modules_from_one"))
-RUN_ALL_TESTS = tuple(f"tests/crosscheck/test_neural_tangents.py::test_run_all_crosschecks_{name}"
-                      for name in ("rejects_a_time_off_by_one_part_in_a_billion",
-                                   "rejects_nt_time_without_the_division_by_the_training_size",
-                                   "compares_the_word_chains"))
-SWEEP_TESTS = tuple(f"tests/test_sweep.py::test_{name}" for name in (
-    "each_point_of_the_phase_diagram_is_marked_with_its_verdict_and_window",
-    "each_table_row_gives_its_results_verdict_window_and_rivals"))
+
+
+def _nodes(path: str, *names: str) -> tuple[str, ...]:
+    """The pytest node ids of the tests ``test_<name>`` of the file ``path``."""
+    return tuple(f"{path}::test_{name}" for name in names)
+
+
+PROGRESS_TESTS = _nodes("tests/test_report_progress.py",
+                        "the_bar_advances_by_each_modules_share_of_the_cost",
+                        "lines_mode_numbers_the_modules_from_one")
+RUN_ALL_TESTS = _nodes("tests/crosscheck/test_neural_tangents.py",
+                       "run_all_crosschecks_rejects_a_time_off_by_one_part_in_a_billion",
+                       "run_all_crosschecks_rejects_nt_time_without_the_division_by_the_training_size",
+                       "run_all_crosschecks_compares_the_word_chains")
+SWEEP_TESTS = _nodes("tests/test_sweep.py",
+                     "each_point_of_the_phase_diagram_is_marked_with_its_verdict_and_window",
+                     "each_table_row_gives_its_results_verdict_window_and_rivals")
 MUTATIONS: tuple[Mutation, ...] = (
     # --- the two survivors of the hostile-input review
     M("quadrature_bound_t15", "numerics/limit.py", "np.sqrt(alpha * kmax) * t**1.5",
