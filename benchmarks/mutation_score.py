@@ -655,9 +655,6 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power**2",
       "    var_log = var_mean / np.maximum(means, 1e-300) ** 2 / power",
       ("tests/test_report_stats.py",)),
-    M("mean_interval_biased_variance", "proofs_check/stats.py",  # survived the hunt
-      "    sem = float(x.std(ddof=1) / np.sqrt(n))", "    sem = float(x.std(ddof=0) / np.sqrt(n))",
-      ("tests/test_report_stats.py",)),
     M("slope_sensitivity_signed_weights", "proofs_check/stats.py",
       "        a = np.abs(w * centred / (w * centred**2).sum())",
       "        a = w * centred / (w * centred**2).sum()", ("tests/test_report_stats.py",)),
@@ -858,6 +855,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("sweep_points_counted_as_fields", "proofs_check/sweep_output.py",
       '"summary": dict(verdict_counts(every), points=len(points))}',
       '"summary": dict(verdict_counts(every), points=len(sweep.varied))}', SWEEP_TESTS),
+    M("slope_sensitivity_weightless_level_counted", "proofs_check/stats.py",
+      "        weighted = a > 0\n", "        weighted = a >= 0\n",
+      ("tests/test_report_stats.py",)),
+    M("rate_fit_accepts_one_replica", "proofs_check/stats.py",
+      "ns.size < 2 or counts.min() < 2", "ns.size < 2 or counts.min() < 1",
+      ("tests/test_report_stats.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

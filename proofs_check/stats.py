@@ -1,4 +1,4 @@
-"""Confidence intervals for the checks: t-intervals, bootstrap, and log-log rate fits.
+"""Confidence intervals for the checks: the log-log rate fit and its replica bootstrap.
 
 All intervals are two-sided 95% unless stated. The rate fit is the one statistic every rate
 check uses (theory.md §6): at each N of a ladder, R independent replicas give i.i.d. samples of a
@@ -11,7 +11,7 @@ bars say). A replica bootstrap of the same slope is reported beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,46 +19,6 @@ from scipy import stats as _stats
 
 CONFIDENCE = 0.95
 CI_LABEL = f"{CONFIDENCE:.0%} CI"  # how every output names an interval of level CONFIDENCE
-
-
-@dataclass(frozen=True)
-class MeanCI:
-    """Sample mean of n values with a Student-t confidence interval."""
-
-    mean: float
-    lo: float
-    hi: float
-    sem: float
-    n: int
-
-
-def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> MeanCI:
-    """Mean and t-interval of i.i.d. values, shape (n,), n >= 2."""
-    x = np.asarray(values, dtype=float).ravel()
-    n = x.size
-    if n < 2:
-        raise ValueError("need at least two values for a confidence interval")
-    mean = float(x.mean())
-    sem = float(x.std(ddof=1) / np.sqrt(n))
-    half = float(_stats.t.ppf(0.5 + confidence / 2, n - 1)) * sem
-    return MeanCI(mean, mean - half, mean + half, sem, n)
-
-
-def bootstrap_ci(
-    values: np.ndarray,
-    statistic: Callable[[np.ndarray], float],
-    rng: np.random.Generator,
-    n_boot: int = 2000,
-    confidence: float = CONFIDENCE,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic`` over resamples of axis 0 of ``values``."""
-    x = np.asarray(values)
-    n = x.shape[0]
-    draws = np.empty(n_boot)
-    for i in range(n_boot):
-        draws[i] = statistic(x[rng.integers(0, n, size=n)])
-    tail = (1 - confidence) / 2
-    return float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
 
 
 @dataclass(frozen=True)
@@ -108,9 +68,6 @@ class RateFit:
         a = np.abs(w * centred / (w * centred**2).sum())
         weighted = a > 0
         return float(np.sum(a[weighted] * np.asarray(log_bounds, dtype=float)[weighted]))
-
-    def predict(self, n: np.ndarray) -> np.ndarray:
-        return np.exp(self.intercept) * np.asarray(n, dtype=float) ** self.slope
 
 
 def _level_stats(samples: list[np.ndarray], power: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,15 +172,3 @@ def _fit_positive(ns: np.ndarray, x: np.ndarray, samples: list[np.ndarray],
         bootstrap_ci=boot,
         log_variance=var_log,
     )
-
-
-def fit_geometric_decay(ks: np.ndarray, errors: np.ndarray) -> tuple[float, float]:
-    """Ordinary least squares of log(errors) on k: returns (rate exp(slope), slope se).
-
-    Used for the memory contraction: errors e_k ~ C r^k; only positive errors are fitted.
-    """
-    ks = np.asarray(ks, dtype=float)
-    e = np.asarray(errors, dtype=float)
-    keep = e > 0
-    res = _stats.linregress(ks[keep], np.log(e[keep]))
-    return float(np.exp(res.slope)), float(res.stderr)

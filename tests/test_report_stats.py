@@ -8,14 +8,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from scipy.stats import norm as normal_distribution
-from scipy.stats import sem as standard_error
 from scipy.stats import t as t_distribution
 
 from proofs_check.cache import Cache, canonical_json
 from proofs_check.checks._common import subleading_allowance
 from proofs_check.checks._limit import floor_allowance
 from proofs_check.rivals import exponent_rival, rate_test
-from proofs_check.stats import _wls, fit_geometric_decay, fit_rate, mean_ci
+from proofs_check.stats import _wls, fit_rate
 
 
 def _power_law_samples(rng, ns, exponent, replicas):
@@ -130,6 +129,36 @@ def test_slope_sensitivity_bounds_and_is_attained_by_the_refit():
     assert fit.slope_sensitivity(np.where(np.arange(y.size) == 7, np.inf, 0.0)) == np.inf
 
 
+def test_a_level_without_weight_cannot_move_the_slope():
+    """A level whose log-variance is inf has WLS weight 0: the fit is the fit without it, so an
+    unbounded move of that level (bound inf) leaves the sensitivity that of the other levels
+    alone (the docstring's 0 * inf = 0), not inf."""
+    from dataclasses import replace
+
+    fit = _ladder_fit()
+    keep = np.arange(fit.ns.size) != 3
+    bounds = np.linspace(0.01, 0.3, fit.ns.size)
+    weightless = replace(fit, log_variance=np.where(keep, fit.log_variance, np.inf))
+    without = replace(fit, ns=fit.ns[keep], values=fit.values[keep],
+                      log_variance=fit.log_variance[keep])
+    expected = without.slope_sensitivity(bounds[keep])
+    assert 0.0 < expected < np.inf
+    assert weightless.slope_sensitivity(np.where(keep, bounds, np.inf)) == pytest.approx(
+        expected, rel=1e-12)
+
+
+def test_a_level_with_one_replica_is_refused():
+    """One replica has no sample variance (ddof = 1): no weight, no interval; refused, like a
+    ladder of one level."""
+    ns = np.array([100.0, 200.0, 400.0])
+    with pytest.raises(ValueError, match="replicas >= 2"):
+        fit_rate(ns, [np.array([1.0, 2.0]), np.array([0.5]), np.array([0.3, 0.2])])
+    with pytest.raises(ValueError, match="levels >= 2"):
+        fit_rate(ns[:1], [np.array([1.0, 2.0])])
+    assert np.isfinite(fit_rate(ns, [np.array([1.0, 2.0]), np.array([0.5, 0.6]),
+                                     np.array([0.3, 0.2])]).slope)
+
+
 def test_floor_allowance_covers_a_limit_error_of_delta():
     """E* = exact power law; the measured E = RMS of f - g^L differs from E* by <= delta. The
     slope fitted to E stays within floor_allowance of the slope fitted to E* (same weights),
@@ -154,19 +183,6 @@ def replace_values(fit, values):
     from dataclasses import replace
 
     return replace(fit, values=np.asarray(values, dtype=float))
-
-
-def test_mean_ci_and_geometric_decay():
-    ci = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
-    assert ci.mean == 2.5 and ci.lo < 2.5 < ci.hi
-    # scipy's t interval with the unbiased standard error (scipy.stats.sem: ddof = 1)
-    values = np.random.default_rng(3).exponential(size=7)
-    expected = t_distribution.interval(0.95, 6, loc=values.mean(), scale=standard_error(values))
-    ci = mean_ci(values)
-    assert (ci.lo, ci.hi) == pytest.approx(expected, rel=1e-12)
-    assert ci.sem == pytest.approx(standard_error(values), rel=1e-12) and ci.n == 7
-    rate, _ = fit_geometric_decay(np.arange(10), 3.0 * 0.4 ** np.arange(10))
-    assert rate == pytest.approx(0.4)
 
 
 def test_cache_hits_misses_and_keys(tmp_path):
