@@ -40,6 +40,8 @@ def test_ranges_lists_and_integer_fields():
     ("network.beta=0.5:0.9:0", "n must be an integer"),
     ("network.beta=0.5:0.9:2.5", "n must be an integer"),
     ("network.beta=0.5:0.9", "a range is a:b:n"),
+    ("network.beta=0.5:0.9:3:4", "a range is a:b:n"),  # not n = 3 with the 4 ignored
+    ("network.beta=0.5:0.9:65", r"n must be an integer in \[1, 64\]"),  # before the grid
     ("network.activation=1,2", "not a numeric field"),
     ("network.trainable=1", "not a numeric field"),
     ("network.bta=0.6", "unknown field"),
