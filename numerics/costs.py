@@ -58,12 +58,20 @@ KERNEL_BLOCK_BYTES = 512 * 2**20
 # numerics.kernel_sums._CHUNK_BYTES (3e8: the two node chunks in flight) x 1.2 per input dimension
 KERNEL_CHUNK_BYTES = 3.6e8
 
-# numerics.simulate + trainers: per replica and unit, (d + 2) doubles each for the parameters,
-# the tangent memories and one temporary; plus one parameter copy per snapshot.
-UNIT_ARRAYS = 3
+# numerics.simulate + trainers: per replica and unit, sets of (d + 2) doubles: theta_0, the
+# working parameters, the memory state and tangents, their successors in the memory step, and the
+# step's and the update's temporaries; plus one parameter copy per snapshot. Traced peaks
+# (tracemalloc; tests/test_costs.py holds the model above them): 6.34 sets with the NumPy
+# reference (d = 1, c, w, b trained; 6.25 at d = 2), 4.0 with the fast backend. (It was 3 until
+# 2026-12-07: the three sets named in the comment, half the measured peak.)
+UNIT_ARRAYS = 7
 # per replica and step: the path (int64), uniforms for it, f and y (doubles)
 STEP_ARRAYS = 4
-JSON_BYTES_PER_VALUE = 48  # `rnnkl simulate` JSON: ~25 characters per float, list and str copy
+# `rnnkl simulate` JSON, per value of f and y: the Python float and its list slot (32 B), the
+# characters of it and of the state index in the text (about 25), their copies while the text is
+# built and written; measured 72 B (tracemalloc, 0.4 and 1.6 million values; it was 48 until
+# 2026-12-07, under the measured peak).
+JSON_BYTES_PER_VALUE = 80
 
 
 class ResourceError(InputError):
