@@ -219,3 +219,25 @@ def test_canonical_json_is_order_independent():
     assert canonical_json({"b": 1, "a": (1.5, 2)}) == canonical_json({"a": [1.5, 2], "b": 1})
     with pytest.raises(TypeError):
         canonical_json({"f": object()})
+
+
+def test_replica_text_groups_the_rungs_that_share_a_count():
+    """standard: 128 replicas up to N = 4096, then 128 (4096 / N)^2 with its floor of 16 (by
+    hand: 32 at 8192; 8 at 16384 and 2 at 32768, both floored to 16)."""
+    from proofs_check.budget import BUDGETS
+    from proofs_check.checks._common import replica_text
+
+    assert replica_text(BUDGETS["standard"]) == (
+        "128 (N = 256..4096), 32 (N = 8192), 16 (N = 16384..32768)")
+    assert replica_text(BUDGETS["quick"]) == "96"
+
+
+def test_level_seeds_differ_across_rungs_and_streams():
+    """Each ladder level draws from its own root seed (independent levels, as the rate fit
+    assumes); the same (seed, stream, N) gives the same seed."""
+    from proofs_check.checks._common import level_seed
+
+    ladder = (256, 512, 1024, 2048)
+    seeds = {level_seed(0, key, n) for key in (200, 201) for n in ladder}
+    assert len(seeds) == 2 * len(ladder)
+    assert level_seed(3, 200, 512) == level_seed(3, 200, 512) != level_seed(4, 200, 512)
