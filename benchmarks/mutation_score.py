@@ -1006,6 +1006,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("level_seed_shared_by_rungs", "proofs_check/checks/_common.py",
       "spawn_key=(spawn_key, n_units))", "spawn_key=(spawn_key,))",
       ("tests/test_report_stats.py",)),
+    M("beta_read_through_nsimplify", "proofs_check/checks/_common.py",
+      "    return sp.Rational(config.network.beta)", "    return sp.nsimplify(config.network.beta)",
+      ("tests/test_sign_symmetry.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

@@ -369,5 +369,7 @@ def predicted_rates(zero_output: bool = False) -> dict[str, sp.Expr]:
 
 
 def overall_rate(beta: sp.Expr, zero_output: bool = False) -> sp.Expr:
-    """The overall rate r of theory.md §6 at a given beta (exact for rational beta)."""
-    return predicted_rates(zero_output)["overall"].subs(BETA, sp.nsimplify(beta))
+    """The overall rate r of theory.md §6 at a given beta (exact for rational beta; a float
+    is taken at its exact binary value, as proofs_check.checks._common does)."""
+    exact = sp.Rational(beta) if isinstance(beta, float) else beta
+    return predicted_rates(zero_output)["overall"].subs(BETA, exact)

@@ -190,6 +190,11 @@ def test_the_overall_rate_names_the_drift_only_when_it_binds():
     assert "x -> -x" in drift_term_vanishes(_config([*PARITY, "network.beta=0.9"]), "overall")
     assert drift_term_vanishes(_config([*PARITY, "network.beta=0.75"]), "overall") == ""
     assert drift_term_vanishes(_config([*PARITY, "network.beta=0.6"]), "overall") == ""
+    # 1e-9 off the tie is off it: 1 - beta is strictly the smallest just above 3/4 only (beta
+    # was read through nsimplify, which made 0.750000001 the tie itself)
+    assert "x -> -x" in drift_term_vanishes(_config([*PARITY, "network.beta=0.750000001"]),
+                                            "overall")
+    assert drift_term_vanishes(_config([*PARITY, "network.beta=0.749999999"]), "overall") == ""
     default = drift_term_vanishes(_config(["network.beta=0.9"]), "overall")  # default chain
     assert "c -> -c" in default and "N^-0.2 " in default  # 2 beta - 2 at beta = 0.9
     assert drift_term_vanishes(_config(["network.beta=0.75"]), "overall") == ""

@@ -27,9 +27,12 @@ def spread_indices(total: int, count: int) -> np.ndarray:
 
 
 def _beta_exact(config: Config):
+    """The config's beta exactly: the binary value of the float (every tie of the rates of
+    theory.md §6 lies at a dyadic beta: 1/2, 3/4, 1). Not nsimplify's nearest simple number,
+    which made 0.750000001 the tie 3/4."""
     import sympy as sp
 
-    return sp.nsimplify(config.network.beta)
+    return sp.Rational(config.network.beta)
 
 
 def predicted_exponent(term: str, config: Config) -> float:
