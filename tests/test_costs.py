@@ -108,7 +108,9 @@ def test_the_json_model_bounds_the_traced_peak_of_rnnkl_simulate(tmp_path):
             f"training.horizon={steps // N}", "--out", str(tmp_path / "run.json"),
             "--no-progress"]
     peak = _traced_peak(lambda: main(argv))
-    model = costs.simulation_bytes(N, replicas, steps / N, 1, 1, 0, json_output=True)
+    config = _simulation(None, "fast", N, replicas, steps)  # the default's d and target lag
+    model = costs.simulation_bytes(N, replicas, steps / N, config.chain.d,
+                                   int(config.target.lag), 0, json_output=True)
     assert peak <= model - costs.BASELINE_BYTES, (peak, model)
 
 
