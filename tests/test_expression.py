@@ -61,6 +61,8 @@ def _sym(text: str, dimension: int = 1) -> sympy.Expr:
         ("1e-3", sympy.Rational(1, 1000)),
         (".5E+2", sympy.Integer(50)),
         ("3.", sympy.Integer(3)),
+        ("2.*x0", 2 * X0),  # a trailing dot followed by an operator: the literal ends at the dot
+        ("1.+.5", sympy.Rational(3, 2)),
         ("sigmoid(x0)", 1 / (1 + sympy.exp(-X0))),
         ("abs(x0)", sympy.Abs(X0)),
         ("erf(x0) + sqrt(x1) + log(x2)", sympy.erf(X0) + sympy.sqrt(X1) + sympy.log(X2)),
@@ -97,6 +99,9 @@ def test_vector_variables_and_lags():
 
 def test_max_lag_limit():
     assert parse_expression("x2", 1, max_lag=2).max_lag == 2
+    # Expression.max_lag is the largest lag *used*, not the largest allowed
+    assert parse_expression("x0 + x1", 1, max_lag=5).max_lag == 1
+    assert parse_expression("2", 2, max_lag=5).max_lag == 0
     with pytest.raises(ExpressionError, match="lag 3 exceeds the maximum 2"):
         parse_expression("x0 + x3", 1, max_lag=2)
 
@@ -136,11 +141,15 @@ ERRORS = [
      "without leading zeros, components from 1"),
     ("x0_0", 1, "variable 'x0_0' at column 1: an index must"),
     ("x999999999999", 1, "variable 'x999999999999' at column 1: an index must"),
+    ("x1000000000", 1, "variable 'x1000000000' at column 1: an index must"),  # 10 digits
     ("x1_0012", 2, "variable 'x1_0012' at column 1: an index must"),
     ("x1_", 1, "unknown name 'x1_'"),
     ("X0", 1, "unknown name 'X0'"),
     ("1e999", 1, "number '1e999' at column 1 is out of range"),
     ("1e401", 1, "out of range"),
+    # within the literal exponent's limit, but above the largest double (1.797e308)
+    ("1e309", 1, "number '1e309' at column 1 is out of range"),
+    ("x0 + 1.8e308", 1, "number '1.8e308' at column 6 is out of range"),
     # nonzero, but 0.0 in double precision: the float tiers would disagree with the exact one
     ("1e-400*x0", 1, "number '1e-400' at column 1 is beyond double precision (it would be "
      "read as 0.0)"),
@@ -180,6 +189,25 @@ def test_nesting_at_the_limit_is_accepted():
     assert _sym(text) == X0
 
 
+def test_nesting_is_depth_not_count():
+    """Siblings do not add up: MAX_DEPTH + 10 parenthesised, negated, powered or called terms
+    side by side are each one level deep."""
+    count = MAX_DEPTH + 10
+    for term, value in [("(x0)", X0), ("-x1", -X1), ("x0**2", X0**2), ("sin(x1)", sympy.sin(X1))]:
+        assert sympy.expand(_sym("+".join([term] * count)) - count * value) == 0
+
+
+def test_unknown_name_lists_the_variables_allowed():
+    """With max_lag 0 (``rnnkl poisson`` without words) only lag 0 exists, and the message
+    says so; otherwise it lists the pattern."""
+    cases = [(1, 0, "variables are x0;"), (3, 0, "variables are x0_1 .. x0_3;"),
+             (1, None, "variables are x0, x1, ...;"), (2, 4, "variables are x0_1, x1_2, ...;")]
+    for dimension, max_lag, listed in cases:
+        with pytest.raises(ExpressionError) as info:
+            parse_expression("y", dimension, max_lag)
+        assert listed in str(info.value)
+
+
 def test_constant_power_too_large_for_exact_arithmetic():
     expr = parse_expression("10**10**10", 1)
     with pytest.raises(ExactSizeError, match="too large"):
@@ -190,6 +218,8 @@ def test_constant_power_too_large_for_exact_arithmetic():
 def test_bad_dimension_and_type():
     with pytest.raises(ExpressionError, match="dimension"):
         parse_expression("x0", 0)
+    with pytest.raises(ExpressionError, match="dimension must be a positive integer, got True"):
+        parse_expression("x0", True)  # type: ignore[arg-type]  # a bool is no dimension
     with pytest.raises(ExpressionError, match="must be a string"):
         parse_expression(3, 1)  # type: ignore[arg-type]
 
@@ -375,3 +405,32 @@ def test_agreement_check_can_fail():
     point = (0.3, -1.1, 0.0)
     numeric = float(evaluate(perturbed, np.array([[[0.3], [-1.1], [0.0]]]))[0])
     assert abs(numeric - _reference(exact, point)) > TOLERANCE
+
+
+@pytest.mark.parametrize("function", expression_module.FUNCTIONS)
+def test_each_function_evaluates_as_its_sympy_meaning(function):
+    """Every whitelisted function, in double precision, against its SymPy meaning at 30
+    digits (mpmath), at points inside every function's domain (sqrt, log need x > 0; tan's
+    poles are at +-1.57): a function paired with another one's NumPy twin fails here, not only
+    when the random expressions above happen to draw it."""
+    expr = parse_expression(f"{function}(x0)", 1)
+    exact = to_sympy(expr)
+    for x in (0.3, 0.9, 1.4):
+        numeric = float(evaluate(expr, np.array([[[x]]]))[0])
+        reference = _reference(exact, (x, 0.0, 0.0))
+        assert abs(numeric - reference) <= TOLERANCE * max(1.0, abs(reference)), (function, x)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("x0/x1*x2", lambda a, b, c: a / b * c), ("x0*x1/x2", lambda a, b, c: a * b / c),
+     ("x0 + x1 - x2", lambda a, b, c: a + b - c), ("x0 - x1 + x2", lambda a, b, c: a - b + c),
+     ("-x0**2", lambda a, b, c: -(a**2)), ("x0**x1**x2", lambda a, b, c: a ** (b**c))],
+)
+def test_operator_chains_evaluate_left_to_right(text, expected):
+    """Each operator applies to its own operand: a division or subtraction in the middle of a
+    chain does not move to its neighbour (exact in binary at these points but a / b, which
+    both sides round alike; 2**(3**2) = 512 against (2**3)**2 = 64)."""
+    a, b, c = 2.0, 3.0, 2.0
+    value = float(evaluate(parse_expression(text, 1), np.array([[[a], [b], [c]]]))[0])
+    assert value == expected(a, b, c)
