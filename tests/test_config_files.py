@@ -59,7 +59,7 @@ def test_partial_file_is_merged_over_the_default(tmp_path):
 
 def test_no_file_is_the_default_and_says_so():
     loaded = load_layers(None)
-    assert loaded.is_default and loaded.source == DEFAULT_SOURCE
+    assert loaded.source == DEFAULT_SOURCE and loaded.assigned == ()
     assert loaded.config == parse_config(DEFAULT_CONFIG_TOML)
     assert provenance_note(loaded) == "the built-in default configuration"
 
@@ -68,6 +68,9 @@ def test_a_chain_is_given_whole(tmp_path):
     with pytest.raises(ConfigError, match=r"^chain.transition: missing: chain.states and "
                        r"chain.transition go together"):
         load_layers(_write(tmp_path, "[chain]\nstates = [[0.0], [1.0]]\n"))
+    with pytest.raises(ConfigError, match=r"^chain.states: missing: chain.transition and "
+                       r"chain.states go together"):
+        load_layers(_write(tmp_path, '[chain]\ntransition = [["1/2", "1/2"], [1, 0]]\n'))
     two_state = '[chain]\nstates = [[0.0], [1.0]]\ntransition = [["1/2", "1/2"], [1, 0]]\n'
     loaded = load_layers(_write(tmp_path, two_state))
     assert loaded.config.chain.m == 2 and "chain.states" not in loaded.from_default
@@ -94,6 +97,8 @@ def test_a_bad_value_from_the_default_says_where_it_came_from(tmp_path):
     ("target.expression=tanh(x0) + x1", ("target", "expression", "tanh(x0) + x1")),
     ('network.trainable=["c", "w"]', ("network", "trainable", ["c", "w"])),
     (' init.b_max = 0.25 ', ("init", "b_max", 0.25)),
+    (' network.activation =  erf ', ("network", "activation", "erf")),  # a bare string, trimmed
+    ("target.expression= 0.5 ", ("target", "expression", "0.5")),
 ])
 def test_assignments_are_read_as_toml_values(text, expected):
     assert parse_assignment(text) == expected
@@ -131,6 +136,8 @@ def test_a_constant_target_from_the_command_line_loads():
     ("netwrk.beta=0.6", "netwrk: unknown table"),
     ("network.bta=0.6", "network.bta: unknown key"),
     ("network.beta=0.6\n[run]\nN = 1", "one line"),
+    ("network.activation=erf\rx", "one line"),
+    ("network.activation=erf\x00", "one line"),
     ("network.beta=" + "9" * 20_000, "longer than"),
 ])
 def test_bad_assignments_are_one_line_errors(text, fragment):
@@ -150,6 +157,15 @@ def test_assignments_are_validated_like_the_file(tmp_path):
     last = load_layers(None, ["run.N=10", "run.N=12"])
     assert last.config.run.N == 12 and last.assigned == ("run.N",)
     assert "run.N" not in last.from_default
+
+
+def test_set_does_not_hide_a_file_table_that_is_not_a_table(tmp_path):
+    """A file's ``run = 5`` is refused as in a file of its own, with or without ``--set run.N``
+    (which used to replace the bad value by a table of schema defaults, silently)."""
+    path = _write(tmp_path, "run = 5\n")
+    for assignments in ([], ["run.N=100"]):
+        with pytest.raises(ConfigError, match=r"^run: must be a table \[run\], got integer$"):
+            load_layers(path, assignments)
 
 
 @pytest.mark.parametrize("example", ["antisymmetric_beta_half", "erf_no_recurrence",

@@ -74,11 +74,6 @@ class LoadedConfig:
     assigned: tuple[str, ...] = ()
     cluster: Any = None  # the file's [cluster] table, raw (None: no such table)
 
-    @property
-    def is_default(self) -> bool:
-        """No file was given and nothing was set: the built-in default configuration."""
-        return self.source == DEFAULT_SOURCE and not self.assigned
-
 
 def _fail(field: str, reason: str) -> ConfigError:
     return ConfigError(" ".join(f"{field}: {reason}".split()))
@@ -189,9 +184,9 @@ def load_layers(
     assigned: list[str] = []
     for text in assignments:
         table, key, value = parse_assignment(text)
-        if not isinstance(data.get(table), dict):
-            data[table] = {}
-        data[table][key] = value
+        if not isinstance(data.get(table, {}), dict):
+            continue  # the file's "table = <not a table>": validation names it, not --set
+        data.setdefault(table, {})[key] = value
         field = f"{table}.{key}"
         assigned.append(field)
         from_default = tuple(f for f in from_default if f != field)
