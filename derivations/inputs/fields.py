@@ -63,14 +63,12 @@ def exact_from_string(text: str) -> Fraction | None:
         digits = exponent[1:] if exponent[:1] in ("+", "-") else exponent
         if not is_index(digits) or int(digits) > MAX_DECIMAL_EXPONENT:
             return None
-    whole, dot, fraction = mantissa.partition(".")
+    whole, _, fraction = mantissa.partition(".")
     if not (whole or fraction) or (whole and not is_index(whole)):
         return None
     if fraction and not is_index(fraction):
         return None
-    if not dot and not whole:
-        return None
-    return Fraction(text)
+    return Fraction(text)  # without a dot, fraction is "" and whole is digits (checked above)
 
 
 def read_number(value: Any, field: str) -> Number:
