@@ -1130,6 +1130,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "            return bounded(sympy.Add(*[-t if neg else t",
       "            return bounded(sympy.Add(*[t if neg else t",
       ("tests/test_exact_evaluation.py",)),
+    M("derived_target_lag_settable", "derivations/inputs/schema.py",
+      'DERIVED_KEYS: dict[str, tuple[str, ...]] = {"target": ("lag",)}',
+      "DERIVED_KEYS: dict[str, tuple[str, ...]] = {}",
+      ("tests/test_config.py", "tests/test_config_files.py")),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

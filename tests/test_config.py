@@ -414,6 +414,8 @@ VALIDATION_ERRORS = [
     ("unknown key", _set("network.activaton", "tanh"),
      "network.activaton:", "unknown key (known keys: activation, beta"),
     ("top-level key", _set("N", 5), "N:", "unknown table or key"),
+    ("derived key", _set("target.lag", 3),  # q is read off the expression, never given
+     "target.lag:", "unknown key (known keys: expression, noise_std)"),
     ("table not a table", _set("run", 5), "run:", "must be a table [run]"),
     ("missing chain", _set("chain", DELETE), "chain:", "missing table"),
     ("missing expression", _set("target.expression", DELETE), "target.expression:", "missing"),

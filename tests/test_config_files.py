@@ -135,6 +135,7 @@ def test_a_constant_target_from_the_command_line_loads():
     ("network.beta", "expected table.key=value"),
     ("netwrk.beta=0.6", "netwrk: unknown table"),
     ("network.bta=0.6", "network.bta: unknown key"),
+    ("target.lag=3", "target.lag: unknown key (known keys: expression, noise_std)"),
     ("network.beta=0.6\n[run]\nN = 1", "one line"),
     ("network.activation=erf\rx", "one line"),
     ("network.activation=erf\x00", "one line"),
