@@ -235,3 +235,91 @@ def test_a_trimmed_rule_is_within_its_estimates_of_the_30_digit_value():
     fine = np.sum(plan.fine.weights * F)
     coarse = 2.0 * np.sum(np.where(plan.on_coarse, plan.fine.weights, 0.0) * F)
     assert abs(fine - S8_WORD_B_TERM) <= abs(coarse - fine) + bound * plan.tail <= 2e-9
+
+
+@pytest.mark.parametrize("step", [0.1, 0.05])
+def test_a_trimmed_rule_stops_at_the_floor_on_the_strides_grid(step):
+    """A budget every candidate meets trims down to the last candidate not below TRIM_FLOOR
+    (h = 0.1: stride 0.3, so 4.1; h = 0.05: stride 0.25, so 4.0); every trimmed half-width lies
+    on the grid 8 - k * stride, stride the least multiple of h >= 0.25."""
+    rung = QuadratureSettings(w_step=step, half_width=8.0, b_nodes=12)
+    stride = math.ceil(0.25 / step - 1e-9) * step
+    lowest = 8.0 - math.floor((8.0 - TRIM_FLOOR) / stride + 1e-9) * stride
+    assert lowest == pytest.approx({0.1: 4.1, 0.05: 4.0}[step], abs=1e-12)
+    assert trimmed_settings(rung, 1, 1.0, 1.0).half_width == pytest.approx(lowest, abs=1e-12)
+    for budget in (1e-2, 1e-4, 1e-7, 1e-10):
+        a = trimmed_settings(rung, 1, 1.0, budget).half_width
+        k = (8.0 - a) / stride
+        assert k == pytest.approx(round(k), abs=1e-9), (budget, a)
+
+
+def test_the_disc_keeps_the_nodes_on_its_boundary():
+    """d = 2, disc: exactly the lattice nodes (j1 h, j2 h) with j1^2 + j2^2 <= n^2 (n = a / h,
+    counted in integers here), boundary included: (8, 0) and the Pythagorean (4.8, 6.4) too."""
+    h, a, b_nodes = 0.1, 8.0, 4
+    rule = tensor_rule(2, 1.0, 0.5, h, a, b_nodes, disc=True)
+    n = round(a / h)
+    lattice = sum(1 for j1 in range(-n, n + 1) for j2 in range(-n, n + 1)
+                  if j1 * j1 + j2 * j2 <= n * n)
+    assert rule.size == lattice * b_nodes
+    points = {(round(x / h), round(y / h)) for x, y in rule.w}
+    assert {(80, 0), (0, -80), (48, 64), (-64, 48)} <= points
+
+
+@pytest.mark.parametrize("disc", [False, True])
+def test_the_plans_coarse_grids_are_the_rules_of_step_2h_and_4h(disc):
+    """d = 2: the nodes ``on_coarse`` (``on_coarser``) of the fine rule, weighted 2^d (4^d)
+    times, are the step-2h (step-4h) rule itself: every coordinate on that grid, not just one;
+    ``coarse_b`` (step 2h, half the Legendre nodes) keeps the plan's disc."""
+    h, a, w_std, b_max = 0.1, 4.0, 1.3, 0.5
+    settings = QuadratureSettings(w_step=h, half_width=a, b_nodes=8, disc=disc)
+    plan = tensor_plan(2, w_std, b_max, settings)
+    for mask, factor in ((plan.on_coarse, 2), (plan.on_coarser, 4)):
+        reference = tensor_rule(2, w_std, b_max, factor * h, a, 8, disc)
+        assert int(mask.sum()) == reference.size
+        got = sorted(zip(np.round(plan.fine.w[mask] / w_std / h).astype(int).tolist(),
+                         np.round(plan.fine.b[mask], 12), strict=True))
+        want = sorted(zip(np.round(reference.w / w_std / h).astype(int).tolist(),
+                          np.round(reference.b, 12), strict=True))
+        assert got == want
+        assert factor**2 * plan.fine.weights[mask].sum() == pytest.approx(
+            reference.weights.sum(), rel=1e-12)
+    assert plan.coarse_b.size == tensor_rule(2, w_std, b_max, 2 * h, a, 4, disc).size
+    if disc:
+        assert np.all(np.sum((plan.coarse_b.w / w_std) ** 2, axis=1) <= a * a * (1 + 1e-12))
+
+
+def test_a_plan_without_w_has_no_tail():
+    """w_std = 0: the single node w = 0, no Gaussian tail to neglect, every node coarse."""
+    plan = tensor_plan(2, 0.0, 0.5, QuadratureSettings(w_step=0.1, half_width=8.0, b_nodes=8))
+    assert plan.tail == 0.0 and plan.fine.size == 8
+    assert plan.on_coarse.all() and plan.on_coarser.all()
+    assert tensor_plan(2, 1.0, 0.5, QuadratureSettings(w_step=0.1, b_nodes=8)).tail > 0.0
+
+
+def test_folding_refuses_mirror_nodes_with_unequal_weights():
+    from numerics.quadrature import Rule, fold_rule
+
+    w = np.array([[-1.0], [0.0], [1.0]])
+    b = np.zeros(3)
+    folded = fold_rule(Rule(w=w, b=b, weights=np.array([0.25, 0.5, 0.25])))
+    assert folded.w.ravel().tolist() == [0.0, 1.0] and folded.weights.tolist() == [0.5, 0.5]
+    with pytest.raises(ValueError, match="not symmetric"):
+        fold_rule(Rule(w=w, b=b, weights=np.array([0.2, 0.5, 0.3])))
+
+
+def test_sobol_scramblings_are_independent():
+    """Each scrambling has its own child seed (SeedSequence.spawn): no two rules share points,
+    or the randomisation estimate would be 0 whatever the error."""
+    rules = sobol_rules(2, 1.0, 0.5, QuadratureSettings(sobol_log2=5, sobol_scramblings=4))
+    for i in range(4):
+        for j in range(i):
+            assert not np.array_equal(rules[i].w, rules[j].w)
+
+
+def test_randomisation_error_is_a_student_t_interval():
+    """mean +- t_{R-1}(0.9995) s / sqrt(R), s the sample (ddof = 1) standard deviation; the
+    numbers recomputed by hand: R = 4, values 1, 2, 3, 6: s = sqrt(14/3), t_3(0.9995) = 12.924."""
+    mean, half = randomisation_error(np.array([1.0, 2.0, 3.0, 6.0]))
+    assert mean == 3.0
+    assert half == pytest.approx(12.923979 * math.sqrt(14.0 / 3.0) / 2.0, rel=1e-6)
