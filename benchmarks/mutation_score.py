@@ -1171,6 +1171,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "float(stats.t.ppf(0.5 + level / 2.0, r - 1)) * se",
       "float(stats.norm.ppf(0.5 + level / 2.0)) * se",
       ("tests/test_quadrature.py",)),
+    M("cross_kernel_without_c_std_squared", "numerics/kernel_sums.py",
+      "        np.matmul(phi, columns[g][c0:c1].T, out=product)\n        product *= scales[g]",
+      "        np.matmul(phi, columns[g][c0:c1].T, out=product)",
+      ("tests/test_truncation.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

@@ -4,6 +4,8 @@ tail estimates against the actual errors measured with much longer words."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import mpmath
 import numpy as np
 import pytest
@@ -62,6 +64,24 @@ def test_cross_kernel_between_equal_lengths_is_the_kernel(path: str | None) -> N
     settings = QuadratureSettings(w_step=0.2, b_nodes=8, disc=True)
     K = kernels_on_words(spec, (3,), settings)[3].K
     assert np.max(np.abs(cross_kernel(spec, 3, 3, settings) - K)) <= ROUNDING
+
+
+def test_cross_kernel_carries_the_groups_factor_c_std_squared() -> None:
+    """The w and b terms of the cross kernel carry E[c^2] = c_std^2 as the kernel's do; every
+    shipped configuration has c_std = 1, where a missing factor is invisible. With c_std = 1.7
+    cross_kernel(L, L) is still K; the w or b term alone is 1.7^2 times its c_std = 1 value,
+    the c term alone the same."""
+    base = spec_from_config(load_config(None))
+    settings = QuadratureSettings(w_step=0.2, b_nodes=8)
+    for groups, factor in ((("c", "w", "b"), None), (("w",), 1.7**2), (("b",), 1.7**2),
+                           (("c",), 1.0)):
+        spec = dataclasses.replace(base, c_std=1.7, groups=groups)
+        cross = cross_kernel(spec, 3, 3, settings)
+        K = kernels_on_words(spec, (3,), settings)[3].K
+        assert np.max(np.abs(cross - K)) <= ROUNDING, groups
+        if factor is not None:
+            unit = cross_kernel(dataclasses.replace(spec, c_std=1.0), 3, 3, settings)
+            assert np.max(np.abs(cross - factor * unit)) <= ROUNDING * factor, groups
 
 
 def test_cross_kernel_sobol_is_the_mean_over_scramblings() -> None:
