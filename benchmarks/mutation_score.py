@@ -1175,6 +1175,16 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        np.matmul(phi, columns[g][c0:c1].T, out=product)\n        product *= scales[g]",
       "        np.matmul(phi, columns[g][c0:c1].T, out=product)",
       ("tests/test_truncation.py",)),
+    # --- numerics: the finite RNN away from alpha = c_std = 1 (every shipped config has both 1)
+    M("learning_rate_without_alpha", "numerics/simulate.py",
+      "eta = alpha * float(N) ** (2.0 * beta - 2.0)", "eta = float(N) ** (2.0 * beta - 2.0)",
+      ("tests/test_rnn.py",)),
+    M("init_c_without_c_std", "numerics/simulate.py",
+      "c = float(init.c_std) * rng.standard_normal(n)", "c = rng.standard_normal(n)",
+      ("tests/test_rnn.py",)),
+    M("init_b_fixed_range", "numerics/simulate.py",
+      "b = rng.uniform(-float(init.b_max), float(init.b_max), n)", "b = rng.uniform(-0.6, 0.6, n)",
+      ("tests/test_rnn.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

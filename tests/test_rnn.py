@@ -241,6 +241,7 @@ beta = {beta}
 antisymmetric = {antisymmetric}
 trainable = {trainable}
 [init]
+c_std = {c_std}
 w_std = 1.2
 b_max = 0.6
 [training]
@@ -269,7 +270,7 @@ def make_config(**overrides):
     values = dict(
         noise=0.1, activation="tanh", beta=0.75, antisymmetric="false",
         trainable='["c", "w", "b"]', alpha=1.0, horizon=1.0, N=6, replicas=2,
-        backend=_BACKEND["name"],
+        backend=_BACKEND["name"], c_std=1.0,
     )
     values.update(overrides)
     return parse_config(BASE_TOML.format(**values), "<test>")
@@ -309,13 +310,16 @@ def _loss_with_carried_memory(
     return 0.5 * (y_k - f_k) ** 2, f_k
 
 
-@pytest.mark.parametrize("activation", ["tanh", "erf"])
-def test_sgd_step_equals_independent_gradient(activation):
-    config = make_config(activation=activation)
+@pytest.mark.parametrize(("activation", "alpha", "c_std"),
+                         [("tanh", 1.0, 1.0), ("erf", 1.0, 1.0), ("tanh", 0.5, 1.5)])
+def test_sgd_step_equals_independent_gradient(activation, alpha, c_std):
+    """Every coordinate's SGD step against a finite-difference gradient of the loss; also at
+    alpha and c_std away from 1 (every shipped configuration has both 1)."""
+    config = make_config(activation=activation, alpha=alpha, c_std=c_std)
     N, beta = 6, 0.75
     result = simulate(config, snapshot_steps=range(0, 7))
     assert result.steps == 6 and result.snapshot_steps == tuple(range(7))
-    eta = 1.0 * N ** (2 * beta - 2)
+    eta = alpha * N ** (2 * beta - 2)
     assert result.eta == pytest.approx(eta, rel=4 * EPS)
     sigma = REFERENCE_SIGMA[activation]
     xi = np.array([[1.0, -0.5], [0.2, 0.8], [-0.7, 0.1]])
@@ -366,6 +370,27 @@ def test_sgd_step_equals_independent_gradient(activation):
                         worst_control = max(worst_control, control)
     assert checked == 2 * 6 * 6 * 4
     assert worst_control > 1e3  # the check distinguishes carried memory from frozen S_{k-1}
+
+
+def test_initial_parameters_scale_with_their_init_scales():
+    """theory.md §2: theta_0 = (c_std Z_c, w_std Z_w, b_max (2U - 1)) with the same draws for
+    the same seed (draw order c, w, b), so doubling a scale doubles its group and leaves the
+    others as they were."""
+    def theta0(c_std: float, w_std: float, b_max: float):
+        text = BASE_TOML.format(
+            noise=0.0, activation="tanh", beta=0.75, antisymmetric="false",
+            trainable='["c", "w", "b"]', alpha=1.0, horizon=1.0, N=6, replicas=2,
+            backend=_BACKEND["name"], c_std=c_std,
+        ).replace("w_std = 1.2", f"w_std = {w_std}").replace("b_max = 0.6", f"b_max = {b_max}")
+        first = simulate(parse_config(text, "<test>"), snapshot_steps=[0]).snapshots[0]
+        return first.c, first.w, first.b
+
+    c, w, b = theta0(1.0, 1.2, 0.3)
+    c2, w2, b2 = theta0(2.0, 2.4, 0.6)
+    np.testing.assert_allclose(c2, 2.0 * c, rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(w2, 2.0 * w, rtol=4 * EPS, atol=0)
+    np.testing.assert_allclose(b2, 2.0 * b, rtol=8 * EPS, atol=8 * EPS)
+    assert np.all(np.abs(b) <= 0.3) and np.std(c) > 0
 
 
 def test_targets_follow_the_expression_and_noise():
