@@ -393,6 +393,41 @@ def test_initial_parameters_scale_with_their_init_scales():
     assert np.all(np.abs(b) <= 0.3) and np.std(c) > 0
 
 
+GIVEN_START_TOML = """
+[chain]
+states = [[0.0], [1.0], [2.0]]
+transition = [["1/2", "1/2", "0"], ["0", "1/2", "1/2"], ["1/2", "1/2", "0"]]
+initial = ["0", "0", "1"]
+[target]
+expression = "x0 + 10*x1 + 100*x2"
+[run]
+N = 2
+replicas = 400
+backend = "{backend}"
+"""
+
+
+def test_a_given_initial_law_starts_the_chain_and_its_stationary_past_is_behind_it():
+    """chain.initial = delta_2 (no shipped configuration gives one): Z_0 = 2 in every replica,
+    Z_1 in {0, 1} (row 2 of P); the prehistory Z_{-2}, Z_{-1} is the stationary past given
+    Z_0, drawn with the time reversal Prev[j, i] = pi_i P_ij / pi_j, oldest first: only
+    state 1 leads to 2, so Z_{-1} = 1, and Z_{-2} has the law Prev[1, .] = (1/4, 1/2, 1/4)
+    here (pi = (1/4, 1/2, 1/4)), checked within 5 binomial standard deviations. The target
+    Y_0 = X_0 + 10 X_{-1} + 100 X_{-2} reads that past in that order."""
+    config = parse_config(GIVEN_START_TOML.format(backend=_BACKEND["name"]), "<test>")
+    result = simulate(config)
+    R = 400
+    assert result.states.shape[0] == R and result.prehistory.shape == (R, 2)
+    assert np.all(result.states[:, 0] == 2)
+    assert set(result.states[:, 1].tolist()) <= {0, 1}
+    assert np.all(result.prehistory[:, 1] == 1)
+    for state, probability in enumerate((0.25, 0.5, 0.25)):
+        count = int(np.sum(result.prehistory[:, 0] == state))
+        assert abs(count - R * probability) <= 5 * np.sqrt(R * probability * (1 - probability))
+    by_hand = 2.0 + 10.0 * 1.0 + 100.0 * result.prehistory[:, 0]
+    np.testing.assert_array_equal(result.y[:, 0], by_hand)
+
+
 def test_targets_follow_the_expression_and_noise():
     config = make_config(noise=0.0, N=50, replicas=3, horizon=2.0)
     result = simulate(config)
