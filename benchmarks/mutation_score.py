@@ -1197,6 +1197,17 @@ MUTATIONS: tuple[Mutation, ...] = (
       "backward = extend_paths(reversed_kernel(problem.P), forward[:, 0], q, rngs)",
       "backward = extend_paths(problem.P, forward[:, 0], q, rngs)",
       ("tests/test_rnn.py",)),
+    # --- proofs_check: the output check's exact zero (antisymmetric initialisation)
+    M("zero_output_tolerance_1e6", "proofs_check/checks/output_at_init.py",
+      "        accepted=measured <= ZERO_TOLERANCE,", "        accepted=measured <= 1e-6,",
+      ("tests/test_vanishing_terms.py",)),
+    M("zero_output_rival_always_rejected", "proofs_check/checks/output_at_init.py",
+      "            rejected=not control_accepted,", "            rejected=True,",
+      ("tests/test_vanishing_terms.py",)),
+    M("antisymmetric_copies_mirror_w", "proofs_check/checks/output_at_init.py",
+      "return np.concatenate([c, -c]), np.concatenate([w, w]), np.concatenate([b, b])",
+      "return np.concatenate([c, -c]), np.concatenate([w, -w]), np.concatenate([b, b])",
+      ("tests/test_vanishing_terms.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),

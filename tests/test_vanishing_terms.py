@@ -145,6 +145,40 @@ def test_with_two_causes_of_a_zero_output_the_rival_removes_both():
     assert "init.c_std = 0" in result.tolerance_source
 
 
+def _antisymmetric_output_check(monkeypatch=None, change=None):
+    from proofs_check.checks import output_at_init
+
+    if change is not None:
+        real = output_at_init.frozen_outputs
+        monkeypatch.setattr(output_at_init, "frozen_outputs",
+                            lambda *args, **kwargs: change(real(*args, **kwargs)))
+    config = load_layers(None, ["network.antisymmetric=true"]).config
+    return output_at_init.run(CheckContext(config, TINY, Cache(None, salt="antisym"), seed=0))
+
+
+def test_antisymmetric_initialisation_claims_f0_is_exactly_0_and_rejects_the_unpaired_rival():
+    """The mirrored copies (c -> -c, the same w and b) cancel every word's output exactly; the
+    unpaired half does not."""
+    result = _antisymmetric_output_check()
+    (rival,) = result.rivals
+    assert result.measured == 0.0 and result.tolerance == 1e-12 and result.verdict == "pass"
+    assert "unpaired" in rival.name and rival.rejected and rival.measured > 1e-3
+
+
+def test_the_zero_output_claim_fails_a_network_off_by_1e_9(monkeypatch):
+    """The tolerance is a rounding margin (1e-12), not a window: an output 1e-9 off 0 fails."""
+    result = _antisymmetric_output_check(monkeypatch, lambda f: f + 1e-9)
+    assert 1e-9 <= result.measured < 2e-9 and not result.accepted and result.verdict == "fail"
+
+
+def test_the_zero_output_claim_is_inconclusive_when_its_rival_is_zero_too(monkeypatch):
+    """When the rival network gives 0 as well (here every output forced to 0), nothing tells
+    the claim from the rival: the rival is not rejected and the verdict is not a pass."""
+    result = _antisymmetric_output_check(monkeypatch, lambda f: 0.0 * f)
+    (rival,) = result.rivals
+    assert result.accepted and not rival.rejected and result.verdict == "inconclusive"
+
+
 def test_tiers_kernel_reads_no_state_0_where_the_dropped_term_would_vanish():
     """erf without recurrence (b = 0, c and w trained) on states (-1, 0, 2): the words (x_0, x_2)
     and (x_2, x_1) had the newest input 0 in v, so G^w(v) = erf'(0) 0 = 0, the w term of A(u, v)
