@@ -1,0 +1,104 @@
+"""The parameter-drift check (proofs_check.checks.parameter_drift) on synthetic trained levels:
+what it measures (each unit's drift over all its parameters, the RMS and the normalised max),
+the allowances it states, and its verdicts, against values computed here from the same arrays.
+The levels replace the trained-network Monte Carlo (checks._simulations.trained_ladder), so
+the check's own arithmetic is tested without the simulation's noise or cost."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numpy as np
+import pytest
+
+from derivations.inputs.files import load_layers
+from proofs_check.budget import TINY
+from proofs_check.cache import Cache
+from proofs_check.checks import CheckContext
+from proofs_check.checks import parameter_drift as drift
+
+LADDER = (64, 256, 1024, 4096)
+REPLICAS = 32
+
+
+def _levels(beta: float) -> list[dict[str, np.ndarray]]:
+    """Every parameter of every unit moves by N^(beta - 1) times a standard Gaussian (c, both
+    components of w in R^2, b), from a start that is not 0: the drift is N^(beta - 1) times a
+    chi with 4 degrees of freedom, RMS exactly 2 N^(beta - 1) in expectation."""
+    rng = np.random.default_rng(11)
+    levels = []
+    for n in LADDER:
+        scale = n ** (beta - 1.0)
+        start = {"c0": rng.standard_normal((REPLICAS, n)),
+                 "w0": rng.standard_normal((REPLICAS, n, 2)),
+                 "b0": rng.uniform(-0.5, 0.5, (REPLICAS, n))}
+        levels.append({**start, "f": np.zeros((REPLICAS, 3)),
+                       "cT": start["c0"] + scale * rng.standard_normal((REPLICAS, n)),
+                       "wT": start["w0"] + scale * rng.standard_normal((REPLICAS, n, 2)),
+                       "bT": start["b0"] + scale * rng.standard_normal((REPLICAS, n))})
+    return levels
+
+
+@pytest.fixture(scope="module")
+def checked():
+    config = load_layers(None, []).config  # tanh, beta = 0.75, Gaussian c: sqrt(2 log N)
+    levels = _levels(float(config.network.beta))
+    budget = dataclasses.replace(TINY, n_ladder=LADDER, replicas=REPLICAS,
+                                 full_replicas_up_to=None)
+    context = CheckContext(config, budget, Cache(None, salt="drift-synthetic"), seed=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(drift, "trained_ladder", lambda *args, **kwargs: levels)
+        results = {result.name: result for result in drift.run(context)}
+    return config, levels, results
+
+
+def _drifts(level: dict[str, np.ndarray]) -> np.ndarray:
+    """|theta_T - theta_0| per replica and unit, the norm over all d + 2 coordinates."""
+    moves = np.concatenate([(level["cT"] - level["c0"])[..., None], level["wT"] - level["w0"],
+                            (level["bT"] - level["b0"])[..., None]], axis=-1)
+    return np.linalg.norm(moves, axis=-1)
+
+
+def test_the_rms_drift_is_over_every_parameter_of_every_unit(checked):
+    _, levels, results = checked
+    rms = [math.sqrt(np.mean(_drifts(level) ** 2)) for level in levels]
+    np.testing.assert_allclose(results["parameter_drift"].details["rms_drift"], rms, rtol=1e-12)
+
+
+def test_the_max_drift_is_divided_by_sqrt_2_log_n(checked):
+    _, levels, results = checked
+    top = [np.mean(np.max(_drifts(level), axis=1)) / math.sqrt(2 * math.log(n))
+           for level, n in zip(levels, LADDER, strict=True)]
+    details = results["parameter_drift_max"].details
+    assert details["log_factor"] == "sqrt(2 log N)"
+    np.testing.assert_allclose(details["max_drift_normalised"], top, rtol=1e-12)
+
+
+def test_the_allowances_are_stated_at_the_smallest_n(checked):
+    """(i) r N_min^-r / (1 - N_min^-r) with r = 1/4 (beta = 3/4) and N_min = 64; (ii) for the
+    max, plus the steepest slope of log(m_N / sqrt(2 log N)) between rungs."""
+    config, _, results = checked
+    shrink = 64 ** -0.25
+    subleading = 0.25 * shrink / (1 - shrink)
+    normalisation = drift.normalisation_allowance(config, LADDER)
+    assert normalisation > 1e-3
+
+    def stated(name: str) -> float:
+        found = re.search(r"widened by the allowance ([0-9.e+-]+)",
+                          results[name].tolerance_source)
+        assert found is not None
+        return float(found.group(1))
+
+    assert stated("parameter_drift") == pytest.approx(subleading, rel=5e-3)
+    assert stated("parameter_drift_max") == pytest.approx(subleading + normalisation, rel=5e-3)
+
+
+def test_drift_of_the_predicted_order_passes_every_claim(checked):
+    _, _, results = checked
+    assert {name: result.verdict for name, result in results.items()} == {
+        "parameter_drift": "pass", "parameter_drift_sharpness": "pass",
+        "parameter_drift_max": "pass", "parameter_drift_max_sharpness": "pass"}
+    for result in results.values():
+        assert all(rival.rejected for rival in result.rivals)
