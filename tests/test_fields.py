@@ -59,8 +59,8 @@ def test_read_number_keeps_a_fraction_already_read():
 
 @pytest.mark.parametrize("value", [10**400, "1e400", "-1e400", "1e309", "0.5e400"])
 def test_a_number_beyond_double_precision_is_not_finite(value):
-    """An exact integer or string whose double overflows is refused by its reader, with the
-    text as given (not first accepted as 0.0 or as some other number)."""
+    """An exact integer or string whose double overflows is refused by its reader as not
+    finite (not accepted as 0.0 by the finiteness check)."""
     with pytest.raises(ConfigError, match=r"^init.c_std: .* is not a finite number$"):
         read_number(value, "init.c_std")
 
