@@ -309,8 +309,8 @@ def test_folding_refuses_mirror_nodes_with_unequal_weights():
 
 
 def test_sobol_scramblings_are_independent():
-    """Each scrambling has its own child seed (SeedSequence.spawn): no two rules share points,
-    or the randomisation estimate would be 0 whatever the error."""
+    """No two scramblings share their points, or the randomisation estimate would be 0
+    whatever the error."""
     rules = sobol_rules(2, 1.0, 0.5, QuadratureSettings(sobol_log2=5, sobol_scramblings=4))
     for i in range(4):
         for j in range(i):
