@@ -242,8 +242,8 @@ antisymmetric = {antisymmetric}
 trainable = {trainable}
 [init]
 c_std = {c_std}
-w_std = 1.2
-b_max = 0.6
+w_std = {w_std}
+b_max = {b_max}
 [training]
 alpha = {alpha}
 horizon = {horizon}
@@ -270,7 +270,7 @@ def make_config(**overrides):
     values = dict(
         noise=0.1, activation="tanh", beta=0.75, antisymmetric="false",
         trainable='["c", "w", "b"]', alpha=1.0, horizon=1.0, N=6, replicas=2,
-        backend=_BACKEND["name"], c_std=1.0,
+        backend=_BACKEND["name"], c_std=1.0, w_std=1.2, b_max=0.6,
     )
     values.update(overrides)
     return parse_config(BASE_TOML.format(**values), "<test>")
@@ -377,12 +377,8 @@ def test_initial_parameters_scale_with_their_init_scales():
     the same seed (draw order c, w, b), so doubling a scale doubles its group and leaves the
     others as they were."""
     def theta0(c_std: float, w_std: float, b_max: float):
-        text = BASE_TOML.format(
-            noise=0.0, activation="tanh", beta=0.75, antisymmetric="false",
-            trainable='["c", "w", "b"]', alpha=1.0, horizon=1.0, N=6, replicas=2,
-            backend=_BACKEND["name"], c_std=c_std,
-        ).replace("w_std = 1.2", f"w_std = {w_std}").replace("b_max = 0.6", f"b_max = {b_max}")
-        first = simulate(parse_config(text, "<test>"), snapshot_steps=[0]).snapshots[0]
+        config = make_config(noise=0.0, c_std=c_std, w_std=w_std, b_max=b_max)
+        first = simulate(config, snapshot_steps=[0]).snapshots[0]
         return first.c, first.w, first.b
 
     c, w, b = theta0(1.0, 1.2, 0.3)
