@@ -61,6 +61,21 @@ def _drifts(level: dict[str, np.ndarray]) -> np.ndarray:
     return np.linalg.norm(moves, axis=-1)
 
 
+def test_a_units_drift_is_the_euclidean_norm_over_all_its_parameters():
+    """|theta^i_T - theta^i_0| over (c, w in R^d, b): with increments (1, (2, 4), 2) it is
+    sqrt(1 + 4 + 16 + 4) = 5; each group alone gives its own part (R = 1 replica, N = 4 units,
+    d = 2: the unit moving only c, only w, only b, and all three)."""
+    zero_c, zero_w = np.zeros((1, 4)), np.zeros((1, 4, 2))
+    level = {"c0": zero_c, "w0": zero_w, "b0": zero_c,
+             "cT": np.array([[1.0, 0.0, 0.0, 1.0]]),
+             "wT": np.array([[[0.0, 0.0], [2.0, 4.0], [0.0, 0.0], [2.0, 4.0]]]),
+             "bT": np.array([[0.0, 0.0, 2.0, 2.0]])}
+    shifted = {key: value + 0.5 for key, value in level.items()}  # only differences count
+    for data in (level, shifted):
+        np.testing.assert_allclose(drift.unit_drifts(data), [[1.0, np.sqrt(20.0), 2.0, 5.0]],
+                                   rtol=1e-15)
+
+
 def test_the_rms_drift_is_over_every_parameter_of_every_unit(checked):
     _, levels, results = checked
     rms = [math.sqrt(np.mean(_drifts(level) ** 2)) for level in levels]

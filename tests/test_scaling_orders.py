@@ -125,23 +125,6 @@ def test_the_check_divides_a_linear_networks_max_by_log_n():
     assert max_factor(default, 1024) == pytest.approx(math.sqrt(2 * math.log(1024)), rel=1e-14)
 
 
-def test_a_units_drift_is_the_euclidean_norm_over_all_its_parameters():
-    """|theta^i_T - theta^i_0| over (c, w in R^d, b): with increments (1, (2, 4), 2) it is
-    sqrt(1 + 4 + 16 + 4) = 5; each group alone gives its own part (R = 1 replica, N = 4 units,
-    d = 2: the unit moving only c, only w, only b, and all three)."""
-    from proofs_check.checks.parameter_drift import unit_drifts
-
-    zero_c, zero_w = np.zeros((1, 4)), np.zeros((1, 4, 2))
-    level = {"c0": zero_c, "w0": zero_w, "b0": zero_c,
-             "cT": np.array([[1.0, 0.0, 0.0, 1.0]]),
-             "wT": np.array([[[0.0, 0.0], [2.0, 4.0], [0.0, 0.0], [2.0, 4.0]]]),
-             "bT": np.array([[0.0, 0.0, 2.0, 2.0]])}
-    shifted = {key: value + 0.5 for key, value in level.items()}  # only differences count
-    for data in (level, shifted):
-        np.testing.assert_allclose(unit_drifts(data), [[1.0, np.sqrt(20.0), 2.0, 5.0]],
-                                   rtol=1e-15)
-
-
 def test_the_max_drifts_allowance_is_the_steepest_slope_between_rungs():
     """Allowance (ii) of the max-drift check: the largest |slope| of log(m_N / sqrt(2 log N))
     between consecutive rungs (not their mean): on the ladder (2, 4, 1024) the slopes are
