@@ -1395,11 +1395,13 @@ TIMEOUT_SECONDS = 600  # a mutant whose tests run this long hangs them: caught (
 # machine, over 600 s on a loaded one (.ci/run on 71926fc, beside two standard reports), where
 # the mutants' timeout stopped it and the score failed with "fail on the unmutated copy"
 BASELINE_TIMEOUT_SECONDS = 3600
+BASELINE_REPORT_LINES = 60  # the tail of pytest's output shown when the baseline fails
 TIMED_OUT = -1
 
 
 def _run_tests(copy: Path, tests: tuple[str, ...], marker: str | None = None,
-               timeout: float = TIMEOUT_SECONDS) -> tuple[int, float]:
+               timeout: float = TIMEOUT_SECONDS) -> tuple[int, float, str]:
+    """pytest's exit code (TIMED_OUT past the timeout), the seconds spent and its output."""
     env = {**os.environ, "PYTHONPATH": str(copy), "CI": "true"}
     select = ("-m", marker) if marker else ()
     start = time.monotonic()
@@ -1407,9 +1409,11 @@ def _run_tests(copy: Path, tests: tuple[str, ...], marker: str | None = None,
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
                                  "no:cacheprovider", *select, *tests], cwd=copy, env=env,
                                 capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return TIMED_OUT, time.monotonic() - start
-    return result.returncode, time.monotonic() - start
+    except subprocess.TimeoutExpired as expired:
+        output = expired.stdout or b""
+        text = output.decode(errors="replace") if isinstance(output, bytes) else output
+        return TIMED_OUT, time.monotonic() - start, text
+    return result.returncode, time.monotonic() - start, result.stdout + result.stderr
 
 
 def _line(mutation: Mutation, code: int, seconds: float) -> str:
@@ -1461,9 +1465,12 @@ def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
     seconds = 0.0
     for marker in sorted({m.marker for m in chosen}, key=str):  # one run per marker (or none)
         baseline = sorted({t for m in chosen if m.marker == marker for t in m.tests})
-        code, spent = _run_tests(copies[0], tuple(baseline), marker, BASELINE_TIMEOUT_SECONDS)
+        code, spent, output = _run_tests(copies[0], tuple(baseline), marker,
+                                         BASELINE_TIMEOUT_SECONDS)
         seconds += spent
         if code != 0:
+            # pytest's own report of what failed: without it CI shows only the line below
+            print("\n".join(output.splitlines()[-BASELINE_REPORT_LINES:]))
             outcome = (f"did not finish within {BASELINE_TIMEOUT_SECONDS} s on the unmutated "
                        "copy" if code == TIMED_OUT else
                        f"fail on the unmutated copy (exit {code})")
@@ -1479,7 +1486,7 @@ def _score(chosen: list[Mutation], work: Path, jobs: int) -> int:
         try:
             original = _apply(copy, mutation)
             try:
-                code, seconds = _run_tests(copy, mutation.tests, mutation.marker)
+                code, seconds, _ = _run_tests(copy, mutation.tests, mutation.marker)
             finally:
                 (copy / mutation.path).write_text(original, encoding="utf-8")
         finally:

@@ -33,10 +33,14 @@ def test_a_failing_baseline_leaves_no_copy_behind(monkeypatch, tmp_path, capsys)
 
     monkeypatch.setattr(module, "_copy_repository", copy)
     monkeypatch.setattr(module, "_run_tests",
-                        lambda copy, tests, marker=None, timeout=None: (1, 0.0))
+                        lambda copy, tests, marker=None, timeout=None: (
+                            1, 0.0, "FAILED tests/test_x.py::test_y - assert 1 == 2\n"))
     first = module.MUTATIONS[0].name
     assert module.main(["--only", first, "--jobs", "2"]) == 1
-    assert "fail on the unmutated copy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fail on the unmutated copy" in out
+    # which test failed: CI once printed only the line above, and the run could not be read
+    assert "FAILED tests/test_x.py::test_y - assert 1 == 2" in out
     assert len(copied) == 2 and not any(p.exists() for p in copied)
     assert not list(tmp_path.glob("rnnkl-mutants-*"))
 
@@ -69,7 +73,7 @@ def test_the_baseline_runs_each_marker_on_its_own_tests(monkeypatch, tmp_path, c
 
     def record(copy, tests, marker=None, timeout=None):
         calls.append((tuple(tests), marker))
-        return 1, 0.0  # a failing baseline stops the run before any mutant
+        return 1, 0.0, ""  # a failing baseline stops the run before any mutant
 
     monkeypatch.setattr(module, "_run_tests", record)
     module.main(["--only", plain.name, extra.name, "--jobs", "1"])
@@ -77,7 +81,7 @@ def test_the_baseline_runs_each_marker_on_its_own_tests(monkeypatch, tmp_path, c
     calls.clear()
     monkeypatch.setattr(module, "_run_tests",
                         lambda copy, tests, marker=None, timeout=None: (
-                            calls.append((tuple(tests), marker)) or (0, 0.0)))
+                            calls.append((tuple(tests), marker)) or (0, 0.0, "")))
     module.main(["--only", plain.name, extra.name, "--jobs", "1"])
     baselines = calls[:2]
     assert (tuple(sorted(plain.tests)), None) in baselines
@@ -99,7 +103,7 @@ def test_the_baseline_has_its_own_timeout_and_says_when_it_ran_out(monkeypatch, 
 
     def record(copy, tests, marker=None, timeout=module.TIMEOUT_SECONDS):
         timeouts.append(timeout)
-        return module.TIMED_OUT, float(timeout)
+        return module.TIMED_OUT, float(timeout), "tests/test_slow.py ....."
 
     monkeypatch.setattr(module, "_run_tests", record)
     assert module.main(["--only", plain.name, "--jobs", "1"]) == 1
@@ -107,3 +111,4 @@ def test_the_baseline_has_its_own_timeout_and_says_when_it_ran_out(monkeypatch, 
     assert module.BASELINE_TIMEOUT_SECONDS >= 3 * module.TIMEOUT_SECONDS
     out = capsys.readouterr().out
     assert f"did not finish within {module.BASELINE_TIMEOUT_SECONDS} s" in out
+    assert "tests/test_slow.py ....." in out  # how far it got
