@@ -214,34 +214,44 @@ def test_the_command_refuses_a_bad_thread_count_in_one_line(tmp_path) -> None:
     assert not (tmp_path / "g.json").exists()
 
 
-def _child_runs_tasks(queue) -> None:
-    """In a forked child: the pool and the background thread run work (new threads)."""
-    done: list[int] = []
+# Run in a fresh interpreter: forking the test process itself is unsafe once other libraries
+# have started threads there. With the crosscheck extra installed the report tests import JAX
+# (test_report.py runs the peer comparisons), and a fork beside JAX's threads may deadlock in
+# the child whatever task_pool does; Python warns "JAX is multithreaded, so this will likely
+# lead to a deadlock". Here only the interpreter, NumPy and the pool have threads.
+_FORKED_CHILD_SCRIPT = """
+import multiprocessing, os, sys, warnings
+os.environ[sys.argv[1]] = "2"
+import numerics.task_pool as task_pool
+
+def child(queue):  # in the forked child: the pool and the background thread run work
+    done = []
     task_pool.run_all([lambda: done.append(1), lambda: done.append(2)])
     queue.put((sorted(done), task_pool.submit_background(sum, [3, 4]).result(timeout=30)))
 
+task_pool.run_all([lambda: None, lambda: None])  # the parent's pool threads started
+task_pool.submit_background(int).result()
+context = multiprocessing.get_context("fork")
+queue = context.Queue()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+process.join(timeout=60)
+if process.is_alive():
+    process.kill()
+    sys.exit("the forked child hung on the parent's pool")
+print(process.exitcode, queue.get(timeout=5))
+"""
+
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_gets_pools_of_its_own(monkeypatch) -> None:
+def test_a_forked_child_gets_pools_of_its_own() -> None:
     """A process forked after the pool's threads started (the parent's threads do not exist in
     the child) still runs its tasks: the pools are forgotten at the fork, not waited on for
     ever. Seen failing (timeout) with numerics.task_pool's register_at_fork removed."""
-    import multiprocessing
-    import warnings
-
-    monkeypatch.setenv(task_pool.THREADS_VARIABLE, "2")
-    task_pool.run_all([lambda: None, lambda: None])  # the parent's pool threads started
-    task_pool.submit_background(int).result()
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
-        child = context.Process(target=_child_runs_tasks, args=(queue,))
-        child.start()
-    child.join(timeout=60)
-    alive = child.is_alive()
-    if alive:
-        child.kill()
-    assert not alive, "the forked child hung on the parent's pool"
-    assert child.exitcode == 0
-    assert queue.get(timeout=5) == ([1, 2], 7)
+    done = subprocess.run([sys.executable, "-c", _FORKED_CHILD_SCRIPT,
+                           task_pool.THREADS_VARIABLE], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0 ([1, 2], 7)"
