@@ -1243,6 +1243,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("main_theorem_gap_fixed_at_half", "proofs_check/checks/main_theorem.py",
       "    gap = 0.5 - rate if rate < 0.5 else 0.5", "    gap = 0.5",
       ("tests/test_main_theorem_rules.py",)),
+    # --- a fork beside other libraries' threads; two processes on one cache key
+    M("forked_child_keeps_parent_pools", "numerics/task_pool.py",
+      "    os.register_at_fork(after_in_child=_forget_pools)", "    pass",
+      ("tests/test_task_pool.py::test_a_forked_child_gets_pools_of_its_own",)),
+    M("cache_claim_not_locked", "proofs_check/cache.py",
+      "        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)", "        pass",
+      ("tests/test_cache_concurrency.py",)),
+    M("cache_claim_not_rechecked", "proofs_check/cache.py",
+      "                loaded = self._load(path, key) if now and now != seen else None",
+      "                loaded = None", ("tests/test_cache_concurrency.py",)),
     # --- proofs_check: a cache key that misses a change serves another run's numbers
     M("cache_key_floats_rounded", "proofs_check/cache.py", "        return repr(float(value))",
       '        return f"{float(value):.6g}"', ("tests/test_cache_keys.py",)),
