@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from derivations.inputs.config import load_config
-from proofs_check.budget import get_budget
+from proofs_check.budget import TINY, get_budget
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext
 from proofs_check.checks import memory_contraction as memory
@@ -169,3 +169,67 @@ def test_without_recurrence_only_the_error_figure_is_drawn():
     result = memory.run(context)
     assert [f.kind for f in result.figures] == ["memory"]
     assert result.details["rho"] == 0.0
+
+
+# (Lip, sup|sigma''|, sup|sigma|), worked out by hand: tanh'' = -2 tanh (1 - tanh^2) peaks at
+# tanh = 1/sqrt(3); sigmoid'' = s (1 - s)(1 - 2 s) peaks at 4/(3 sqrt 3) / 8 = sqrt(3) / 18;
+# linear has no second derivative and no bound on sigma (its sup term is then 0).
+CONSTANTS = {"tanh": (1.0, 4.0 / (3.0 * np.sqrt(3.0)), 1.0),
+             "sigmoid": (0.25, np.sqrt(3.0) / 18.0, 1.0),
+             "linear": (1.0, 0.0, None)}
+
+
+@pytest.mark.parametrize("activation", sorted(CONSTANTS))
+def test_the_bounds_are_the_module_docstrings_formulas(activation):
+    """|S - S*| <= rho^{k+1} C0; |G^w - G^w*| <= rho^{k+1} E^w + (k+1) rho^k L2 |b| C0 X /
+    (1 - rho); |G^b - G^b*| <= rho^{k+1} E^b + (k+1) rho^k C0 (Lip + L2 |b| sup|sigma| /
+    (1 - rho)), at X = 2 and |b| != 1 so that neither factor can drop out unseen."""
+    lip, second, sup = CONSTANTS[activation]
+    rho, X = 0.5, 2.0
+    b, c0 = np.array([0.5, -0.25]), np.array([0.8, 0.3])
+    ew, eb = np.array([0.1, 0.2]), np.array([0.05, 0.4])
+    k = np.arange(4.0)[:, None]
+    sup_term = 0.0 if sup is None else second * np.abs(b) * sup / (1 - rho)
+    expected = (rho ** (k + 1) * c0,
+                rho ** (k + 1) * ew + (k + 1) * rho**k * second * np.abs(b) * c0 * X / (1 - rho),
+                rho ** (k + 1) * eb + (k + 1) * rho**k * c0 * (lip + sup_term))
+    for got, want in zip(memory._bounds(rho, activation, X, b, c0, ew, eb, 4), expected,
+                         strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0.0)
+
+
+def _tiny_context(path=None) -> CheckContext:
+    return CheckContext(load_config(path), TINY, Cache(None, salt="t"), seed=0)
+
+
+@pytest.mark.parametrize(("excess", "verdict"), [(1e-3, "fail"), (-1e-3, "pass")])
+def test_a_ratio_just_above_one_fails(monkeypatch, excess, verdict):
+    """The claim's bounds scaled so that the largest ratio is 1 +- 1e-3: only rounding
+    (RATIO_TOLERANCE = 1e-4) is forgiven, so 1.001 fails and 0.999 passes."""
+    measured = memory.run(_tiny_context()).measured
+    real = memory._bounds
+
+    def scaled(rate, *args):  # the claim's bounds only (the control's rate is rho / 2)
+        bounds = real(rate, *args)
+        if rate != memory.contraction_rate(load_config(None)):
+            return bounds
+        return tuple(bound * measured / (1.0 + excess) for bound in bounds)
+
+    monkeypatch.setattr(memory, "_bounds", scaled)
+    result = memory.run(_tiny_context())
+    assert result.measured == pytest.approx(1.0 + excess, rel=1e-9)
+    assert result.verdict == verdict
+
+
+def test_the_reference_starts_below_double_precision():
+    """theory.md §3's fixed point along the path is the recursion run from B steps earlier,
+    with rho^B < 1e-17: the reference's own error is below rounding."""
+    details = memory.run(_tiny_context()).details
+    assert details["rho"] > 0.0 and details["rho"] ** details["burn_in"] < 1e-17
+
+
+def test_the_input_bound_is_the_largest_euclidean_norm_of_a_state():
+    """X = max_s |xi_s| in R^d: sqrt(2) for the state (1, 1) of the d = 2 example, where the
+    largest single coordinate is 1."""
+    details = memory.run(_tiny_context("examples/antisymmetric_beta_half.toml")).details
+    assert details["input_bound"] == pytest.approx(np.sqrt(2.0), rel=1e-15)

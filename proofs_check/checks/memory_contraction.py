@@ -244,7 +244,8 @@ def run(context: CheckContext) -> CheckResult:
         accepted=accepted,
         rivals=(control,),
         figures=figures,
-        details={"rho": rho, "steps": steps, "burn_in": burn, "units": budget.memory_units,
+        details={"rho": rho, "input_bound": X, "steps": steps, "burn_in": burn,
+                 "units": budget.memory_units,
                  "families": per_family,
                  "derived_symbolic_bound": {
                      "source": "derivations.limit.numeric_memory_error_bounds",
