@@ -33,7 +33,7 @@ LADDER = (256, 1024, 4096)
 REPLICAS = 16
 NOISE = 0.02  # its RMS at the largest N is under a tenth of each rival limit's distance at T
 WINDOWS = 32  # the time grid t_j = T j / 32 (module docstring)
-WIDTH = 64  # steps per window at these N: min(64, N T / 32)
+WINDOW_STEPS = 64  # the most steps per window: W = min(64, N T / 32)
 
 
 def _word_at(states: np.ndarray, k: int, m: int, L: int) -> np.ndarray:
@@ -45,10 +45,12 @@ def _word_at(states: np.ndarray, k: int, m: int, L: int) -> np.ndarray:
 
 
 def _window(n_units: int, horizon: float, j: int) -> np.ndarray:
-    """The WIDTH steps ending at floor(N t_j), kept below the last step N T - 1."""
+    """The W = min(64, N T / 32) steps ending at floor(N t_j), kept below the last step
+    N T - 1 (these N start no window before step 0)."""
     total = math.floor(n_units * horizon)
+    width = min(WINDOW_STEPS, total // WINDOWS)
     end = min(math.floor(n_units * horizon * j / WINDOWS), total - 1)
-    return np.arange(end - WIDTH + 1, end + 1)
+    return np.arange(end - width + 1, end + 1)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def checked():
     solver = claim_solver(limit)
     rate = -main.predicted_exponent("overall", config)
     rng = np.random.default_rng(5)
-    levels, windows = [], {}
+    levels = []
     for n_units in LADDER:
         total = math.floor(n_units * horizon)
         states = rng.integers(0, m, size=(REPLICAS, total))
@@ -77,7 +79,6 @@ def checked():
                         * rng.standard_normal((REPLICAS, steps.size)))
         levels.append({"states": states, "f": f, "y": np.zeros_like(f),
                        "c0": np.zeros((REPLICAS, n_units))})
-        windows[n_units] = states
     g_T = g_on_times(solver, (horizon,))[0]
     frozen_noise = {n: NOISE * n ** -rate * rng.standard_normal((REPLICAS, main.FROZEN_WORDS))
                     for n in LADDER}
@@ -104,12 +105,12 @@ def checked():
 
 
 def _last_window_values(checked, solver) -> np.ndarray:
-    """h_{k/N}(word_k) at the steps of the last window (t = T), largest N: (R, WIDTH)."""
+    """h_{k/N}(word_k) at the steps of the last window (t = T), largest N: (R, W)."""
     return _window_values(checked, solver, WINDOWS)
 
 
 def _window_values(checked, solver, j: int) -> np.ndarray:
-    """h_{k/N}(word_k) at the steps of window j, largest N: (R, WIDTH)."""
+    """h_{k/N}(word_k) at the steps of window j, largest N: (R, W)."""
     n_units, horizon = LADDER[-1], float(checked.config.training.horizon)
     steps = _window(n_units, horizon, j)
     g = g_on_times(solver, steps / n_units)
