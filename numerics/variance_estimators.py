@@ -114,8 +114,12 @@ def stationary_autocovariances(P: FloatArray, centred: FloatArray, pi: FloatArra
     centred F~ (m,) under the stationary law pi (m,) of P (m, m): the terms of sigma^2 =
     Cov_0 + 2 sum_{k>=1} Cov_k. P is applied as a sparse matrix (a word chain has m nonzeros
     per row, so chains of 10^5 words cost no dense power), and the series stops once
-    max|P^k F~| < 1e-17 max|F~|: on an ergodic chain the terms decay geometrically, the
-    rest is below rounding. Without that, at max_lag (the caller's largest n)."""
+    max|P^k F~ - pi(P^k F~)| < 1e-17 max|F~|: on an ergodic chain P^k F~ tends geometrically
+    to a constant, the rest is below rounding. A constant, not 0: a centring in floating
+    point leaves pi(F~) at rounding size, which never decays (and the iterates tend to it
+    only up to the rounding of pi itself), so a test of |P^k F~| alone ran to max_lag on
+    some chains. Without that, at max_lag (the caller's largest n); a caller tells the two
+    apart by the length, max_lag + 1 when it never stopped."""
     from scipy import sparse
 
     Ps = sparse.csr_matrix(np.asarray(P, dtype=float))
@@ -126,7 +130,7 @@ def stationary_autocovariances(P: FloatArray, centred: FloatArray, pi: FloatArra
     for _ in range(int(max_lag)):
         w = Ps @ w
         out.append(float(pi @ (centred * w)))
-        if float(np.max(np.abs(w))) < 1e-17 * scale:
+        if float(np.max(np.abs(w - float(pi @ w)))) < 1e-17 * scale:
             break
     return np.array(out)
 
