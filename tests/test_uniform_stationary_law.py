@@ -123,6 +123,17 @@ def test_the_variance_rivals_needs_is_a_phrase_for_any_gap(gap, bias, half_width
     elif (gap - bias) * 1e3 >= half_width:
         factor = (half_width / (gap - bias)) ** 2
         assert text.startswith(f"about {factor:.1f}x the batches")
+    else:  # over a million times the batches
+        assert text.startswith("more batches than is feasible (over a million times")
+
+
+@pytest.mark.parametrize(("half_width", "phrase"), [
+    (500.0, "about 250000.0x the batches"),  # (500 / 1)^2: feasible
+    (2000.0, "more batches than is feasible"),  # 4 million times: not
+    (1e5, "more batches than is feasible")])
+def test_the_variance_rivals_needs_draws_the_line_at_a_million_times_the_batches(half_width,
+                                                                               phrase):
+    assert _variance_needs(1.5, 0.5, half_width).startswith(phrase)
 
 
 def _gap(law: np.ndarray, pi: np.ndarray, values: np.ndarray) -> float:
