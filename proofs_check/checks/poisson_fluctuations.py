@@ -148,7 +148,8 @@ def _pathwise(solution, control, rival: str, words) -> CheckResult:
         formula=FORMULA)
 
 
-# The most lags the finite-b bias sums (about 3 s at 2187 words): enough for a base chain
+# The most lags the finite-b bias sums (all of them took 3 s on a two-state chain, measured in
+# tests/test_slow_mixing_drift.py; a word chain's sparse steps cost more): enough for a chain
 # whose correlations decay like lambda^k with lambda up to about 0.9998 (lambda^k < 1e-17
 # needs k = 39 / (1 - lambda) lags). A chain that mixes more slowly gets no bias: inf.
 BIAS_MAX_LAG = 200_000
@@ -157,10 +158,11 @@ BIAS_MAX_LAG = 200_000
 def finite_batch_bias(Q: np.ndarray, centred: np.ndarray, pi: np.ndarray, block: int) -> float:
     """|Var_pi(S_b)/b - sigma^2| = |2 sum_{k<b} (k/b) Cov_k + 2 sum_{k>=b} Cov_k| with
     Cov_k = pi(F~ Q^k F~) (numerics.variance_estimators.stationary_autocovariances), summed
-    until Q^k F~ falls below rounding; inf when it has not within BIAS_MAX_LAG lags (the bias
-    is then unknown and the check gives no verdict). The sum once stopped at 20 b lags, as if
-    the tail were below rounding on every chain: on a sticky chain (flip probability 1/1000,
-    b = 50) it dropped a fifth of sigma^2, and the check FAILED a correct sigma^2."""
+    until Q^k F~ has settled to a constant within rounding; inf when it has not within
+    BIAS_MAX_LAG lags (the bias is then unknown and the check gives no verdict). The sum once
+    stopped at 20 b lags, as if the tail were below rounding on every chain: on a sticky chain
+    (flip probability 1/1000, b = 50) it dropped a fifth of sigma^2, and the check FAILED a
+    correct sigma^2."""
     max_lag = max(BIAS_MAX_LAG, int(block))
     covariances = stationary_autocovariances(Q, centred, pi, max_lag)
     if covariances.size > max_lag:  # never fell below rounding: the tail is not known
