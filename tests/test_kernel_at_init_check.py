@@ -30,7 +30,7 @@ from proofs_check.checks import CheckContext, kernel_at_init
 LADDER = (16, 32, 64)
 REPLICAS = 8
 WORD_LENGTH = 3
-WORDS = 5
+WORDS = 7  # spread over 27 words: 4 = (0, 1, 1) and others not palindromes
 
 
 def _context(salt: str) -> CheckContext:
@@ -42,7 +42,7 @@ def _context(salt: str) -> CheckContext:
 def _by_hand_kernel(config, c, w, b, inputs) -> np.ndarray:
     """theory.md §2-3 by hand (tanh, d = 1, every group trained): run each word from
     S = G = 0, oldest symbol first, and average S S' + c^2 (G^w G^w' + G^b G^b') over units."""
-    x = inputs[:, ::-1, 0]  # (words, L), oldest first (inputs hold x_0 first)
+    x = inputs[:, :, 0]  # (words, L), oldest symbol first (numerics.words)
     S = np.zeros((x.shape[0], c.size))
     Gw = np.zeros_like(S)
     Gb = np.zeros_like(S)
@@ -97,6 +97,7 @@ def test_every_replica_at_every_n_draws_units_of_its_own(recorded):
 def test_the_empirical_kernels_are_the_recursion_on_the_chosen_words(recorded):
     context, calls, _, _ = recorded
     _, inputs = _references(context)
+    assert any((words != words[::-1]).any() for words in inputs)  # the order matters
     for c, w, b, words, K in calls[::REPLICAS]:  # one replica per N is enough
         np.testing.assert_array_equal(words, inputs)
         np.testing.assert_allclose(K, _by_hand_kernel(context.config, c, w, b, words),
