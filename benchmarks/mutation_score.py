@@ -1393,6 +1393,17 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("output_init_words_of_length_one", "proofs_check/checks/output_at_init.py",
       "budget.init_word_length)[select]]", "1)[select % config.chain.m]]",
       ("tests/test_output_at_init_check.py",)),
+    # --- parameter_drift: replica counts, the overall rate's allowance, the log factor's name
+    M("drift_one_replica_stated", "proofs_check/checks/parameter_drift.py",
+      "replicas = [budget.replicas_at(n) for n in budget.n_ladder]",
+      "replicas = [1 for n in budget.n_ladder]", ("tests/test_parameter_drift_check.py",)),
+    M("drift_allowance_from_drift_exponent", "proofs_check/checks/parameter_drift.py",
+      'rate = -predicted_exponent("overall", config)',
+      'rate = -predicted_exponent("parameter_drift", config)',
+      ("tests/test_parameter_drift_check.py",)),
+    M("max_drift_always_named_sqrt_2_log_n", "proofs_check/checks/parameter_drift.py",
+      "log_factor = LOG_FACTORS[growth]", 'log_factor = LOG_FACTORS["gaussian"]',
+      ("tests/test_parameter_drift_check.py",)),
     # --- a fork beside other libraries' threads; two processes on one cache key
     M("forked_child_keeps_parent_pools", "numerics/task_pool.py",
       "    os.register_at_fork(after_in_child=_forget_pools)", "    pass",

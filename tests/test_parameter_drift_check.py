@@ -117,3 +117,60 @@ def test_drift_of_the_predicted_order_passes_every_claim(checked):
         "parameter_drift_max": "pass", "parameter_drift_max_sharpness": "pass"}
     for result in results.values():
         assert all(rival.rejected for rival in result.rivals)
+
+
+def _run_on(assignments: list[str], budget_changes: dict, salt: str):
+    """The check on synthetic levels (``_levels`` at the config's beta) with ``budget_changes``
+    applied to the tiny budget on this file's ladder; the levels hold each rung's
+    budget.replicas_at(N) replicas."""
+    config = load_layers(None, assignments).config
+    budget = dataclasses.replace(TINY, **{"n_ladder": LADDER, "replicas": REPLICAS,
+                                          "full_replicas_up_to": None, **budget_changes})
+    levels = [{key: value[: budget.replicas_at(n)] for key, value in level.items()}
+              for level, n in zip(_levels(float(config.network.beta)), LADDER, strict=True)]
+    context = CheckContext(config, budget, Cache(None, salt=salt), seed=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(drift, "trained_ladder", lambda *args, **kwargs: levels)
+        return config, levels, {result.name: result for result in drift.run(context)}
+
+
+def test_every_rung_states_its_own_replica_count():
+    """Past full_replicas_up_to = 256 the rungs hold max(8, round(32 (256 / N)^2)) replicas:
+    32, 32, 8, 8. Each result's ladder rows and details state those counts."""
+    _, levels, results = _run_on([], {"full_replicas_up_to": 256, "min_replicas": 8},
+                                 "drift-replicas")
+    counts = [level["c0"].shape[0] for level in levels]
+    assert counts == [32, 32, 8, 8]
+    for result in results.values():
+        assert [row.replicas for row in result.ladder] == counts
+        assert result.details["replicas"] == counts
+
+
+def test_the_subleading_allowance_uses_the_overall_rate_not_the_drift_exponent():
+    """beta = 0.6: the overall rate r = min(beta - 1/2, 1 - beta, 1/2) = 0.1 (theory.md §6),
+    while the drift exponent is beta - 1 = -0.4. The output error, hence the ergodic averages'
+    relative error, is N^-r: the allowance is 0.1 * 64^-0.1 / (1 - 64^-0.1), not the 0.4 one."""
+    _, _, results = _run_on(["network.beta=0.6"], {}, "drift-beta-0.6")
+    shrink = 64 ** -0.1
+    expected = 0.1 * shrink / (1 - shrink)
+    found = re.search(r"widened by the allowance ([0-9.e+-]+)",
+                      results["parameter_drift"].tolerance_source)
+    assert found is not None and float(found.group(1)) == pytest.approx(expected, rel=5e-3)
+    assert results["parameter_drift"].details["allowance"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("assignments", "factor", "text"), [
+    (['network.trainable=["c"]'], lambda n: 1.0, "1 (bounded c)"),  # tanh: c moves by S, bounded
+    (["network.activation=linear", "init.b_max=0.5"], math.log, "log N"),  # c times a Gaussian
+])
+def test_the_max_drift_names_and_divides_by_its_own_log_factor(assignments, factor, text):
+    """Besides sqrt(2 log N) (the default, above): only c trained with tanh is bounded (no
+    factor); linear with b trained carries log N (derivations.max_drift). The quantity, the
+    details and the normalised values all use that configuration's factor."""
+    _, levels, results = _run_on(assignments, {}, f"drift-growth-{text}")
+    result = results["parameter_drift_max"]
+    assert result.details["log_factor"] == text
+    assert result.quantity == f"rate exponent of max_i |theta_T - theta_0| / {text}"
+    top = [np.mean(np.max(_drifts(level), axis=1)) / factor(n)
+           for level, n in zip(levels, LADDER, strict=True)]
+    np.testing.assert_allclose(result.details["max_drift_normalised"], top, rtol=1e-12)
