@@ -1463,6 +1463,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tiers_kernel_entry_on_the_diagonal", "proofs_check/checks/tiers.py",
       'iv = int(word_index(np.array(extra["v_idx"]), m))', "iv = iu",
       ("tests/test_tiers_check.py",)),
+    M("stream_ignores_the_seed", "proofs_check/checks/streams.py",
+      "np.random.SeedSequence(seed, spawn_key", "np.random.SeedSequence(0, spawn_key",
+      ("tests/test_streams.py",)),
     # --- a fork beside other libraries' threads; two processes on one cache key
     M("forked_child_keeps_parent_pools", "numerics/task_pool.py",
       "    os.register_at_fork(after_in_child=_forget_pools)", "    pass",

@@ -29,7 +29,6 @@ def stream_key(name: str) -> int:
     return STREAM_KEYS[name]
 
 
-def stream(seed: int, name: str, *subkeys: int) -> np.random.Generator:
-    """A generator on the stream ``name`` (further split by ``subkeys``) of the root seed."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream_key(name),
-                                                                          *subkeys)))
+def stream(seed: int, name: str) -> np.random.Generator:
+    """A generator on the stream ``name`` of the root seed."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream_key(name),)))
