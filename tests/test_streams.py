@@ -28,8 +28,8 @@ def test_no_check_types_its_own_spawn_key():
 
 
 def test_a_stream_is_the_documented_spawn_of_its_seed():
-    """stream(seed, name) is SeedSequence(seed, spawn_key=(KEY,)): it changes with the seed (a stream
-    that ignored the seed would give every seed the same draws) and with the name."""
+    """stream(seed, name) is SeedSequence(seed, spawn_key=(KEY,)): it changes with the seed
+    (a stream that ignored the seed would give every seed the same draws) and with the name."""
     draws = {(seed, name): stream(seed, name).random(4)
              for seed in (0, 1, 2**40) for name in STREAM_KEYS}
     for (seed, name), values in draws.items():
