@@ -112,3 +112,15 @@ def test_the_baseline_has_its_own_timeout_and_says_when_it_ran_out(monkeypatch, 
     out = capsys.readouterr().out
     assert f"did not finish within {module.BASELINE_TIMEOUT_SECONDS} s" in out
     assert "tests/test_slow.py ....." in out  # how far it got
+
+
+def test_readme_states_the_size_of_the_mutation_list(monkeypatch):
+    """README's "Mutation testing" gives the list's size; it drifted once (a commit grew the
+    list to 455 while README still said 454)."""
+    import re
+
+    module = _module(monkeypatch)
+    stated = re.search(r"applies a fixed list of (\d+) mutations",
+                       (ROOT / "README.md").read_text())
+    assert stated is not None
+    assert int(stated.group(1)) == len(module.MUTATIONS)
