@@ -19,13 +19,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+from check_references import (
+    assert_units_of_their_own,
+    spread_word_indices,
+    spread_word_inputs,
+)
 
-from derivations.inputs.config import load_config, states_array
+from derivations.inputs.config import load_config
 from numerics.kernel import kernel_on_words, spec_from_config
-from numerics.words import enumerate_words
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext, kernel_at_init
+from proofs_check.stats import fit_rate
 
 LADDER = (16, 32, 64)
 REPLICAS = 8
@@ -73,25 +78,14 @@ def recorded():
 
 
 def _references(context):
-    config = context.config
-    select = np.unique(np.linspace(0, config.chain.m**WORD_LENGTH - 1, WORDS).round()
-                       .astype(int))
-    result = kernel_on_words(spec_from_config(config), WORD_LENGTH, select=select)
-    inputs = states_array(config)[enumerate_words(config.chain.m, WORD_LENGTH)[select]]
-    return result, inputs
+    select = np.array(spread_word_indices(context.config.chain.m**WORD_LENGTH, WORDS))
+    result = kernel_on_words(spec_from_config(context.config), WORD_LENGTH, select=select)
+    return result, spread_word_inputs(context.config, WORD_LENGTH, WORDS)
 
 
 def test_every_replica_at_every_n_draws_units_of_its_own(recorded):
-    context, calls, _, _ = recorded
-    assert [c.size for c, *_ in calls] == [n for n in LADDER for _ in range(REPLICAS)]
-    firsts = [c[0] for c, *_ in calls]
-    assert len(set(firsts)) == len(firsts)  # no two draws share their first unit
-    for i, n in enumerate(LADDER[:-1]):  # no larger N starts with a smaller N's units
-        for r in range(REPLICAS):
-            small = calls[i * REPLICAS + r][0]
-            for j in range(i + 1, len(LADDER)):
-                large = calls[j * REPLICAS + r][0]
-                assert not np.allclose(large[:n], small)
+    _, calls, _, _ = recorded
+    assert_units_of_their_own([c for c, *_ in calls], LADDER, REPLICAS)
 
 
 def test_the_empirical_kernels_are_the_recursion_on_the_chosen_words(recorded):
@@ -114,13 +108,10 @@ def _rms(calls, reference: np.ndarray) -> np.ndarray:
     return np.sqrt(_squared(calls, reference).mean(axis=1))
 
 
-def _weighted_slope(calls, reference: np.ndarray) -> float:
-    """The log-log slope of the RMS, each level weighted by the inverse delta-method variance
-    of its log: Var(log sqrt(mean e)) = Var(e) / (R mean(e)^2 4)."""
-    e = _squared(calls, reference)
-    var_log = e.var(axis=1, ddof=1) / REPLICAS / e.mean(axis=1) ** 2 / 4
-    return float(np.polyfit(np.log(LADDER), np.log(np.sqrt(e.mean(axis=1))), 1,
-                            w=1 / np.sqrt(var_log))[0])
+def _slope(calls, reference: np.ndarray) -> float:
+    """The rate fit's slope of the RMS (proofs_check.stats.fit_rate, itself checked against
+    numpy's weighted polyfit in tests/test_report_stats.py) on the recomputed errors."""
+    return fit_rate(np.array(LADDER), _squared(calls, reference), power=2).slope
 
 
 def test_the_claim_and_every_rival_fit_the_rms_distance_to_their_own_kernel(recorded):
@@ -131,7 +122,7 @@ def test_the_claim_and_every_rival_fit_the_rms_distance_to_their_own_kernel(reco
     np.testing.assert_allclose(bound.details["rms_error"], claim_rms, rtol=1e-12)
     rate = next(f for f in bound.figures if f.kind == "rate")
     np.testing.assert_allclose(rate.series["error"], claim_rms, rtol=1e-12)
-    assert bound.measured == sharp.measured == pytest.approx(_weighted_slope(calls, A), rel=1e-9)
+    assert bound.measured == sharp.measured == pytest.approx(_slope(calls, A), rel=1e-9)
     # One rival per trainable group (none vanishes on the default), each on A - A_g.
     names = {f"A^N converges to A without its {g} term" for g in ("c", "w", "b")}
     assert names <= {r.name for r in bound.rivals}
@@ -141,7 +132,7 @@ def test_the_claim_and_every_rival_fit_the_rms_distance_to_their_own_kernel(reco
         rival = next(r for r in bound.rivals if r.name == name)
         np.testing.assert_allclose(rate.series[f"rival: {name}: {rival.verdict}"], rival_rms,
                                    rtol=1e-12)
-        assert rival.measured == pytest.approx(_weighted_slope(calls, A - result.by_group[g]),
+        assert rival.measured == pytest.approx(_slope(calls, A - result.by_group[g]),
                                                rel=1e-9)
     assert [row.replicas for row in bound.ladder] == [REPLICAS] * len(LADDER)
     assert [row.replicas for row in sharp.ladder] == [REPLICAS] * len(LADDER)

@@ -17,11 +17,10 @@ import math
 
 import numpy as np
 import pytest
+from check_references import spread_word_inputs
 
-from derivations.inputs.config import states_array
 from derivations.inputs.files import load_layers
 from numerics.tangent_kernel import empirical_kernel
-from numerics.words import enumerate_words
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext
@@ -60,13 +59,9 @@ def _run(config, levels):
 
 
 def _inputs(config, budget) -> np.ndarray:
-    """The init_words words of length init_word_length spread evenly over all m^L (rounded
-    linspace from the first word to the last), as input arrays (words, L, d)."""
-    L, m = budget.init_word_length, config.chain.m
-    total = m**L
-    count = min(budget.init_words, total)
-    select = sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
-    return states_array(config)[enumerate_words(m, L)[select]]
+    """The init_words words of length init_word_length spread evenly over all m^L, as input
+    arrays (words, L, d)."""
+    return spread_word_inputs(config, budget.init_word_length, budget.init_words)
 
 
 def _motion(config, level, inputs, r: int, groups=None) -> float:

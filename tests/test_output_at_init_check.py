@@ -20,13 +20,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from check_references import assert_units_of_their_own, spread_word_inputs
 
-from derivations.inputs.config import states_array
 from derivations.inputs.files import load_layers
-from numerics.words import enumerate_words
 from proofs_check.budget import TINY
 from proofs_check.cache import Cache
 from proofs_check.checks import CheckContext, output_at_init
+from proofs_check.stats import fit_rate
 
 LADDER = (16, 32, 64)
 REPLICAS = 8
@@ -62,12 +62,6 @@ def _record(assignments: list[str], salt: str, offset: dict[int, float] | None =
     return context, calls, result
 
 
-def _spread_words(config) -> np.ndarray:
-    select = np.unique(np.linspace(0, config.chain.m**WORD_LENGTH - 1, WORDS).round()
-                       .astype(int))
-    return states_array(config)[enumerate_words(config.chain.m, WORD_LENGTH)[select]]
-
-
 def _by_hand_output(c, w, b, beta, inputs) -> np.ndarray:
     """f after the last symbol of each word (tanh, d = 1), read oldest first from S = 0."""
     S = np.zeros((inputs.shape[0], c.size))
@@ -83,18 +77,12 @@ def default_run():
 
 def test_every_replica_at_every_n_draws_units_of_its_own(default_run):
     _, calls, _ = default_run
-    assert [c.size for c, *_ in calls] == [n for n in LADDER for _ in range(REPLICAS)]
-    assert len({c[0] for c, *_ in calls}) == len(calls)
-    for i, n in enumerate(LADDER[:-1]):
-        for r in range(REPLICAS):
-            small = calls[i * REPLICAS + r][0]
-            for j in range(i + 1, len(LADDER)):
-                assert not np.allclose(calls[j * REPLICAS + r][0][:n], small)
+    assert_units_of_their_own([c for c, *_ in calls], LADDER, REPLICAS)
 
 
 def test_the_outputs_are_the_network_after_the_whole_word(default_run):
     context, calls, _ = default_run
-    words = _spread_words(context.config)
+    words = spread_word_inputs(context.config, WORD_LENGTH, WORDS)
     assert any((word != word[::-1]).any() for word in words)  # the order matters
     for c, w, b, inputs, _, f in calls[::REPLICAS]:
         np.testing.assert_array_equal(inputs, words)
@@ -110,9 +98,8 @@ def test_the_rate_fit_is_the_rms_over_words_and_replicas(default_run):
     np.testing.assert_allclose(bound.details["rms"], rms, rtol=1e-12)
     rate = next(f for f in bound.figures if f.kind == "rate")
     np.testing.assert_allclose(rate.series["error"], rms, rtol=1e-12)
-    # weights: the inverse delta-method variance of log sqrt(mean e) = Var(e) / (R mean^2 4)
-    var_log = e.var(axis=1, ddof=1) / REPLICAS / e.mean(axis=1) ** 2 / 4
-    slope = np.polyfit(np.log(LADDER), np.log(rms), 1, w=1 / np.sqrt(var_log))[0]
+    # the rate fit (checked against numpy's weighted polyfit in tests/test_report_stats.py)
+    slope = fit_rate(np.array(LADDER), e, power=2).slope
     assert bound.measured == sharp.measured == pytest.approx(slope, rel=1e-9)
     assert [row.replicas for row in bound.ladder] == [REPLICAS] * len(LADDER)
     assert bound.details["allowance"] == sharp.details["allowance"] == 0.0
