@@ -161,7 +161,7 @@ def test_the_subleading_allowance_uses_the_overall_rate_not_the_drift_exponent()
 
 @pytest.mark.parametrize(("assignments", "factor", "text"), [
     (['network.trainable=["c"]'], lambda n: 1.0, "1 (bounded c)"),  # tanh: c moves by S, bounded
-    (["network.activation=linear", "init.b_max=0.5"], math.log, "log N"),  # c times a Gaussian
+    (["network.activation=linear"], math.log, "log N"),  # b moves by c times a Gaussian
 ])
 def test_the_max_drift_names_and_divides_by_its_own_log_factor(assignments, factor, text):
     """Besides sqrt(2 log N) (the default, above): only c trained with tanh is bounded (no
