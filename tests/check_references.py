@@ -14,6 +14,8 @@ def spread_word_indices(total: int, count: int) -> list[int]:
     """``count`` word indices spread evenly over range(total): the rounded linspace from the
     first to the last, ties to even (all of them if count >= total)."""
     count = min(count, total)
+    if count == 1:  # a linspace of one point is its start
+        return [0]
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
 
 
