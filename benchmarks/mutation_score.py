@@ -1466,6 +1466,18 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("stream_ignores_the_seed", "proofs_check/checks/streams.py",
       "np.random.SeedSequence(seed, spawn_key", "np.random.SeedSequence(0, spawn_key",
       ("tests/test_streams.py",)),
+    # --- the report's summary row and verdict sentences on hand-made results
+    M("summary_row_shows_the_ci_as_window", "proofs_check/render.py",
+      "_fmt_window(r.window), rejected_of(r)", "_fmt_window(r.ci), rejected_of(r)",
+      ("tests/test_render_rows.py",)),
+    M("pass_sentence_counts_unrejected_rivals", "proofs_check/render.py",
+      "all {len(result.rivals)} rivals are rejected",
+      "all {len(result.unrejected)} rivals are rejected", ("tests/test_render_rows.py",)),
+    M("unrejected_rival_without_remedy_says_nothing", "proofs_check/render.py",
+      "(would need {r.needs or 'a larger budget'})", "(would need {r.needs})",
+      ("tests/test_render_rows.py",)),
+    M("report_numbers_to_two_digits", "proofs_check/render.py",
+      'return f"{value:.4g}"', 'return f"{value:.2g}"', ("tests/test_render_rows.py",)),
     # --- a fork beside other libraries' threads; two processes on one cache key
     M("forked_child_keeps_parent_pools", "numerics/task_pool.py",
       "    os.register_at_fork(after_in_child=_forget_pools)", "    pass",
