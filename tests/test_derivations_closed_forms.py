@@ -244,3 +244,37 @@ def test_linear_kernel_d2_exact_against_direct_expectation() -> None:
     word_y = [[vals[v] for v in other[j]] for j in reversed(range(L))]
     K = linear_kernel_matrix([word_x], [word_y], S_W2, S_C2, B_MAX)
     assert sp.expand(K[0, 0] - bilinear.subs(vals)) == 0
+
+
+def test_the_negative_control_changes_exactly_the_second_moment_of_b() -> None:
+    """``wrong_b_moment`` must be the slip it claims, E[b^2] = bbar^2/2 instead of bbar^2/3,
+    and nothing else. L = 3, c term: M[j, l] = s_w2 E[b^(j+l)] (theory.md §4), so only the
+    entries with j + l = 2 move, each by s_w2 (bbar^2/2 - bbar^2/3); E[b^4] at (2, 2) stays."""
+    right = linear_kernel_coefficients(3, ("c",))
+    wrong = linear_kernel_coefficients(3, ("c",), True)
+    for j, l in itertools.product(range(3), repeat=2):
+        moment = B_MAX ** (j + l) / (j + l + 1) if (j + l) % 2 == 0 else 0
+        assert sp.simplify(right[j, l] - S_W2 * moment) == 0, (j, l)
+        shift = S_W2 * B_MAX**2 * sp.Rational(1, 6) if j + l == 2 else 0
+        assert sp.simplify(wrong[j, l] - right[j, l] - shift) == 0, (j, l)
+
+
+def test_bad_shapes_lengths_and_groups_are_refused() -> None:
+    """Each bad input gets a ClosedFormError, not a silent kernel of other words or groups."""
+    from derivations.closed_forms import ClosedFormError
+
+    word = [(1, 0), (0, 1)]
+    with pytest.raises(ClosedFormError, match="L must be >= 1"):
+        linear_word_states(0)
+    with pytest.raises(ClosedFormError, match="non-empty subset"):
+        linear_kernel_coefficients(2, ("c", "x"))
+    with pytest.raises(ClosedFormError, match="non-empty subset"):
+        linear_kernel_coefficients(2, ())
+    with pytest.raises(ClosedFormError, match="no words"):
+        linear_kernel_matrix([word], [], 1, 1, Fraction(1, 2))
+    with pytest.raises(ClosedFormError, match="no words"):
+        linear_kernel_matrix([], [word], 1, 1, Fraction(1, 2))
+    with pytest.raises(ClosedFormError, match="dimension 2"):
+        linear_kernel_matrix([word, [(1, 0), (1,)]], None, 1, 1, Fraction(1, 2))
+    with pytest.raises(ClosedFormError, match="2 states"):
+        linear_kernel_matrix([word], [[(1, 0)]], 1, 1, Fraction(1, 2))

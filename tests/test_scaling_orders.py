@@ -141,3 +141,22 @@ def test_the_max_drifts_allowance_is_the_steepest_slope_between_rungs():
               for i in range(2)]
     assert slopes[0] > 10 * slopes[1]
     assert normalisation_allowance(config, ladder) == pytest.approx(max(slopes), rel=1e-12)
+
+
+@pytest.mark.parametrize("trainable", [("c", "x"), ("w", "B"), ()])
+def test_an_unknown_or_empty_trainable_group_is_refused(trainable):
+    """The derivations accept only a non-empty subset of (c, w, b): a misspelt group must not be
+    dropped silently (that would derive the kernel of fewer groups than the caller named)."""
+    from derivations.errors import InputError
+
+    with pytest.raises(InputError, match="non-empty subset"):
+        scaling.derive_kernel_integrand(1, trainable)
+
+
+def test_the_overall_rate_takes_a_float_beta_at_its_exact_binary_value():
+    """overall_rate(0.6): 0.6 is not a dyadic rational, so its exact binary value b differs from
+    3/5; r = min(b - 1/2, 1 - b, 1/2) must be computed at b, as the checks compute beta."""
+    binary = sp.Rational(5404319552844595, 2**53)  # float 0.6, by hand: round(0.6 * 2**53)
+    assert float(binary) == 0.6 and binary != sp.Rational(3, 5)
+    assert scaling.overall_rate(0.6) == binary - sp.Rational(1, 2)
+    assert scaling.overall_rate(0.6, zero_output=True) == 1 - binary
