@@ -153,3 +153,38 @@ def test_stable_form_verifier_rejects_a_wrong_rewrite() -> None:
     assert codegen._equal_on_reals(-2 * sp.tanh(z) * d1, derived)
     # right for z > 0 only: the check on both branches rejects it
     assert not codegen._equal_on_reals(-2 * sp.tanh(sp.Abs(z)) * d1, derived)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_a_wrong_stable_form_of_any_order_stops_generation(
+    order: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier is wired in: a stable rewrite that differs from the derived sigma, sigma'
+    or sigma'' (here: tanh's, scaled by 1 + 1e-3 at one order) raises before anything is
+    printed, whichever order is wrong."""
+    right = codegen._stable_rewrites("tanh")
+    wrong = tuple(f * sp.Rational(1001, 1000) if k == order else f for k, f in enumerate(right))
+    monkeypatch.setattr(codegen, "_stable_rewrites", lambda name: wrong)
+    with pytest.raises(AssertionError, match=f"tanh derivative {order} differs"):
+        codegen.stable_activation_forms.__wrapped__("tanh")
+
+
+def test_a_w_term_that_is_not_a_sum_over_components_stops_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The generated w-term is written in G^w . G^w' from its d = 1 form; that is right only if
+    the d = 2 term is the d = 1 term summed over components. A cross term G^w_1 G^w'_2 in the
+    d = 2 derivation must stop generation."""
+    from derivations.scaling import kernel_integrand_terms, kernel_symbols
+
+    k2 = kernel_symbols(2)
+
+    def with_cross_term(d: int) -> dict[str, sp.Expr]:
+        terms = dict(kernel_integrand_terms(d))
+        if d == 2:
+            terms["w"] += k2.c**2 * k2.gw[0] * k2.gw_other[1]
+        return terms
+
+    monkeypatch.setattr(codegen, "kernel_integrand_terms", with_cross_term)
+    with pytest.raises(AssertionError, match="not a sum over components"):
+        codegen._kernel_integrands()

@@ -300,3 +300,18 @@ def test_word_poisson_lifts_base_poisson(chain, L):
     if L >= 2 and len(set(F)) > 1:
         oldest = wc.solve_word_poisson(P, L, [F[w[0]] for w in words])
         assert list(oldest.u) != [base.u[w[-1], 0] for w in words]
+
+
+def test_f_as_a_row_a_column_or_a_list_is_the_same_function_and_a_table_is_refused():
+    """F on the states may come as a list, an (m, 1) column or a (1, m) row; all three are the
+    same function and give the same exact solution. An (m, m) table is no function on states."""
+    P = [[R(1, 2), R(1, 2), 0], [R(1, 3), 0, R(2, 3)], [R(1, 4), R(1, 4), R(1, 2)]]
+    values = [R(1), R(-2, 3), R(5, 7)]
+    reference = dp.solve_poisson(P, values)
+    for shaped in (sp.Matrix([values]), sp.Matrix(values)):
+        solution = dp.solve_poisson(P, shaped)
+        assert solution.values == reference.values and solution.values.shape == (3, 1)
+        assert solution.u == reference.u
+        assert solution.asymptotic_variance == reference.asymptotic_variance
+    with pytest.raises(dp.ChainError, match="vector of values"):
+        dp.solve_poisson(P, sp.Matrix(3, 3, list(range(9))))
