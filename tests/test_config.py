@@ -213,6 +213,31 @@ def test_config_to_dict_round_trip():
     assert config_to_dict(load_config(None))["chain"]["transition"][0] == ["1/5", "1/2", "3/10"]
 
 
+@pytest.mark.parametrize("initial", [["1/2", "1/4", "1/4"], [0.5, 0.25, 0.25]])
+def test_config_to_dict_round_trip_keeps_the_initial_law(initial):
+    """No shipped example sets chain.initial; a round trip must keep it, exact or float."""
+    data = default_dict()
+    data["chain"]["initial"] = initial
+    config = config_from_dict(data)
+    assert config.chain.initial is not None
+    out = json.loads(json.dumps(config_to_dict(config)))
+    assert out["chain"]["initial"] == initial
+    assert config_from_dict(out) == config
+
+
+@pytest.mark.parametrize("data", [[1], "chain", None, 3])
+def test_a_config_that_is_not_a_table_is_one_line(data):
+    with pytest.raises(ConfigError, match=r"^config: expected a table, got "):
+        config_from_dict(data)
+
+
+def test_config_text_that_is_not_a_string_or_nests_too_deep_is_one_line():
+    with pytest.raises(ConfigError, match=r"^<string>: config text must be a string, got bytes$"):
+        parse_config(b"[run]\nseed = 1")
+    with pytest.raises(ConfigError, match=r"^deep.toml: TOML syntax error: nesting too deep$"):
+        parse_config("a = " + "[" * 5000 + "]" * 5000, "deep.toml")
+
+
 def test_trainable_is_canonically_ordered():
     data = default_dict()
     data["network"]["trainable"] = ["b", "c"]
@@ -478,6 +503,9 @@ def test_toml_level_non_finite():
         ({"N": 4.0}, "run.N:", "expected an integer"),
         ({"replicas": 0}, "run.replicas:", "must be >= 1"),
         ({"seed": -3}, "run.seed:", "must be >= 0"),
+        ({"seed": 2.5}, "run.seed:", "expected an integer"),
+        ({"seed": True}, "run.seed:", "expected an integer"),
+        ({"word_length": 3.0}, "limit.word_length:", "expected an integer"),
         ({"backend": "gpu"}, "run.backend:", "unknown backend"),
         ({"word_length": 0}, "limit.word_length:", "must be >= 1"),
     ],
