@@ -23,7 +23,13 @@ from proofs_check.budget import TINY
 from proofs_check.cache import Cache, Job, code_salt
 from proofs_check.checks import CheckContext
 from proofs_check.cli import main
-from proofs_check.cluster import ClusterSpec, open_executor, read_cluster_table
+from proofs_check.cluster import (
+    ClusterSpec,
+    _submit_failure,
+    check_request,
+    open_executor,
+    read_cluster_table,
+)
 from proofs_check.executor import ExecutorError, SerialExecutor
 from proofs_check.report import results_json, run_checks
 
@@ -61,6 +67,10 @@ class DeferredExecutor:
     ({"system": "pbs", "queue": "a;rm -rf ~"}, "cluster.queue: expected a queue name"),
     ({"system": "pbs", "directives": ["ok", "x\n#PBS -l evil"]}, "cluster.directives"),
     ({"system": "pbs", "directives": "--qos=x"}, "cluster.directives: expected an array"),
+    # whitelists match the whole string: nothing may trail a valid start into the job script
+    ({"system": "slurm", "memory": "8GiB; rm -rf ~"}, "cluster.memory: expected a size"),
+    ({"system": "slurm", "walltime": "01:99:00"}, "cluster.walltime: expected HH:MM:SS"),
+    ({"system": "slurm", "account": "ml theory"}, "cluster.account: expected an account name"),
     ("slurm", "cluster: must be a table"),
 ])
 def test_bad_cluster_section_is_one_line(table, message):
@@ -291,3 +301,118 @@ def test_a_cluster_section_without_its_submit_command_is_one_line(
     assert code == 2 and err.count("\n") == 1
     assert f"its submit command {command} is not on this machine's PATH" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://h:8786 --evil", "h:8786/x", "h:87861x"])
+def test_a_scheduler_address_with_anything_after_the_port_is_refused(address):
+    with pytest.raises(ExecutorError, match=r"^--scheduler: expected HOST:PORT"):
+        check_request(scheduler=address)
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, 3600.5])
+def test_the_connect_timeout_is_in_zero_to_an_hour(timeout):
+    with pytest.raises(ExecutorError, match=r"^--connect-timeout: must be in \(0, 3600\]"):
+        check_request(scheduler="tcp://h:1", timeout=timeout)
+
+
+@pytest.mark.parametrize("error, phrase", [
+    (TimeoutError(), "did not answer within 7 s (TimeoutError)"),
+    (RuntimeError("  \n "), "did not answer within 7 s (RuntimeError)"),
+    (RuntimeError("Command exited with non-zero exit code.\nExit code: 1\nCommand:\nsbatch "
+                  "x.sh\nstdout:\n\nstderr:\n\nsbatch: error: invalid account\nmore\n"),
+     "refused the job: sbatch: error: invalid account"),
+    (RuntimeError("\nno route to host\nsecond line"), "refused the job: no route to host"),
+    (RuntimeError("x" * 500), "refused the job: " + "x" * 200),
+])
+def test_a_failed_submission_is_named_in_one_phrase(error, phrase):
+    """The batch system's own first line after dask-jobqueue's "stderr:", else the error's
+    first line, at most 200 characters; a timeout or a blank error says it did not answer."""
+    text = _submit_failure(error, 7.0)
+    assert text.startswith(phrase) and "\n" not in text
+    if phrase.startswith("refused"):
+        assert text == phrase
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def factory(self, name: str):
+        def record(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return name
+        return record
+
+
+def test_local_workers_share_the_cores_out(monkeypatch):
+    """--workers K: each worker process gets cores // K compute threads (at least 1), so K
+    workers do not oversubscribe the machine; the Dask cluster itself is faked here."""
+    import types
+
+    from proofs_check import cluster
+
+    recorder = _Recorder()
+    fake = types.SimpleNamespace(LocalCluster=recorder.factory("cluster"),
+                                 Client=recorder.factory("client"))
+    monkeypatch.setattr(cluster, "require_distributed", lambda: fake)
+    for cores, workers, threads in ((8, 3, "2"), (2, 4, "1"), (16, 16, "1")):
+        monkeypatch.setattr(cluster, "available_cores", lambda cores=cores: cores)
+        recorder.calls.clear()
+        client, owned, description = cluster._local(workers)
+        (name, _, kwargs), = [call for call in recorder.calls if call[0] == "cluster"]
+        assert kwargs["n_workers"] == workers and kwargs["threads_per_worker"] == 1
+        assert kwargs["env"] == {"NUMBA_NUM_THREADS": threads, "RNNKL_THREADS": threads}
+        assert description == f"a local Dask cluster of {workers} workers"
+
+
+def test_a_remote_scheduler_is_waited_for_as_long_as_the_connect_timeout(monkeypatch):
+    """--connect-timeout is also the patience with a scheduler whose workers are all gone;
+    a local cluster keeps the executor's own grace."""
+    from proofs_check import cluster, executor
+
+    recorder = _Recorder()
+    monkeypatch.setattr(cluster, "require_distributed", lambda: None)
+    monkeypatch.setattr(cluster, "_remote", lambda address, timeout: ("c", None, "remote"))
+    monkeypatch.setattr(cluster, "_local", lambda workers: ("c", "owned", "local"))
+    monkeypatch.setattr(cluster, "DaskExecutor", recorder.factory("executor"))
+    cluster.open_executor(scheduler="tcp://h:1", timeout=42.0)
+    cluster.open_executor(workers=2, timeout=42.0)
+    graces = [args[3] for _, args, _ in recorder.calls]
+    assert graces == [42.0, executor.WORKERLESS_GRACE] and executor.WORKERLESS_GRACE != 42.0
+
+
+def test_the_submission_timeout_grows_with_the_jobs(monkeypatch):
+    """Without a stated timeout, the batch system has SUBMIT_TIMEOUT plus
+    SUBMIT_TIMEOUT_PER_JOB per job to answer: 120 + 1 * 5 = 125 s for five jobs."""
+    import types
+
+    from proofs_check import cluster
+
+    status = types.SimpleNamespace(failed="failed", closing="closing")
+    monkeypatch.setattr(cluster, "require_distributed",
+                        lambda: types.SimpleNamespace(core=types.SimpleNamespace(Status=status)))
+    seen: list[float] = []
+
+    class SilentCluster:
+        def __init__(self) -> None:
+            self.worker_spec: dict[int, object] = {}
+            self._created: list[object] = []
+
+        def new_worker_spec(self) -> dict[int, object]:
+            return {len(self.worker_spec): object()}
+
+        def _correct_state(self) -> None:
+            return None
+
+        def sync(self, function, callback_timeout: float) -> None:
+            seen.append(callback_timeout)
+            raise TimeoutError
+
+        def close(self) -> None:
+            return None
+
+    spec = read_cluster_table({"system": "slurm", "jobs": 5})
+    with pytest.raises(ExecutorError, match=r'^\[cluster\] system = "slurm": sbatch did not '
+                       r"answer within 125 s"):
+        cluster.submit_jobs(SilentCluster(), spec)
+    assert seen == [125.0]
