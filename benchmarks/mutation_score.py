@@ -1598,6 +1598,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("queue_name_allows_spaces", "proofs_check/cluster.py",
       '_NAME = re.compile(r"^[A-Za-z0-9_.@+\\-]{1,64}$")',
       '_NAME = re.compile(r"^[A-Za-z0-9_.@+\\- ]{1,64}$")', ("tests/test_cluster.py",)),
+    M("lazy_fastest_order_without_the_fluctuation", "derivations/scaling.py",
+      'orders["fastest"] = sp.Min(*(orders[name] for name in surviving))',
+      'orders["fastest"] = sp.Min(*(orders[name] for name in surviving[1:]))',
+      ("tests/test_scaling_orders.py",)),
     # --- a fork beside other libraries' threads; two processes on one cache key
     M("forked_child_keeps_parent_pools", "numerics/task_pool.py",
       "    os.register_at_fork(after_in_child=_forget_pools)", "    pass",
