@@ -86,7 +86,10 @@ def output_terms(c: FloatArray, S: FloatArray, paired: bool = False) -> FloatArr
 def blocked_sum(terms: FloatArray) -> FloatArray:
     """sum over the last axis as ordered partial sums of SUM_BLOCK consecutive terms (each by
     NumPy's pairwise summation), added left to right: (B, n) -> (B,). The order depends only
-    on n, so the fast trainer (which sums block by block as it goes) reproduces it bit for bit.
+    on n (not on the batch), so results are reproducible however replicas are batched. The
+    fast trainer sums in an order of its own (numerics.fast_kernels.SUM_BLOCK terms in 8
+    lanes), so the two backends agree to rounding, not bit for bit (tests/test_fast_backend.py
+    bounds the difference).
     """
     n = terms.shape[-1]
     total = np.zeros(terms.shape[:-1])

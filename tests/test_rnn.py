@@ -202,6 +202,36 @@ def test_frozen_outputs_match_reference_and_memory():
     np.testing.assert_array_equal(out, (memory.S * c).sum(axis=-1) * len(c) ** -beta)
 
 
+def test_frozen_memory_reads_every_input_component_when_d_is_3():
+    """d = 3 (the shipped examples stop at d = 2): S after every step against the independent
+    recursion, within its rounding bound; ``last_only`` keeps exactly the last step."""
+    rng = np.random.default_rng(11)
+    N, d, P, K = 5, 3, 2, 6
+    w = 1.2 * rng.standard_normal((N, d))
+    b = rng.uniform(-0.6, 0.6, N)
+    inputs = rng.standard_normal((P, K, d))
+    memory = frozen_memory(w, b, "tanh", inputs)
+    expected = np.stack([reference_memory(np.tanh, w, b, x) for x in inputs])
+    assert np.abs(memory.S - expected).max() <= _memory_rounding(w, b, inputs, "tanh")
+    last = frozen_memory(w, b, "tanh", inputs, last_only=True)
+    assert last.S.shape == (P, 1, N) and last.Gw.shape == (P, 1, N, d)
+    np.testing.assert_array_equal(last.S[:, 0], memory.S[:, -1])
+    np.testing.assert_array_equal(last.Gw[:, 0], memory.Gw[:, -1])
+
+
+def test_frozen_network_refuses_inconsistent_shapes_and_unknown_activations():
+    w, b, inputs = _setup_frozen("tanh")
+    c = np.ones(b.shape)
+    with pytest.raises(ValueError, match=r"need w \(N, d\) and b \(N,\)"):
+        frozen_memory(w, b[:-1], "tanh", inputs)
+    with pytest.raises(ValueError, match=r"need inputs \(P, K, d=2\)"):
+        frozen_memory(w, b, "tanh", inputs[..., :1])
+    with pytest.raises(ValueError, match=r"need c \(N,\)"):
+        frozen_outputs(c[:-1], w, b, "tanh", 0.5, inputs)
+    with pytest.raises(TypeError, match="cannot get an activation from float"):
+        frozen_outputs(c, w, b, 0.5, 0.5, inputs)
+
+
 def test_frozen_outputs_paired_mirror_units_give_exact_zero():
     w, b, inputs = _setup_frozen("tanh", seed=3)
     c = np.random.default_rng(1).standard_normal(b.shape)
