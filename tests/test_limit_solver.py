@@ -90,3 +90,89 @@ def test_without_its_full_fallback_a_flat_spectrum_is_refused_in_one_line(monkey
     with pytest.raises(ls.SpectrumRankError, match="rank above n/4 = 16") as caught:
         ls.limit_solver(K, pi, ybar, 2.0, full_fallback=False)
     assert isinstance(caught.value, InputError) and "\n" not in str(caught.value)
+
+
+def test_without_its_full_fallback_a_rank_past_a_quarter_of_the_words_is_refused(monkeypatch):
+    """The low-rank solve gives up once the rank it would try passes n / 4 (past it, O(n^2 r)
+    is no cheaper than the full solve). A kernel of exact rank 40 on 64 words needs the range
+    finder's 32 + 16 = 48 directions, past n / 4 = 16: refused without the fallback, solved
+    exactly (within rounding) with it."""
+    monkeypatch.setattr(ls, "EXACT_WORDS", 16)
+    monkeypatch.setattr(ls, "FIRST_RANK", 8)
+    n, rank = 64, 40
+    features = np.random.default_rng(3).standard_normal((n, rank))
+    K = features @ features.T / rank
+    pi = np.full(n, 1.0 / n)
+    ybar = np.linspace(-1.0, 1.0, n)
+    with pytest.raises(ls.SpectrumRankError, match="rank above n/4 = 16"):
+        ls.limit_solver(K, pi, ybar, 2.0, full_fallback=False)
+    solver = ls.limit_solver(K, pi, ybar, 2.0)
+    assert solver.spectral_error == 0.0 and solver.eigenvalues.size == n
+
+
+@pytest.mark.parametrize("scale", [1e-13, 1e-15, 3e-17])
+def test_phi_keeps_full_relative_accuracy_where_lambda_t_is_tiny(scale):
+    """phi(lambda) = (1 - exp(-s lambda)) / lambda where s lambda < 1e-12 uses its series
+    s (1 - s lambda / 2): accurate to rounding there (a first-order s alone is off by
+    s lambda / 2, up to 5e-13 relative), against mpmath at 30 digits."""
+    import mpmath
+
+    mpmath.mp.dps = 30
+    s = 2.5
+    lam = np.array([scale / s])
+    exact = float((1 - mpmath.exp(-mpmath.mpf(s) * mpmath.mpf(lam[0]))) / mpmath.mpf(lam[0]))
+    value = float(ls._phi(lam, s)[0])
+    assert abs(value - exact) <= 4 * np.finfo(float).eps * exact
+
+
+def _psd_problem(smallest: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K = Q diag(1, 0.5, 0.2, smallest) Q^T on 4 words of uniform pi: M = K / 4."""
+    Q, _ = np.linalg.qr(np.random.default_rng(8).standard_normal((4, 4)))
+    K = Q @ np.diag([1.0, 0.5, 0.2, smallest]) @ Q.T
+    return K, np.full(4, 0.25), np.array([1.0, -0.5, 0.25, 2.0])
+
+
+def test_a_kernel_that_is_not_psd_beyond_rounding_is_refused_unless_perturbed():
+    """Eigenvalues of M below -100 n eps |M| are no rounding (K is PSD by construction): a
+    ValueError, unless the kernel is a deliberate perturbation (then clipped to 0). A
+    rounding-sized negative eigenvalue (-1e-16 |M|) is clipped in both cases."""
+    K, pi, ybar = _psd_problem(-1e-11)
+    with pytest.raises(ValueError, match="not PSD"):
+        ls.limit_solver(K, pi, ybar, 1.0)
+    assert np.min(ls.limit_solver(K, pi, ybar, 1.0, perturbed=True).eigenvalues) == 0.0
+    K, pi, ybar = _psd_problem(-1e-16)
+    assert np.min(ls.limit_solver(K, pi, ybar, 1.0).eigenvalues) == 0.0
+
+
+def test_the_spectral_bound_is_attained_to_first_order_in_t():
+    """One word (pi = 1): M = K = lambda. A solve off by eps in its eigenvalue (M' = lambda -
+    eps, |M - M'| = eps) gives g_t - g'_t = alpha^2 lambda eps ybar t^2 / 2 + O(t^3), and the
+    Duhamel bound alpha^2 sqrt(K |M|) eps |ybar| t^2 / 2 is exactly that to first order: the
+    bound holds at every t and its ratio to the error tends to 1 as t -> 0."""
+    alpha, lam, eps, ybar = 1.7, 0.8, 0.08, 1.3
+    solver = ls.LimitSolver(alpha=alpha, pi=np.ones(1), ybar=np.array([ybar]),
+                            eigenvalues=np.array([lam - eps]), basis=np.array([[lam]]),
+                            coefficients=np.array([ybar]), norm_M=lam - eps,
+                            null_term=np.zeros(1), spectral_error=eps)
+    times = np.geomspace(1e-4, 10.0, 30)
+    exact = ybar * -np.expm1(-alpha * times * lam)
+    approximate = ls.g_at(solver, times)[:, 0]
+    ratios = []
+    for t, error in zip(times, np.abs(exact - approximate), strict=True):
+        bound = ls.spectral_bound(solver, lam, float(t))
+        assert error <= bound * (1 + 1e-9), t
+        ratios.append(error / bound)
+    assert ratios[0] >= 0.999  # alpha t lambda = 1.4e-4: the first order is the whole error
+
+
+def test_the_extension_needs_a_cross_kernel_and_is_g_at_on_the_words_themselves():
+    """g_extended_at reads the limit at other inputs through the solver's cross kernel; with
+    the words' own kernel as the cross kernel it is g_at (full and low-rank solves); without
+    a cross kernel it is a ValueError, not a silent answer."""
+    K, pi, ybar = _psd_problem(0.05)
+    full = ls.limit_solver(K, pi, ybar, 1.3, cross=K)
+    times = (0.5, 2.0)
+    np.testing.assert_allclose(ls.g_extended_at(full, times), ls.g_at(full, times),
+                               rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="without a cross kernel"):
+        ls.g_extended_at(ls.limit_solver(K, pi, ybar, 1.3), times)
