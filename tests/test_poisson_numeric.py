@@ -443,3 +443,72 @@ def test_poisson_memory_plan_is_the_measured_peak(m: int, L: int) -> None:
     finally:
         tracemalloc.stop()
     assert 0.9 * planned <= peak <= 1.05 * planned, peak / (8.0 * m ** (2 * L))
+
+
+# ------------------------------------------------------------ the estimators' own statistics
+
+COVERAGE_DRAWS = 40_000  # miss rates of 0.05 carry a standard error of 0.0011 at this size
+
+
+def _miss_rates(lower: np.ndarray, upper: np.ndarray, truth: float) -> tuple[float, float]:
+    return float(np.mean(upper < truth)), float(np.mean(lower > truth))
+
+
+def _within_binomial(rate: float, p: float) -> bool:
+    """rate within 5 standard errors of p (a false alarm below 1e-6)."""
+    return abs(rate - p) <= 5 * math.sqrt(p * (1 - p) / COVERAGE_DRAWS)
+
+
+def test_the_chi_square_interval_misses_each_side_with_half_the_level():
+    """dof * estimate / sigma^2 ~ chi^2_dof: for estimates drawn from that law, the interval
+    (used by the Poisson variance check) lies below sigma^2 with probability (1 - conf)/2 and
+    above it with the same; it is linear in the estimate, so one call gives every draw's."""
+    rng = np.random.default_rng(np.random.SeedSequence(41))
+    sigma2, dof, confidence = 2.5, 12, 0.9
+    estimates = sigma2 * rng.chisquare(dof, COVERAGE_DRAWS) / dof
+    low, high = ve.chi_square_interval(1.0, dof, confidence)
+    assert ve.chi_square_interval(3.0, dof, confidence) == pytest.approx((3 * low, 3 * high),
+                                                                         rel=1e-15)
+    below, above = _miss_rates(estimates * low, estimates * high, sigma2)
+    assert _within_binomial(below, 0.05) and _within_binomial(above, 0.05), (below, above)
+
+
+def test_replicas_with_a_known_mean_carry_r_degrees_of_freedom():
+    """(1/R) sum X_r^2 of R centred Gaussians: R * estimate / sigma^2 ~ chi^2_R (the mean is
+    known, nothing is fitted), so the interval with R degrees of freedom has its stated level;
+    with R - 1 it would miss each side about 3% instead of 5% (R = 4)."""
+    rng = np.random.default_rng(np.random.SeedSequence(43))
+    R, n, sigma2 = 4, 9, 1.7
+    sums = rng.normal(0.0, math.sqrt(sigma2 * n), size=(COVERAGE_DRAWS, R))
+    one = ve.variance_from_replicas(sums[0], n, 0.0, confidence=0.9)
+    assert one.degrees_of_freedom == R and one.method == "replicas"
+    # the interval is the estimate times two factors fixed by R and the level
+    low, high = one.lower / one.estimate, one.upper / one.estimate
+    estimates = np.mean(sums**2, axis=1) / n
+    assert one.estimate == pytest.approx(estimates[0], rel=1e-14)
+    below, above = _miss_rates(estimates * low, estimates * high, sigma2)
+    assert _within_binomial(below, 0.05) and _within_binomial(above, 0.05), (below, above)
+
+
+def test_batch_means_count_their_degrees_of_freedom_and_refuse_too_few():
+    values = np.random.default_rng(5).standard_normal(1000)
+    assert ve.batch_means_variance(values, 10, mean=0.0).degrees_of_freedom == 10
+    assert ve.batch_means_variance(values, 10).degrees_of_freedom == 9
+    with pytest.raises(ValueError, match="at least 2 batches"):
+        ve.batch_means_variance(values, 1)
+    with pytest.raises(ValueError, match="shorter than the number of batches"):
+        ve.batch_means_variance(values[:5], 10)
+    with pytest.raises(ValueError, match="at least 2 replicas"):
+        ve.variance_from_replicas(values[:1], 10, 0.0)
+
+
+def test_dobrushin_coefficient_and_mixing_block_on_two_states():
+    """Two states, P = [[1 - p, p], [q, 1 - q]]: delta(P^s) = |1 - p - q|^s. With p = 0.1,
+    q = 0.2: delta = 0.7, then 0.49 <= 1/2 at s = 2, the block the tail bound uses. The
+    periodic chain (p = q = 1) has delta(P^s) = 1 for every s: refused."""
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    assert ve.dobrushin_coefficient(P) == pytest.approx(0.7, abs=1e-15)
+    s, delta = ve._mixing_block(P, 200)
+    assert s == 2 and delta == pytest.approx(0.49, abs=1e-15)
+    with pytest.raises(ValueError, match="not ergodic"):
+        ve.autocovariance_series(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1.0, 2.0]))
