@@ -512,3 +512,46 @@ def test_dobrushin_coefficient_and_mixing_block_on_two_states():
     assert s == 2 and delta == pytest.approx(0.49, abs=1e-15)
     with pytest.raises(ValueError, match="not ergodic"):
         ve.autocovariance_series(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1.0, 2.0]))
+
+
+def test_word_solution_with_forbidden_transitions_uses_the_product_law():
+    """A base chain with zero transitions makes the words that contain them transient
+    (pi_L = 0; the word chain is reducible): the law is still pi_L of the product formula, and
+    u, with its transient entries, matches the exact word-chain solution."""
+    h = sp.Rational(1, 2)
+    exact_P = [[h, h, 0], [0, h, h], [h, 0, h]]
+    L = 2
+    F_words = [sp.Integer(v) for v in (1, 0, 2, -1, 3, 1, 0, 2, -2)]
+    exact = wc.solve_word_poisson(exact_P, L, F_words)
+    numeric = npo.word_poisson_solve(_floats(exact_P), L, np.array(F_words, float))
+    np.testing.assert_allclose(numeric.pi, _floats(exact.pi).ravel(), rtol=0, atol=1e-15)
+    assert numeric.pi[2] == 0.0  # the word (0, 2): P(0, 2) = 0
+    np.testing.assert_allclose(numeric.u, _floats(exact.u).ravel(), rtol=0, atol=1e-13)
+
+
+def test_fundamental_matrix_fixes_pi_and_the_constants():
+    """Z = (I - P + 1 pi)^{-1}: pi Z = pi and Z 1 = 1 (theory.md §5), and u = Z F~."""
+    P = _floats(P3)
+    Z = npo.fundamental_matrix(P)
+    solution = npo.poisson_solve(P, np.array(F3, float))
+    np.testing.assert_allclose(solution.pi @ Z, solution.pi, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(Z @ np.ones(3), np.ones(3), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(Z @ solution.centred, solution.u, rtol=0, atol=1e-13)
+
+
+def test_drift_fluctuation_sums_floor_n_t_steps_and_refuses_bad_shapes():
+    """theory.md §2: time t is step floor(N t). N = 3, t = 0.5 and 1: one step, then three."""
+    values = np.array([[2.0, 5.0, -1.0, 7.0]])
+    drift = npo.drift_fluctuation(values, 1.0, 3, [0.5, 1.0])
+    np.testing.assert_array_equal(drift, [[(2.0 - 1.0) / 3, (2.0 + 5.0 - 1.0 - 3.0) / 3]])
+    assert npo.drift_fluctuation(values, 1.0, 4, [1.0])[0, 0] == (13.0 - 4.0) / 4  # every value
+    with pytest.raises(ValueError, match="shorter than"):
+        npo.drift_fluctuation(values, 1.0, 4, [1.25])
+    P = _floats(P3)
+    with pytest.raises(ValueError, match="F has 2 values but the chain has 3 states"):
+        npo.poisson_solve(P, np.ones(2))
+    solution = npo.poisson_solve(P, np.array(F3, float))
+    with pytest.raises(ValueError, match="out of range"):
+        npo.pathwise_decomposition(solution, np.array([0, 1, 3]))
+    with pytest.raises(ValueError, match=r"shape \(n\+1,\) or \(R, n\+1\)"):
+        npo.pathwise_decomposition(solution, np.zeros((2, 0), dtype=int))
